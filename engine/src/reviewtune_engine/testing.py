@@ -1,0 +1,81 @@
+"""Tiny random models for tests: `python -m reviewtune_engine.testing make-tiny-model DIR`.
+
+A real Llama architecture (2 layers, hidden 64) with a byte-level BPE tokenizer trained on a few
+review sentences and a ChatML chat template, saved as a plain HF folder (safetensors). Builds in a
+second, so tests never need downloaded weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+CORPUS = [
+    "This blender is great, it crushes ice in seconds and the jar is sturdy.",
+    "Terrible battery life. The headphones died after two hours.",
+    "The moisturizer feels light and my skin looks better after a week.",
+    "Sentiment: positive (0.8). Rating: 5/5 stars. Features: battery, design, sound.",
+    "Sentiment: negative (-0.6). Rating: 2/5 stars. Quality: poor, it broke quickly.",
+    "Should I buy this product? Yes, customers praise durability and design.",
+    "Summarize this product review. What features are mentioned? Analyze the sentiment.",
+    "0 1 2 3 4 5 6 7 8 9 10 100 2024 4.5 stars $19.99",
+]
+
+
+def make_tiny_model(target: str | Path, *, seed: int = 0, vocab_size: int = 512) -> Path:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    backend.train_from_iterator(CORPUS * 4, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>", unk_token="<|endoftext|>", pad_token="<|im_end|>"
+    )
+    tokenizer.chat_template = CHATML
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(target, safe_serialization=True)
+    tokenizer.save_pretrained(target)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m reviewtune_engine.testing")
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("make-tiny-model", help="write a tiny random Llama + tokenizer folder")
+    make.add_argument("target")
+    make.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.command == "make-tiny-model":
+        path = make_tiny_model(args.target, seed=args.seed)
+        print(json.dumps({"path": str(path)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,424 @@
+"""One training job, top to bottom: setup, data, model, fit, save.
+
+The Node side hands over a resolved config and JSONL files of {prompt, completion} rows whose chat
+template is already applied. We tokenize, mask the prompt out of the loss, and train with
+transformers' Trainer and TRL's padding-free collator (examples of a batch are concatenated and
+separated by position_ids, so no padding is ever computed). Checkpoints are marked complete only
+once fully written; metrics.jsonl is appended as training goes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import rotate_checkpoints
+
+from reviewtune_engine import models
+from reviewtune_engine.errors import EngineError
+
+log = logging.getLogger("reviewtune.engine.train")
+COMPLETE_MARKER = "reviewtune-complete.json"
+
+
+# ---- setup ------------------------------------------------------------------------------------
+
+
+def read_rows(path: str, label: str) -> list[dict]:
+    file = Path(path)
+    if not file.is_file():
+        raise EngineError("data_not_found", f"{label} file {path} does not exist", file=path, field=f"data.{label}")
+    rows = []
+    with open(file, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise EngineError("bad_data", f"{path}:{number}: not valid JSON ({error.msg})", file=path) from error
+            if not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
+                raise EngineError("bad_data", f"{path}:{number}: needs string fields prompt and completion", file=path)
+            rows.append(row)
+    if not rows:
+        raise EngineError("bad_data", f"{path} has no rows", file=path)
+    return rows
+
+
+def tokenize_rows(rows: list[dict], tokenizer, max_length: int) -> tuple[list[dict], int]:
+    """Returns (examples with input_ids and labels, number dropped because nothing of the completion fit)."""
+    examples, dropped = [], 0
+    for row in rows:
+        prompt_ids = tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]
+        full_ids = tokenizer(row["prompt"] + row["completion"], add_special_tokens=False)["input_ids"]
+        if full_ids[: len(prompt_ids)] != prompt_ids:  # a merge across the boundary: keep the prompt's own ids
+            full_ids = prompt_ids + tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
+        full_ids = full_ids[:max_length]
+        labels = [-100] * min(len(prompt_ids), len(full_ids)) + full_ids[len(prompt_ids) :]
+        if all(label == -100 for label in labels):
+            dropped += 1
+            continue
+        examples.append({"input_ids": full_ids, "labels": labels})
+    return examples, dropped
+
+
+def build_model(config: dict, resolved: models.ResolvedModel, tokenizer):
+    method = config["method"]
+    quantization_config = None
+    if method == "qlora":
+        if not torch.cuda.is_available():
+            raise EngineError(
+                "qlora_needs_cuda",
+                "QLoRA (4-bit NF4 through bitsandbytes) needs a CUDA GPU, and none is visible",
+                hint='use method: lora (same adapter, full-precision base) on this machine',
+                field="method",
+            )
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError as error:
+            raise EngineError("missing_package", "QLoRA needs the bitsandbytes package", hint="pip install bitsandbytes into the engine environment") from error
+        quant = config["quantization"]
+        quantization_config = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=quant.get("quant_type", "nf4"),
+            bnb_4bit_compute_dtype=getattr(torch, quant.get("compute_dtype", "float16")),
+            bnb_4bit_use_double_quant=quant.get("double_quant", False),
+        )
+    model = models.load_model(resolved, allow_pickle=config["model"].get("allow_pickle", False), quantization_config=quantization_config)
+    model.config.use_cache = False
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    if method == "full":
+        return model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if method == "qlora":
+        model = prepare_model_for_kbit_training(model)
+    lora = config["lora"]
+    lora_config = LoraConfig(
+        task_type="CAUSAL_LM",
+        r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"],
+        bias=lora.get("bias", "none"),
+    )
+    try:
+        return get_peft_model(model, lora_config)
+    except ValueError as error:
+        raise EngineError(
+            "bad_config",
+            f"lora.target_modules: {str(error).splitlines()[0]}",
+            hint="name modules the model has (for Llama-family: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj)",
+            field="lora.target_modules",
+        ) from error
+
+
+# ---- trainer plumbing -------------------------------------------------------------------------
+
+
+class _CountingCollator:
+    """Wraps the collator to count the real (non-padding) tokens that go through training."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.tokens = 0
+
+    def __call__(self, examples):
+        self.tokens += sum(len(example["input_ids"]) for example in examples)
+        return self.inner(examples)
+
+
+class _AtomicCheckpointTrainer(Trainer):
+    """A checkpoint counts only once its marker is written, after every file of it is on disk; old ones
+    are rotated out only after that, so a kill at any moment leaves a complete checkpoint to resume."""
+
+    def _save_checkpoint(self, model, trial):
+        limit = self.args.save_total_limit
+        self.args.save_total_limit = None
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
+        folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+        _write_json_atomic(folder / COMPLETE_MARKER, {"step": self.state.global_step, "time": time.time()})
+        rotate_checkpoints(
+            output_dir=self.args.output_dir,
+            save_total_limit=limit,
+            best_model_checkpoint=self.state.best_model_checkpoint,
+            use_mtime=False,
+        )
+
+
+class _ProtocolCallback(TrainerCallback):
+    """Streams progress to the client, appends metrics.jsonl, saves every N steps, honours cancel."""
+
+    def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None):
+        self.emit, self.is_cancelled, self.metrics_path, self.counter, self.every_steps = emit, is_cancelled, metrics_path, counter, every_steps
+        self.started = time.perf_counter()
+        self.first_step: int | None = None
+        self.tokens_at_start = 0
+        self.last_loss: float | None = None
+        self.last_lr: float | None = None
+        self.cancelled = False
+        self.final = False  # set for the evaluation after training, logged as "final_eval"
+
+    def _append(self, record: dict) -> None:
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def tokens_per_second(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return (self.counter.tokens - self.tokens_at_start) / elapsed if elapsed > 0 else 0.0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+        self.first_step = state.global_step
+        self.tokens_at_start = self.counter.tokens
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.every_steps and state.global_step % self.every_steps == 0:
+            control.should_save = True
+        if self.is_cancelled():
+            self.cancelled = True
+            control.should_training_stop = True
+            control.should_save = True  # so that --resume continues from here
+        elapsed = time.perf_counter() - self.started
+        done = state.global_step - (self.first_step or 0)
+        eta = (state.max_steps - state.global_step) * elapsed / done if done > 0 else None
+        self.emit(
+            {
+                "kind": "progress",
+                "step": state.global_step,
+                "max_steps": state.max_steps,
+                "epoch": round(state.epoch or 0.0, 4),
+                "loss": self.last_loss,
+                "learning_rate": self.last_lr,
+                "tokens_per_second": round(self.tokens_per_second(), 2),
+                "elapsed_seconds": round(elapsed, 2),
+                "eta_seconds": round(eta, 1) if eta is not None else None,
+            }
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "loss" in logs:
+            self.last_loss, self.last_lr = float(logs["loss"]), float(logs.get("learning_rate", 0.0))
+            self._append(
+                {
+                    "kind": "train",
+                    "step": state.global_step,
+                    "epoch": round(state.epoch or 0.0, 4),
+                    "loss": self.last_loss,
+                    "learning_rate": self.last_lr,
+                    "grad_norm": float(logs["grad_norm"]) if logs.get("grad_norm") is not None else None,
+                    "tokens_per_second": round(self.tokens_per_second(), 2),
+                    "time": time.time(),
+                }
+            )
+        if "eval_loss" in logs:
+            record = {"kind": "final_eval" if self.final else "eval", "step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "eval_loss": float(logs["eval_loss"])}
+            self._append({**record, "time": time.time()})
+            if not self.final:
+                self.emit(record)
+
+    def on_save(self, args, state, control, **kwargs):
+        self.emit({"kind": "checkpoint", "step": state.global_step, "path": str(Path(args.output_dir) / f"checkpoint-{state.global_step}")})
+
+
+def _write_json_atomic(path: Path, value: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, indent=2))
+    os.replace(temporary, path)
+
+
+def latest_complete_checkpoint(checkpoints_dir: Path) -> Path | None:
+    complete = [p for p in checkpoints_dir.glob("checkpoint-*") if (p / COMPLETE_MARKER).is_file()]
+    return max(complete, key=lambda p: int(p.name.split("-")[1]), default=None)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """On resume, drop records logged after the checkpoint: they will be logged again."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(f"{line}\n" for line in kept))
+
+
+def _peak_memory_bytes() -> int:
+    if torch.cuda.is_available():
+        return int(torch.cuda.max_memory_allocated())
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+# ---- the job ----------------------------------------------------------------------------------
+
+
+def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
+    config = params["config"]
+    training = config["training"]
+    run_dir = Path(params["run_dir"])
+    checkpoints_dir = run_dir / "checkpoints"
+    metrics_path = run_dir / "metrics.jsonl"
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    # setup
+    if training.get("threads"):
+        torch.set_num_threads(training["threads"])
+    set_seed(training["seed"])
+    resume_from = None
+    if params.get("resume"):
+        resume_from = latest_complete_checkpoint(checkpoints_dir)
+        if resume_from is None:
+            raise EngineError("no_checkpoint", f"{checkpoints_dir} has no complete checkpoint to resume from", hint="start the run again without --resume", file=str(checkpoints_dir))
+    else:
+        shutil.rmtree(checkpoints_dir, ignore_errors=True)
+        metrics_path.unlink(missing_ok=True)
+
+    emit({"kind": "status", "message": f"loading {config['model']['source']}"})
+    reference = config["model"]
+    resolved = models.resolve(reference["source"], allow_pickle=reference.get("allow_pickle", False), revision=reference.get("revision"))
+    tokenizer = models.load_tokenizer(resolved)
+
+    # data
+    max_length = training["max_length"]
+    train_examples, dropped = tokenize_rows(read_rows(params["train_file"], "train"), tokenizer, max_length)
+    if not train_examples:
+        raise EngineError("bad_data", f"no training example has completion tokens within max_length {max_length}", field="training.max_length")
+    eval_examples = None
+    if params.get("eval_file"):
+        eval_examples, _ = tokenize_rows(read_rows(params["eval_file"], "validation"), tokenizer, max_length)
+    if dropped:
+        emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {max_length}"})
+    from datasets import Dataset
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    packing = training["packing"]
+    collator = _CountingCollator(
+        DataCollatorForLanguageModeling(
+            pad_token_id=tokenizer.pad_token_id,
+            padding_free=packing == "padding_free",
+            pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
+        )
+    )
+
+    # model
+    model = build_model(config, resolved, tokenizer)
+    parameters = models.count_parameters(model)
+    emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
+
+    # fit
+    evaluation = config["evaluation"]
+    has_eval_data = bool(eval_examples)
+    has_eval = has_eval_data and evaluation["strategy"] != "no"  # evaluations during training
+    early = config.get("early_stopping") if has_eval else None
+    eval_strategy = evaluation["strategy"] if has_eval else "no"
+    args = TrainingArguments(
+        output_dir=str(checkpoints_dir),
+        per_device_train_batch_size=training["batch_size"],
+        per_device_eval_batch_size=training["batch_size"],
+        gradient_accumulation_steps=training["gradient_accumulation"],
+        num_train_epochs=training["epochs"],
+        max_steps=training.get("max_steps") or -1,
+        learning_rate=training["learning_rate"],
+        weight_decay=training["weight_decay"],
+        warmup_steps=training["warmup_steps"],
+        lr_scheduler_type=training["scheduler"],
+        max_grad_norm=training["max_grad_norm"],
+        optim="adamw_torch",
+        seed=training["seed"],
+        data_seed=training["seed"],
+        logging_steps=training["logging_steps"],
+        eval_strategy=eval_strategy,
+        eval_steps=evaluation.get("every_steps"),
+        # Early stopping restores the best model, which needs a checkpoint at every evaluation.
+        save_strategy=eval_strategy if early else "no",
+        save_steps=evaluation.get("every_steps") if early else None,
+        save_total_limit=config["checkpoints"]["keep"],
+        load_best_model_at_end=bool(early),
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        report_to=[],
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    callback = _ProtocolCallback(emit, is_cancelled, metrics_path, collator, config["checkpoints"].get("every_steps"))
+    callbacks: list[TrainerCallback] = [callback]
+    if early:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
+    trainer = _AtomicCheckpointTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_examples),
+        eval_dataset=Dataset.from_list(eval_examples) if has_eval_data else None,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    if resume_from is not None:
+        step = int(resume_from.name.split("-")[1])
+        _truncate_metrics(metrics_path, step)
+        emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    train_seconds = time.perf_counter() - started
+    state = trainer.state
+    steps_run = state.global_step - (callback.first_step or 0)
+
+    if callback.cancelled:
+        status = "cancelled"
+    elif state.global_step < state.max_steps:
+        status = "early_stopped"
+    else:
+        status = "completed"
+
+    # save
+    final_eval_loss = None
+    adapter_dir = model_dir = None
+    if status != "cancelled":
+        if has_eval_data:  # a final evaluation also when none ran during training (bench, short runs)
+            callback.final = True
+            final_eval_loss = float(trainer.evaluate()["eval_loss"])
+        target = run_dir / ("model" if config["method"] == "full" else "adapter")
+        staging = run_dir / f".{target.name}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        trainer.model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(staging, target)
+        if config["method"] == "full":
+            model_dir = str(target)
+        else:
+            adapter_dir = str(target)
+
+    best_metric = state.best_metric if early else None
+    return {
+        "status": status,
+        "global_step": state.global_step,
+        "max_steps": state.max_steps,
+        "epochs_completed": round(state.epoch or 0.0, 4),
+        "best_checkpoint": state.best_model_checkpoint,
+        "best_eval_loss": float(best_metric) if best_metric is not None else None,
+        "final_eval_loss": final_eval_loss,
+        "train_loss": float(output.training_loss) if output.training_loss is not None else None,
+        "adapter_dir": adapter_dir,
+        "model_dir": model_dir,
+        "parameters": parameters,
+        "train_tokens": collator.tokens,
+        "train_seconds": round(train_seconds, 3),
+        "tokens_per_second": round(callback.tokens_per_second(), 2),
+        "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
+        "peak_memory_bytes": _peak_memory_bytes(),
+        "resumed_from_step": int(resume_from.name.split("-")[1]) if resume_from else None,
+    }

@@ -1,0 +1,83 @@
+// `reviewtune demo`: everything offline on the embedded defaults. Base answers first, then a LoRA
+// fine-tune with a live progress bar, then the same prompts answered by the tuned model, side by side.
+import { join } from "node:path";
+import { CancelledError, answer, chatTemplateFor, demoPrompts, ensureEngineEnvironment, resolveConfig, startRun } from "@reviewtune/core";
+import type { DemoOptions } from "../commands/demo.js";
+import { onInterrupt, startEngine } from "../engine.js";
+import { trainingProgress } from "../progress.js";
+import { printRunSummary } from "./train-action.js";
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = "";
+      }
+      line = line ? `${line} ${word}` : word.slice(0, width);
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+export function sideBySide(left: string, right: string, titles: [string, string], totalWidth: number): string {
+  const width = Math.max(24, Math.floor((totalWidth - 3) / 2));
+  const a = [titles[0], "-".repeat(titles[0].length), ...wrap(left.trim() || "(empty)", width)];
+  const b = [titles[1], "-".repeat(titles[1].length), ...wrap(right.trim() || "(empty)", width)];
+  const rows = Math.max(a.length, b.length);
+  return Array.from({ length: rows }, (_, index) => `${(a[index] ?? "").padEnd(width)} | ${b[index] ?? ""}`).join("\n");
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const started = Date.now();
+  console.log("reviewtune demo: fine-tune SmolLM2-135M-Instruct (embedded, CPU) on the project's demo reviews, then compare.\n");
+  console.log("step 1/4: engine environment");
+  await ensureEngineEnvironment({ log: (line) => console.log(`  ${line}`) });
+  const { config, origin } = resolveConfig({
+    preset: "demo",
+    overrides: {
+      ...(options.reviews ? { data: { demo_reviews: options.reviews } } : {}),
+      ...(options.epochs ? { training: { epochs: options.epochs } } : {}),
+    },
+  });
+  console.log("step 2/4: base model answers (before fine-tuning)");
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  const progress = trainingProgress();
+  try {
+    const template = await chatTemplateFor(engine, config);
+    const prompts = demoPrompts(config.training.seed, 3);
+    const conversations = prompts.map((content) => [{ role: "user", content }]);
+    const generation = { engine, model: config.model, template, maxNewTokens: options.maxTokens, signal: controller.signal };
+    const before = await answer(conversations, generation);
+    console.log(`  ${prompts.length} answers in ${before.seconds.toFixed(1)} s\n`);
+
+    console.log(`step 3/4: LoRA fine-tune (${origin}: ${config.data.demo_reviews} reviews x 5 tasks, ${config.training.epochs} epochs)`);
+    const record = await startRun(config, origin, options.runsDir, { engine, onEvent: progress.onEvent, signal: controller.signal });
+    progress.stop();
+    const directory = join(options.runsDir, record.id);
+    printRunSummary(record, directory);
+    if (record.status === "cancelled") {
+      throw new CancelledError("the demo was interrupted; its checkpoint is saved", { hint: `resume the training with: reviewtune train --resume ${directory}` });
+    }
+
+    console.log("\nstep 4/4: the same prompts, base vs fine-tuned");
+    const after = await answer(conversations, { ...generation, adapter: record.result!.adapter_dir! });
+    const width = Math.min(process.stdout.columns || 120, 140);
+    prompts.forEach((prompt, index) => {
+      console.log(`\n${"=".repeat(width)}\nprompt ${index + 1}: ${prompt.replace(/\n+/g, " ")}\n`);
+      console.log(sideBySide(before.outputs[index]!.text, after.outputs[index]!.text, ["base model", "fine-tuned (LoRA)"], width));
+    });
+    console.log(`\n${"=".repeat(width)}`);
+    console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. Run folder: ${directory}`);
+    console.log(`try: reviewtune ask --run ${directory} "Should I buy this product? Review: \\"The strap broke in a week.\\""`);
+  } finally {
+    progress.stop();
+    dispose();
+    await engine.shutdown();
+  }
+}

@@ -1,0 +1,110 @@
+// `reviewtune train`: resolve the config, then train (or resume) with a live progress bar.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import {
+  BUILTIN_DEMO,
+  CancelledError,
+  DataError,
+  mergeConfig,
+  resolveConfig,
+  resumeRun,
+  startRun,
+  type RunRecord,
+} from "@reviewtune/core";
+import type { TrainConfig } from "@reviewtune/contracts";
+import type { TrainOptions } from "../commands/train.js";
+import { onInterrupt, startEngine } from "../engine.js";
+import { trainingProgress } from "../progress.js";
+
+function overridesFrom(options: TrainOptions): Record<string, unknown> {
+  const flags: Record<string, unknown> = {};
+  if (options.data) flags.data = { train: options.data };
+  if (options.model || options.allowPickle) flags.model = { ...(options.model ? { source: options.model } : {}), ...(options.allowPickle ? { allow_pickle: true } : {}) };
+  if (options.method) flags.method = options.method;
+  const training: Record<string, unknown> = {};
+  if (options.epochs !== undefined) training.epochs = options.epochs;
+  if (options.maxSteps !== undefined) training.max_steps = options.maxSteps;
+  if (options.lr !== undefined) training.learning_rate = options.lr;
+  if (options.batchSize !== undefined) training.batch_size = options.batchSize;
+  if (Object.keys(training).length > 0) flags.training = training;
+  return mergeConfig(flags, options.set ?? {}) as Record<string, unknown>;
+}
+
+function countRows(path: string): number {
+  const file = statSync(path).isDirectory() ? join(path, "train.jsonl") : path;
+  if (!existsSync(file)) throw new DataError(`data file ${file} does not exist`, file);
+  return readFileSync(file, "utf8").split("\n").filter((line) => line.trim()).length;
+}
+
+function printPlan(config: TrainConfig, origin: string): void {
+  const { training, data } = config;
+  let rows: number | undefined;
+  if (data.train && data.train !== BUILTIN_DEMO) {
+    if (!existsSync(data.train)) throw new DataError(`data file ${data.train} does not exist`, data.train, undefined, { hint: "check data.train / --data" });
+    rows = countRows(data.train);
+  } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * 5;
+  const effectiveBatch = training.batch_size * training.gradient_accumulation;
+  const trainRows = rows !== undefined ? Math.round(rows * (data.validation ? 1 : 1 - data.validation_fraction)) : undefined;
+  const stepsPerEpoch = trainRows !== undefined ? Math.ceil(trainRows / effectiveBatch) : undefined;
+  console.log(`plan (${origin}):`);
+  console.log(`  model        ${config.model.source}${config.model.allow_pickle ? " (pickle allowed)" : ""}`);
+  console.log(`  method       ${config.method}${config.method !== "full" ? ` r=${config.lora.r} alpha=${config.lora.alpha} dropout=${config.lora.dropout} targets=${config.lora.target_modules.join(",")}` : ""}`);
+  if (config.quantization) console.log(`  quantization ${config.quantization.bits}-bit ${config.quantization.quant_type}, compute ${config.quantization.compute_dtype}, double quant ${config.quantization.double_quant}`);
+  console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows)` : ""}`);
+  console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
+  console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation = ${effectiveBatch}; max_length ${training.max_length}; ${training.packing}`);
+  console.log(`  length       ${training.max_steps ? `${training.max_steps} steps` : `${training.epochs} epochs`}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
+  console.log(`  evaluation   ${config.evaluation.strategy}${config.evaluation.every_steps ? ` every ${config.evaluation.every_steps} steps` : ""}${config.early_stopping ? `; early stopping patience ${config.early_stopping.patience}` : ""}`);
+  console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
+}
+
+export function printRunSummary(record: RunRecord, directory: string): void {
+  const result = record.result;
+  if (!result) return;
+  const { parameters } = result;
+  console.log(`\nrun ${record.id}: ${record.status} at step ${result.global_step}/${result.max_steps}${result.resumed_from_step !== null ? ` (resumed from step ${result.resumed_from_step})` : ""}`);
+  console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
+  console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
+  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
+  if (result.adapter_dir) console.log(`  adapter: ${result.adapter_dir}`);
+  if (result.model_dir) console.log(`  model: ${result.model_dir}`);
+  console.log(`  run folder: ${directory}`);
+}
+
+export async function runTrain(options: TrainOptions): Promise<void> {
+  let directory: string | undefined = options.resume;
+  let config: TrainConfig | undefined;
+  let origin = "";
+  if (!options.resume) {
+    ({ config, origin } = resolveConfig({
+      ...(options.preset ? { preset: options.preset } : {}),
+      ...(options.config ? { configFile: options.config } : {}),
+      overrides: overridesFrom(options),
+    }));
+    printPlan(config, origin);
+    if (options.dryRun) {
+      console.log("dry run: configuration is valid; nothing was trained");
+      return;
+    }
+  }
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const progress = trainingProgress();
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  try {
+    const runOptions = { engine, onEvent: progress.onEvent, signal: controller.signal };
+    const record = options.resume ? await resumeRun(options.resume, runOptions) : await startRun(config!, origin, options.runsDir, runOptions);
+    progress.stop();
+    directory ??= join(options.runsDir, record.id);
+    printRunSummary(record, directory);
+    if (record.status === "cancelled") {
+      throw new CancelledError(`training stopped at step ${record.result?.global_step}; a checkpoint was saved`, {
+        hint: `continue with: reviewtune train --resume ${directory}`,
+      });
+    }
+  } finally {
+    progress.stop();
+    dispose();
+    await engine.shutdown();
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The `reviewtune` command: each command registers itself and lazily imports its action.
+import { Command, CommanderError } from "commander";
+import { registerAsk, registerGenerate } from "./commands/ask.js";
+import { registerBench } from "./commands/bench.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerPresets } from "./commands/presets.js";
+import { registerSetup } from "./commands/setup.js";
+import { registerTrain } from "./commands/train.js";
+import { EXIT, reportError } from "./exit.js";
+
+const program = new Command("reviewtune")
+  .description("Turn product reviews into a small fine-tuned open LLM, and prove it got better.")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [registerDemo, registerSetup, registerTrain, registerAsk, registerGenerate, registerBench, registerPresets]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    reportError(error);
+  }
+}

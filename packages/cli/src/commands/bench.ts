@@ -1,0 +1,31 @@
+import type { Command } from "commander";
+import { positiveInteger } from "./shared.js";
+
+export function registerBench(program: Command): void {
+  const bench = program.command("bench").description("benchmarks that print figures");
+  bench
+    .command("train")
+    .description("tokens/s, time per step, peak memory and eval loss: padding-free (ours) vs every example padded to max_length (the reference recipes)")
+    .option("--preset <name>", "base configuration", "demo")
+    .option("--steps <n>", "optimizer steps per variant", positiveInteger("--steps"), 6)
+    .option("--reviews <n>", "demo reviews to draw examples from (x5 tasks)", positiveInteger("--reviews"), 40)
+    .option("--max-length <n>", "max_length (the naive recipe pads every example to it)", positiveInteger("--max-length"), 512)
+    .option("--batch-size <n>", "batch size", positiveInteger("--batch-size"), 2)
+    .option("--grad-accum <n>", "gradient accumulation", positiveInteger("--grad-accum"), 4)
+    .option("--data <path>", "training data instead of the demo set")
+    .option("--model <source>", "model instead of the preset's")
+    .action(async (options: { preset: string; steps: number; reviews: number; maxLength: number; batchSize: number; gradAccum: number; data?: string; model?: string }) => {
+      const { benchTrain, formatBench, resolveConfig } = await import("@reviewtune/core");
+      const { config } = resolveConfig({
+        preset: options.preset,
+        overrides: {
+          data: { train: options.data ?? "builtin:demo", demo_reviews: options.reviews, validation_fraction: 0.1 },
+          ...(options.model ? { model: { source: options.model } } : {}),
+          training: { max_length: options.maxLength, batch_size: options.batchSize, gradient_accumulation: options.gradAccum },
+        },
+      });
+      console.log(`bench train: ${config.model.source}, ${config.method}, ${options.steps} steps x batch ${options.batchSize} x accumulation ${options.gradAccum}, max_length ${options.maxLength}, data ${config.data.train}`);
+      const results = await benchTrain({ base: config, steps: options.steps, log: (line) => console.error(line) });
+      console.log(formatBench(results));
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { positiveInteger } from "./shared.js";
+
+export interface DemoOptions {
+  runsDir: string;
+  reviews?: number;
+  epochs?: number;
+  maxTokens: number;
+  verbose?: boolean;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("the main job, offline: fine-tune the embedded SmolLM2-135M with LoRA on the demo reviews, then compare base and tuned answers")
+    .option("--runs-dir <dir>", "where the run folder goes", "runs")
+    .option("--reviews <n>", "demo reviews to generate (x5 tasks each)", positiveInteger("--reviews"))
+    .option("--epochs <n>", "training epochs", positiveInteger("--epochs"))
+    .option("--max-tokens <n>", "new tokens per answer", positiveInteger("--max-tokens"), 72)
+    .option("--verbose", "show the engine's full log")
+    .action(async (options: DemoOptions) => {
+      const { runDemo } = await import("../actions/demo-action.js");
+      await runDemo(options);
+    });
+}

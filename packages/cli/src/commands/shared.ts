@@ -1,0 +1,61 @@
+// Helpers shared by the commands: option parsing into config overrides, run-folder model lookup.
+import { parse as parseYaml } from "yaml";
+import { ConfigError, readRunRecord, type RunRecord } from "@reviewtune/core";
+import type { TrainConfig } from "@reviewtune/contracts";
+
+export function positiveInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`${name} must be a positive integer, got "${value}"`);
+    return number;
+  };
+}
+
+export function finiteNumber(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isFinite(number)) throw new ConfigError(`${name} must be a number, got "${value}"`);
+    return number;
+  };
+}
+
+/** --set a.b.c=value (value parsed as YAML: numbers, booleans, lists) into a nested object. */
+export function collectSet(entry: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const equals = entry.indexOf("=");
+  if (equals <= 0) throw new ConfigError(`--set expects key.path=value, got "${entry}"`);
+  const path = entry.slice(0, equals).split(".");
+  let value: unknown;
+  try {
+    value = parseYaml(entry.slice(equals + 1));
+  } catch {
+    value = entry.slice(equals + 1);
+  }
+  let node = previous;
+  path.forEach((key, index) => {
+    if (index === path.length - 1) node[key] = value;
+    else node = (node[key] = (node[key] as Record<string, unknown>) ?? {}) as Record<string, unknown>;
+  });
+  return previous;
+}
+
+export interface ModelChoice {
+  model: TrainConfig["model"];
+  adapter?: string | undefined;
+  run?: RunRecord | undefined;
+}
+
+/** --run <dir> picks the run's base model and its adapter (or fully tuned model folder). */
+export function modelFromOptions(options: { run?: string; model?: string; adapter?: string; allowPickle?: boolean; base?: boolean }): ModelChoice {
+  if (options.run) {
+    const run = readRunRecord(options.run);
+    if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
+      throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${options.run}` });
+    }
+    if (run.result.model_dir) return { model: { source: options.base ? run.config.model.source : run.result.model_dir, allow_pickle: false }, run };
+    return { model: run.config.model, adapter: options.base ? undefined : (run.result.adapter_dir ?? undefined), run };
+  }
+  return {
+    model: { source: options.model ?? "smollm2-135m-instruct", allow_pickle: options.allowPickle ?? false },
+    adapter: options.base ? undefined : options.adapter,
+  };
+}

@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { collectSet, finiteNumber, positiveInteger } from "./shared.js";
+
+interface TrainOptions {
+  preset?: string;
+  config?: string;
+  data?: string;
+  model?: string;
+  method?: string;
+  epochs?: number;
+  maxSteps?: number;
+  lr?: number;
+  batchSize?: number;
+  allowPickle?: boolean;
+  runsDir: string;
+  resume?: string;
+  dryRun?: boolean;
+  set?: Record<string, unknown>;
+  verbose?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command("train")
+    .description("fine-tune a model (LoRA or full) into a run folder: runs/<id>/{run.json,metrics.jsonl,checkpoints,adapter}")
+    .option("--preset <name>", "start from a shipped preset (see `reviewtune presets`)")
+    .option("--config <file>", "start from a YAML config file")
+    .option("--data <path>", "training data: JSONL ({messages} or {prompt, completion}), a folder with train.jsonl, or builtin:demo")
+    .option("--model <source>", "embedded model name, local HF folder, .gguf file or hub id")
+    .option("--method <method>", "lora | qlora | full")
+    .option("--epochs <n>", "epochs", finiteNumber("--epochs"))
+    .option("--max-steps <n>", "stop after n optimizer steps", positiveInteger("--max-steps"))
+    .option("--lr <rate>", "learning rate", finiteNumber("--lr"))
+    .option("--batch-size <n>", "per-step batch size", positiveInteger("--batch-size"))
+    .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
+    .option("--set <key=value>", "override any config field, e.g. --set lora.r=8 (repeatable)", collectSet)
+    .option("--runs-dir <dir>", "where run folders go", "runs")
+    .option("--resume <run-dir>", "continue an interrupted run from its last complete checkpoint")
+    .option("--dry-run", "validate the config and data and print the plan, without training")
+    .option("--verbose", "show the engine's full log")
+    .action(async (options: TrainOptions) => {
+      const { runTrain } = await import("../actions/train-action.js");
+      await runTrain(options);
+    });
+}
+
+export type { TrainOptions };

@@ -1,0 +1,24 @@
+// The one place errors become exit codes and messages. Internal errors show their stack only with
+// REVIEWTUNE_DEBUG=1; known errors show their message and what to do next.
+import { CancelledError, ConfigError, DataError, EngineNotInstalledError, ReviewtuneError } from "@reviewtune/core";
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130 } as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CancelledError) return EXIT.cancelled;
+  if (error instanceof ConfigError) return EXIT.config;
+  if (error instanceof DataError) return EXIT.data;
+  if (error instanceof EngineNotInstalledError) return EXIT.engine;
+  return EXIT.failure;
+}
+
+export function reportError(error: unknown): void {
+  if (ReviewtuneError.isInstance(error)) {
+    console.error(`error: ${error.message}`);
+    if (error.hint) console.error(`hint: ${error.hint}`);
+  } else {
+    console.error(`error: ${(error as Error)?.message ?? String(error)}`);
+  }
+  if (process.env.REVIEWTUNE_DEBUG === "1" && error instanceof Error) console.error(error.stack);
+  process.exitCode = exitCodeFor(error);
+}

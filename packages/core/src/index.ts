@@ -1,0 +1,13 @@
+export * from "./errors.js";
+export * from "./paths.js";
+export * from "./engine/environment.js";
+export * from "./engine/client.js";
+export * from "./templates/chat-template.js";
+export * from "./presets/presets.js";
+export * from "./data/instruction-data.js";
+export { DEMO_TASKS, demoPrompts, makeDemoExamples, makeDemoReviews, reviewToExamples } from "./data/demo-reviews.js";
+export type { DemoReview, DemoTask, InstructionExample, SentimentLabel } from "./data/demo-reviews.js";
+export * from "./train/runs.js";
+export * from "./train/train-run.js";
+export * from "./generate/answer.js";
+export * from "./bench/train-bench.js";

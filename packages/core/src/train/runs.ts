@@ -1,0 +1,66 @@
+// The run folder is the source of truth: runs/<id>/run.json (config, versions, data hash, seed,
+// git sha, status), metrics.jsonl, checkpoints/, adapter/. run.json is always replaced atomically,
+// and a run is marked completed only after the engine reported success.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { ConfigError } from "../errors.js";
+import { projectRoot } from "../paths.js";
+
+export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunRecord {
+  id: string;
+  status: RunStatus;
+  created: string;
+  updated: string;
+  origin: string;
+  config: TrainConfig;
+  seed: number;
+  git_sha: string | null;
+  versions: Record<string, string>;
+  data: { source: string; train_rows: number; validation_rows: number; hash: string; train_file: string; validation_file: string | null };
+  result: TrainResult | null;
+  error: { message: string; code?: string } | null;
+  attempts: number;
+}
+
+const RunRecordSchema = z.looseObject({ id: z.string(), status: z.enum(RUN_STATUSES), config: z.looseObject({}), data: z.looseObject({}) });
+
+export function gitSha(): string | null {
+  const result = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+export function newRunId(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "run";
+  return `${stamp}-${slug}`;
+}
+
+export function createRunDirectory(runsDirectory: string, name: string): { id: string; directory: string } {
+  let id = newRunId(name);
+  for (let suffix = 2; existsSync(join(runsDirectory, id)); suffix++) id = `${newRunId(name)}-${suffix}`;
+  const directory = resolve(runsDirectory, id);
+  mkdirSync(join(directory, "data"), { recursive: true });
+  return { id, directory };
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  const temporary = `${file}.tmp-${process.pid}`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(temporary, file);
+}
+
+export function writeRunRecord(directory: string, record: RunRecord): void {
+  writeJsonAtomic(join(directory, "run.json"), { ...record, updated: new Date().toISOString() });
+}
+
+export function readRunRecord(directory: string): RunRecord {
+  const file = join(directory, "run.json");
+  if (!existsSync(file)) throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: "pass a folder under runs/" });
+  return parseJson(readFileSync(file, "utf8"), RunRecordSchema, file) as unknown as RunRecord;
+}

@@ -1,0 +1,111 @@
+// `reviewtune train`: config + data -> a run folder, trained by the engine. Data shaping (chat
+// template, split) happens here; the engine gets rendered {prompt, completion} files.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { EngineEvent, TrainConfig, TrainResult } from "@reviewtune/contracts";
+import { prepareData, sha256, toJsonl } from "../data/instruction-data.js";
+import type { EngineClient } from "../engine/client.js";
+import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
+import { ChatTemplate } from "../templates/chat-template.js";
+import { createRunDirectory, gitSha, readRunRecord, writeRunRecord, type RunRecord } from "./runs.js";
+
+export interface TrainRunOptions {
+  engine: EngineClient;
+  onEvent?: (event: EngineEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Loads the model's chat template (or the config's override) through the engine. */
+export async function chatTemplateFor(engine: EngineClient, config: TrainConfig): Promise<ChatTemplate> {
+  const info = await engine.request("model_info", { model: config.model });
+  const source = config.data.template ?? info.chat_template;
+  if (!source) {
+    throw new DataError(`${config.model.source} has no chat template`, "data.template", undefined, {
+      hint: "set data.template to a Jinja chat template, or use prompt/completion rows",
+    });
+  }
+  return new ChatTemplate(source, { bos_token: info.bos_token, eos_token: info.eos_token });
+}
+
+export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {
+  const template = await chatTemplateFor(options.engine, config);
+  const data = prepareData(config.data, template, config.training.seed);
+  const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
+  const trainText = toJsonl(data.train);
+  const validationText = data.validation.length > 0 ? toJsonl(data.validation) : null;
+  const trainFile = join(directory, "data", "train.jsonl");
+  const validationFile = validationText ? join(directory, "data", "val.jsonl") : null;
+  writeFileSync(trainFile, trainText);
+  if (validationFile && validationText) writeFileSync(validationFile, validationText);
+  const now = new Date().toISOString();
+  const record: RunRecord = {
+    id,
+    status: "running",
+    created: now,
+    updated: now,
+    origin,
+    config,
+    seed: config.training.seed,
+    git_sha: gitSha(),
+    versions: { ...options.engine.ready.versions, node: process.version, engine: options.engine.ready.engine_version, device: options.engine.ready.device },
+    data: {
+      source: data.source,
+      train_rows: data.train.length,
+      validation_rows: data.validation.length,
+      hash: sha256(trainText + (validationText ?? "")),
+      train_file: trainFile,
+      validation_file: validationFile,
+    },
+    result: null,
+    error: null,
+    attempts: 1,
+  };
+  writeRunRecord(directory, record);
+  return runEngine(directory, record, false, options);
+}
+
+export async function resumeRun(directory: string, options: TrainRunOptions): Promise<RunRecord> {
+  const record = readRunRecord(directory);
+  if (record.status === "completed" || record.status === "early_stopped") {
+    throw new ReviewtuneError(`run ${record.id} is already ${record.status}`, { hint: "start a new run instead of --resume" });
+  }
+  const texts = [record.data.train_file, record.data.validation_file].map((file) => {
+    if (file && !existsSync(file)) throw new DataError(`${file} is missing, so the run cannot resume`, file);
+    return file ? readFileSync(file, "utf8") : "";
+  });
+  if (sha256(texts.join("")) !== record.data.hash) {
+    throw new DataError(`the run's data files changed since it started (hash mismatch)`, record.data.train_file, undefined, {
+      hint: "start a new run; resuming on different data would not continue the same training",
+    });
+  }
+  return runEngine(directory, { ...record, status: "running", error: null, attempts: record.attempts + 1 }, true, options);
+}
+
+async function runEngine(directory: string, record: RunRecord, resume: boolean, options: TrainRunOptions): Promise<RunRecord> {
+  writeRunRecord(directory, record);
+  let result: TrainResult;
+  try {
+    result = await options.engine.request(
+      "train",
+      {
+        run_dir: directory,
+        config: record.config,
+        train_file: record.data.train_file,
+        ...(record.data.validation_file ? { eval_file: record.data.validation_file } : {}),
+        resume,
+      },
+      { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    );
+  } catch (error) {
+    const failed: RunRecord = {
+      ...record,
+      status: "failed",
+      error: { message: (error as Error).message, ...(error instanceof EngineRequestError ? { code: error.code } : {}) },
+    };
+    writeRunRecord(directory, failed);
+    throw error;
+  }
+  const finished: RunRecord = { ...record, status: result.status, result };
+  writeRunRecord(directory, finished);
+  return finished;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Brings a fresh clone to a runnable state, saying what it does: Node packages (npm ci), the
+// TypeScript build, and the engine's Python environment (reused when already installed).
+// Plain Node, no dependencies: it runs before anything is installed.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const say = (line) => console.error(`[setup] ${line}`);
+
+function run(command, args, what) {
+  say(what);
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: process.env });
+  if (result.status !== 0) {
+    say(`failed: ${command} ${args.join(" ")} (exit ${result.status ?? result.signal})`);
+    process.exit(result.status || 1);
+  }
+}
+
+const [major] = process.versions.node.split(".").map(Number);
+if (major < 20) {
+  say(`Node.js ${process.versions.node} is too old: reviewtune needs Node 20 or newer`);
+  process.exit(1);
+}
+
+const lock = join(root, "package-lock.json");
+const installed = join(root, "node_modules", ".package-lock.json");
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  run("npm", ["ci", "--no-audit", "--no-fund"], "installing Node packages (npm ci)");
+} else {
+  say("Node packages up to date");
+}
+
+run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-b"], "building TypeScript (tsc -b)");
+
+// The engine environment (torch, transformers, peft, trl + the embedded model), once per machine.
+run(process.execPath, [join(root, "packages", "cli", "dist", "bin.js"), "setup"], "checking the engine's Python environment");
