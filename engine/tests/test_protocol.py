@@ -1,0 +1,122 @@
+"""The engine protocol: the recorded transcript validates against the schema generated from the
+TypeScript contracts, and a live engine answers the same requests the same way. Also cancel,
+shutdown and end-of-input behaviour."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import TRANSCRIPTS, Engine, sentiment_rows, train_config, write_jsonl
+from reviewtune_engine.errors import EngineError
+from reviewtune_engine.protocol import validate_message, validate_request
+
+TRANSCRIPT = [json.loads(line) for line in (TRANSCRIPTS / "session.jsonl").read_text().splitlines()]
+
+
+def test_transcript_validates_against_the_generated_schema():
+    assert TRANSCRIPT[0]["message"]["type"] == "ready"
+    for line in TRANSCRIPT:
+        message = line["message"]
+        if line["direction"] == "from_engine":
+            validate_message(message)
+        elif message["method"] in ("no_such_method",) or message["params"].get("max_new_tokens") == -1:
+            with pytest.raises(EngineError):
+                validate_request(message)
+        else:
+            validate_request(message)
+
+
+def substitute(value, tiny_model, work):
+    return json.loads(json.dumps(value).replace("$TINY_MODEL", str(tiny_model)).replace("$WORK", str(work)))
+
+
+def shape(message: dict) -> tuple:
+    if message["type"] == "event":
+        return ("event", message["event"]["kind"])
+    if message["type"] == "error":
+        return ("error", message["error"]["code"])
+    return (message["type"],)
+
+
+def test_live_engine_replays_the_transcript(tmp_path, tiny_model):
+    write_jsonl(tmp_path / "train.jsonl", sentiment_rows(8))  # the recorded train request reads it
+    engine = Engine()
+    assert engine.ready["protocol"] == TRANSCRIPT[0]["message"]["protocol"]
+    expected: dict[str, list[dict]] = {}
+    order: list[dict] = []
+    for line in TRANSCRIPT[1:]:
+        if line["direction"] == "to_engine":
+            order.append(line["message"])
+            expected[line["message"]["id"]] = []
+        else:
+            expected[order[-1]["id"]].append(line["message"])
+    for request in order:
+        engine.send(substitute(request, tiny_model, tmp_path))
+        got = []
+        while True:
+            message = engine.read()
+            got.append(message)
+            if message.get("id") == request["id"] and message["type"] in ("result", "error"):
+                break
+        want = substitute(expected[request["id"]], tiny_model, tmp_path)
+        # Progress events depend on timing; everything else must match in kind and order.
+        assert [shape(m) for m in got if shape(m) != ("event", "progress")] == [shape(m) for m in want if shape(m) != ("event", "progress")], request["method"]
+        for message in got:
+            validate_message(message)
+        if request["method"] in ("ping", "tokenize", "cancel") or got[-1]["type"] == "error":
+            assert got[-1] == want[-1], request["method"]
+    assert engine.close() == 0
+
+
+def test_cancel_stops_a_running_generation(tiny_model):
+    engine = Engine()
+    prompt = "<|im_start|>user\nWrite a long review.<|im_end|>\n<|im_start|>assistant\n"
+    engine.send({"id": "g", "method": "generate", "params": {"model": {"source": str(tiny_model)}, "prompts": [prompt], "max_new_tokens": 5000, "stream": True}})
+    while engine.read()["type"] != "event":
+        pass
+    engine.send({"id": "c", "method": "cancel", "params": {"target": "g"}})
+    answers = {}
+    while len(answers) < 2:
+        message = engine.read()
+        if message["type"] in ("result", "error"):
+            answers[message["id"]] = message
+    assert answers["c"]["result"] == {"cancelled": True}
+    output = answers["g"]["result"]["outputs"][0]
+    assert output["finish_reason"] == "cancelled" and output["new_tokens"] < 5000
+    assert engine.close() == 0
+
+
+def test_end_of_input_cancels_training_with_a_checkpoint(tmp_path, tiny_model):
+    config = train_config(tiny_model, training={"epochs": 200, "batch_size": 4, "gradient_accumulation": 1}, evaluation={"strategy": "no"})
+    engine = Engine()
+    params = {"run_dir": str(tmp_path / "run"), "config": config, "train_file": write_jsonl(tmp_path / "t.jsonl", sentiment_rows(16)), "resume": False}
+    engine.send({"id": "t", "method": "train", "params": params})
+    while True:
+        message = engine.read()
+        if message["type"] == "event" and message["event"]["kind"] == "progress" and message["event"]["step"] >= 3:
+            break
+    engine.process.stdin.close()  # the client went away
+    messages = []
+    for line in engine.process.stdout:
+        messages.append(json.loads(line))
+    assert engine.process.wait(timeout=60) == 0
+    result = messages[-1]
+    assert result["type"] == "result" and result["result"]["status"] == "cancelled"
+    assert any(m["type"] == "event" and m["event"]["kind"] == "checkpoint" for m in messages)
+    assert not (tmp_path / "run" / "adapter").exists(), "a cancelled run must not look finished"
+
+
+def test_shutdown_lets_queued_work_finish(tiny_model):
+    engine = Engine()
+    engine.send({"id": "a", "method": "tokenize", "params": {"model": {"source": str(tiny_model)}, "text": "hello"}})
+    engine.send({"id": "s", "method": "shutdown", "params": {}})
+    seen = {}
+    started = time.time()
+    while len(seen) < 2 and time.time() - started < 60:
+        message = engine.read()
+        seen[message["id"]] = message["type"]
+    assert seen == {"s": "result", "a": "result"}
+    assert engine.process.wait(timeout=30) == 0

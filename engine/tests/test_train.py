@@ -1,0 +1,184 @@
+"""Training on a tiny random Llama: loss goes down, the adapter reloads with plain PEFT, resume after a
+kill continues the same curve, early stopping restores the best checkpoint, bad configs fail clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import Engine, sentiment_rows, train_config, write_jsonl
+from reviewtune_engine.errors import EngineError
+from reviewtune_engine.train import COMPLETE_MARKER, latest_complete_checkpoint, train
+
+
+def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
+    run_dir = run_dir or tmp_path / "run"
+    params = {
+        "run_dir": str(run_dir),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", train_rows or sentiment_rows(32)),
+        "resume": resume,
+    }
+    if eval_rows is not False:
+        params["eval_file"] = write_jsonl(tmp_path / "val.jsonl", eval_rows or sentiment_rows(8, offset=100))
+    events: list[dict] = []
+    result = train(params, events.append, lambda: False)
+    return result, events, run_dir
+
+
+def metrics(run_dir: Path, kind: str) -> list[dict]:
+    return [record for record in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines()) if record["kind"] == kind]
+
+
+def test_loss_goes_down_and_outputs_a_run_folder(tmp_path, tiny_model):
+    result, events, run_dir = run_train(tmp_path, train_config(tiny_model))
+    losses = [record["loss"] for record in metrics(run_dir, "train")]
+    evals = [record["eval_loss"] for record in metrics(run_dir, "eval")]
+    assert result["status"] == "completed"
+    assert result["global_step"] == result["max_steps"] == 12  # 32 rows / (4 x 2) x 3 epochs
+    assert losses[-1] < losses[0] * 0.8
+    assert evals[-1] < evals[0]
+    assert (run_dir / "adapter" / "adapter_config.json").is_file()
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    parameters = result["parameters"]
+    assert 0 < parameters["trainable"] < parameters["total"]
+    assert parameters["trainable_percent"] == pytest.approx(100 * parameters["trainable"] / parameters["total"], abs=1e-3)
+    assert any(event["kind"] == "progress" and event["step"] == 12 for event in events)
+    assert result["train_tokens"] > 0 and result["tokens_per_second"] > 0
+
+
+def test_adapter_reloads_with_plain_peft_and_matches(tmp_path, tiny_model):
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    config = train_config(tiny_model, checkpoints={"every_steps": 12, "keep": 1})
+    result, _, run_dir = run_train(tmp_path, config)
+    adapter = run_dir / "adapter"
+    # The saved adapter is the trained state: identical to the last checkpoint the trainer wrote.
+    saved = load_file(adapter / "adapter_model.safetensors")
+    checkpoint = load_file(run_dir / "checkpoints" / "checkpoint-12" / "adapter_model.safetensors")
+    assert saved.keys() == checkpoint.keys() and all(torch.equal(saved[key], checkpoint[key]) for key in saved)
+
+    inputs = torch.tensor([[5, 17, 42, 99, 7, 3]])
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    with torch.no_grad():
+        base_logits = base(inputs).logits
+    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), str(adapter)).eval()
+    with torch.no_grad():
+        tuned_logits = tuned(inputs).logits
+    assert not torch.allclose(base_logits, tuned_logits, atol=1e-4), "the adapter changes nothing"
+    # The engine's own loading path gives the same logits as plain PEFT.
+    from reviewtune_engine.models import ModelCache
+
+    model, _, active = ModelCache().with_adapter({"source": str(tiny_model)}, str(adapter))
+    assert active
+    with torch.no_grad():
+        engine_logits = model(inputs).logits
+    torch.testing.assert_close(engine_logits, tuned_logits)
+
+
+def test_resume_after_kill_continues_the_same_curve(tmp_path, tiny_model):
+    config = train_config(
+        tiny_model,
+        lora={"r": 8, "alpha": 16, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"], "bias": "none"},
+        training={"epochs": 6, "learning_rate": 0.005, "batch_size": 4, "gradient_accumulation": 1},
+        checkpoints={"every_steps": 3, "keep": 2},
+        evaluation={"strategy": "no"},
+    )
+    train_file = write_jsonl(tmp_path / "train.jsonl", sentiment_rows(40))
+    (tmp_path / "reference").mkdir()
+    reference, _, reference_dir = run_train(tmp_path / "reference", config, train_rows=sentiment_rows(40), eval_rows=False)
+    reference_losses = {record["step"]: record["loss"] for record in metrics(reference_dir, "train")}
+    assert reference["global_step"] == 60
+
+    # The same training in a real engine process, killed with SIGKILL right after its first checkpoint.
+    run_dir = tmp_path / "killed"
+    engine = Engine()
+    engine.send({"id": "t", "method": "train", "params": {"run_dir": str(run_dir), "config": config, "train_file": train_file, "resume": False}})
+    while True:
+        message = engine.read()
+        if message["type"] == "event" and message["event"]["kind"] == "checkpoint":
+            os.kill(engine.process.pid, signal.SIGKILL)
+            break
+        assert message["type"] == "event", message
+    engine.process.wait()
+    checkpoint = latest_complete_checkpoint(run_dir / "checkpoints")
+    assert checkpoint is not None
+
+    params = {"run_dir": str(run_dir), "config": config, "train_file": train_file, "resume": True}
+    result = train(params, lambda event: None, lambda: False)
+    assert result["status"] == "completed"
+    assert 3 <= result["resumed_from_step"] < 60
+    assert result["global_step"] == 60
+    resumed_losses = {record["step"]: record["loss"] for record in metrics(run_dir, "train")}
+    assert sorted(resumed_losses) == list(range(1, 61)), "every step is logged exactly once"
+    for step, loss in reference_losses.items():
+        assert resumed_losses[step] == pytest.approx(loss, rel=1e-4, abs=1e-5), f"step {step} differs after resume"
+
+
+def test_incomplete_checkpoints_are_ignored(tmp_path):
+    for step, complete in [(2, True), (4, True), (6, False)]:
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / COMPLETE_MARKER).write_text("{}")
+    assert latest_complete_checkpoint(tmp_path).name == "checkpoint-4"
+
+
+def test_early_stopping_triggers_and_restores_the_best_checkpoint(tmp_path, tiny_model):
+    # Train on one answer, evaluate on its opposite: eval loss improves (shared format), then worsens.
+    train_rows = [row | {"completion": "Sentiment: positive.<|im_end|>\n"} for row in sentiment_rows(32)]
+    eval_rows = [row | {"completion": "Sentiment: negative.<|im_end|>\n"} for row in sentiment_rows(8, offset=100)]
+    config = train_config(
+        tiny_model,
+        training={"epochs": 30, "learning_rate": 0.02, "batch_size": 8, "gradient_accumulation": 1},
+        evaluation={"strategy": "steps", "every_steps": 2},
+        early_stopping={"patience": 2, "min_delta": 0.0},
+    )
+    result, _, run_dir = run_train(tmp_path, config, train_rows=train_rows, eval_rows=eval_rows)
+    evals = metrics(run_dir, "eval")
+    assert result["status"] == "early_stopped"
+    assert result["global_step"] < result["max_steps"]
+    best = min(evals, key=lambda record: record["eval_loss"])
+    assert result["best_checkpoint"].endswith(f"checkpoint-{best['step']}")
+    assert best["step"] < result["global_step"]
+    # The final evaluation runs on the restored best model.
+    assert result["final_eval_loss"] == pytest.approx(best["eval_loss"], rel=1e-5)
+
+
+def test_bad_target_modules_name_the_field(tmp_path, tiny_model):
+    config = train_config(tiny_model, lora={"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["attention_qkv"], "bias": "none"})
+    with pytest.raises(EngineError) as caught:
+        run_train(tmp_path, config)
+    assert caught.value.field == "lora.target_modules"
+
+
+def test_qlora_on_cpu_suggests_lora(tmp_path, tiny_model):
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    config = train_config(tiny_model, method="qlora", quantization={"bits": 4, "quant_type": "nf4", "compute_dtype": "float16", "double_quant": False})
+    with pytest.raises(EngineError) as caught:
+        run_train(tmp_path, config)
+    assert caught.value.code == "qlora_needs_cuda" and "lora" in caught.value.hint
+
+
+def test_missing_training_file_names_it(tmp_path, tiny_model):
+    params = {"run_dir": str(tmp_path / "run"), "config": train_config(tiny_model), "train_file": str(tmp_path / "nope.jsonl"), "resume": False}
+    with pytest.raises(EngineError) as caught:
+        train(params, lambda event: None, lambda: False)
+    assert caught.value.code == "data_not_found" and caught.value.file.endswith("nope.jsonl")
+
+
+def test_full_fine_tuning_saves_a_model_folder(tmp_path, tiny_model):
+    result, _, run_dir = run_train(tmp_path, train_config(tiny_model, method="full", training={"epochs": 1, "learning_rate": 0.001}))
+    assert result["status"] == "completed"
+    assert result["parameters"]["trainable"] == result["parameters"]["total"]
+    assert (run_dir / "model" / "model.safetensors").is_file() and not (run_dir / "adapter").exists()
