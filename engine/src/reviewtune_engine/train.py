@@ -192,6 +192,10 @@ class _ProtocolCallback(TrainerCallback):
             self.cancelled = True
             control.should_training_stop = True
             control.should_save = True  # so that --resume continues from here
+        if not control.should_log:  # when a log is due, on_log reports progress with this step's loss
+            self.emit_progress(state)
+
+    def emit_progress(self, state) -> None:
         elapsed = time.perf_counter() - self.started
         done = state.global_step - (self.first_step or 0)
         eta = (state.max_steps - state.global_step) * elapsed / done if done > 0 else None
@@ -225,6 +229,7 @@ class _ProtocolCallback(TrainerCallback):
                     "time": time.time(),
                 }
             )
+            self.emit_progress(state)
         if "eval_loss" in logs:
             record = {"kind": "final_eval" if self.final else "eval", "step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "eval_loss": float(logs["eval_loss"])}
             self._append({**record, "time": time.time()})
