@@ -20,8 +20,9 @@ CHATML_PROMPT = "<|im_start|>user\nIs this review positive? The blender is great
 
 
 def requests(model: Path, work: Path) -> list[tuple[str, dict]]:
-    config = train_config(model, training={"max_steps": 2, "batch_size": 4, "gradient_accumulation": 1}, evaluation={"strategy": "no"})
+    config = train_config(model, training={"max_steps": 2, "batch_size": 4, "gradient_accumulation": 1}, evaluation={"strategy": "steps", "every_steps": 1})
     train_file = write_jsonl(work / "train.jsonl", sentiment_rows(8))
+    validation_file = write_jsonl(work / "val.jsonl", sentiment_rows(4, offset=8))
     return [
         ("ping", {}),
         ("model_info", {"model": {"source": str(model), "allow_pickle": False}}),
@@ -31,7 +32,7 @@ def requests(model: Path, work: Path) -> list[tuple[str, dict]]:
         ("no_such_method", {}),
         ("generate", {"model": {"source": str(model), "allow_pickle": False}, "prompts": ["x"], "max_new_tokens": -1}),
         ("cancel", {"target": "not-running"}),
-        ("train", {"run_dir": str(work / "run"), "config": config, "train_file": train_file, "resume": False}),
+        ("train", {"run_dir": str(work / "run"), "config": config, "train_file": train_file, "eval_file": validation_file, "resume": False}),
     ]
 
 

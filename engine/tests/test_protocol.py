@@ -42,7 +42,8 @@ def shape(message: dict) -> tuple:
 
 
 def test_live_engine_replays_the_transcript(tmp_path, tiny_model):
-    write_jsonl(tmp_path / "train.jsonl", sentiment_rows(8))  # the recorded train request reads it
+    write_jsonl(tmp_path / "train.jsonl", sentiment_rows(8))  # the recorded train request reads these
+    write_jsonl(tmp_path / "val.jsonl", sentiment_rows(4, offset=8))
     engine = Engine()
     assert engine.ready["protocol"] == TRANSCRIPT[0]["message"]["protocol"]
     expected: dict[str, list[dict]] = {}

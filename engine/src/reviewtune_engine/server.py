@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import queue
+import signal
 import sys
 import threading
 import traceback
@@ -180,6 +181,9 @@ def versions() -> dict:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the client turns it into a `cancel`
+    # request (which saves a checkpoint), so the engine itself must not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep stdout for the protocol: anything a library prints goes to stderr.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     sys.stdout = sys.stderr

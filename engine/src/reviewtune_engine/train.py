@@ -127,20 +127,35 @@ def build_model(config: dict, resolved: models.ResolvedModel, tokenizer):
 
 
 class _CountingCollator:
-    """Wraps the collator to count the real (non-padding) tokens that go through training."""
+    """Wraps the collator to count the real (non-padding) tokens that go through training; batches
+    collated for evaluation are not counted (see _AtomicCheckpointTrainer.evaluate)."""
 
     def __init__(self, inner):
         self.inner = inner
         self.tokens = 0
+        self.counting = True
 
     def __call__(self, examples):
-        self.tokens += sum(len(example["input_ids"]) for example in examples)
+        if self.counting:
+            self.tokens += sum(len(example["input_ids"]) for example in examples)
         return self.inner(examples)
 
 
 class _AtomicCheckpointTrainer(Trainer):
     """A checkpoint counts only once its marker is written, after every file of it is on disk; old ones
     are rotated out only after that, so a kill at any moment leaves a complete checkpoint to resume."""
+
+    eval_seconds = 0.0  # time spent evaluating, left out of the throughput figures
+
+    def evaluate(self, *args, **kwargs):
+        collator = self.data_collator
+        started = time.perf_counter()
+        collator.counting = False
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            collator.counting = True
+            self.eval_seconds += time.perf_counter() - started
 
     def _save_checkpoint(self, model, trial):
         limit = self.args.save_total_limit
@@ -165,6 +180,8 @@ class _ProtocolCallback(TrainerCallback):
     def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None):
         self.emit, self.is_cancelled, self.metrics_path, self.counter, self.every_steps = emit, is_cancelled, metrics_path, counter, every_steps
         self.started = time.perf_counter()
+        self.trainer = None  # set once the trainer exists, for its evaluation time
+        self.ended: float | None = None
         self.first_step: int | None = None
         self.tokens_at_start = 0
         self.last_loss: float | None = None
@@ -176,14 +193,25 @@ class _ProtocolCallback(TrainerCallback):
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
+    def training_seconds(self) -> float:
+        """Wall time of the training loop so far, evaluations left out."""
+        elapsed = (self.ended or time.perf_counter()) - self.started
+        return max(elapsed - (self.trainer.eval_seconds if self.trainer else 0.0), 0.0)
+
     def tokens_per_second(self) -> float:
-        elapsed = time.perf_counter() - self.started
+        elapsed = self.training_seconds()
         return (self.counter.tokens - self.tokens_at_start) / elapsed if elapsed > 0 else 0.0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
+        self.ended = None
         self.first_step = state.global_step
         self.tokens_at_start = self.counter.tokens
+        if self.trainer:
+            self.trainer.eval_seconds = 0.0
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.ended = time.perf_counter()
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.every_steps and state.global_step % self.every_steps == 0:
@@ -371,13 +399,15 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    callback.trainer = trainer
     if resume_from is not None:
         step = int(resume_from.name.split("-")[1])
         _truncate_metrics(metrics_path, step)
         emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
-    started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    train_seconds = time.perf_counter() - started
+    train_seconds = callback.training_seconds()
+    train_tokens = collator.tokens - callback.tokens_at_start
+    tokens_per_second = callback.tokens_per_second()
     state = trainer.state
     steps_run = state.global_step - (callback.first_step or 0)
 
@@ -420,9 +450,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "adapter_dir": adapter_dir,
         "model_dir": model_dir,
         "parameters": parameters,
-        "train_tokens": collator.tokens,
+        "train_tokens": train_tokens,
         "train_seconds": round(train_seconds, 3),
-        "tokens_per_second": round(callback.tokens_per_second(), 2),
+        "tokens_per_second": round(tokens_per_second, 2),
         "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
         "peak_memory_bytes": _peak_memory_bytes(),
         "resumed_from_step": int(resume_from.name.split("-")[1]) if resume_from else None,

@@ -1,6 +1,6 @@
 // The one place errors become exit codes and messages. Internal errors show their stack only with
 // REVIEWTUNE_DEBUG=1; known errors show their message and what to do next.
-import { CancelledError, ConfigError, DataError, EngineNotInstalledError, ReviewtuneError } from "@reviewtune/core";
+import { CancelledError, ConfigError, DataError, EngineNotInstalledError, EngineRequestError, ReviewtuneError } from "@reviewtune/core";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130 } as const;
 
@@ -9,6 +9,11 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError) return EXIT.config;
   if (error instanceof DataError) return EXIT.data;
   if (error instanceof EngineNotInstalledError) return EXIT.engine;
+  if (error instanceof EngineRequestError) {
+    // The engine found the problem, but it is still the user's input: the model or the data.
+    if (["model_not_found", "model_load_failed", "corrupt_weights", "pickle_refused", "qlora_needs_cuda", "invalid_request"].includes(error.code)) return EXIT.config;
+    if (["data_not_found", "bad_data"].includes(error.code)) return EXIT.data;
+  }
   return EXIT.failure;
 }
 

@@ -1,0 +1,202 @@
+// The `reviewtune` command as a user runs it: a real child process, the real engine, a tiny random
+// Llama built by the engine's own helper (no download). Needs the engine environment (`npm test`
+// installs it first).
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, cpSync, truncateSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { before, describe, it } from "node:test";
+import { listPresets, requireEngineEnvironment } from "@reviewtune/core";
+
+const bin = fileURLToPath(new URL("./bin.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "reviewtune-cli-"));
+const runsDir = join(work, "runs");
+
+interface Outcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Outcome {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: work, env: { ...process.env, NO_COLOR: "1" } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const runFolders = () => (existsSync(runsDir) ? readdirSync(runsDir) : []);
+const readRun = (folder: string) => JSON.parse(readFileSync(join(runsDir, folder, "run.json"), "utf8")) as Record<string, any>;
+const newestRun = (before: string[]) => {
+  const added = runFolders().filter((folder) => !before.includes(folder));
+  assert.equal(added.length, 1, `expected one new run folder, got ${added.join(", ") || "none"}`);
+  return added[0]!;
+};
+
+let tinyModel = "";
+let dataFile = "";
+
+before(() => {
+  const { python, engineSource } = requireEngineEnvironment();
+  tinyModel = join(work, "tiny-model");
+  const made = spawnSync(python, ["-m", "reviewtune_engine.testing", "make-tiny-model", tinyModel], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: engineSource },
+  });
+  assert.equal(made.status, 0, made.stderr);
+  const words = [
+    ["great", "positive"],
+    ["awful", "negative"],
+    ["fine", "neutral"],
+    ["sturdy", "positive"],
+  ] as const;
+  const rows = Array.from({ length: 48 }, (_, index) => {
+    const [word, label] = words[index % words.length]!;
+    return JSON.stringify({
+      messages: [
+        { role: "user", content: `Analyze the sentiment of this review: The blender is ${word}, item ${index}.` },
+        { role: "assistant", content: `Sentiment: ${label}.` },
+      ],
+    });
+  });
+  dataFile = join(work, "reviews.jsonl");
+  writeFileSync(dataFile, `${rows.join("\n")}\n`);
+});
+
+const tinyTrain = (...extra: string[]) => [
+  "train",
+  "--model",
+  tinyModel,
+  "--data",
+  dataFile,
+  "--runs-dir",
+  runsDir,
+  "--lr",
+  "0.02",
+  "--set",
+  "lora.dropout=0",
+  "--set",
+  "training.max_length=64",
+  ...extra,
+];
+
+describe("reviewtune CLI", () => {
+  it("every preset parses and dry-runs", () => {
+    for (const preset of listPresets()) {
+      const outcome = cli("train", "--preset", preset, "--dry-run", "--runs-dir", runsDir);
+      assert.equal(outcome.status, 0, `${preset}: ${outcome.stderr}`);
+      assert.match(outcome.stdout, /dry run: configuration is valid/);
+    }
+    assert.deepEqual(runFolders(), [], "a dry run creates no run folder");
+  });
+
+  it("bad configs exit non-zero, name the field or file, and create no run", () => {
+    const unknown = cli("train", "--preset", "nope", "--runs-dir", runsDir);
+    assert.equal(unknown.status, 3);
+    assert.match(unknown.stderr, /unknown preset "nope"/);
+    assert.match(unknown.stderr, /tinyllama-reviews/);
+
+    const negative = cli("train", "--preset", "demo", "--lr", "-0.001", "--runs-dir", runsDir);
+    assert.equal(negative.status, 3);
+    assert.match(negative.stderr, /training\.learning_rate/);
+
+    const typo = cli("train", "--preset", "demo", "--set", "lora.rank=8", "--runs-dir", runsDir);
+    assert.equal(typo.status, 3);
+    assert.match(typo.stderr, /Unrecognized key: "rank"/);
+
+    const missingData = cli("train", "--preset", "demo", "--data", join(work, "no-such.jsonl"), "--runs-dir", runsDir);
+    assert.equal(missingData.status, 4);
+    assert.match(missingData.stderr, /no-such\.jsonl does not exist/);
+    assert.deepEqual(runFolders(), []);
+  });
+
+  it("a missing model folder or corrupt safetensors is an error naming the path; no run is marked complete", () => {
+    const missing = cli(...tinyTrain("--model", join(work, "no-such-model"), "--max-steps", "2"));
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /no-such-model/);
+
+    const corrupt = join(work, "corrupt-model");
+    cpSync(tinyModel, corrupt, { recursive: true });
+    const weights = join(corrupt, "model.safetensors");
+    truncateSync(weights, Math.floor(statSync(weights).size / 2));
+    const damaged = cli(...tinyTrain("--model", corrupt, "--max-steps", "2"));
+    assert.notEqual(damaged.status, 0);
+    assert.match(damaged.stderr, /model\.safetensors is not a valid safetensors file/);
+    for (const folder of runFolders()) assert.notEqual(readRun(folder).status, "completed");
+  });
+
+  it("trains, writes the run folder, and answers with and without the adapter", () => {
+    const before = runFolders();
+    const outcome = cli(...tinyTrain("--epochs", "2"));
+    assert.equal(outcome.status, 0, outcome.stderr);
+    assert.match(outcome.stdout, /trainable params: [\d,]+ \|\| all params: [\d,]+ \|\| trainable%: \d+\.\d{4}/);
+    const folder = newestRun(before);
+    const record = readRun(folder);
+    assert.equal(record.status, "completed");
+    assert.equal(record.seed, 42);
+    assert.match(record.data.hash, /^[0-9a-f]{64}$/);
+    assert.ok(record.versions.torch && record.versions.peft);
+    const metrics = readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const losses = metrics.filter((entry) => entry.kind === "train").map((entry) => entry.loss as number);
+    assert.ok(losses.length >= 4);
+    assert.ok(losses.at(-1)! < losses[0]!, `loss went from ${losses[0]} to ${losses.at(-1)}`);
+    assert.ok(metrics.some((entry) => entry.kind === "eval"));
+    assert.ok(existsSync(join(runsDir, folder, "adapter", "adapter_config.json")));
+    assert.ok(existsSync(join(runsDir, folder, "adapter", "adapter_model.safetensors")));
+
+    const asked = cli("ask", "--run", join(runsDir, folder), "--max-tokens", "4", "Analyze the sentiment of this review: The blender is great.");
+    assert.equal(asked.status, 0, asked.stderr);
+    assert.match(asked.stderr, /\+ adapter/);
+    assert.ok(asked.stdout.trim().length > 0);
+
+    const prompts = join(work, "prompts.jsonl");
+    writeFileSync(prompts, ['{"prompt": "Is it good? The blender is awful."}', '{"prompt": "Is it good? The blender is fine."}'].join("\n") + "\n");
+    const out = join(work, "answers.jsonl");
+    const generated = cli("generate", "--run", join(runsDir, folder), "--prompts", prompts, "--out", out, "--max-tokens", "3");
+    assert.equal(generated.status, 0, generated.stderr);
+    const answers = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(answers.length, 2);
+    assert.ok(answers.every((entry) => typeof entry.answer === "string" && entry.new_tokens > 0));
+  });
+
+  it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {
+    const before = runFolders();
+    const child = spawn(process.execPath, [bin, ...tinyTrain("--max-steps", "300", "--set", "checkpoints.every_steps=1000")], {
+      cwd: work,
+      detached: true, // its own process group, so the signal reaches the CLI and the engine as in a terminal
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/eval at step 12 /.test(stderr)) resolve(); // two epochs in: well under way
+      });
+      child.on("exit", () => resolve());
+    });
+    process.kill(-child.pid!, "SIGINT");
+    const code = await exited;
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /reviewtune train --resume/);
+    const folder = newestRun(before);
+    const stopped = readRun(folder);
+    assert.equal(stopped.status, "cancelled");
+    const stoppedAt = stopped.result.global_step as number;
+    assert.ok(stoppedAt > 0 && stoppedAt < 300);
+
+    const resumed = cli("train", "--resume", join(runsDir, folder));
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const record = readRun(folder);
+    assert.equal(record.status, "completed");
+    assert.equal(record.result.global_step, 300);
+    assert.equal(record.result.resumed_from_step, stoppedAt);
+    const steps = readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.kind === "train")
+      .map((entry) => entry.step as number);
+    assert.deepEqual(steps, Array.from({ length: 300 }, (_, index) => index + 1), "one metrics line per step, none lost or repeated");
+  });
+});
