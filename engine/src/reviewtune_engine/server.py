@@ -189,6 +189,8 @@ def main() -> None:
     sys.stdout = sys.stderr
     logging.basicConfig(level=os.environ.get("REVIEWTUNE_ENGINE_LOG", "INFO"), stream=sys.stderr, format="[engine] %(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # bitsandbytes (imported by peft) warns on CPU about an optional kernel package; QLoRA is CUDA-only.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     import torch
     from transformers.utils import logging as hf_logging
 

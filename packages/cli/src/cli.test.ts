@@ -200,3 +200,23 @@ describe("reviewtune CLI", () => {
     assert.deepEqual(steps, Array.from({ length: 300 }, (_, index) => index + 1), "one metrics line per step, none lost or repeated");
   });
 });
+
+describe("reviewtune setup", () => {
+  it("without a usable Python, fails with a message that says what to install", () => {
+    const result = spawnSync(process.execPath, [bin, "setup"], {
+      encoding: "utf8",
+      env: { ...process.env, REVIEWTUNE_ENGINE_ENV: join(work, "no-env"), REVIEWTUNE_PYTHON: join(work, "no-such-python") },
+    });
+    assert.equal(result.status, 5, result.stderr);
+    assert.match(result.stderr, /Python 3\.11 or newer is needed/);
+    assert.match(result.stderr, /no-such-python: not found/);
+    assert.match(result.stderr, /apt install python3 python3-venv/);
+    assert.ok(!existsSync(join(work, "no-env")), "nothing half-made is left behind");
+  });
+
+  it("reuses a complete environment without reinstalling", () => {
+    const result = cli("setup");
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /engine environment ready \(reused\)/);
+  });
+});

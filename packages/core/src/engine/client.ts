@@ -77,10 +77,14 @@ export class EngineClient {
     const [executable, ...args] = command;
     if (!executable) throw new ConfigError("empty engine command");
     const child = spawn(executable, args, { stdio: ["pipe", "pipe", "pipe"], env });
+    // One reader for the engine's whole life: the tail it keeps moves into the client once ready.
     const stderrTail: string[] = [];
-    createInterface({ input: child.stderr }).on("line", (line) => {
+    let remember = (line: string) => {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
+    };
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      remember(line);
       options.onStderr?.(line);
     });
     const lines = createInterface({ input: child.stdout });
@@ -116,7 +120,7 @@ export class EngineClient {
     });
     const client = new EngineClient(child, ready);
     client.stderrTail.push(...stderrTail);
-    createInterface({ input: child.stderr }).on("line", (line) => client.rememberStderr(line));
+    remember = (line) => client.rememberStderr(line);
     lines.on("line", (line) => client.onLine(line));
     child.on("exit", (code, signal) => client.onExit(code, signal));
     return client;

