@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { listPresets, requireEngineEnvironment } from "@reviewtune/core";
 
-const bin = fileURLToPath(new URL("./bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url)); // the installed command
 const work = mkdtempSync(join(tmpdir(), "reviewtune-cli-"));
 const runsDir = join(work, "runs");
 

@@ -49,7 +49,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const dispose = onInterrupt(() => controller.abort());
   const progress = trainingProgress();
   try {
-    const template = await chatTemplateFor(engine, config);
+    const template = await chatTemplateFor(engine, config.model, config.data.template);
     const prompts = demoPrompts(config.training.seed, 3);
     const conversations = prompts.map((content) => [{ role: "user", content }]);
     const generation = { engine, model: config.model, template, maxNewTokens: options.maxTokens, signal: controller.signal };
@@ -62,7 +62,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const directory = join(options.runsDir, record.id);
     printRunSummary(record, directory);
     if (record.status === "cancelled") {
-      throw new CancelledError("the demo was interrupted; its checkpoint is saved", { hint: `resume the training with: reviewtune train --resume ${directory}` });
+      throw new CancelledError("the demo was interrupted; its checkpoint is saved", { hint: `resume the training with: npx reviewtune train --resume ${directory}` });
     }
 
     console.log("\nstep 4/4: the same prompts, base vs fine-tuned");
@@ -74,7 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     });
     console.log(`\n${"=".repeat(width)}`);
     console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. Run folder: ${directory}`);
-    console.log(`try: reviewtune ask --run ${directory} "Should I buy this product? Review: \\"The strap broke in a week.\\""`);
+    console.log(`try: npx reviewtune ask --run ${directory} "Should I buy this product? Review: \\"The strap broke in a week.\\""`);
   } finally {
     progress.stop();
     dispose();

@@ -1,28 +1,31 @@
 // `reviewtune ask` and `reviewtune generate`: the model's chat template is applied here, the engine
 // generates; ask streams tokens to stdout as they come.
 import { renameSync, writeFileSync } from "node:fs";
-import { ChatTemplate, ConfigError, answer, readPromptFile, type EngineClient } from "@reviewtune/core";
-import type { TrainConfig } from "@reviewtune/contracts";
+import { answer, chatTemplateFor, readPromptFile, type ChatTemplate, type EngineClient } from "@reviewtune/core";
 import type { AskOptions, GenerateOptions } from "../commands/ask.js";
-import { modelFromOptions } from "../commands/shared.js";
+import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
 import { onInterrupt, startEngine } from "../engine.js";
 
-async function templateFor(engine: EngineClient, model: TrainConfig["model"], override?: string): Promise<ChatTemplate> {
-  const info = await engine.request("model_info", { model });
-  const source = override ?? info.chat_template;
-  if (!source) {
-    throw new ConfigError(`${model.source} has no chat template`, [], { hint: "use a chat (instruct) model, or a run whose config sets data.template" });
-  }
-  return new ChatTemplate(source, { bos_token: info.bos_token, eos_token: info.eos_token });
-}
-
-export async function runAsk(prompt: string, options: AskOptions): Promise<void> {
+/** Starts the engine, loads the chosen model's chat template, runs `work`, always shuts down. */
+async function withModel(
+  options: AskOptions | GenerateOptions,
+  work: (context: { engine: EngineClient; choice: ModelChoice; template: ChatTemplate; signal: AbortSignal }) => Promise<void>,
+): Promise<void> {
   const choice = modelFromOptions(options);
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   try {
-    const template = await templateFor(engine, choice.model, choice.run?.config.data.template);
+    const template = await chatTemplateFor(engine, choice.model, choice.run?.config.data.template);
+    await work({ engine, choice, template, signal: controller.signal });
+  } finally {
+    dispose();
+    await engine.shutdown();
+  }
+}
+
+export async function runAsk(prompt: string, options: AskOptions): Promise<void> {
+  await withModel(options, async ({ engine, choice, template, signal }) => {
     console.error(`[${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}]`);
     const result = await answer([[{ role: "user", content: prompt }]], {
       engine,
@@ -32,25 +35,17 @@ export async function runAsk(prompt: string, options: AskOptions): Promise<void>
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,
       onToken: (_index, text) => process.stdout.write(text),
-      signal: controller.signal,
+      signal,
     });
     const output = result.outputs[0]!;
     process.stdout.write("\n");
     console.error(`[${output.new_tokens} tokens, ${result.tokens_per_second.toFixed(1)} tokens/s, ${output.finish_reason}]`);
-  } finally {
-    dispose();
-    await engine.shutdown();
-  }
+  });
 }
 
 export async function runGenerate(options: GenerateOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
-  const choice = modelFromOptions(options);
-  const engine = await startEngine({ verbose: options.verbose ?? false });
-  const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
-  try {
-    const template = await templateFor(engine, choice.model, choice.run?.config.data.template);
+  await withModel(options, async ({ engine, choice, template, signal }) => {
     const result = await answer(conversations, {
       engine,
       model: choice.model,
@@ -59,7 +54,7 @@ export async function runGenerate(options: GenerateOptions): Promise<void> {
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,
       batchSize: options.batchSize,
-      signal: controller.signal,
+      signal,
     });
     const lines = result.outputs.map((output, index) =>
       JSON.stringify({ messages: conversations[index], answer: output.text, new_tokens: output.new_tokens, finish_reason: output.finish_reason }),
@@ -69,8 +64,5 @@ export async function runGenerate(options: GenerateOptions): Promise<void> {
     writeFileSync(partial, `${lines.join("\n")}\n`);
     renameSync(partial, options.out);
     console.error(`${lines.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s${result.adapter_loaded ? ", with adapter" : ""})`);
-  } finally {
-    dispose();
-    await engine.shutdown();
-  }
+  });
 }

@@ -12,11 +12,9 @@ export interface AskOptions {
   verbose?: boolean;
 }
 
-export function registerAsk(program: Command): void {
-  program
-    .command("ask")
-    .description("answer one prompt, streamed, with the base model or a fine-tuned run")
-    .argument("<prompt>", "the user message")
+/** The options ask and generate share: which model (and adapter) answers, and how. */
+function withModelOptions(command: Command): Command {
+  return command
     .option("--run <run-dir>", "use a finished run's model and adapter")
     .option("--model <source>", "base model (embedded name, folder, .gguf or hub id)", "smollm2-135m-instruct")
     .option("--adapter <dir>", "a PEFT adapter folder to apply")
@@ -24,11 +22,19 @@ export function registerAsk(program: Command): void {
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--max-tokens <n>", "new tokens at most", positiveInteger("--max-tokens"), 128)
     .option("--temperature <t>", "0 = greedy", finiteNumber("--temperature"), 0)
-    .option("--verbose", "show the engine's full log")
-    .action(async (prompt: string, options: AskOptions) => {
-      const { runAsk } = await import("../actions/generate-action.js");
-      await runAsk(prompt, options);
-    });
+    .option("--verbose", "show the engine's full log");
+}
+
+export function registerAsk(program: Command): void {
+  withModelOptions(
+    program
+      .command("ask")
+      .description("answer one prompt, streamed, with the base model or a fine-tuned run")
+      .argument("<prompt>", "the user message"),
+  ).action(async (prompt: string, options: AskOptions) => {
+    const { runAsk } = await import("../actions/generate-action.js");
+    await runAsk(prompt, options);
+  });
 }
 
 export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "temperature"> {
@@ -40,20 +46,14 @@ export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "tempera
 }
 
 export function registerGenerate(program: Command): void {
-  program
-    .command("generate")
-    .description("answer a JSONL file of prompts ({prompt} or {messages} per line) in batches, into a JSONL file")
-    .requiredOption("--prompts <file>", "JSONL of prompts")
-    .requiredOption("--out <file>", "where the answers go (JSONL)")
-    .option("--run <run-dir>", "use a finished run's model and adapter")
-    .option("--model <source>", "base model", "smollm2-135m-instruct")
-    .option("--adapter <dir>", "a PEFT adapter folder to apply")
-    .option("--base", "with --run: the run's base model, without the adapter")
-    .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
-    .option("--max-tokens <n>", "new tokens at most", positiveInteger("--max-tokens"), 128)
-    .option("--temperature <t>", "0 = greedy", finiteNumber("--temperature"), 0)
+  withModelOptions(
+    program
+      .command("generate")
+      .description("answer a JSONL file of prompts ({prompt} or {messages} per line) in batches, into a JSONL file")
+      .requiredOption("--prompts <file>", "JSONL of prompts")
+      .requiredOption("--out <file>", "where the answers go (JSONL)"),
+  )
     .option("--batch-size <n>", "prompts per batch", positiveInteger("--batch-size"), 8)
-    .option("--verbose", "show the engine's full log")
     .action(async (options: GenerateOptions) => {
       const { runGenerate } = await import("../actions/generate-action.js");
       await runGenerate(options);

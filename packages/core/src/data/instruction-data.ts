@@ -2,13 +2,13 @@
 // model's chat template is applied) or of ready `prompt`/`completion` text (used verbatim), a
 // folder holding train.jsonl (+ val.jsonl), or the project's own demo set ("builtin:demo").
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { formatIssues } from "@reviewtune/contracts";
 import { DataError } from "../errors.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
 import { makeDemoExamples } from "./demo-reviews.js";
+import { readJsonl } from "./jsonl.js";
 
 export const BUILTIN_DEMO = "builtin:demo";
 
@@ -27,31 +27,12 @@ export interface RenderedRow {
   task?: string;
 }
 
-function readJsonl(file: string): Row[] {
-  if (!existsSync(file)) throw new DataError(`data file ${file} does not exist`, file, undefined, { hint: "check data.train / --data" });
-  const rows: Row[] = [];
-  readFileSync(file, "utf8")
-    .split("\n")
-    .forEach((line, index) => {
-      if (!line.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new DataError(`${file}:${index + 1}: not valid JSON (${(error as Error).message})`, file, index + 1, {
-          hint: "each line must be one JSON object",
-        });
-      }
-      const parsed = RowSchema.safeParse(value);
-      if (!parsed.success) {
-        throw new DataError(`${file}:${index + 1}: ${formatIssues(parsed.error).join("; ")}`, file, index + 1, {
-          hint: 'each line needs "messages" (a chat ending with an assistant turn) or "prompt" and "completion" strings',
-        });
-      }
-      rows.push(parsed.data);
-    });
-  if (rows.length === 0) throw new DataError(`${file} has no rows`, file);
-  return rows;
+function readRows(file: string): Row[] {
+  return readJsonl(file, RowSchema, {
+    what: "data file",
+    missingHint: "check data.train / data.validation (or --data)",
+    hint: 'each line needs "messages" (a chat ending with an assistant turn) or "prompt" and "completion" strings',
+  });
 }
 
 function render(rows: Row[], template: ChatTemplate, file: string): RenderedRow[] {
@@ -132,8 +113,8 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
       trainFile = join(folder, "train.jsonl");
       if (!validationFile && existsSync(join(folder, "val.jsonl"))) validationFile = join(folder, "val.jsonl");
     }
-    trainRows = render(readJsonl(trainFile), template, trainFile);
-    if (validationFile) validationRows = render(readJsonl(validationFile), template, validationFile);
+    trainRows = render(readRows(trainFile), template, trainFile);
+    if (validationFile) validationRows = render(readRows(validationFile), template, validationFile);
   }
   if (validationRows) return { train: trainRows, validation: validationRows, source: spec.train };
   const split = splitByGroup(trainRows, spec.validation_fraction, seed);

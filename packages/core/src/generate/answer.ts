@@ -1,10 +1,9 @@
 // Answers user prompts with the base model or base + adapter: the chat template is applied here,
 // generation (batched, optionally streamed) happens in the engine.
-import { readFileSync, existsSync } from "node:fs";
 import { z } from "zod";
-import { formatIssues, type GenerateResult, type TrainConfig } from "@reviewtune/contracts";
+import type { GenerateResult, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
-import { DataError } from "../errors.js";
+import { readJsonl } from "../data/jsonl.js";
 import type { ChatMessage, ChatTemplate } from "../templates/chat-template.js";
 
 export interface AnswerOptions {
@@ -47,26 +46,6 @@ const PromptRowSchema = z.union([
 
 /** Reads a JSONL of {prompt} or {messages} rows into conversations. */
 export function readPromptFile(file: string): ChatMessage[][] {
-  if (!existsSync(file)) throw new DataError(`prompts file ${file} does not exist`, file);
-  const conversations: ChatMessage[][] = [];
-  readFileSync(file, "utf8")
-    .split("\n")
-    .forEach((line, index) => {
-      if (!line.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new DataError(`${file}:${index + 1}: not valid JSON (${(error as Error).message})`, file, index + 1);
-      }
-      const parsed = PromptRowSchema.safeParse(value);
-      if (!parsed.success) {
-        throw new DataError(`${file}:${index + 1}: ${formatIssues(parsed.error).join("; ")}`, file, index + 1, {
-          hint: 'each line needs "prompt" (a string) or "messages" (a chat)',
-        });
-      }
-      conversations.push("prompt" in parsed.data ? [{ role: "user", content: parsed.data.prompt }] : parsed.data.messages);
-    });
-  if (conversations.length === 0) throw new DataError(`${file} has no prompts`, file);
-  return conversations;
+  const rows = readJsonl(file, PromptRowSchema, { what: "prompts file", hint: 'each line needs "prompt" (a string) or "messages" (a chat)' });
+  return rows.map((row) => ("prompt" in row ? [{ role: "user", content: row.prompt }] : row.messages));
 }

@@ -6,7 +6,7 @@ import type { EngineEvent, TrainConfig, TrainResult } from "@reviewtune/contract
 import { prepareData, sha256, toJsonl } from "../data/instruction-data.js";
 import type { EngineClient } from "../engine/client.js";
 import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
-import { ChatTemplate } from "../templates/chat-template.js";
+import { chatTemplateFor } from "../templates/model-template.js";
 import { createRunDirectory, gitSha, readRunRecord, writeRunRecord, type RunRecord } from "./runs.js";
 
 export interface TrainRunOptions {
@@ -15,20 +15,8 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
 }
 
-/** Loads the model's chat template (or the config's override) through the engine. */
-export async function chatTemplateFor(engine: EngineClient, config: TrainConfig): Promise<ChatTemplate> {
-  const info = await engine.request("model_info", { model: config.model });
-  const source = config.data.template ?? info.chat_template;
-  if (!source) {
-    throw new DataError(`${config.model.source} has no chat template`, "data.template", undefined, {
-      hint: "set data.template to a Jinja chat template, or use prompt/completion rows",
-    });
-  }
-  return new ChatTemplate(source, { bos_token: info.bos_token, eos_token: info.eos_token });
-}
-
 export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {
-  const template = await chatTemplateFor(options.engine, config);
+  const template = await chatTemplateFor(options.engine, config.model, config.data.template);
   const data = prepareData(config.data, template, config.training.seed);
   const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
   const trainText = toJsonl(data.train);
