@@ -1,0 +1,170 @@
+// Raw records -> validated reviews. Columns are found by a user's mapping or by common names
+// (Amazon Reviews 2023's rating/title/text/parent_asin among them); text is cleaned of HTML; every
+// record that cannot become a review is a Rejection with file, line and reason, never dropped
+// silently.
+import { createHash } from "node:crypto";
+import { decodeHTML } from "entities";
+import { ConfigError } from "../../errors.js";
+import type { SourceRecord } from "./records.js";
+
+export interface Review {
+  id: string;
+  text: string;
+  title?: string;
+  /** 1-5 stars, when the source has a rating. */
+  rating?: number;
+  category?: string;
+  product_id?: string;
+  product_title?: string;
+  source: { file: string; line: number; unit: "line" | "item" };
+}
+
+export const REVIEW_FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"] as const;
+export type ReviewField = (typeof REVIEW_FIELDS)[number];
+export type ColumnMapping = Partial<Record<ReviewField, string>>;
+
+/** Common column names, in order of preference (lower-cased, compared without spaces/underscores). */
+const KNOWN_COLUMNS: Record<ReviewField, string[]> = {
+  id: ["review_id", "reviewid", "id"],
+  text: ["text", "review_text", "reviewtext", "review_body", "review", "body", "content", "comment"],
+  title: ["review_title", "title", "summary", "headline", "review_headline"],
+  rating: ["rating", "stars", "star_rating", "overall", "score", "review_score"],
+  category: ["category", "product_category", "main_category", "categories"],
+  product_id: ["parent_asin", "asin", "product_id", "productid", "item_id", "sku"],
+  product_title: ["product_title", "product_name", "item_name"],
+};
+const squash = (name: string) => name.toLowerCase().replace(/[\s_-]+/g, "");
+
+/** Resolves the mapping for a header: the user's choices first, then the known names. */
+export function resolveColumns(header: string[], mapping: ColumnMapping = {}, file = "input"): Record<ReviewField, string | undefined> {
+  const byKey = new Map(header.map((name) => [squash(name), name]));
+  const resolved = {} as Record<ReviewField, string | undefined>;
+  for (const field of REVIEW_FIELDS) {
+    const wanted = mapping[field];
+    if (wanted !== undefined) {
+      if (!header.includes(wanted)) {
+        throw new ConfigError(`${file}: the column "${wanted}" given for ${field} is not in the header`, [], {
+          hint: `the columns are: ${header.join(", ")}`,
+        });
+      }
+      resolved[field] = wanted;
+    } else {
+      resolved[field] = KNOWN_COLUMNS[field].map((name) => byKey.get(squash(name))).find((name) => name !== undefined);
+    }
+  }
+  if (!resolved.text) {
+    throw new ConfigError(`${file}: no review text column found`, [], {
+      hint: `name it with --column text=<name>; the columns are: ${header.join(", ")}`,
+    });
+  }
+  return resolved;
+}
+
+/** Decodes HTML entities, turns <br> and block tags into line breaks, drops other tags, trims spaces. */
+export function cleanText(raw: string): string {
+  return decodeHTML(
+    raw
+      .replace(/<\s*br\s*\/?\s*>/gi, "\n")
+      .replace(/<\/\s*(p|div|li)\s*>/gi, "\n")
+      .replace(/<[^>]{1,200}>/g, ""),
+  )
+    .replace(/\u00a0/g, " ")
+    .replace(/[ \t]+/g, " ")
+    .replace(/ *\n */g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}
+
+export type RejectReason = "empty_text" | "rating_out_of_range" | "bad_encoding" | "duplicate" | "too_long" | "malformed";
+
+export interface Rejection {
+  file: string;
+  line: number;
+  unit: "line" | "item";
+  reason: RejectReason;
+  detail: string;
+}
+
+export interface ValidationOptions {
+  mapping?: ColumnMapping;
+  /** Reviews longer than this many characters are rejected as too_long. */
+  maxChars?: number;
+}
+
+const text = (value: unknown): string | undefined => {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) return value.map(String).join(" > "); // Amazon's categories list
+  return String(value);
+};
+
+/**
+ * Validates records one at a time (streaming); remembers a hash per accepted text to catch
+ * duplicates, which is the only state that grows with the input (32 bytes a review).
+ */
+export class ReviewValidator {
+  private columns: Record<ReviewField, string | undefined> | undefined;
+  private readonly seen = new Map<string, string>();
+  readonly rejections: Rejection[] = [];
+
+  constructor(private readonly options: ValidationOptions = {}) {}
+
+  /** Returns the review, or undefined after recording why the record was rejected. */
+  accept(record: SourceRecord): Review | undefined {
+    this.columns ??= resolveColumns(Object.keys(record.value), this.options.mapping, record.file);
+    const columns = this.columns;
+    const get = (field: ReviewField) => (columns[field] ? text(record.value[columns[field]]) : undefined);
+    const where = `${record.unit === "item" ? "item " : ""}${record.line}`;
+    const reject = (reason: RejectReason, detail: string) => {
+      this.rejections.push({ file: record.file, line: record.line, unit: record.unit, reason, detail });
+      return undefined;
+    };
+
+    const rawText = get("text") ?? "";
+    if (rawText.includes("\ufffd")) return reject("bad_encoding", "the text holds U+FFFD replacement characters: the file is not valid UTF-8");
+    const body = cleanText(rawText);
+    if (!body) return reject("empty_text", `column "${columns.text}" is empty`);
+    if (this.options.maxChars && body.length > this.options.maxChars) {
+      return reject("too_long", `${body.length} characters, over the limit of ${this.options.maxChars}`);
+    }
+
+    let rating: number | undefined;
+    const rawRating = get("rating")?.trim();
+    if (rawRating) {
+      rating = Number(rawRating);
+      if (!Number.isFinite(rating) || rating < 1 || rating > 5) return reject("rating_out_of_range", `rating "${rawRating}" is not between 1 and 5`);
+    }
+
+    const title = get("title") ? cleanText(get("title")!) : undefined;
+    const key = createHash("sha256").update(`${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`).digest("hex");
+    const first = this.seen.get(key);
+    if (first) return reject("duplicate", `same title and text as ${first}`);
+    this.seen.set(key, `${record.file}:${where}`);
+
+    const review: Review = {
+      id: get("id")?.trim() || `${key.slice(0, 12)}`,
+      text: body,
+      source: { file: record.file, line: record.line, unit: record.unit },
+    };
+    if (title) review.title = title;
+    if (rating !== undefined) review.rating = rating;
+    const category = get("category")?.trim();
+    if (category) review.category = category;
+    const productId = get("product_id")?.trim();
+    if (productId) review.product_id = productId;
+    const productTitle = get("product_title");
+    if (productTitle) review.product_title = cleanText(productTitle);
+    return review;
+  }
+
+  /** Rejection counts by reason, for the dataset card. */
+  counts(): Record<RejectReason, number> {
+    const counts: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+    for (const rejection of this.rejections) counts[rejection.reason] += 1;
+    return counts;
+  }
+
+  /** Records a record the reader could not parse (with --skip-bad-rows). */
+  malformed(record: { file: string; line: number; unit: "line" | "item"; reason: string }): void {
+    this.rejections.push({ ...record, reason: "malformed", detail: record.reason });
+  }
+}

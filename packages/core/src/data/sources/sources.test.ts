@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, DataError } from "../../errors.js";
+import { readRecords, type MalformedRecord, type ReadOptions, type SourceRecord } from "./records.js";
+import { ReviewValidator, cleanText, type Review, type ValidationOptions } from "./reviews.js";
+
+const folder = mkdtempSync(join(tmpdir(), "reviewtune-sources-"));
+const write = (name: string, content: string | Buffer) => {
+  const file = join(folder, name);
+  writeFileSync(file, content);
+  return file;
+};
+async function collect(file: string, options: ReadOptions = {}): Promise<SourceRecord[]> {
+  const records: SourceRecord[] = [];
+  for await (const record of readRecords(file, options)) records.push(record);
+  return records;
+}
+async function validate(file: string, options: ValidationOptions & { skipBadRows?: boolean } = {}) {
+  const validator = new ReviewValidator(options);
+  const reviews: Review[] = [];
+  const read = readRecords(file, { skipBadRows: options.skipBadRows ?? false, onMalformed: (record) => validator.malformed(record) });
+  for await (const record of read) {
+    const review = validator.accept(record);
+    if (review) reviews.push(review);
+  }
+  return { reviews, rejections: validator.rejections, counts: validator.counts() };
+}
+
+describe("readRecords", () => {
+  it("reads CSV with quoted commas, multi-line fields and a BOM, with line numbers", async () => {
+    const file = write("quoted.csv", '\ufeffreview_id, text ,stars\nr1,"good, really",5\nr2,"two\nlines",4\n');
+    const records = await collect(file);
+    assert.deepEqual(
+      records.map((record) => [record.line, record.value]),
+      [
+        [2, { review_id: "r1", text: "good, really", stars: "5" }],
+        [4, { review_id: "r2", text: "two\nlines", stars: "4" }],
+      ],
+    );
+  });
+
+  it("stops at broken CSV quoting with the line, or reports it and goes on with skipBadRows", async () => {
+    const file = write("broken.csv", 'text,stars\nfine,5\n"bad "quote" here",3\nalso fine,4\nshort\n');
+    await assert.rejects(collect(file), (error: unknown) => {
+      assert.ok(error instanceof DataError);
+      assert.equal(error.line, 3);
+      assert.match(error.message, /broken\.csv:3: /);
+      assert.match(error.hint ?? "", /--skip-bad-rows/);
+      return true;
+    });
+    const bad: MalformedRecord[] = [];
+    const records = await collect(file, { skipBadRows: true, onMalformed: (record) => bad.push(record) });
+    assert.deepEqual(records.map((record) => record.value.text), ["fine", "also fine"]);
+    assert.deepEqual(bad.map((record) => record.line), [3, 5]);
+  });
+
+  it("reads JSONL and names a truncated line", async () => {
+    const file = write("reviews.jsonl", '{"text": "a", "rating": 5}\n\n{"text": "b", "rat\n{"text": "c"}\n[1]\n');
+    await assert.rejects(collect(file), /reviews\.jsonl:3: not valid JSON/);
+    const bad: MalformedRecord[] = [];
+    const records = await collect(file, { skipBadRows: true, onMalformed: (record) => bad.push(record) });
+    assert.deepEqual(records.map((record) => [record.line, record.value.text]), [[1, "a"], [4, "c"]]);
+    assert.deepEqual(bad.map((record) => [record.line, record.reason]), [[3, bad[0]!.reason], [5, "expected a JSON object"]]);
+  });
+
+  it("streams a JSON array and reports where a broken one breaks", async () => {
+    const good = write("items.json", JSON.stringify([{ question: "q1", answer_keywords: ["a", "b"] }, { question: "q2", answer_keywords: [] }]));
+    const records = await collect(good);
+    assert.deepEqual(records.map((record) => [record.unit, record.line, record.value.question]), [["item", 1, "q1"], ["item", 2, "q2"]]);
+    const broken = write("broken.json", '[{"text": "a"}, {"text": "b",]');
+    await assert.rejects(collect(broken), /broken\.json: not a valid JSON array \(.+; 0 item\(s\) read before it\)/);
+  });
+
+  it("refuses unknown file types and missing files, naming them", async () => {
+    await assert.rejects(collect(write("reviews.xlsx", "x")), /unknown file type "\.xlsx"/);
+    await assert.rejects(collect(join(folder, "missing.csv")), /missing\.csv does not exist/);
+  });
+});
+
+describe("ReviewValidator", () => {
+  it("maps Amazon Reviews 2023 rows by their own column names", async () => {
+    const file = write(
+      "amazon.jsonl",
+      JSON.stringify({ rating: 4.0, title: "Solid", text: "Works well.<br />Battery lasts.", asin: "B01", parent_asin: "B00", user_id: "U1", helpful_vote: 0 }) + "\n",
+    );
+    const { reviews } = await validate(file);
+    assert.equal(reviews.length, 1);
+    assert.deepEqual({ ...reviews[0], source: undefined, id: undefined }, {
+      id: undefined,
+      text: "Works well.\nBattery lasts.",
+      title: "Solid",
+      rating: 4,
+      product_id: "B00",
+      source: undefined,
+    });
+  });
+
+  it("uses an explicit column mapping, and names the columns when one is wrong", async () => {
+    const file = write("custom.csv", "feedback,score,dept\nLoved it,5,Beauty\n");
+    const { reviews } = await validate(file, { mapping: { text: "feedback", category: "dept" } });
+    assert.deepEqual([reviews[0]!.text, reviews[0]!.rating, reviews[0]!.category], ["Loved it", 5, "Beauty"]);
+    await assert.rejects(validate(file, { mapping: { text: "body" } }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /the column "body" given for text is not in the header/);
+      assert.match(error.hint ?? "", /feedback, score, dept/);
+      return true;
+    });
+    const noText = write("no-text.csv", "score,dept\n5,Beauty\n");
+    await assert.rejects(validate(noText), /no review text column found/);
+  });
+
+  it("rejects each bad row with its line and reason, and keeps the rest", async () => {
+    const latin1 = Buffer.concat([Buffer.from("text,rating\n"), Buffer.from("caf"), Buffer.from([0xe9]), Buffer.from(" ok,4\n")]);
+    const encoding = await validate(write("latin1.csv", latin1));
+    assert.deepEqual(encoding.rejections.map((rejection) => [rejection.line, rejection.reason]), [[2, "bad_encoding"]]);
+
+    const file = write(
+      "mixed.csv",
+      [
+        "text,rating",
+        "Great blender,5",
+        '"   <br />  ",4', // empty once cleaned
+        "Too many stars,7",
+        "Great blender,5", // duplicate of line 2
+        `${"long ".repeat(40)},3`,
+        "Fine,",
+        "half a star,0.5",
+      ].join("\n") + "\n",
+    );
+    const { reviews, rejections, counts } = await validate(file, { maxChars: 100 });
+    assert.deepEqual(reviews.map((review) => [review.text, review.rating]), [["Great blender", 5], ["Fine", undefined]]);
+    assert.deepEqual(
+      rejections.map((rejection) => [rejection.line, rejection.reason]),
+      [
+        [3, "empty_text"],
+        [4, "rating_out_of_range"],
+        [5, "duplicate"],
+        [6, "too_long"],
+        [8, "rating_out_of_range"],
+      ],
+    );
+    assert.match(rejections[2]!.detail, /mixed\.csv:2/);
+    assert.equal(counts.duplicate, 1);
+    assert.equal(counts.rating_out_of_range, 2);
+  });
+
+  it("counts unreadable rows as malformed when told to skip them", async () => {
+    const file = write("skip.jsonl", '{"text": "ok"}\n{"text": \n');
+    const { reviews, counts, rejections } = await validate(file, { skipBadRows: true });
+    assert.equal(reviews.length, 1);
+    assert.equal(counts.malformed, 1);
+    assert.equal(rejections[0]!.line, 2);
+  });
+});
+
+describe("cleanText", () => {
+  it("decodes entities, turns <br /> into line breaks (two make a paragraph) and drops tags", () => {
+    assert.equal(cleanText("Great &amp; cheap<br /><br/>Works &quot;fine&quot; &#39;really&#39;&nbsp;<b>yes</b>"), "Great & cheap\n\nWorks \"fine\" 'really' yes");
+    assert.equal(cleanText("  spaced \t out  "), "spaced out");
+  });
+});
