@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { NEUTRAL_BAND, analyzeReview, labelFromScore, starsFromScore } from "./analyzer.js";
+
+describe("analyzeReview (rule-based)", () => {
+  it("takes sentiment and stars from the rating when there is one, and says so", () => {
+    const labels = analyzeReview({ text: "It arrived on time.", rating: 2 });
+    assert.deepEqual(labels.sentiment, { label: "negative", score: -0.5, source: "rating" });
+    assert.deepEqual(labels.rating, { stars: 2, source: "rating" });
+    assert.equal(analyzeReview({ text: "Fine.", rating: 3 }).sentiment.label, "neutral");
+    assert.equal(analyzeReview({ text: "Fine.", rating: 5 }).sentiment.score, 1);
+  });
+
+  it("reads sentiment from the text when there is no rating", () => {
+    const bad = analyzeReview({ text: "Terrible. It broke after two days and the customer service was awful." });
+    assert.equal(bad.sentiment.label, "negative");
+    assert.equal(bad.sentiment.source, "analyzer");
+    assert.ok(bad.rating.stars <= 2);
+    const good = analyzeReview({ text: "I love this blender, it is excellent and works perfectly." });
+    assert.equal(good.sentiment.label, "positive");
+    assert.ok(good.rating.stars >= 4);
+  });
+
+  it("finds features (category phrases, lemmatized nouns) and which are praised or criticized", () => {
+    const labels = analyzeReview({
+      text: "The battery life is amazing. The straps broke and the charger is useless.",
+      category: "Electronics",
+    });
+    assert.ok(labels.features.items.includes("battery life"), labels.features.items.join(", "));
+    assert.ok(labels.features.items.includes("strap"), labels.features.items.join(", "));
+    assert.ok(!labels.features.items.includes("battery"), "the lexicon phrase replaces its head noun");
+    assert.ok(labels.features.praised.includes("battery life"));
+    assert.ok(labels.features.criticized.includes("charger"));
+  });
+
+  it("judges quality from quality sentences, with the sentence as evidence", () => {
+    const labels = analyzeReview({ text: "Nice color. Sadly it is flimsy and broke within a week.", rating: 3 });
+    assert.equal(labels.quality.label, "poor");
+    assert.match(labels.quality.evidence ?? "", /flimsy/);
+    const none = analyzeReview({ text: "Arrived quickly, does the job.", rating: 5 });
+    assert.deepEqual([none.quality.label, none.quality.evidence], ["good", null]);
+  });
+
+  it("recommends from explicit cues first, then from sentiment", () => {
+    assert.equal(analyzeReview({ text: "Looks nice but I returned it.", rating: 3 }).recommendation.label, "no");
+    const yes = analyzeReview({ text: "Great value. Highly recommend it to anyone.", rating: 4 });
+    assert.deepEqual([yes.recommendation.label, yes.recommendation.reason], ["yes", "Highly recommend it to anyone."]);
+    assert.equal(analyzeReview({ text: "It works.", rating: 3 }).recommendation.label, "mixed");
+  });
+
+  it("summarizes with the most opinionated sentence", () => {
+    const labels = analyzeReview({ text: "I bought it in May. The sound is absolutely terrible. It came in a box." });
+    assert.equal(labels.summary.text, "The sound is absolutely terrible.");
+  });
+
+  it("maps text scores onto labels and stars at documented boundaries", () => {
+    assert.equal(labelFromScore(NEUTRAL_BAND), "neutral");
+    assert.equal(labelFromScore(NEUTRAL_BAND + 0.01), "positive");
+    assert.equal(labelFromScore(-NEUTRAL_BAND - 0.01), "negative");
+    assert.deepEqual([-1, -0.6, -0.3, 0, 0.3, 0.6, 1].map(starsFromScore), [1, 1, 2, 3, 4, 5, 5]);
+  });
+});

@@ -1,0 +1,163 @@
+// The project's rule-based review analyzer: labels for a review that has no teacher, and the
+// evaluation's rule-based baseline. Tokens, part-of-speech tags, lemmas and sentence sentiment come
+// from wink-nlp (its English lite model); the rules on top are ours and are listed here:
+//   - sentiment: the star rating when there is one (1-2 negative, 3 neutral, 4-5 positive, score
+//     (stars - 3) / 2); otherwise the text's sentiment, neutral within +-NEUTRAL_BAND;
+//   - rating: the stars, or the text score mapped onto 1-5;
+//   - features: phrases of a category-aware lexicon plus nouns and noun-noun compounds, lemmatized,
+//     minus words that are not product aspects; each marked praised or criticized by its sentence;
+//   - quality: sentences with quality words (durable, flimsy, broke, well made...), by their tone;
+//   - recommendation: explicit cues ("would not recommend", "returned it") first, then sentiment;
+//   - summary: the review's most opinionated sentence (extractive).
+import winkNLP, { type Document, type ItemCustomEntity, type ItemSentence } from "wink-nlp";
+import model from "wink-eng-lite-web-model";
+import type { Review } from "../sources/reviews.js";
+
+export type Sentiment = "positive" | "neutral" | "negative";
+export type LabelSource = "rating" | "analyzer" | "teacher";
+
+export interface ReviewLabels {
+  sentiment: { label: Sentiment; score: number; source: LabelSource };
+  rating: { stars: number; source: LabelSource };
+  features: { items: string[]; praised: string[]; criticized: string[]; source: LabelSource };
+  quality: { label: "good" | "mixed" | "poor"; evidence: string | null; source: LabelSource };
+  recommendation: { label: "yes" | "mixed" | "no"; reason: string; source: LabelSource };
+  summary: { text: string; source: LabelSource };
+}
+
+/** Text scores within this band of 0 count as neutral. */
+export const NEUTRAL_BAND = 0.2;
+
+/** Multi-word aspects the tagger would split, by category (matched case-insensitively). */
+const CATEGORY_ASPECTS: Record<string, string[]> = {
+  electronics: ["battery life", "sound quality", "noise cancellation", "build quality", "screen", "charger", "cable", "bluetooth", "display"],
+  wireless: ["battery life", "sound quality", "signal", "charger", "cable", "bluetooth", "case", "screen protector"],
+  beauty: ["scent", "texture", "packaging", "skin", "hair", "color", "smell"],
+  drugstore: ["taste", "smell", "packaging", "dosage", "pills", "capsules"],
+  home: ["assembly", "instructions", "material", "size", "color", "fabric"],
+  kitchen: ["lid", "handle", "blade", "non-stick coating", "dishwasher", "size"],
+  sports: ["fit", "grip", "weight", "durability", "comfort", "size"],
+  apparel: ["fit", "size", "fabric", "material", "color", "stitching", "sizing"],
+  toy: ["pieces", "batteries", "instructions", "age", "colors"],
+  automotive: ["fit", "installation", "instructions", "mount"],
+  lawn_and_garden: ["hose", "nozzle", "assembly", "material"],
+};
+const SHARED_ASPECTS = ["price", "value", "quality", "design", "customer service", "shipping", "packaging", "instructions", "size", "build quality"];
+
+/** Nouns that are not aspects of a product. */
+const NOT_ASPECTS = new Set([
+  "product", "item", "thing", "things", "time", "times", "day", "days", "week", "weeks", "month", "months", "year", "years", "lot", "way",
+  "star", "stars", "review", "reviews", "money", "people", "one", "ones", "bit", "amazon", "order", "purchase", "buy", "problem", "issue",
+  "issues", "problems", "reason", "part", "kind", "sort", "use", "anything", "everything", "nothing", "something", "husband", "wife",
+  "son", "daughter", "kid", "kids", "friend", "home", "house", "work", "minute", "minutes", "hour", "hours", "job", "fact", "end",
+  // opinion words the tagger sometimes reads as nouns ("Love it!")
+  "love", "hate", "like", "recommend", "recommendation", "waste", "disappointment", "star",
+]);
+
+const QUALITY_WORDS = /\b(quality|durable|durability|sturdy|solid|flimsy|cheap(ly)?|broke|broken|breaks|fell apart|falls apart|well[- ]made|poorly made|well built|last(s|ed)?|ripped|torn|tear|defective|sturdiness|junk|garbage)\b/i;
+const RECOMMEND_NO = /\b(would not|wouldn't|won't|do not|don't|can't|cannot) (recommend|buy)|\b(returned|returning|return(ed)? it|sending it back|waste of money|don't waste|avoid)\b/i;
+const RECOMMEND_YES = /\b(highly recommend|would recommend|definitely recommend|i recommend|recommend it|worth (it|the money|every penny)|buy again|would buy)\b/i;
+
+let nlp: ReturnType<typeof winkNLP> | undefined;
+function engine(): ReturnType<typeof winkNLP> {
+  if (!nlp) {
+    nlp = winkNLP(model);
+    nlp.learnCustomEntities([{ name: "aspect", patterns: ["[NOUN] [NOUN]", "[NOUN]"] }]);
+  }
+  return nlp;
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10 || 0;
+const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
+
+export function labelFromScore(score: number): Sentiment {
+  return score > NEUTRAL_BAND ? "positive" : score < -NEUTRAL_BAND ? "negative" : "neutral";
+}
+
+/** Stars implied by a text score in [-1, 1]. */
+export function starsFromScore(score: number): number {
+  return score <= -0.6 ? 1 : score <= -NEUTRAL_BAND ? 2 : score <= NEUTRAL_BAND ? 3 : score < 0.6 ? 4 : 5;
+}
+
+interface SentenceFacts {
+  text: string;
+  score: number;
+  aspects: string[];
+}
+
+function sentences(doc: Document, category: string | undefined): SentenceFacts[] {
+  const its = engine().its;
+  const lexicon = [...(CATEGORY_ASPECTS[(category ?? "").toLowerCase()] ?? []), ...SHARED_ASPECTS];
+  const facts: SentenceFacts[] = [];
+  doc.sentences().each((sentence: ItemSentence) => {
+    const text = sentence.out();
+    const lower = text.toLowerCase();
+    const aspects = new Set(lexicon.filter((phrase) => new RegExp(`\\b${phrase.replace(/[-\s]+/g, "[- ]")}\\b`).test(lower)));
+    sentence.customEntities().each((entity: ItemCustomEntity) => {
+      // wink's typings do not accept its.lemma for a token collection, though the library does.
+      const lemmas = (entity.tokens().out(its.lemma as never) as string[]).map((lemma) => lemma.toLowerCase());
+      const words = lemmas.filter((lemma) => /^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma));
+      if (words.length === 0) return;
+      const phrase = words.join(" ");
+      // A lexicon phrase that contains this one already says it better ("battery life" over "battery").
+      if (![...aspects].some((known) => known.includes(phrase))) aspects.add(phrase);
+    });
+    facts.push({ text, score: sentence.out(its.sentiment) as number, aspects: [...aspects] });
+  });
+  return facts;
+}
+
+export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" | "category">): ReviewLabels {
+  const its = engine().its;
+  const doc = engine().readDoc(review.text);
+  const textScore = clamp(doc.out(its.sentiment) as number, -1, 1);
+  const facts = sentences(doc, review.category);
+
+  const fromRating = review.rating !== undefined;
+  const stars = fromRating ? Math.round(review.rating!) : starsFromScore(textScore);
+  const score = fromRating ? (review.rating! - 3) / 2 : textScore;
+  const label: Sentiment = fromRating ? (stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive") : labelFromScore(textScore);
+  const source: LabelSource = fromRating ? "rating" : "analyzer";
+
+  const praised = new Set<string>();
+  const criticized = new Set<string>();
+  const items: string[] = [];
+  for (const fact of facts) {
+    for (const aspect of fact.aspects) {
+      if (!items.includes(aspect)) items.push(aspect);
+      if (fact.score > NEUTRAL_BAND) praised.add(aspect);
+      else if (fact.score < -NEUTRAL_BAND) criticized.add(aspect);
+    }
+  }
+
+  const qualityFacts = facts.filter((fact) => QUALITY_WORDS.test(fact.text));
+  let quality: ReviewLabels["quality"];
+  if (qualityFacts.length > 0) {
+    const mean = qualityFacts.reduce((sum, fact) => sum + fact.score, 0) / qualityFacts.length;
+    const tone = labelFromScore(mean) === "neutral" ? labelFromScore(score) : labelFromScore(mean);
+    const strongest = [...qualityFacts].sort((a, b) => Math.abs(b.score) - Math.abs(a.score))[0]!;
+    quality = { label: tone === "positive" ? "good" : tone === "negative" ? "poor" : "mixed", evidence: strongest.text, source: "analyzer" };
+  } else {
+    quality = { label: label === "positive" ? "good" : label === "negative" ? "poor" : "mixed", evidence: null, source };
+  }
+
+  const whole = `${review.title ?? ""}. ${review.text}`;
+  const opinionated = [...facts].sort((a, b) => Math.abs(b.score) - Math.abs(a.score))[0];
+  let recommendation: ReviewLabels["recommendation"];
+  if (RECOMMEND_NO.test(whole)) {
+    recommendation = { label: "no", reason: facts.find((fact) => RECOMMEND_NO.test(fact.text))?.text ?? review.title ?? "", source: "analyzer" };
+  } else if (RECOMMEND_YES.test(whole) && label !== "negative") {
+    recommendation = { label: "yes", reason: facts.find((fact) => RECOMMEND_YES.test(fact.text))?.text ?? review.title ?? "", source: "analyzer" };
+  } else {
+    recommendation = { label: label === "positive" ? "yes" : label === "negative" ? "no" : "mixed", reason: opinionated?.text ?? "", source };
+  }
+
+  return {
+    sentiment: { label, score: round1(score), source },
+    rating: { stars: clamp(stars, 1, 5), source },
+    features: { items, praised: items.filter((item) => praised.has(item)), criticized: items.filter((item) => criticized.has(item)), source: "analyzer" },
+    quality,
+    recommendation,
+    summary: { text: opinionated?.text ?? review.text, source: "analyzer" },
+  };
+}
