@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
+import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerPresets } from "./commands/presets.js";
 import { registerSetup } from "./commands/setup.js";
@@ -15,7 +16,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerTrain, registerAsk, registerGenerate, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerAsk, registerGenerate, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

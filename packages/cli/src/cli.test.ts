@@ -220,3 +220,43 @@ describe("reviewtune setup", () => {
     assert.match(result.stderr, /engine environment ready \(reused\)/);
   });
 });
+
+describe("reviewtune data", () => {
+  it("demo -> preview -> train --dry-run on the dataset folder", () => {
+    const out = join(work, "demo-dataset");
+    const demo = cli("data", "demo", "--out", out, "--reviews", "60");
+    assert.equal(demo.status, 0, demo.stderr);
+    assert.match(demo.stdout, /60 reviews -> 360 examples/);
+    const preview = cli("data", "preview", out, "--rows", "1");
+    assert.equal(preview.status, 0, preview.stderr);
+    assert.match(preview.stdout, /--- train\.jsonl #1 \(task \w+, review demo-\d+\) ---/);
+    const plan = cli("train", "--preset", "demo", "--data", out, "--dry-run", "--runs-dir", runsDir);
+    assert.equal(plan.status, 0, plan.stderr);
+    const again = cli("data", "demo", "--out", out);
+    assert.equal(again.status, 3);
+    assert.match(again.stderr, /already exists/);
+  });
+
+  it("preview --model shows the exact training string with the trained part marked", () => {
+    const out = join(work, "demo-dataset-2");
+    assert.equal(cli("data", "demo", "--out", out, "--reviews", "20").status, 0);
+    const preview = cli("data", "preview", out, "--rows", "1", "--model", tinyModel);
+    assert.equal(preview.status, 0, preview.stderr);
+    assert.match(preview.stdout, /\d+ prompt \+ \d+ answer tokens/);
+    assert.match(preview.stdout, /<\|im_start\|>assistant\n⟦\w+: .+<\|im_end\|>\n⟧/);
+  });
+
+  it("build: a bad row stops with file and line, --skip-bad-rows reports it and goes on", () => {
+    const input = join(work, "reviews-with-a-bad-row.jsonl");
+    writeFileSync(input, ['{"text": "Great fit, love it.", "rating": 5}', '{"text": "Broke in a', '{"text": "The strap is flimsy.", "rating": 2}'].join("\n") + "\n");
+    const stopped = cli("data", "build", "--input", input, "--out", join(work, "bad-dataset"));
+    assert.equal(stopped.status, 4, stopped.stderr);
+    assert.match(stopped.stderr, /reviews-with-a-bad-row\.jsonl:2: not valid JSON/);
+    assert.match(stopped.stderr, /--skip-bad-rows/);
+    assert.ok(!existsSync(join(work, "bad-dataset")));
+    const skipped = cli("data", "build", "--input", input, "--out", join(work, "bad-dataset"), "--skip-bad-rows");
+    assert.equal(skipped.status, 0, skipped.stderr);
+    assert.match(skipped.stdout, /2 reviews -> 12 examples/);
+    assert.match(skipped.stdout, /reviews-with-a-bad-row\.jsonl:2: malformed/);
+  });
+});

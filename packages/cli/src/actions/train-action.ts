@@ -44,7 +44,8 @@ function printPlan(config: TrainConfig, origin: string): void {
     rows = countRows(data.train);
   } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * 5;
   const effectiveBatch = training.batch_size * training.gradient_accumulation;
-  const trainRows = rows !== undefined ? Math.round(rows * (data.validation ? 1 : 1 - data.validation_fraction)) : undefined;
+  const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && existsSync(join(data.train, "val.jsonl")));
+  const trainRows = rows !== undefined ? Math.round(rows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined;
   const stepsPerEpoch = trainRows !== undefined ? Math.ceil(trainRows / effectiveBatch) : undefined;
   console.log(`plan (${origin}):`);
   console.log(`  model        ${config.model.source}${config.model.allow_pickle ? " (pickle allowed)" : ""}`);

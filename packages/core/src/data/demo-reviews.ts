@@ -2,21 +2,13 @@
 // chat instruction examples so a small model (SmolLM2-135M) can learn to answer review questions
 // in one consistent format that an evaluator can parse without guessing.
 //
-// Answer contract (assistant messages; an evaluator parses these, so change them together):
-//   sentiment       /^Sentiment: (positive|neutral|negative) \((-?\d\.\d)\)\. Rating: ([1-5])\/5 stars\. The reviewer .+\.$/
-//                   "Sentiment: positive (0.8). Rating: 5/5 stars. The reviewer praises the battery life and the design."
-//   quality         /^Quality: (good|mixed|poor)\. The reviewer .+\.$/
-//                   "Quality: good. The reviewer is satisfied with the battery life and the design."
-//   recommendation  /^Recommendation: (yes|mixed|no)\. (Positive|Neutral|Negative) sentiment \((-?\d\.\d)\) and ([1-5])\/5 stars; the reviewer .+\.$/
-//                   "Recommendation: yes. Positive sentiment (0.8) and 5/5 stars; the reviewer praises the battery life."
-//   features        /^Features: [a-z][a-z -]*(, [a-z][a-z -]*)*\.$/
-//                   "Features: battery life, sound quality, design."
-//   summary         /^Summary: The reviewer rates the .+ ([1-5])\/5 stars and .+\.$/
-//                   "Summary: The reviewer rates the wireless earbuds 5/5 stars and praises the battery life."
+// Answers follow the contract in augment/answers.ts (five of its tasks: no separate rating task).
 // There is no system message: the model's chat template adds its own default.
 
+import { PHRASINGS, TRAINING_PHRASING_COUNT, answerFor, type AnswerFacts, type ReviewTask } from "./augment/answers.js";
+
 export type SentimentLabel = "positive" | "neutral" | "negative";
-export type DemoTask = "sentiment" | "quality" | "recommendation" | "features" | "summary";
+export type DemoTask = Exclude<ReviewTask, "rating">;
 type Category = "Beauty" | "Electronics" | "Home" | "Sports";
 type Rating = 1 | 2 | 3 | 4 | 5;
 
@@ -152,42 +144,6 @@ const TITLES: Record<SentimentLabel, string[]> = {
 // Scores are quantised per rating so sentiment, rating and score never contradict each other.
 const SCORES: Record<Rating, number[]> = { 5: [0.8, 0.9], 4: [0.5, 0.6], 3: [-0.1, 0, 0.1], 2: [-0.5, -0.6], 1: [-0.8, -0.9] };
 
-// The last phrasing of each task is held out of training so before/after comparisons measure
-// generalisation to unseen wording, not recall of a memorised question.
-const PHRASINGS: Record<DemoTask, string[]> = {
-  sentiment: [
-    "Analyze the sentiment of this review.",
-    "What is the sentiment of the following product review?",
-    "Classify the sentiment of this customer review as positive, neutral, or negative.",
-    "How does this customer feel about the product overall?",
-  ],
-  quality: [
-    "What do customers say about quality in this review?",
-    "How does this reviewer describe the quality of the product?",
-    "Assess the product quality based on this review.",
-    "Judging from this review, is the product well made?",
-  ],
-  recommendation: [
-    "Should I buy this product based on this review?",
-    "Would you recommend this product given the review below?",
-    "Based on this review, is this product worth buying?",
-    "Is this product a good purchase according to this customer?",
-  ],
-  features: [
-    "What features are mentioned in this review?",
-    "List the product features discussed in this review.",
-    "Which aspects of the product does this review talk about?",
-    "Extract the product features this reviewer comments on.",
-  ],
-  summary: [
-    "Summarize this product review.",
-    "Give a one-sentence summary of this review.",
-    "Briefly summarize what this customer thinks.",
-    "Write a short summary of the following customer feedback.",
-  ],
-};
-const TRAINING_PHRASING_COUNT = 3;
-
 // Demo prompts lead with the tasks whose improvement is easiest to see side by side.
 const DEMO_PROMPT_TASK_ORDER: readonly DemoTask[] = ["sentiment", "recommendation", "summary", "quality", "features"];
 
@@ -245,12 +201,6 @@ function fill(template: string, values: Record<string, string>): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function joinFeatures(features: readonly string[]): string {
-  const named = features.map((feature) => `the ${feature}`);
-  if (named.length <= 2) return named.join(" and ");
-  return `${named.slice(0, -1).join(", ")}, and ${named[named.length - 1]}`;
 }
 
 function pickRating(random: Random): Rating {
@@ -320,38 +270,19 @@ export function makeDemoReviews(count: number, seed: number): DemoReview[] {
   return generateReviews(count, createRandom(seed));
 }
 
-function formatScore(score: number): string {
-  return (Object.is(score, -0) ? 0 : score).toFixed(1);
-}
-
-const OPINION_VERB: Record<SentimentLabel, string> = {
-  positive: "praises",
-  neutral: "has mixed feelings about",
-  negative: "criticizes",
-};
-
-function answerFor(review: DemoReview, task: DemoTask): string {
-  const score = formatScore(review.score);
-  const stars = `${review.rating}/5 stars`;
-  const features = joinFeatures(review.features);
-  const opinion = `${OPINION_VERB[review.sentiment]} ${features}`;
-  switch (task) {
-    case "sentiment":
-      return `Sentiment: ${review.sentiment} (${score}). Rating: ${stars}. The reviewer ${opinion}.`;
-    case "quality": {
-      if (review.sentiment === "positive") return `Quality: good. The reviewer is satisfied with ${features}.`;
-      if (review.sentiment === "neutral") return `Quality: mixed. The reviewer gives mixed marks to ${features}.`;
-      return `Quality: poor. The reviewer is dissatisfied with ${features}.`;
-    }
-    case "recommendation": {
-      const verdict = { positive: "yes", neutral: "mixed", negative: "no" }[review.sentiment];
-      return `Recommendation: ${verdict}. ${capitalize(review.sentiment)} sentiment (${score}) and ${stars}; the reviewer ${opinion}.`;
-    }
-    case "features":
-      return `Features: ${review.features.join(", ")}.`;
-    case "summary":
-      return `Summary: The reviewer rates the ${review.product} ${stars} and ${opinion}.`;
-  }
+/** The demo's labels as answer facts: every named feature carries the review's tone. */
+function factsOf(review: DemoReview): AnswerFacts {
+  return {
+    product: review.product,
+    sentiment: review.sentiment,
+    score: review.score,
+    stars: review.rating,
+    features: review.features,
+    praised: review.sentiment === "positive" ? review.features : [],
+    criticized: review.sentiment === "negative" ? review.features : [],
+    quality: ({ positive: "good", neutral: "mixed", negative: "poor" } as const)[review.sentiment],
+    recommendation: ({ positive: "yes", neutral: "mixed", negative: "no" } as const)[review.sentiment],
+  };
 }
 
 export function reviewToExamples(review: DemoReview, options: { heldOutPhrasings?: boolean } = {}): InstructionExample[] {
@@ -368,7 +299,7 @@ export function reviewToExamples(review: DemoReview, options: { heldOutPhrasings
       task,
       messages: [
         { role: "user", content: user },
-        { role: "assistant", content: answerFor(review, task) },
+        { role: "assistant", content: answerFor(factsOf(review), task) },
       ],
     };
   });

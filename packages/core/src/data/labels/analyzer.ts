@@ -9,12 +9,14 @@
 //   - quality: sentences with quality words (durable, flimsy, broke, well made...), by their tone;
 //   - recommendation: explicit cues ("would not recommend", "returned it") first, then sentiment;
 //   - summary: the review's most opinionated sentence (extractive).
-import winkNLP, { type Document, type ItemCustomEntity, type ItemSentence } from "wink-nlp";
-import model from "wink-eng-lite-web-model";
+import { createRequire } from "node:module";
+import type winkNLP from "wink-nlp";
+import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
 import type { Review } from "../sources/reviews.js";
 
 export type Sentiment = "positive" | "neutral" | "negative";
-export type LabelSource = "rating" | "analyzer" | "teacher";
+/** Where a label came from: the star rating, this analyzer, an LLM teacher, or the demo generator (known by construction). */
+export type LabelSource = "rating" | "analyzer" | "teacher" | "generator";
 
 export interface ReviewLabels {
   sentiment: { label: Sentiment; score: number; source: LabelSource };
@@ -49,7 +51,7 @@ const NOT_ASPECTS = new Set([
   "product", "item", "thing", "things", "time", "times", "day", "days", "week", "weeks", "month", "months", "year", "years", "lot", "way",
   "star", "stars", "review", "reviews", "money", "people", "one", "ones", "bit", "amazon", "order", "purchase", "buy", "problem", "issue",
   "issues", "problems", "reason", "part", "kind", "sort", "use", "anything", "everything", "nothing", "something", "husband", "wife",
-  "son", "daughter", "kid", "kids", "friend", "home", "house", "work", "minute", "minutes", "hour", "hours", "job", "fact", "end",
+  "son", "daughter", "kid", "kids", "friend", "family", "mom", "dad", "baby", "gift", "home", "house", "work", "minute", "minutes", "hour", "hours", "job", "fact", "end",
   // opinion words the tagger sometimes reads as nouns ("Love it!")
   "love", "hate", "like", "recommend", "recommendation", "waste", "disappointment", "star",
 ]);
@@ -61,8 +63,17 @@ const RECOMMEND_YES = /\b(highly recommend|would recommend|definitely recommend|
 let nlp: ReturnType<typeof winkNLP> | undefined;
 function engine(): ReturnType<typeof winkNLP> {
   if (!nlp) {
-    nlp = winkNLP(model);
-    nlp.learnCustomEntities([{ name: "aspect", patterns: ["[NOUN] [NOUN]", "[NOUN]"] }]);
+    // Loaded on first use (the model is 4 MB), so commands that never label start fast.
+    const require = createRequire(import.meta.url);
+    const create = require("wink-nlp") as typeof winkNLP;
+    nlp = create(require("wink-eng-lite-web-model") as Model);
+    // A noun counts as a feature when an opinion is attached to it: "great sound", "cheap plastic
+    // handle", "the fit is perfect", "the strap is very flimsy". Bare nouns ("my family") do not.
+    nlp.learnCustomEntities([
+      { name: "aspect", patterns: ["[ADJ] [NOUN]", "[ADJ] [NOUN] [NOUN]", "[ADJ] [ADJ] [NOUN]"] },
+      { name: "aspect", patterns: ["[NOUN] [AUX] [ADJ]", "[NOUN] [NOUN] [AUX] [ADJ]", "[NOUN] [AUX] [ADV] [ADJ]", "[NOUN] [NOUN] [AUX] [ADV] [ADJ]", "[NOUN] [AUX] [PART] [ADJ]"] },
+      { name: "aspect", patterns: ["[NOUN] [VERB]"] },
+    ]);
   }
   return nlp;
 }
@@ -95,8 +106,10 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
     const aspects = new Set(lexicon.filter((phrase) => new RegExp(`\\b${phrase.replace(/[-\s]+/g, "[- ]")}\\b`).test(lower)));
     sentence.customEntities().each((entity: ItemCustomEntity) => {
       // wink's typings do not accept its.lemma for a token collection, though the library does.
-      const lemmas = (entity.tokens().out(its.lemma as never) as string[]).map((lemma) => lemma.toLowerCase());
-      const words = lemmas.filter((lemma) => /^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma));
+      const tokens = entity.tokens();
+      const tags = tokens.out(its.pos) as string[];
+      const lemmas = (tokens.out(its.lemma as never) as string[]).map((lemma) => lemma.toLowerCase());
+      const words = lemmas.filter((lemma, index) => tags[index] === "NOUN" && /^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma));
       if (words.length === 0) return;
       const phrase = words.join(" ");
       // A lexicon phrase that contains this one already says it better ("battery life" over "battery").

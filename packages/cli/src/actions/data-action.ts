@@ -1,0 +1,103 @@
+// `reviewtune data build | preview | demo`.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { ChatTemplate, ConfigError, DataError, SPLIT_FILES, buildDataset, buildDemoDataset, chatTemplateFor, readJsonl, type DatasetCard } from "@reviewtune/core";
+import { parseJson } from "@reviewtune/contracts";
+import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../commands/data.js";
+import { startEngine } from "../engine.js";
+
+const percent = (part: number, whole: number) => `${whole ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
+const counts = (values: Record<string, number>) =>
+  Object.entries(values)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, count]) => `${key} ${count}`)
+    .join(", ");
+
+function printCard(card: DatasetCard, folder: string): void {
+  const { splits } = card;
+  console.log(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
+  console.log(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
+  console.log(`  sentiment  ${counts(card.by_sentiment)}`);
+  console.log(`  category   ${counts(card.by_category)}`);
+  console.log(`  rating     ${counts(card.by_rating)}`);
+  console.log(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
+  console.log(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
+  const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
+  console.log(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
+  console.log(`  labels     sentiment from ${counts(card.label_sources.sentiment ?? {})}; features from ${counts(card.label_sources.features ?? {})}`);
+}
+
+export async function runDataBuild(options: DataBuildOptions): Promise<void> {
+  const started = performance.now();
+  const card = await buildDataset({
+    inputs: options.input,
+    out: options.out,
+    mapping: options.column,
+    skipBadRows: options.skipBadRows ?? false,
+    validation: options.validation,
+    test: options.test,
+    seed: options.seed,
+    maxChars: options.maxChars,
+    force: options.force ?? false,
+    ...(options.heldOutCategory ? { heldOutCategory: options.heldOutCategory } : {}),
+    onProgress: (reviews, rejected) => process.stderr.write(`\r  ${reviews} reviews, ${rejected} rejected...`),
+  });
+  process.stderr.write("\r\x1b[K");
+  printCard(card, options.out);
+  const rejectedFile = join(options.out, "rejected.jsonl");
+  const rejections = readFileSync(rejectedFile, "utf8").split("\n").filter(Boolean).slice(0, 5);
+  for (const line of rejections) {
+    const rejection = JSON.parse(line) as { file: string; line: number; unit: string; reason: string; detail: string };
+    console.log(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
+  }
+  console.log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${join(options.out, "card.md")}`);
+  console.log(`train on it: npx reviewtune train --preset demo --data ${options.out}`);
+}
+
+export async function runDataDemo(options: DataDemoOptions): Promise<void> {
+  const card = await buildDemoDataset({ out: options.out, reviews: options.reviews, seed: options.seed, force: options.force ?? false });
+  printCard(card, options.out);
+}
+
+const CardSchema = z.looseObject({ format: z.literal("reviewtune-dataset/1"), reviews: z.number() });
+const ExampleSchema = z.object({
+  group: z.string(),
+  task: z.string(),
+  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2),
+});
+
+export async function runDataPreview(folder: string, options: DataPreviewOptions): Promise<void> {
+  const cardFile = join(folder, "card.json");
+  if (!existsSync(cardFile)) {
+    throw new DataError(`${folder} is not a complete dataset (no card.json)`, cardFile, undefined, { hint: "build one with `reviewtune data build` or `reviewtune data demo`" });
+  }
+  const card = parseJson(readFileSync(cardFile, "utf8"), CardSchema, cardFile) as unknown as DatasetCard;
+  printCard(card, folder);
+  const split = options.split;
+  if (!(split in SPLIT_FILES)) throw new ConfigError(`--split must be train, validation or test, got "${split}"`);
+  const rows = readJsonl(join(folder, SPLIT_FILES[split]), ExampleSchema, { what: "split file", hint: "rebuild the dataset" }).slice(0, options.rows);
+  if (!options.model) {
+    for (const [index, row] of rows.entries()) {
+      console.log(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}, review ${row.group}) ---`);
+      for (const message of row.messages) console.log(`[${message.role}]\n${message.content}`);
+    }
+    return;
+  }
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  try {
+    const model = { source: options.model, allow_pickle: false };
+    const template: ChatTemplate = await chatTemplateFor(engine, model);
+    console.log(`\nexact training strings for ${options.model}; the part between ⟦ and ⟧ carries the loss, the rest is masked`);
+    for (const [index, row] of rows.entries()) {
+      const { prompt, completion } = template.split(row.messages);
+      const [promptTokens, completionTokens] = await Promise.all(
+        [prompt, completion].map(async (text) => (await engine.request("tokenize", { model, text, add_special_tokens: false })).ids.length),
+      );
+      console.log(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}): ${promptTokens} prompt + ${completionTokens} answer tokens ---`);
+      process.stdout.write(`${prompt}⟦${completion}⟧\n`);
+    }
+  } finally {
+    await engine.shutdown();
+  }
+}

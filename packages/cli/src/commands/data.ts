@@ -1,0 +1,92 @@
+import type { Command } from "commander";
+import { ConfigError } from "@reviewtune/core";
+import { finiteNumber, positiveInteger } from "./shared.js";
+
+export interface DataBuildOptions {
+  input: string[];
+  out: string;
+  column: Record<string, string>;
+  skipBadRows?: boolean;
+  validation: number;
+  test: number;
+  seed: number;
+  heldOutCategory?: string;
+  maxChars: number;
+  force?: boolean;
+}
+
+export interface DataPreviewOptions {
+  split: "train" | "validation" | "test";
+  rows: number;
+  model?: string;
+  verbose?: boolean;
+}
+
+export interface DataDemoOptions {
+  out: string;
+  reviews: number;
+  seed: number;
+  force?: boolean;
+}
+
+const FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+function collectColumn(entry: string, previous: Record<string, string> = {}): Record<string, string> {
+  const [field, column] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
+  if (!entry.includes("=") || !FIELDS.includes(field) || !column) {
+    throw new ConfigError(`--column expects field=column with field one of ${FIELDS.join(", ")}, got "${entry}"`);
+  }
+  return { ...previous, [field]: column };
+}
+function fraction(name: string) {
+  const parse = finiteNumber(name);
+  return (value: string) => {
+    const number = parse(value);
+    if (number < 0 || number >= 1) throw new ConfigError(`${name} must be a fraction in [0, 1), got "${value}"`);
+    return number;
+  };
+}
+
+export function registerData(program: Command): void {
+  const data = program.command("data").description("turn review files into instruction datasets (train/val/test JSONL + card)");
+  data
+    .command("build")
+    .description("validate, label, augment and split review files into a dataset folder")
+    .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json (repeatable; Amazon Reviews 2023 JSONL works as is)", collect)
+    .requiredOption("--out <dir>", "the dataset folder to write")
+    .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${FIELDS.join(", ")}); common names are found without it`, collectColumn, {})
+    .option("--skip-bad-rows", "report unreadable rows in rejected.jsonl and go on, instead of stopping at the first")
+    .option("--validation <fraction>", "share of reviews for validation", fraction("--validation"), 0.1)
+    .option("--test <fraction>", "share of reviews for test", fraction("--test"), 0.1)
+    .option("--seed <n>", "seed for the split", positiveInteger("--seed"), 42)
+    .option("--held-out-category <name>", "put every review of this category in test (and none in train)")
+    .option("--max-chars <n>", "reject reviews longer than this", positiveInteger("--max-chars"), 20_000)
+    .option("--force", "replace --out if it exists")
+    .action(async (options: DataBuildOptions) => {
+      const { runDataBuild } = await import("../actions/data-action.js");
+      await runDataBuild(options);
+    });
+  data
+    .command("preview")
+    .description("a dataset's card and sample rows; with --model, the exact training strings with the trained part marked")
+    .argument("<dataset>", "a folder written by `data build` or `data demo`")
+    .option("--split <name>", "train | validation | test", "train")
+    .option("--rows <n>", "sample rows to show", positiveInteger("--rows"), 3)
+    .option("--model <source>", "render with this model's chat template and count its tokens (starts the engine)")
+    .option("--verbose", "show the engine's full log")
+    .action(async (dataset: string, options: DataPreviewOptions) => {
+      const { runDataPreview } = await import("../actions/data-action.js");
+      await runDataPreview(dataset, options);
+    });
+  data
+    .command("demo")
+    .description("write the project's own demo reviews as a dataset folder")
+    .requiredOption("--out <dir>", "the dataset folder to write")
+    .option("--reviews <n>", "how many reviews", positiveInteger("--reviews"), 500)
+    .option("--seed <n>", "generator and split seed", positiveInteger("--seed"), 42)
+    .option("--force", "replace --out if it exists")
+    .action(async (options: DataDemoOptions) => {
+      const { runDataDemo } = await import("../actions/data-action.js");
+      await runDataDemo(options);
+    });
+}

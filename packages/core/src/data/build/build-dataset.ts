@@ -1,0 +1,167 @@
+// `reviewtune data build`: review files in, a dataset folder out, in one streaming pass:
+//   read (records.ts) -> validate (reviews.ts) -> label (analyzer.ts) -> split (splits.ts) ->
+//   augment (augment.ts) -> train.jsonl / val.jsonl / test.jsonl, reviews.jsonl, rejected.jsonl,
+//   card.json + card.md.
+// Everything is written into a staging folder that is renamed into place only when complete, so
+// an interrupted build never leaves a folder that looks finished.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { basename, dirname, join, resolve } from "node:path";
+import { ConfigError } from "../../errors.js";
+import { REVIEW_TASKS } from "../augment/answers.js";
+import { reviewExamples } from "../augment/augment.js";
+import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
+import { readRecords } from "../sources/records.js";
+import { ReviewValidator, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
+import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
+import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard } from "./card.js";
+
+export interface BuildOptions {
+  inputs: string[];
+  out: string;
+  mapping?: ColumnMapping;
+  skipBadRows?: boolean;
+  /** Reviews longer than this many characters are rejected (default 20,000). */
+  maxChars?: number;
+  validation?: number;
+  test?: number;
+  seed?: number;
+  heldOutCategory?: string;
+  /** Replace an existing dataset folder. */
+  force?: boolean;
+  onProgress?: (reviews: number, rejected: number) => void;
+}
+
+export const SPLIT_FILES: Record<SplitName, string> = { train: "train.jsonl", validation: "val.jsonl", test: "test.jsonl" };
+
+/** A write stream that respects backpressure, so a huge input never piles up in memory. */
+class LineWriter {
+  private readonly stream: WriteStream;
+  constructor(file: string) {
+    this.stream = createWriteStream(file);
+  }
+  async write(value: unknown): Promise<void> {
+    if (!this.stream.write(`${JSON.stringify(value)}\n`)) await once(this.stream, "drain");
+  }
+  async close(): Promise<void> {
+    this.stream.end();
+    await once(this.stream, "finish");
+  }
+}
+
+async function hashFile(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+}
+
+/** What a dataset is written from: a labeled review, or a row that was rejected. */
+export type BuildEntry = { review: Review; labels: ReviewLabels } | { rejection: Rejection };
+
+export interface WriteOptions {
+  out: string;
+  force?: boolean;
+  validation?: number;
+  test?: number;
+  seed?: number;
+  heldOutCategory?: string | undefined;
+  onProgress?: (reviews: number, rejected: number) => void;
+}
+
+/** Reads, validates and labels review files, one entry at a time. */
+async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>): AsyncGenerator<BuildEntry> {
+  for (const input of options.inputs) {
+    const validator = new ReviewValidator({ ...(options.mapping ? { mapping: options.mapping } : {}), maxChars: options.maxChars ?? 20_000 });
+    const drain = function* () {
+      yield* validator.rejections.map((rejection) => ({ rejection }));
+      validator.rejections.length = 0; // handed on: keep memory flat
+    };
+    for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed: (bad) => validator.malformed(bad) })) {
+      const review = validator.accept(record);
+      yield* drain();
+      if (review) yield { review, labels: analyzeReview(review) };
+    }
+    yield* drain();
+    await hashFile(input, inputHash);
+  }
+}
+
+export async function buildDataset(options: BuildOptions): Promise<DatasetCard> {
+  if (options.inputs.length === 0) throw new ConfigError("no input files", [], { hint: "pass --input <file> (repeatable)" });
+  const inputHash = createHash("sha256");
+  const config = {
+    mapping: options.mapping ?? {},
+    skip_bad_rows: options.skipBadRows ?? false,
+    max_chars: options.maxChars ?? 20_000,
+  };
+  return writeDataset(labeledFromFiles(options, inputHash), options, { inputs: options.inputs, config, inputHash: () => inputHash.digest("hex") });
+}
+
+/** Splits, augments and writes entries into a dataset folder (staged, renamed when complete). */
+export async function writeDataset(
+  entries: AsyncIterable<BuildEntry> | Iterable<BuildEntry>,
+  options: WriteOptions,
+  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string },
+): Promise<DatasetCard> {
+  const out = resolve(options.out);
+  if (existsSync(out) && !options.force) {
+    throw new ConfigError(`${options.out} already exists`, [], { hint: "choose another --out, or pass --force to replace it" });
+  }
+  const settings = {
+    ...meta.config,
+    validation: options.validation ?? 0.1,
+    test: options.test ?? 0.1,
+    seed: options.seed ?? 42,
+    held_out_category: options.heldOutCategory ?? null,
+    tasks: REVIEW_TASKS,
+  };
+  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const writers = {
+      train: new LineWriter(join(staging, SPLIT_FILES.train)),
+      validation: new LineWriter(join(staging, SPLIT_FILES.validation)),
+      test: new LineWriter(join(staging, SPLIT_FILES.test)),
+      reviews: new LineWriter(join(staging, "reviews.jsonl")),
+      rejected: new LineWriter(join(staging, "rejected.jsonl")),
+    };
+    const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
+    const card = new DatasetCardBuilder();
+    for await (const entry of entries) {
+      if ("rejection" in entry) {
+        card.reject(entry.rejection.reason);
+        await writers.rejected.write(entry.rejection);
+        continue;
+      }
+      const { review, labels } = entry;
+      const words = review.text.split(/\s+/).filter(Boolean).length;
+      const bucket = lengthBucket(words);
+      const split = splitter.assign(review.id, `${review.category ?? "(none)"}|${labels.sentiment.label}|${bucket}`, review.category);
+      const examples = reviewExamples(review, labels, { heldOutPhrasings: split === "test" });
+      for (const example of examples) await writers[split].write(example);
+      await writers.reviews.write({ ...review, labels, split });
+      card.add({ review, labels, split, bucket, words, examples });
+      if (card.reviews % 1000 === 0) options.onProgress?.(card.reviews, card.rejectedTotal());
+    }
+    for (const writer of Object.values(writers)) await writer.close();
+    const result = card.finish({
+      inputs: meta.inputs,
+      inputHash: meta.inputHash(),
+      configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),
+      config: settings,
+    });
+    if (result.reviews === 0) {
+      throw new ConfigError(`no valid reviews in ${meta.inputs.join(", ")} (${card.rejectedTotal()} rejected)`, [], {
+        hint: "check the column mapping (--column text=<name>) and the rejections",
+      });
+    }
+    writeFileSync(join(staging, "card.md"), renderCardMarkdown(result));
+    writeFileSync(join(staging, "card.json"), `${JSON.stringify(result, null, 2)}\n`); // last: marks the folder complete
+    rmSync(out, { recursive: true, force: true });
+    renameSync(staging, out);
+    return result;
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS } from "../augment/answers.js";
+import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
+import { buildDataset, SPLIT_FILES } from "./build-dataset.js";
+
+const folder = mkdtempSync(join(tmpdir(), "reviewtune-build-"));
+const readJsonl = (file: string) => readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+
+// A seeded generator of varied reviews, so the property test covers many shapes.
+function* reviews(count: number, seed: number) {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const categories = ["Beauty", "Electronics", "Home", "Sports"];
+  const opinions = ["The strap is very flimsy", "Great sound and the battery lasts", "The fit is perfect", "It arrived late", "The lid is cheap"];
+  for (let index = 0; index < count; index++) {
+    const words = Array.from({ length: 1 + Math.floor(random() * 6) }, () => opinions[Math.floor(random() * opinions.length)]).join(". ");
+    yield { review_id: `r${index}`, text: `${words}. Item ${index}.`, rating: 1 + Math.floor(random() * 5), category: categories[Math.floor(random() * categories.length)] };
+  }
+}
+
+describe("StratifiedSplitter", () => {
+  it("never puts one review in two splits and splits every stratum in the asked shares", () => {
+    for (const seed of [1, 2, 3]) {
+      const splitter = new StratifiedSplitter({ validation: 0.1, test: 0.2, seed });
+      const seen = new Map<string, SplitName>();
+      const perStratum = new Map<string, Record<SplitName, number>>();
+      let state = seed;
+      for (let index = 0; index < 3000; index++) {
+        state = (state * 48271) % 2147483647;
+        const group = `review-${state % 1200}`; // groups repeat: a review's examples come together or again
+        const stratum = `s${state % 7}`;
+        const split = seen.get(group) ?? splitter.assign(group, stratum);
+        if (!seen.has(group)) {
+          seen.set(group, split);
+          const counts = perStratum.get(stratum) ?? { train: 0, validation: 0, test: 0 };
+          counts[split] += 1;
+          perStratum.set(stratum, counts);
+        }
+        assert.equal(seen.get(group), split);
+      }
+      for (const [stratum, counts] of perStratum) {
+        const total = counts.train + counts.validation + counts.test;
+        assert.ok(Math.abs(counts.test - 0.2 * total) <= 1, `${stratum}: ${JSON.stringify(counts)}`);
+        assert.ok(Math.abs(counts.validation - 0.1 * total) <= 1, `${stratum}: ${JSON.stringify(counts)}`);
+      }
+    }
+  });
+
+  it("sends a held-out category to test only", () => {
+    const splitter = new StratifiedSplitter({ validation: 0.1, test: 0.1, seed: 1, heldOutCategory: "home" });
+    assert.ok(Array.from({ length: 50 }, (_, index) => splitter.assign(`g${index}`, "x", "Home")).every((split) => split === "test"));
+  });
+
+  it("buckets lengths at 40 and 150 words", () => {
+    assert.deepEqual([39, 40, 150, 151].map(lengthBucket), ["short", "medium", "medium", "long"]);
+  });
+});
+
+describe("buildDataset", () => {
+  const input = join(folder, "reviews.csv");
+  const rows = [...reviews(300, 7)];
+  const csv = ["review_id,text,rating,category", ...rows.map((row) => `${row.review_id},"${row.text}",${row.rating},${row.category}`)];
+  csv.splice(5, 0, 'bad1,"",4,Home', 'bad2,"Too many stars",9,Home', `dup,"${rows[0]!.text}",${rows[0]!.rating},Beauty`);
+  writeFileSync(input, `${csv.join("\n")}\n`);
+
+  it("writes leak-free splits, reviews with labels, rejections and a card", async () => {
+    const out = join(folder, "dataset");
+    const card = await buildDataset({ inputs: [input], out, seed: 3 });
+    assert.deepEqual(readdirSync(out).sort(), ["card.json", "card.md", "rejected.jsonl", "reviews.jsonl", "test.jsonl", "train.jsonl", "val.jsonl"]);
+    const splits = Object.fromEntries(Object.entries(SPLIT_FILES).map(([split, file]) => [split, readJsonl(join(out, file))]));
+    const groups = Object.fromEntries(Object.entries(splits).map(([split, examples]) => [split, new Set(examples.map((example: { group: string }) => example.group))]));
+    for (const group of groups.test!) assert.ok(!groups.train!.has(group) && !groups.validation!.has(group), `${group} leaks`);
+    for (const group of groups.validation!) assert.ok(!groups.train!.has(group), `${group} leaks`);
+    assert.equal(card.reviews, 300);
+    assert.equal(card.examples, 300 * REVIEW_TASKS.length);
+    assert.deepEqual(
+      readJsonl(join(out, "rejected.jsonl")).map((rejection: { line: number; reason: string }) => [rejection.line, rejection.reason]),
+      [[6, "empty_text"], [7, "rating_out_of_range"], [8, "duplicate"]],
+    );
+    assert.equal(card.rejected.duplicate, 1);
+    // every answer follows the contract the evaluator parses; test uses only held-out phrasings
+    for (const [split, examples] of Object.entries(splits)) {
+      for (const example of examples as Array<{ task: keyof typeof ANSWER_PATTERNS; phrasing: number; messages: Array<{ content: string }> }>) {
+        assert.match(example.messages[1]!.content, ANSWER_PATTERNS[example.task]);
+        const heldOut = PHRASINGS[example.task].length - 1;
+        assert.equal(example.phrasing === heldOut, split === "test", `${split} ${example.task} phrasing ${example.phrasing}`);
+      }
+    }
+    const stored = readJsonl(join(out, "reviews.jsonl"));
+    assert.equal(stored.length, 300);
+    assert.equal(stored[0].labels.sentiment.source, "rating");
+    assert.match(readFileSync(join(out, "card.md"), "utf8"), /300 reviews -> 1800 instruction examples/);
+    assert.equal(card.label_sources.sentiment!.rating, 300);
+  });
+
+  it("refuses to overwrite without --force and leaves nothing half-made on failure", async () => {
+    const out = join(folder, "dataset");
+    await assert.rejects(buildDataset({ inputs: [input], out }), /already exists/);
+    const broken = join(folder, "broken.jsonl");
+    writeFileSync(broken, '{"text": "fine", "rating": 5}\n{"text": \n');
+    const failed = join(folder, "failed");
+    await assert.rejects(buildDataset({ inputs: [broken], out: failed }), /broken\.jsonl:2: not valid JSON/);
+    assert.ok(!existsSync(failed));
+    assert.deepEqual(readdirSync(folder).filter((name) => name.includes("partial")), []);
+    const skipped = await buildDataset({ inputs: [broken], out: failed, skipBadRows: true });
+    assert.equal(skipped.rejected.malformed, 1);
+  });
+});

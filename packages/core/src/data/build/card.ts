@@ -1,0 +1,184 @@
+// The dataset card: what went in, what came out, what was rejected and why, where labels came from.
+// Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
+import type { ReviewExample } from "../augment/augment.js";
+import type { ReviewLabels } from "../labels/analyzer.js";
+import type { RejectReason, Review } from "../sources/reviews.js";
+import type { LengthBucket, SplitName } from "./splits.js";
+
+type Counts = Record<string, number>;
+
+export interface LengthStats {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+  total: number;
+}
+
+export interface DatasetCard {
+  format: "reviewtune-dataset/1";
+  created: string;
+  reviews: number;
+  examples: number;
+  splits: Record<SplitName, { reviews: number; examples: number }>;
+  by_category: Counts;
+  by_sentiment: Counts;
+  by_rating: Counts;
+  by_length: Record<LengthBucket, number>;
+  by_task: Record<SplitName, Counts>;
+  /** Word counts (whitespace-separated) of review texts and of whole examples (prompt + answer). */
+  review_words: LengthStats;
+  example_words: LengthStats;
+  vocabulary_size: number;
+  rejected: Record<RejectReason, number>;
+  label_sources: Record<keyof ReviewLabels, Counts>;
+  inputs: string[];
+  input_sha256: string;
+  config_sha256: string;
+  config: unknown;
+}
+
+class Histogram {
+  private readonly counts = new Map<number, number>();
+  private count = 0;
+  private total = 0;
+  private max = 0;
+  add(value: number): void {
+    this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
+    this.count += 1;
+    this.total += value;
+    this.max = Math.max(this.max, value);
+  }
+  stats(): LengthStats {
+    const sorted = [...this.counts.entries()].sort((a, b) => a[0] - b[0]);
+    const quantile = (q: number) => {
+      let seen = 0;
+      for (const [value, count] of sorted) {
+        seen += count;
+        if (seen >= q * this.count) return value;
+      }
+      return 0;
+    };
+    return { count: this.count, mean: this.count ? Math.round((this.total / this.count) * 10) / 10 : 0, p50: quantile(0.5), p95: quantile(0.95), max: this.max, total: this.total };
+  }
+}
+
+const bump = (counts: Counts, key: string, by = 1) => {
+  counts[key] = (counts[key] ?? 0) + by;
+};
+const words = (text: string) => text.toLowerCase().match(/[a-z][a-z'-]*/g) ?? [];
+
+export class DatasetCardBuilder {
+  reviews = 0;
+  private examples = 0;
+  private readonly splits: DatasetCard["splits"] = { train: { reviews: 0, examples: 0 }, validation: { reviews: 0, examples: 0 }, test: { reviews: 0, examples: 0 } };
+  private readonly byCategory: Counts = {};
+  private readonly bySentiment: Counts = {};
+  private readonly byRating: Counts = {};
+  private readonly byLength: Record<LengthBucket, number> = { short: 0, medium: 0, long: 0 };
+  private readonly byTask: Record<SplitName, Counts> = { train: {}, validation: {}, test: {} };
+  private readonly reviewWords = new Histogram();
+  private readonly exampleWords = new Histogram();
+  private readonly vocabulary = new Set<string>();
+  private readonly rejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+  private readonly sources = {} as Record<keyof ReviewLabels, Counts>;
+
+  add(entry: { review: Review; labels: ReviewLabels; split: SplitName; bucket: LengthBucket; words: number; examples: ReviewExample[] }): void {
+    const { review, labels, split, bucket, examples } = entry;
+    this.reviews += 1;
+    this.examples += examples.length;
+    this.splits[split].reviews += 1;
+    this.splits[split].examples += examples.length;
+    bump(this.byCategory, review.category ?? "(none)");
+    bump(this.bySentiment, labels.sentiment.label);
+    bump(this.byRating, review.rating !== undefined ? String(Math.round(review.rating)) : "(none)");
+    this.byLength[bucket] += 1;
+    this.reviewWords.add(entry.words);
+    for (const word of words(review.text)) this.vocabulary.add(word);
+    for (const example of examples) {
+      bump(this.byTask[split], example.task);
+      this.exampleWords.add(example.messages.reduce((sum, message) => sum + message.content.split(/\s+/).filter(Boolean).length, 0));
+    }
+    for (const [name, label] of Object.entries(labels) as Array<[keyof ReviewLabels, { source: string }]>) {
+      bump((this.sources[name] ??= {}), label.source);
+    }
+  }
+
+  reject(reason: RejectReason): void {
+    this.rejected[reason] += 1;
+  }
+
+  rejectedTotal(): number {
+    return Object.values(this.rejected).reduce((sum, count) => sum + count, 0);
+  }
+
+  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown }): DatasetCard {
+    return {
+      format: "reviewtune-dataset/1",
+      created: new Date().toISOString(),
+      reviews: this.reviews,
+      examples: this.examples,
+      splits: this.splits,
+      by_category: this.byCategory,
+      by_sentiment: this.bySentiment,
+      by_rating: this.byRating,
+      by_length: this.byLength,
+      by_task: this.byTask,
+      review_words: this.reviewWords.stats(),
+      example_words: this.exampleWords.stats(),
+      vocabulary_size: this.vocabulary.size,
+      rejected: this.rejected,
+      label_sources: this.sources,
+      inputs: meta.inputs,
+      input_sha256: meta.inputHash,
+      config_sha256: meta.configHash,
+      config: meta.config,
+    };
+  }
+}
+
+const table = (title: string, counts: Counts) => {
+  const total = Object.values(counts).reduce((sum, count) => sum + count, 0) || 1;
+  const rows = Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, count]) => `| ${key} | ${count} | ${((100 * count) / total).toFixed(1)}% |`);
+  return [`### ${title}`, "", "| value | count | share |", "|---|---|---|", ...rows, ""].join("\n");
+};
+
+export function renderCardMarkdown(card: DatasetCard): string {
+  const stats = (name: string, value: LengthStats) => `| ${name} | ${value.mean} | ${value.p50} | ${value.p95} | ${value.max} | ${value.total} |`;
+  return [
+    "# Dataset card",
+    "",
+    `${card.reviews} reviews -> ${card.examples} instruction examples, built ${card.created} from ${card.inputs.join(", ")}.`,
+    "",
+    "| split | reviews | examples |",
+    "|---|---|---|",
+    ...(["train", "validation", "test"] as const).map((split) => `| ${split} | ${card.splits[split].reviews} | ${card.splits[split].examples} |`),
+    "",
+    table("Category", card.by_category),
+    table("Sentiment", card.by_sentiment),
+    table("Rating", card.by_rating),
+    table("Length (words: short < 40 <= medium <= 150 < long)", card.by_length),
+    table("Tasks (train)", card.by_task.train),
+    "### Lengths (words)",
+    "",
+    "| | mean | p50 | p95 | max | total |",
+    "|---|---|---|---|---|---|",
+    stats("review text", card.review_words),
+    stats("example (prompt + answer)", card.example_words),
+    "",
+    `Vocabulary: ${card.vocabulary_size} distinct words.`,
+    "",
+    table("Rejected rows (see rejected.jsonl)", card.rejected),
+    "### Label sources",
+    "",
+    "| label | sources |",
+    "|---|---|",
+    ...Object.entries(card.label_sources).map(([label, counts]) => `| ${label} | ${Object.entries(counts).map(([source, count]) => `${source} ${count}`).join(", ")} |`),
+    "",
+    `Input sha256 ${card.input_sha256}; config sha256 ${card.config_sha256}.`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,54 @@
+// Streaming, stratified, leak-free splits. Each review (with all its examples) is assigned once, to
+// the split furthest below its target share within the review's stratum (category x sentiment x
+// length), so every stratum is split in the asked proportions without holding the data in memory.
+import { createHash } from "node:crypto";
+
+export type SplitName = "train" | "validation" | "test";
+export const SPLITS: readonly SplitName[] = ["train", "validation", "test"];
+
+export interface SplitOptions {
+  validation: number;
+  test: number;
+  seed: number;
+  /** Every review of this category goes to test, none to train (a held-out-domain check). */
+  heldOutCategory?: string | undefined;
+}
+
+/** short < 40 words <= medium <= 150 words < long: about the 50 / 200 token lines of recipe R1. */
+export type LengthBucket = "short" | "medium" | "long";
+export function lengthBucket(words: number): LengthBucket {
+  return words < 40 ? "short" : words <= 150 ? "medium" : "long";
+}
+
+export class StratifiedSplitter {
+  private readonly counts = new Map<string, Record<SplitName, number>>();
+  private readonly targets: Record<SplitName, number>;
+
+  constructor(private readonly options: SplitOptions) {
+    if (options.validation < 0 || options.test < 0 || options.validation + options.test >= 1) {
+      throw new RangeError("validation and test fractions must be >= 0 and leave room for training");
+    }
+    this.targets = { train: 1 - options.validation - options.test, validation: options.validation, test: options.test };
+  }
+
+  assign(group: string, stratum: string, category?: string): SplitName {
+    if (this.options.heldOutCategory && category?.toLowerCase() === this.options.heldOutCategory.toLowerCase()) return "test";
+    let counts = this.counts.get(stratum);
+    if (!counts) this.counts.set(stratum, (counts = { train: 0, validation: 0, test: 0 }));
+    const total = counts.train + counts.validation + counts.test + 1;
+    // Ties (equal deficits) are broken by a seeded hash of the group, so order effects stay small.
+    const tiebreak = createHash("sha256").update(`${this.options.seed}:${group}`).digest().readUInt32BE(0) / 2 ** 32;
+    let best: SplitName = "train";
+    let bestDeficit = -Infinity;
+    for (const split of SPLITS) {
+      if (this.targets[split] === 0) continue;
+      const deficit = this.targets[split] * total - counts[split] + (split === "train" ? 0 : tiebreak * 1e-9);
+      if (deficit > bestDeficit) {
+        best = split;
+        bestDeficit = deficit;
+      }
+    }
+    counts[best] += 1;
+    return best;
+  }
+}
