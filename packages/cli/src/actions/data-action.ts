@@ -22,6 +22,7 @@ function printCard(card: DatasetCard, folder: string): void {
   console.log(`  category   ${counts(card.by_category)}`);
   console.log(`  rating     ${counts(card.by_rating)}`);
   console.log(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
+  if (Object.keys(card.by_tag ?? {}).length > 0) console.log(`  edge cases ${counts(card.by_tag)}`);
   console.log(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
   const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
   console.log(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { ANSWER_PATTERNS } from "./augment/answers.js";
 import {
   DEMO_TASKS,
   demoPrompts,
@@ -10,14 +11,7 @@ import {
   type InstructionExample,
 } from "./demo-reviews.js";
 
-// The same regexes as the contract documented at the top of demo-reviews.ts.
-const ANSWER_FORMATS: Record<DemoTask, RegExp> = {
-  sentiment: /^Sentiment: (positive|neutral|negative) \((-?\d\.\d)\)\. Rating: ([1-5])\/5 stars\. The reviewer .+\.$/,
-  quality: /^Quality: (good|mixed|poor)\. The reviewer .+\.$/,
-  recommendation: /^Recommendation: (yes|mixed|no)\. (Positive|Neutral|Negative) sentiment \((-?\d\.\d)\) and ([1-5])\/5 stars; the reviewer .+\.$/,
-  features: /^Features: [a-z][a-z -]*(, [a-z][a-z -]*)*\.$/,
-  summary: /^Summary: The reviewer rates the .+ ([1-5])\/5 stars and .+\.$/,
-};
+const ANSWER_FORMATS = ANSWER_PATTERNS;
 
 function contentOf(example: InstructionExample, role: "user" | "assistant"): string {
   const message = example.messages.find((candidate) => candidate.role === role);
@@ -72,11 +66,14 @@ test("sentiment mix is roughly 40/30/30 over 500 reviews", () => {
 test("texts are filled in, 2-4 sentences, and mention every listed feature", () => {
   const reviews = makeDemoReviews(500, 99);
   for (const review of reviews) {
-    assert.ok(review.features.length >= 1 && review.features.length <= 3);
+    assert.ok(review.features.length <= 3);
+    assert.ok(review.features.length >= 1 || review.tags.includes("ambiguous"));
     assert.equal(new Set(review.features).size, review.features.length);
     for (const feature of review.features) assert.ok(review.text.includes(feature), `${feature} missing in: ${review.text}`);
     const sentenceCount = review.text.split(/(?<=\.)\s+/).length;
-    assert.ok(sentenceCount >= 2 && sentenceCount <= 4, `${sentenceCount} sentences: ${review.text}`);
+    if (review.tags.length === 0 || review.tags.join() === "mixed") {
+      assert.ok(sentenceCount >= 2 && sentenceCount <= 4, `${sentenceCount} sentences: ${review.text}`);
+    }
     for (const example of reviewToExamples(review)) {
       for (const message of example.messages) {
         assert.doesNotMatch(message.content, /[{}]|undefined|NaN/);
@@ -98,7 +95,7 @@ test("assistant answers follow the documented format and agree with the review",
         assert.equal(Number(match[2]), review.score);
         assert.equal(Number(match[3]), review.rating);
       }
-      if (example.task === "features") assert.equal(answer, `Features: ${review.features.join(", ")}.`);
+      if (example.task === "features") assert.equal(answer, `Features: ${review.features.length > 0 ? review.features.join(", ") : "none"}.`);
       if (example.task === "summary") assert.equal(Number(match[1]), review.rating);
       if (example.task === "recommendation") {
         assert.equal(match[1], { positive: "yes", neutral: "mixed", negative: "no" }[review.sentiment]);
@@ -148,4 +145,17 @@ test("demo prompts are distinct, cover different tasks, and differ from training
   }
   const demoTexts = prompts.map((prompt) => /Review: ".+?\. (.+)"$/s.exec(prompt)?.[1] ?? "");
   assert.ok(demoTexts.some((text) => !trainingReviews.has(text)), "demo reviews should come from a separate stream");
+});
+
+test("500 reviews hold short, medium and long texts and tagged edge cases with known labels", () => {
+  const reviews = makeDemoReviews(500, 42);
+  const words = (review: { text: string }) => review.text.split(/\s+/).length;
+  assert.ok(reviews.some((review) => words(review) < 40));
+  assert.ok(reviews.some((review) => words(review) >= 40 && words(review) <= 150));
+  assert.ok(reviews.filter((review) => words(review) > 150).length >= 20, "long reviews");
+  const tagged = (tag: string) => reviews.filter((review) => review.tags.includes(tag as never));
+  assert.ok(tagged("sarcasm").length >= 5 && tagged("sarcasm").every((review) => review.sentiment === "negative"));
+  assert.ok(tagged("mixed").length >= 10 && tagged("mixed").every((review) => review.praised.length === 1 && review.criticized.length === 1));
+  assert.ok(tagged("ambiguous").length >= 5 && tagged("ambiguous").every((review) => review.sentiment === "neutral" && review.features.length === 0));
+  for (const review of tagged("long")) assert.ok(words(review) > 100, review.text);
 });

@@ -20,9 +20,16 @@ export interface DemoReview {
   sentiment: SentimentLabel;
   score: number;
   features: string[];
+  /** Features spoken of well / badly (a mixed review has one of each). */
+  praised: string[];
+  criticized: string[];
+  /** Edge cases and long reviews, for robustness slices: labels stay known by construction. */
+  tags: DemoTag[];
   title: string;
   text: string;
 }
+
+export type DemoTag = "sarcasm" | "mixed" | "ambiguous" | "long";
 
 export interface ChatMessage { role: "system" | "user" | "assistant"; content: string }
 
@@ -256,18 +263,79 @@ function makeReview(random: Random, index: number): DemoReview {
     sentiment,
     score: pick(random, SCORES[rating]),
     features,
+    praised: splitOpinion ? [features[0]!] : sentiment === "positive" ? features : [],
+    criticized: splitOpinion ? [features[features.length - 1]!] : sentiment === "negative" ? features : [],
+    tags: splitOpinion ? ["mixed"] : [],
     title: capitalize(fill(pick(random, TITLES[sentiment]), { product })),
     text: sentences.join(" "),
   };
 }
 
-function generateReviews(count: number, random: Random): DemoReview[] {
+// Edge cases and long reviews come from their own random stream, so adding them left every other
+// draw (and so the base reviews of a seed) as it was.
+const SARCASTIC_OPENERS = [
+  "Oh great, another {product} that gave up after a week. Just what I needed.",
+  "Wow, what a bargain: a {product} that works for almost three whole days.",
+  "Fantastic, the {product} arrived and I got to spend my weekend returning it.",
+];
+const SARCASTIC_TITLES = ["Just perfect...", "Absolutely brilliant (not)", "Best purchase ever, obviously"];
+const AMBIGUOUS_TEXTS = [
+  "It is a {product}. It does what you would expect, more or less. Hard to say more after a few days.",
+  "Well, it is certainly a {product}. Some days I like it, some days I do not. We will see.",
+  "The {product} arrived. I have used it a couple of times. It is what it is.",
+];
+const AMBIGUOUS_TITLES = ["Hard to say", "It is what it is", "Not sure yet"];
+const LONG_DETAILS = [
+  "I ordered it on a Monday and it arrived on Thursday, well packed in a plain box.",
+  "For context, I have owned three similar products from other brands over the years.",
+  "I mostly use it in the mornings before work, and sometimes again in the evening.",
+  "My partner has been using it as well, so this review reflects two people's experience.",
+  "The instructions were a single folded sheet, short but clear enough for me.",
+  "I read a lot of reviews before buying, and most of them matched what I found.",
+  "It replaced an older model that I had for about five years until it finally stopped working.",
+  "I keep it in a drawer when I am not using it, so space has not been a concern.",
+  "Customer support answered one question by email within a day, which I appreciated.",
+  "I waited a full month before writing this so that I could give it a fair chance.",
+  "The color in the pictures online is close to the real thing, maybe slightly darker.",
+  "I bought it at full price, not on sale, so value matters to me here.",
+];
+
+function applyVariety(review: DemoReview, random: Random): DemoReview {
+  const draw = random();
+  let result = review;
+  if (review.sentiment === "negative" && draw < 0.12) {
+    result = {
+      ...result,
+      title: pick(random, SARCASTIC_TITLES),
+      text: `${fill(pick(random, SARCASTIC_OPENERS), { product: review.product })} ${review.text}`,
+      tags: [...result.tags, "sarcasm"],
+    };
+  } else if (review.sentiment === "neutral" && draw < 0.12) {
+    result = {
+      ...result,
+      title: pick(random, AMBIGUOUS_TITLES),
+      text: fill(pick(random, AMBIGUOUS_TEXTS), { product: review.product }),
+      features: [],
+      praised: [],
+      criticized: [],
+      tags: ["ambiguous"],
+    };
+  }
+  if (random() < 0.1) {
+    const details = shuffled(random, LONG_DETAILS).slice(0, 8 + Math.floor(random() * 4));
+    const [first, ...rest] = result.text.split(/(?<=\.)\s+/);
+    result = { ...result, text: [first, ...details.slice(0, 4), ...rest, ...details.slice(4)].join(" "), tags: [...result.tags, "long"] };
+  }
+  return result;
+}
+
+function generateReviews(count: number, random: Random, variety: Random): DemoReview[] {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`review count must be a non-negative integer, got ${count}`);
-  return Array.from({ length: count }, (_, index) => makeReview(random, index));
+  return Array.from({ length: count }, (_, index) => applyVariety(makeReview(random, index), variety));
 }
 
 export function makeDemoReviews(count: number, seed: number): DemoReview[] {
-  return generateReviews(count, createRandom(seed));
+  return generateReviews(count, createRandom(seed), createRandom(hashText(`variety:${seed}`)));
 }
 
 /** The demo's labels as answer facts: every named feature carries the review's tone. */
@@ -278,8 +346,8 @@ function factsOf(review: DemoReview): AnswerFacts {
     score: review.score,
     stars: review.rating,
     features: review.features,
-    praised: review.sentiment === "positive" ? review.features : [],
-    criticized: review.sentiment === "negative" ? review.features : [],
+    praised: review.praised,
+    criticized: review.criticized,
     quality: ({ positive: "good", neutral: "mixed", negative: "poor" } as const)[review.sentiment],
     recommendation: ({ positive: "yes", neutral: "mixed", negative: "no" } as const)[review.sentiment],
   };
@@ -311,7 +379,8 @@ export function makeDemoExamples(reviewCount: number, seed: number): Instruction
 
 export function demoPrompts(seed: number, count = 3): string[] {
   // A separate seed stream keeps demo reviews out of the training reviews for the same seed.
-  const reviews = generateReviews(count, createRandom(hashText(`demo-prompts:${seed}`)));
+  const promptSeed = hashText(`demo-prompts:${seed}`);
+  const reviews = generateReviews(count, createRandom(promptSeed), createRandom(hashText(`variety:${promptSeed}`)));
   return reviews.map((review, index) => {
     const task = itemAt(DEMO_PROMPT_TASK_ORDER, index % DEMO_PROMPT_TASK_ORDER.length);
     const example = reviewToExamples(review, { heldOutPhrasings: true }).find((candidate) => candidate.task === task);

@@ -27,6 +27,8 @@ export interface DatasetCard {
   by_rating: Counts;
   by_length: Record<LengthBucket, number>;
   by_task: Record<SplitName, Counts>;
+  /** Tagged edge cases (generated data only). */
+  by_tag: Counts;
   /** Word counts (whitespace-separated) of review texts and of whole examples (prompt + answer). */
   review_words: LengthStats;
   example_words: LengthStats;
@@ -78,6 +80,7 @@ export class DatasetCardBuilder {
   private readonly byRating: Counts = {};
   private readonly byLength: Record<LengthBucket, number> = { short: 0, medium: 0, long: 0 };
   private readonly byTask: Record<SplitName, Counts> = { train: {}, validation: {}, test: {} };
+  private readonly byTag: Counts = {};
   private readonly reviewWords = new Histogram();
   private readonly exampleWords = new Histogram();
   private readonly vocabulary = new Set<string>();
@@ -94,6 +97,7 @@ export class DatasetCardBuilder {
     bump(this.bySentiment, labels.sentiment.label);
     bump(this.byRating, review.rating !== undefined ? String(Math.round(review.rating)) : "(none)");
     this.byLength[bucket] += 1;
+    for (const tag of review.tags ?? []) bump(this.byTag, tag);
     this.reviewWords.add(entry.words);
     for (const word of words(review.text)) this.vocabulary.add(word);
     for (const example of examples) {
@@ -125,6 +129,7 @@ export class DatasetCardBuilder {
       by_rating: this.byRating,
       by_length: this.byLength,
       by_task: this.byTask,
+      by_tag: this.byTag,
       review_words: this.reviewWords.stats(),
       example_words: this.exampleWords.stats(),
       vocabulary_size: this.vocabulary.size,
@@ -162,6 +167,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
     table("Rating", card.by_rating),
     table("Length (words: short < 40 <= medium <= 150 < long)", card.by_length),
     table("Tasks (train)", card.by_task.train),
+    ...(Object.keys(card.by_tag).length > 0 ? [table("Tagged edge cases", card.by_tag)] : []),
     "### Lengths (words)",
     "",
     "| | mean | p50 | p95 | max | total |",

@@ -16,6 +16,7 @@ export function demoEntry(demo: DemoReview): { review: Review; labels: ReviewLab
     rating: demo.rating,
     category: demo.category,
     product_title: demo.product,
+    ...(demo.tags.length > 0 ? { tags: demo.tags } : {}),
     source: { file: "builtin:demo", line: Number(demo.id.replace(/\D/g, "")), unit: "item" },
   };
   const tone = { positive: ["good", "yes"], neutral: ["mixed", "mixed"], negative: ["poor", "no"] } as const;
@@ -27,8 +28,8 @@ export function demoEntry(demo: DemoReview): { review: Review; labels: ReviewLab
       rating: { stars: demo.rating, source },
       features: {
         items: demo.features,
-        praised: demo.sentiment === "positive" ? demo.features : [],
-        criticized: demo.sentiment === "negative" ? demo.features : [],
+        praised: demo.praised,
+        criticized: demo.criticized,
         source,
       },
       quality: { label: quality, evidence: null, source },

@@ -16,6 +16,8 @@ export interface Review {
   category?: string;
   product_id?: string;
   product_title?: string;
+  /** Known edge cases (sarcasm, mixed, ambiguous, long) in generated data, for robustness slices. */
+  tags?: string[];
   source: { file: string; line: number; unit: "line" | "item" };
 }
 
