@@ -22,3 +22,5 @@ export * from "./data/build/splits.js";
 export * from "./data/build/card.js";
 export * from "./data/build/build-dataset.js";
 export * from "./data/build/demo-dataset.js";
+export * from "./data/sources/instructions.js";
+export * from "./bench/data-bench.js";

@@ -33,6 +33,7 @@ export async function runDataBuild(options: DataBuildOptions): Promise<void> {
   const started = performance.now();
   const card = await buildDataset({
     inputs: options.input,
+    ...(options.meta ? { meta: options.meta } : {}),
     out: options.out,
     mapping: options.column,
     skipBadRows: options.skipBadRows ?? false,

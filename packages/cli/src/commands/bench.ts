@@ -28,4 +28,13 @@ export function registerBench(program: Command): void {
       const results = await benchTrain({ base: config, steps: options.steps, log: (line) => console.error(line) });
       console.log(formatBench(results));
     });
+  bench
+    .command("data")
+    .description("rows/s and peak memory of `data build` on a generated review file (1 million rows by default)")
+    .option("--rows <n>", "reviews to generate", positiveInteger("--rows"), 1_000_000)
+    .action(async (options: { rows: number }) => {
+      const { benchData, formatDataBench } = await import("@reviewtune/core");
+      const result = await benchData({ rows: options.rows, log: (line) => console.error(line) });
+      console.log(formatDataBench(result));
+    });
 }

@@ -4,6 +4,7 @@ import { finiteNumber, positiveInteger } from "./shared.js";
 
 export interface DataBuildOptions {
   input: string[];
+  meta?: string[];
   out: string;
   column: Record<string, string>;
   skipBadRows?: boolean;
@@ -51,9 +52,10 @@ export function registerData(program: Command): void {
   const data = program.command("data").description("turn review files into instruction datasets (train/val/test JSONL + card)");
   data
     .command("build")
-    .description("validate, label, augment and split review files into a dataset folder")
+    .description("validate, label, augment and split review files (or QA / title-description / Alpaca / chat files) into a dataset folder")
     .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json (repeatable; Amazon Reviews 2023 JSONL works as is)", collect)
     .requiredOption("--out <dir>", "the dataset folder to write")
+    .option("--meta <file>", "Amazon Reviews 2023 meta file: product titles and categories by parent_asin (repeatable)", collect)
     .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${FIELDS.join(", ")}); common names are found without it`, collectColumn, {})
     .option("--skip-bad-rows", "report unreadable rows in rejected.jsonl and go on, instead of stopping at the first")
     .option("--validation <fraction>", "share of reviews for validation", fraction("--validation"), 0.1)

@@ -12,13 +12,16 @@ import { ConfigError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
+import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
 import { readRecords } from "../sources/records.js";
-import { ReviewValidator, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
+import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard } from "./card.js";
 
 export interface BuildOptions {
   inputs: string[];
+  /** Amazon Reviews 2023 meta files (parent_asin, title, main_category): product titles and categories by parent_asin. */
+  meta?: string[];
   out: string;
   mapping?: ColumnMapping;
   skipBadRows?: boolean;
@@ -55,7 +58,7 @@ async function hashFile(file: string, hash: ReturnType<typeof createHash>): Prom
 }
 
 /** What a dataset is written from: a labeled review, or a row that was rejected. */
-export type BuildEntry = { review: Review; labels: ReviewLabels } | { rejection: Rejection };
+export type BuildEntry = { review: Review; labels: ReviewLabels } | { example: InstructionRow } | { rejection: Rejection };
 
 export interface WriteOptions {
   out: string;
@@ -67,18 +70,61 @@ export interface WriteOptions {
   onProgress?: (reviews: number, rejected: number) => void;
 }
 
-/** Reads, validates and labels review files, one entry at a time. */
-async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>): AsyncGenerator<BuildEntry> {
+interface ProductInfo {
+  title?: string;
+  category?: string;
+}
+
+/** Product titles and categories by parent_asin (one small entry per product, not per review). */
+async function readMeta(files: string[], skipBadRows: boolean): Promise<Map<string, ProductInfo>> {
+  const products = new Map<string, ProductInfo>();
+  for (const file of files) {
+    for await (const { value } of readRecords(file, { skipBadRows })) {
+      const id = value.parent_asin ?? value.asin;
+      if (typeof id !== "string" || !id) continue;
+      const info: ProductInfo = {};
+      if (typeof value.title === "string" && value.title.trim()) info.title = cleanText(value.title);
+      if (typeof value.main_category === "string" && value.main_category.trim()) info.category = value.main_category.trim();
+      products.set(id, info);
+    }
+  }
+  return products;
+}
+
+/** Reads, validates and labels input files, one entry at a time; each file's kind comes from its first record. */
+async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>, kinds: Map<string, InputKind>): AsyncGenerator<BuildEntry> {
+  const products = await readMeta(options.meta ?? [], options.skipBadRows ?? false);
+  for (const file of options.meta ?? []) await hashFile(file, inputHash);
   for (const input of options.inputs) {
     const validator = new ReviewValidator({ ...(options.mapping ? { mapping: options.mapping } : {}), maxChars: options.maxChars ?? 20_000 });
     const drain = function* () {
       yield* validator.rejections.map((rejection) => ({ rejection }));
       validator.rejections.length = 0; // handed on: keep memory flat
     };
+    const seenGroups = new Set<string>();
+    let kind: InputKind | undefined;
     for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed: (bad) => validator.malformed(bad) })) {
-      const review = validator.accept(record);
       yield* drain();
-      if (review) yield { review, labels: analyzeReview(review) };
+      kind ??= options.mapping && Object.keys(options.mapping).length > 0 ? "reviews" : detectKind(record.value);
+      kinds.set(input, kind);
+      if (kind === "reviews") {
+        const review = validator.accept(record);
+        yield* drain();
+        if (!review) continue;
+        const product = review.product_id ? products.get(review.product_id) : undefined;
+        if (product?.title && !review.product_title) review.product_title = product.title;
+        if (product?.category && !review.category) review.category = product.category;
+        yield { review, labels: analyzeReview(review) };
+        continue;
+      }
+      const row = instructionRow(kind, record);
+      if ("reason" in row) yield { rejection: row };
+      else if (seenGroups.has(row.group)) {
+        yield { rejection: { file: record.file, line: record.line, unit: record.unit, reason: "duplicate", detail: "same prompt as an earlier row" } };
+      } else {
+        seenGroups.add(row.group);
+        yield { example: row };
+      }
     }
     yield* drain();
     await hashFile(input, inputHash);
@@ -88,19 +134,26 @@ async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<ty
 export async function buildDataset(options: BuildOptions): Promise<DatasetCard> {
   if (options.inputs.length === 0) throw new ConfigError("no input files", [], { hint: "pass --input <file> (repeatable)" });
   const inputHash = createHash("sha256");
+  const kinds = new Map<string, InputKind>();
   const config = {
     mapping: options.mapping ?? {},
+    meta: (options.meta ?? []).map((file) => basename(file)),
     skip_bad_rows: options.skipBadRows ?? false,
     max_chars: options.maxChars ?? 20_000,
   };
-  return writeDataset(labeledFromFiles(options, inputHash), options, { inputs: options.inputs, config, inputHash: () => inputHash.digest("hex") });
+  return writeDataset(labeledFromFiles(options, inputHash, kinds), options, {
+    inputs: options.inputs,
+    config,
+    inputHash: () => inputHash.digest("hex"),
+    describeInputs: () => options.inputs.map((input) => `${input} (${kinds.get(input) ?? "empty"})`),
+  });
 }
 
 /** Splits, augments and writes entries into a dataset folder (staged, renamed when complete). */
 export async function writeDataset(
   entries: AsyncIterable<BuildEntry> | Iterable<BuildEntry>,
   options: WriteOptions,
-  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string },
+  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; describeInputs?: () => string[] },
 ): Promise<DatasetCard> {
   const out = resolve(options.out);
   if (existsSync(out) && !options.force) {
@@ -133,6 +186,12 @@ export async function writeDataset(
         await writers.rejected.write(entry.rejection);
         continue;
       }
+      if ("example" in entry) {
+        const split = splitter.assign(entry.example.group, `instruction|${entry.example.task}`);
+        await writers[split].write({ ...entry.example, phrasing: 0 });
+        card.addExample(split, entry.example);
+        continue;
+      }
       const { review, labels } = entry;
       const words = review.text.split(/\s+/).filter(Boolean).length;
       const bucket = lengthBucket(words);
@@ -145,13 +204,13 @@ export async function writeDataset(
     }
     for (const writer of Object.values(writers)) await writer.close();
     const result = card.finish({
-      inputs: meta.inputs,
+      inputs: meta.describeInputs?.() ?? meta.inputs,
       inputHash: meta.inputHash(),
       configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),
       config: settings,
     });
-    if (result.reviews === 0) {
-      throw new ConfigError(`no valid reviews in ${meta.inputs.join(", ")} (${card.rejectedTotal()} rejected)`, [], {
+    if (result.examples === 0) {
+      throw new ConfigError(`no valid rows in ${meta.inputs.join(", ")} (${card.rejectedTotal()} rejected)`, [], {
         hint: "check the column mapping (--column text=<name>) and the rejections",
       });
     }

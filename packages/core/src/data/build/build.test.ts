@@ -93,7 +93,7 @@ describe("buildDataset", () => {
     const stored = readJsonl(join(out, "reviews.jsonl"));
     assert.equal(stored.length, 300);
     assert.equal(stored[0].labels.sentiment.source, "rating");
-    assert.match(readFileSync(join(out, "card.md"), "utf8"), /300 reviews -> 1800 instruction examples/);
+    assert.match(readFileSync(join(out, "card.md"), "utf8"), /300 reviews and 1800 instruction examples/);
     assert.equal(card.label_sources.sentiment!.rating, 300);
   });
 
@@ -108,5 +108,65 @@ describe("buildDataset", () => {
     assert.deepEqual(readdirSync(folder).filter((name) => name.includes("partial")), []);
     const skipped = await buildDataset({ inputs: [broken], out: failed, skipBadRows: true });
     assert.equal(skipped.rejected.malformed, 1);
+  });
+});
+
+describe("buildDataset on non-review inputs", () => {
+  const examplesOf = (out: string) =>
+    Object.values(SPLIT_FILES).flatMap((file) => readJsonl(join(out, file))) as Array<{ group: string; task: string; messages: Array<{ role: string; content: string }> }>;
+
+  it("QA keywords (JSON array): the answer is the keywords joined; empty ones are rejected", async () => {
+    const input = join(folder, "qa.json");
+    const items = Array.from({ length: 20 }, (_, index) => ({ question: `What does product ${index} do well?`, answer_keywords: ["battery", "fit"] }));
+    writeFileSync(input, JSON.stringify([...items, { question: "Empty?", answer_keywords: [] }]));
+    const out = join(folder, "qa-dataset");
+    const card = await buildDataset({ inputs: [input], out });
+    const examples = examplesOf(out);
+    assert.equal(examples.length, 20);
+    assert.deepEqual(examples[0]!.messages.map((message) => message.role), ["user", "assistant"]);
+    assert.ok(examples.every((example) => example.task === "qa" && example.messages[1]!.content === "battery, fit"));
+    assert.deepEqual(readJsonl(join(out, "rejected.jsonl")).map((rejection: { line: number; detail: string }) => [rejection.line, rejection.detail]), [[21, "answer_keywords is empty"]]);
+    assert.match(card.inputs[0]!, /\(qa\)$/);
+  });
+
+  it("title/description pairs, Alpaca rows and chat rows become examples as they are", async () => {
+    const titles = join(folder, "titles.jsonl");
+    writeFileSync(titles, ['{"uid": "1", "title": "Steel water bottle", "content": "Keeps drinks cold for 24 hours."}', '{"uid": "2", "title": "Yoga mat", "content": ""}'].join("\n"));
+    const alpaca = join(folder, "alpaca.json");
+    writeFileSync(alpaca, JSON.stringify([{ instruction: "Summarize the review.", input: "Great mug, keeps coffee hot.", output: "A mug that keeps coffee hot." }]));
+    const chat = join(folder, "chat.jsonl");
+    writeFileSync(chat, JSON.stringify({ messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Is it good?" }, { role: "assistant", content: "Yes." }] }) + "\n");
+    const out = join(folder, "mixed-dataset");
+    const card = await buildDataset({ inputs: [titles, alpaca, chat], out });
+    const examples = examplesOf(out);
+    assert.deepEqual(examples.map((example) => example.task).sort(), ["description", "instruction", "instruction"]);
+    const description = examples.find((example) => example.task === "description")!;
+    assert.match(description.messages[0]!.content, /Title: Steel water bottle$/);
+    assert.equal(description.messages[1]!.content, "Keeps drinks cold for 24 hours.");
+    assert.equal(card.rejected.empty_text, 1);
+    assert.deepEqual(card.inputs.map((input) => input.replace(/.*\(/, "(")), ["(title_description)", "(alpaca)", "(chat)"]);
+  });
+});
+
+describe("buildDataset on Amazon Reviews 2023 files", () => {
+  it("joins product titles and categories from the meta file by parent_asin", async () => {
+    const reviewsFile = join(folder, "Amazon_Fashion.jsonl");
+    const metaFile = join(folder, "meta_Amazon_Fashion.jsonl");
+    const review = (index: number, asin: string) =>
+      JSON.stringify({ rating: 5.0, title: `Nice ${index}`, text: `The fabric is soft and the fit is great, order ${index}.`, images: [], asin: `${asin}X`, parent_asin: asin, user_id: `U${index}`, timestamp: 1588687728923, helpful_vote: 0, verified_purchase: true });
+    writeFileSync(reviewsFile, [review(1, "B01"), review(2, "B02")].join("\n") + "\n");
+    writeFileSync(metaFile, [JSON.stringify({ main_category: "AMAZON FASHION", title: "Linen &amp; cotton shirt", parent_asin: "B01", categories: [] })].join("\n") + "\n");
+    const out = join(folder, "amazon-dataset");
+    await buildDataset({ inputs: [reviewsFile], meta: [metaFile], out, validation: 0, test: 0 });
+    const stored = readJsonl(join(out, "reviews.jsonl")) as Array<{ product_id: string; product_title?: string; category?: string; rating: number; title: string }>;
+    assert.deepEqual(
+      stored.map((entry) => [entry.product_id, entry.product_title, entry.category, entry.rating, entry.title]),
+      [
+        ["B01", "Linen & cotton shirt", "AMAZON FASHION", 5, "Nice 1"],
+        ["B02", undefined, undefined, 5, "Nice 2"],
+      ],
+    );
+    const first = readJsonl(join(out, "train.jsonl"))[0] as { messages: Array<{ content: string }> };
+    assert.match(first.messages[0]!.content, /\nProduct: Linen & cotton shirt \(AMAZON FASHION\)\nReview: "Nice 1\. The fabric/);
   });
 });

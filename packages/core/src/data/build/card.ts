@@ -1,6 +1,7 @@
 // The dataset card: what went in, what came out, what was rejected and why, where labels came from.
 // Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
 import type { ReviewExample } from "../augment/augment.js";
+import type { InstructionRow } from "../sources/instructions.js";
 import type { ReviewLabels } from "../labels/analyzer.js";
 import type { RejectReason, Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
@@ -109,6 +110,15 @@ export class DatasetCardBuilder {
     }
   }
 
+  /** An instruction example that did not come from a review (QA, descriptions, Alpaca, chat). */
+  addExample(split: SplitName, example: InstructionRow): void {
+    this.examples += 1;
+    this.splits[split].examples += 1;
+    bump(this.byTask[split], example.task);
+    this.exampleWords.add(example.messages.reduce((sum, message) => sum + message.content.split(/\s+/).filter(Boolean).length, 0));
+    for (const message of example.messages) for (const word of words(message.content)) this.vocabulary.add(word);
+  }
+
   reject(reason: RejectReason): void {
     this.rejected[reason] += 1;
   }
@@ -156,7 +166,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
   return [
     "# Dataset card",
     "",
-    `${card.reviews} reviews -> ${card.examples} instruction examples, built ${card.created} from ${card.inputs.join(", ")}.`,
+    `${card.reviews} reviews and ${card.examples} instruction examples, built ${card.created} from ${card.inputs.join(", ")}.`,
     "",
     "| split | reviews | examples |",
     "|---|---|---|",

@@ -1,0 +1,67 @@
+// `reviewtune bench data`: rows/s and peak memory of `data build` on a generated review file of
+// N rows (default one million), written in chunks so the generator itself stays small. Prints
+// figures; asserts nothing.
+import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeDemoReviews } from "../data/demo-reviews.js";
+import { buildDataset } from "../data/build/build-dataset.js";
+import type { DatasetCard } from "../data/build/card.js";
+
+export interface DataBenchResult {
+  rows: number;
+  inputBytes: number;
+  generateSeconds: number;
+  buildSeconds: number;
+  rowsPerSecond: number;
+  /** Peak resident set size of this process over the build, in bytes. */
+  peakRssBytes: number;
+  card: DatasetCard;
+}
+
+export async function generateReviewFile(file: string, rows: number, seed = 7): Promise<void> {
+  const out = createWriteStream(file);
+  const chunk = 5_000;
+  for (let start = 0; start < rows; start += chunk) {
+    const reviews = makeDemoReviews(Math.min(chunk, rows - start), seed + start);
+    for (const [index, review] of reviews.entries()) {
+      const number = start + index + 1;
+      // The order number keeps texts distinct, so the build does real work instead of rejecting duplicates.
+      const line = JSON.stringify({ review_id: `bench-${number}`, title: review.title, text: `${review.text} (order #${number})`, rating: review.rating, category: review.category });
+      if (!out.write(`${line}\n`)) await once(out, "drain");
+    }
+  }
+  out.end();
+  await once(out, "finish");
+}
+
+export async function benchData(options: { rows: number; log?: (line: string) => void }): Promise<DataBenchResult> {
+  const folder = mkdtempSync(join(tmpdir(), "reviewtune-bench-data-"));
+  try {
+    const input = join(folder, "reviews.jsonl");
+    options.log?.(`bench data: generating ${options.rows} reviews into ${input}...`);
+    let started = performance.now();
+    await generateReviewFile(input, options.rows);
+    const generateSeconds = (performance.now() - started) / 1000;
+    const inputBytes = statSync(input).size;
+    options.log?.(`bench data: building (${(inputBytes / 2 ** 20).toFixed(0)} MiB)...`);
+    started = performance.now();
+    // maxRSS is the process peak so far; generation stays small (chunks), so it measures the build.
+    const card = await buildDataset({ inputs: [input], out: join(folder, "dataset"), onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`) });
+    const buildSeconds = (performance.now() - started) / 1000;
+    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+export function formatDataBench(result: DataBenchResult): string {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  return [
+    `input      ${result.rows} reviews, ${mib(result.inputBytes)} JSONL (generated in ${result.generateSeconds.toFixed(1)} s)`,
+    `build      ${result.buildSeconds.toFixed(1)} s, ${result.rowsPerSecond.toFixed(0)} reviews/s (read, validate, label, split, 6 examples each, write)`,
+    `peak RSS   ${mib(result.peakRssBytes)}`,
+    `output     ${result.card.examples} examples; rejected ${Object.values(result.card.rejected).reduce((sum, count) => sum + count, 0)}; vocabulary ${result.card.vocabulary_size}`,
+  ].join("\n");
+}
