@@ -27,6 +27,7 @@ def requests(model: Path, work: Path) -> list[tuple[str, dict]]:
         ("ping", {}),
         ("model_info", {"model": {"source": str(model), "allow_pickle": False}}),
         ("tokenize", {"model": {"source": str(model), "allow_pickle": False}, "text": "Rated 5/5 stars", "add_special_tokens": False}),
+        ("count_tokens", {"model": {"source": str(model), "allow_pickle": False}, "texts": ["Rated 5/5 stars", "great"], "add_special_tokens": False}),
         ("generate", {"model": {"source": str(model), "allow_pickle": False}, "prompts": [CHATML_PROMPT], "max_new_tokens": 4, "temperature": 0, "top_p": 1, "batch_size": 8, "seed": 0, "stream": True}),
         ("generate", {"model": {"source": str(work / "missing-model"), "allow_pickle": False}, "prompts": ["x"], "max_new_tokens": 4, "temperature": 0, "top_p": 1, "batch_size": 8, "seed": 0, "stream": False}),
         ("no_such_method", {}),

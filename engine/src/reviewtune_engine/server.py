@@ -133,6 +133,10 @@ class Server:
             _, tokenizer = self.cache.get(params["model"])
             ids = tokenizer(params["text"], add_special_tokens=params.get("add_special_tokens", False))["input_ids"]
             return {"ids": ids, "tokens": tokenizer.convert_ids_to_tokens(ids)}
+        if method == "count_tokens":
+            _, tokenizer = self.cache.get(params["model"])
+            encoded = tokenizer(params["texts"], add_special_tokens=params.get("add_special_tokens", False))["input_ids"]
+            return {"counts": [len(ids) for ids in encoded]}
         if method == "generate":
             from reviewtune_engine.generate import generate
 

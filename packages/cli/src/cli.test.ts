@@ -246,6 +246,31 @@ describe("reviewtune data", () => {
     assert.match(preview.stdout, /<\|im_start\|>assistant\n⟦\w+: .+<\|im_end\|>\n⟧/);
   });
 
+  it("build --model counts tokens with the model and shortens reviews, never answers, to fit --max-tokens", () => {
+    const input = join(work, "long-reviews.jsonl");
+    const long = "The blender is great and the motor is strong. ".repeat(12);
+    writeFileSync(input, Array.from({ length: 12 }, (_, index) => JSON.stringify({ review_id: `L${index}`, text: `${long} Item ${index}.`, rating: 1 + (index % 5) })).join("\n") + "\n");
+    const plain = join(work, "long-plain");
+    const fitted = join(work, "long-fitted");
+    assert.equal(cli("data", "build", "--input", input, "--out", plain, "--validation", "0", "--test", "0").status, 0);
+    const built = cli("data", "build", "--input", input, "--out", fitted, "--validation", "0", "--test", "0", "--model", tinyModel, "--max-tokens", "200");
+    assert.equal(built.status, 0, built.stderr);
+    const card = JSON.parse(readFileSync(join(fitted, "card.json"), "utf8"));
+    assert.equal(card.tokens.max_tokens, 200);
+    assert.ok(card.tokens.total.max <= 200, `longest example has ${card.tokens.total.max} tokens`);
+    assert.ok(card.tokens.truncated_examples > 0);
+    const rows = (folder: string) => readFileSync(join(folder, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const before = rows(plain);
+    const after = rows(fitted);
+    assert.equal(after.length + card.rejected.too_long, before.length);
+    for (const row of after) {
+      const original = before.find((candidate) => candidate.group === row.group && candidate.task === row.task)!;
+      assert.equal(row.messages[1].content, original.messages[1].content, "the answer is never cut");
+      if (row.truncated) assert.match(row.messages[0].content, / …"$/);
+      else assert.equal(row.messages[0].content, original.messages[0].content);
+    }
+  });
+
   it("build: a bad row stops with file and line, --skip-bad-rows reports it and goes on", () => {
     const input = join(work, "reviews-with-a-bad-row.jsonl");
     writeFileSync(input, ['{"text": "Great fit, love it.", "rating": 5}', '{"text": "Broke in a', '{"text": "The strap is flimsy.", "rating": 2}'].join("\n") + "\n");

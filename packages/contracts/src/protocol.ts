@@ -25,6 +25,11 @@ export const TokenizeRequestSchema = request(
   "tokenize",
   z.strictObject({ model: ModelReferenceSchema, text: z.string(), add_special_tokens: z.boolean().default(false) }),
 );
+/** Token counts of many texts in one request (dataset cards, truncation). */
+export const CountTokensRequestSchema = request(
+  "count_tokens",
+  z.strictObject({ model: ModelReferenceSchema, texts: z.array(z.string()).min(1).max(4096), add_special_tokens: z.boolean().default(false) }),
+);
 export const GenerateRequestSchema = request(
   "generate",
   z.strictObject({
@@ -61,6 +66,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   CancelRequestSchema,
   ModelInfoRequestSchema,
   TokenizeRequestSchema,
+  CountTokensRequestSchema,
   GenerateRequestSchema,
   TrainRequestSchema,
 ]);
@@ -130,6 +136,7 @@ export const ResultSchemas = {
   cancel: z.object({ cancelled: z.boolean() }),
   model_info: ModelInfoResultSchema,
   tokenize: TokenizeResultSchema,
+  count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
   train: TrainResultSchema,
 } as const satisfies Record<EngineMethod, z.ZodType>;

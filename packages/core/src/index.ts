@@ -24,3 +24,4 @@ export * from "./data/build/build-dataset.js";
 export * from "./data/build/demo-dataset.js";
 export * from "./data/sources/instructions.js";
 export * from "./bench/data-bench.js";
+export * from "./data/build/token-budget.js";

@@ -2,7 +2,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ChatTemplate, ConfigError, DataError, SPLIT_FILES, buildDataset, buildDemoDataset, chatTemplateFor, readJsonl, type DatasetCard } from "@reviewtune/core";
+import {
+  ConfigError,
+  DataError,
+  SPLIT_FILES,
+  TokenBudget,
+  buildDataset,
+  buildDemoDataset,
+  chatTemplateFor,
+  readJsonl,
+  type ChatTemplate,
+  type DatasetCard,
+} from "@reviewtune/core";
 import { parseJson } from "@reviewtune/contracts";
 import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../commands/data.js";
 import { startEngine } from "../engine.js";
@@ -23,6 +34,10 @@ function printCard(card: DatasetCard, folder: string): void {
   console.log(`  rating     ${counts(card.by_rating)}`);
   console.log(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
   if (Object.keys(card.by_tag ?? {}).length > 0) console.log(`  edge cases ${counts(card.by_tag)}`);
+  if (card.tokens) {
+    const { prompt, completion, total } = card.tokens;
+    console.log(`  tokens     ${card.tokens.tokenizer}: example mean ${total.mean}, p50 ${total.p50}, p95 ${total.p95}, total ${total.total} (prompt mean ${prompt.mean}, answer mean ${completion.mean}); ${card.tokens.truncated_examples} shortened to fit ${card.tokens.max_tokens}`);
+  }
   console.log(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
   const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
   console.log(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
@@ -31,7 +46,23 @@ function printCard(card: DatasetCard, folder: string): void {
 
 export async function runDataBuild(options: DataBuildOptions): Promise<void> {
   const started = performance.now();
+  const engine = options.model ? await startEngine({ verbose: options.verbose ?? false }) : undefined;
+  try {
+    let tokens: TokenBudget | undefined;
+    if (engine && options.model) {
+      const model = { source: options.model, allow_pickle: false };
+      tokens = new TokenBudget(engine, model, await chatTemplateFor(engine, model), options.maxTokens);
+    }
+    await build(options, tokens, started);
+  } finally {
+    await engine?.shutdown();
+  }
+}
+
+async function build(options: DataBuildOptions, tokens: TokenBudget | undefined, started: number): Promise<void> {
   const card = await buildDataset({
+    tokens,
+    tokenizerName: options.model,
     inputs: options.input,
     ...(options.meta ? { meta: options.meta } : {}),
     out: options.out,

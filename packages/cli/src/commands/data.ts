@@ -13,7 +13,10 @@ export interface DataBuildOptions {
   seed: number;
   heldOutCategory?: string;
   maxChars: number;
+  model?: string;
+  maxTokens: number;
   force?: boolean;
+  verbose?: boolean;
 }
 
 export interface DataPreviewOptions {
@@ -63,7 +66,10 @@ export function registerData(program: Command): void {
     .option("--seed <n>", "seed for the split", positiveInteger("--seed"), 42)
     .option("--held-out-category <name>", "put every review of this category in test (and none in train)")
     .option("--max-chars <n>", "reject reviews longer than this", positiveInteger("--max-chars"), 20_000)
+    .option("--model <source>", "count tokens with this model's tokenizer and chat template (starts the engine), and fit examples into --max-tokens")
+    .option("--max-tokens <n>", "with --model: longest example; longer reviews are shortened, answers never cut", positiveInteger("--max-tokens"), 512)
     .option("--force", "replace --out if it exists")
+    .option("--verbose", "show the engine's full log")
     .action(async (options: DataBuildOptions) => {
       const { runDataBuild } = await import("../actions/data-action.js");
       await runDataBuild(options);

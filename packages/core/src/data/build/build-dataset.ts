@@ -16,24 +16,17 @@ import { detectKind, instructionRow, type InputKind, type InstructionRow } from 
 import { readRecords } from "../sources/records.js";
 import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
+import type { ChatExample, TokenBudget } from "./token-budget.js";
 import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard } from "./card.js";
 
-export interface BuildOptions {
+export interface BuildOptions extends WriteOptions {
   inputs: string[];
   /** Amazon Reviews 2023 meta files (parent_asin, title, main_category): product titles and categories by parent_asin. */
   meta?: string[];
-  out: string;
   mapping?: ColumnMapping;
   skipBadRows?: boolean;
   /** Reviews longer than this many characters are rejected (default 20,000). */
   maxChars?: number;
-  validation?: number;
-  test?: number;
-  seed?: number;
-  heldOutCategory?: string;
-  /** Replace an existing dataset folder. */
-  force?: boolean;
-  onProgress?: (reviews: number, rejected: number) => void;
 }
 
 export const SPLIT_FILES: Record<SplitName, string> = { train: "train.jsonl", validation: "val.jsonl", test: "test.jsonl" };
@@ -62,6 +55,10 @@ export type BuildEntry = { review: Review; labels: ReviewLabels } | { example: I
 
 export interface WriteOptions {
   out: string;
+  /** Count tokens with this model's tokenizer and chat template, and fit examples into maxTokens. */
+  tokens?: TokenBudget | undefined;
+  /** The model's name for the card, with `tokens`. */
+  tokenizerName?: string | undefined;
   force?: boolean;
   validation?: number;
   test?: number;
@@ -166,6 +163,8 @@ export async function writeDataset(
     seed: options.seed ?? 42,
     held_out_category: options.heldOutCategory ?? null,
     tasks: REVIEW_TASKS,
+    tokenizer: options.tokenizerName ?? null,
+    max_tokens: options.tokens?.maxTokens ?? null,
   };
   const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
@@ -180,6 +179,26 @@ export async function writeDataset(
     };
     const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
     const card = new DatasetCardBuilder();
+    // Examples wait in a small buffer so token counts go to the engine in batches.
+    type Pending = { split: SplitName; example: { group: string; task: string; phrasing: number; messages: ChatExample["messages"] }; source?: Review["source"] };
+    const pending: Pending[] = [];
+    const flush = async () => {
+      const batch = pending.splice(0, pending.length);
+      const measured = options.tokens ? await options.tokens.measure(batch.map((item) => item.example)) : undefined;
+      for (const [index, item] of batch.entries()) {
+        const result = measured?.[index];
+        if (result?.tooLong) {
+          const where = item.source ?? { file: "(input)", line: 0, unit: "line" as const };
+          const rejection: Rejection = { ...where, reason: "too_long", detail: `${item.example.task} example: ${result.tooLong}` };
+          card.reject("too_long");
+          await writers.rejected.write(rejection);
+          continue;
+        }
+        const example = result?.example ?? item.example;
+        await writers[item.split].write(result?.truncated ? { ...example, truncated: true } : example);
+        card.addExample(item.split, example, result ? { prompt: result.promptTokens, completion: result.completionTokens, truncated: result.truncated } : undefined);
+      }
+    };
     for await (const entry of entries) {
       if ("rejection" in entry) {
         card.reject(entry.rejection.reason);
@@ -188,22 +207,24 @@ export async function writeDataset(
       }
       if ("example" in entry) {
         const split = splitter.assign(entry.example.group, `instruction|${entry.example.task}`);
-        await writers[split].write({ ...entry.example, phrasing: 0 });
-        card.addExample(split, entry.example);
-        continue;
+        pending.push({ split, example: { ...entry.example, phrasing: 0 } });
+        card.addVocabulary(entry.example.messages.map((message) => message.content));
+      } else {
+        const { review, labels } = entry;
+        const words = review.text.split(/\s+/).filter(Boolean).length;
+        const bucket = lengthBucket(words);
+        const split = splitter.assign(review.id, `${review.category ?? "(none)"}|${labels.sentiment.label}|${bucket}`, review.category);
+        for (const example of reviewExamples(review, labels, { heldOutPhrasings: split === "test" })) pending.push({ split, example, source: review.source });
+        await writers.reviews.write({ ...review, labels, split });
+        card.addReview({ review, labels, split, bucket, words });
+        if (card.reviews % 1000 === 0) options.onProgress?.(card.reviews, card.rejectedTotal());
       }
-      const { review, labels } = entry;
-      const words = review.text.split(/\s+/).filter(Boolean).length;
-      const bucket = lengthBucket(words);
-      const split = splitter.assign(review.id, `${review.category ?? "(none)"}|${labels.sentiment.label}|${bucket}`, review.category);
-      const examples = reviewExamples(review, labels, { heldOutPhrasings: split === "test" });
-      for (const example of examples) await writers[split].write(example);
-      await writers.reviews.write({ ...review, labels, split });
-      card.add({ review, labels, split, bucket, words, examples });
-      if (card.reviews % 1000 === 0) options.onProgress?.(card.reviews, card.rejectedTotal());
+      if (pending.length >= 512) await flush();
     }
+    await flush();
     for (const writer of Object.values(writers)) await writer.close();
     const result = card.finish({
+      ...(options.tokens ? { tokenizer: options.tokenizerName ?? "model", maxTokens: options.tokens.maxTokens } : {}),
       inputs: meta.describeInputs?.() ?? meta.inputs,
       inputHash: meta.inputHash(),
       configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),

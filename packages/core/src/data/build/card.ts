@@ -1,7 +1,5 @@
 // The dataset card: what went in, what came out, what was rejected and why, where labels came from.
 // Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
-import type { ReviewExample } from "../augment/augment.js";
-import type { InstructionRow } from "../sources/instructions.js";
 import type { ReviewLabels } from "../labels/analyzer.js";
 import type { RejectReason, Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
@@ -34,6 +32,16 @@ export interface DatasetCard {
   review_words: LengthStats;
   example_words: LengthStats;
   vocabulary_size: number;
+  /** Token counts with the target model's tokenizer (when the build was given --model). */
+  tokens: {
+    tokenizer: string;
+    max_tokens: number | null;
+    prompt: LengthStats;
+    completion: LengthStats;
+    total: LengthStats;
+    /** Examples whose review text was shortened to fit max_tokens (answers are never cut). */
+    truncated_examples: number;
+  } | null;
   rejected: Record<RejectReason, number>;
   label_sources: Record<keyof ReviewLabels, Counts>;
   inputs: string[];
@@ -87,13 +95,16 @@ export class DatasetCardBuilder {
   private readonly vocabulary = new Set<string>();
   private readonly rejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
   private readonly sources = {} as Record<keyof ReviewLabels, Counts>;
+  private readonly promptTokens = new Histogram();
+  private readonly completionTokens = new Histogram();
+  private readonly totalTokens = new Histogram();
+  private truncated = 0;
 
-  add(entry: { review: Review; labels: ReviewLabels; split: SplitName; bucket: LengthBucket; words: number; examples: ReviewExample[] }): void {
-    const { review, labels, split, bucket, examples } = entry;
+  /** Review-level counts; its examples are counted by addExample as they are written. */
+  addReview(entry: { review: Review; labels: ReviewLabels; split: SplitName; bucket: LengthBucket; words: number }): void {
+    const { review, labels, split, bucket } = entry;
     this.reviews += 1;
-    this.examples += examples.length;
     this.splits[split].reviews += 1;
-    this.splits[split].examples += examples.length;
     bump(this.byCategory, review.category ?? "(none)");
     bump(this.bySentiment, labels.sentiment.label);
     bump(this.byRating, review.rating !== undefined ? String(Math.round(review.rating)) : "(none)");
@@ -101,22 +112,28 @@ export class DatasetCardBuilder {
     for (const tag of review.tags ?? []) bump(this.byTag, tag);
     this.reviewWords.add(entry.words);
     for (const word of words(review.text)) this.vocabulary.add(word);
-    for (const example of examples) {
-      bump(this.byTask[split], example.task);
-      this.exampleWords.add(example.messages.reduce((sum, message) => sum + message.content.split(/\s+/).filter(Boolean).length, 0));
-    }
     for (const [name, label] of Object.entries(labels) as Array<[keyof ReviewLabels, { source: string }]>) {
       bump((this.sources[name] ??= {}), label.source);
     }
   }
 
-  /** An instruction example that did not come from a review (QA, descriptions, Alpaca, chat). */
-  addExample(split: SplitName, example: InstructionRow): void {
+  /** One written example; `tokens` when the build counted them with a model's tokenizer. */
+  addExample(split: SplitName, example: { task: string; messages: Array<{ content: string }> }, tokens?: { prompt: number; completion: number; truncated: boolean }): void {
     this.examples += 1;
     this.splits[split].examples += 1;
     bump(this.byTask[split], example.task);
     this.exampleWords.add(example.messages.reduce((sum, message) => sum + message.content.split(/\s+/).filter(Boolean).length, 0));
-    for (const message of example.messages) for (const word of words(message.content)) this.vocabulary.add(word);
+    if (tokens) {
+      this.promptTokens.add(tokens.prompt);
+      this.completionTokens.add(tokens.completion);
+      this.totalTokens.add(tokens.prompt + tokens.completion);
+      if (tokens.truncated) this.truncated += 1;
+    }
+  }
+
+  /** Words of instruction rows that did not come from a review, for the vocabulary. */
+  addVocabulary(texts: string[]): void {
+    for (const text of texts) for (const word of words(text)) this.vocabulary.add(word);
   }
 
   reject(reason: RejectReason): void {
@@ -127,7 +144,7 @@ export class DatasetCardBuilder {
     return Object.values(this.rejected).reduce((sum, count) => sum + count, 0);
   }
 
-  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown }): DatasetCard {
+  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number }): DatasetCard {
     return {
       format: "reviewtune-dataset/1",
       created: new Date().toISOString(),
@@ -143,6 +160,16 @@ export class DatasetCardBuilder {
       review_words: this.reviewWords.stats(),
       example_words: this.exampleWords.stats(),
       vocabulary_size: this.vocabulary.size,
+      tokens: meta.tokenizer
+        ? {
+            tokenizer: meta.tokenizer,
+            max_tokens: meta.maxTokens ?? null,
+            prompt: this.promptTokens.stats(),
+            completion: this.completionTokens.stats(),
+            total: this.totalTokens.stats(),
+            truncated_examples: this.truncated,
+          }
+        : null,
       rejected: this.rejected,
       label_sources: this.sources,
       inputs: meta.inputs,
@@ -187,6 +214,20 @@ export function renderCardMarkdown(card: DatasetCard): string {
     "",
     `Vocabulary: ${card.vocabulary_size} distinct words.`,
     "",
+    ...(card.tokens
+      ? [
+          `### Tokens (${card.tokens.tokenizer}, rendered with its chat template)`,
+          "",
+          "| | mean | p50 | p95 | max | total |",
+          "|---|---|---|---|---|---|",
+          stats("prompt", card.tokens.prompt),
+          stats("answer (trained)", card.tokens.completion),
+          stats("whole example", card.tokens.total),
+          "",
+          `${card.tokens.truncated_examples} examples had their review text shortened to fit ${card.tokens.max_tokens} tokens; answers are never cut.`,
+          "",
+        ]
+      : []),
     table("Rejected rows (see rejected.jsonl)", card.rejected),
     "### Label sources",
     "",
