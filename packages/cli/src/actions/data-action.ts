@@ -1,5 +1,6 @@
 // `reviewtune data build | preview | demo`.
-import { existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { z } from "zod";
 import {
@@ -78,8 +79,11 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
   });
   process.stderr.write("\r\x1b[K");
   printCard(card, options.out);
-  const rejectedFile = join(options.out, "rejected.jsonl");
-  const rejections = readFileSync(rejectedFile, "utf8").split("\n").filter(Boolean).slice(0, 5);
+  // The first few rejections, read line by line: the file can be as long as the input.
+  const rejections: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(join(options.out, "rejected.jsonl")) })) {
+    if (rejections.push(line) >= 5) break;
+  }
   for (const line of rejections) {
     const rejection = JSON.parse(line) as { file: string; line: number; unit: string; reason: string; detail: string };
     console.log(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
