@@ -18,28 +18,48 @@ if (files.length === 0) {
   files = readdirSync(defaultFolder).filter((name) => name.endsWith(".csv")).map((name) => join(defaultFolder, name));
 }
 const gold = (stars) => (stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive");
-const confusion = {};
-let count = 0, agree = 0, within1 = 0, absolute = 0;
+const CLASSES = ["negative", "neutral", "positive"];
 const started = performance.now();
+const totals = newTally();
+const perFile = [];
+function newTally() {
+  return { count: 0, agree: 0, within1: 0, absolute: 0, confusion: Object.fromEntries(CLASSES.map((truth) => [truth, { negative: 0, neutral: 0, positive: 0 }])) };
+}
+function add(tally, truth, predicted, error) {
+  tally.count += 1;
+  if (predicted === truth) tally.agree += 1;
+  tally.absolute += error;
+  if (error <= 1) tally.within1 += 1;
+  tally.confusion[truth][predicted] += 1;
+}
+function macroF1(confusion) {
+  const f1 = CLASSES.map((label) => {
+    const tp = confusion[label][label];
+    const fp = CLASSES.reduce((sum, truth) => sum + (truth === label ? 0 : confusion[truth][label]), 0);
+    const fn = CLASSES.reduce((sum, predicted) => sum + (predicted === label ? 0 : confusion[label][predicted]), 0);
+    return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  });
+  return f1.reduce((sum, value) => sum + value, 0) / CLASSES.length;
+}
+const line = (tally) =>
+  `sentiment accuracy ${(tally.agree / tally.count).toFixed(3)}, macro F1 ${macroF1(tally.confusion).toFixed(3)}; stars MAE ${(tally.absolute / tally.count).toFixed(2)}, within 1 star ${(tally.within1 / tally.count).toFixed(3)}`;
 for (const file of files) {
   const validator = new ReviewValidator();
+  const tally = newTally();
   for await (const record of readRecords(file)) {
     const review = validator.accept(record);
     if (!review || review.rating === undefined) continue;
     const labels = analyzeReview({ text: review.title ? `${review.title}. ${review.text}` : review.text, category: review.category });
     const truth = gold(review.rating);
-    count += 1;
-    if (labels.sentiment.label === truth) agree += 1;
     const error = Math.abs(labels.rating.stars - review.rating);
-    absolute += error;
-    if (error <= 1) within1 += 1;
-    confusion[truth] ??= { negative: 0, neutral: 0, positive: 0 };
-    confusion[truth][labels.sentiment.label] += 1;
+    add(tally, truth, labels.sentiment.label, error);
+    add(totals, truth, labels.sentiment.label, error);
   }
+  perFile.push([file, tally]);
 }
 const seconds = (performance.now() - started) / 1000;
-console.log(`${count} reviews with ratings from ${files.length} file(s), ${(count / seconds).toFixed(0)} reviews/s`);
-console.log(`sentiment accuracy vs stars (3 classes): ${(agree / count).toFixed(3)}`);
-console.log(`stars: MAE ${(absolute / count).toFixed(2)}, within 1 star ${(within1 / count).toFixed(3)}`);
+console.log(`${totals.count} reviews with ratings from ${files.length} file(s), ${(totals.count / seconds).toFixed(0)} reviews/s (3 classes from stars: 1-2 negative, 3 neutral, 4-5 positive)`);
+for (const [file, tally] of perFile) console.log(`  ${file.split("/").pop()} (${tally.count}): ${line(tally)}`);
+console.log(`all: ${line(totals)}`);
 console.log("confusion (rows: from stars, columns: analyzer)");
-for (const [truth, row] of Object.entries(confusion)) console.log(`  ${truth.padEnd(8)} ${JSON.stringify(row)}`);
+for (const [truth, row] of Object.entries(totals.confusion)) console.log(`  ${truth.padEnd(8)} ${JSON.stringify(row)}`);

@@ -16,6 +16,7 @@ export * from "./bench/train-bench.js";
 export * from "./data/sources/records.js";
 export * from "./data/sources/reviews.js";
 export * from "./data/labels/analyzer.js";
+export * from "./data/labels/teacher.js";
 export * from "./data/augment/answers.js";
 export * from "./data/augment/augment.js";
 export * from "./data/build/splits.js";

@@ -7,6 +7,7 @@ import {
   ConfigError,
   DataError,
   SPLIT_FILES,
+  Teacher,
   TokenBudget,
   buildDataset,
   buildDemoDataset,
@@ -43,6 +44,10 @@ function printCard(card: DatasetCard, folder: string): void {
   const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
   console.log(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
   console.log(`  labels     sentiment from ${counts(card.label_sources.sentiment ?? {})}; features from ${counts(card.label_sources.features ?? {})}`);
+  if (card.teacher) {
+    const { model, asked, used, unusable, failed } = card.teacher;
+    console.log(`  teacher    ${model}: ${asked} asked, ${used} used, ${unusable} unusable, ${failed} failed (those kept the analyzer's labels)`);
+  }
 }
 
 export async function runDataBuild(options: DataBuildOptions): Promise<void> {
@@ -61,7 +66,18 @@ export async function runDataBuild(options: DataBuildOptions): Promise<void> {
 }
 
 async function build(options: DataBuildOptions, tokens: TokenBudget | undefined, started: number): Promise<void> {
+  let teacher: Teacher | undefined;
+  if (options.teacher) {
+    teacher = new Teacher({
+      url: options.teacher,
+      model: options.teacherModel,
+      apiKey: options.teacherKey ?? process.env.REVIEWTUNE_TEACHER_KEY,
+      concurrency: options.teacherConcurrency,
+    });
+    console.error(`labeling with the teacher ${await teacher.connect()} at ${options.teacher}`);
+  }
   const card = await buildDataset({
+    teacher,
     tokens,
     tokenizerName: options.model,
     inputs: options.input,

@@ -15,6 +15,10 @@ export interface DataBuildOptions {
   maxChars: number;
   model?: string;
   maxTokens: number;
+  teacher?: string;
+  teacherModel?: string;
+  teacherKey?: string;
+  teacherConcurrency: number;
   force?: boolean;
   verbose?: boolean;
 }
@@ -68,6 +72,10 @@ export function registerData(program: Command): void {
     .option("--max-chars <n>", "reject reviews longer than this", positiveInteger("--max-chars"), 20_000)
     .option("--model <source>", "count tokens with this model's tokenizer and chat template (starts the engine), and fit examples into --max-tokens")
     .option("--max-tokens <n>", "with --model: longest example; longer reviews are shortened, answers never cut", positiveInteger("--max-tokens"), 512)
+    .option("--teacher <url>", "label with an LLM: base URL of an OpenAI-compatible API (e.g. http://127.0.0.1:8000/v1 from `reviewtune serve`)")
+    .option("--teacher-model <name>", "with --teacher: the model to ask (default: the first the endpoint lists)")
+    .option("--teacher-key <key>", "with --teacher: API key (or set REVIEWTUNE_TEACHER_KEY)")
+    .option("--teacher-concurrency <n>", "with --teacher: requests in flight", positiveInteger("--teacher-concurrency"), 4)
     .option("--force", "replace --out if it exists")
     .option("--verbose", "show the engine's full log")
     .action(async (options: DataBuildOptions) => {

@@ -12,12 +12,13 @@ import { ConfigError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
+import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
 import { readRecords } from "../sources/records.js";
 import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import type { ChatExample, TokenBudget } from "./token-budget.js";
-import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard } from "./card.js";
+import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard, type TeacherCard } from "./card.js";
 
 export interface BuildOptions extends WriteOptions {
   inputs: string[];
@@ -27,6 +28,8 @@ export interface BuildOptions extends WriteOptions {
   skipBadRows?: boolean;
   /** Reviews longer than this many characters are rejected (default 20,000). */
   maxChars?: number;
+  /** Label with an LLM teacher over the rule-based analyzer (connected already: see Teacher.connect). */
+  teacher?: Teacher | undefined;
 }
 
 export const SPLIT_FILES: Record<SplitName, string> = { train: "train.jsonl", validation: "val.jsonl", test: "test.jsonl" };
@@ -137,12 +140,20 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
     meta: (options.meta ?? []).map((file) => basename(file)),
     skip_bad_rows: options.skipBadRows ?? false,
     max_chars: options.maxChars ?? 20_000,
+    teacher: options.teacher ? { url: options.teacher.options.url, model: options.teacher.model ?? null } : null,
   };
-  return writeDataset(labeledFromFiles(options, inputHash, kinds), options, {
+  const teacher = options.teacher;
+  const entries = teacher
+    ? orderedMap(labeledFromFiles(options, inputHash, kinds), teacher.concurrency, async (entry) =>
+        "review" in entry ? { review: entry.review, labels: await teacher.label(entry.review, entry.labels) } : entry,
+      )
+    : labeledFromFiles(options, inputHash, kinds);
+  return writeDataset(entries, options, {
     inputs: options.inputs,
     config,
     inputHash: () => inputHash.digest("hex"),
     describeInputs: () => options.inputs.map((input) => `${input} (${kinds.get(input) ?? "empty"})`),
+    ...(teacher ? { teacher: () => ({ url: teacher.options.url, model: teacher.model ?? "", ...teacher.stats }) } : {}),
   });
 }
 
@@ -150,7 +161,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
 export async function writeDataset(
   entries: AsyncIterable<BuildEntry> | Iterable<BuildEntry>,
   options: WriteOptions,
-  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; describeInputs?: () => string[] },
+  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; describeInputs?: () => string[]; teacher?: () => TeacherCard },
 ): Promise<DatasetCard> {
   const out = resolve(options.out);
   if (existsSync(out) && !options.force) {
@@ -229,6 +240,7 @@ export async function writeDataset(
       inputHash: meta.inputHash(),
       configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),
       config: settings,
+      teacher: meta.teacher?.(),
     });
     if (result.examples === 0) {
       throw new ConfigError(`no valid rows in ${meta.inputs.join(", ")} (${card.rejectedTotal()} rejected)`, [], {

@@ -44,10 +44,21 @@ export interface DatasetCard {
   } | null;
   rejected: Record<RejectReason, number>;
   label_sources: Record<keyof ReviewLabels, Counts>;
+  /** The LLM teacher that labeled the reviews (with --teacher), and how its answers went. */
+  teacher: TeacherCard | null;
   inputs: string[];
   input_sha256: string;
   config_sha256: string;
   config: unknown;
+}
+
+export interface TeacherCard {
+  url: string;
+  model: string;
+  asked: number;
+  used: number;
+  unusable: number;
+  failed: number;
 }
 
 class Histogram {
@@ -144,7 +155,7 @@ export class DatasetCardBuilder {
     return Object.values(this.rejected).reduce((sum, count) => sum + count, 0);
   }
 
-  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number }): DatasetCard {
+  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number; teacher?: TeacherCard | undefined }): DatasetCard {
     return {
       format: "reviewtune-dataset/1",
       created: new Date().toISOString(),
@@ -172,6 +183,7 @@ export class DatasetCardBuilder {
         : null,
       rejected: this.rejected,
       label_sources: this.sources,
+      teacher: meta.teacher ?? null,
       inputs: meta.inputs,
       input_sha256: meta.inputHash,
       config_sha256: meta.configHash,
@@ -235,6 +247,13 @@ export function renderCardMarkdown(card: DatasetCard): string {
     "|---|---|",
     ...Object.entries(card.label_sources).map(([label, counts]) => `| ${label} | ${Object.entries(counts).map(([source, count]) => `${source} ${count}`).join(", ")} |`),
     "",
+    ...(card.teacher
+      ? [
+          `Teacher: ${card.teacher.model} at ${card.teacher.url}: ${card.teacher.asked} reviews asked, ${card.teacher.used} answers used, ` +
+            `${card.teacher.unusable} unusable and ${card.teacher.failed} failed requests (those kept the analyzer's labels).`,
+          "",
+        ]
+      : []),
     `Input sha256 ${card.input_sha256}; config sha256 ${card.config_sha256}.`,
     "",
   ].join("\n");
