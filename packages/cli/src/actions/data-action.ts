@@ -30,6 +30,12 @@ const counts = (values: Record<string, number>) =>
 function printCard(card: DatasetCard, folder: string): void {
   const { splits } = card;
   console.log(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
+  if (card.reviews === 0) {
+    // Ready-made examples (QA keywords, title/description, Alpaca, chat): no review statistics.
+    console.log(`  splits     train ${splits.train.examples} / validation ${splits.validation.examples} / test ${splits.test.examples} examples`);
+    console.log(`  tasks      ${counts(card.by_task.train ?? {})} (train)`);
+    return;
+  }
   console.log(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
   console.log(`  sentiment  ${counts(card.by_sentiment)}`);
   console.log(`  category   ${counts(card.by_category)}`);
@@ -91,9 +97,9 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     maxChars: options.maxChars,
     force: options.force ?? false,
     ...(options.heldOutCategory ? { heldOutCategory: options.heldOutCategory } : {}),
-    onProgress: (reviews, rejected) => process.stderr.write(`\r  ${reviews} reviews, ${rejected} rejected...`),
+    ...(process.stderr.isTTY ? { onProgress: (reviews: number, rejected: number) => process.stderr.write(`\r  ${reviews} reviews, ${rejected} rejected...`) } : {}),
   });
-  process.stderr.write("\r\x1b[K");
+  if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   printCard(card, options.out);
   // The first few rejections, read line by line: the file can be as long as the input.
   const rejections: string[] = [];
