@@ -225,11 +225,19 @@ def load_tokenizer(resolved: ResolvedModel):
     return tokenizer
 
 
-def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=None, quantization_config=None):
+def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=None, quantization_config=None, head: list[str] | None = None, pad_token_id: int | None = None):
+    """A causal LM, or with `head` (class names) the same base with a sequence classification head
+    (a fully tuned classifier's folder gets its trained head back; a plain LM gets a new one)."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     kwargs: dict = {"dtype": dtype or torch.float32}
+    model_class = AutoModelForCausalLM
+    if head is not None:
+        model_class = AutoModelForSequenceClassification
+        kwargs.update(num_labels=len(head), id2label=dict(enumerate(head)), label2id={name: index for index, name in enumerate(head)})
+        if pad_token_id is not None:  # batches are padded: the head pools the last non-padding token
+            kwargs["pad_token_id"] = pad_token_id
     if resolved.gguf_file:
         kwargs["gguf_file"] = resolved.gguf_file
     else:
@@ -239,7 +247,7 @@ def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=Non
         kwargs["quantization_config"] = quantization_config
         kwargs["device_map"] = {"": 0}
     try:
-        return AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+        return model_class.from_pretrained(resolved.path, **kwargs)
     except OSError as error:
         raise _unavailable(resolved, error) from error
 
