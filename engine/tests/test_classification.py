@@ -166,3 +166,27 @@ def test_qlora_classifier_on_cpu_suggests_lora(tmp_path, tiny_model):
         run_classify_training(tmp_path, tiny_model, **{key: config[key] for key in ("method", "quantization")})
     assert caught.value.code == "qlora_needs_cuda"
     assert "lora" in caught.value.hint
+
+
+def test_a_head_on_a_checkpoint_that_stores_tied_embeddings_as_lm_head_keeps_them(tmp_path, tiny_model):
+    # The embedded SmolLM2 folder stores its tied embeddings once, as lm_head.weight; a classifier has
+    # no lm_head, so without care its input embeddings would be random.
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForCausalLM
+
+    from reviewtune_engine import models
+
+    folder = tmp_path / "lm-head-only"
+    shutil.copytree(tiny_model, folder)
+    weights = load_file(folder / "model.safetensors")
+    embeddings = weights.pop("model.embed_tokens.weight", None)
+    if embeddings is None:
+        embeddings = weights["lm_head.weight"]
+    weights["lm_head.weight"] = embeddings.clone()
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    classifier = models.load_model(models.resolve(str(folder)), head=LABELS, pad_token_id=2)
+    assert torch.equal(classifier.get_input_embeddings().weight, embeddings)
+    causal = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert torch.equal(classifier.model.layers[0].self_attn.q_proj.weight, causal.model.layers[0].self_attn.q_proj.weight)

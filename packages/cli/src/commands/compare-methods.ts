@@ -30,7 +30,7 @@ export function registerCompareMethods(program: Command): void {
     .option("--preset <name>", "base settings (e.g. llama2-7b-sentiment-lora); default: R3's LoRA settings (r16, alpha 64, dropout 0.1, all projections)")
     .option("--max-steps <n>", "optimizer steps per method", positiveInteger("--max-steps"))
     .option("--epochs <n>", "epochs per method (when --max-steps is not given)", finiteNumber("--epochs"))
-    .option("--lr <rate>", "learning rate of LoRA and QLoRA", finiteNumber("--lr"), 5e-4)
+    .option("--lr <rate>", "learning rate of LoRA and QLoRA", finiteNumber("--lr"), 1e-3)
     .option("--full-lr <rate>", "learning rate of full fine-tuning", finiteNumber("--full-lr"), 5e-5)
     .option("--batch-size <n>", "per-step batch size", positiveInteger("--batch-size"))
     .option("--max-length <n>", "tokens per review at most", positiveInteger("--max-length"))
