@@ -345,7 +345,9 @@ describe("reviewtune classification heads", () => {
     const [lora, qlora, full] = comparison.rows;
     assert.equal(lora.report.steps, 2);
     assert.equal(full.report.trainable_params, full.report.total_params);
-    assert.equal(lora.report.total_params, full.report.total_params, "the same base model and head");
+    // The same base and head: LoRA's frozen part (base + the original head) is the full model; its
+    // trainable part is the adapter plus PEFT's trained copy of the head.
+    assert.equal(lora.report.total_params - lora.report.trainable_params, full.report.total_params);
     assert.equal(qlora.report, null);
     assert.match(qlora.reason, /CUDA/);
     const markdown = readFileSync(join(out, "comparison.md"), "utf8");
