@@ -225,11 +225,19 @@ def load_tokenizer(resolved: ResolvedModel):
     return tokenizer
 
 
-def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=None, quantization_config=None):
+def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=None, quantization_config=None, head: list[str] | None = None, pad_token_id: int | None = None):
+    """A causal LM, or with `head` (class names) the same base with a sequence classification head
+    (a fully tuned classifier's folder gets its trained head back; a plain LM gets a new one)."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     kwargs: dict = {"dtype": dtype or torch.float32}
+    model_class = AutoModelForCausalLM
+    if head is not None:
+        model_class = AutoModelForSequenceClassification
+        kwargs.update(num_labels=len(head), id2label=dict(enumerate(head)), label2id={name: index for index, name in enumerate(head)})
+        if pad_token_id is not None:  # batches are padded: the head pools the last non-padding token
+            kwargs["pad_token_id"] = pad_token_id
     if resolved.gguf_file:
         kwargs["gguf_file"] = resolved.gguf_file
     else:
@@ -239,9 +247,41 @@ def load_model(resolved: ResolvedModel, *, allow_pickle: bool = False, dtype=Non
         kwargs["quantization_config"] = quantization_config
         kwargs["device_map"] = {"": 0}
     try:
-        return AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+        model = model_class.from_pretrained(resolved.path, **kwargs)
     except OSError as error:
         raise _unavailable(resolved, error) from error
+    if head is not None:
+        _restore_tied_input_embeddings(model, resolved)
+    return model
+
+
+def _restore_tied_input_embeddings(model, resolved: ResolvedModel) -> None:
+    """A model with tied embeddings may store them once, as `lm_head.weight` (the embedded SmolLM2 does).
+    A classification model has no lm_head, so transformers would leave the input embeddings random:
+    copy them from the checkpoint's lm_head instead."""
+    folder = Path(resolved.path)
+    if resolved.gguf_file or not folder.is_dir():
+        return
+    embeddings = model.get_input_embeddings()
+    name = next((module_name for module_name, module in model.named_modules() if module is embeddings), None)
+    files = sorted(folder.glob("*.safetensors"))
+    from safetensors import safe_open
+
+    keys: dict[str, Path] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            keys.update({key: file for key in handle.keys()})
+    if name is None or f"{name}.weight" in keys or "lm_head.weight" not in keys:
+        return
+    with safe_open(str(keys["lm_head.weight"]), framework="pt") as handle:
+        weight = handle.get_tensor("lm_head.weight")
+    if weight.shape != embeddings.weight.shape:
+        return
+    import torch
+
+    with torch.no_grad():
+        embeddings.weight.copy_(weight.to(embeddings.weight.dtype))
+    log.info("input embeddings taken from the checkpoint's tied lm_head.weight")
 
 
 def _unavailable(resolved: ResolvedModel, error: Exception) -> EngineError:

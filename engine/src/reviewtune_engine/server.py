@@ -2,7 +2,7 @@
 
 stdout carries protocol messages only (library prints are redirected to stderr); logs go to stderr.
 A reader thread takes requests so that `cancel`, `ping` and `shutdown` are answered while a job runs;
-jobs (model_info, tokenize, generate, train) run one at a time on the main thread. End of input
+jobs (model_info, tokenize, generate, train, classify) run one at a time on the main thread. End of input
 means shutdown: the running job is cancelled (training saves a checkpoint first) and the process exits.
 """
 
@@ -38,6 +38,9 @@ class Server:
         from reviewtune_engine.models import ModelCache
 
         self.cache = ModelCache()
+        from reviewtune_engine.classification import ClassifierCache
+
+        self.classifiers = ClassifierCache()  # classification runs, kept apart from the generating model
 
     # -- output
     def send(self, message: dict) -> None:
@@ -144,8 +147,13 @@ class Server:
         if method == "train":
             from reviewtune_engine.train import train
 
-            self.cache.clear()  # training loads its own copy; free the serving one first
+            self.cache.clear()  # training loads its own copy; free the serving ones first
+            self.classifiers.clear()
             return train(params, emit, is_cancelled)
+        if method == "classify":
+            from reviewtune_engine.classification import classify
+
+            return classify(params, self.classifiers)
         raise EngineError("unknown_method", f"unknown method {method}")
 
 

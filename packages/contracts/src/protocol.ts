@@ -53,10 +53,24 @@ export const TrainRequestSchema = request(
   z.strictObject({
     run_dir: z.string().min(1),
     config: TrainConfigSchema,
-    /** JSONL of {prompt, completion} rows, already rendered with the chat template. */
+    /** JSONL of {prompt, completion} rows, already rendered with the chat template; with task "classify", {text, label} rows. */
     train_file: z.string().min(1),
     eval_file: z.string().min(1).optional(),
     resume: z.boolean().default(false),
+    /** Task "classify": the class names in the order of the head's outputs (CLASS_LABELS[config.labels]). */
+    label_names: z.array(z.string().min(1)).min(2).optional(),
+  }),
+);
+/** Labels and probabilities for texts from a classification run (its adapter, or its fully tuned model folder). */
+export const ClassifyRequestSchema = request(
+  "classify",
+  z.strictObject({
+    model: ModelReferenceSchema,
+    /** The adapter/ folder of a classification run; absent when model is a fully tuned model/ folder. */
+    adapter: z.string().min(1).optional(),
+    texts: z.array(z.string()).min(1).max(4096),
+    batch_size: z.number().int().positive().default(8),
+    max_length: z.number().int().positive().default(512),
   }),
 );
 
@@ -69,6 +83,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   CountTokensRequestSchema,
   GenerateRequestSchema,
   TrainRequestSchema,
+  ClassifyRequestSchema,
 ]);
 export type EngineRequest = z.input<typeof EngineRequestSchema>;
 export type EngineMethod = EngineRequest["method"];
@@ -109,6 +124,29 @@ export type GenerateResult = z.infer<typeof GenerateResultSchema>;
 
 export const ParameterCountSchema = z.object({ trainable: z.number().int(), total: z.number().int(), trainable_percent: z.number() });
 
+/** One class's figures on the evaluation set (one-vs-rest AUC is null when the class has no positives or no negatives). */
+export const ClassFiguresSchema = z.object({
+  label: z.string(),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number().int(),
+  auc: z.number().nullable(),
+});
+/** Classification figures of one evaluation: AUC is the macro mean of one-vs-rest AUCs from the head's softmax. */
+export const ClassificationFiguresSchema = z.object({
+  labels: z.array(z.string()),
+  eval_loss: z.number(),
+  accuracy: z.number(),
+  macro_f1: z.number(),
+  auc: z.number().nullable(),
+  per_class: z.array(ClassFiguresSchema),
+  /** rows: true class, columns: predicted class, in the order of labels. */
+  confusion_matrix: z.array(z.array(z.number().int())),
+  examples: z.number().int(),
+});
+export type ClassificationFigures = z.infer<typeof ClassificationFiguresSchema>;
+
 export const TrainResultSchema = z.object({
   status: z.enum(["completed", "early_stopped", "cancelled"]),
   global_step: z.number().int(),
@@ -127,6 +165,10 @@ export const TrainResultSchema = z.object({
   seconds_per_step: z.number(),
   peak_memory_bytes: z.number().int(),
   resumed_from_step: z.number().int().nullable(),
+  /** The whole job: loading, data, training, evaluations and saving. */
+  wall_seconds: z.number().optional(),
+  /** Task "classify": the final evaluation's figures. */
+  classification: ClassificationFiguresSchema.nullable().optional(),
 });
 export type TrainResult = z.infer<typeof TrainResultSchema>;
 
@@ -139,6 +181,12 @@ export const ResultSchemas = {
   count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
   train: TrainResultSchema,
+  classify: z.object({
+    /** Class names in the order of every output's probabilities. */
+    labels: z.array(z.string()),
+    outputs: z.array(z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) })),
+    seconds: z.number(),
+  }),
 } as const satisfies Record<EngineMethod, z.ZodType>;
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof ResultSchemas)[M]>;
 
@@ -156,7 +204,16 @@ export const ProgressEventSchema = z.object({
   elapsed_seconds: z.number(),
   eta_seconds: z.number().nullable(),
 });
-export const EvalEventSchema = z.object({ kind: z.literal("eval"), step: z.number().int(), epoch: z.number(), eval_loss: z.number() });
+export const EvalEventSchema = z.object({
+  kind: z.literal("eval"),
+  step: z.number().int(),
+  epoch: z.number(),
+  eval_loss: z.number(),
+  /** Task "classify" only (per-class figures and the confusion matrix go to metrics.jsonl). */
+  accuracy: z.number().optional(),
+  macro_f1: z.number().optional(),
+  auc: z.number().nullable().optional(),
+});
 export const CheckpointEventSchema = z.object({ kind: z.literal("checkpoint"), step: z.number().int(), path: z.string() });
 export const StatusEventSchema = z.object({ kind: z.literal("status"), message: z.string() });
 export const EngineEventSchema = z.discriminatedUnion("kind", [

@@ -26,3 +26,7 @@ export * from "./data/build/demo-dataset.js";
 export * from "./data/sources/instructions.js";
 export * from "./bench/data-bench.js";
 export * from "./data/build/token-budget.js";
+export * from "./data/classification-data.js";
+export * from "./train/method-report.js";
+export * from "./classify/classify.js";
+export * from "./compare/compare-methods.js";

@@ -5,13 +5,16 @@ import {
   BUILTIN_DEMO,
   CancelledError,
   DataError,
+  classCounts,
+  formatMethodTable,
+  prepareClassificationData,
   mergeConfig,
   resolveConfig,
   resumeRun,
   startRun,
   type RunRecord,
 } from "@reviewtune/core";
-import type { TrainConfig } from "@reviewtune/contracts";
+import { CLASS_LABELS, type TrainConfig } from "@reviewtune/contracts";
 import type { TrainOptions } from "../commands/train.js";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
@@ -21,6 +24,8 @@ function overridesFrom(options: TrainOptions): Record<string, unknown> {
   if (options.data) flags.data = { train: options.data };
   if (options.model || options.allowPickle) flags.model = { ...(options.model ? { source: options.model } : {}), ...(options.allowPickle ? { allow_pickle: true } : {}) };
   if (options.method) flags.method = options.method;
+  if (options.task) flags.task = options.task;
+  if (options.labels) flags.labels = options.labels;
   const training: Record<string, unknown> = {};
   if (options.epochs !== undefined) training.epochs = options.epochs;
   if (options.maxSteps !== undefined) training.max_steps = options.maxSteps;
@@ -36,24 +41,42 @@ function countRows(path: string): number {
   return readFileSync(file, "utf8").split("\n").filter((line) => line.trim()).length;
 }
 
+function printClassificationData(config: TrainConfig): number | undefined {
+  if (!config.data.train) {
+    console.log(`  task         classify (${config.labels}: ${CLASS_LABELS[config.labels!].join(", ")})`);
+    return undefined;
+  }
+  const prepared = prepareClassificationData(config.data, config.labels!, config.training.seed);
+  const counts = (rows: typeof prepared.train) => Object.entries(classCounts(rows, config.labels!)).map(([label, count]) => `${label}: ${count}`).join(", ");
+  console.log(`  task         classify (${config.labels}: ${counts(prepared.train)} in train; ${prepared.validation.length} validation rows)`);
+  const sources = Object.entries(prepared.labelSources).map(([source, count]) => `${source} ${count}`).join(", ");
+  console.log(`  labels from  ${sources}${prepared.labelSources.analyzer ? " (analyzer labels are read from the text, not given by reviewers)" : ""}`);
+  return prepared.train.length;
+}
+
 function printPlan(config: TrainConfig, origin: string): void {
   const { training, data } = config;
   let rows: number | undefined;
-  if (data.train && data.train !== BUILTIN_DEMO) {
+  let classificationTrainRows: number | undefined;
+  if (config.task === "classify") {
+    console.log(`plan (${origin}):`);
+    classificationTrainRows = printClassificationData(config);
+  } else if (data.train && data.train !== BUILTIN_DEMO) {
     if (!existsSync(data.train)) throw new DataError(`data file ${data.train} does not exist`, data.train, undefined, { hint: "check data.train / --data" });
     rows = countRows(data.train);
   } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * 5;
   const effectiveBatch = training.batch_size * training.gradient_accumulation;
   const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && existsSync(join(data.train, "val.jsonl")));
-  const trainRows = rows !== undefined ? Math.round(rows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined;
+  const trainRows = classificationTrainRows ?? (rows !== undefined ? Math.round(rows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);
   const stepsPerEpoch = trainRows !== undefined ? Math.ceil(trainRows / effectiveBatch) : undefined;
-  console.log(`plan (${origin}):`);
+  if (config.task !== "classify") console.log(`plan (${origin}):`);
   console.log(`  model        ${config.model.source}${config.model.allow_pickle ? " (pickle allowed)" : ""}`);
   console.log(`  method       ${config.method}${config.method !== "full" ? ` r=${config.lora.r} alpha=${config.lora.alpha} dropout=${config.lora.dropout} targets=${config.lora.target_modules.join(",")}` : ""}`);
   if (config.quantization) console.log(`  quantization ${config.quantization.bits}-bit ${config.quantization.quant_type}, compute ${config.quantization.compute_dtype}, double quant ${config.quantization.double_quant}`);
   console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows)` : ""}`);
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
-  console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation = ${effectiveBatch}; max_length ${training.max_length}; ${training.packing}`);
+  const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
+  console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation = ${effectiveBatch}; max_length ${training.max_length}; ${packing}`);
   console.log(`  length       ${training.max_steps ? `${training.max_steps} steps` : `${training.epochs} epochs`}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
   console.log(`  evaluation   ${config.evaluation.strategy}${config.evaluation.every_steps ? ` every ${config.evaluation.every_steps} steps` : ""}${config.early_stopping ? `; early stopping patience ${config.early_stopping.patience}` : ""}`);
   console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
@@ -67,6 +90,11 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
   console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
   console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
+  if (result.classification) {
+    const figures = result.classification;
+    console.log(`  per class (${figures.examples} validation rows): ${figures.per_class.map((entry) => `${entry.label} F1 ${entry.f1.toFixed(3)} AUC ${entry.auc?.toFixed(3) ?? "-"}`).join("; ")}`);
+  }
+  if (result.report) console.log(`\n${formatMethodTable([{ method: result.report.method, report: result.report }])}\n`);
   if (result.adapter_dir) console.log(`  adapter: ${result.adapter_dir}`);
   if (result.model_dir) console.log(`  model: ${result.model_dir}`);
   console.log(`  run folder: ${directory}`);

@@ -7,6 +7,8 @@ interface TrainOptions {
   data?: string;
   model?: string;
   method?: string;
+  task?: string;
+  labels?: string;
   epochs?: number;
   maxSteps?: number;
   lr?: number;
@@ -22,12 +24,14 @@ interface TrainOptions {
 export function registerTrain(program: Command): void {
   program
     .command("train")
-    .description("fine-tune a model (LoRA or full) into a run folder: runs/<id>/{run.json,metrics.jsonl,checkpoints,adapter}")
+    .description("fine-tune a model (LoRA, QLoRA or full; generative or with a classification head) into a run folder: runs/<id>/{run.json,metrics.jsonl,checkpoints,adapter}")
     .option("--preset <name>", "start from a shipped preset (see `reviewtune presets`)")
     .option("--config <file>", "start from a YAML config file")
     .option("--data <path>", "training data: JSONL ({messages} or {prompt, completion}), a folder with train.jsonl, or builtin:demo")
     .option("--model <source>", "embedded model name, local HF folder, .gguf file or hub id")
     .option("--method <method>", "lora | qlora | full")
+    .option("--task <task>", "generate (instruction tuning, the default) | classify (a classification head, SEQ_CLS)")
+    .option("--labels <labels>", "with --task classify: rating (5 classes, from stars) | sentiment (negative/neutral/positive)")
     .option("--epochs <n>", "epochs", finiteNumber("--epochs"))
     .option("--max-steps <n>", "stop after n optimizer steps", positiveInteger("--max-steps"))
     .option("--lr <rate>", "learning rate", finiteNumber("--lr"))

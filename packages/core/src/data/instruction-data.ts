@@ -121,7 +121,7 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
   return { ...split, source: spec.train };
 }
 
-export function toJsonl(rows: RenderedRow[]): string {
+export function toJsonl(rows: ReadonlyArray<object>): string {
   return rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
 }
 

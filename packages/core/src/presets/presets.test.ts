@@ -11,7 +11,16 @@ const preset = (name: string) => resolveConfig({ preset: name }).config;
 
 describe("presets", () => {
   it("ships one preset per reference recipe plus the demo, and every one validates", () => {
-    assert.deepEqual(listPresets(), ["demo", "gemma-2b-descriptions", "gemma-2b-descriptions-full", "tinyllama-qa", "tinyllama-reviews"]);
+    assert.deepEqual(listPresets(), [
+      "demo",
+      "gemma-2b-descriptions",
+      "gemma-2b-descriptions-full",
+      "gpt2-sentiment-full",
+      "llama2-7b-sentiment-lora",
+      "llama2-7b-sentiment-qlora",
+      "tinyllama-qa",
+      "tinyllama-reviews",
+    ]);
     for (const name of listPresets()) assert.equal(preset(name).name, name);
   });
 
@@ -59,6 +68,35 @@ describe("presets", () => {
     for (const config of [demo, full]) {
       assert.deepEqual([...config.lora.target_modules].sort(), ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
     }
+  });
+
+  it("llama2-7b-sentiment-qlora and -lora have R3's exact settings: SEQ_CLS head, LoRA r16/alpha64/dropout 0.1, bias none, all projections", () => {
+    const qlora = preset("llama2-7b-sentiment-qlora");
+    const lora = preset("llama2-7b-sentiment-lora");
+    for (const config of [qlora, lora]) {
+      assert.equal(config.model.source, "meta-llama/Llama-2-7b-hf");
+      assert.equal(config.task, "classify");
+      assert.equal(config.labels, "sentiment");
+      assert.equal(config.recipe, "R3");
+      assert.equal(config.lora.r, 16);
+      assert.equal(config.lora.alpha, 64);
+      assert.equal(config.lora.dropout, 0.1);
+      assert.equal(config.lora.bias, "none");
+      assert.deepEqual([...config.lora.target_modules].sort(), ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]);
+    }
+    assert.equal(qlora.method, "qlora");
+    assert.deepEqual(qlora.quantization, { bits: 4, quant_type: "nf4", compute_dtype: "float16", double_quant: false });
+    assert.equal(lora.method, "lora");
+    assert.equal(lora.quantization, undefined);
+  });
+
+  it("gpt2-sentiment-full: GPT-2 (124M) with every parameter trained, a sentiment head (R3 baseline)", () => {
+    const config = preset("gpt2-sentiment-full");
+    assert.equal(config.model.source, "openai-community/gpt2");
+    assert.equal(config.method, "full");
+    assert.equal(config.task, "classify");
+    assert.equal(config.labels, "sentiment");
+    assert.equal(config.quantization, undefined);
   });
 
   it("an unknown preset names the ones that exist", () => {

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
+import type { MethodReport } from "./method-report.js";
 import { projectRoot } from "../paths.js";
 
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
@@ -22,8 +23,18 @@ export interface RunRecord {
   seed: number;
   git_sha: string | null;
   versions: Record<string, string>;
-  data: { source: string; train_rows: number; validation_rows: number; hash: string; train_file: string; validation_file: string | null };
-  result: TrainResult | null;
+  data: {
+    source: string;
+    train_rows: number;
+    validation_rows: number;
+    hash: string;
+    train_file: string;
+    validation_file: string | null;
+    /** Task "classify": where the labels came from (the reviewers' stars, or the analyzer reading the text). */
+    label_sources?: Record<string, number>;
+  };
+  /** The engine's result plus R3's report row. */
+  result: (TrainResult & { report?: MethodReport }) | null;
   error: { message: string; code?: string } | null;
   attempts: number;
 }

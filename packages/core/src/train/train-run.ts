@@ -1,12 +1,15 @@
 // `reviewtune train`: config + data -> a run folder, trained by the engine. Data shaping (chat
-// template, split) happens here; the engine gets rendered {prompt, completion} files.
+// template, split) happens here; the engine gets rendered {prompt, completion} files, or with task
+// "classify" {text, label} files and the class names.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EngineEvent, TrainConfig, TrainResult } from "@reviewtune/contracts";
-import { prepareData, sha256, toJsonl } from "../data/instruction-data.js";
+import { CLASS_LABELS, type EngineEvent, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { prepareClassificationData } from "../data/classification-data.js";
+import { prepareData, sha256, toJsonl, type PreparedData } from "../data/instruction-data.js";
 import type { EngineClient } from "../engine/client.js";
 import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
+import { methodReport } from "./method-report.js";
 import { createRunDirectory, gitSha, readRunRecord, writeRunRecord, type RunRecord } from "./runs.js";
 
 export interface TrainRunOptions {
@@ -15,9 +18,18 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
 }
 
+/** The rows the engine trains on: rendered chat rows, or (task "classify") texts with their class. */
+async function prepareRows(config: TrainConfig, engine: EngineClient): Promise<{ data: PreparedData | ReturnType<typeof prepareClassificationData>; labelSources?: Record<string, number> }> {
+  if (config.task === "classify") {
+    const data = prepareClassificationData(config.data, config.labels!, config.training.seed);
+    return { data, labelSources: data.labelSources };
+  }
+  const template = await chatTemplateFor(engine, config.model, config.data.template);
+  return { data: prepareData(config.data, template, config.training.seed) };
+}
+
 export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {
-  const template = await chatTemplateFor(options.engine, config.model, config.data.template);
-  const data = prepareData(config.data, template, config.training.seed);
+  const { data, labelSources } = await prepareRows(config, options.engine);
   const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
   const trainText = toJsonl(data.train);
   const validationText = data.validation.length > 0 ? toJsonl(data.validation) : null;
@@ -37,6 +49,7 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
     git_sha: gitSha(),
     versions: { ...options.engine.ready.versions, node: process.version, engine: options.engine.ready.engine_version, device: options.engine.ready.device },
     data: {
+      ...(labelSources ? { label_sources: labelSources } : {}),
       source: data.source,
       train_rows: data.train.length,
       validation_rows: data.validation.length,
@@ -80,6 +93,7 @@ async function runEngine(directory: string, record: RunRecord, resume: boolean, 
         config: record.config,
         train_file: record.data.train_file,
         ...(record.data.validation_file ? { eval_file: record.data.validation_file } : {}),
+        ...(record.config.task === "classify" && record.config.labels ? { label_names: [...CLASS_LABELS[record.config.labels]] } : {}),
         resume,
       },
       { ...(options.onEvent ? { onEvent: options.onEvent } : {}), ...(options.signal ? { signal: options.signal } : {}) },
@@ -93,7 +107,9 @@ async function runEngine(directory: string, record: RunRecord, resume: boolean, 
     writeRunRecord(directory, failed);
     throw error;
   }
-  const finished: RunRecord = { ...record, status: result.status, result };
+  // R3's report row for every run (trainable/total parameters, quantization, LoRA, memory, time, figures).
+  const report = methodReport(record.config, result, record.versions.device);
+  const finished: RunRecord = { ...record, status: result.status, result: { ...result, report } };
   writeRunRecord(directory, finished);
   return finished;
 }
