@@ -70,6 +70,8 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   const queue = new PQueue({ concurrency: 1 });
   const metrics = createMetrics({ waiting: () => queue.size, running: () => queue.pending });
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, return503OnClosing: true });
+  // JSON only: fastify's default text/plain parser would turn a wrong content type into a confusing 400.
+  app.removeContentTypeParser("text/plain");
   const log = (level: "info" | "warn" | "error", message: string) => app.log[level](message);
   const registry = new AdapterRegistry(options.baseId, options.backend, metrics, log);
   let draining = false;

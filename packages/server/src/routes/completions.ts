@@ -148,7 +148,9 @@ async function stream(
   // The role chunk comes first, as OpenAI sends it, but only with the first token: an error before
   // that still gets its real status code.
   let roleSent = false;
+  const sent: string[] = [];
   const onToken = (index: number, text: string) => {
+    sent[index] = (sent[index] ?? "") + text;
     if (job.kind === "chat") {
       if (!roleSent) {
         roleSent = true;
@@ -161,6 +163,11 @@ async function stream(
   };
   try {
     const result = await generate(onToken);
+    // The engine holds back a token that ends in half a UTF-8 character; the final text has it.
+    result.outputs.forEach((output, index) => {
+      const streamed = sent[index] ?? "";
+      if (output.text.length > streamed.length && output.text.startsWith(streamed)) onToken(index, output.text.slice(streamed.length));
+    });
     const usage = usageOf(result);
     if (job.kind === "chat") {
       if (!roleSent) events.send(chatChunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], { reviewtune: job.servedBy }));
