@@ -89,16 +89,27 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
         metrics.rejected.inc({ reason: "queue_full" });
         throw new QueueFullError(resolved.queueCapacity, Math.max(1, Math.ceil(queue.size / 2)));
       }
-      return queue.add(
-        async ({ signal: queued }) => {
-          await options.backend.whenReady().catch((error: unknown) => {
-            throw new ServiceUnavailableError("engine_unavailable", `the engine could not be started: ${(error as Error).message.split("\n")[0]}`, 30);
-          });
-          queued?.throwIfAborted();
-          return task(signal);
-        },
-        { signal },
-      ) as Promise<Awaited<ReturnType<typeof task>>>;
+      // Aborting removes a waiting request from the queue; a running one keeps its slot until the
+      // backend has really stopped (the task sees the abort and cancels the generation).
+      const waiting = new AbortController();
+      let started = false;
+      const onAbort = () => !started && waiting.abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        return (await queue.add(
+          async () => {
+            started = true;
+            await options.backend.whenReady().catch((error: unknown) => {
+              throw new ServiceUnavailableError("engine_unavailable", `the engine could not be started: ${(error as Error).message.split("\n")[0]}`, 30);
+            });
+            signal.throwIfAborted();
+            return task(signal);
+          },
+          { signal: waiting.signal },
+        )) as Awaited<ReturnType<typeof task>>;
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
     },
   };
 
