@@ -141,6 +141,10 @@ class Server:
             from reviewtune_engine.generate import generate
 
             return generate(params, self.cache, emit, is_cancelled)
+        if method == "embed":
+            from reviewtune_engine.embed import embed
+
+            return embed(params)
         if method == "load_adapter":
             from reviewtune_engine.adapters import load_adapter
 

@@ -105,13 +105,33 @@ export const CompletionSchema = z.object({
 });
 export type Completion = z.infer<typeof CompletionSchema>;
 
+/** The embedded sentence-embedding model's id. */
+export const EMBEDDING_MODEL_ID = "all-minilm-l6-v2";
+
+export const EmbeddingsRequestSchema = z.strictObject({
+  model: z.string().min(1).max(256),
+  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+  /** The official openai client asks for base64 (little-endian float32) unless told otherwise. */
+  encoding_format: z.enum(["float", "base64"]).optional(),
+  user: z.string().max(256).optional(),
+});
+export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequestSchema>;
+
+export const EmbeddingListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(z.object({ object: z.literal("embedding"), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+});
+export type EmbeddingList = z.infer<typeof EmbeddingListSchema>;
+
 export const ModelSchema = z.object({
   id: z.string(),
   object: z.literal("model"),
   created: z.number().int(),
   owned_by: z.string(),
   reviewtune: z.object({
-    kind: z.enum(["base", "adapter"]),
+    kind: z.enum(["base", "adapter", "embedding"]),
     /** "fallback": the adapter failed to load; requests for it are answered by the base model. */
     status: z.enum(["loaded", "fallback"]),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),

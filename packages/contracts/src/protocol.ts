@@ -48,6 +48,17 @@ export const GenerateRequestSchema = request(
     stream: z.boolean().default(false),
   }),
 );
+/** Sentence embeddings (mean pooled, L2-normalized) from an embedded embedding model. */
+export const EmbeddingModelSchema = z.enum(["all-minilm-l6-v2"]);
+export const EmbedRequestSchema = request(
+  "embed",
+  z.strictObject({
+    model: EmbeddingModelSchema.default("all-minilm-l6-v2"),
+    texts: z.array(z.string()).min(1).max(2048),
+    normalize: z.boolean().default(true),
+    batch_size: z.number().int().positive().max(512).default(32),
+  }),
+);
 /** Loads a PEFT adapter over the cached base and probes it: base vs adapter logits on one prompt. */
 export const LoadAdapterRequestSchema = request(
   "load_adapter",
@@ -79,6 +90,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   TokenizeRequestSchema,
   CountTokensRequestSchema,
   GenerateRequestSchema,
+  EmbedRequestSchema,
   LoadAdapterRequestSchema,
   UnloadAdapterRequestSchema,
   TrainRequestSchema,
@@ -166,6 +178,7 @@ export const ResultSchemas = {
   tokenize: TokenizeResultSchema,
   count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
+  embed: z.object({ model: z.string(), embeddings: z.array(z.array(z.number())), dimensions: z.number().int(), tokens: z.number().int() }),
   load_adapter: LoadAdapterResultSchema,
   unload_adapter: z.object({ unloaded: z.boolean() }),
   train: TrainResultSchema,

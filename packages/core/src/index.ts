@@ -25,3 +25,4 @@ export * from "./data/build/demo-dataset.js";
 export * from "./data/sources/instructions.js";
 export * from "./bench/data-bench.js";
 export * from "./data/build/token-budget.js";
+export * from "./bench/serve-bench.js";

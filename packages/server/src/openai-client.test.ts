@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import { benchServe } from "@reviewtune/core";
 import { TorchBackend } from "./backend/torch-backend.js";
 import { createServer, type ReviewtuneServer } from "./server.js";
 import { makeTinyFixtures, type TinyFixtures } from "./testing/tiny-models.js";
@@ -38,7 +39,7 @@ describe("the official openai client against reviewtune serve", () => {
   it("lists the base model and the adapters", async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    assert.deepEqual(ids, ["tiny", "good", "corrupt"]);
+    assert.deepEqual(ids, ["tiny", "all-minilm-l6-v2", "good", "corrupt"]);
   });
 
   it("chat completion, then the same answer streamed", async () => {
@@ -54,6 +55,13 @@ describe("the official openai client against reviewtune serve", () => {
     }
     assert.equal(text, completion.choices[0]!.message.content);
     assert.equal(usage!.completion_tokens, 8);
+  });
+
+  it("embeddings (the client asks for base64 and decodes it)", async () => {
+    const result = await client.embeddings.create({ model: "all-minilm-l6-v2", input: ["Sturdy jar.", "Loud motor."] });
+    assert.deepEqual(result.data.map((entry) => entry.embedding.length), [384, 384]);
+    const norm = Math.hypot(...result.data[0]!.embedding);
+    assert.ok(Math.abs(norm - 1) < 1e-4);
   });
 
   it("text completion", async () => {
@@ -77,6 +85,23 @@ describe("the official openai client against reviewtune serve", () => {
     await assert.rejects(client.chat.completions.create({ model: "tiny", messages, max_tokens: 9999 }), OpenAI.BadRequestError);
     const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: "wrong", maxRetries: 0 });
     await assert.rejects(stranger.models.list(), OpenAI.AuthenticationError);
+  });
+
+  it("bench serve measures it (a few requests)", async () => {
+    const [result] = await benchServe({
+      targets: [{ label: "torch", url: client.baseURL.replace(/\/v1$/, "") }],
+      concurrency: 2,
+      requests: 4,
+      maxTokens: 4,
+      timeLimitSeconds: 60,
+      apiKey: "test-key",
+      dollarsPerHour: 0.1,
+    });
+    assert.equal(result!.model, "good", "the first loaded adapter by default");
+    assert.equal(result!.completed, 4);
+    assert.equal(result!.errors, 0);
+    assert.ok(result!.latency.p50 > 0 && result!.latency.p99 >= result!.latency.p50);
+    assert.equal(result!.meanCompletionTokens, 4);
   });
 
   it("a client that disconnects mid-stream cancels its generation", async () => {

@@ -63,7 +63,7 @@ describe("serve: routes", () => {
     assert.equal((await server.app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
     const models = (await server.app.inject({ method: "GET", url: "/v1/models" })).json() as { data: Array<{ id: string; reviewtune: { status: string; error: { code: string } | null; max_abs_logit_diff: number | null } }> };
     const byId = Object.fromEntries(models.data.map((model) => [model.id, model.reviewtune]));
-    assert.deepEqual(Object.keys(byId), ["tiny", "good", "corrupt", "untrained", "missing"]);
+    assert.deepEqual(Object.keys(byId), ["tiny", "all-minilm-l6-v2", "good", "corrupt", "untrained", "missing"]);
     assert.equal(byId.good!.status, "loaded");
     assert.ok(byId.good!.max_abs_logit_diff! > 1e-3, "the probe saw the adapter change the logits");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
@@ -117,6 +117,28 @@ describe("serve: routes", () => {
     assert.equal(events.at(-1), "[DONE]");
     const single = (await server.app.inject({ method: "POST", url: "/v1/completions", payload: { model: "tiny", prompt: "The blender", max_tokens: 3 } })).json();
     assert.equal(events.slice(0, -1).map((event) => event.choices[0]?.text ?? "").join(""), single.choices[0].text);
+  });
+});
+
+describe("serve: embeddings", () => {
+  it("the embedded MiniLM: 384 normalized dimensions, similar reviews closer than different ones", async () => {
+    const texts = ["This blender is great, it crushes ice.", "A great blender that crushes ice easily.", "The battery died after two hours."];
+    const response = await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "all-minilm-l6-v2", input: texts } });
+    assert.equal(response.statusCode, 200, response.payload);
+    const body = response.json() as { data: Array<{ index: number; embedding: number[] }>; usage: { prompt_tokens: number } };
+    const vectors = body.data.map((entry) => entry.embedding);
+    assert.deepEqual(vectors.map((vector) => vector.length), [384, 384, 384]);
+    const dot = (a: number[], b: number[]) => a.reduce((sum, value, index) => sum + value * b[index]!, 0);
+    for (const vector of vectors) assert.ok(Math.abs(dot(vector, vector) - 1) < 1e-4);
+    assert.ok(dot(vectors[0]!, vectors[1]!) > dot(vectors[0]!, vectors[2]!) + 0.2);
+    assert.ok(body.usage.prompt_tokens > 10);
+    const base64 = (await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "all-minilm-l6-v2", input: texts[0], encoding_format: "base64" } })).json();
+    const decoded = new Float32Array(Buffer.from(base64.data[0].embedding, "base64").buffer.slice(0));
+    assert.ok(Math.abs(decoded[0]! - vectors[0]![0]!) < 1e-6);
+    const wrong = await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "text-embedding-3-small", input: "x" } });
+    assert.equal(wrong.statusCode, 404);
+    const dimensions = await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "all-minilm-l6-v2", input: "x", dimensions: 64 } });
+    assert.equal(dimensions.statusCode, 400);
   });
 });
 

@@ -11,6 +11,7 @@ import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toH
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
+import { registerEmbeddingRoutes } from "./routes/embeddings.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
 
@@ -149,6 +150,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerCompletionRoutes(app, context);
+  registerEmbeddingRoutes(app, context);
   registerAdminRoutes(app, context);
 
   return {

@@ -29,6 +29,8 @@ export interface GenerationBackend {
   whenReady(): Promise<void>;
   renderChat(messages: ChatMessage[]): string;
   generate(request: GenerationRequest): Promise<GenerateResult>;
+  /** Sentence embeddings (normalized) from the embedded embedding model, and the tokens read. */
+  embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>;
   /** Loads and probes an adapter; rejects with EngineRequestError (code says why) when it cannot be used. */
   loadAdapter(dir: string): Promise<LoadAdapterResult>;
   unloadAdapter(dir: string): Promise<void>;

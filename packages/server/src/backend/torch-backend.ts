@@ -69,6 +69,11 @@ export class TorchBackend implements GenerationBackend {
     );
   }
 
+  async embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }> {
+    const engine = await this.current();
+    return engine.request("embed", { model: "all-minilm-l6-v2", texts }, { signal });
+  }
+
   async loadAdapter(dir: string): Promise<LoadAdapterResult> {
     const engine = await this.current(true);
     return engine.request("load_adapter", { model: this.options.model, adapter: dir });

@@ -1,6 +1,6 @@
 // GET /v1/models: the base model and every adapter, with each adapter's state and probe result.
 import type { FastifyInstance } from "fastify";
-import type { ModelList } from "@reviewtune/contracts";
+import { EMBEDDING_MODEL_ID, type ModelList } from "@reviewtune/contracts";
 import type { ServerContext } from "../server.js";
 import { ApiError } from "../http/api-error.js";
 
@@ -14,6 +14,13 @@ export function registerModelRoutes(app: FastifyInstance, context: ServerContext
         created: context.registry.created,
         owned_by: "reviewtune",
         reviewtune: { kind: "base", status: "loaded", error: null, max_abs_logit_diff: null },
+      },
+      {
+        id: EMBEDDING_MODEL_ID,
+        object: "model",
+        created: context.registry.created,
+        owned_by: "reviewtune",
+        reviewtune: { kind: "embedding", status: "loaded", error: null, max_abs_logit_diff: null },
       },
       ...context.registry.list().map((entry) => ({
         id: entry.name,
