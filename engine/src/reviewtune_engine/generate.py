@@ -85,7 +85,8 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
             )
             new = generated[:, encoded["input_ids"].shape[1] :]
             cancelled = is_cancelled()
-            for row in new.tolist():
+            prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
+            for row, prompt_tokens in zip(new.tolist(), prompt_lengths):
                 ended = tokenizer.eos_token_id in row
                 tokens = row[: row.index(tokenizer.eos_token_id)] if ended else row
                 new_tokens_total += len(tokens)
@@ -93,6 +94,7 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
                     {
                         "text": tokenizer.decode(tokens, skip_special_tokens=True),
                         "new_tokens": len(tokens),
+                        "prompt_tokens": int(prompt_tokens),
                         "finish_reason": "stop" if ended else ("cancelled" if cancelled else "length"),
                     }
                 )

@@ -322,6 +322,7 @@ class ModelCache:
         self.load_seconds = 0.0
         self._peft = None
         self._adapters: dict[str, str] = {}  # adapter path -> adapter name
+        self._loaded_count = 0  # names stay unique after unloads
 
     def get(self, reference: dict):
         key = (reference["source"], reference.get("revision"), bool(reference.get("allow_pickle")))
@@ -356,15 +357,18 @@ class ModelCache:
         key = str(adapter_path.resolve())
         try:
             if self._peft is None:
-                name = "adapter0"
+                name = f"adapter{self._loaded_count}"
                 self._peft = PeftModel.from_pretrained(model, key, adapter_name=name)
                 self._peft.eval()
                 self._adapters[key] = name
+                self._loaded_count += 1
             elif key not in self._adapters:
-                name = f"adapter{len(self._adapters)}"
+                name = f"adapter{self._loaded_count}"
                 self._peft.load_adapter(key, adapter_name=name)
                 self._adapters[key] = name
+                self._loaded_count += 1
         except (RuntimeError, ValueError, KeyError) as error:
+            self._forget_failed_load(key)
             raise EngineError(
                 "adapter_incompatible",
                 f"adapter {adapter} does not fit model {reference['source']}: {str(error).splitlines()[0]}",
@@ -373,6 +377,29 @@ class ModelCache:
             ) from error
         self._peft.set_adapter(self._adapters[key])
         return self._peft, tokenizer, True
+
+    def _forget_failed_load(self, key: str) -> None:
+        """A failed load may leave LoRA layers injected into the base: drop them so base answers stay base."""
+        if self._peft is None:
+            self.clear()  # the base model itself may have been modified in place: reload it next time
+        elif key not in self._adapters:
+            name = f"adapter{self._loaded_count}"
+            if name in getattr(self._peft, "peft_config", {}):
+                self._peft.delete_adapter(name)
+
+    def unload_adapter(self, adapter: str) -> bool:
+        """Removes an adapter's layers; with the last one gone, the base model is unwrapped again."""
+        key = str(Path(adapter).resolve())
+        name = self._adapters.pop(key, None)
+        if name is None or self._peft is None:
+            return False
+        if not self._adapters:
+            self.model = self._peft.unload()
+            self._peft = None
+        else:
+            self._peft.delete_adapter(name)
+            self._peft.set_adapter(next(iter(self._adapters.values())))
+        return True
 
     def clear(self) -> None:
         self._key = self.model = self.tokenizer = self.resolved = self._peft = None

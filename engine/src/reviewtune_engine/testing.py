@@ -67,15 +67,42 @@ def make_tiny_model(target: str | Path, *, seed: int = 0, vocab_size: int = 512)
     return target
 
 
+def make_tiny_adapter(base: str | Path, target: str | Path, *, seed: int = 0, rank: int = 4, trained: bool = True) -> Path:
+    """A PEFT LoRA adapter over `base` with random weights (as if trained) or PEFT's initial ones (B = 0: no effect)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(str(base))
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], lora_dropout=0.0)
+    peft_model = get_peft_model(model, config)
+    if trained:
+        with torch.no_grad():
+            for name, parameter in peft_model.named_parameters():
+                if "lora_B" in name:
+                    parameter.normal_(0.0, 0.5)
+    peft_model.save_pretrained(str(target))
+    return Path(target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m reviewtune_engine.testing")
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make-tiny-model", help="write a tiny random Llama + tokenizer folder")
     make.add_argument("target")
     make.add_argument("--seed", type=int, default=0)
+    adapter = sub.add_parser("make-tiny-adapter", help="write a random PEFT LoRA adapter over a (tiny) model folder")
+    adapter.add_argument("base")
+    adapter.add_argument("target")
+    adapter.add_argument("--seed", type=int, default=0)
+    adapter.add_argument("--untrained", action="store_true", help="PEFT's initial weights: changes nothing")
     args = parser.parse_args()
     if args.command == "make-tiny-model":
         path = make_tiny_model(args.target, seed=args.seed)
+        print(json.dumps({"path": str(path)}))
+    elif args.command == "make-tiny-adapter":
+        path = make_tiny_adapter(args.base, args.target, seed=args.seed, trained=not args.untrained)
         print(json.dumps({"path": str(path)}))
 
 

@@ -48,6 +48,28 @@ export const GenerateRequestSchema = request(
     stream: z.boolean().default(false),
   }),
 );
+/** Sentence embeddings (mean pooled, L2-normalized) from an embedded embedding model. */
+export const EmbeddingModelSchema = z.enum(["all-minilm-l6-v2"]);
+export const EmbedRequestSchema = request(
+  "embed",
+  z.strictObject({
+    model: EmbeddingModelSchema.default("all-minilm-l6-v2"),
+    texts: z.array(z.string()).min(1).max(2048),
+    normalize: z.boolean().default(true),
+    batch_size: z.number().int().positive().max(512).default(32),
+  }),
+);
+/** Loads a PEFT adapter over the cached base and probes it: base vs adapter logits on one prompt. */
+export const LoadAdapterRequestSchema = request(
+  "load_adapter",
+  z.strictObject({
+    model: ModelReferenceSchema,
+    adapter: z.string().min(1),
+    /** A rendered prompt for the probe; the engine has a review prompt of its own otherwise. */
+    probe_prompt: z.string().min(1).optional(),
+  }),
+);
+export const UnloadAdapterRequestSchema = request("unload_adapter", z.strictObject({ adapter: z.string().min(1) }));
 export const TrainRequestSchema = request(
   "train",
   z.strictObject({
@@ -82,6 +104,9 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   TokenizeRequestSchema,
   CountTokensRequestSchema,
   GenerateRequestSchema,
+  EmbedRequestSchema,
+  LoadAdapterRequestSchema,
+  UnloadAdapterRequestSchema,
   TrainRequestSchema,
   ClassifyRequestSchema,
 ]);
@@ -112,6 +137,8 @@ export const TokenizeResultSchema = z.object({ ids: z.array(z.number().int()), t
 export const GenerationOutputSchema = z.object({
   text: z.string(),
   new_tokens: z.number().int(),
+  /** Tokens of the rendered prompt (absent from engines older than the server). */
+  prompt_tokens: z.number().int().optional(),
   finish_reason: z.enum(["stop", "length", "cancelled"]),
 });
 export const GenerateResultSchema = z.object({
@@ -121,6 +148,19 @@ export const GenerateResultSchema = z.object({
   adapter_loaded: z.boolean(),
 });
 export type GenerateResult = z.infer<typeof GenerateResultSchema>;
+
+export const LoadAdapterResultSchema = z.object({
+  adapter: z.string(),
+  rank: z.number().int().nullable(),
+  alpha: z.number().nullable(),
+  base_model: z.string().nullable(),
+  /** Largest |logit(adapter) - logit(base)| at the probe prompt's next token: 0 means the adapter does nothing. */
+  max_abs_logit_diff: z.number(),
+  mean_abs_logit_diff: z.number(),
+  top1_changed: z.boolean(),
+  probe_tokens: z.number().int(),
+});
+export type LoadAdapterResult = z.infer<typeof LoadAdapterResultSchema>;
 
 export const ParameterCountSchema = z.object({ trainable: z.number().int(), total: z.number().int(), trainable_percent: z.number() });
 
@@ -180,6 +220,9 @@ export const ResultSchemas = {
   tokenize: TokenizeResultSchema,
   count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
+  embed: z.object({ model: z.string(), embeddings: z.array(z.array(z.number())), dimensions: z.number().int(), tokens: z.number().int() }),
+  load_adapter: LoadAdapterResultSchema,
+  unload_adapter: z.object({ unloaded: z.boolean() }),
   train: TrainResultSchema,
   classify: z.object({
     /** Class names in the order of every output's probabilities. */

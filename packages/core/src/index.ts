@@ -30,3 +30,4 @@ export * from "./data/classification-data.js";
 export * from "./train/method-report.js";
 export * from "./classify/classify.js";
 export * from "./compare/compare-methods.js";
+export * from "./bench/serve-bench.js";

@@ -29,6 +29,33 @@ export function registerBench(program: Command): void {
       console.log(formatBench(results));
     });
   bench
+    .command("serve")
+    .description("latency percentiles, queries/min, tokens/s, errors and cost per 1,000 queries of running `reviewtune serve` servers on this machine")
+    .requiredOption("--url <[label=]url>", "a server on this machine, e.g. torch=http://127.0.0.1:8000 (repeat to compare backends)", (value: string, previous: string[] = []) => [...previous, value])
+    .option("--model <id>", "model to ask for (default: the first loaded adapter, else the base)")
+    .option("--concurrency <n>", "requests in flight at once", positiveInteger("--concurrency"), 4)
+    .option("--requests <n>", "requests per server (after one warm-up)", positiveInteger("--requests"), 100)
+    .option("--max-tokens <n>", "max_tokens of each answer", positiveInteger("--max-tokens"), 32)
+    .option("--time-limit <seconds>", "stop sending after this long per server", positiveInteger("--time-limit"), 600)
+    .option("--api-key <key>", "the servers' API key (default: $REVIEWTUNE_API_KEY)")
+    .option("--dollars-per-hour <price>", "what this machine costs per hour, for the cost per 1,000 queries", Number, 0.1)
+    .action(async (options: { url: string[]; model?: string; concurrency: number; requests: number; maxTokens: number; timeLimit: number; apiKey?: string; dollarsPerHour: number }) => {
+      const { benchServe, formatServeBench, parseBenchTarget } = await import("@reviewtune/core");
+      const targets = options.url.map(parseBenchTarget);
+      const results = await benchServe({
+        targets,
+        model: options.model,
+        concurrency: options.concurrency,
+        requests: options.requests,
+        maxTokens: options.maxTokens,
+        timeLimitSeconds: options.timeLimit,
+        apiKey: options.apiKey ?? process.env.REVIEWTUNE_API_KEY,
+        dollarsPerHour: options.dollarsPerHour,
+        log: (line) => console.error(line),
+      });
+      console.log(formatServeBench(results, options.dollarsPerHour));
+    });
+  bench
     .command("data")
     .description("rows/s and peak memory of `data build` on a generated review file (1 million rows by default)")
     .option("--rows <n>", "reviews to generate", positiveInteger("--rows"), 1_000_000)

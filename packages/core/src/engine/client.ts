@@ -59,10 +59,15 @@ export class EngineClient {
   private exited = false;
   private failure: Error | undefined;
 
+  /** Settles when the engine process exits, for whatever reason (a supervisor restarts it). */
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     readonly ready: ReadyMessage,
-  ) {}
+  ) {
+    this.exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
 
   /** Starts the engine and resolves once it said `ready` (or rejects with the reason it did not). */
   static async start(options: EngineStartOptions = {}): Promise<EngineClient> {

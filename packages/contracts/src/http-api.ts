@@ -1,0 +1,154 @@
+// The HTTP API of `reviewtune serve`, named by resource and endpoint: OpenAI-compatible request and
+// response shapes plus reviewtune's own fields (which adapter answered, whether it fell back to the
+// base model). Shared by the server and, later, the web studio. Requests are strict: an unknown or
+// unsupported field is a 400 naming it, never silently ignored.
+import { z } from "zod";
+
+/** Model and adapter names: no slashes or dots first, so a request can never name a file path. */
+export const ResourceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "letters, digits, '_', '.', '-' only (a name, not a path)")
+  .refine((name) => !name.includes(".."), "must not contain '..'");
+
+const TextPartSchema = z.strictObject({ type: z.literal("text"), text: z.string() });
+
+export const ChatCompletionMessageSchema = z.strictObject({
+  role: z.enum(["system", "developer", "user", "assistant"]),
+  content: z.union([z.string(), z.array(TextPartSchema).min(1)]),
+  name: z.string().max(64).optional(),
+});
+export type ChatCompletionMessage = z.infer<typeof ChatCompletionMessageSchema>;
+
+/** Sampling fields both completion endpoints take. */
+const samplingFields = {
+  model: z.string().min(1).max(256),
+  max_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  seed: z.number().int().nonnegative().nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
+  n: z.literal(1, "only n=1 is supported").nullish(),
+  user: z.string().max(256).optional(),
+};
+
+export const ChatCompletionsRequestSchema = z.strictObject({
+  ...samplingFields,
+  messages: z.array(ChatCompletionMessageSchema).min(1).max(512),
+  max_completion_tokens: z.number().int().positive().nullish(),
+});
+export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
+
+export const CompletionsRequestSchema = z.strictObject({
+  ...samplingFields,
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(32)]),
+});
+export type CompletionsRequest = z.infer<typeof CompletionsRequestSchema>;
+
+export const FinishReasonSchema = z.enum(["stop", "length"]);
+
+export const UsageSchema = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
+
+/** reviewtune's own block on every completion: who answered, and why not the adapter asked for. */
+export const ServedBySchema = z.object({
+  backend: z.enum(["torch", "llamacpp"]),
+  adapter: z.string().nullable(),
+  /** Set when the requested adapter could not be used and the base model answered instead. */
+  fallback: z.object({ adapter: z.string(), code: z.string(), message: z.string() }).nullable(),
+});
+export type ServedBy = z.infer<typeof ServedBySchema>;
+
+export const ChatCompletionSchema = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal("assistant"), content: z.string() }),
+      finish_reason: FinishReasonSchema,
+      logprobs: z.null(),
+    }),
+  ),
+  usage: UsageSchema,
+  reviewtune: ServedBySchema,
+});
+export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
+
+export const ChatCompletionChunkSchema = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion.chunk"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
+      finish_reason: FinishReasonSchema.nullable(),
+      logprobs: z.null(),
+    }),
+  ),
+  usage: UsageSchema.nullable().optional(),
+  reviewtune: ServedBySchema.optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
+
+export const CompletionSchema = z.object({
+  id: z.string(),
+  object: z.literal("text_completion"),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReasonSchema.nullable(), logprobs: z.null() })),
+  usage: UsageSchema.nullable().optional(),
+  reviewtune: ServedBySchema.optional(),
+});
+export type Completion = z.infer<typeof CompletionSchema>;
+
+/** The embedded sentence-embedding model's id. */
+export const EMBEDDING_MODEL_ID = "all-minilm-l6-v2";
+
+export const EmbeddingsRequestSchema = z.strictObject({
+  model: z.string().min(1).max(256),
+  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+  /** The official openai client asks for base64 (little-endian float32) unless told otherwise. */
+  encoding_format: z.enum(["float", "base64"]).optional(),
+  user: z.string().max(256).optional(),
+});
+export type EmbeddingsRequest = z.infer<typeof EmbeddingsRequestSchema>;
+
+export const EmbeddingListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(z.object({ object: z.literal("embedding"), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+});
+export type EmbeddingList = z.infer<typeof EmbeddingListSchema>;
+
+export const ModelSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  created: z.number().int(),
+  owned_by: z.string(),
+  reviewtune: z.object({
+    kind: z.enum(["base", "adapter", "embedding"]),
+    /** "fallback": the adapter failed to load; requests for it are answered by the base model. */
+    status: z.enum(["loaded", "fallback"]),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    /** The startup probe: how much the adapter moves the next-token logits. */
+    max_abs_logit_diff: z.number().nullable(),
+  }),
+});
+export const ModelListSchema = z.object({ object: z.literal("list"), data: z.array(ModelSchema) });
+export type ModelList = z.infer<typeof ModelListSchema>;
+
+export const ApiErrorBodySchema = z.object({
+  error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
+
+/** POST /admin/adapters: load a finished run's adapter under a name. A run id, never a path. */
+export const AdminLoadAdapterRequestSchema = z.strictObject({ name: ResourceNameSchema, run: ResourceNameSchema });
+export type AdminLoadAdapterRequest = z.infer<typeof AdminLoadAdapterRequestSchema>;
+
+export const HealthSchema = z.object({ status: z.enum(["ok", "starting", "restarting", "draining", "failed"]) });

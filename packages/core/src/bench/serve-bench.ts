@@ -1,0 +1,173 @@
+// `reviewtune bench serve`: a bounded load test of running OpenAI-compatible servers on this machine.
+// Review-length chat prompts (the demo reviews' held-out phrasings) from `concurrency` workers, a
+// fixed request count and a time limit; latency percentiles, queries/min, tokens/s, errors, and the
+// cost per 1,000 queries from the measured time. Several --url in one run compare backends.
+import { ConfigError } from "../errors.js";
+import { makeDemoReviews, reviewToExamples } from "../data/demo-reviews.js";
+
+export interface ServeBenchTarget {
+  label: string;
+  url: string;
+}
+
+export interface ServeBenchOptions {
+  targets: ServeBenchTarget[];
+  /** The model to ask for; default: the first loaded adapter, else the base. */
+  model?: string | undefined;
+  concurrency: number;
+  requests: number;
+  maxTokens: number;
+  timeLimitSeconds: number;
+  apiKey?: string | undefined;
+  /** What the machine costs per hour, for the cost per 1,000 queries. */
+  dollarsPerHour: number;
+  log?: (line: string) => void;
+}
+
+export interface ServeBenchResult {
+  label: string;
+  model: string;
+  sent: number;
+  completed: number;
+  errors: number;
+  errorSamples: string[];
+  fallbacks: number;
+  wallSeconds: number;
+  latency: { p50: number; p95: number; p99: number; mean: number };
+  queriesPerMinute: number;
+  tokensPerSecond: number;
+  meanCompletionTokens: number;
+  costPer1000: number;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+export function parseBenchTarget(value: string): ServeBenchTarget {
+  const equals = value.indexOf("=");
+  const [label, url] = equals > 0 && !value.slice(0, equals).includes(":") ? [value.slice(0, equals), value.slice(equals + 1)] : [undefined, value];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`--url ${value} is not a URL`, [], { hint: "for example --url torch=http://127.0.0.1:8000" });
+  }
+  // A load generator pointed at someone else's server is an attack, not a benchmark.
+  if (!LOOPBACK.test(parsed.hostname)) throw new ConfigError(`--url ${url}: bench serve only targets this machine (127.0.0.1, localhost, ::1)`);
+  return { label: label ?? parsed.host, url: parsed.origin };
+}
+
+/** Review-length chat prompts, distinct from the demo training data (another seed, held-out phrasing). */
+export function benchPrompts(count: number): string[] {
+  return makeDemoReviews(Math.ceil(count / 5), 9_001)
+    .flatMap((review) => reviewToExamples(review, { heldOutPhrasings: true }))
+    .slice(0, count)
+    .map((example) => example.messages[0]!.content);
+}
+
+export function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+async function pickModel(target: ServeBenchTarget, headers: Record<string, string>, wanted: string | undefined): Promise<string> {
+  const response = await fetch(`${target.url}/v1/models`, { headers });
+  if (!response.ok) throw new ConfigError(`${target.url}/v1/models answered ${response.status}`, [], { hint: "is `reviewtune serve` running there (and the API key right)?" });
+  const list = (await response.json()) as { data: Array<{ id: string; reviewtune?: { kind: string; status: string } }> };
+  if (wanted) return wanted;
+  const adapter = list.data.find((model) => model.reviewtune?.kind === "adapter" && model.reviewtune.status === "loaded");
+  return (adapter ?? list.data.find((model) => model.reviewtune?.kind !== "embedding") ?? list.data[0]!).id;
+}
+
+export async function benchServe(options: ServeBenchOptions): Promise<ServeBenchResult[]> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
+  const prompts = benchPrompts(Math.min(options.requests, 500));
+  const results: ServeBenchResult[] = [];
+  for (const target of options.targets) {
+    const model = await pickModel(target, headers, options.model);
+    const ask = async (prompt: string) => {
+      const response = await fetch(`${target.url}/v1/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model, messages: [{ role: "user", content: prompt }], max_tokens: options.maxTokens, temperature: 0 }),
+      });
+      const body = (await response.json()) as { usage?: { completion_tokens: number }; error?: { message: string }; reviewtune?: { fallback: unknown } };
+      if (!response.ok) throw new Error(`${response.status} ${body.error?.message ?? ""}`.trim());
+      return { tokens: body.usage?.completion_tokens ?? 0, fallback: Boolean(body.reviewtune?.fallback) };
+    };
+    options.log?.(`bench serve: ${target.label} (${target.url}, model ${model}): warm-up, then ${options.requests} requests x ${options.concurrency} concurrent, ${options.maxTokens} tokens max`);
+    await ask(prompts[0]!); // first-request costs (lazy loads, caches) are not what a user waits for later
+    const latencies: number[] = [];
+    const errorSamples: string[] = [];
+    let sent = 0;
+    let errors = 0;
+    let tokens = 0;
+    let fallbacks = 0;
+    const started = performance.now();
+    const deadline = started + options.timeLimitSeconds * 1000;
+    const worker = async () => {
+      while (sent < options.requests && performance.now() < deadline) {
+        const prompt = prompts[sent % prompts.length]!;
+        sent += 1;
+        const begin = performance.now();
+        try {
+          const answer = await ask(prompt);
+          latencies.push((performance.now() - begin) / 1000);
+          tokens += answer.tokens;
+          if (answer.fallback) fallbacks += 1;
+        } catch (error) {
+          errors += 1;
+          if (errorSamples.length < 3) errorSamples.push((error as Error).message);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    const wallSeconds = (performance.now() - started) / 1000;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const completed = latencies.length;
+    results.push({
+      label: target.label,
+      model,
+      sent,
+      completed,
+      errors,
+      errorSamples,
+      fallbacks,
+      wallSeconds,
+      latency: {
+        p50: percentile(sorted, 0.5),
+        p95: percentile(sorted, 0.95),
+        p99: percentile(sorted, 0.99),
+        mean: sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, completed),
+      },
+      queriesPerMinute: (completed / wallSeconds) * 60,
+      tokensPerSecond: tokens / wallSeconds,
+      meanCompletionTokens: tokens / Math.max(1, completed),
+      costPer1000: completed > 0 ? ((options.dollarsPerHour * wallSeconds) / 3600 / completed) * 1000 : Number.NaN,
+    });
+    options.log?.(`bench serve: ${target.label}: ${completed} answered, ${errors} errors in ${wallSeconds.toFixed(1)} s`);
+  }
+  return results;
+}
+
+export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: number): string {
+  const seconds = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : "-");
+  const lines = [
+    `| backend | model | answered | errors | p50 s | p95 s | p99 s | queries/min | tokens/s | tokens/answer | $ per 1,000 queries |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|`,
+    ...results.map(
+      (result) =>
+        `| ${result.label} | ${result.model} | ${result.completed}/${result.sent} | ${result.errors} | ${seconds(result.latency.p50)} | ${seconds(result.latency.p95)} | ${seconds(result.latency.p99)} | ${result.queriesPerMinute.toFixed(1)} | ${result.tokensPerSecond.toFixed(1)} | ${result.meanCompletionTokens.toFixed(1)} | ${Number.isFinite(result.costPer1000) ? result.costPer1000.toFixed(4) : "-"} |`,
+    ),
+    "",
+    `cost: this machine at $${dollarsPerHour}/hour (--dollars-per-hour) x measured wall time / answered queries`,
+  ];
+  for (const result of results) {
+    if (result.fallbacks > 0) lines.push(`${result.label}: ${result.fallbacks} answers were base-model fallbacks (the adapter did not load)`);
+    for (const sample of result.errorSamples) lines.push(`${result.label} error: ${sample}`);
+  }
+  if (results.length >= 2 && results[1]!.queriesPerMinute > 0) {
+    lines.push(`${results[0]!.label} / ${results[1]!.label} throughput: ${(results[0]!.queriesPerMinute / results[1]!.queriesPerMinute).toFixed(2)}x`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,40 @@
+// What the HTTP layer needs from whatever generates text: the torch engine today, llama.cpp next.
+// Prompts arrive as chat messages or raw text; the backend applies its model's chat template.
+import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
+import type { ChatMessage } from "@reviewtune/core";
+
+export type BackendName = "torch" | "llamacpp";
+export type BackendState = "starting" | "ready" | "restarting" | "failed" | "closed";
+
+export interface GenerationRequest {
+  /** The adapter's folder; absent: the base model answers. */
+  adapterDir?: string | undefined;
+  prompts: string[];
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** Called with (prompt index, new text) while tokens arrive. */
+  onToken?: ((index: number, text: string) => void) | undefined;
+  /** Aborting cancels the generation; the result then has finish_reason "cancelled". */
+  signal: AbortSignal;
+}
+
+export interface GenerationBackend {
+  readonly name: BackendName;
+  readonly state: BackendState;
+  /** Starts (model loaded, chat template known). */
+  start(): Promise<void>;
+  /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */
+  whenReady(): Promise<void>;
+  renderChat(messages: ChatMessage[]): string;
+  generate(request: GenerationRequest): Promise<GenerateResult>;
+  /** Sentence embeddings (normalized) from the embedded embedding model, and the tokens read. */
+  embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>;
+  /** Loads and probes an adapter; rejects with EngineRequestError (code says why) when it cannot be used. */
+  loadAdapter(dir: string): Promise<LoadAdapterResult>;
+  unloadAdapter(dir: string): Promise<void>;
+  /** Called after the backend came back from a crash (adapters must be loaded again). */
+  onRestart(listener: () => Promise<void>): void;
+  close(): Promise<void>;
+}

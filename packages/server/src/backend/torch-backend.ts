@@ -1,0 +1,151 @@
+// The torch backend: the reviewtune engine (PyTorch + PEFT) as a supervised child process. When the
+// engine dies, the request it was answering fails (the HTTP layer answers 503), the engine is started
+// again, adapters are re-loaded, and queued requests go on as if nothing happened.
+import type { GenerateResult, LoadAdapterResult, TrainConfig } from "@reviewtune/contracts";
+import { ChatTemplate, EngineClient, chatTemplateFor, type ChatMessage, type EngineStartOptions } from "@reviewtune/core";
+import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+
+export interface TorchBackendOptions {
+  model: TrainConfig["model"];
+  /** A chat template that replaces the model's own (a run's data.template). */
+  templateOverride?: string | undefined;
+  engine?: EngineStartOptions;
+  /** Restarts in a row that may fail before the backend gives up. */
+  maxRestartAttempts?: number;
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+  onEngineRestart?: () => void;
+}
+
+export class TorchBackend implements GenerationBackend {
+  readonly name = "torch" as const;
+  state: BackendState = "starting";
+  private engine: EngineClient | undefined;
+  private template: ChatTemplate | undefined;
+  private ready: Promise<void> = Promise.resolve();
+  private booted = false;
+  private readonly restartListeners: Array<() => Promise<void>> = [];
+
+  constructor(private readonly options: TorchBackendOptions) {}
+
+  async start(): Promise<void> {
+    this.ready = this.boot().then(() => {
+      this.state = "ready";
+    });
+    await this.ready;
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  get pid(): number | undefined {
+    return this.engine?.pid;
+  }
+
+  renderChat(messages: ChatMessage[]): string {
+    if (!this.template) throw new Error("the backend has not started");
+    return this.template.prompt(messages);
+  }
+
+  async generate(request: GenerationRequest): Promise<GenerateResult> {
+    const engine = await this.current();
+    return engine.request(
+      "generate",
+      {
+        model: this.options.model,
+        ...(request.adapterDir ? { adapter: request.adapterDir } : {}),
+        prompts: request.prompts,
+        max_new_tokens: request.maxNewTokens,
+        temperature: request.temperature,
+        top_p: request.topP,
+        seed: request.seed,
+        batch_size: request.prompts.length,
+        stream: request.onToken !== undefined,
+      },
+      {
+        signal: request.signal,
+        ...(request.onToken ? { onEvent: (event) => event.kind === "token" && request.onToken!(event.index, event.text) } : {}),
+      },
+    );
+  }
+
+  async embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }> {
+    const engine = await this.current();
+    return engine.request("embed", { model: "all-minilm-l6-v2", texts }, { signal });
+  }
+
+  async loadAdapter(dir: string): Promise<LoadAdapterResult> {
+    const engine = await this.current(true);
+    return engine.request("load_adapter", { model: this.options.model, adapter: dir });
+  }
+
+  async unloadAdapter(dir: string): Promise<void> {
+    const engine = await this.current(true);
+    await engine.request("unload_adapter", { adapter: dir });
+  }
+
+  onRestart(listener: () => Promise<void>): void {
+    this.restartListeners.push(listener);
+  }
+
+  /** For tests and operators: stops the engine process as a crash would. */
+  killEngine(): void {
+    this.engine?.kill();
+  }
+
+  async close(): Promise<void> {
+    this.state = "closed";
+    await this.engine?.shutdown(10_000);
+  }
+
+  /** The running engine once ready; `duringRestart`: also the fresh one while restart listeners re-load adapters. */
+  private async current(duringRestart = false): Promise<EngineClient> {
+    if (!(duringRestart && this.state === "restarting" && this.booted)) await this.ready;
+    if (!this.engine) throw new Error("the backend has not started");
+    return this.engine;
+  }
+
+  private async boot(): Promise<void> {
+    const engine = await EngineClient.start(this.options.engine ?? {});
+    try {
+      // model_info loads the model, so the first request does not pay for it.
+      this.template = await chatTemplateFor(engine, this.options.model, this.options.templateOverride);
+    } catch (error) {
+      engine.kill();
+      throw error;
+    }
+    this.engine = engine;
+    this.booted = true;
+    void engine.exit.then(({ code, signal }) => this.onExit(engine, code, signal));
+  }
+
+  private onExit(engine: EngineClient, code: number | null, signal: string | null): void {
+    if (this.state === "closed" || engine !== this.engine) return;
+    this.options.log?.("error", `the engine exited (${signal ?? `code ${code}`}); restarting it`);
+    this.options.onEngineRestart?.();
+    this.state = "restarting";
+    this.booted = false;
+    this.ready = this.restart();
+    this.ready.catch(() => undefined); // waiters see the rejection; this only avoids an unhandled one
+  }
+
+  private async restart(): Promise<void> {
+    const attempts = this.options.maxRestartAttempts ?? 3;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.boot();
+        for (const listener of this.restartListeners) await listener();
+        this.state = "ready";
+        this.options.log?.("info", `the engine is back (pid ${this.engine?.pid})`);
+        return;
+      } catch (error) {
+        if (attempt >= attempts) {
+          this.state = "failed";
+          this.options.log?.("error", `the engine could not be restarted: ${(error as Error).message}`);
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  }
+}

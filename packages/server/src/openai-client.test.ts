@@ -1,0 +1,120 @@
+// End to end as a user runs it: a real server listening on loopback, the official `openai` npm client,
+// the real engine on a tiny random Llama. Streaming, errors, a fallback seen through response headers,
+// and a client that goes away mid-stream cancelling its generation.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import { benchServe } from "@reviewtune/core";
+import { TorchBackend } from "./backend/torch-backend.js";
+import { createServer, type ReviewtuneServer } from "./server.js";
+import { makeTinyFixtures, type TinyFixtures } from "./testing/tiny-models.js";
+
+let fixtures: TinyFixtures;
+let server: ReviewtuneServer;
+let client: OpenAI;
+const messages = [{ role: "user" as const, content: "Should I buy this blender?" }];
+
+before(async () => {
+  fixtures = makeTinyFixtures();
+  server = createServer({
+    backend: new TorchBackend({ model: { source: fixtures.model, allow_pickle: false } }),
+    baseId: "tiny",
+    adapters: [
+      { name: "good", dir: fixtures.adapters.good },
+      { name: "corrupt", dir: fixtures.adapters.corrupt },
+    ],
+    apiKey: "test-key",
+    maxTokensLimit: 400,
+  });
+  await server.prepare();
+  const address = await server.app.listen({ host: "127.0.0.1", port: 0 });
+  client = new OpenAI({ baseURL: `${address}/v1`, apiKey: "test-key", maxRetries: 0 });
+});
+
+after(async () => {
+  await server?.close();
+});
+
+describe("the official openai client against reviewtune serve", () => {
+  it("lists the base model and the adapters", async () => {
+    const ids = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    assert.deepEqual(ids, ["tiny", "all-minilm-l6-v2", "good", "corrupt"]);
+  });
+
+  it("chat completion, then the same answer streamed", async () => {
+    const completion = await client.chat.completions.create({ model: "good", messages, max_tokens: 8 });
+    assert.equal(completion.choices[0]!.finish_reason, "length");
+    assert.equal(completion.usage!.completion_tokens, 8);
+    const stream = await client.chat.completions.create({ model: "good", messages, max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      usage = chunk.usage ?? usage;
+    }
+    assert.equal(text, completion.choices[0]!.message.content);
+    assert.equal(usage!.completion_tokens, 8);
+  });
+
+  it("embeddings (the client asks for base64 and decodes it)", async () => {
+    const result = await client.embeddings.create({ model: "all-minilm-l6-v2", input: ["Sturdy jar.", "Loud motor."] });
+    assert.deepEqual(result.data.map((entry) => entry.embedding.length), [384, 384]);
+    const norm = Math.hypot(...result.data[0]!.embedding);
+    assert.ok(Math.abs(norm - 1) < 1e-4);
+  });
+
+  it("text completion", async () => {
+    const completion = await client.completions.create({ model: "tiny", prompt: "The blender is", max_tokens: 4 });
+    assert.equal(completion.object, "text_completion");
+    assert.equal(completion.usage!.completion_tokens, 4);
+  });
+
+  it("a corrupt adapter: a normal answer, marked as fallback in the headers", async () => {
+    const { data, response } = await client.chat.completions.create({ model: "corrupt", messages, max_tokens: 4 }).withResponse();
+    assert.equal(response.headers.get("x-reviewtune-fallback"), "corrupt_weights");
+    assert.equal((data as unknown as { reviewtune: { fallback: { code: string } } }).reviewtune.fallback.code, "corrupt_weights");
+  });
+
+  it("errors arrive as the client's typed errors", async () => {
+    await assert.rejects(client.chat.completions.create({ model: "gpt-4o", messages }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.NotFoundError);
+      assert.equal(error.code, "model_not_found");
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({ model: "tiny", messages, max_tokens: 9999 }), OpenAI.BadRequestError);
+    const stranger = new OpenAI({ baseURL: client.baseURL, apiKey: "wrong", maxRetries: 0 });
+    await assert.rejects(stranger.models.list(), OpenAI.AuthenticationError);
+  });
+
+  it("bench serve measures it (a few requests)", async () => {
+    const [result] = await benchServe({
+      targets: [{ label: "torch", url: client.baseURL.replace(/\/v1$/, "") }],
+      concurrency: 2,
+      requests: 4,
+      maxTokens: 4,
+      timeLimitSeconds: 60,
+      apiKey: "test-key",
+      dollarsPerHour: 0.1,
+    });
+    assert.equal(result!.model, "good", "the first loaded adapter by default");
+    assert.equal(result!.completed, 4);
+    assert.equal(result!.errors, 0);
+    assert.ok(result!.latency.p50 > 0 && result!.latency.p99 >= result!.latency.p50);
+    assert.equal(result!.meanCompletionTokens, 4);
+  });
+
+  it("a client that disconnects mid-stream cancels its generation", async () => {
+    const full = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 300 });
+    assert.equal(full.usage!.completion_tokens, 300, "without a disconnect this prompt runs to 300 tokens");
+    const stream = await client.chat.completions.create({ model: "base", messages, max_tokens: 300, stream: true });
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) break; // leaving the loop aborts the HTTP request
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await server.context.queue.onIdle();
+    const metrics = await server.context.metrics.registry.getSingleMetricAsString("reviewtune_tokens_total");
+    const generated = Number(/reviewtune_tokens_total\{model="base",kind="completion"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(generated > 0 && generated < 300, `the engine stopped early (${generated} of 300 tokens)`);
+  });
+});

@@ -1,0 +1,42 @@
+// Loading and unloading adapters at run time. A request names a run by id, looked up under the
+// server's runs folder: no request can make the server read a path of its choosing.
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { AdminLoadAdapterRequestSchema, ResourceNameSchema } from "@reviewtune/contracts";
+import { readRunRecord } from "@reviewtune/core";
+import { ApiError, parseBody } from "../http/api-error.js";
+import type { ServerContext } from "../server.js";
+
+export function registerAdminRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.post("/admin/adapters", async (request, reply) => {
+    const body = parseBody(AdminLoadAdapterRequestSchema, request.body);
+    const runsDir = context.options.runsDir;
+    if (!runsDir) throw new ApiError(404, "invalid_request_error", "no_runs_dir", "this server was started without a runs folder (--runs-dir), so it cannot load adapters by run id");
+    let adapterDir: string;
+    try {
+      const run = readRunRecord(join(runsDir, body.run));
+      if (!run.result?.adapter_dir) throw new ApiError(400, "invalid_request_error", "run_has_no_adapter", `run ${body.run} has no adapter (status ${run.status})`, "run");
+      adapterDir = runAdapterDir(join(runsDir, body.run), run.result.adapter_dir);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      request.log.warn({ err: error }, "run lookup failed");
+      throw new ApiError(404, "invalid_request_error", "run_not_found", `run ${body.run} was not found (or its run.json is unreadable) in the server's runs folder`, "run");
+    }
+    const entry = await context.registry.load(body.name, adapterDir);
+    return reply.code(entry.status === "loaded" ? 201 : 200).send({ name: entry.name, status: entry.status, error: entry.error, max_abs_logit_diff: entry.probe?.max_abs_logit_diff ?? null });
+  });
+  app.delete<{ Params: { name: string } }>("/admin/adapters/:name", async (request) => {
+    const name = ResourceNameSchema.safeParse(request.params.name);
+    if (!name.success || !(await context.registry.unload(name.data))) {
+      throw new ApiError(404, "invalid_request_error", "model_not_found", `no adapter named "${request.params.name}"`, "name");
+    }
+    return { name: name.data, unloaded: true };
+  });
+}
+
+/** The run's adapter/ folder where the run is now (a run folder may have moved since training). */
+export function runAdapterDir(runDir: string, recorded: string): string {
+  const beside = join(runDir, "adapter");
+  return existsSync(beside) || !isAbsolute(recorded) ? beside : recorded;
+}

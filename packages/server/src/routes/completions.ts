@@ -1,0 +1,233 @@
+// POST /v1/chat/completions and /v1/completions: validate, route `model` to the base or an adapter
+// (falling back to the base, marked, when the adapter is unusable), queue, generate with a timeout
+// and cancel-on-disconnect, and answer as JSON or as an SSE stream of chunks.
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  ChatCompletionsRequestSchema,
+  CompletionsRequestSchema,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type ChatCompletionMessage,
+  type Completion,
+  type ServedBy,
+} from "@reviewtune/contracts";
+import type { ChatMessage } from "@reviewtune/core";
+import type { GenerateResult } from "@reviewtune/contracts";
+import type { ModelRoute } from "../adapters/adapter-registry.js";
+import { ClientGoneError, invalidRequest, parseBody, RequestTimeoutError, toHttpError } from "../http/api-error.js";
+import { EventStream } from "../http/sse.js";
+import type { ServerContext } from "../server.js";
+
+type Kind = "chat" | "text";
+
+interface Job {
+  kind: Kind;
+  id: string;
+  created: number;
+  route: ModelRoute;
+  servedBy: ServedBy;
+  prompts: string[];
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+export function registerCompletionRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const body = parseBody(ChatCompletionsRequestSchema, request.body);
+    const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
+    return run(context, job, request, reply);
+  });
+  app.post("/v1/completions", async (request, reply) => {
+    const body = parseBody(CompletionsRequestSchema, request.body);
+    const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
+    if (prompts.some((prompt) => prompt.length === 0)) throw invalidRequest("prompt must not be empty", "prompt");
+    return run(context, makeJob(context, "text", body, prompts, body.max_tokens), request, reply);
+  });
+}
+
+function toChatMessage(message: ChatCompletionMessage): ChatMessage {
+  // "developer" is OpenAI's newer name for the system role; text parts are joined.
+  const content = typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join("");
+  return { role: message.role === "developer" ? "system" : message.role, content };
+}
+
+function makeJob(
+  context: ServerContext,
+  kind: Kind,
+  body: { model: string; temperature?: number | null; top_p?: number | null; seed?: number | null; stream?: boolean | null; stream_options?: { include_usage?: boolean | undefined } | null },
+  prompts: string[],
+  maxTokens: number | null | undefined,
+): Job {
+  const limit = context.options.maxTokensLimit;
+  const tokens = maxTokens ?? Math.min(context.options.defaultMaxTokens, limit);
+  if (tokens > limit) throw invalidRequest(`max_tokens ${tokens} is over this server's limit of ${limit}`, "max_tokens", "max_tokens_too_large");
+  const route = context.registry.route(body.model);
+  return {
+    kind,
+    id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`,
+    created: Math.floor(Date.now() / 1000),
+    route,
+    servedBy: { backend: context.backend.name, adapter: route.adapter?.name ?? null, fallback: route.fallback },
+    prompts,
+    maxTokens: tokens,
+    temperature: body.temperature ?? 0, // greedy unless asked: reproducible answers for evaluation and labeling
+    topP: body.top_p ?? 1,
+    seed: body.seed ?? 0,
+    stream: body.stream ?? false,
+    includeUsage: body.stream_options?.include_usage ?? false,
+  };
+}
+
+/** The headers that mark who answered; a fallback is visible without parsing the body. */
+function servedHeaders(job: Job): Record<string, string> {
+  return {
+    "x-reviewtune-model": job.route.adapter?.name ?? "base",
+    ...(job.route.fallback ? { "x-reviewtune-fallback": job.route.fallback.code } : {}),
+  };
+}
+
+async function run(context: ServerContext, job: Job, request: FastifyRequest, reply: FastifyReply) {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort(new ClientGoneError("the client disconnected"));
+  };
+  reply.raw.on("close", onClose);
+  const timeoutSeconds = context.options.requestTimeoutMs / 1000;
+  const timer = setTimeout(() => controller.abort(new RequestTimeoutError(timeoutSeconds)), context.options.requestTimeoutMs);
+  const generate = (onToken?: (index: number, text: string) => void) =>
+    context.enqueue(async (signal) => {
+      const result = await context.backend.generate({
+        adapterDir: job.route.adapter?.dir,
+        prompts: job.prompts,
+        maxNewTokens: job.maxTokens,
+        temperature: job.temperature,
+        topP: job.topP,
+        seed: job.seed,
+        onToken,
+        signal,
+      });
+      countTokens(context, job, result); // computed tokens count, even for a cancelled generation
+      // A cancelled generation resolves normally; the reason it was cancelled is the answer.
+      if (signal.aborted) throw signal.reason;
+      return result;
+    }, controller.signal);
+  try {
+    if (!job.stream) {
+      const result = await generate();
+      return reply.headers(servedHeaders(job)).send(job.kind === "chat" ? chatCompletion(job, result) : textCompletion(job, result));
+    }
+    return await stream(context, job, request, reply, generate);
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off("close", onClose);
+  }
+}
+
+async function stream(
+  context: ServerContext,
+  job: Job,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  generate: (onToken: (index: number, text: string) => void) => Promise<GenerateResult>,
+) {
+  reply.hijack(); // from here on we write the response ourselves (headers go out with the first chunk)
+  const events = new EventStream(reply.raw, servedHeaders(job));
+  const base = { id: job.id, created: job.created, model: job.route.model };
+  const chatChunk = (choices: ChatCompletionChunk["choices"], extra: Partial<ChatCompletionChunk> = {}): ChatCompletionChunk => ({
+    ...base,
+    object: "chat.completion.chunk",
+    choices,
+    ...extra,
+  });
+  const textChunk = (choices: Completion["choices"], extra: Partial<Completion> = {}): Completion => ({ ...base, object: "text_completion", choices, ...extra });
+  // The role chunk comes first, as OpenAI sends it, but only with the first token: an error before
+  // that still gets its real status code.
+  let roleSent = false;
+  const sent: string[] = [];
+  const onToken = (index: number, text: string) => {
+    sent[index] = (sent[index] ?? "") + text;
+    if (job.kind === "chat") {
+      if (!roleSent) {
+        roleSent = true;
+        events.send(chatChunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], { reviewtune: job.servedBy }));
+      }
+      events.send(chatChunk([{ index, delta: { content: text }, finish_reason: null, logprobs: null }]));
+    } else {
+      events.send(textChunk([{ index, text, finish_reason: null, logprobs: null }], events.started ? {} : { reviewtune: job.servedBy }));
+    }
+  };
+  try {
+    const result = await generate(onToken);
+    // The engine holds back a token that ends in half a UTF-8 character; the final text has it.
+    result.outputs.forEach((output, index) => {
+      const streamed = sent[index] ?? "";
+      if (output.text.length > streamed.length && output.text.startsWith(streamed)) onToken(index, output.text.slice(streamed.length));
+    });
+    const usage = usageOf(result);
+    if (job.kind === "chat") {
+      if (!roleSent) events.send(chatChunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], { reviewtune: job.servedBy }));
+      events.send(chatChunk([{ index: 0, delta: {}, finish_reason: finishReason(result, 0), logprobs: null }], { reviewtune: job.servedBy }));
+      if (job.includeUsage) events.send(chatChunk([], { usage }));
+    } else {
+      events.send(textChunk(result.outputs.map((_, index) => ({ index, text: "", finish_reason: finishReason(result, index), logprobs: null })), { reviewtune: job.servedBy }));
+      if (job.includeUsage) events.send(textChunk([], { usage }));
+    }
+    events.done();
+  } catch (error) {
+    if (error instanceof ClientGoneError) return;
+    const { status, headers, body } = toHttpError(error, (unexpected) => request.log.error({ err: unexpected }, "stream failed"));
+    if (!events.started) {
+      reply.raw.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8" });
+      reply.raw.end(JSON.stringify(body));
+      return;
+    }
+    // Mid-stream the status is gone: OpenAI clients raise on an `error` event.
+    events.send(body);
+    events.done();
+  }
+}
+
+function finishReason(result: GenerateResult, index: number): "stop" | "length" {
+  return result.outputs[index]?.finish_reason === "stop" ? "stop" : "length";
+}
+
+function usageOf(result: GenerateResult) {
+  const prompt = result.outputs.reduce((sum, output) => sum + (output.prompt_tokens ?? 0), 0);
+  const completion = result.outputs.reduce((sum, output) => sum + output.new_tokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+function countTokens(context: ServerContext, job: Job, result: GenerateResult): void {
+  const usage = usageOf(result);
+  context.metrics.tokens.inc({ model: job.route.model, kind: "prompt" }, usage.prompt_tokens);
+  context.metrics.tokens.inc({ model: job.route.model, kind: "completion" }, usage.completion_tokens);
+}
+
+function chatCompletion(job: Job, result: GenerateResult): ChatCompletion {
+  return {
+    id: job.id,
+    object: "chat.completion",
+    created: job.created,
+    model: job.route.model,
+    choices: [{ index: 0, message: { role: "assistant", content: result.outputs[0]?.text ?? "" }, finish_reason: finishReason(result, 0), logprobs: null }],
+    usage: usageOf(result),
+    reviewtune: job.servedBy,
+  };
+}
+
+function textCompletion(job: Job, result: GenerateResult): Completion {
+  return {
+    id: job.id,
+    object: "text_completion",
+    created: job.created,
+    model: job.route.model,
+    choices: result.outputs.map((output, index) => ({ index, text: output.text, finish_reason: finishReason(result, index), logprobs: null })),
+    usage: usageOf(result),
+    reviewtune: job.servedBy,
+  };
+}

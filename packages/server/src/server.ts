@@ -1,0 +1,170 @@
+// `reviewtune serve`'s HTTP server: fastify with an OpenAI-compatible /v1 API in front of a generation
+// backend, a bounded queue, adapters with fallback, Prometheus metrics, one error handler, and a
+// graceful close that lets queued requests finish. Build it with createServer, test it with inject.
+import { timingSafeEqual } from "node:crypto";
+import cors from "@fastify/cors";
+import Fastify, { type FastifyInstance } from "fastify";
+import PQueue from "p-queue";
+import { AdapterRegistry } from "./adapters/adapter-registry.js";
+import type { GenerationBackend } from "./backend/backend.js";
+import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
+import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
+import { registerAdminRoutes } from "./routes/admin.js";
+import { registerCompletionRoutes } from "./routes/completions.js";
+import { registerEmbeddingRoutes } from "./routes/embeddings.js";
+import { registerHealthRoutes } from "./routes/health.js";
+import { registerModelRoutes } from "./routes/models.js";
+
+export interface ServerOptions {
+  backend: GenerationBackend;
+  /** The id the base model answers to in `model` (also "base"). */
+  baseId: string;
+  /** Adapters loaded at start: name -> PEFT adapter folder. */
+  adapters?: Array<{ name: string; dir: string }>;
+  /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
+  runsDir?: string | undefined;
+  /** Required as `Authorization: Bearer <key>` on every route but /health and /ready. */
+  apiKey?: string | undefined;
+  /** Origins allowed by CORS; none (the default): no CORS headers at all. */
+  corsOrigins?: string[];
+  bodyLimitBytes?: number;
+  /** Requests that may wait for the backend; one more gets 429. */
+  queueCapacity?: number;
+  requestTimeoutMs?: number;
+  /** The largest max_tokens a request may ask for, and the default when it asks for none. */
+  maxTokensLimit?: number;
+  defaultMaxTokens?: number;
+  /** fastify's logger (pino) options; false to stay quiet (tests). */
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface ServerContext {
+  options: Required<Pick<ServerOptions, "queueCapacity" | "requestTimeoutMs" | "maxTokensLimit" | "defaultMaxTokens">> & ServerOptions;
+  backend: GenerationBackend;
+  registry: AdapterRegistry;
+  metrics: ServerMetrics;
+  queue: PQueue;
+  /** Runs `task` when the backend has a free slot; 429 when too many wait, 503 while draining. */
+  enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  isDraining(): boolean;
+}
+
+export interface ReviewtuneServer {
+  app: FastifyInstance;
+  context: ServerContext;
+  /** Loads the start-up adapters (each probed); call before listen. */
+  prepare(): Promise<void>;
+  /** Stops taking requests, lets queued and running ones finish, then stops the backend. */
+  close(): Promise<void>;
+}
+
+const OPEN_ROUTES = new Set(["/health", "/ready"]);
+
+export function createServer(options: ServerOptions): ReviewtuneServer {
+  const resolved = {
+    queueCapacity: 16,
+    requestTimeoutMs: 120_000,
+    maxTokensLimit: 1024,
+    defaultMaxTokens: 256,
+    ...options,
+  };
+  const queue = new PQueue({ concurrency: 1 });
+  const metrics = createMetrics({ waiting: () => queue.size, running: () => queue.pending });
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, return503OnClosing: true });
+  // JSON only: fastify's default text/plain parser would turn a wrong content type into a confusing 400.
+  app.removeContentTypeParser("text/plain");
+  const log = (level: "info" | "warn" | "error", message: string) => app.log[level](message);
+  const registry = new AdapterRegistry(options.baseId, options.backend, metrics, log);
+  let draining = false;
+
+  const context: ServerContext = {
+    options: resolved,
+    backend: options.backend,
+    registry,
+    metrics,
+    queue,
+    isDraining: () => draining,
+    async enqueue(task, signal) {
+      if (draining) throw new ServiceUnavailableError("shutting_down", "the server is shutting down", 5);
+      if (queue.size >= resolved.queueCapacity) {
+        metrics.rejected.inc({ reason: "queue_full" });
+        throw new QueueFullError(resolved.queueCapacity, Math.max(1, Math.ceil(queue.size / 2)));
+      }
+      // Aborting removes a waiting request from the queue; a running one keeps its slot until the
+      // backend has really stopped (the task sees the abort and cancels the generation).
+      const waiting = new AbortController();
+      let started = false;
+      const onAbort = () => !started && waiting.abort(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        return (await queue.add(
+          async () => {
+            started = true;
+            await options.backend.whenReady().catch((error: unknown) => {
+              throw new ServiceUnavailableError("engine_unavailable", `the engine could not be started: ${(error as Error).message.split("\n")[0]}`, 30);
+            });
+            signal.throwIfAborted();
+            return task(signal);
+          },
+          { signal: waiting.signal },
+        )) as Awaited<ReturnType<typeof task>>;
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
+  }
+
+  const expectedKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
+  app.addHook("onRequest", async (request, reply) => {
+    // Latency of everything, streams included: observed when the response is done.
+    const started = process.hrtime.bigint();
+    let observed = false;
+    const observe = () => {
+      if (observed) return;
+      observed = true;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.requestDuration.observe({ route: request.routeOptions.url ?? "unmatched", status: String(reply.raw.statusCode) }, seconds);
+    };
+    reply.raw.once("finish", observe);
+    reply.raw.once("close", observe);
+    if (!expectedKey || OPEN_ROUTES.has(request.url.split("?")[0]!)) return;
+    const given = Buffer.from(request.headers.authorization ?? "");
+    if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {
+      throw new ApiError(401, "invalid_request_error", "invalid_api_key", "missing or wrong API key: send Authorization: Bearer <key>");
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ClientGoneError) return reply.code(499).send(); // nobody is listening
+    const { status, headers, body } = toHttpError(error, (unexpected) => request.log.error({ err: unexpected }, "request failed"));
+    return reply.code(status).headers(headers).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { message: `no route ${request.method} ${request.url.split("?")[0]}`, type: "invalid_request_error", param: null, code: "not_found" } }),
+  );
+
+  registerHealthRoutes(app, context);
+  registerModelRoutes(app, context);
+  registerCompletionRoutes(app, context);
+  registerEmbeddingRoutes(app, context);
+  registerAdminRoutes(app, context);
+
+  return {
+    app,
+    context,
+    async prepare() {
+      await options.backend.start();
+      for (const adapter of options.adapters ?? []) await registry.load(adapter.name, adapter.dir);
+    },
+    async close() {
+      draining = true;
+      await queue.onIdle();
+      await app.close();
+      await options.backend.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// Test fixtures built by the engine's own helpers: a tiny random Llama and PEFT adapters over it (a
+// working one, a truncated one, an untrained one), and a run folder holding an adapter. No download.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireEngineEnvironment } from "@reviewtune/core";
+
+export interface TinyFixtures {
+  work: string;
+  model: string;
+  adapters: { good: string; second: string; corrupt: string; untrained: string };
+  runsDir: string;
+  runId: string;
+}
+
+/** One Python process for all of them: importing torch and PEFT is most of the time. */
+function engineHelpers(code: string): void {
+  const { python, engineSource } = requireEngineEnvironment();
+  const made = spawnSync(python, ["-c", `from reviewtune_engine.testing import make_tiny_model, make_tiny_adapter\n${code}`], {
+    encoding: "utf8",
+    env: { ...process.env, PYTHONPATH: engineSource },
+  });
+  if (made.status !== 0) throw new Error(`building the tiny test models failed:\n${made.stderr}`);
+}
+
+export function makeTinyFixtures(): TinyFixtures {
+  const work = mkdtempSync(join(tmpdir(), "reviewtune-serve-"));
+  const model = join(work, "tiny-model");
+  const adapters = { good: join(work, "good"), second: join(work, "second"), corrupt: join(work, "corrupt"), untrained: join(work, "untrained") };
+  const path = JSON.stringify;
+  engineHelpers(
+    [
+      `make_tiny_model(${path(model)})`,
+      `make_tiny_adapter(${path(model)}, ${path(adapters.good)}, seed=1)`,
+      `make_tiny_adapter(${path(model)}, ${path(adapters.second)}, seed=2)`,
+      `make_tiny_adapter(${path(model)}, ${path(adapters.untrained)}, seed=3, trained=False)`,
+    ].join("\n"),
+  );
+  cpSync(adapters.good, adapters.corrupt, { recursive: true });
+  const weights = join(adapters.corrupt, "adapter_model.safetensors");
+  truncateSync(weights, Math.floor(statSync(weights).size / 2));
+  // A finished run as `reviewtune train` leaves it, for loading by run id.
+  const runsDir = join(work, "runs");
+  const runId = "20260101-000000-tiny";
+  mkdirSync(join(runsDir, runId, "adapter"), { recursive: true });
+  for (const file of ["adapter_config.json", "adapter_model.safetensors"]) copyFileSync(join(adapters.second, file), join(runsDir, runId, "adapter", file));
+  writeFileSync(
+    join(runsDir, runId, "run.json"),
+    JSON.stringify({ id: runId, status: "completed", config: { model: { source: model } }, data: {}, result: { adapter_dir: join(runsDir, runId, "adapter"), model_dir: null } }),
+  );
+  return { work, model, adapters, runsDir, runId };
+}
