@@ -86,6 +86,30 @@ def make_tiny_adapter(base: str | Path, target: str | Path, *, seed: int = 0, ra
     return Path(target)
 
 
+def make_tiny_classifier_adapter(base: str | Path, target: str | Path, labels: list[str], *, seed: int = 0, rank: int = 4) -> Path:
+    """A LoRA SEQ_CLS adapter (with its head) over a tiny model, as a classification run saves it."""
+    import json
+
+    import torch
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoTokenizer, LlamaForSequenceClassification
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = LlamaForSequenceClassification.from_pretrained(
+        str(base), num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={label: index for index, label in enumerate(labels)}, pad_token_id=tokenizer.pad_token_id
+    )
+    peft_model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_CLS, r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "score" in name:
+                parameter.normal_(0, 0.5)
+    target = Path(target)
+    peft_model.save_pretrained(str(target), safe_serialization=True)
+    (target / "classification.json").write_text(json.dumps({"labels": labels}))
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m reviewtune_engine.testing")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -125,6 +125,22 @@ export const EmbeddingListSchema = z.object({
 });
 export type EmbeddingList = z.infer<typeof EmbeddingListSchema>;
 
+/** POST /v1/classify: labels and probabilities from a classification run (`reviewtune train --task classify`). */
+export const ClassifyBodySchema = z.strictObject({
+  model: z.string().min(1).max(256),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(512)]),
+});
+export type ClassifyBody = z.infer<typeof ClassifyBodySchema>;
+
+export const ClassificationListSchema = z.object({
+  object: z.literal("list"),
+  model: z.string(),
+  /** Every class, in the head's order. */
+  labels: z.array(z.string()),
+  data: z.array(z.object({ object: z.literal("classification"), index: z.number().int(), label: z.string(), probabilities: z.record(z.string(), z.number()) })),
+});
+export type ClassificationList = z.infer<typeof ClassificationListSchema>;
+
 export const ModelSchema = z.object({
   id: z.string(),
   object: z.literal("model"),

@@ -47,6 +47,7 @@ before(async () => {
       { name: "missing", dir: `${fixtures.work}/no-such-adapter` },
     ],
     runsDir: fixtures.runsDir,
+    classifiers: [{ name: "sentiment-run", choice: { model: { source: fixtures.model, allow_pickle: false }, adapter: fixtures.classifier } }],
     maxTokensLimit: 64,
     bodyLimitBytes: 4096,
   });
@@ -275,5 +276,34 @@ describe("serve: robustness and security", () => {
     assert.notEqual(backend.pid, oldPid);
     assert.equal(restarts, 1);
     assert.equal((await server.app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
+  });
+});
+
+describe("POST /v1/classify", () => {
+  it("answers a label and a probability per class for each input, in order", async () => {
+    const input = ["Loved it, works perfectly.", "Broke on day two.", "It is a kettle."];
+    const response = await server.app.inject({ method: "POST", url: "/v1/classify", payload: { model: "sentiment-run", input } });
+    assert.equal(response.statusCode, 200, response.payload);
+    const body = response.json();
+    assert.deepEqual(body.labels, ["negative", "neutral", "positive"]);
+    assert.deepEqual(body.data.map((entry: { index: number }) => entry.index), [0, 1, 2]);
+    for (const entry of body.data) {
+      const probabilities = Object.values(entry.probabilities) as number[];
+      assert.ok(Math.abs(probabilities.reduce((sum, value) => sum + value, 0) - 1) < 1e-4);
+      assert.equal(entry.label, body.labels[probabilities.indexOf(Math.max(...probabilities))]);
+    }
+    const single = await server.app.inject({ method: "POST", url: "/v1/classify", payload: { model: "sentiment-run", input: input[1] } });
+    const alone = single.json().data[0];
+    assert.equal(alone.label, body.data[1].label, "one text alone gets the same answer as in a batch");
+    for (const [label, probability] of Object.entries(alone.probabilities)) assert.ok(Math.abs((probability as number) - body.data[1].probabilities[label]) < 1e-4);
+  });
+
+  it("names the classifiers it has for an unknown model, and validates the body", async () => {
+    const unknown = await server.app.inject({ method: "POST", url: "/v1/classify", payload: { model: "tiny", input: "x" } });
+    assert.equal(unknown.statusCode, 404);
+    assert.match(unknown.json().error.message, /this server has: sentiment-run/);
+    const bad = await server.app.inject({ method: "POST", url: "/v1/classify", payload: { model: "sentiment-run", input: [] } });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.param, "input");
   });
 });

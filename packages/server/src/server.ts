@@ -6,10 +6,12 @@ import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
 import PQueue from "p-queue";
 import { AdapterRegistry } from "./adapters/adapter-registry.js";
+import type { ClassifierChoice } from "@reviewtune/core";
 import type { GenerationBackend } from "./backend/backend.js";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerClassifyRoutes } from "./routes/classify.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerEmbeddingRoutes } from "./routes/embeddings.js";
 import { registerHealthRoutes } from "./routes/health.js";
@@ -21,6 +23,8 @@ export interface ServerOptions {
   baseId: string;
   /** Adapters loaded at start: name -> PEFT adapter folder. */
   adapters?: Array<{ name: string; dir: string }>;
+  /** Classification runs answered by POST /v1/classify, by name (a run's id). */
+  classifiers?: Array<{ name: string; choice: ClassifierChoice }>;
   /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
   runsDir?: string | undefined;
   /** Required as `Authorization: Bearer <key>` on every route but /health and /ready. */
@@ -151,6 +155,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   registerModelRoutes(app, context);
   registerCompletionRoutes(app, context);
   registerEmbeddingRoutes(app, context);
+  registerClassifyRoutes(app, context);
   registerAdminRoutes(app, context);
 
   return {

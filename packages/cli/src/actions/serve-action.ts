@@ -1,7 +1,7 @@
 // `reviewtune serve`: resolves what to serve (a run, or a model and adapters), starts the backend,
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "@reviewtune/core";
+import { ConfigError, classifierOfRun } from "@reviewtune/core";
 import { TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";
@@ -16,7 +16,11 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (equals <= 0) throw new ConfigError(`--adapter expects name=dir, got "${entry}"`);
     return { name: entry.slice(0, equals), dir: resolve(entry.slice(equals + 1)) };
   });
-  if (options.run && choice.run?.result?.adapter_dir) {
+  // A classification run answers /v1/classify; its base model still answers chat requests.
+  const classifierRun = options.run && choice.run?.config.task === "classify" ? choice.run : undefined;
+  const classifiers = classifierRun ? [{ name: classifierRun.id, choice: classifierOfRun(classifierRun, options.run!) }] : [];
+  if (classifiers[0]?.choice.adapter) classifiers[0].choice.adapter = resolve(runAdapterDir(options.run!, classifiers[0].choice.adapter));
+  if (options.run && !classifierRun && choice.run?.result?.adapter_dir) {
     adapters.unshift({ name: choice.run.id, dir: resolve(runAdapterDir(options.run, choice.run.result.adapter_dir)) });
   }
   const names = new Set<string>();
@@ -37,6 +41,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     backend,
     baseId: baseModelId(choice.model.source),
     adapters,
+    classifiers,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
     apiKey,
     corsOrigins: options.corsOrigin,
@@ -50,7 +55,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await server.prepare();
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
-  console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${apiKey ? "; API key required" : ""})`);
+  console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
   await new Promise<void>((done) => {
     let stopping = false;
     const stop = () => {

@@ -1,7 +1,7 @@
 // What the HTTP layer needs from whatever generates text: the torch engine today, llama.cpp next.
 // Prompts arrive as chat messages or raw text; the backend applies its model's chat template.
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
-import type { ChatMessage } from "@reviewtune/core";
+import type { ChatMessage, ClassifierChoice, ClassifyResult } from "@reviewtune/core";
 
 export type BackendName = "torch" | "llamacpp";
 export type BackendState = "starting" | "ready" | "restarting" | "failed" | "closed";
@@ -31,6 +31,8 @@ export interface GenerationBackend {
   generate(request: GenerationRequest): Promise<GenerateResult>;
   /** Sentence embeddings (normalized) from the embedded embedding model, and the tokens read. */
   embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>;
+  /** Labels and probabilities from a classification head (base + SEQ_CLS adapter, or a fully tuned folder). */
+  classify?(classifier: ClassifierChoice, texts: string[], signal: AbortSignal): Promise<ClassifyResult>;
   /** Loads and probes an adapter; rejects with EngineRequestError (code says why) when it cannot be used. */
   loadAdapter(dir: string): Promise<LoadAdapterResult>;
   unloadAdapter(dir: string): Promise<void>;

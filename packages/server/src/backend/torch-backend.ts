@@ -2,7 +2,7 @@
 // engine dies, the request it was answering fails (the HTTP layer answers 503), the engine is started
 // again, adapters are re-loaded, and queued requests go on as if nothing happened.
 import type { GenerateResult, LoadAdapterResult, TrainConfig } from "@reviewtune/contracts";
-import { ChatTemplate, EngineClient, chatTemplateFor, type ChatMessage, type EngineStartOptions } from "@reviewtune/core";
+import { ChatTemplate, EngineClient, chatTemplateFor, type ChatMessage, type ClassifierChoice, type ClassifyResult, type EngineStartOptions } from "@reviewtune/core";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 
 export interface TorchBackendOptions {
@@ -72,6 +72,11 @@ export class TorchBackend implements GenerationBackend {
   async embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }> {
     const engine = await this.current();
     return engine.request("embed", { model: "all-minilm-l6-v2", texts }, { signal });
+  }
+
+  async classify(classifier: ClassifierChoice, texts: string[], signal: AbortSignal): Promise<ClassifyResult> {
+    const engine = await this.current();
+    return engine.request("classify", { model: classifier.model, ...(classifier.adapter ? { adapter: classifier.adapter } : {}), texts }, { signal });
   }
 
   async loadAdapter(dir: string): Promise<LoadAdapterResult> {

@@ -10,6 +10,8 @@ export interface TinyFixtures {
   work: string;
   model: string;
   adapters: { good: string; second: string; corrupt: string; untrained: string };
+  /** A SEQ_CLS LoRA adapter with its head and classification.json, as a classification run saves it. */
+  classifier: string;
   runsDir: string;
   runId: string;
 }
@@ -17,7 +19,7 @@ export interface TinyFixtures {
 /** One Python process for all of them: importing torch and PEFT is most of the time. */
 function engineHelpers(code: string): void {
   const { python, engineSource } = requireEngineEnvironment();
-  const made = spawnSync(python, ["-c", `from reviewtune_engine.testing import make_tiny_model, make_tiny_adapter\n${code}`], {
+  const made = spawnSync(python, ["-c", `from reviewtune_engine.testing import make_tiny_model, make_tiny_adapter, make_tiny_classifier_adapter\n${code}`], {
     encoding: "utf8",
     env: { ...process.env, PYTHONPATH: engineSource },
   });
@@ -27,6 +29,7 @@ function engineHelpers(code: string): void {
 export function makeTinyFixtures(): TinyFixtures {
   const work = mkdtempSync(join(tmpdir(), "reviewtune-serve-"));
   const model = join(work, "tiny-model");
+  const classifier = join(work, "classifier");
   const adapters = { good: join(work, "good"), second: join(work, "second"), corrupt: join(work, "corrupt"), untrained: join(work, "untrained") };
   const path = JSON.stringify;
   engineHelpers(
@@ -35,6 +38,7 @@ export function makeTinyFixtures(): TinyFixtures {
       `make_tiny_adapter(${path(model)}, ${path(adapters.good)}, seed=1)`,
       `make_tiny_adapter(${path(model)}, ${path(adapters.second)}, seed=2)`,
       `make_tiny_adapter(${path(model)}, ${path(adapters.untrained)}, seed=3, trained=False)`,
+      `make_tiny_classifier_adapter(${path(model)}, ${path(classifier)}, ["negative", "neutral", "positive"], seed=4)`,
     ].join("\n"),
   );
   cpSync(adapters.good, adapters.corrupt, { recursive: true });
@@ -49,5 +53,5 @@ export function makeTinyFixtures(): TinyFixtures {
     join(runsDir, runId, "run.json"),
     JSON.stringify({ id: runId, status: "completed", config: { model: { source: model } }, data: {}, result: { adapter_dir: join(runsDir, runId, "adapter"), model_dir: null } }),
   );
-  return { work, model, adapters, runsDir, runId };
+  return { work, model, adapters, classifier, runsDir, runId };
 }
