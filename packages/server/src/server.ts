@@ -108,7 +108,14 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
               throw new ServiceUnavailableError("engine_unavailable", `the engine could not be started: ${(error as Error).message.split("\n")[0]}`, 30);
             });
             signal.throwIfAborted();
-            return task(signal);
+            try {
+              return await task(signal);
+            } catch (error) {
+              // A request aborted (time limit, client gone) fails for that reason, whatever the
+              // backend threw while it was being stopped.
+              if (signal.aborted) throw signal.reason;
+              throw error;
+            }
           },
           { signal: waiting.signal },
         )) as Awaited<ReturnType<typeof task>>;
