@@ -26,3 +26,4 @@ export * from "./data/sources/instructions.js";
 export * from "./bench/data-bench.js";
 export * from "./data/build/token-budget.js";
 export * from "./bench/serve-bench.js";
+export * from "./references/reference-index.js";
