@@ -8,6 +8,7 @@ import { registerCompareMethods } from "./commands/compare-methods.js";
 import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerPresets } from "./commands/presets.js";
+import { registerRefs } from "./commands/refs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSetup } from "./commands/setup.js";
 import { registerTrain } from "./commands/train.js";
@@ -19,7 +20,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerServe, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerServe, registerRefs, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -31,3 +31,4 @@ export * from "./train/method-report.js";
 export * from "./classify/classify.js";
 export * from "./compare/compare-methods.js";
 export * from "./bench/serve-bench.js";
+export * from "./references/reference-index.js";

@@ -1,0 +1,138 @@
+// Training references: every training example of a dataset embedded with all-MiniLM-L6-v2 (through
+// the engine) in an on-disk LanceDB table beside the dataset, so an answer can be shown with the
+// training examples its question resembles most (recipe R4's "training references").
+// The index is incremental: rows are keyed by a hash of their content, so a rebuilt or extended
+// dataset embeds only its new examples and drops the ones that are gone.
+import { createHash } from "node:crypto";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as lancedb from "@lancedb/lancedb";
+import type { EngineClient } from "../engine/client.js";
+import { DataError } from "../errors.js";
+import { readJsonl } from "../data/jsonl.js";
+import { z } from "zod";
+
+export const REFERENCE_MODEL = "all-minilm-l6-v2";
+const TABLE = "examples";
+/** Texts per engine request: large enough to keep the engine busy, small enough to show progress. */
+const EMBED_BATCH = 256;
+
+const ExampleRowSchema = z.looseObject({
+  group: z.string().optional(),
+  task: z.string().optional(),
+  messages: z.array(z.object({ role: z.string(), content: z.string() })).min(1),
+});
+
+export interface ReferenceExample {
+  id: string;
+  split: string;
+  task: string;
+  group: string;
+  /** The user's turn(s): what a question is compared with. */
+  prompt: string;
+  /** The trained answer. */
+  answer: string;
+}
+
+export interface Reference extends ReferenceExample {
+  /** Cosine similarity of the query with the example's prompt, in [-1, 1]. */
+  similarity: number;
+}
+
+export interface IndexUpdate {
+  total: number;
+  added: number;
+  removed: number;
+  seconds: number;
+}
+
+/** A training row as a reference example; the id is a hash of everything shown, so edits re-embed. */
+export function referenceExample(row: z.infer<typeof ExampleRowSchema>, split: string): ReferenceExample {
+  const prompt = row.messages.filter((message) => message.role === "user").map((message) => message.content).join("\n\n");
+  const answer = [...row.messages].reverse().find((message) => message.role === "assistant")?.content ?? "";
+  const id = createHash("sha256").update(JSON.stringify([split, row.task ?? "", row.group ?? "", prompt, answer])).digest("hex").slice(0, 32);
+  return { id, split, task: row.task ?? "", group: row.group ?? "", prompt, answer };
+}
+
+/** The index of one dataset folder, in `<dataset>/references/`. */
+export class ReferenceIndex {
+  private constructor(
+    readonly dataset: string,
+    private readonly db: lancedb.Connection,
+  ) {}
+
+  static async open(dataset: string): Promise<ReferenceIndex> {
+    if (!existsSync(join(dataset, "train.jsonl"))) {
+      throw new DataError(`${dataset} has no train.jsonl`, join(dataset, "train.jsonl"), undefined, {
+        hint: "pass a dataset folder written by `reviewtune data build` or `reviewtune data demo`",
+      });
+    }
+    return new ReferenceIndex(dataset, await lancedb.connect(join(dataset, "references")));
+  }
+
+  private async table(): Promise<lancedb.Table | undefined> {
+    return (await this.db.tableNames()).includes(TABLE) ? this.db.openTable(TABLE) : undefined;
+  }
+
+  /** The training examples as they are now in the dataset folder. */
+  examples(): ReferenceExample[] {
+    const file = join(this.dataset, "train.jsonl");
+    const rows = readJsonl(file, ExampleRowSchema, { what: "training file", hint: 'each line needs "messages" (a chat ending with the answer)' });
+    const seen = new Set<string>();
+    return rows.map((row) => referenceExample(row, "train")).filter((example) => !seen.has(example.id) && seen.add(example.id));
+  }
+
+  /** Embeds the examples the index lacks and removes the ones the dataset no longer has. */
+  async update(engine: EngineClient, options: { onProgress?: (done: number, todo: number) => void } = {}): Promise<IndexUpdate> {
+    const started = performance.now();
+    const wanted = this.examples();
+    let table = await this.table();
+    const present = new Set<string>(table ? (await table.query().select(["id"]).toArray()).map((row) => String(row.id)) : []);
+    const wantedIds = new Set(wanted.map((example) => example.id));
+    const stale = [...present].filter((id) => !wantedIds.has(id));
+    if (table && stale.length > 0) {
+      for (let offset = 0; offset < stale.length; offset += 500) {
+        await table.delete(`id IN (${stale.slice(offset, offset + 500).map((id) => `'${id}'`).join(", ")})`);
+      }
+    }
+    const missing = wanted.filter((example) => !present.has(example.id));
+    for (let offset = 0; offset < missing.length; offset += EMBED_BATCH) {
+      const batch = missing.slice(offset, offset + EMBED_BATCH);
+      const { embeddings } = await engine.request("embed", { model: REFERENCE_MODEL, texts: batch.map((example) => example.prompt) });
+      const rows = batch.map((example, index) => ({ ...example, vector: embeddings[index]! }));
+      // Each batch is committed on its own: an interrupted update keeps what it embedded.
+      if (table) await table.add(rows);
+      else table = await this.db.createTable(TABLE, rows);
+      options.onProgress?.(offset + batch.length, missing.length);
+    }
+    const total = table ? await table.countRows() : 0;
+    const update = { total, added: missing.length, removed: stale.length, seconds: (performance.now() - started) / 1000 };
+    writeFileSync(join(this.dataset, "references", "index.json"), `${JSON.stringify({ model: REFERENCE_MODEL, ...update, updated: new Date().toISOString() }, null, 2)}\n`);
+    return update;
+  }
+
+  /** The k training examples whose prompts are most similar to each query (cosine similarity). */
+  async search(engine: EngineClient, queries: string[], options: { k?: number; task?: string } = {}): Promise<Reference[][]> {
+    const table = await this.table();
+    if (!table) return queries.map(() => []);
+    const { embeddings } = await engine.request("embed", { model: REFERENCE_MODEL, texts: queries });
+    const results: Reference[][] = [];
+    for (const vector of embeddings) {
+      let search = table.vectorSearch(vector).distanceType("cosine").limit(options.k ?? 5);
+      if (options.task) search = search.where(`task = '${options.task.replace(/'/g, "''")}'`);
+      const rows = await search.toArray();
+      results.push(
+        rows.map((row) => ({
+          id: String(row.id),
+          split: String(row.split),
+          task: String(row.task),
+          group: String(row.group),
+          prompt: String(row.prompt),
+          answer: String(row.answer),
+          similarity: Math.round((1 - Number(row._distance)) * 10_000) / 10_000,
+        })),
+      );
+    }
+    return results;
+  }
+}
