@@ -281,6 +281,7 @@ describe("serve: robustness and security", () => {
     assert.equal(next.json().reviewtune.adapter, "good", "adapters are loaded again after the restart");
     assert.notEqual(backend.pid, oldPid);
     assert.equal(restarts, 1);
+    assert.equal(await metric(server.app, /^reviewtune_engine_restarts_total /), 1);
     assert.equal((await server.app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
   });
 });

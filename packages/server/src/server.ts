@@ -78,6 +78,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   // JSON only: fastify's default text/plain parser would turn a wrong content type into a confusing 400.
   app.removeContentTypeParser("text/plain");
   const log = (level: "info" | "warn" | "error", message: string) => app.log[level](message);
+  options.backend.onRestart(async () => metrics.engineRestarts.inc());
   const registry = new AdapterRegistry(options.baseId, options.backend, metrics, log);
   let draining = false;
 

@@ -35,7 +35,6 @@ export async function runServe(options: ServeOptions): Promise<void> {
     templateOverride: choice.run?.config.data.template,
     engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
     log: (level, message) => console.error(`[serve] ${level}: ${message}`),
-    onEngineRestart: () => server.context.metrics.engineRestarts.inc(),
   });
   const server = createServer({
     backend,

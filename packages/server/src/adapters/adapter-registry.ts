@@ -56,6 +56,8 @@ export class AdapterRegistry {
   /** Loads (or re-loads) an adapter under `name`. Never throws for a bad adapter: it becomes a fallback. */
   async load(name: string, dir: string): Promise<AdapterEntry> {
     if (name === this.baseId || name === BASE_ALIAS) throw new ApiError(409, "invalid_request_error", "name_taken", `"${name}" is the base model's name; pick another adapter name`, "name");
+    const previous = this.adapters.get(name);
+    if (previous?.status === "loaded" && previous.dir !== dir) await this.backend.unloadAdapter(previous.dir);
     let entry: AdapterEntry;
     try {
       const probe = await this.backend.loadAdapter(dir);
