@@ -2,3 +2,4 @@ export * from "./config.js";
 export * from "./protocol.js";
 export * from "./json.js";
 export * from "./json-schema.js";
+export * from "./eval-report.js";

@@ -48,6 +48,20 @@ export const GenerateRequestSchema = request(
     stream: z.boolean().default(false),
   }),
 );
+/** Log-probabilities of continuations after prompts (label words for AUC, answers for perplexity). */
+export const ScoreRequestSchema = request(
+  "score",
+  z.strictObject({
+    model: ModelReferenceSchema,
+    adapter: z.string().min(1).optional(),
+    /** Fully rendered prompts (chat template applied). */
+    prompts: z.array(z.string().min(1)).min(1),
+    /** One shared list of continuations for every prompt, or one list per prompt. */
+    candidates: z.array(z.array(z.string().min(1)).min(1)).min(1),
+    /** (prompt, continuation) pairs per forward pass. */
+    batch_size: z.number().int().positive().default(8),
+  }),
+);
 export const TrainRequestSchema = request(
   "train",
   z.strictObject({
@@ -68,6 +82,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   TokenizeRequestSchema,
   CountTokensRequestSchema,
   GenerateRequestSchema,
+  ScoreRequestSchema,
   TrainRequestSchema,
 ]);
 export type EngineRequest = z.input<typeof EngineRequestSchema>;
@@ -107,6 +122,14 @@ export const GenerateResultSchema = z.object({
 });
 export type GenerateResult = z.infer<typeof GenerateResultSchema>;
 
+export const ScoreResultSchema = z.object({
+  /** scores[prompt][candidate]: summed log-probability of the continuation's tokens, and their count. */
+  scores: z.array(z.array(z.object({ logprob: z.number(), tokens: z.number().int().positive() }))),
+  seconds: z.number(),
+  adapter_loaded: z.boolean(),
+});
+export type ScoreResult = z.infer<typeof ScoreResultSchema>;
+
 export const ParameterCountSchema = z.object({ trainable: z.number().int(), total: z.number().int(), trainable_percent: z.number() });
 
 export const TrainResultSchema = z.object({
@@ -138,6 +161,7 @@ export const ResultSchemas = {
   tokenize: TokenizeResultSchema,
   count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
+  score: ScoreResultSchema,
   train: TrainResultSchema,
 } as const satisfies Record<EngineMethod, z.ZodType>;
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof ResultSchemas)[M]>;
