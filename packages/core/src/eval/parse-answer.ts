@@ -36,10 +36,10 @@ export function readStars(text: string): number | undefined {
 
 /** "Features: a, b." or a bulleted / numbered list; "none" is an empty list. */
 export function readFeatures(text: string): string[] | undefined {
-  const labeled = /features?:\s*([^\n]*)/i.exec(text);
-  if (labeled) {
-    const list = labeled[1]!.replace(/\.\s*$/, "").trim();
-    if (/^(none|no features?|n\/a)?$/i.test(list)) return [];
+  const labeled = /features?:[ \t]*([^\n]*)/i.exec(text);
+  const list = labeled?.[1]!.replace(/\.\s*$/, "").trim();
+  if (list) {
+    if (/^(none|no features?|n\/a)$/i.test(list)) return [];
     return list
       .split(/,|;|\band\b/)
       .map((item) => item.trim().replace(/^(the|a|an)\s+/i, ""))
