@@ -187,6 +187,16 @@ export const EvalReportSchema = z.object({
     loss: z.array(z.object({ step: z.number(), value: z.number() })),
     eval_loss: z.array(z.object({ step: z.number(), value: z.number() })),
   }),
+  /** Per item: gold and each system's reading of its answer and whether it is right (`eval --compare` pairs runs by these). */
+  items: z.array(
+    z.object({
+      id: z.string(),
+      task: z.string(),
+      gold: z.string().nullable(),
+      predicted: z.record(z.string(), z.string().nullable()),
+      correct: z.record(z.string(), z.boolean()),
+    }),
+  ),
   /** A sample of items with every system's answer, for reading. */
   examples: z.array(z.object({ id: z.string(), task: z.string(), prompt: z.string(), reference: z.string(), answers: z.record(z.string(), z.string()) })),
 });

@@ -1,6 +1,6 @@
 // Is a better than b on the same items? The paired bootstrap interval of the accuracy difference,
 // the exact McNemar test on the items where exactly one of them is right, and those items listed.
-import type { Comparison } from "@reviewtune/contracts";
+import type { Comparison, EvalReport } from "@reviewtune/contracts";
 import { bootstrap, mcnemarExact, type BootstrapOptions } from "./statistics.js";
 
 export interface PairedItem {
@@ -33,4 +33,34 @@ export function compareCorrectness(input: { a: string; b: string; metric: string
     wrong_to_right: onlyA.map(flip),
     right_to_wrong: onlyB.map(flip),
   };
+}
+
+/** Two runs' reports on the same items: the tuned systems paired item by item, per task. */
+export function compareReports(a: EvalReport, b: EvalReport, options: BootstrapOptions = {}): Comparison[] {
+  const byId = new Map(b.items.map((item) => [item.id, item]));
+  const shared = a.items.filter((item) => byId.has(item.id) && item.gold !== null);
+  const comparisons: Comparison[] = [];
+  for (const task of ["sentiment", "rating", "quality", "recommendation", "features"]) {
+    const items = shared.filter((item) => item.task === task);
+    if (items.length === 0) continue;
+    comparisons.push(
+      compareCorrectness({
+        a: a.run.id,
+        b: b.run.id,
+        metric: `${task} (exact match of the answer's ${task === "features" ? "feature set" : "label"})`,
+        items: items.map((item) => {
+          const other = byId.get(item.id)!;
+          return {
+            id: item.id,
+            task,
+            gold: item.gold!,
+            a: { correct: item.correct.tuned ?? false, answer: item.predicted.tuned ?? "(unparseable)" },
+            b: { correct: other.correct.tuned ?? false, answer: other.predicted.tuned ?? "(unparseable)" },
+          };
+        }),
+        ...(options ? { bootstrap: options } : {}),
+      }),
+    );
+  }
+  return comparisons;
 }

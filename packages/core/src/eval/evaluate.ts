@@ -14,7 +14,7 @@ import { readRunRecord } from "../train/runs.js";
 import { ruleBasedPredictions, stratifiedRandomPredictions, type Prediction } from "./baselines.js";
 import { compareCorrectness } from "./compare.js";
 import { loadEvalDataset, type EvalItem } from "./eval-items.js";
-import { calibration, classificationMetrics, featureMetrics, oneVsRestAuc, ratingMetrics } from "./metrics.js";
+import { calibration, classificationMetrics, featureMetrics, normalizeFeature, oneVsRestAuc, ratingMetrics } from "./metrics.js";
 import { parseAnswer } from "./parse-answer.js";
 import { completeness, domainSpecificity } from "./response-quality.js";
 import { computeSlices, type SliceInput } from "./slices.js";
@@ -360,6 +360,17 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
       api_per_1000: cost.api_prices_per_1000,
     },
     training: trainingCurves(options.runDirectory),
+    items: items.map((item, index) => {
+      const read = (prediction: Prediction) => primaryValue(item, prediction);
+      const gold = primaryValue(item, { strict: true, ...item.gold });
+      return {
+        id: item.id,
+        task: item.task,
+        gold,
+        predicted: Object.fromEntries(systems.map((system) => [system.name, read(system.predictions[index]!)])),
+        correct: Object.fromEntries(systems.map((system) => [system.name, gold !== null && read(system.predictions[index]!) === gold])),
+      };
+    }),
     examples: items.slice(0, 24).map((item, index) => ({
       id: item.id,
       task: item.task,
@@ -368,6 +379,23 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
       answers: Object.fromEntries(systems.filter((system) => system.answers).map((system) => [system.name, system.answers![index]!])),
     })),
   };
+}
+
+/** The one value an item's answer is judged by (features: the normalized sorted list). */
+export function primaryValue(item: EvalItem, prediction: Prediction): string | null {
+  switch (item.task) {
+    case "sentiment":
+      return prediction.sentiment ?? null;
+    case "rating":
+    case "summary":
+      return prediction.stars === undefined ? null : `${prediction.stars}/5`;
+    case "features":
+      return prediction.features ? [...new Set(prediction.features.map(normalizeFeature))].sort().join(", ") : null;
+    case "quality":
+      return prediction.quality ?? null;
+    case "recommendation":
+      return prediction.recommendation ?? null;
+  }
 }
 
 /** The answer gives nothing the task's metric can read. */

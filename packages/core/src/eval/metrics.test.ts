@@ -96,6 +96,8 @@ describe("feature metrics", () => {
     assert.equal(extra.recall.value, null);
     const unparseable = featureMetrics([["fit"]], [null]);
     close(unparseable.recall.value, 0);
+    close(unparseable.f1.value, 0, "nothing named against gold features scores 0, not n/a");
+    close(extra.f1.value, 0);
     assert.equal(unparseable.unparseable, 1);
   });
 });

@@ -5,14 +5,17 @@
 //   - macro averages run over the classes present in the gold labels; a class never predicted has
 //     precision 0 (as scikit-learn's zero_division=0);
 //   - features are micro-averaged over items: precision = matched / predicted, recall = matched /
-//     gold; a ratio with a zero denominator is null (not 0, not 1), and so is F1 then.
+//     gold; a ratio with a zero denominator is null (not 0, not 1); F1 is 0 when either is 0, else
+//     null when either is null.
 import pluralize from "pluralize";
 import type { ClassificationMetrics, Estimate, FeatureMetrics, RatingMetrics } from "@reviewtune/contracts";
 import { bootstrap, type BootstrapOptions } from "./statistics.js";
 
 const ratio = (numerator: number, denominator: number) => (denominator === 0 ? null : numerator / denominator);
+// F1 is 0 as soon as either side is 0 (nothing right), even when the other is undefined: answers
+// that name no feature at all against gold features score 0, not "n/a".
 const f1Of = (precision: number | null, recall: number | null) =>
-  precision === null || recall === null ? null : precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  precision === 0 || recall === 0 ? 0 : precision === null || recall === null ? null : (2 * precision * recall) / (precision + recall);
 
 interface ClassCounts {
   tp: number;
