@@ -37,3 +37,4 @@ export * from "./eval/evaluate.js";
 export * from "./eval/report-markdown.js";
 export * from "./eval/report-html.js";
 export * from "./eval/write-report.js";
+export * from "./eval/semeval.js";

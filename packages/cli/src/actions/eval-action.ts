@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, type EvalSettings } from "@reviewtune/contracts";
-import { BASELINES, ConfigError, compareReports, evaluateRun, formatEstimate, headlineTable, writeEvalReport, type BaselineName } from "@reviewtune/core";
+import { BASELINES, ConfigError, compareReports, evaluateAspects, evaluateRun, readSemEvalAspects, formatEstimate, headlineTable, writeEvalReport, type BaselineName } from "@reviewtune/core";
 import type { EvalOptions } from "../commands/eval.js";
 import { onInterrupt, startEngine } from "../engine.js";
 
@@ -98,5 +98,37 @@ export async function runCompare(first: string, second: string, options: EvalOpt
   console.log(`\n| paired on the same items | n | ${a.run.id} minus ${b.run.id} (points) | only a right | only b right | McNemar p |\n|---|---|---|---|---|---|`);
   for (const comparison of comparisons) {
     console.log(`| ${comparison.metric} | ${comparison.n} | ${formatEstimate(comparison.difference)} | ${comparison.only_a} | ${comparison.only_b} | ${comparison.mcnemar_p.toFixed(4)} |`);
+  }
+}
+
+export async function runAspects(options: EvalOptions): Promise<void> {
+  const items = readSemEvalAspects(options.aspects!, { limit: options.limit });
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  try {
+    const systems = await evaluateAspects({
+      engine,
+      runDirectory: options.run!,
+      items,
+      baselines: parseBaselines(options.baselines),
+      batchSize: options.batchSize,
+      maxNewTokens: Math.min(options.maxTokens, 48),
+      seed: options.seed,
+      bootstrapSamples: options.bootstrap,
+      onStatus: (message) => console.error(`  ${message}`),
+      signal: controller.signal,
+    });
+    const gold = items.reduce((sum, item) => sum + item.gold.features!.length, 0);
+    console.log(`feature extraction on ${items.length} sentences of ${options.aspects} (${gold} gold aspect terms, SemEval-2014 annotation)\n`);
+    console.log("| system | precision % | recall % | F1 % | unparseable |\n|---|---|---|---|---|");
+    for (const system of systems) {
+      const features = system.features!;
+      console.log(`| ${system.name} | ${formatEstimate(features.precision)} | ${formatEstimate(features.recall)} | ${formatEstimate(features.f1)} | ${features.unparseable} |`);
+    }
+    console.log(`\nnormalization: ${systems[0]!.features!.normalization}`);
+  } finally {
+    dispose();
+    await engine.shutdown();
   }
 }

@@ -6,6 +6,7 @@ export interface EvalOptions {
   run?: string;
   compare?: string[];
   data?: string;
+  aspects?: string;
   limit?: number;
   baselines: string;
   settings?: string;
@@ -25,7 +26,8 @@ export function registerEval(program: Command): void {
     .option("--run <run-dir>", "the finished run to evaluate")
     .option("--compare <run-dirs...>", "two evaluated runs side by side, paired item by item, with significance")
     .option("--data <dir>", "a dataset folder (default: the one the run trained on)")
-    .option("--limit <n>", "evaluate the first n test reviews of each task", positiveInteger("--limit"))
+    .option("--limit <n>", "evaluate the first n test reviews of each task (with --aspects: the first n sentences)", positiveInteger("--limit"))
+    .option("--aspects <file.xml>", "feature extraction only, against SemEval-2014 Task 4 aspect terms as gold")
     .option("--baselines <list>", "comma-separated: base, random, rule-based", "base,random,rule-based")
     .option("--settings <file>", "YAML with targets (slice thresholds) and cost (power, price, API prices)")
     .option("--set <key=value>", "override one setting, e.g. --set targets.min_slice=20 --set cost.power_watts=30 (repeatable)", collectSet)
@@ -43,7 +45,7 @@ export function registerEval(program: Command): void {
         return;
       }
       if (!options.run) throw new ConfigError("eval needs --run <run-dir> (or --compare <a> <b>)", [], { hint: "reviewtune eval --run runs/<id>" });
-      const { runEval } = await import("../actions/eval-action.js");
-      await runEval(options);
+      const { runAspects, runEval } = await import("../actions/eval-action.js");
+      await (options.aspects ? runAspects(options) : runEval(options));
     });
 }

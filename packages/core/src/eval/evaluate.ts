@@ -414,3 +414,29 @@ export function isUnparseable(item: EvalItem, prediction: Prediction): boolean {
       return prediction.recommendation === undefined;
   }
 }
+
+/** Feature extraction against external aspect gold (SemEval XML): tuned, base and rule-based, P/R/F1 with intervals. */
+export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings"> & { items: EvalItem[] }): Promise<SystemResult[]> {
+  const say = options.onStatus ?? (() => {});
+  const run = readRunRecord(options.runDirectory);
+  if (!run.result) throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`);
+  const template = await chatTemplateFor(options.engine, run.config.model, run.config.data.template);
+  const boot = { samples: options.bootstrapSamples ?? DEFAULT_BOOTSTRAP.samples, seed: options.seed ?? DEFAULT_BOOTSTRAP.seed };
+  const targets: Array<{ name: string; description: string; target: LanguageModel }> = [
+    {
+      name: "tuned",
+      description: `run ${run.id}`,
+      target: { engine: options.engine, model: run.result.model_dir ? { source: run.result.model_dir, allow_pickle: false } : run.config.model, adapter: run.result.adapter_dir ?? undefined, template },
+    },
+  ];
+  const baselines = options.baselines ?? BASELINES;
+  if (baselines.includes("base")) targets.push({ name: "base", description: run.config.model.source, target: { engine: options.engine, model: run.config.model, template } });
+  const systems: SystemRun[] = [];
+  for (const { name, description, target } of targets) {
+    say(`${name}: extracting features from ${options.items.length} sentences`);
+    const generated = await generateAnswers(target, options.items, { batchSize: options.batchSize ?? 8, maxNewTokens: options.maxNewTokens ?? 48, signal: options.signal });
+    systems.push({ name, description, answers: generated.answers, latency: generated.latency, predictions: options.items.map((item, index) => parseAnswer("features", generated.answers[index]!)) });
+  }
+  if (baselines.includes("rule-based")) systems.push({ name: "rule-based", description: "rule-based analyzer", predictions: ruleBasedPredictions(options.items) });
+  return systems.map((system) => systemResult(options.items, system, boot));
+}
