@@ -3,9 +3,11 @@
 import { Command, CommanderError } from "commander";
 import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
+import { registerChat, registerTest } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerEval } from "./commands/eval.js";
+import { registerHuman } from "./commands/human.js";
 import { registerPresets } from "./commands/presets.js";
 import { registerSetup } from "./commands/setup.js";
 import { registerTrain } from "./commands/train.js";
@@ -17,7 +19,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerAsk, registerGenerate, registerEval, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -5,7 +5,7 @@
 // (`npm test` installs both: scripts/setup.mjs).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -20,7 +20,11 @@ export const CHROMIUM = process.env.REVIEWTUNE_CHROMIUM ?? "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: work, env: { ...process.env, NO_COLOR: "1" } });
+  return cliWithInput(undefined, ...args);
+}
+
+function cliWithInput(input: string | undefined, ...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: work, input, env: { ...process.env, NO_COLOR: "1" } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -87,6 +91,40 @@ describe("reviewtune eval", () => {
       compared.stdout.includes(`| sentiment (exact match of the answer's label) | ${reviews} | 0.0 [0.0, 0.0] | 0 | 0 | 1.0000 |`),
       compared.stdout,
     );
+  });
+
+  it("test answers a prompts file into one JSON document; chat --side-by-side answers each turn with both models", () => {
+    const prompts = join(work, "q.jsonl");
+    writeFileSync(prompts, `${JSON.stringify({ prompt: "Is it good?" })}\n${JSON.stringify({ prompt: "Should I buy it?" })}\n`);
+    const out = join(work, "answers.json");
+    const tested = cli("test", "--run", runDir, "--prompts", prompts, "--out", out, "--max-tokens", "4");
+    assert.equal(tested.status, 0, tested.stderr);
+    const document = JSON.parse(readFileSync(out, "utf8")) as { adapter: string | null; answers: Array<{ question: string; answer: string }> };
+    assert.deepEqual(document.answers.map((entry) => entry.question), ["Is it good?", "Should I buy it?"]);
+    assert.ok(document.adapter !== null);
+    const chat = cliWithInput("Is it good?\n/reset\nAnd the price?\n\n", "chat", "--run", runDir, "--side-by-side", "--max-tokens", "4");
+    assert.equal(chat.status, 0, chat.stderr);
+    assert.equal(chat.stdout.match(/base model +\| fine-tuned/g)?.length, 2, chat.stdout);
+  });
+
+  it("human export writes blind pairs and a separate key; human score turns ratings into the tuned win rate", () => {
+    const out = join(work, "human");
+    const exported = cli("human", "export", "--run", runDir, "--out", out, "--limit", "4");
+    assert.equal(exported.status, 0, exported.stderr);
+    const pairs = readFileSync(join(out, "pairs.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { pair: string; A: string; B: string });
+    assert.equal(pairs.length, 4);
+    assert.ok(pairs.every((pair) => !("tuned" in pair) && !("base" in pair)), "raters never see which side is which");
+    const key = JSON.parse(readFileSync(join(out, "key.json"), "utf8")) as { pairs: Record<string, { A: string; B: string }> };
+    // three pairs prefer the tuned side, one is a tie: 3.5 / 4
+    const ratings = pairs.map((pair, index) => JSON.stringify({ pair: pair.pair, preferred: index === 3 ? "tie" : key.pairs[pair.pair]!.A === "tuned" ? "A" : "B" }));
+    writeFileSync(join(out, "ratings.jsonl"), `${ratings.join("\n")}\n`);
+    const scored = cli("human", "score", "--key", join(out, "key.json"), "--ratings", join(out, "ratings.jsonl"));
+    assert.equal(scored.status, 0, scored.stderr);
+    assert.match(scored.stdout, /tuned preferred in 87\.5 \[[\d.]+, 100\.0\]% of 4 rated pairs \(ties count half\): 3 tuned, 0 base, 1 ties/);
+    writeFileSync(join(out, "bad.jsonl"), `${JSON.stringify({ pair: "p9999", preferred: "A" })}\n`);
+    const bad = cli("human", "score", "--key", join(out, "key.json"), "--ratings", join(out, "bad.jsonl"));
+    assert.equal(bad.status, 4);
+    assert.match(bad.stderr, /bad\.jsonl:1: pair "p9999" is not in/);
   });
 
   it("names what is wrong: an unknown baseline, a run without an evaluation", () => {

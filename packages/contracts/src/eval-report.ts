@@ -195,6 +195,9 @@ export const EvalReportSchema = z.object({
       gold: z.string().nullable(),
       predicted: z.record(z.string(), z.string().nullable()),
       correct: z.record(z.string(), z.boolean()),
+      /** The prompt's last user message and each language model's answer (human evaluation exports these). */
+      prompt: z.string(),
+      answers: z.record(z.string(), z.string()),
     }),
   ),
   /** A sample of items with every system's answer, for reading. */

@@ -38,3 +38,4 @@ export * from "./eval/report-markdown.js";
 export * from "./eval/report-html.js";
 export * from "./eval/write-report.js";
 export * from "./eval/semeval.js";
+export * from "./eval/human.js";

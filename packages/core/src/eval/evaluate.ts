@@ -369,6 +369,8 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
         gold,
         predicted: Object.fromEntries(systems.map((system) => [system.name, read(system.predictions[index]!)])),
         correct: Object.fromEntries(systems.map((system) => [system.name, gold !== null && read(system.predictions[index]!) === gold])),
+        prompt: item.messages.at(-1)!.content,
+        answers: Object.fromEntries(systems.filter((system) => system.answers).map((system) => [system.name, system.answers![index]!])),
       };
     }),
     examples: items.slice(0, 24).map((item, index) => ({
