@@ -12,9 +12,11 @@ export async function runChat(options: ChatOptions): Promise<void> {
   const tuned = modelFromOptions({ run: options.run });
   const base = modelFromOptions({ run: options.run, base: true });
   const engine = await startEngine({ verbose: options.verbose ?? false });
-  const input = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  let input: ReturnType<typeof createInterface> | undefined;
   try {
     const template = await chatTemplateFor(engine, base.model, tuned.run?.config.data.template);
+    // Created only now and iterated at once: lines read before an iterator is attached would be lost.
+    input = createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
     // each side keeps its own history: a conversation continues from what that model said
     const histories: Record<"base" | "tuned", ChatMessage[]> = { base: [], tuned: [] };
     console.error(`chatting with run ${tuned.run!.id}${options.sideBySide ? " (base | tuned)" : ""}; an empty line or end of input ends, /reset forgets the conversation`);
@@ -50,7 +52,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
       process.stdout.write("> ");
     }
   } finally {
-    input.close();
+    input?.close();
     await engine.shutdown();
   }
 }

@@ -70,6 +70,8 @@ export async function generateAnswers(
   const latencies: number[] = [];
   let tokens = 0;
   let seconds = 0;
+  // One token first, untimed: loading the model and the adapter is not answer latency.
+  if (items.length > 0) await answer([items[0]!.messages], { ...target, maxNewTokens: 1, ...(options.signal ? { signal: options.signal } : {}) });
   for (let offset = 0; offset < items.length; offset += options.batchSize) {
     const batch = items.slice(offset, offset + options.batchSize);
     const started = performance.now();
