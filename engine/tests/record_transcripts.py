@@ -34,6 +34,7 @@ def requests(model: Path, work: Path) -> list[tuple[str, dict]]:
         ("generate", {"model": {"source": str(model), "allow_pickle": False}, "prompts": ["x"], "max_new_tokens": -1}),
         ("cancel", {"target": "not-running"}),
         ("train", {"run_dir": str(work / "run"), "config": config, "train_file": train_file, "eval_file": validation_file, "resume": False}),
+        ("score", {"model": {"source": str(model), "allow_pickle": False}, "prompts": [CHATML_PROMPT + "Sentiment:"], "candidates": [[" positive", " negative"]], "batch_size": 8}),
     ]
 
 

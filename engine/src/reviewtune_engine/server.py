@@ -2,7 +2,7 @@
 
 stdout carries protocol messages only (library prints are redirected to stderr); logs go to stderr.
 A reader thread takes requests so that `cancel`, `ping` and `shutdown` are answered while a job runs;
-jobs (model_info, tokenize, generate, embed, load_adapter, train, classify...) run one at a time on the main thread. End of input
+jobs (model_info, tokenize, generate, score, embed, load_adapter, train, classify...) run one at a time on the main thread. End of input
 means shutdown: the running job is cancelled (training saves a checkpoint first) and the process exits.
 """
 
@@ -156,6 +156,10 @@ class Server:
             from reviewtune_engine.adapters import unload_adapter
 
             return unload_adapter(params, self.cache)
+        if method == "score":
+            from reviewtune_engine.score import score
+
+            return score(params, self.cache, is_cancelled)
         if method == "train":
             from reviewtune_engine.train import train
 

@@ -5,8 +5,11 @@ import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
 import { registerClassify } from "./commands/classify.js";
 import { registerCompareMethods } from "./commands/compare-methods.js";
+import { registerChat, registerTest } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerEval } from "./commands/eval.js";
+import { registerHuman } from "./commands/human.js";
 import { registerPresets } from "./commands/presets.js";
 import { registerRefs } from "./commands/refs.js";
 import { registerServe } from "./commands/serve.js";
@@ -20,7 +23,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerServe, registerRefs, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerRefs, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,3 +3,4 @@ export * from "./protocol.js";
 export * from "./json.js";
 export * from "./json-schema.js";
 export * from "./http-api.js";
+export * from "./eval-report.js";

@@ -70,6 +70,20 @@ export const LoadAdapterRequestSchema = request(
   }),
 );
 export const UnloadAdapterRequestSchema = request("unload_adapter", z.strictObject({ adapter: z.string().min(1) }));
+/** Log-probabilities of continuations after prompts (label words for AUC, answers for perplexity). */
+export const ScoreRequestSchema = request(
+  "score",
+  z.strictObject({
+    model: ModelReferenceSchema,
+    adapter: z.string().min(1).optional(),
+    /** Fully rendered prompts (chat template applied). */
+    prompts: z.array(z.string().min(1)).min(1),
+    /** One shared list of continuations for every prompt, or one list per prompt. */
+    candidates: z.array(z.array(z.string().min(1)).min(1)).min(1),
+    /** (prompt, continuation) pairs per forward pass. */
+    batch_size: z.number().int().positive().default(8),
+  }),
+);
 export const TrainRequestSchema = request(
   "train",
   z.strictObject({
@@ -107,6 +121,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   EmbedRequestSchema,
   LoadAdapterRequestSchema,
   UnloadAdapterRequestSchema,
+  ScoreRequestSchema,
   TrainRequestSchema,
   ClassifyRequestSchema,
 ]);
@@ -161,6 +176,13 @@ export const LoadAdapterResultSchema = z.object({
   probe_tokens: z.number().int(),
 });
 export type LoadAdapterResult = z.infer<typeof LoadAdapterResultSchema>;
+export const ScoreResultSchema = z.object({
+  /** scores[prompt][candidate]: summed log-probability of the continuation's tokens, and their count. */
+  scores: z.array(z.array(z.object({ logprob: z.number(), tokens: z.number().int().positive() }))),
+  seconds: z.number(),
+  adapter_loaded: z.boolean(),
+});
+export type ScoreResult = z.infer<typeof ScoreResultSchema>;
 
 export const ParameterCountSchema = z.object({ trainable: z.number().int(), total: z.number().int(), trainable_percent: z.number() });
 
@@ -223,6 +245,7 @@ export const ResultSchemas = {
   embed: z.object({ model: z.string(), embeddings: z.array(z.array(z.number())), dimensions: z.number().int(), tokens: z.number().int() }),
   load_adapter: LoadAdapterResultSchema,
   unload_adapter: z.object({ unloaded: z.boolean() }),
+  score: ScoreResultSchema,
   train: TrainResultSchema,
   classify: z.object({
     /** Class names in the order of every output's probabilities. */

@@ -1,7 +1,8 @@
 // `reviewtune demo`: everything offline on the embedded defaults. Base answers first, then a LoRA
 // fine-tune with a live progress bar, then the same prompts answered by the tuned model, side by side.
 import { join } from "node:path";
-import { CancelledError, answer, chatTemplateFor, demoPrompts, ensureEngineEnvironment, resolveConfig, startRun } from "@reviewtune/core";
+import { EvalSettingsSchema } from "@reviewtune/contracts";
+import { CancelledError, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
 import type { DemoOptions } from "../commands/demo.js";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
@@ -34,7 +35,7 @@ export function sideBySide(left: string, right: string, titles: [string, string]
 export async function runDemo(options: DemoOptions): Promise<void> {
   const started = Date.now();
   console.log("reviewtune demo: fine-tune SmolLM2-135M-Instruct (embedded, CPU) on the project's demo reviews, then compare.\n");
-  console.log("step 1/4: engine environment");
+  console.log("step 1/5: engine environment");
   await ensureEngineEnvironment({ log: (line) => console.log(`  ${line}`) });
   const { config, origin } = resolveConfig({
     preset: "demo",
@@ -43,7 +44,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       ...(options.epochs ? { training: { epochs: options.epochs } } : {}),
     },
   });
-  console.log("step 2/4: base model answers (before fine-tuning)");
+  console.log("step 2/5: base model answers (before fine-tuning)");
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
@@ -56,7 +57,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const before = await answer(conversations, generation);
     console.log(`  ${prompts.length} answers in ${before.seconds.toFixed(1)} s\n`);
 
-    console.log(`step 3/4: LoRA fine-tune (${origin}: ${config.data.demo_reviews} reviews x 5 tasks, ${config.training.epochs} epochs)`);
+    console.log(`step 3/5: LoRA fine-tune (${origin}: ${config.data.demo_reviews} reviews x 5 tasks, ${config.training.epochs} epochs)`);
     const record = await startRun(config, origin, options.runsDir, { engine, onEvent: progress.onEvent, signal: controller.signal });
     progress.stop();
     const directory = join(options.runsDir, record.id);
@@ -65,7 +66,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       throw new CancelledError("the demo was interrupted; its checkpoint is saved", { hint: `resume the training with: npx reviewtune train --resume ${directory}` });
     }
 
-    console.log("\nstep 4/4: the same prompts, base vs fine-tuned");
+    console.log("\nstep 4/5: the same prompts, base vs fine-tuned");
     const after = await answer(conversations, { ...generation, adapter: record.result!.adapter_dir! });
     const width = Math.min(process.stdout.columns || 120, 140);
     prompts.forEach((prompt, index) => {
@@ -73,6 +74,25 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       console.log(sideBySide(before.outputs[index]!.text, after.outputs[index]!.text, ["base model", "fine-tuned (LoRA)"], width));
     });
     console.log(`\n${"=".repeat(width)}`);
+
+    // Held-out reviews from another generator seed, so none of them was trained on; a bounded
+    // number per task keeps the demo's evaluation to a few minutes on 2 cores.
+    console.log(`\nstep 5/5: evaluation on ${options.evalReviews} held-out demo reviews per task (tuned vs base vs baselines)`);
+    const evalData = join(directory, "eval-data");
+    await buildDemoDataset({ out: evalData, reviews: 200, seed: config.training.seed + 1000, force: true });
+    const report = await evaluateRun({
+      engine,
+      runDirectory: directory,
+      dataDirectory: evalData,
+      limit: options.evalReviews,
+      settings: EvalSettingsSchema.parse({}),
+      maxNewTokens: options.maxTokens,
+      onStatus: (message) => console.log(`  ${message}`),
+      signal: controller.signal,
+    });
+    const files = writeEvalReport(join(directory, "eval"), report);
+    console.log(`\n${headlineTable(report)}\n`);
+    console.log(`report: ${files.html}`);
     console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. Run folder: ${directory}`);
     console.log(`try: npx reviewtune ask --run ${directory} "Should I buy this product? Review: \\"The strap broke in a week.\\""`);
   } finally {

@@ -6,6 +6,7 @@ export interface DemoOptions {
   reviews?: number;
   epochs?: number;
   maxTokens: number;
+  evalReviews: number;
   verbose?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function registerDemo(program: Command): void {
     .option("--reviews <n>", "demo reviews to generate (x5 tasks each)", positiveInteger("--reviews"))
     .option("--epochs <n>", "training epochs", positiveInteger("--epochs"))
     .option("--max-tokens <n>", "new tokens per answer", positiveInteger("--max-tokens"), 72)
+    .option("--eval-reviews <n>", "held-out reviews per task in the closing evaluation", positiveInteger("--eval-reviews"), 5)
     .option("--verbose", "show the engine's full log")
     .action(async (options: DemoOptions) => {
       const { runDemo } = await import("../actions/demo-action.js");

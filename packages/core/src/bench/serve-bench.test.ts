@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { benchPrompts, parseBenchTarget, percentile } from "./serve-bench.js";
+import { benchPrompts, parseBenchTarget, nearestRankPercentile } from "./serve-bench.js";
 
 describe("bench serve helpers", () => {
   it("targets are labelled URLs on this machine only", () => {
@@ -12,10 +12,10 @@ describe("bench serve helpers", () => {
 
   it("percentiles by nearest rank; review-length prompts", () => {
     const values = Array.from({ length: 100 }, (_, index) => index + 1);
-    assert.equal(percentile(values, 0.5), 50);
-    assert.equal(percentile(values, 0.95), 95);
-    assert.equal(percentile(values, 0.99), 99);
-    assert.ok(Number.isNaN(percentile([], 0.5)));
+    assert.equal(nearestRankPercentile(values, 0.5), 50);
+    assert.equal(nearestRankPercentile(values, 0.95), 95);
+    assert.equal(nearestRankPercentile(values, 0.99), 99);
+    assert.ok(Number.isNaN(nearestRankPercentile([], 0.5)));
     const prompts = benchPrompts(12);
     assert.equal(prompts.length, 12);
     assert.ok(prompts.every((prompt) => prompt.includes("Review:") && prompt.length > 80));

@@ -64,7 +64,7 @@ export function benchPrompts(count: number): string[] {
     .map((example) => example.messages[0]!.content);
 }
 
-export function percentile(sorted: number[], fraction: number): number {
+export function nearestRankPercentile(sorted: number[], fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
   return sorted[index]!;
@@ -135,9 +135,9 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
       fallbacks,
       wallSeconds,
       latency: {
-        p50: percentile(sorted, 0.5),
-        p95: percentile(sorted, 0.95),
-        p99: percentile(sorted, 0.99),
+        p50: nearestRankPercentile(sorted, 0.5),
+        p95: nearestRankPercentile(sorted, 0.95),
+        p99: nearestRankPercentile(sorted, 0.99),
         mean: sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, completed),
       },
       queriesPerMinute: (completed / wallSeconds) * 60,

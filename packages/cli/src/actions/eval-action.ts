@@ -1,0 +1,134 @@
+// `reviewtune eval`: evaluate one run (engine: generation and scoring) and write its reports, or
+// pair two evaluated runs item by item (no engine needed).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, type EvalSettings } from "@reviewtune/contracts";
+import { BASELINES, ConfigError, compareReports, evaluateAspects, evaluateRun, readSemEvalAspects, formatEstimate, headlineTable, writeEvalReport, type BaselineName } from "@reviewtune/core";
+import type { EvalOptions } from "../commands/eval.js";
+import { onInterrupt, startEngine } from "../engine.js";
+
+function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) {
+    target[key] = value && typeof value === "object" && !Array.isArray(value) && typeof target[key] === "object" ? mergeDeep({ ...(target[key] as Record<string, unknown>) }, value as Record<string, unknown>) : value;
+  }
+  return target;
+}
+
+export function loadSettings(file: string | undefined, overrides: Record<string, unknown> = {}): EvalSettings {
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError(`settings file ${file} does not exist`, [], { hint: "check the --settings path" });
+    raw = (parseYaml(readFileSync(file, "utf8")) as Record<string, unknown> | null) ?? {};
+  }
+  const parsed = EvalSettingsSchema.safeParse(mergeDeep(raw, overrides));
+  if (!parsed.success) throw new ConfigError(`invalid eval settings${file ? ` in ${file}` : ""}`, formatIssues(parsed.error), { hint: "fields: targets.{category_drop,class_gap_points,length_drop,min_slice,...}, cost.{power_watts,price_per_kwh,currency,api_prices_per_1000}" });
+  return parsed.data;
+}
+
+function parseBaselines(list: string): BaselineName[] {
+  const names = list.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(BASELINES as readonly string[]).includes(name));
+  if (unknown.length) throw new ConfigError(`unknown baseline(s): ${unknown.join(", ")}`, [], { hint: `choose from ${BASELINES.join(", ")}` });
+  return names as BaselineName[];
+}
+
+export async function runEval(options: EvalOptions): Promise<void> {
+  const settings = loadSettings(options.settings, options.set);
+  const baselines = parseBaselines(options.baselines);
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  try {
+    const report = await evaluateRun({
+      engine,
+      runDirectory: options.run!,
+      dataDirectory: options.data,
+      limit: options.limit,
+      baselines,
+      settings,
+      batchSize: options.batchSize,
+      maxNewTokens: options.maxTokens,
+      seed: options.seed,
+      bootstrapSamples: options.bootstrap,
+      onStatus: (message) => console.error(`  ${message}`),
+      signal: controller.signal,
+    });
+    const files = writeEvalReport(options.out ?? join(options.run!, "eval"), report);
+    console.log(headlineTable(report));
+    console.log("");
+    for (const check of report.checks) console.log(`${check.status === "pass" ? "pass" : check.status === "fail" ? "FAIL" : "too small"}  ${check.dimension}: ${check.detail}`);
+    for (const comparison of report.comparisons) {
+      console.log(`tuned vs base, ${comparison.metric}: ${formatEstimate(comparison.difference)} points, McNemar p=${comparison.mcnemar_p.toFixed(4)} (${comparison.only_a} only tuned right, ${comparison.only_b} only base right)`);
+    }
+    console.log(`\nreports: ${files.markdown}\n         ${files.html}\n         ${files.json}`);
+  } finally {
+    dispose();
+    await engine.shutdown();
+  }
+}
+
+function readReport(runDirectory: string): EvalReport {
+  const file = join(runDirectory, "eval", "report.json");
+  if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
+  const parsed = EvalReportSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) throw new ConfigError(`${file} is not an evaluation report`, formatIssues(parsed.error), { hint: `re-run reviewtune eval --run ${runDirectory}` });
+  return parsed.data;
+}
+
+export async function runCompare(first: string, second: string, options: EvalOptions): Promise<void> {
+  const a = readReport(first);
+  const b = readReport(second);
+  if (a.dataset.directory !== b.dataset.directory) {
+    console.error(`note: the runs were evaluated on different datasets (${a.dataset.directory} vs ${b.dataset.directory}); only items with the same id are paired`);
+  }
+  const tunedA = a.systems.find((system) => system.name === "tuned")!;
+  const tunedB = b.systems.find((system) => system.name === "tuned")!;
+  const rows: Array<[string, string, string]> = [
+    ["sentiment accuracy %", formatEstimate(tunedA.sentiment?.accuracy), formatEstimate(tunedB.sentiment?.accuracy)],
+    ["sentiment macro F1 %", formatEstimate(tunedA.sentiment?.macro_f1), formatEstimate(tunedB.sentiment?.macro_f1)],
+    ["rating within 1 star %", formatEstimate(tunedA.rating?.within_one), formatEstimate(tunedB.rating?.within_one)],
+    ["feature F1 %", formatEstimate(tunedA.features?.f1), formatEstimate(tunedB.features?.f1)],
+    ["completeness %", formatEstimate(tunedA.completeness), formatEstimate(tunedB.completeness)],
+  ];
+  console.log(`| metric | ${a.run.id} | ${b.run.id} |\n|---|---|---|`);
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  const comparisons = compareReports(a, b, { seed: options.seed, samples: options.bootstrap });
+  if (comparisons.length === 0) throw new ConfigError("the two reports share no items to pair", [], { hint: "evaluate both runs with the same --data and --limit" });
+  console.log(`\n| paired on the same items | n | ${a.run.id} minus ${b.run.id} (points) | only a right | only b right | McNemar p |\n|---|---|---|---|---|---|`);
+  for (const comparison of comparisons) {
+    console.log(`| ${comparison.metric} | ${comparison.n} | ${formatEstimate(comparison.difference)} | ${comparison.only_a} | ${comparison.only_b} | ${comparison.mcnemar_p.toFixed(4)} |`);
+  }
+}
+
+export async function runAspects(options: EvalOptions): Promise<void> {
+  const items = readSemEvalAspects(options.aspects!, { limit: options.limit });
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  try {
+    const systems = await evaluateAspects({
+      engine,
+      runDirectory: options.run!,
+      items,
+      baselines: parseBaselines(options.baselines),
+      batchSize: options.batchSize,
+      maxNewTokens: Math.min(options.maxTokens, 48),
+      seed: options.seed,
+      bootstrapSamples: options.bootstrap,
+      onStatus: (message) => console.error(`  ${message}`),
+      signal: controller.signal,
+    });
+    const gold = items.reduce((sum, item) => sum + item.gold.features!.length, 0);
+    console.log(`feature extraction on ${items.length} sentences of ${options.aspects} (${gold} gold aspect terms, SemEval-2014 annotation)\n`);
+    console.log("| system | precision % | recall % | F1 % | unparseable |\n|---|---|---|---|---|");
+    for (const system of systems) {
+      const features = system.features!;
+      console.log(`| ${system.name} | ${formatEstimate(features.precision)} | ${formatEstimate(features.recall)} | ${formatEstimate(features.f1)} | ${features.unparseable} |`);
+    }
+    console.log(`\nnormalization: ${systems[0]!.features!.normalization}`);
+  } finally {
+    dispose();
+    await engine.shutdown();
+  }
+}

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import { ConfigError } from "@reviewtune/core";
+import { collectSet, positiveInteger } from "./shared.js";
+
+export interface EvalOptions {
+  run?: string;
+  compare?: string[];
+  data?: string;
+  aspects?: string;
+  limit?: number;
+  baselines: string;
+  settings?: string;
+  set?: Record<string, unknown>;
+  out?: string;
+  batchSize: number;
+  maxTokens: number;
+  seed: number;
+  bootstrap: number;
+  verbose?: boolean;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("evaluate a run on a dataset's test split: tuned vs base vs baselines, with intervals, slices and reports in runs/<id>/eval/")
+    .option("--run <run-dir>", "the finished run to evaluate")
+    .option("--compare <run-dirs...>", "two evaluated runs side by side, paired item by item, with significance")
+    .option("--data <dir>", "a dataset folder (default: the one the run trained on)")
+    .option("--limit <n>", "evaluate the first n test reviews of each task (with --aspects: the first n sentences)", positiveInteger("--limit"))
+    .option("--aspects <file.xml>", "feature extraction only, against SemEval-2014 Task 4 aspect terms as gold")
+    .option("--baselines <list>", "comma-separated: base, random, rule-based", "base,random,rule-based")
+    .option("--settings <file>", "YAML with targets (slice thresholds) and cost (power, price, API prices)")
+    .option("--set <key=value>", "override one setting, e.g. --set targets.min_slice=20 --set cost.power_watts=30 (repeatable)", collectSet)
+    .option("--out <dir>", "where the reports go (default: <run>/eval)")
+    .option("--batch-size <n>", "prompts per generation batch", positiveInteger("--batch-size"), 8)
+    .option("--max-tokens <n>", "new tokens per answer at most", positiveInteger("--max-tokens"), 96)
+    .option("--seed <n>", "seed of the bootstrap and the random baseline", positiveInteger("--seed"), 17)
+    .option("--bootstrap <n>", "bootstrap resamples", positiveInteger("--bootstrap"), 1000)
+    .option("--verbose", "show the engine's full log")
+    .action(async (options: EvalOptions) => {
+      if (options.compare) {
+        if (options.compare.length !== 2) throw new ConfigError(`--compare takes two run folders, got ${options.compare.length}`, [], { hint: "reviewtune eval --compare runs/<a> runs/<b>" });
+        const { runCompare } = await import("../actions/eval-action.js");
+        await runCompare(options.compare[0]!, options.compare[1]!, options);
+        return;
+      }
+      if (!options.run) throw new ConfigError("eval needs --run <run-dir> (or --compare <a> <b>)", [], { hint: "reviewtune eval --run runs/<id>" });
+      const { runAspects, runEval } = await import("../actions/eval-action.js");
+      await (options.aspects ? runAspects(options) : runEval(options));
+    });
+}

@@ -1,0 +1,93 @@
+// report.md: the headline table a person pastes into a README, then checks, significance and cost.
+import type { Estimate, EvalReport, SystemResult } from "@reviewtune/contracts";
+
+export const formatEstimate = (estimate: Estimate | null | undefined, scale = 100, digits = 1): string => {
+  if (!estimate || estimate.value === null) return "n/a";
+  const value = (estimate.value * scale).toFixed(digits);
+  return estimate.low === null || estimate.high === null ? value : `${value} [${(estimate.low * scale).toFixed(digits)}, ${(estimate.high * scale).toFixed(digits)}]`;
+};
+
+/** The headline rows: label, and how to read each system's figure. */
+export const HEADLINE_ROWS: Array<{ label: string; figure: (system: SystemResult) => string }> = [
+  { label: "sentiment accuracy %", figure: (system) => formatEstimate(system.sentiment?.accuracy) },
+  { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment?.macro_f1) },
+  { label: "sentiment AUC (one-vs-rest)", figure: (system) => formatEstimate(system.auc?.macro, 1, 3) },
+  { label: "rating MAE (stars)", figure: (system) => formatEstimate(system.rating?.mae, 1, 2) },
+  { label: "rating exact %", figure: (system) => formatEstimate(system.rating?.exact) },
+  { label: "rating within 1 star %", figure: (system) => formatEstimate(system.rating?.within_one) },
+  { label: "feature F1 %", figure: (system) => formatEstimate(system.features?.f1) },
+  { label: "quality accuracy %", figure: (system) => formatEstimate(system.quality?.accuracy) },
+  { label: "recommendation accuracy %", figure: (system) => formatEstimate(system.recommendation?.accuracy) },
+  { label: "completeness %", figure: (system) => formatEstimate(system.completeness) },
+  { label: "domain specificity %", figure: (system) => formatEstimate(system.domain_specificity) },
+  { label: "perplexity under base (lower = more fluent)", figure: (system) => formatEstimate(system.coherence_perplexity, 1, 1) },
+  { label: "latency p50 / p95 s (per batch)", figure: (system) => (system.latency ? `${system.latency.p50_seconds.toFixed(2)} / ${system.latency.p95_seconds.toFixed(2)}` : "n/a") },
+  { label: "tokens/s", figure: (system) => (system.latency ? system.latency.tokens_per_second.toFixed(1) : "n/a") },
+];
+
+const table = (header: string[], rows: string[][]) =>
+  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.map((cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`)].join("\n");
+
+export function headlineTable(report: EvalReport): string {
+  return table(
+    ["metric", ...report.systems.map((system) => system.name)],
+    HEADLINE_ROWS.map((row) => [row.label, ...report.systems.map(row.figure)]),
+  );
+}
+
+export function renderMarkdown(report: EvalReport): string {
+  const lines: string[] = [];
+  lines.push(`# Evaluation of run ${report.run.id}`, "");
+  lines.push(
+    `${report.dataset.items} test items from ${report.dataset.reviews} reviews of ${report.dataset.directory} (held-out phrasings). ` +
+      `Figures: value [95% bootstrap interval, ${report.bootstrap_samples} resamples, seed ${report.seed}]. Unparseable answers count as wrong.`,
+    "",
+  );
+  lines.push(headlineTable(report), "");
+  lines.push(...report.systems.map((system) => `- **${system.name}**: ${system.description}`), "");
+  lines.push(`Gold labels: ${Object.entries(report.gold_sources).map(([label, sources]) => `${label} from ${sources.join(" + ")}`).join("; ")}.`, "");
+  for (const caveat of report.caveats) lines.push(`> ${caveat}`, "");
+  if (report.comparisons.length) {
+    lines.push("## Tuned vs base (paired, same items)", "");
+    lines.push(
+      table(
+        ["metric", "n", "difference (points)", "only tuned right", "only base right", "McNemar p"],
+        report.comparisons.map((comparison) => [
+          comparison.metric,
+          String(comparison.n),
+          formatEstimate(comparison.difference),
+          String(comparison.only_a),
+          String(comparison.only_b),
+          comparison.mcnemar_p < 0.001 ? "< 0.001" : comparison.mcnemar_p.toFixed(3),
+        ]),
+      ),
+      "",
+    );
+  }
+  lines.push("## Robustness checks (tuned model, sentiment accuracy)", "");
+  lines.push(
+    table(
+      ["check", "rule", "value", "target", "status", "detail"],
+      report.checks.map((check) => [
+        check.dimension,
+        check.rule,
+        check.value === null ? "n/a" : check.dimension.startsWith("tag:") || check.rule.includes("relative") ? `${(check.value * 100).toFixed(1)}%` : check.value.toFixed(1),
+        check.dimension.startsWith("tag:") || check.rule.includes("relative") ? `${check.dimension.startsWith("tag:") ? ">" : "<"} ${(check.target * 100).toFixed(1)}%` : `< ${check.target}`,
+        check.status === "too_small" ? "too small" : check.status,
+        check.detail,
+      ]),
+    ),
+    "",
+  );
+  if (report.cost) {
+    const { cost } = report;
+    const api = Object.entries(cost.api_per_1000).map(([name, price]) => `${name}: ${price.toFixed(2)} ${cost.settings.currency}`).join("; ");
+    lines.push(
+      `**Cost per 1,000 answers**: local ${cost.local_per_1000.toFixed(4)} ${cost.settings.currency} (${cost.seconds_per_answer.toFixed(2)} s per answer measured, ` +
+        `${cost.settings.power_watts} W at ${cost.settings.price_per_kwh} ${cost.settings.currency}/kWh) vs ${api}.`,
+      "",
+    );
+  }
+  lines.push(`${report.unparseable.length} unparseable answer(s) (listed in report.json and report.html).`, "");
+  return `${lines.join("\n")}\n`;
+}

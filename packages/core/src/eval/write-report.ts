@@ -1,0 +1,28 @@
+// Writes <out>/report.{json,md,html} together: staged in a sibling folder, then renamed into place,
+// so a folder named eval/ always holds one complete, consistent report.
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { EvalReportSchema, type EvalReport } from "@reviewtune/contracts";
+import { renderHtml } from "./report-html.js";
+import { renderMarkdown } from "./report-markdown.js";
+
+export const REPORT_FILES = { json: "report.json", markdown: "report.md", html: "report.html" } as const;
+
+export function writeEvalReport(directory: string, report: EvalReport): Record<keyof typeof REPORT_FILES, string> {
+  const checked = EvalReportSchema.parse(report); // the studio reads this file: never write one that does not validate
+  const staging = join(dirname(directory), `.${basename(directory)}.partial-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, REPORT_FILES.markdown), renderMarkdown(checked));
+  writeFileSync(join(staging, REPORT_FILES.html), renderHtml(checked));
+  writeFileSync(join(staging, REPORT_FILES.json), `${JSON.stringify(checked, null, 2)}\n`);
+  const previous = `${staging}-previous`;
+  if (existsSync(directory)) renameSync(directory, previous);
+  renameSync(staging, directory);
+  rmSync(previous, { recursive: true, force: true });
+  return {
+    json: join(directory, REPORT_FILES.json),
+    markdown: join(directory, REPORT_FILES.markdown),
+    html: join(directory, REPORT_FILES.html),
+  };
+}
