@@ -2,7 +2,8 @@
 // with (`reviewtune serve --run runs/<classification run>`), through the same queue as generation.
 import type { FastifyInstance } from "fastify";
 import { ClassifyBodySchema, type ClassificationList } from "@reviewtune/contracts";
-import { ApiError, ClientGoneError, parseBody, RequestTimeoutError } from "../http/api-error.js";
+import { ApiError, parseBody } from "../http/api-error.js";
+import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
 
 export function registerClassifyRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -17,22 +18,15 @@ export function registerClassifyRoutes(app: FastifyInstance, context: ServerCont
     const { backend } = context;
     if (!backend.classify) throw new ApiError(400, "invalid_request_error", "unsupported_backend", `the ${backend.name} backend cannot classify; serve with --backend torch`, "model");
     const texts = typeof body.input === "string" ? [body.input] : body.input;
-    const controller = new AbortController();
-    const onClose = () => !reply.raw.writableFinished && controller.abort(new ClientGoneError("the client disconnected"));
-    reply.raw.on("close", onClose);
-    const timer = setTimeout(() => controller.abort(new RequestTimeoutError(context.options.requestTimeoutMs / 1000)), context.options.requestTimeoutMs);
-    try {
-      const result = await context.enqueue((signal) => backend.classify!(classifier.choice, texts, signal), controller.signal);
-      const list: ClassificationList = {
-        object: "list",
-        model: classifier.name,
-        labels: result.labels,
-        data: result.outputs.map((output, index) => ({ object: "classification", index, label: output.label, probabilities: output.probabilities })),
-      };
-      return list;
-    } finally {
-      clearTimeout(timer);
-      reply.raw.off("close", onClose);
-    }
+    const result = await withRequestSignal(reply, context.options.requestTimeoutMs, (signal) =>
+      context.enqueue((queued) => backend.classify!(classifier.choice, texts, queued), signal),
+    );
+    const list: ClassificationList = {
+      object: "list",
+      model: classifier.name,
+      labels: result.labels,
+      data: result.outputs.map((output, index) => ({ object: "classification", index, label: output.label, probabilities: output.probabilities })),
+    };
+    return list;
   });
 }

@@ -2,7 +2,8 @@
 // same queue as generation (one engine does both), as floats or base64 float32 like OpenAI.
 import type { FastifyInstance } from "fastify";
 import { EMBEDDING_MODEL_ID, EmbeddingsRequestSchema, type EmbeddingList } from "@reviewtune/contracts";
-import { ApiError, ClientGoneError, parseBody, RequestTimeoutError } from "../http/api-error.js";
+import { ApiError, parseBody } from "../http/api-error.js";
+import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
 
 export function registerEmbeddingRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -12,32 +13,25 @@ export function registerEmbeddingRoutes(app: FastifyInstance, context: ServerCon
       throw new ApiError(404, "invalid_request_error", "model_not_found", `embedding model "${body.model}" does not exist; this server has: ${EMBEDDING_MODEL_ID}`, "model");
     }
     const texts = typeof body.input === "string" ? [body.input] : body.input;
-    const controller = new AbortController();
-    const onClose = () => !reply.raw.writableFinished && controller.abort(new ClientGoneError("the client disconnected"));
-    reply.raw.on("close", onClose);
-    const timer = setTimeout(() => controller.abort(new RequestTimeoutError(context.options.requestTimeoutMs / 1000)), context.options.requestTimeoutMs);
-    try {
-      const result = await context.enqueue(async (signal) => {
+    const result = await withRequestSignal(reply, context.options.requestTimeoutMs, (requestSignal) =>
+      context.enqueue(async (signal) => {
         const embedded = await context.backend.embed(texts, signal);
         signal.throwIfAborted();
         return embedded;
-      }, controller.signal);
-      context.metrics.tokens.inc({ model: EMBEDDING_MODEL_ID, kind: "prompt" }, result.tokens);
-      const base64 = body.encoding_format === "base64";
-      const list: EmbeddingList = {
-        object: "list",
-        data: result.embeddings.map((vector, index) => ({
-          object: "embedding",
-          index,
-          embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector,
-        })),
-        model: EMBEDDING_MODEL_ID,
-        usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
-      };
-      return list;
-    } finally {
-      clearTimeout(timer);
-      reply.raw.off("close", onClose);
-    }
+      }, requestSignal),
+    );
+    context.metrics.tokens.inc({ model: EMBEDDING_MODEL_ID, kind: "prompt" }, result.tokens);
+    const base64 = body.encoding_format === "base64";
+    const list: EmbeddingList = {
+      object: "list",
+      data: result.embeddings.map((vector, index) => ({
+        object: "embedding",
+        index,
+        embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector,
+      })),
+      model: EMBEDDING_MODEL_ID,
+      usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
+    };
+    return list;
   });
 }
