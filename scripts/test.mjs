@@ -2,7 +2,7 @@
 // Runs every test: the TypeScript suites (node's test runner over the built *.test.js files) and the
 // engine's pytest suite in the engine environment. Fails if either fails, or if pytest collected no
 // test at all (its exit 5 would otherwise look like "nothing wrong").
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,31 @@ function testFiles() {
   return files.sort();
 }
 
+/** Runs a command (stdio inherited) in its own process group, killed as a group after `limitMs`. */
+function runWithin(limitMs, command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: "inherit", detached: true });
+    let timedOut = false;
+    const interrupt = (signal) => {
+      process.kill(-child.pid, "SIGKILL");
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid, "SIGKILL");
+    }, limitMs);
+    child.on("error", reject);
+    child.on("exit", (status, signal) => {
+      clearTimeout(timer);
+      process.off("SIGINT", interrupt);
+      process.off("SIGTERM", interrupt);
+      resolve({ status, signal, timedOut });
+    });
+  });
+}
+
 const failures = [];
 
 if (only !== "py") {
@@ -33,8 +58,12 @@ if (only !== "py") {
   if (files.length === 0) failures.push("no TypeScript test files were found (did the build run?)");
   else {
     say(`TypeScript: ${files.length} test files`);
-    const result = spawnSync(process.execPath, ["--test", "--test-concurrency=1", ...files], { cwd: root, stdio: "inherit" });
-    if (result.status !== 0) failures.push(`TypeScript tests failed (exit ${result.status ?? result.signal})`);
+    // Limits so that a hung test fails the run with a reason instead of running into CI's own limit:
+    // one test may take 10 minutes, the whole TypeScript suite 40 (it takes about 5 on 2 cores). The
+    // runner gets its own process group so that a time-out also stops the processes its tests started.
+    const result = await runWithin(40 * 60_000, process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=600000", ...files]);
+    if (result.timedOut) failures.push("TypeScript tests did not finish within 40 minutes (a test or a process it started hung)");
+    else if (result.status !== 0) failures.push(`TypeScript tests failed (exit ${result.status ?? result.signal})`);
   }
 }
 
@@ -46,8 +75,11 @@ if (only !== "ts") {
     cwd: join(root, "engine"),
     stdio: "inherit",
     env: { ...process.env, PYTHONPATH: environment.engineSource },
+    timeout: 20 * 60_000,
+    killSignal: "SIGKILL",
   });
-  if (result.status === 5) failures.push("pytest collected no tests: the engine suite is missing or broken");
+  if (result.error?.code === "ETIMEDOUT") failures.push("engine tests did not finish within 20 minutes");
+  else if (result.status === 5) failures.push("pytest collected no tests: the engine suite is missing or broken");
   else if (result.status !== 0) failures.push(`engine tests failed (exit ${result.status ?? result.signal})`);
 }
 

@@ -269,10 +269,23 @@ describe("serve: robustness and security", () => {
 
   it("killing the engine mid-request: 503 for that request, the engine restarts, the next request succeeds", async () => {
     const oldPid = backend.pid;
-    const inFlight = server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: chat("good", { max_tokens: 64 }) });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    backend.killEngine();
-    const failed = await inFlight;
+    // The engine is killed when it has produced its first token, so the request is surely in flight
+    // (a fixed delay raced the tiny model, which can finish 64 tokens within it on a fast machine).
+    const generate = backend.generate.bind(backend);
+    backend.generate = (request) =>
+      generate({
+        ...request,
+        onToken: (index, text) => {
+          request.onToken?.(index, text);
+          backend.killEngine();
+        },
+      });
+    let failed;
+    try {
+      failed = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: chat("good", { max_tokens: 64 }) });
+    } finally {
+      backend.generate = generate;
+    }
     assert.equal(failed.statusCode, 503);
     assert.equal(failed.json().error.code, "engine_restarting");
     assert.ok(failed.headers["retry-after"]);

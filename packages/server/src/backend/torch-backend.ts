@@ -101,6 +101,8 @@ export class TorchBackend implements GenerationBackend {
   async close(): Promise<void> {
     this.state = "closed";
     await this.engine?.shutdown(10_000);
+    // A restart in progress stops the engine it was starting once it sees the state (boot()).
+    await this.ready.catch(() => undefined);
   }
 
   /** The running engine once ready; `duringRestart`: also the fresh one while restart listeners re-load adapters. */
@@ -118,6 +120,11 @@ export class TorchBackend implements GenerationBackend {
     } catch (error) {
       engine.kill();
       throw error;
+    }
+    if (this.state === "closed") {
+      // close() came while this engine was starting (a restart in progress): nobody else would stop it.
+      await engine.shutdown(10_000);
+      throw new Error("the backend was closed while the engine was starting");
     }
     this.engine = engine;
     this.booted = true;
@@ -144,6 +151,7 @@ export class TorchBackend implements GenerationBackend {
         this.options.log?.("info", `the engine is back (pid ${this.engine?.pid})`);
         return;
       } catch (error) {
+        if (this.state === "closed") throw error;
         if (attempt >= attempts) {
           this.state = "failed";
           this.options.log?.("error", `the engine could not be restarted: ${(error as Error).message}`);
