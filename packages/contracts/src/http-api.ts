@@ -32,10 +32,22 @@ const samplingFields = {
   user: z.string().max(256).optional(),
 };
 
+/** reviewtune's own request field: also answer with the training examples the question resembles most. */
+export const ReferencesRequestSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    /** How many examples (default 3). */
+    k: z.number().int().min(1).max(20).optional(),
+    /** Only examples of this task (sentiment, rating, features, quality, recommendation, summary...). */
+    task: z.string().regex(/^[a-z_]{1,32}$/, "a task name (letters and '_')").optional(),
+  }),
+]);
+
 export const ChatCompletionsRequestSchema = z.strictObject({
   ...samplingFields,
   messages: z.array(ChatCompletionMessageSchema).min(1).max(512),
   max_completion_tokens: z.number().int().positive().nullish(),
+  references: ReferencesRequestSchema.nullish(),
 });
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
 
@@ -58,6 +70,21 @@ export const ServedBySchema = z.object({
 });
 export type ServedBy = z.infer<typeof ServedBySchema>;
 
+/** A training example the question resembles, with the cosine similarity of the two prompts. */
+export const TrainingReferenceSchema = z.object({
+  similarity: z.number(),
+  task: z.string(),
+  /** The review the example was made from (its group in the dataset). */
+  review: z.string(),
+  prompt: z.string(),
+  answer: z.string(),
+});
+export type TrainingReference = z.infer<typeof TrainingReferenceSchema>;
+
+/** The reviewtune block of a chat completion: who answered, and the references when asked for. */
+export const ChatServedBySchema = ServedBySchema.extend({ references: z.array(TrainingReferenceSchema).optional() });
+export type ChatServedBy = z.infer<typeof ChatServedBySchema>;
+
 export const ChatCompletionSchema = z.object({
   id: z.string(),
   object: z.literal("chat.completion"),
@@ -72,7 +99,7 @@ export const ChatCompletionSchema = z.object({
     }),
   ),
   usage: UsageSchema,
-  reviewtune: ServedBySchema,
+  reviewtune: ChatServedBySchema,
 });
 export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
 
@@ -90,7 +117,7 @@ export const ChatCompletionChunkSchema = z.object({
     }),
   ),
   usage: UsageSchema.nullable().optional(),
-  reviewtune: ServedBySchema.optional(),
+  reviewtune: ChatServedBySchema.optional(),
 });
 export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
 

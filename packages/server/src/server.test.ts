@@ -2,6 +2,8 @@
 // completions (JSON and SSE), models, health/ready/metrics, validation, auth, CORS, body limits, the
 // bounded queue, timeouts, adapter fallback, run-time adapter loading, and an engine killed mid-request.
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "./server.js";
 import { TorchBackend } from "./backend/torch-backend.js";
@@ -34,6 +36,23 @@ async function metric(app: ReviewtuneServer["app"], line: RegExp): Promise<numbe
   return found ? Number(found.split(" ").at(-1)) : 0;
 }
 
+/** A dataset folder of three training examples (the shape `data build` writes) for `references: true`. */
+function referenceDataset(folder: string): string {
+  const dataset = join(folder, "refs-dataset");
+  mkdirSync(dataset, { recursive: true });
+  const example = (group: string, task: string, question: string, answer: string) =>
+    JSON.stringify({ group, task, messages: [{ role: "user", content: question }, { role: "assistant", content: answer }] });
+  writeFileSync(
+    join(dataset, "train.jsonl"),
+    [
+      example("r1", "sentiment", "What is the sentiment of this review? The kettle boils fast but the lid cracked.", "Sentiment: mixed."),
+      example("r2", "rating", "How many stars does this review imply? The blender is loud and broke in a week.", "Rating: 1/5 stars."),
+      example("r3", "sentiment", "What is the sentiment of this review? These running shoes are light and comfortable.", "Sentiment: positive."),
+    ].join("\n") + "\n",
+  );
+  return dataset;
+}
+
 before(async () => {
   fixtures = makeTinyFixtures();
   backend = new TorchBackend({ model: { source: fixtures.model, allow_pickle: false }, onEngineRestart: () => (restarts += 1) });
@@ -47,6 +66,7 @@ before(async () => {
       { name: "missing", dir: `${fixtures.work}/no-such-adapter` },
     ],
     runsDir: fixtures.runsDir,
+    references: { dataset: referenceDataset(fixtures.work) },
     classifiers: [{ name: "sentiment-run", choice: { model: { source: fixtures.model, allow_pickle: false }, adapter: fixtures.classifier } }],
     maxTokensLimit: 64,
     bodyLimitBytes: 4096,
@@ -325,5 +345,47 @@ describe("POST /v1/classify", () => {
     const bad = await server.app.inject({ method: "POST", url: "/v1/classify", payload: { model: "sentiment-run", input: [] } });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.param, "input");
+  });
+});
+
+describe("training references (references: true)", () => {
+  const question = "How many stars does this review imply? The blender is loud and broke in a week.";
+  const ask = (references: unknown, extra: Record<string, unknown> = {}) =>
+    server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...chat("good"), messages: [{ role: "user", content: question }], references, ...extra } });
+
+  it("answers with the most similar training examples, the same question first", async () => {
+    const response = await ask(true);
+    assert.equal(response.statusCode, 200, response.payload);
+    const references = response.json().reviewtune.references as Array<{ similarity: number; task: string; review: string; prompt: string; answer: string }>;
+    assert.equal(references.length, 3, "k defaults to 3");
+    assert.equal(references[0]!.review, "r2");
+    assert.equal(references[0]!.answer, "Rating: 1/5 stars.");
+    assert.ok(references[0]!.similarity > 0.99, `the same text is nearly identical (${references[0]!.similarity})`);
+    assert.ok(references[1]!.similarity <= references[0]!.similarity && references[2]!.similarity <= references[1]!.similarity, "best first");
+    const without = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: chat("good") });
+    assert.equal(without.json().reviewtune.references, undefined, "only when asked");
+  });
+
+  it("k and task narrow them; a stream carries them in its first chunk", async () => {
+    const narrowed = (await ask({ k: 1, task: "sentiment" })).json().reviewtune.references;
+    assert.equal(narrowed.length, 1);
+    assert.equal(narrowed[0].task, "sentiment");
+    const streamed = await ask({ k: 2 }, { stream: true });
+    assert.equal(streamed.statusCode, 200);
+    const first = sseEvents(streamed.payload)[0] as { reviewtune: { references: Array<{ review: string }> } };
+    assert.deepEqual(first.reviewtune.references.map((reference) => reference.review).slice(0, 1), ["r2"]);
+    assert.equal(first.reviewtune.references.length, 2);
+  });
+
+  it("a server without a reference dataset says how to start one; bad options are 400s naming the field", async () => {
+    const plain = createServer({ backend, baseId: "tiny" });
+    const refused = await plain.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...chat("tiny"), references: true } });
+    assert.equal(refused.statusCode, 400);
+    assert.equal(refused.json().error.code, "references_unavailable");
+    assert.match(refused.json().error.message, /--references/);
+    await plain.app.close();
+    const bad = await ask({ k: 0 });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.param, "references.k");
   });
 });

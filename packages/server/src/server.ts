@@ -6,7 +6,7 @@ import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
 import PQueue from "p-queue";
 import { AdapterRegistry } from "./adapters/adapter-registry.js";
-import type { ClassifierChoice } from "@reviewtune/core";
+import { ReferenceIndex, type ClassifierChoice } from "@reviewtune/core";
 import type { GenerationBackend } from "./backend/backend.js";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
@@ -25,6 +25,8 @@ export interface ServerOptions {
   adapters?: Array<{ name: string; dir: string }>;
   /** Classification runs answered by POST /v1/classify, by name (a run's id). */
   classifiers?: Array<{ name: string; choice: ClassifierChoice }>;
+  /** The dataset whose training examples answer `references: true` (indexed at prepare(), incrementally). */
+  references?: { dataset: string } | undefined;
   /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
   runsDir?: string | undefined;
   /** Required as `Authorization: Bearer <key>` on every route but /health and /ready. */
@@ -50,6 +52,8 @@ export interface ServerContext {
   queue: PQueue;
   /** Runs `task` when the backend has a free slot; 429 when too many wait, 503 while draining. */
   enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
+  /** The training-reference index, once prepare() has brought it up to date. */
+  references?: ReferenceIndex;
   isDraining(): boolean;
 }
 
@@ -172,6 +176,12 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     async prepare() {
       await options.backend.start();
       for (const adapter of options.adapters ?? []) await registry.load(adapter.name, adapter.dir);
+      if (options.references) {
+        const index = await ReferenceIndex.open(options.references.dataset);
+        const update = await index.update(async (texts) => (await options.backend.embed(texts, new AbortController().signal)).embeddings);
+        app.log.info(`training references: ${update.total} examples of ${options.references.dataset} (${update.added} embedded now)`);
+        context.references = index;
+      }
     },
     async close() {
       draining = true;

@@ -1,6 +1,7 @@
 // `reviewtune serve`: resolves what to serve (a run, or a model and adapters), starts the backend,
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
-import { dirname, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
 import { TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
 import type { ServeOptions } from "../commands/serve.js";
@@ -29,6 +30,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (names.has(name)) throw new ConfigError(`adapter name "${name}" is given twice`);
     names.add(name);
   }
+  const references = referenceDataset(options, choice.run?.config.data.train);
   const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
   const backend = new TorchBackend({
     model: choice.model,
@@ -41,6 +43,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     baseId: baseModelId(choice.model.source),
     adapters,
     classifiers,
+    references: references ? { dataset: references } : undefined,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
     apiKey,
     corsOrigins: options.corsOrigin,
@@ -51,6 +54,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     logger: { level: verbose ? "info" : "warn", stream: process.stderr },
   });
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
+  if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
   await server.prepare();
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
@@ -69,4 +73,17 @@ export async function runServe(options: ServeOptions): Promise<void> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+}
+
+/** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */
+function referenceDataset(options: ServeOptions, runTrain: string | undefined): string | undefined {
+  if (options.references === false) return undefined;
+  if (typeof options.references === "string") {
+    const folder = resolve(options.references);
+    if (!existsSync(join(folder, "train.jsonl"))) throw new ConfigError(`--references ${options.references}: no train.jsonl there; pass a folder written by \`reviewtune data build\``);
+    return folder;
+  }
+  if (!options.run || !runTrain) return undefined;
+  const folder = resolve(runTrain);
+  return existsSync(folder) && statSync(folder).isDirectory() && existsSync(join(folder, "train.jsonl")) ? folder : undefined;
 }

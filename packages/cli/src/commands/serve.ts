@@ -16,6 +16,7 @@ export interface ServeOptions {
   maxBodyKb: number;
   corsOrigin: string[];
   allowPickle?: boolean;
+  references?: string | false;
   verbose?: boolean;
 }
 
@@ -38,6 +39,8 @@ export function registerServe(program: Command): void {
     .option("--max-tokens-limit <n>", "the largest max_tokens a request may ask for", positiveInteger("--max-tokens-limit"), 1024)
     .option("--max-body-kb <n>", "request body size limit (413 above it)", positiveInteger("--max-body-kb"), 1024)
     .option("--cors-origin <origin>", "allow browser calls from this origin (repeatable); CORS is off without it", collect, [])
+    .option("--references <dataset>", "answer `references: true` with this dataset's training examples (default with --run: the run's dataset folder)")
+    .option("--no-references", "do not index or offer training references")
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--verbose", "show the engine's full log")
     .action(async (options: ServeOptions) => {

@@ -39,6 +39,14 @@ export interface Reference extends ReferenceExample {
   similarity: number;
 }
 
+/** Sentence embeddings with all-MiniLM-L6-v2: the engine itself, or a function (the server's backend). */
+export type Embedder = EngineClient | ((texts: string[]) => Promise<number[][]>);
+
+async function embedWith(embedder: Embedder, texts: string[]): Promise<number[][]> {
+  if (typeof embedder === "function") return embedder(texts);
+  return (await embedder.request("embed", { model: REFERENCE_MODEL, texts })).embeddings;
+}
+
 export interface IndexUpdate {
   total: number;
   added: number;
@@ -83,7 +91,7 @@ export class ReferenceIndex {
   }
 
   /** Embeds the examples the index lacks and removes the ones the dataset no longer has. */
-  async update(engine: EngineClient, options: { onProgress?: (done: number, todo: number) => void } = {}): Promise<IndexUpdate> {
+  async update(embedder: Embedder, options: { onProgress?: (done: number, todo: number) => void } = {}): Promise<IndexUpdate> {
     const started = performance.now();
     const wanted = this.examples();
     let table = await this.table();
@@ -98,7 +106,7 @@ export class ReferenceIndex {
     const missing = wanted.filter((example) => !present.has(example.id));
     for (let offset = 0; offset < missing.length; offset += EMBED_BATCH) {
       const batch = missing.slice(offset, offset + EMBED_BATCH);
-      const { embeddings } = await engine.request("embed", { model: REFERENCE_MODEL, texts: batch.map((example) => example.prompt) });
+      const embeddings = await embedWith(embedder, batch.map((example) => example.prompt));
       const rows = batch.map((example, index) => ({ ...example, vector: embeddings[index]! }));
       // Each batch is committed on its own: an interrupted update keeps what it embedded.
       if (table) await table.add(rows);
@@ -112,10 +120,10 @@ export class ReferenceIndex {
   }
 
   /** The k training examples whose prompts are most similar to each query (cosine similarity). */
-  async search(engine: EngineClient, queries: string[], options: { k?: number; task?: string } = {}): Promise<Reference[][]> {
+  async search(embedder: Embedder, queries: string[], options: { k?: number; task?: string } = {}): Promise<Reference[][]> {
     const table = await this.table();
     if (!table) return queries.map(() => []);
-    const { embeddings } = await engine.request("embed", { model: REFERENCE_MODEL, texts: queries });
+    const embeddings = await embedWith(embedder, queries);
     const results: Reference[][] = [];
     for (const vector of embeddings) {
       let search = table.vectorSearch(vector).distanceType("cosine").limit(options.k ?? 5);

@@ -9,8 +9,9 @@ import {
   type ChatCompletion,
   type ChatCompletionChunk,
   type ChatCompletionMessage,
+  type ChatServedBy,
   type Completion,
-  type ServedBy,
+  type ChatCompletionsRequest,
 } from "@reviewtune/contracts";
 import type { ChatMessage } from "@reviewtune/core";
 import type { GenerateResult } from "@reviewtune/contracts";
@@ -26,8 +27,10 @@ interface Job {
   id: string;
   created: number;
   route: ModelRoute;
-  servedBy: ServedBy;
+  servedBy: ChatServedBy;
   prompts: string[];
+  /** Chat requests with `references`: the question to find training examples for, and how. */
+  references?: { query: string; k: number; task?: string | undefined } | undefined;
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -40,6 +43,7 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(ChatCompletionsRequestSchema, request.body);
     const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
+    job.references = referencesAsked(context, body);
     return run(context, job, request, reply);
   });
   app.post("/v1/completions", async (request, reply) => {
@@ -54,6 +58,22 @@ function toChatMessage(message: ChatCompletionMessage): ChatMessage {
   // "developer" is OpenAI's newer name for the system role; text parts are joined.
   const content = typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join("");
   return { role: message.role === "developer" ? "system" : message.role, content };
+}
+
+/** What `references` asks for: the last user message is the question. */
+function referencesAsked(context: ServerContext, body: ChatCompletionsRequest): Job["references"] {
+  if (!body.references) return undefined;
+  if (!context.references) {
+    throw invalidRequest(
+      "this server has no training references: start it with `reviewtune serve --run runs/<id>` (the run's dataset) or `--references <dataset folder>`",
+      "references",
+      "references_unavailable",
+    );
+  }
+  const question = [...body.messages].reverse().find((message) => message.role === "user");
+  if (!question) throw invalidRequest("references need a user message to compare with the training examples", "references");
+  const options = body.references === true ? {} : body.references;
+  return { query: toChatMessage(question).content, k: options.k ?? 3, task: options.task };
 }
 
 function makeJob(
@@ -101,6 +121,13 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
   const timer = setTimeout(() => controller.abort(new RequestTimeoutError(timeoutSeconds)), context.options.requestTimeoutMs);
   const generate = (onToken?: (index: number, text: string) => void) =>
     context.enqueue(async (signal) => {
+      if (job.references && context.references) {
+        // In the queue, like the generation: the engine embeds the question.
+        const embed = async (texts: string[]) => (await context.backend.embed(texts, signal)).embeddings;
+        const [found = []] = await context.references.search(embed, [job.references.query], { k: job.references.k, ...(job.references.task ? { task: job.references.task } : {}) });
+        if (signal.aborted) throw signal.reason;
+        job.servedBy.references = found.map((reference) => ({ similarity: reference.similarity, task: reference.task, review: reference.group, prompt: reference.prompt, answer: reference.answer }));
+      }
       const result = await context.backend.generate({
         adapterDir: job.route.adapter?.dir,
         prompts: job.prompts,
