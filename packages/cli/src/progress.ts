@@ -15,14 +15,13 @@ export function trainingProgress(): { onEvent: (event: EngineEvent) => void; sto
       format: "  {bar} step {value}/{total} | loss {loss} | {tps} tok/s | elapsed {elapsed} | ETA {eta_text}",
       barsize: 24,
       hideCursor: true,
-      noTTYOutput: true,
-      notTTYSchedule: 10_000,
       etaBuffer: 1,
       stream: process.stderr,
     },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  let lastStep = -1;
   // Clear the bar's line first; its next update draws it again below the message.
   const log = (line: string) => process.stderr.write(`${started && process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
   return {
@@ -34,6 +33,13 @@ export function trainingProgress(): { onEvent: (event: EngineEvent) => void; sto
           elapsed: duration(event.elapsed_seconds),
           eta_text: duration(event.eta_seconds),
         };
+        if (!process.stderr.isTTY) {
+          // A log, not a terminal: one plain line per new step (a redrawn bar would repeat itself).
+          if (event.step === lastStep) return;
+          lastStep = event.step;
+          log(`  step ${event.step}/${event.max_steps} | loss ${payload.loss} | ${payload.tps} tok/s | elapsed ${payload.elapsed} | ETA ${payload.eta_text}`);
+          return;
+        }
         if (!started) {
           bar.start(event.max_steps, event.step, payload);
           started = true;
