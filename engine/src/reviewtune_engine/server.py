@@ -170,6 +170,10 @@ class Server:
             from reviewtune_engine.classification import classify
 
             return classify(params, self.classifiers)
+        if method == "export_merged":
+            from reviewtune_engine.export import export_merged
+
+            return export_merged(params)
         raise EngineError("unknown_method", f"unknown method {method}")
 
 

@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
 import { registerClassify } from "./commands/classify.js";
+import { registerExport } from "./commands/export.js";
 import { registerCompareMethods } from "./commands/compare-methods.js";
 import { registerChat, registerTest } from "./commands/chat.js";
 import { registerData } from "./commands/data.js";
@@ -23,7 +24,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerRefs, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerExport, registerRefs, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -157,6 +157,23 @@ describe("reviewtune CLI", () => {
     const answers = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line));
     assert.equal(answers.length, 2);
     assert.ok(answers.every((entry) => typeof entry.answer === "string" && entry.new_tokens > 0));
+
+    // Exports: merged weights checked for drift by loading them again; the adapter as it is; never over an old one.
+    const merged = cli("export", "--run", join(runsDir, folder), "--prompts", "2", "--max-tokens", "4");
+    assert.equal(merged.status, 0, merged.stderr);
+    const mergedDir = join(runsDir, folder, "export", "merged");
+    assert.ok(existsSync(join(mergedDir, "model.safetensors")) && existsSync(join(mergedDir, "config.json")));
+    assert.ok(!existsSync(join(mergedDir, "adapter_config.json")));
+    const report = JSON.parse(readFileSync(join(mergedDir, "reviewtune-export.json"), "utf8"));
+    assert.equal(report.drift.prompts, 2);
+    assert.equal(report.drift.identical_answers, 2, JSON.stringify(report.drift));
+    assert.match(merged.stdout, /identical greedy answers 2\/2/);
+    const again = cli("export", "--run", join(runsDir, folder));
+    assert.equal(again.status, 3);
+    assert.match(again.stderr, /already exists/);
+    const copied = cli("export", "--run", join(runsDir, folder), "--format", "adapter", "--out", join(work, "adapter-export"));
+    assert.equal(copied.status, 0, copied.stderr);
+    assert.ok(existsSync(join(work, "adapter-export", "adapter_model.safetensors")));
   });
 
   it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {

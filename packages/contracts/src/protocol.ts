@@ -110,6 +110,23 @@ export const ClassifyRequestSchema = request(
   }),
 );
 
+/**
+ * Merges a LoRA adapter into its base and saves plain transformers weights (safetensors + config +
+ * tokenizer) to `out`, staged and renamed when complete; then loads the saved folder again with plain
+ * transformers and measures drift against base + adapter on `prompts` (logits and greedy answers).
+ */
+export const ExportMergedRequestSchema = request(
+  "export_merged",
+  z.strictObject({
+    model: ModelReferenceSchema,
+    adapter: z.string().min(1),
+    out: z.string().min(1),
+    /** Rendered prompts (chat template applied) the drift check answers with both models. */
+    prompts: z.array(z.string().min(1)).min(1).max(256),
+    max_new_tokens: z.number().int().positive().max(512).default(32),
+  }),
+);
+
 export const EngineRequestSchema = z.discriminatedUnion("method", [
   PingRequestSchema,
   ShutdownRequestSchema,
@@ -124,6 +141,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   ScoreRequestSchema,
   TrainRequestSchema,
   ClassifyRequestSchema,
+  ExportMergedRequestSchema,
 ]);
 export type EngineRequest = z.input<typeof EngineRequestSchema>;
 export type EngineMethod = EngineRequest["method"];
@@ -252,6 +270,24 @@ export const ResultSchemas = {
     labels: z.array(z.string()),
     outputs: z.array(z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) })),
     seconds: z.number(),
+  }),
+  export_merged: z.object({
+    out: z.string(),
+    files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+    dtype: z.string(),
+    seconds: z.number(),
+    /** The saved folder, loaded again with plain transformers, against base + adapter on the same prompts. */
+    drift: z.object({
+      prompts: z.number().int(),
+      /** Greedy answers that are identical, token for token. */
+      identical_answers: z.number().int(),
+      /** Prompts whose next-token argmax is the same. */
+      top1_agreement: z.number().int(),
+      max_abs_logit_diff: z.number(),
+      mean_abs_logit_diff: z.number(),
+      /** The first prompts' answers from both, for the report. */
+      samples: z.array(z.object({ prompt: z.string(), adapter: z.string(), merged: z.string() })),
+    }),
   }),
 } as const satisfies Record<EngineMethod, z.ZodType>;
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof ResultSchemas)[M]>;
