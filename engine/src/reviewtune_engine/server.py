@@ -8,6 +8,8 @@ means shutdown: the running job is cancelled (training saves a checkpoint first)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 import logging
 import os
@@ -192,7 +194,19 @@ def model_info(params: dict, cache) -> dict:
         "eos_token": tokenizer.eos_token,
         "pad_token": tokenizer.pad_token,
         "load_seconds": round(cache.load_seconds, 3),
+        "gguf": _gguf_of(resolved),
     }
+
+
+def _gguf_of(resolved) -> str | None:
+    """The GGUF file the weights came from (the embedded model's packaged file, or a .gguf source): what llama.cpp loads."""
+    from reviewtune_engine.models import EMBEDDED_MODELS, embedded_gguf_path
+
+    if resolved.kind == "embedded" and resolved.source in EMBEDDED_MODELS:
+        return str(embedded_gguf_path(resolved.source))
+    if resolved.gguf_file:
+        return str(Path(resolved.path) / resolved.gguf_file)
+    return None
 
 
 def versions() -> dict:

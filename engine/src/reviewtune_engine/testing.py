@@ -67,21 +67,31 @@ def make_tiny_model(target: str | Path, *, seed: int = 0, vocab_size: int = 512)
     return target
 
 
-def make_tiny_adapter(base: str | Path, target: str | Path, *, seed: int = 0, rank: int = 4, trained: bool = True) -> Path:
-    """A PEFT LoRA adapter over `base` with random weights (as if trained) or PEFT's initial ones (B = 0: no effect)."""
+def make_tiny_adapter(
+    base: str | Path,
+    target: str | Path,
+    *,
+    seed: int = 0,
+    rank: int = 4,
+    trained: bool = True,
+    weight_std: float = 0.5,
+    target_modules: list[str] | None = None,
+) -> Path:
+    """A PEFT LoRA adapter over `base` with random weights (as if trained: B ~ N(0, weight_std)) or PEFT's
+    initial ones (B = 0: no effect)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(str(base))
-    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], lora_dropout=0.0)
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=target_modules or ["q_proj", "k_proj", "v_proj", "o_proj"], lora_dropout=0.0)
     peft_model = get_peft_model(model, config)
     if trained:
         with torch.no_grad():
             for name, parameter in peft_model.named_parameters():
                 if "lora_B" in name:
-                    parameter.normal_(0.0, 0.5)
+                    parameter.normal_(0.0, weight_std)
     peft_model.save_pretrained(str(target))
     return Path(target)
 

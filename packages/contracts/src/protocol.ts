@@ -162,6 +162,8 @@ export const ModelInfoResultSchema = z.object({
   eos_token: z.string().nullable(),
   pad_token: z.string().nullable(),
   load_seconds: z.number(),
+  /** The GGUF file the weights came from (the embedded model's, or a .gguf source): the base llama.cpp loads. */
+  gguf: z.string().nullable().optional(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoResultSchema>;
 

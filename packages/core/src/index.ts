@@ -46,3 +46,4 @@ export * from "./eval/report-html.js";
 export * from "./eval/write-report.js";
 export * from "./eval/semeval.js";
 export * from "./eval/human.js";
+export * from "./export/gguf-lora.js";

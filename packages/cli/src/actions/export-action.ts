@@ -3,7 +3,7 @@
 // adapter folder. An export folder is complete or absent: both are staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, chatTemplateFor, demoPrompts, readRunRecord } from "@reviewtune/core";
+import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, readGgufBaseInfo, readRunRecord } from "@reviewtune/core";
 import { runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
 import { startEngine } from "../engine.js";
@@ -33,7 +33,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
   if (!run.result.adapter_dir) throw new ConfigError(`run ${run.id} saved no adapter`);
   if (run.config.task === "classify") throw new ConfigError(`run ${run.id} is a classification run; export handles generative LoRA runs`, [], { hint: "serve it with reviewtune serve --run (POST /v1/classify)" });
   const adapter = resolve(runAdapterDir(options.run, run.result.adapter_dir));
-  const out = resolve(options.out ?? join(options.run, "export", options.format));
+  const out = resolve(options.out ?? join(options.run, "export", options.format === "gguf-lora" ? "adapter.gguf" : options.format));
   if (existsSync(out)) throw new ConfigError(`${out} already exists`, [], { hint: "choose another --out, or remove the old export first" });
   mkdirSync(dirname(out), { recursive: true });
 
@@ -44,6 +44,25 @@ export async function runExport(options: ExportOptions): Promise<void> {
     renameSync(staging, out);
     console.log(`PEFT adapter of run ${run.id} (base ${run.config.model.source}) copied to ${out}`);
     console.log(`load it with: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(<base>), "${out}")`);
+    return;
+  }
+
+  if (options.format === "gguf-lora") {
+    let baseGguf = options.baseGguf ? resolve(options.baseGguf) : undefined;
+    if (!baseGguf) {
+      const engine = await startEngine({ verbose: options.verbose ?? false });
+      try {
+        baseGguf = (await engine.request("model_info", { model: run.config.model })).gguf ?? undefined;
+      } finally {
+        await engine.shutdown();
+      }
+      if (!baseGguf) throw new ConfigError(`the base ${run.config.model.source} was not loaded from a GGUF file`, [], { hint: "convert the base with llama.cpp's convert_hf_to_gguf.py and pass it with --base-gguf FILE" });
+    }
+    const base = readGgufBaseInfo(baseGguf);
+    const result = convertLoraToGguf({ adapterDir: adapter, out, ...base });
+    console.log(`GGUF LoRA (${result.tensors} tensors, rank ${result.rank}, alpha ${result.alpha}, ${mib(result.bytes)}) in ${out}`);
+    console.log(`base GGUF: ${baseGguf} (${base.architecture}, ${base.headCount} heads, ${base.headCountKv} KV heads)`);
+    console.log(`use it with: llama-cli -m ${baseGguf} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
     return;
   }
 

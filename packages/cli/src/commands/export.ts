@@ -4,7 +4,8 @@ import { positiveInteger } from "./shared.js";
 
 export interface ExportOptions {
   run: string;
-  format: "merged" | "adapter";
+  format: "merged" | "adapter" | "gguf-lora";
+  baseGguf?: string;
   out?: string;
   prompts: number;
   maxTokens: number;
@@ -14,10 +15,11 @@ export interface ExportOptions {
 export function registerExport(program: Command): void {
   program
     .command("export")
-    .description("export a finished LoRA run: merged full weights (plain transformers, safetensors) checked for drift, or the PEFT adapter")
+    .description("export a finished LoRA run: merged full weights (plain transformers, safetensors) checked for drift, the PEFT adapter, or a GGUF LoRA for llama.cpp")
     .requiredOption("--run <run-dir>", "a finished LoRA run (train --method lora)")
-    .addOption(new Option("--format <format>", "merged: the adapter folded into the base; adapter: the PEFT adapter folder as it is").choices(["merged", "adapter"]).default("merged"))
+    .addOption(new Option("--format <format>", "merged: the adapter folded into the base; adapter: the PEFT adapter folder as it is; gguf-lora: the adapter as a GGUF LoRA for llama.cpp / Ollama over the base GGUF").choices(["merged", "adapter", "gguf-lora"]).default("merged"))
     .option("--out <dir>", "where the export goes (default: <run>/export/<format>); must not exist")
+    .option("--base-gguf <file>", "gguf-lora: the base model's GGUF (default: the one the base was loaded from, e.g. the embedded model's)")
     .option("--prompts <n>", "merged: held-out prompts answered by base + adapter and by the export to measure drift", positiveInteger("--prompts"), 8)
     .option("--max-tokens <n>", "merged: greedy answer length in the drift check", positiveInteger("--max-tokens"), 32)
     .option("--verbose", "show the engine's full log")
