@@ -2,15 +2,17 @@
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { TrainConfig } from "@reviewtune/contracts";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
-import { TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
+import { LlamaCppBackend, TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir, type GenerationBackend } from "@reviewtune/server";
+import { startEngine } from "../engine.js";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";
 
 export async function runServe(options: ServeOptions): Promise<void> {
   const apiKey = options.apiKey ?? process.env.REVIEWTUNE_API_KEY ?? undefined;
   checkBinding(options.host, apiKey);
-  if (options.backend !== "torch") throw new ConfigError(`--backend ${options.backend} is not available; use torch`);
+  if (options.backend !== "torch" && options.backend !== "llamacpp") throw new ConfigError(`--backend ${options.backend} is not a backend; use torch or llamacpp`);
   const choice = modelFromOptions({ ...(options.run ? { run: options.run } : { model: options.model }), allowPickle: options.allowPickle ?? false });
   const adapters = options.adapter.map((entry) => {
     const equals = entry.indexOf("=");
@@ -30,14 +32,25 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (names.has(name)) throw new ConfigError(`adapter name "${name}" is given twice`);
     names.add(name);
   }
-  const references = referenceDataset(options, choice.run?.config.data.train);
   const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
-  const backend = new TorchBackend({
-    model: choice.model,
-    templateOverride: choice.run?.config.data.template,
-    engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
-    log: (level, message) => console.error(`[serve] ${level}: ${message}`),
-  });
+  const log = (level: string, message: string) => console.error(`[serve] ${level}: ${message}`);
+  let backend: GenerationBackend;
+  let references: string | undefined;
+  if (options.backend === "llamacpp") {
+    if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
+    if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
+    const gguf = options.gguf ? resolve(options.gguf) : await baseGguf(choice.model);
+    backend = new LlamaCppBackend({ gguf, templateOverride: choice.run?.config.data.template, parallel: options.parallel, log });
+    console.error(`[serve] llama.cpp backend on ${gguf} (${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
+  } else {
+    references = referenceDataset(options, choice.run?.config.data.train);
+    backend = new TorchBackend({
+      model: choice.model,
+      templateOverride: choice.run?.config.data.template,
+      engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
+      log,
+    });
+  }
   const server = createServer({
     backend,
     baseId: baseModelId(choice.model.source),
@@ -86,4 +99,17 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
   if (!options.run || !runTrain) return undefined;
   const folder = resolve(runTrain);
   return existsSync(folder) && statSync(folder).isDirectory() && existsSync(join(folder, "train.jsonl")) ? folder : undefined;
+}
+
+/** The GGUF the base model's weights come from: a .gguf source itself, else what the engine loaded it from. */
+async function baseGguf(model: TrainConfig["model"]): Promise<string> {
+  if (model.source.endsWith(".gguf")) return resolve(model.source);
+  const engine = await startEngine({ verbose: false });
+  try {
+    const gguf = (await engine.request("model_info", { model })).gguf;
+    if (!gguf) throw new ConfigError(`${model.source} was not loaded from a GGUF file`, [], { hint: "convert it with llama.cpp's convert_hf_to_gguf.py and pass --gguf FILE" });
+    return gguf;
+  } finally {
+    await engine.shutdown();
+  }
 }

@@ -9,6 +9,8 @@ export interface ServeOptions {
   port: number;
   apiKey?: string;
   backend: string;
+  gguf?: string;
+  parallel: number;
   runsDir?: string;
   queueSize: number;
   timeout: number;
@@ -32,7 +34,9 @@ export function registerServe(program: Command): void {
     .option("--host <address>", "address to listen on; anything but loopback needs --api-key", "127.0.0.1")
     .option("--port <n>", "port", positiveInteger("--port"), 8000)
     .option("--api-key <key>", "require Authorization: Bearer <key> (default: $REVIEWTUNE_API_KEY)")
-    .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT)", "torch")
+    .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT) | llamacpp (node-llama-cpp on the base GGUF, adapters converted to GGUF LoRA: the fast CPU path)", "torch")
+    .option("--gguf <file>", "llamacpp: the base model's GGUF (default: the one the base is loaded from, e.g. the embedded model's)")
+    .option("--parallel <n>", "llamacpp: sequences decoded together (requests served at once)", positiveInteger("--parallel"), 4)
     .option("--runs-dir <dir>", "where POST /admin/adapters finds runs by id (default: the folder holding --run, else ./runs)")
     .option("--queue-size <n>", "requests that may wait; one more gets 429 with Retry-After", positiveInteger("--queue-size"), 16)
     .option("--timeout <seconds>", "per-request time limit; longer generations are cancelled (504)", positiveInteger("--timeout"), 120)

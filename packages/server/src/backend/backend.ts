@@ -23,6 +23,8 @@ export interface GenerationRequest {
 export interface GenerationBackend {
   readonly name: BackendName;
   readonly state: BackendState;
+  /** Requests it can work on at once (default 1: the engine answers one request at a time). */
+  readonly concurrency?: number;
   /** Starts (model loaded, chat template known). */
   start(): Promise<void>;
   /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */

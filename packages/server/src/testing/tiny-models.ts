@@ -1,7 +1,7 @@
 // Test fixtures built by the engine's own helpers: a tiny random Llama and PEFT adapters over it (a
 // working one, a truncated one, an untrained one), and a run folder holding an adapter. No download.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireEngineEnvironment } from "@reviewtune/core";
@@ -54,4 +54,27 @@ export function makeTinyFixtures(): TinyFixtures {
     JSON.stringify({ id: runId, status: "completed", config: { model: { source: model } }, data: {}, result: { adapter_dir: join(runsDir, runId, "adapter"), model_dir: null } }),
   );
   return { work, model, adapters, classifier, runsDir, runId };
+}
+
+/**
+ * For the llama.cpp backend: the embedded SmolLM2's GGUF, and LoRA adapters over it (random B on all
+ * seven projections, small enough that answers stay words) plus a truncated copy. No download.
+ */
+export function makeSmolAdapters(weightStd = 0.01): { work: string; gguf: string; tuned: string; corrupt: string } {
+  const work = mkdtempSync(join(tmpdir(), "reviewtune-smol-"));
+  const tuned = join(work, "tuned");
+  const corrupt = join(work, "corrupt");
+  const gguf = join(work, "gguf-path.txt");
+  const modules = JSON.stringify(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]);
+  engineHelpers(
+    [
+      "from reviewtune_engine.models import embedded_gguf_path, resolve",
+      `make_tiny_adapter(resolve("smollm2-135m-instruct").path, ${JSON.stringify(tuned)}, seed=3, rank=8, weight_std=${weightStd}, target_modules=${modules})`,
+      `open(${JSON.stringify(gguf)}, "w").write(str(embedded_gguf_path("smollm2-135m-instruct")))`,
+    ].join("\n"),
+  );
+  cpSync(tuned, corrupt, { recursive: true });
+  const weights = join(corrupt, "adapter_model.safetensors");
+  truncateSync(weights, Math.floor(statSync(weights).size / 2));
+  return { work, gguf: readFileSync(gguf, "utf8"), tuned, corrupt };
 }

@@ -1,0 +1,89 @@
+// `serve --backend llamacpp` in process over the real runtime: the embedded SmolLM2 GGUF through
+// node-llama-cpp, a PEFT adapter converted to GGUF LoRA at load time and probed, fallback for a
+// corrupt one, streaming, parallel requests, cancellation, and the routes it cannot serve.
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { createServer, type ReviewtuneServer } from "../server.js";
+import { makeSmolAdapters } from "../testing/tiny-models.js";
+import { LlamaCppBackend } from "./llamacpp-backend.js";
+
+let fixtures: ReturnType<typeof makeSmolAdapters>;
+let server: ReviewtuneServer;
+
+const ask = (model: string, extra: Record<string, unknown> = {}) =>
+  server.app.inject({
+    method: "POST",
+    url: "/v1/chat/completions",
+    payload: { model, messages: [{ role: "user", content: 'Based on this review, is this product worth buying?\n\nReview: "Stopped working after a week. Waste of money."' }], max_tokens: 12, ...extra },
+  });
+
+before(async () => {
+  fixtures = makeSmolAdapters(0.3); // strong enough that the greedy answer changes
+  const backend = new LlamaCppBackend({ gguf: fixtures.gguf, parallel: 2, contextPerSequence: 256, cacheDir: fixtures.work });
+  server = createServer({
+    backend,
+    baseId: "smollm2-135m-instruct",
+    adapters: [
+      { name: "tuned", dir: fixtures.tuned },
+      { name: "corrupt", dir: fixtures.corrupt },
+    ],
+  });
+  await server.prepare();
+});
+
+after(async () => {
+  await server?.close();
+  rmSync(fixtures.work, { recursive: true, force: true });
+});
+
+describe("llama.cpp backend", () => {
+  it("loads the converted adapter (probed: it changes the next-token probabilities) and falls back for a corrupt one", async () => {
+    const models = (await server.app.inject({ method: "GET", url: "/v1/models" })).json() as { data: Array<{ id: string; reviewtune: { status: string; error: { code: string } | null; max_abs_logit_diff: number | null } }> };
+    const byId = Object.fromEntries(models.data.map((model) => [model.id, model.reviewtune]));
+    assert.equal(byId.tuned!.status, "loaded");
+    assert.ok(byId.tuned!.max_abs_logit_diff! > 1e-3);
+    assert.equal(byId.corrupt!.status, "fallback");
+    assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
+  });
+
+  it("base and adapter answer differently, greedy answers repeat, a corrupt adapter's request is answered by the base and marked", async () => {
+    const base = await ask("base");
+    assert.equal(base.statusCode, 200, base.payload);
+    assert.equal(base.json().reviewtune.backend, "llamacpp");
+    const tuned = await ask("tuned");
+    assert.equal(tuned.json().reviewtune.adapter, "tuned");
+    assert.notEqual(tuned.json().choices[0].message.content, base.json().choices[0].message.content);
+    assert.equal((await ask("tuned")).json().choices[0].message.content, tuned.json().choices[0].message.content, "greedy is deterministic");
+    assert.ok(tuned.json().usage.completion_tokens > 0 && tuned.json().usage.prompt_tokens > 10);
+    const fallback = await ask("corrupt");
+    assert.equal(fallback.statusCode, 200);
+    assert.equal(fallback.headers["x-reviewtune-fallback"], "corrupt_weights");
+    assert.equal(fallback.json().choices[0].message.content, base.json().choices[0].message.content);
+  });
+
+  it("streams the same text as the JSON answer; parallel requests all succeed", async () => {
+    const whole = (await ask("tuned")).json().choices[0].message.content as string;
+    const streamed = await ask("tuned", { stream: true });
+    const text = streamed.payload
+      .split("\n\n")
+      .filter((block) => block.startsWith("data: {"))
+      .map((block) => JSON.parse(block.slice(6)).choices[0]?.delta?.content ?? "")
+      .join("");
+    assert.equal(text, whole);
+    const answers = await Promise.all([ask("base"), ask("tuned"), ask("base", { max_tokens: 4 }), ask("tuned", { max_tokens: 4 })]);
+    assert.deepEqual(answers.map((answer) => answer.statusCode), [200, 200, 200, 200]);
+    assert.ok(answers[2]!.json().usage.completion_tokens <= 4);
+  });
+
+  it("a time limit cancels the generation (504); embeddings say to use the torch backend", async () => {
+    const quick = createServer({ backend: server.context.backend, baseId: "smollm2-135m-instruct", requestTimeoutMs: 1 });
+    const slow = await quick.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "base", messages: [{ role: "user", content: "Tell me a long story." }], max_tokens: 200 } });
+    assert.equal(slow.statusCode, 504);
+    await quick.context.queue.onIdle();
+    await quick.app.close();
+    const embeddings = await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "all-minilm-l6-v2", input: "x" } });
+    assert.equal(embeddings.statusCode, 400);
+    assert.match(embeddings.json().error.message, /--backend torch/);
+  });
+});

@@ -1,0 +1,248 @@
+// The llama.cpp backend: the base model's GGUF through node-llama-cpp, in this process, with PEFT
+// adapters converted to GGUF LoRA by our own converter when they are loaded. Each adapter (and the
+// base) has its own context with `parallel` sequences, so up to that many prompts decode together
+// (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
+import { ChatTemplate, EngineRequestError, convertLoraToGguf, readGgufBaseInfo, type ChatMessage } from "@reviewtune/core";
+import PQueue from "p-queue";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { ApiError } from "../http/api-error.js";
+import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+
+export interface LlamaCppBackendOptions {
+  /** The base model's GGUF file. */
+  gguf: string;
+  /** A chat template that replaces the one in the GGUF (a run's data.template). */
+  templateOverride?: string | undefined;
+  /** CPU threads (default: all cores). */
+  threads?: number;
+  /** Sequences decoded together per context (default 4). */
+  parallel?: number;
+  /** Tokens of context per sequence (default 1024). */
+  contextPerSequence?: number;
+  /** Where converted adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
+  cacheDir?: string;
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+/** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
+const NO_EFFECT_THRESHOLD = 1e-4;
+const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
+
+export class LlamaCppBackend implements GenerationBackend {
+  readonly name = "llamacpp" as const;
+  state: BackendState = "starting";
+  private llama: Llama | undefined;
+  private model: LlamaModel | undefined;
+  private template: ChatTemplate | undefined;
+  private base: LlamaContext | undefined;
+  private readonly adapters = new Map<string, { gguf: string; context: LlamaContext }>();
+  /** One slot per sequence of each context: prompts beyond that wait for a free one. */
+  private readonly slots = new WeakMap<LlamaContext, PQueue>();
+  private ready: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: LlamaCppBackendOptions) {}
+
+  get parallel(): number {
+    return this.options.parallel ?? 4;
+  }
+
+  /** Requests the server may hand over at once: as many as a context decodes together. */
+  get concurrency(): number {
+    return this.parallel;
+  }
+
+  async start(): Promise<void> {
+    this.ready = (async () => {
+      // No shared thread budget: each context (the base, every adapter) runs with its own threads; the
+      // default budget starved an adapter context that started after the base had reserved the cores.
+      this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: 0 });
+      this.model = await this.llama.loadModel({ modelPath: this.options.gguf });
+      const metadata = this.model.fileInfo.metadata as { tokenizer?: { chat_template?: string } };
+      const source = this.options.templateOverride ?? metadata.tokenizer?.chat_template;
+      if (!source) throw new Error(`${this.options.gguf} has no chat template (tokenizer.chat_template); pass the run's template`);
+      const special = (token: Token | null) => (token === null ? undefined : this.model!.detokenize([token], true));
+      this.template = new ChatTemplate(source, { bos_token: special(this.model.tokens.bos), eos_token: special(this.model.tokens.eos) });
+      this.base = await this.createContext();
+      this.state = "ready";
+    })();
+    await this.ready;
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  renderChat(messages: ChatMessage[]): string {
+    if (!this.template) throw new Error("the backend has not started");
+    return this.template.prompt(messages);
+  }
+
+  async generate(request: GenerationRequest): Promise<GenerateResult> {
+    const context = request.adapterDir ? this.adapters.get(resolve(request.adapterDir))?.context : this.base;
+    if (!context) throw new Error(`adapter ${request.adapterDir} is not loaded`);
+    const started = performance.now();
+    const outputs: GenerateResult["outputs"] = new Array(request.prompts.length);
+    // Each prompt on a sequence of its own, as many at once as the context has: llama.cpp batches them.
+    const slots = this.slots.get(context)!;
+    await Promise.all(request.prompts.map((_, index) => slots.add(async () => (outputs[index] = await this.complete(context, request, index)))));
+    const seconds = (performance.now() - started) / 1000;
+    const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
+    return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: Boolean(request.adapterDir) };
+  }
+
+  private async complete(context: LlamaContext, request: GenerationRequest, index: number): Promise<GenerateResult["outputs"][number]> {
+    const model = this.model!;
+    const sequence = context.getSequence();
+    try {
+      const prompt = model.tokenize(request.prompts[index]!, true);
+      const generated: Token[] = [];
+      let text = "";
+      let finish: "stop" | "length" | "cancelled" = "length";
+      if (request.maxNewTokens > 0) {
+        for await (const token of sequence.evaluate(prompt, {
+          temperature: request.temperature,
+          topP: request.topP,
+          ...(request.temperature > 0 ? { seed: request.seed } : {}),
+        })) {
+          if (request.signal.aborted) {
+            finish = "cancelled";
+            break;
+          }
+          if (model.isEogToken(token)) {
+            finish = "stop";
+            break;
+          }
+          generated.push(token);
+          const decoded = model.detokenize(generated);
+          // Hold back text that ends in half a UTF-8 character; the next token completes it.
+          if (!decoded.endsWith("\uFFFD") && decoded.length > text.length) {
+            request.onToken?.(index, decoded.slice(text.length));
+            text = decoded;
+          }
+          if (generated.length >= request.maxNewTokens) break;
+        }
+      }
+      // node-llama-cpp ends the generator itself at an end-of-generation token, without yielding it.
+      if (finish === "length" && generated.length < request.maxNewTokens) finish = "stop";
+      return { text: model.detokenize(generated), new_tokens: generated.length, prompt_tokens: prompt.length, finish_reason: finish };
+    } finally {
+      sequence.dispose();
+    }
+  }
+
+  async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
+    throw new ApiError(400, "invalid_request_error", "unsupported_backend", "the llamacpp backend has no embedding model; serve with --backend torch for /v1/embeddings", "model");
+  }
+
+  async loadAdapter(dir: string): Promise<LoadAdapterResult> {
+    const adapterDir = resolve(dir);
+    const config = join(adapterDir, "adapter_config.json");
+    const weights = join(adapterDir, "adapter_model.safetensors");
+    if (!existsSync(config) || !existsSync(weights)) {
+      throw new EngineRequestError("adapter_not_found", `${adapterDir} is not a PEFT adapter folder (no adapter_config.json or adapter_model.safetensors)`, null, config, "pass the adapter/ folder of a finished run");
+    }
+    let gguf: string;
+    let converted: { rank: number; alpha: number };
+    try {
+      // Converted once per adapter version: the cache key covers the path, size and time of the weights.
+      const { size, mtimeMs } = statSync(weights);
+      const key = createHash("sha256").update(`${weights}\n${size}\n${mtimeMs}`).digest("hex").slice(0, 24);
+      const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
+      mkdirSync(cache, { recursive: true });
+      gguf = join(cache, `${key}.gguf`);
+      converted = convertLoraToGguf({ adapterDir, out: gguf, ...readGgufBaseInfo(this.options.gguf) });
+    } catch (error) {
+      const message = (error as Error).message;
+      const code = /truncated|corrupt|not a safetensors/.test(message) ? "corrupt_weights" : "adapter_incompatible";
+      throw new EngineRequestError(code, `${adapterDir}: ${message}`, null, weights, "export --format merged works for any adapter");
+    }
+    let context: LlamaContext;
+    try {
+      context = await this.createContext(gguf);
+    } catch (error) {
+      throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
+    }
+    const [tuned, base] = [await this.nextTokenLogProbabilities(context), await this.nextTokenLogProbabilities(this.base!)];
+    let max = 0;
+    let sum = 0;
+    for (const [token, value] of tuned.values) {
+      const difference = Math.abs(value - (base.values.get(token) ?? Math.log(1e-9)));
+      max = Math.max(max, difference);
+      sum += difference;
+    }
+    if (max < NO_EFFECT_THRESHOLD) {
+      await context.dispose();
+      throw new EngineRequestError("adapter_no_effect", `adapter ${adapterDir} loads but does not change the model's next-token probabilities`, null, adapterDir, "the adapter is untrained or scaled to zero");
+    }
+    const previous = this.adapters.get(adapterDir);
+    this.adapters.set(adapterDir, { gguf, context });
+    await previous?.context.dispose();
+    return {
+      adapter: adapterDir,
+      rank: converted.rank,
+      alpha: converted.alpha,
+      base_model: null,
+      // llama.cpp gives probabilities, not logits: the difference of log-probabilities over the likely tokens.
+      max_abs_logit_diff: max,
+      mean_abs_logit_diff: tuned.values.size ? sum / tuned.values.size : 0,
+      top1_changed: tuned.top !== base.top,
+      probe_tokens: tuned.promptTokens,
+    };
+  }
+
+  async unloadAdapter(dir: string): Promise<void> {
+    const adapterDir = resolve(dir);
+    const entry = this.adapters.get(adapterDir);
+    this.adapters.delete(adapterDir);
+    await entry?.context.dispose();
+  }
+
+  onRestart(): void {
+    // In process: there is no engine to restart.
+  }
+
+  async close(): Promise<void> {
+    this.state = "closed";
+    for (const { context } of this.adapters.values()) await context.dispose();
+    this.adapters.clear();
+    await this.base?.dispose();
+    await this.model?.dispose();
+    await this.llama?.dispose();
+  }
+
+  private async createContext(lora?: string): Promise<LlamaContext> {
+    const context = await this.model!.createContext({
+      sequences: this.parallel,
+      contextSize: this.parallel * (this.options.contextPerSequence ?? 1024),
+      threads: this.options.threads ?? availableParallelism(),
+      ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
+    });
+    this.slots.set(context, new PQueue({ concurrency: this.parallel }));
+    return context;
+  }
+
+  /** Log-probabilities of the likeliest next tokens after the probe prompt (those above 1e-6). */
+  private nextTokenLogProbabilities(context: LlamaContext): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
+    return this.slots.get(context)!.add(() => this.probe(context));
+  }
+
+  private async probe(context: LlamaContext): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
+    const sequence = context.getSequence();
+    try {
+      const prompt = this.model!.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
+      for await (const item of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 })) {
+        const values = new Map<Token, number>();
+        for (const [token, probability] of item.probabilities) if (probability > 1e-6) values.set(token, Math.log(probability));
+        return { values, top: item.token, promptTokens: prompt.length };
+      }
+      return { values: new Map(), top: undefined, promptTokens: prompt.length };
+    } finally {
+      sequence.dispose();
+    }
+  }
+}
