@@ -71,9 +71,11 @@ describe("llama.cpp backend", () => {
       .map((block) => JSON.parse(block.slice(6)).choices[0]?.delta?.content ?? "")
       .join("");
     assert.equal(text, whole);
-    const answers = await Promise.all([ask("base"), ask("tuned"), ask("base", { max_tokens: 4 }), ask("tuned", { max_tokens: 4 })]);
-    assert.deepEqual(answers.map((answer) => answer.statusCode), [200, 200, 200, 200]);
-    assert.ok(answers[2]!.json().usage.completion_tokens <= 4);
+    // More requests than sequences, twice over: sequences are reused, never run out.
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => ask(index % 2 ? "tuned" : "base", { max_tokens: 4 })));
+    assert.deepEqual(answers.map((answer) => answer.statusCode), Array(8).fill(200), answers.map((answer) => answer.payload).join("\n"));
+    assert.ok(answers.every((answer) => answer.json().usage.completion_tokens <= 4));
+    assert.equal(answers[1]!.json().choices[0].message.content, answers[3]!.json().choices[0].message.content, "a reused sequence starts clean");
   });
 
   it("a time limit cancels the generation (504); embeddings say to use the torch backend", async () => {

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
 import { ChatTemplate, EngineRequestError, convertLoraToGguf, readGgufBaseInfo, type ChatMessage } from "@reviewtune/core";
 import PQueue from "p-queue";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { ApiError } from "../http/api-error.js";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 
@@ -43,6 +43,8 @@ export class LlamaCppBackend implements GenerationBackend {
   private readonly adapters = new Map<string, { gguf: string; context: LlamaContext }>();
   /** One slot per sequence of each context: prompts beyond that wait for a free one. */
   private readonly slots = new WeakMap<LlamaContext, PQueue>();
+  /** Each context's sequences, taken once and reused (a disposed sequence's id comes back only later). */
+  private readonly free = new WeakMap<LlamaContext, LlamaContextSequence[]>();
   private ready: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
@@ -97,7 +99,7 @@ export class LlamaCppBackend implements GenerationBackend {
 
   private async complete(context: LlamaContext, request: GenerationRequest, index: number): Promise<GenerateResult["outputs"][number]> {
     const model = this.model!;
-    const sequence = context.getSequence();
+    const sequence = await this.takeSequence(context);
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
       const generated: Token[] = [];
@@ -131,7 +133,7 @@ export class LlamaCppBackend implements GenerationBackend {
       if (finish === "length" && generated.length < request.maxNewTokens) finish = "stop";
       return { text: model.detokenize(generated), new_tokens: generated.length, prompt_tokens: prompt.length, finish_reason: finish };
     } finally {
-      sequence.dispose();
+      this.free.get(context)!.push(sequence);
     }
   }
 
@@ -223,6 +225,7 @@ export class LlamaCppBackend implements GenerationBackend {
       ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
     });
     this.slots.set(context, new PQueue({ concurrency: this.parallel }));
+    this.free.set(context, Array.from({ length: this.parallel }, () => context.getSequence()));
     return context;
   }
 
@@ -232,7 +235,7 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   private async probe(context: LlamaContext): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
-    const sequence = context.getSequence();
+    const sequence = await this.takeSequence(context);
     try {
       const prompt = this.model!.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
       for await (const item of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 })) {
@@ -242,7 +245,15 @@ export class LlamaCppBackend implements GenerationBackend {
       }
       return { values: new Map(), top: undefined, promptTokens: prompt.length };
     } finally {
-      sequence.dispose();
+      this.free.get(context)!.push(sequence);
     }
+  }
+
+  /** A free sequence of the context with its history cleared (callers hold one of the context's slots). */
+  private async takeSequence(context: LlamaContext): Promise<LlamaContextSequence> {
+    const sequence = this.free.get(context)!.pop();
+    if (!sequence) throw new Error("no free sequence: a caller did not hold a slot");
+    await sequence.clearHistory();
+    return sequence;
   }
 }
