@@ -99,6 +99,8 @@ export class LlamaCppBackend implements GenerationBackend {
 
   private async complete(context: LlamaContext, request: GenerationRequest, index: number): Promise<GenerateResult["outputs"][number]> {
     const model = this.model!;
+    // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
+    if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
     const sequence = await this.takeSequence(context);
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
