@@ -1,6 +1,6 @@
 // Helpers shared by the commands: option parsing into config overrides, run-folder model lookup.
 import { parse as parseYaml } from "yaml";
-import { ConfigError, readRunRecord, type RunRecord } from "@reviewtune/core";
+import { ConfigError, readRunRecord, requireFinished, type RunRecord } from "@reviewtune/core";
 import type { TrainConfig } from "@reviewtune/contracts";
 
 export function positiveInteger(name: string) {
@@ -48,9 +48,7 @@ export interface ModelChoice {
 export function modelFromOptions(options: { run?: string; model?: string; adapter?: string; allowPickle?: boolean; base?: boolean }): ModelChoice {
   if (options.run) {
     const run = readRunRecord(options.run);
-    if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
-      throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${options.run}` });
-    }
+    requireFinished(run, options.run);
     if (run.result.model_dir) return { model: { source: options.base ? run.config.model.source : run.result.model_dir, allow_pickle: false }, run };
     return { model: run.config.model, adapter: options.base ? undefined : (run.result.adapter_dir ?? undefined), run };
   }

@@ -4,7 +4,7 @@
 import type { EngineResult, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import { ConfigError } from "../errors.js";
-import type { RunRecord } from "../train/runs.js";
+import { requireFinished, type RunRecord } from "../train/runs.js";
 
 export type ClassifyResult = EngineResult<"classify">;
 
@@ -20,9 +20,7 @@ export function classifierOfRun(run: RunRecord, directory: string): ClassifierCh
       hint: `ask it instead (reviewtune ask --run ${directory} "...") or train one with --task classify`,
     });
   }
-  if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
-    throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${directory}` });
-  }
+  requireFinished(run, directory);
   if (run.result.model_dir) return { model: { source: run.result.model_dir, allow_pickle: false } };
   return { model: run.config.model, adapter: run.result.adapter_dir ?? undefined };
 }

@@ -10,7 +10,7 @@ import { ConfigError } from "../errors.js";
 import { answer } from "../generate/answer.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
 import { chatTemplateFor } from "../templates/model-template.js";
-import { readRunRecord } from "../train/runs.js";
+import { readRunRecord, requireFinished } from "../train/runs.js";
 import { ruleBasedPredictions, stratifiedRandomPredictions, type Prediction } from "./baselines.js";
 import { compareCorrectness } from "./compare.js";
 import { loadEvalDataset, type EvalItem } from "./eval-items.js";
@@ -218,9 +218,7 @@ function goldSources(items: readonly EvalItem[]): Record<string, string[]> {
 export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport> {
   const say = options.onStatus ?? (() => {});
   const run = readRunRecord(options.runDirectory);
-  if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
-    throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${options.runDirectory}` });
-  }
+  requireFinished(run, options.runDirectory);
   const dataDirectory = options.dataDirectory ?? run.data.source;
   if (!existsSync(join(dataDirectory, "test.jsonl"))) {
     throw new ConfigError(`the run trained on ${run.data.source}, which has no test split (test.jsonl)`, [], { hint: "pass --data <dataset folder> written by `reviewtune data build`" });

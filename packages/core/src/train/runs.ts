@@ -70,6 +70,16 @@ export function writeRunRecord(directory: string, record: RunRecord): void {
   writeJsonAtomic(join(directory, "run.json"), { ...record, updated: new Date().toISOString() });
 }
 
+/** A run that finished (completed or stopped early) and so has its result. */
+export type FinishedRunRecord = RunRecord & { result: NonNullable<RunRecord["result"]> };
+
+/** Refuses a run that has not finished, with the command that resumes it (`directory`: the run folder). */
+export function requireFinished(run: RunRecord, directory: string): asserts run is FinishedRunRecord {
+  if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
+    throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${directory}` });
+  }
+}
+
 export function readRunRecord(directory: string): RunRecord {
   const file = join(directory, "run.json");
   if (!existsSync(file)) throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: "pass a folder under runs/" });
