@@ -2,10 +2,9 @@
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { TrainConfig } from "@reviewtune/contracts";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
 import { LlamaCppBackend, TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir, type GenerationBackend } from "@reviewtune/server";
-import { startEngine } from "../engine.js";
+import { baseGgufOf } from "../engine.js";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";
 
@@ -39,7 +38,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   if (options.backend === "llamacpp") {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
-    const gguf = options.gguf ? resolve(options.gguf) : await baseGguf(choice.model);
+    const gguf = options.gguf ? resolve(options.gguf) : await baseGgufOf(choice.model, "--gguf");
     backend = new LlamaCppBackend({ gguf, templateOverride: choice.run?.config.data.template, parallel: options.parallel, log });
     console.error(`[serve] llama.cpp backend on ${gguf} (${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
   } else {
@@ -101,15 +100,3 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
   return existsSync(folder) && statSync(folder).isDirectory() && existsSync(join(folder, "train.jsonl")) ? folder : undefined;
 }
 
-/** The GGUF the base model's weights come from: a .gguf source itself, else what the engine loaded it from. */
-async function baseGguf(model: TrainConfig["model"]): Promise<string> {
-  if (model.source.endsWith(".gguf")) return resolve(model.source);
-  const engine = await startEngine({ verbose: false });
-  try {
-    const gguf = (await engine.request("model_info", { model })).gguf;
-    if (!gguf) throw new ConfigError(`${model.source} was not loaded from a GGUF file`, [], { hint: "convert it with llama.cpp's convert_hf_to_gguf.py and pass --gguf FILE" });
-    return gguf;
-  } finally {
-    await engine.shutdown();
-  }
-}
