@@ -3,10 +3,10 @@
 // adapter folder. An export folder is complete or absent: both are staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, readGgufBaseInfo, readRunRecord } from "@reviewtune/core";
+import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage } from "@reviewtune/core";
 import { runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
-import { startEngine } from "../engine.js";
+import { baseGgufOf, startEngine } from "../engine.js";
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -18,7 +18,7 @@ function driftQuestions(train: string | undefined, seed: number, count: number):
       .split("\n")
       .filter((line) => line.trim())
       .slice(0, count)
-      .map((line) => (JSON.parse(line) as { messages: Array<{ role: string; content: string }> }).messages.filter((message) => message.role === "user").map((message) => message.content).join("\n\n"));
+      .map((line) => userTurns((JSON.parse(line) as { messages: ChatMessage[] }).messages));
     if (questions.length > 0) return { questions, source: test };
   }
   return { questions: demoPrompts(seed + 1, count), source: "generated demo reviews" };
@@ -26,9 +26,7 @@ function driftQuestions(train: string | undefined, seed: number, count: number):
 
 export async function runExport(options: ExportOptions): Promise<void> {
   const run = readRunRecord(options.run);
-  if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
-    throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${options.run}` });
-  }
+  requireFinished(run, options.run);
   if (run.result.model_dir) throw new ConfigError(`run ${run.id} is a full fine-tuning run: its model/ folder already holds merged transformers weights`, [], { hint: `use ${join(options.run, "model")} as it is` });
   if (!run.result.adapter_dir) throw new ConfigError(`run ${run.id} saved no adapter`);
   if (run.config.task === "classify") throw new ConfigError(`run ${run.id} is a classification run; export handles generative LoRA runs`, [], { hint: "serve it with reviewtune serve --run (POST /v1/classify)" });
@@ -48,16 +46,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
   }
 
   if (options.format === "gguf-lora") {
-    let baseGguf = options.baseGguf ? resolve(options.baseGguf) : undefined;
-    if (!baseGguf) {
-      const engine = await startEngine({ verbose: options.verbose ?? false });
-      try {
-        baseGguf = (await engine.request("model_info", { model: run.config.model })).gguf ?? undefined;
-      } finally {
-        await engine.shutdown();
-      }
-      if (!baseGguf) throw new ConfigError(`the base ${run.config.model.source} was not loaded from a GGUF file`, [], { hint: "convert the base with llama.cpp's convert_hf_to_gguf.py and pass it with --base-gguf FILE" });
-    }
+    const baseGguf = options.baseGguf ? resolve(options.baseGguf) : await baseGgufOf(run.config.model, "--base-gguf");
     const base = readGgufBaseInfo(baseGguf);
     const result = convertLoraToGguf({ adapterDir: adapter, out, ...base });
     console.log(`GGUF LoRA (${result.tensors} tensors, rank ${result.rank}, alpha ${result.alpha}, ${mib(result.bytes)}) in ${out}`);

@@ -10,6 +10,7 @@ import * as lancedb from "@lancedb/lancedb";
 import type { EngineClient } from "../engine/client.js";
 import { DataError } from "../errors.js";
 import { readJsonl } from "../data/jsonl.js";
+import { userTurns } from "../templates/chat-template.js";
 import { z } from "zod";
 
 export const REFERENCE_MODEL = "all-minilm-l6-v2";
@@ -56,7 +57,7 @@ export interface IndexUpdate {
 
 /** A training row as a reference example; the id is a hash of everything shown, so edits re-embed. */
 export function referenceExample(row: z.infer<typeof ExampleRowSchema>, split: string): ReferenceExample {
-  const prompt = row.messages.filter((message) => message.role === "user").map((message) => message.content).join("\n\n");
+  const prompt = userTurns(row.messages);
   const answer = [...row.messages].reverse().find((message) => message.role === "assistant")?.content ?? "";
   const id = createHash("sha256").update(JSON.stringify([split, row.task ?? "", row.group ?? "", prompt, answer])).digest("hex").slice(0, 32);
   return { id, split, task: row.task ?? "", group: row.group ?? "", prompt, answer };

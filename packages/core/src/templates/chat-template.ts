@@ -8,6 +8,11 @@ export interface ChatMessage {
   content: string;
 }
 
+/** The user's turns of a conversation, joined: the question a training example asks. */
+export function userTurns(messages: ChatMessage[]): string {
+  return messages.filter((message) => message.role === "user").map((message) => message.content).join("\n\n");
+}
+
 export interface TemplateTokens {
   bos_token?: string | null;
   eos_token?: string | null;
