@@ -5,19 +5,17 @@
 // probabilities, and the same greedy text. A converter without the q/k permutation fails this.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { convertLoraToGguf, permuteRows, readGgufBaseInfo, requireEngineEnvironment } from "@reviewtune/core";
 import { LlamaLogLevel, getLlama, type Llama, type LlamaModel } from "node-llama-cpp";
+import { makeSmolAdapters } from "../testing/tiny-models.js";
 
 const PROMPT = '<|im_start|>user\nBased on this review, is this product worth buying?\n\nReview: "Stopped working after a week. Waste of money."<|im_end|>\n<|im_start|>assistant\n';
 const GREEDY_TOKENS = 8;
 
 interface Reference {
-  gguf: string;
-  adapter: string;
   base_top5: Array<[number, number]>;
   tuned_top5: Array<[number, number]>;
   tuned_greedy: number[];
@@ -31,7 +29,7 @@ const decisiveSteps = (margins: number[]) => {
   return tie === -1 ? margins.length : tie;
 };
 
-let work: string;
+let fixtures: ReturnType<typeof makeSmolAdapters>;
 let reference: Reference;
 let llama: Llama;
 let model: LlamaModel;
@@ -42,11 +40,8 @@ function peftReference(adapterDir: string): Reference {
   const code = `
 import json, sys, torch
 from peft import PeftModel
-from reviewtune_engine.models import embedded_gguf_path, load_model, load_tokenizer, resolve
-from reviewtune_engine.testing import make_tiny_adapter
+from reviewtune_engine.models import load_model, load_tokenizer, resolve
 resolved = resolve("smollm2-135m-instruct")
-adapter = make_tiny_adapter(resolved.path, sys.argv[1], seed=3, rank=8, weight_std=0.01,
-    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 tokenizer = load_tokenizer(resolved)
 model = load_model(resolved).eval()
 encoded = tokenizer(sys.argv[2], return_tensors="pt", add_special_tokens=False)
@@ -56,7 +51,7 @@ def top5(m):
     values, ids = probabilities.topk(5)
     return [[int(i), float(v)] for i, v in zip(ids, values)]
 base = top5(model)
-tuned_model = PeftModel.from_pretrained(model, str(adapter)).eval()
+tuned_model = PeftModel.from_pretrained(model, sys.argv[1]).eval()
 tuned = top5(tuned_model)
 with torch.inference_mode():
     generated = tuned_model.generate(**encoded, max_new_tokens=${GREEDY_TOKENS}, do_sample=False, output_scores=True, return_dict_in_generate=True)
@@ -64,7 +59,7 @@ margins = []
 for scores in generated.scores:
     top2 = scores[0].float().softmax(-1).topk(2).values
     margins.append(float(top2[0] - top2[1]))
-print(json.dumps({"gguf": str(embedded_gguf_path("smollm2-135m-instruct")), "adapter": str(adapter), "base_top5": base, "tuned_top5": tuned,
+print(json.dumps({"base_top5": base, "tuned_top5": tuned,
     "tuned_greedy": generated.sequences[0, encoded["input_ids"].shape[1]:].tolist(), "tuned_margins": margins}))
 `;
   const result = spawnSync(python, ["-c", code, adapterDir, PROMPT], { encoding: "utf8", env: { ...process.env, PYTHONPATH: engineSource } });
@@ -92,16 +87,16 @@ async function llamaCpp(lora?: string): Promise<{ top5: Array<[number, number]>;
 }
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), "reviewtune-gguf-lora-"));
-  reference = peftReference(join(work, "adapter"));
+  fixtures = makeSmolAdapters();
+  reference = peftReference(fixtures.tuned);
   llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: reference.gguf });
+  model = await llama.loadModel({ modelPath: fixtures.gguf });
 });
 
 after(async () => {
   await model?.dispose();
   await llama?.dispose();
-  rmSync(work, { recursive: true, force: true });
+  rmSync(fixtures.work, { recursive: true, force: true });
 });
 
 describe("GGUF LoRA converter: parity with PEFT", () => {
@@ -112,8 +107,8 @@ describe("GGUF LoRA converter: parity with PEFT", () => {
   });
 
   it("llama.cpp with the converted adapter answers as PEFT does: same top-5, close probabilities, same greedy tokens", async () => {
-    const out = join(work, "adapter.gguf");
-    const converted = convertLoraToGguf({ adapterDir: reference.adapter, out, ...readGgufBaseInfo(reference.gguf) });
+    const out = join(fixtures.work, "adapter.gguf");
+    const converted = convertLoraToGguf({ adapterDir: fixtures.tuned, out, ...readGgufBaseInfo(fixtures.gguf) });
     assert.equal(converted.tensors, 30 * 7 * 2, "A and B for 7 projections in each of the 30 layers");
     const base = await llamaCpp();
     const tuned = await llamaCpp(out);
@@ -133,10 +128,10 @@ describe("GGUF LoRA converter: parity with PEFT", () => {
   });
 
   it("without the q/k permutation the adapter would not match (the check has teeth)", async () => {
-    const out = join(work, "unpermuted.gguf");
-    const info = readGgufBaseInfo(reference.gguf);
+    const out = join(fixtures.work, "unpermuted.gguf");
+    const info = readGgufBaseInfo(fixtures.gguf);
     // One head per projection makes the permutation a different one: the rows of B land elsewhere.
-    convertLoraToGguf({ adapterDir: reference.adapter, out, ...info, headCount: 1, headCountKv: 1 });
+    convertLoraToGguf({ adapterDir: fixtures.tuned, out, ...info, headCount: 1, headCountKv: 1 });
     const wrong = await llamaCpp(out);
     const distance = Math.max(...reference.tuned_top5.map(([token, probability]) => Math.abs(wrong.probability(token) - probability)));
     assert.ok(distance > 0.03, `a wrongly permuted adapter still matched PEFT's top-5 probabilities (max difference ${distance})`);
