@@ -46,6 +46,7 @@ export class LlamaCppBackend implements GenerationBackend {
   /** Each context's sequences, taken once and reused (a disposed sequence's id comes back only later). */
   private readonly free = new WeakMap<LlamaContext, LlamaContextSequence[]>();
   private ready: Promise<void> = Promise.resolve();
+  private baseProbe: ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]> | undefined;
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
 
@@ -171,7 +172,8 @@ export class LlamaCppBackend implements GenerationBackend {
     } catch (error) {
       throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
     }
-    const [tuned, base] = [await this.nextTokenLogProbabilities(context), await this.nextTokenLogProbabilities(this.base!)];
+    const tuned = await this.nextTokenLogProbabilities(context);
+    const base = await (this.baseProbe ??= this.nextTokenLogProbabilities(this.base!)); // the same for every adapter
     let max = 0;
     let sum = 0;
     for (const [token, value] of tuned.values) {
