@@ -176,6 +176,10 @@ class Server:
             from reviewtune_engine.export import export_merged
 
             return export_merged(params)
+        if method == "requantize_gguf":
+            from reviewtune_engine.gguf_quant import requantize_gguf
+
+            return requantize_gguf(params)
         raise EngineError("unknown_method", f"unknown method {method}")
 
 

@@ -176,6 +176,30 @@ describe("reviewtune CLI", () => {
     assert.ok(existsSync(join(work, "adapter-export", "adapter_model.safetensors")));
   });
 
+  it("export --format gguf-lora: the GGUF LoRA of a SmolLM2 run, with its drift in llama.cpp over the base and over serve's Q8_0 base", () => {
+    const before = runFolders();
+    const trained = cli("train", "--model", "smollm2-135m-instruct", "--data", dataFile, "--runs-dir", runsDir, "--max-steps", "2", "--batch-size", "2", "--set", "training.max_length=64");
+    assert.equal(trained.status, 0, trained.stderr);
+    const run = join(runsDir, newestRun(before));
+    const out = join(work, "smol-lora.gguf");
+    const exported = cli("export", "--run", run, "--format", "gguf-lora", "--out", out, "--prompts", "2", "--max-tokens", "6");
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.ok(statSync(out).size > 1024 && !existsSync(`${out}.partial`));
+    const report = JSON.parse(readFileSync(`${out}.json`, "utf8"));
+    assert.equal(report.format, "gguf-lora");
+    assert.equal(report.drift.rows.length, 2, "the model's own Q4_1 file, and the Q8_0 file serve loads");
+    assert.match(report.drift.rows[1].file, /\.Q8_0\.gguf$/);
+    for (const row of report.drift.rows) {
+      assert.equal(row.prompts, 2);
+      assert.ok(row.identical_answers >= 0 && row.identical_answers <= 2);
+      assert.ok(row.samples.every((sample: { adapter: string; gguf: string }) => sample.adapter.length > 0 && sample.gguf.length > 0), JSON.stringify(row.samples));
+    }
+    assert.match(exported.stdout, /identical answers \d\/2/);
+    const quantError = cli("export", "--run", run, "--format", "gguf-lora", "--out", join(work, "other.gguf"), "--quant", "q3");
+    assert.notEqual(quantError.status, 0);
+    assert.match(quantError.stderr, /q4_0, q8_0, source/);
+  });
+
   it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {
     const before = runFolders();
     const child = spawn(process.execPath, [bin, ...tinyTrain("--max-steps", "300", "--set", "checkpoints.every_steps=1000")], {

@@ -127,6 +127,19 @@ export const ExportMergedRequestSchema = request(
   }),
 );
 
+/**
+ * Writes a GGUF model file again with its weight matrices in another llama.cpp quantization (gguf-py:
+ * dequantize, quantize), metadata and 1-D tensors copied; staged and renamed when complete.
+ */
+export const RequantizeGgufRequestSchema = request(
+  "requantize_gguf",
+  z.strictObject({
+    source: z.string().min(1),
+    out: z.string().min(1),
+    type: z.enum(["Q4_0", "Q8_0"]),
+  }),
+);
+
 export const EngineRequestSchema = z.discriminatedUnion("method", [
   PingRequestSchema,
   ShutdownRequestSchema,
@@ -142,6 +155,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   TrainRequestSchema,
   ClassifyRequestSchema,
   ExportMergedRequestSchema,
+  RequantizeGgufRequestSchema,
 ]);
 export type EngineRequest = z.input<typeof EngineRequestSchema>;
 export type EngineMethod = EngineRequest["method"];
@@ -290,6 +304,18 @@ export const ResultSchemas = {
       /** The first prompts' answers from both, for the report. */
       samples: z.array(z.object({ prompt: z.string(), adapter: z.string(), merged: z.string() })),
     }),
+  }),
+  requantize_gguf: z.object({
+    out: z.string(),
+    type: z.string(),
+    /** Tensor counts by type in the source file. */
+    source_types: z.record(z.string(), z.number().int()),
+    requantized: z.number().int(),
+    kept: z.number().int(),
+    bytes: z.number().int(),
+    /** The matrices' relative error added by the new quantization (root of summed squares). */
+    relative_error: z.number(),
+    seconds: z.number(),
   }),
 } as const satisfies Record<EngineMethod, z.ZodType>;
 export type EngineResult<M extends EngineMethod> = z.infer<(typeof ResultSchemas)[M]>;

@@ -2,26 +2,86 @@
 // the saved folder with plain transformers and measures drift on held-out prompts) or as its PEFT
 // adapter folder. An export folder is complete or absent: both are staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
+import { basename, dirname, join, resolve } from "node:path";
+import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { LlamaCppBackend, runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
-import { baseGgufOf, startEngine } from "../engine.js";
+import { servingGguf, startEngine } from "../engine.js";
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** Held-out prompts for the drift check: the run's dataset test split when it has one, else demo prompts. */
-function driftQuestions(train: string | undefined, seed: number, count: number): { questions: string[]; source: string } {
+/** Held-out prompts for the drift check: the run's dataset test split when it has one (with each row's task), else demo prompts. */
+function driftQuestions(train: string | undefined, seed: number, count: number): { questions: string[]; tasks: Array<ReviewTask | undefined>; source: string } {
   const test = train && existsSync(train) && statSync(train).isDirectory() ? join(train, "test.jsonl") : undefined;
   if (test && existsSync(test)) {
-    const questions = readFileSync(test, "utf8")
+    const rows = readFileSync(test, "utf8")
       .split("\n")
       .filter((line) => line.trim())
       .slice(0, count)
-      .map((line) => userTurns((JSON.parse(line) as { messages: ChatMessage[] }).messages));
-    if (questions.length > 0) return { questions, source: test };
+      .map((line) => JSON.parse(line) as { messages: ChatMessage[]; task?: ReviewTask });
+    if (rows.length > 0) return { questions: rows.map((row) => userTurns(row.messages)), tasks: rows.map((row) => row.task), source: test };
   }
-  return { questions: demoPrompts(seed + 1, count), source: "generated demo reviews" };
+  const questions = demoPrompts(seed + 1, count);
+  return { questions, tasks: questions.map(() => undefined), source: "generated demo reviews" };
+}
+
+/** What a task's answer states, as one comparable string ("" for a summary, which has no label). */
+function labelOf(task: ReviewTask | undefined, answer: string): string | undefined {
+  if (!task || task === "summary") return undefined;
+  const parsed = parseAnswer(task, answer);
+  const value = { sentiment: parsed.sentiment, rating: parsed.stars, quality: parsed.quality, recommendation: parsed.recommendation, features: parsed.features?.slice().sort().join(", ") }[task];
+  return value === undefined ? "(unparseable)" : String(value);
+}
+
+/**
+ * The exported GGUF LoRA in llama.cpp (over each base GGUF given: the model's own file and the one
+ * `serve --backend llamacpp` uses) against the PEFT adapter in the engine, greedy, on the same prompts:
+ * identical answers, and answers that state the same label (sentiment, stars...) for the prompt's task.
+ */
+async function ggufDrift(run: RunRecord, adapter: string, lora: string, bases: Array<{ label: string; file: string }>, prompts: number, maxTokens: number, verbose: boolean) {
+  const { questions, tasks, source } = driftQuestions(run.config.data.train, run.config.training.seed, prompts);
+  console.error(`drift check: ${questions.length} prompts from ${source}, greedy, ${maxTokens} tokens; the PEFT adapter in the engine first...`);
+  const engine = await startEngine({ verbose });
+  let reference: string[];
+  try {
+    const template = await chatTemplateFor(engine, run.config.model, run.config.data.template);
+    const rendered = questions.map((content) => template.prompt([{ role: "user", content }]));
+    const result = await engine.request("generate", { model: run.config.model, adapter, prompts: rendered, max_new_tokens: maxTokens, temperature: 0 });
+    reference = result.outputs.map((output) => output.text.trim());
+  } finally {
+    await engine.shutdown();
+  }
+  const rows = [];
+  for (const base of bases) {
+    const backend = new LlamaCppBackend({ gguf: base.file, templateOverride: run.config.data.template, parallel: 1 });
+    try {
+      await backend.start();
+      await backend.loadAdapter(adapter, lora);
+      const result = await backend.generate({
+        adapterDir: adapter,
+        prompts: questions.map((content) => backend.renderChat([{ role: "user", content }])),
+        maxNewTokens: maxTokens,
+        temperature: 0,
+        topP: 1,
+        seed: 0,
+        signal: new AbortController().signal,
+      });
+      const answers = result.outputs.map((output) => output.text.trim());
+      const labelled = tasks.map((task, index) => [labelOf(task, reference[index]!), labelOf(task, answers[index]!)] as const).filter(([label]) => label !== undefined);
+      rows.push({
+        base: base.label,
+        file: base.file,
+        prompts: answers.length,
+        identical_answers: answers.filter((answer, index) => answer === reference[index]).length,
+        labelled: labelled.length,
+        same_label: labelled.filter(([a, b]) => a === b).length,
+        samples: answers.slice(0, 3).map((answer, index) => ({ prompt: questions[index]!, adapter: reference[index]!, gguf: answer })),
+      });
+    } finally {
+      await backend.close();
+    }
+  }
+  return { prompts_from: source, max_new_tokens: maxTokens, rows };
 }
 
 export async function runExport(options: ExportOptions): Promise<void> {
@@ -46,12 +106,24 @@ export async function runExport(options: ExportOptions): Promise<void> {
   }
 
   if (options.format === "gguf-lora") {
-    const baseGguf = options.baseGguf ? resolve(options.baseGguf) : await baseGgufOf(run.config.model, "--base-gguf");
-    const base = readGgufBaseInfo(baseGguf);
-    const result = convertLoraToGguf({ adapterDir: adapter, out, ...base });
+    const serving = await servingGguf(run.config.model, { flag: "--base-gguf", explicit: options.baseGguf, quant: options.quant });
+    const base = readGgufBaseInfo(serving.source);
+    const staging = `${out}.partial`;
+    const result = convertLoraToGguf({ adapterDir: adapter, out: staging, ...base });
+    renameSync(staging, out);
     console.log(`GGUF LoRA (${result.tensors} tensors, rank ${result.rank}, alpha ${result.alpha}, ${mib(result.bytes)}) in ${out}`);
-    console.log(`base GGUF: ${baseGguf} (${base.architecture}, ${base.headCount} heads, ${base.headCountKv} KV heads)`);
-    console.log(`use it with: llama-cli -m ${baseGguf} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
+    console.log(`base GGUF: ${serving.source} (${base.architecture}, ${base.headCount} heads, ${base.headCountKv} KV heads)`);
+    const bases = [{ label: basename(serving.source), file: serving.source }];
+    if (serving.file !== serving.source) bases.push({ label: `${basename(serving.source)} as ${basename(serving.file).split(".").at(-2)} (what serve --backend llamacpp loads${options.quant ? ` with --quant ${options.quant}` : ""})`, file: serving.file });
+    const drift = await ggufDrift(run, adapter, out, bases, options.prompts, options.maxTokens, options.verbose ?? false);
+    const report = { ...result, run: run.id, base: run.config.model.source, adapter, format: "gguf-lora", out, created: new Date().toISOString(), drift };
+    writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`drift against the PEFT adapter (engine, greedy) on ${drift.rows[0]?.prompts ?? 0} prompts, llama.cpp with the exported file over:`);
+    for (const row of drift.rows) {
+      console.log(`  ${row.base}: identical answers ${row.identical_answers}/${row.prompts}${row.labelled ? `, same label ${row.same_label}/${row.labelled}` : ""}`);
+    }
+    console.log(`  (quantized bases and another kernel library round differently: a near-tie can change a word; the samples are in ${out}.json)`);
+    console.log(`use it with: llama-cli -m ${serving.file} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
     return;
   }
 

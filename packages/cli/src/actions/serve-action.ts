@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
 import { LlamaCppBackend, TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir, type GenerationBackend } from "@reviewtune/server";
-import { baseGgufOf } from "../engine.js";
+import { servingGguf } from "../engine.js";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";
 
@@ -12,6 +12,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const apiKey = options.apiKey ?? process.env.REVIEWTUNE_API_KEY ?? undefined;
   checkBinding(options.host, apiKey);
   if (options.backend !== "torch" && options.backend !== "llamacpp") throw new ConfigError(`--backend ${options.backend} is not a backend; use torch or llamacpp`);
+  if (options.backend !== "llamacpp" && (options.quant || options.gguf)) throw new ConfigError(`${options.quant ? "--quant" : "--gguf"} applies to the llama.cpp path`, [], { hint: "add --backend llamacpp" });
   const choice = modelFromOptions({ ...(options.run ? { run: options.run } : { model: options.model }), allowPickle: options.allowPickle ?? false });
   const adapters = options.adapter.map((entry) => {
     const equals = entry.indexOf("=");
@@ -38,9 +39,9 @@ export async function runServe(options: ServeOptions): Promise<void> {
   if (options.backend === "llamacpp") {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
-    const gguf = options.gguf ? resolve(options.gguf) : await baseGgufOf(choice.model, "--gguf");
-    backend = new LlamaCppBackend({ gguf, templateOverride: choice.run?.config.data.template, parallel: options.parallel, log });
-    console.error(`[serve] llama.cpp backend on ${gguf} (${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
+    const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
+    backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel, log });
+    console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
   } else {
     references = referenceDataset(options, choice.run?.config.data.train);
     backend = new TorchBackend({

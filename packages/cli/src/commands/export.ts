@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { Option } from "commander";
+import { GGUF_QUANTS, type GgufQuant } from "../engine.js";
 import { positiveInteger } from "./shared.js";
 
 export interface ExportOptions {
   run: string;
   format: "merged" | "adapter" | "gguf-lora";
   baseGguf?: string;
+  quant?: GgufQuant;
   out?: string;
   prompts: number;
   maxTokens: number;
@@ -20,8 +22,9 @@ export function registerExport(program: Command): void {
     .addOption(new Option("--format <format>", "merged: the adapter folded into the base; adapter: the PEFT adapter folder as it is; gguf-lora: the adapter as a GGUF LoRA for llama.cpp / Ollama over the base GGUF").choices(["merged", "adapter", "gguf-lora"]).default("merged"))
     .option("--out <dir>", "where the export goes (default: <run>/export/<format>); must not exist")
     .option("--base-gguf <file>", "gguf-lora: the base model's GGUF (default: the one the base was loaded from, e.g. the embedded model's)")
-    .option("--prompts <n>", "merged: held-out prompts answered by base + adapter and by the export to measure drift", positiveInteger("--prompts"), 8)
-    .option("--max-tokens <n>", "merged: greedy answer length in the drift check", positiveInteger("--max-tokens"), 32)
+    .addOption(new Option("--quant <type>", "gguf-lora: also measure drift over the base GGUF requantized to this type, as serve --backend llamacpp uses it (default: q8_0 for the model's own GGUF, source for --base-gguf)").choices(GGUF_QUANTS))
+    .option("--prompts <n>", "held-out prompts answered by base + adapter and by the export to measure drift", positiveInteger("--prompts"), 8)
+    .option("--max-tokens <n>", "greedy answer length in the drift check", positiveInteger("--max-tokens"), 32)
     .option("--verbose", "show the engine's full log")
     .action(async (options: ExportOptions) => {
       const { runExport } = await import("../actions/export-action.js");

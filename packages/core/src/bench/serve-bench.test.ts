@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { benchPrompts, parseBenchTarget, nearestRankPercentile } from "./serve-bench.js";
+import { benchPrompts, formatServeBench, parseBenchTarget, nearestRankPercentile, type ServeBenchResult } from "./serve-bench.js";
 
 describe("bench serve helpers", () => {
   it("targets are labelled URLs on this machine only", () => {
@@ -19,5 +19,16 @@ describe("bench serve helpers", () => {
     const prompts = benchPrompts(12);
     assert.equal(prompts.length, 12);
     assert.ok(prompts.every((prompt) => prompt.includes("Review:") && prompt.length > 80));
+  });
+
+  it("the table compares every target with the first one, in queries and in tokens", () => {
+    const result = (label: string, queriesPerMinute: number, tokensPerSecond: number): ServeBenchResult => ({
+      label, model: "m", sent: 10, completed: 10, errors: 0, errorSamples: [], fallbacks: label === "llamacpp" ? 2 : 0, wallSeconds: 60,
+      latency: { p50: 1, p95: 2, p99: 3, mean: 1.2 }, queriesPerMinute, tokensPerSecond, meanCompletionTokens: 20, costPer1000: 0.01,
+    });
+    const table = formatServeBench([result("torch", 40, 10), result("llamacpp", 150, 50)], 0.1);
+    assert.match(table, /\| llamacpp \| m \| 10\/10 \| 0 \| 1\.00 \| 2\.00 \| 3\.00 \| 150\.0 \|/);
+    assert.match(table, /llamacpp vs torch: 3\.75x the queries\/min, 5\.00x the tokens\/s/);
+    assert.match(table, /llamacpp: 2 answers were base-model fallbacks/);
   });
 });

@@ -166,8 +166,13 @@ export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: nu
     if (result.fallbacks > 0) lines.push(`${result.label}: ${result.fallbacks} answers were base-model fallbacks (the adapter did not load)`);
     for (const sample of result.errorSamples) lines.push(`${result.label} error: ${sample}`);
   }
-  if (results.length >= 2 && results[1]!.queriesPerMinute > 0) {
-    lines.push(`${results[0]!.label} / ${results[1]!.label} throughput: ${(results[0]!.queriesPerMinute / results[1]!.queriesPerMinute).toFixed(2)}x`);
+  // Every other target against the first (the reference: list the baseline first), in queries and in tokens.
+  const reference = results[0];
+  for (const result of results.slice(1)) {
+    if (!reference || reference.queriesPerMinute <= 0 || reference.tokensPerSecond <= 0) break;
+    lines.push(
+      `${result.label} vs ${reference.label}: ${(result.queriesPerMinute / reference.queriesPerMinute).toFixed(2)}x the queries/min, ${(result.tokensPerSecond / reference.tokensPerSecond).toFixed(2)}x the tokens/s`,
+    );
   }
   return lines.join("\n");
 }

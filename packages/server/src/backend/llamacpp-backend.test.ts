@@ -62,6 +62,22 @@ describe("llama.cpp backend", () => {
     assert.equal(fallback.json().choices[0].message.content, base.json().choices[0].message.content);
   });
 
+  it("a sequence keeps the prompt start it shares with the next request, and no answer depends on what came before", async () => {
+    const backend = server.context.backend;
+    const questions = ["Is this kettle good? Review: It boils fast and looks great.", "Is this kettle good? Review: The lid broke on day two.", "Summarise: The blender is loud but strong."];
+    const answer = async (content: string) => {
+      const result = await backend.generate({ prompts: [backend.renderChat([{ role: "user", content }])], maxNewTokens: 10, temperature: 0, topP: 1, seed: 0, signal: new AbortController().signal });
+      return result.outputs[0]!.text;
+    };
+    const forward: string[] = [];
+    for (const question of questions) forward.push(await answer(question));
+    const backward: string[] = [];
+    for (const question of [...questions].reverse()) backward.unshift(await answer(question));
+    assert.deepEqual(backward, forward);
+    assert.equal(await answer(questions[1]!), forward[1], "the same prompt twice in a row");
+    assert.ok(new Set(forward).size > 1, `the prompts should not all get one answer: ${JSON.stringify(forward)}`);
+  });
+
   it("streams the same text as the JSON answer; parallel requests all succeed", async () => {
     const whole = (await ask("tuned")).json().choices[0].message.content as string;
     const streamed = await ask("tuned", { stream: true });

@@ -3,7 +3,7 @@
 // base) has its own context with `parallel` sequences, so up to that many prompts decode together
 // (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
@@ -105,11 +105,12 @@ export class LlamaCppBackend implements GenerationBackend {
     const sequence = await this.takeSequence(context);
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
+      const rest = await this.keepCommonPrefix(sequence, prompt);
       const generated: Token[] = [];
       let text = "";
       let finish: "stop" | "length" | "cancelled" = "length";
       if (request.maxNewTokens > 0) {
-        for await (const token of sequence.evaluate(prompt, {
+        for await (const token of sequence.evaluate(rest, {
           temperature: request.temperature,
           topP: request.topP,
           ...(request.temperature > 0 ? { seed: request.seed } : {}),
@@ -144,7 +145,8 @@ export class LlamaCppBackend implements GenerationBackend {
     throw new ApiError(400, "invalid_request_error", "unsupported_backend", "the llamacpp backend has no embedding model; serve with --backend torch for /v1/embeddings", "model");
   }
 
-  async loadAdapter(dir: string): Promise<LoadAdapterResult> {
+  /** Loads a PEFT adapter folder, converted by our converter; or, given `ggufLora`, that converted file as it is. */
+  async loadAdapter(dir: string, ggufLora?: string): Promise<LoadAdapterResult> {
     const adapterDir = resolve(dir);
     const config = join(adapterDir, "adapter_config.json");
     const weights = join(adapterDir, "adapter_model.safetensors");
@@ -154,13 +156,19 @@ export class LlamaCppBackend implements GenerationBackend {
     let gguf: string;
     let converted: { rank: number; alpha: number };
     try {
-      // Converted once per adapter version: the cache key covers the path, size and time of the weights.
-      const { size, mtimeMs } = statSync(weights);
-      const key = createHash("sha256").update(`${weights}\n${size}\n${mtimeMs}`).digest("hex").slice(0, 24);
-      const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
-      mkdirSync(cache, { recursive: true });
-      gguf = join(cache, `${key}.gguf`);
-      converted = convertLoraToGguf({ adapterDir, out: gguf, ...readGgufBaseInfo(this.options.gguf) });
+      if (ggufLora) {
+        const peft = JSON.parse(readFileSync(config, "utf8")) as { r: number; lora_alpha: number };
+        [gguf, converted] = [resolve(ggufLora), { rank: peft.r, alpha: peft.lora_alpha }];
+        if (!existsSync(gguf)) throw new Error(`${gguf} does not exist`);
+      } else {
+        // Converted once per adapter version: the cache key covers the path, size and time of the weights.
+        const { size, mtimeMs } = statSync(weights);
+        const key = createHash("sha256").update(`${weights}\n${size}\n${mtimeMs}`).digest("hex").slice(0, 24);
+        const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
+        mkdirSync(cache, { recursive: true });
+        gguf = join(cache, `${key}.gguf`);
+        converted = convertLoraToGguf({ adapterDir, out: gguf, ...readGgufBaseInfo(this.options.gguf) });
+      }
     } catch (error) {
       const message = (error as Error).message;
       const code = /truncated|corrupt|not a safetensors/.test(message) ? "corrupt_weights" : "adapter_incompatible";
@@ -242,6 +250,7 @@ export class LlamaCppBackend implements GenerationBackend {
     const sequence = await this.takeSequence(context);
     try {
       const prompt = this.model!.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
+      await sequence.clearHistory();
       for await (const item of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 })) {
         const values = new Map<Token, number>();
         for (const [token, probability] of item.probabilities) if (probability > 1e-6) values.set(token, Math.log(probability));
@@ -253,11 +262,21 @@ export class LlamaCppBackend implements GenerationBackend {
     }
   }
 
-  /** A free sequence of the context with its history cleared (callers hold one of the context's slots). */
+  /** A free sequence of the context, the one used last (its history is kept: see keepCommonPrefix). Callers hold one of the context's slots. */
   private async takeSequence(context: LlamaContext): Promise<LlamaContextSequence> {
     const sequence = this.free.get(context)!.pop();
     if (!sequence) throw new Error("no free sequence: a caller did not hold a slot");
-    await sequence.clearHistory();
     return sequence;
+  }
+
+  /**
+   * Erases the sequence's history after the part it shares with `prompt` and returns the tokens still
+   * to evaluate. Prompts of one server share their start (the chat template's system turn, the task's
+   * question), whose KV cache is then computed once instead of per request. At least the last prompt
+   * token is always evaluated: generation starts from its logits.
+   */
+  private async keepCommonPrefix(sequence: LlamaContextSequence, prompt: Token[]): Promise<Token[]> {
+    await sequence.adaptStateToTokens(prompt.slice(0, -1), false);
+    return prompt.slice(sequence.nextTokenIndex);
   }
 }
