@@ -1,0 +1,134 @@
+// Pieces every page uses: keyboard tabs, empty/error notices that say what to do next, charts
+// (uPlot for curves; inline SVG for bars with target lines and the confusion matrix).
+import { html } from "htm/preact";
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import type { StudioRequestError } from "./api.js";
+
+/** A tablist: arrow keys, Home and End move between tabs (WAI-ARIA tabs pattern). */
+export function Tabs(props: { label: string; tabs: Array<{ id: string; label: string }>; current: string; onSelect: (id: string) => void; idPrefix: string }) {
+  const onKey = (event: KeyboardEvent) => {
+    const index = props.tabs.findIndex((tab) => tab.id === props.current);
+    const moves: Record<string, number> = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: props.tabs.length - 1 };
+    const target = moves[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    const next = props.tabs[(target + props.tabs.length) % props.tabs.length]!;
+    props.onSelect(next.id);
+    (document.getElementById(`${props.idPrefix}-tab-${next.id}`) as HTMLElement | null)?.focus();
+  };
+  return html`<div class="tabs" role="tablist" aria-label=${props.label} onKeyDown=${onKey}>
+    ${props.tabs.map(
+      (tab) => html`<button type="button" role="tab" id=${`${props.idPrefix}-tab-${tab.id}`} aria-selected=${tab.id === props.current} aria-controls=${`${props.idPrefix}-panel`}
+        tabindex=${tab.id === props.current ? 0 : -1} onClick=${() => props.onSelect(tab.id)}>${tab.label}</button>`,
+    )}
+  </div>`;
+}
+
+export function ErrorNotice(props: { error: StudioRequestError | Error | null; onRetry?: () => void }) {
+  if (!props.error) return null;
+  const hint = "hint" in props.error ? props.error.hint : null;
+  return html`<div class="notice error" role="alert">
+    <strong>${props.error.message}</strong>
+    ${hint ? html`<p>What to do: ${hint}</p>` : null}
+    ${props.onRetry ? html`<button type="button" onClick=${props.onRetry}>Try again</button>` : null}
+  </div>`;
+}
+
+export function Empty(props: { title: string; children?: unknown }) {
+  return html`<div class="notice empty"><strong>${props.title}</strong>${props.children}</div>`;
+}
+
+export const Loading = (props: { what: string }) => html`<p class="loading" role="status">Loading ${props.what}…</p>`;
+
+export interface Series {
+  label: string;
+  color: string;
+  points: Array<[number, number]>;
+}
+
+/** Curves over a shared x axis (steps), drawn by uPlot; redraws when the points change. */
+export function LineChart(props: { title: string; xLabel: string; series: Series[]; height?: number; testId?: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const xs = [...new Set(props.series.flatMap((series) => series.points.map(([x]) => x)))].sort((a, b) => a - b);
+  const data: uPlot.AlignedData = [xs, ...props.series.map((series) => {
+    const byX = new Map(series.points);
+    return xs.map((x) => byX.get(x) ?? null);
+  })];
+  const shape = props.series.map((series) => series.label).join("|");
+  useEffect(() => {
+    if (!box.current) return;
+    const width = () => Math.max(260, box.current!.clientWidth);
+    const options: uPlot.Options = {
+      title: props.title,
+      width: width(),
+      height: props.height ?? 240,
+      scales: { x: { time: false } },
+      axes: [{ label: props.xLabel }, {}],
+      series: [{ label: props.xLabel }, ...props.series.map((series) => ({ label: series.label, stroke: series.color, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
+    };
+    plot.current = new uPlot(options, data, box.current);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: width(), height: props.height ?? 240 }));
+    resize.observe(box.current);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [shape]);
+  useEffect(() => plot.current?.setData(data), [JSON.stringify(data)]);
+  const total = props.series.reduce((sum, series) => sum + series.points.length, 0);
+  return html`<figure class="chart" data-testid=${props.testId} data-points=${total}>
+    <div ref=${box}></div>
+    <figcaption class="visually-hidden">${props.title}: ${props.series.map((series) => `${series.label} ${series.points.length} points`).join(", ")}</figcaption>
+  </figure>`;
+}
+
+/** Horizontal bars (value 0..max) with an optional target line per chart. */
+export function BarChart(props: { title: string; bars: Array<{ label: string; value: number; note?: string }>; max?: number; target?: { value: number; label: string }; format?: (value: number) => string; testId?: string }) {
+  const format = props.format ?? ((value: number) => String(value));
+  const max = props.max ?? Math.max(1, ...props.bars.map((bar) => bar.value));
+  const rowHeight = 26;
+  const labelWidth = 130;
+  const width = 520;
+  const plotWidth = width - labelWidth - 70;
+  const height = props.bars.length * rowHeight + 28;
+  const x = (value: number) => labelWidth + (Math.min(value, max) / max) * plotWidth;
+  return html`<figure class="bar-chart" data-testid=${props.testId}>
+    <figcaption>${props.title}</figcaption>
+    <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${props.title}: ${props.bars.map((bar) => `${bar.label} ${format(bar.value)}`).join(", ")}`}>
+      ${props.bars.map(
+        (bar, index) => html`<g>
+          <text x=${labelWidth - 6} y=${index * rowHeight + 17} text-anchor="end" class="axis-label">${bar.label.length > 18 ? `${bar.label.slice(0, 17)}…` : bar.label}</text>
+          <rect x=${labelWidth} y=${index * rowHeight + 4} width=${Math.max(1, x(bar.value) - labelWidth)} height=${rowHeight - 8} class="bar"><title>${bar.label}: ${format(bar.value)}${bar.note ? ` (${bar.note})` : ""}</title></rect>
+          <text x=${x(bar.value) + 4} y=${index * rowHeight + 17} class="value-label">${format(bar.value)}</text>
+        </g>`,
+      )}
+      ${props.target
+        ? html`<g class="target"><line x1=${x(props.target.value)} x2=${x(props.target.value)} y1="0" y2=${height - 22} /><text x=${x(props.target.value)} y=${height - 8} text-anchor="middle">${props.target.label}</text></g>`
+        : null}
+    </svg>
+  </figure>`;
+}
+
+/** matrix[gold][predicted]; the last column counts answers that could not be read. */
+export function ConfusionMatrix(props: { title: string; labels: string[]; matrix: number[][] }) {
+  const columns = [...props.labels, "unreadable"];
+  const max = Math.max(1, ...props.matrix.flat());
+  return html`<figure class="confusion" data-testid="confusion-matrix">
+    <figcaption>${props.title}</figcaption>
+    <table>
+      <thead><tr><th scope="col">gold ↓ / answer →</th>${columns.map((label) => html`<th scope="col">${label}</th>`)}</tr></thead>
+      <tbody>
+        ${props.labels.map(
+          (label, row) => html`<tr><th scope="row">${label}</th>${columns.map((_, column) => {
+            const count = props.matrix[row]?.[column] ?? 0;
+            const strength = count / max;
+            return html`<td class=${row === column ? "diagonal" : ""} style=${`--strength:${strength.toFixed(2)}`}>${count}</td>`;
+          })}</tr>`,
+        )}
+      </tbody>
+    </table>
+  </figure>`;
+}
