@@ -88,12 +88,14 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     { prefix: "/studio/api" },
   );
   await registerUiAssets(app);
+  let started = false;
   return {
     app,
     server,
     context,
     async prepare() {
       if (context.engineProblem) return;
+      started = true;
       try {
         await server.prepare();
       } catch (error) {
@@ -104,11 +106,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     },
     async close() {
       await context.trainer.close();
-      if (backend.state === "starting" && context.engineProblem) {
-        await app.close();
-        return;
-      }
-      await server.close();
+      if (started) await server.close(); // drains queued requests, then stops the engine
+      else await app.close();
     },
   };
 }
