@@ -59,7 +59,8 @@ export function LineChart(props: { title: string; xLabel: string; series: Series
   const shape = props.series.map((series) => series.label).join("|");
   useEffect(() => {
     if (!box.current) return;
-    const width = () => Math.max(260, box.current!.clientWidth);
+    const element = box.current;
+    const width = () => Math.max(260, element.clientWidth);
     const options: uPlot.Options = {
       title: props.title,
       width: width(),
@@ -68,9 +69,9 @@ export function LineChart(props: { title: string; xLabel: string; series: Series
       axes: [{ label: props.xLabel }, {}],
       series: [{ label: props.xLabel }, ...props.series.map((series) => ({ label: series.label, stroke: series.color, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
     };
-    plot.current = new uPlot(options, data, box.current);
+    plot.current = new uPlot(options, data, element);
     const resize = new ResizeObserver(() => plot.current?.setSize({ width: width(), height: props.height ?? 240 }));
-    resize.observe(box.current);
+    resize.observe(element);
     return () => {
       resize.disconnect();
       plot.current?.destroy();
@@ -90,7 +91,7 @@ export function BarChart(props: { title: string; bars: Array<{ label: string; va
   const format = props.format ?? ((value: number) => String(value));
   const max = props.max ?? Math.max(1, ...props.bars.map((bar) => bar.value));
   const rowHeight = 26;
-  const labelWidth = 130;
+  const labelWidth = 170;
   const width = 520;
   const plotWidth = width - labelWidth - 70;
   const height = props.bars.length * rowHeight + 28;
@@ -100,7 +101,7 @@ export function BarChart(props: { title: string; bars: Array<{ label: string; va
     <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${props.title}: ${props.bars.map((bar) => `${bar.label} ${format(bar.value)}`).join(", ")}`}>
       ${props.bars.map(
         (bar, index) => html`<g>
-          <text x=${labelWidth - 6} y=${index * rowHeight + 17} text-anchor="end" class="axis-label">${bar.label.length > 18 ? `${bar.label.slice(0, 17)}…` : bar.label}</text>
+          <text x=${labelWidth - 6} y=${index * rowHeight + 17} text-anchor="end" class="axis-label">${bar.label.length > 24 ? `${bar.label.slice(0, 23)}…` : bar.label}</text>
           <rect x=${labelWidth} y=${index * rowHeight + 4} width=${Math.max(1, x(bar.value) - labelWidth)} height=${rowHeight - 8} class="bar"><title>${bar.label}: ${format(bar.value)}${bar.note ? ` (${bar.note})` : ""}</title></rect>
           <text x=${x(bar.value) + 4} y=${index * rowHeight + 17} class="value-label">${format(bar.value)}</text>
         </g>`,
@@ -112,20 +113,18 @@ export function BarChart(props: { title: string; bars: Array<{ label: string; va
   </figure>`;
 }
 
-/** matrix[gold][predicted]; the last column counts answers that could not be read. */
+/** matrix[gold][predicted], as the report writes it: `labels` name the columns (the last counts unparseable answers), rows are the gold labels. */
 export function ConfusionMatrix(props: { title: string; labels: string[]; matrix: number[][] }) {
-  const columns = [...props.labels, "unreadable"];
   const max = Math.max(1, ...props.matrix.flat());
   return html`<figure class="confusion" data-testid="confusion-matrix">
     <figcaption>${props.title}</figcaption>
     <table>
-      <thead><tr><th scope="col">gold ↓ / answer →</th>${columns.map((label) => html`<th scope="col">${label}</th>`)}</tr></thead>
+      <thead><tr><th scope="col">gold \\ answer</th>${props.labels.map((label) => html`<th scope="col">${label}</th>`)}</tr></thead>
       <tbody>
-        ${props.labels.map(
-          (label, row) => html`<tr><th scope="row">${label}</th>${columns.map((_, column) => {
-            const count = props.matrix[row]?.[column] ?? 0;
-            const strength = count / max;
-            return html`<td class=${row === column ? "diagonal" : ""} style=${`--strength:${strength.toFixed(2)}`}>${count}</td>`;
+        ${props.matrix.map(
+          (counts, row) => html`<tr><th scope="row">${props.labels[row] ?? row}</th>${props.labels.map((_, column) => {
+            const count = counts[column] ?? 0;
+            return html`<td class=${row === column ? "diagonal" : ""} style=${`--strength:${(count / max).toFixed(2)}`}>${count}</td>`;
           })}</tr>`,
         )}
       </tbody>
