@@ -41,7 +41,8 @@ before(async () => {
     ...[1, 2, 3, 4].map((step) => ({ kind: "train", step, loss: 2 - step / 8, tokens_per_second: 200, time: times(step) })),
     { kind: "final_eval", step: 4, eval_loss: 1.7, time: times(5) },
   ]);
-  run("20260101-000001-orphan", { status: "running", result: null }, [1, 2].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
+  // Resumed once (its first attempt's result is still in run.json), then the studio went away.
+  run("20260101-000001-orphan", { status: "running", attempts: 2, result: { global_step: 1, max_steps: 10, train_loss: 9, peak_memory_bytes: 1 } }, [1, 2].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
   // The backend is never started: these routes read folders only.
   studio = await createStudio({ runsDir, dataDirs: [data], model, references: null, backend: new TorchBackend({ model: { source: model, allow_pickle: false } }) });
 });
@@ -143,7 +144,10 @@ describe("studio API: training", () => {
     assert.equal(done.eval_loss, 1.7);
     assert.match(done.next ?? "", /reviewtune eval --run/);
     assert.equal(orphan.active, false);
-    assert.equal(orphan.max_steps, 10); // 1 epoch of 20 rows in batches of 2
+    assert.equal(orphan.max_steps, 10);
+    assert.equal(orphan.step, 2, "a running run's step comes from its metrics, not the previous attempt's result");
+    assert.equal(orphan.train_loss, 2);
+    assert.equal(orphan.peak_memory_bytes, null);
     assert.match(orphan.next ?? "", /resume it/);
     const stop = await inject<StudioError>("POST", `/runs/${orphan.id}/stop`);
     assert.equal(stop.status, 409);

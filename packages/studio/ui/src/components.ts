@@ -119,7 +119,7 @@ export function ConfusionMatrix(props: { title: string; labels: string[]; matrix
   return html`<figure class="confusion" data-testid="confusion-matrix">
     <figcaption>${props.title}</figcaption>
     <table>
-      <thead><tr><th scope="col">gold \\ answer</th>${props.labels.map((label) => html`<th scope="col">${label}</th>`)}</tr></thead>
+      <thead><tr><th scope="col">gold ↓ · answer →</th>${props.labels.map((label) => html`<th scope="col">${label}</th>`)}</tr></thead>
       <tbody>
         ${props.matrix.map(
           (counts, row) => html`<tr><th scope="row">${props.labels[row] ?? row}</th>${props.labels.map((_, column) => {
