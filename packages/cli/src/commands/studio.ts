@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { positiveInteger } from "./shared.js";
+import { ConfigError } from "@reviewtune/core";
 
 export interface StudioCommandOptions {
   port: number;
@@ -14,11 +14,18 @@ export interface StudioCommandOptions {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** 0..65535; 0 asks the system for a free port (the printed URL names it). */
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new ConfigError(`--port must be 0..65535, got "${value}"`);
+  return number;
+}
+
 export function registerStudio(program: Command): void {
   program
     .command("studio")
     .description("the web studio on 127.0.0.1 (datasets, training, compare, evaluation; offline): prints its URL")
-    .option("--port <n>", "port", positiveInteger("--port"), 7860)
+    .option("--port <n>", "port (0: any free port)", port, 7860)
     .option("--host <host>", "address to listen on (loopback only: the studio starts trainings and has no login)", "127.0.0.1")
     .option("--runs <dir>", "the runs folder", "runs")
     .option("--data <dir>", "a dataset folder, or a folder of them (repeatable; default: data)", collect)

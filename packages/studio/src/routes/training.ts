@@ -47,7 +47,6 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
     });
   }
   const { config } = resolveConfig({ preset: request.preset });
-  const datasetFolder = context.datasets.folder(request.dataset);
   const trainRows = context.datasets.examples(request.dataset, "train").length;
   const card = context.datasets.card(request.dataset) as { tokens?: { total?: { mean?: number } } | null; example_words?: { mean?: number } } | null;
   // Tokens per example: the card's count with a tokenizer when the build had one, else ~1.4 tokens a word plus the template's ~20.
@@ -61,7 +60,6 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
       }
     })
     .find((record) => record?.result?.tokens_per_second && record.config.model.source === request.model && record.config.method === request.method && record.status === "completed");
-  void datasetFolder;
   return estimateTraining({
     request,
     model: readModelConfig(folder),
