@@ -135,6 +135,18 @@ describe("studio API: training", () => {
     assert.equal(unknownKey.status, 400);
   });
 
+  it("a training that cannot start answers with the CLI's error and hint, and leaves no run", async () => {
+    const missing = join(work, "no-such-model");
+    const { status, body } = await inject<StudioError>("POST", "/train", { ...request, model: missing });
+    assert.equal(status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, "training_did_not_start");
+    assert.match(body.error.message, /exit 3/);
+    assert.match(body.error.message, /no-such-model/);
+    assert.ok(body.error.hint);
+    const runs = await inject<RunSummary[]>("GET", "/runs");
+    assert.equal(runs.body.length, 2);
+  });
+
   it("summarizes run folders: status, step, losses, the next step for a detached run", async () => {
     const { body } = await inject<RunSummary[]>("GET", "/runs");
     assert.deepEqual(body.map((entry) => entry.id), ["20260101-000001-orphan", "20260101-000000-done"]);

@@ -104,9 +104,11 @@ export class Trainer {
         return added[0];
       }
       if (exitCode !== undefined) {
-        const reason = training.log.filter((line) => /error|Error|invalid|not |missing/.test(line)).slice(-3).join(" / ") || training.log.slice(-3).join(" / ");
-        throw new StudioApiError(400, "training_did_not_start", `training stopped before its run folder was made (exit ${exitCode}): ${reason || "no output"}`, {
-          hint: "fix what the message names (model, dataset, a hyper-parameter) and start again; the same command from a terminal shows the whole output",
+        // The CLI reports a known error as "error: ..." and "hint: ..." lines (packages/cli/src/exit.ts).
+        const error = training.log.filter((line) => line.startsWith("error: ")).map((line) => line.slice(7)).join("; ") || training.log.slice(-3).join(" / ") || "no output";
+        const hint = training.log.find((line) => line.startsWith("hint: "))?.slice(6);
+        throw new StudioApiError(400, "training_did_not_start", `training stopped before its run folder was made (exit ${exitCode}): ${error}`, {
+          hint: hint ?? "fix what the message names (model, dataset, a hyper-parameter) and start again; the same command in a terminal shows the whole output",
         });
       }
       await new Promise((done) => setTimeout(done, 200));
