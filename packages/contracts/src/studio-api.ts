@@ -120,7 +120,7 @@ export interface TrainEstimate {
   trainable: number;
   steps: number;
   tokens_per_step: number;
-  memory_bytes: { weights: number; optimizer: number; activations: number; total: number };
+  memory_bytes: { weights: number; optimizer: number; activations: number; runtime: number; total: number };
   seconds: number;
   /** The throughput the time assumes, and where it came from (a finished run of this model, or the FLOP count). */
   tokens_per_second: number;

@@ -117,7 +117,7 @@ describe("studio API: training", () => {
     assert.equal(body.trainable, 4_884_480);
     assert.equal(body.steps, 10);
     assert.equal(body.memory_bytes.weights, 134_515_008 * 4);
-    assert.equal(body.memory_bytes.total, body.memory_bytes.weights + body.memory_bytes.optimizer + body.memory_bytes.activations);
+    assert.equal(body.memory_bytes.total, body.memory_bytes.weights + body.memory_bytes.optimizer + body.memory_bytes.activations + body.memory_bytes.runtime);
     // A finished run of the same model and method gives the measured tokens/s.
     assert.equal(body.tokens_per_second, 200);
     assert.match(body.basis, /measured by run 20260101-000000-done/);

@@ -11,16 +11,21 @@
 //                 (full: T·12, the weights are counted above)
 //   activations = b·s·L·h·68 (Korthikanti et al.'s 34·h bytes per token and layer in 16-bit, doubled
 //                 for fp32) + b·s·V·8 (logits and their gradient)
+//   runtime     = 800 MiB: the engine process itself (Python, torch, transformers, the tokenizer),
+//                 measured as the peak of a 0.1 M-parameter model's run on this project's CPU machine
 // Time: steps × tokens per step / tokens per second, with tokens per second measured by an earlier
 // run of the same model and method when there is one, else FLOPs / (137 GFLOP/s × 0.7), the fp32
 // matmul rate measured on this project's 2-core CPU: a LoRA step costs ~4·P FLOPs a token (forward
-// and backward through the activations, no weight gradients), full fine-tuning ~6·P.
+// and backward through the activations, no weight gradients), full fine-tuning ~6·P; plus ~1.5 s a
+// step of fixed cost (the trainer's own work, measured with a 0.1 M-parameter model: 12 steps in 21 s).
 import type { StudioTrainRequest, TrainEstimate } from "@reviewtune/contracts";
 import { ALL_LINEAR_PROJECTIONS } from "@reviewtune/contracts";
 import type { ModelConfig } from "../model-files.js";
 
 export const CPU_FLOPS = 137e9;
 const EFFICIENCY = 0.7;
+const RUNTIME_BYTES = 800 * 2 ** 20;
+const SECONDS_PER_STEP_OVERHEAD = 1.5;
 
 export interface EstimateInput {
   request: Pick<StudioTrainRequest, "method" | "batch_size" | "max_length" | "lora_r" | "epochs" | "max_steps">;
@@ -65,19 +70,21 @@ export function estimateTraining(input: EstimateInput): TrainEstimate {
   const tokensPerStep = effectiveBatch * sequence;
   const flopsPerToken = (request.method === "full" ? 6 : 4) * parameters;
   const tokensPerSecond = input.measured?.tokensPerSecond ?? (CPU_FLOPS * EFFICIENCY) / flopsPerToken;
+  // A measured tokens/s already includes the fixed per-step cost.
+  const seconds = (steps * tokensPerStep) / tokensPerSecond + (input.measured ? 0 : steps * SECONDS_PER_STEP_OVERHEAD);
   return {
     parameters,
     trainable,
     steps,
     tokens_per_step: tokensPerStep,
-    memory_bytes: { weights, optimizer, activations, total: weights + optimizer + activations },
-    seconds: (steps * tokensPerStep) / tokensPerSecond,
+    memory_bytes: { weights, optimizer, activations, runtime: RUNTIME_BYTES, total: weights + optimizer + activations + RUNTIME_BYTES },
+    seconds,
     tokens_per_second: tokensPerSecond,
     basis: input.measured
       ? `tokens/s measured by run ${input.measured.run} (same model and method)`
-      : `tokens/s from FLOPs: ${request.method === "full" ? 6 : 4}·P per token at 70% of 137 GFLOP/s (2-core CPU, fp32)`,
+      : `tokens/s from FLOPs: ${request.method === "full" ? 6 : 4}·P per token at 70% of 137 GFLOP/s (2-core CPU, fp32), plus ${SECONDS_PER_STEP_OVERHEAD} s per step of fixed cost`,
     formula:
-      "memory = weights (P·4 bytes; QLoRA P·0.56) + optimizer (trainable·16; full ·12) + activations (batch·tokens·(layers·hidden·68 + vocab·8)); " +
-      "time = steps · batch · accumulation · tokens per example / tokens per second",
+      "memory = weights (P·4 bytes; QLoRA P·0.56) + optimizer (trainable·16; full ·12) + activations (batch·tokens·(layers·hidden·68 + vocab·8)) + runtime (the engine process, ~800 MiB); " +
+      "time = steps · batch · accumulation · tokens per example / tokens per second (+ 1.5 s per step without a measured run)",
   };
 }

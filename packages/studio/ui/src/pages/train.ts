@@ -56,7 +56,7 @@ function EstimatePanel(props: { estimate: TrainEstimate | null; error: StudioReq
     <h3>Estimate <span class="muted">(not a measurement)</span></h3>
     <dl class="facts">
       <dt>Parameters</dt><dd>${(estimate.parameters / 1e6).toFixed(1)} M, trained ${(estimate.trainable / 1e6).toFixed(2)} M</dd>
-      <dt>Memory</dt><dd><strong>${bytes(estimate.memory_bytes.total)}</strong> = weights ${bytes(estimate.memory_bytes.weights)} + optimizer ${bytes(estimate.memory_bytes.optimizer)} + activations ${bytes(estimate.memory_bytes.activations)}${measured?.peak_memory_bytes ? html`; <em>measured peak ${bytes(measured.peak_memory_bytes)}</em>` : null}</dd>
+      <dt>Memory</dt><dd><strong>${bytes(estimate.memory_bytes.total)}</strong> = weights ${bytes(estimate.memory_bytes.weights)} + optimizer ${bytes(estimate.memory_bytes.optimizer)} + activations ${bytes(estimate.memory_bytes.activations)} + runtime ${bytes(estimate.memory_bytes.runtime)}${measured?.peak_memory_bytes ? html`; <em>measured peak ${bytes(measured.peak_memory_bytes)}</em>` : null}</dd>
       <dt>Time</dt><dd><strong>${seconds(estimate.seconds)}</strong> for ${estimate.steps} steps at ${estimate.tokens_per_second.toFixed(0)} tokens/s${measured?.train_seconds ? html`; <em>measured ${seconds(measured.train_seconds)}</em>` : null}</dd>
     </dl>
     <details><summary>How it is computed</summary><p>${estimate.formula}</p><p>${estimate.basis}.</p></details>
