@@ -120,7 +120,7 @@ describe("studio in Chromium", () => {
     await page.keyboard.press("ArrowRight");
     assert.equal(await page.getByRole("tab", { name: "Card" }).getAttribute("aria-selected"), "true");
     await page.locator('[data-testid="card-chart"]').first().waitFor();
-    assert.ok((await page.locator('[data-testid="card-chart"] rect.bar').count()) >= 10);
+    assert.ok((await page.locator('[data-testid="card-chart"] .bar').count()) >= 10);
     await screenshot(page, "datasets-card-laptop");
     await phoneScreenshot("#/datasets", "datasets-phone", '[data-testid="dataset-rows"] > li');
   });
@@ -208,7 +208,7 @@ describe("studio in Chromium", () => {
     await page.locator('[data-testid="headline"]').waitFor();
     assert.ok((await page.locator('[data-testid="headline"] tbody tr').count()) >= 10);
     assert.ok((await page.locator('[data-testid="slice-chart"]').count()) >= 2);
-    assert.ok((await page.locator('[data-testid="slice-chart"] .target line').count()) >= 2, "target lines on the slice charts");
+    assert.ok((await page.locator('[data-testid="slice-chart"] .target').count()) >= 2, "target lines on the slice charts");
     assert.ok((await page.locator('[data-testid="confusion-matrix"]').count()) >= 1);
     assert.ok(Number(await page.locator('[data-testid="eval-training-chart"]').getAttribute("data-points")) > 0);
     await screenshot(page, "evaluate-laptop");

@@ -86,30 +86,26 @@ export function LineChart(props: { title: string; xLabel: string; series: Series
   </figure>`;
 }
 
-/** Horizontal bars (value 0..max) with an optional target line per chart. */
+/**
+ * Horizontal bars (value 0..max) with an optional target line, in HTML and CSS rather than SVG so the
+ * labels keep their real font size at phone width.
+ */
 export function BarChart(props: { title: string; bars: Array<{ label: string; value: number; note?: string }>; max?: number; target?: { value: number; label: string }; format?: (value: number) => string; testId?: string }) {
   const format = props.format ?? ((value: number) => String(value));
   const max = props.max ?? Math.max(1, ...props.bars.map((bar) => bar.value));
-  const rowHeight = 26;
-  const labelWidth = 170;
-  const width = 520;
-  const plotWidth = width - labelWidth - 70;
-  const height = props.bars.length * rowHeight + 28;
-  const x = (value: number) => labelWidth + (Math.min(value, max) / max) * plotWidth;
+  const share = (value: number) => `${((Math.min(value, max) / max) * 100).toFixed(2)}%`;
   return html`<figure class="bar-chart" data-testid=${props.testId}>
     <figcaption>${props.title}</figcaption>
-    <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${props.title}: ${props.bars.map((bar) => `${bar.label} ${format(bar.value)}`).join(", ")}`}>
+    <div class="bars" role="img" aria-label=${`${props.title}: ${props.bars.map((bar) => `${bar.label} ${format(bar.value)}`).join(", ")}${props.target ? `; ${props.target.label} at ${format(props.target.value)}` : ""}`}>
       ${props.bars.map(
-        (bar, index) => html`<g>
-          <text x=${labelWidth - 6} y=${index * rowHeight + 17} text-anchor="end" class="axis-label">${bar.label.length > 24 ? `${bar.label.slice(0, 23)}…` : bar.label}</text>
-          <rect x=${labelWidth} y=${index * rowHeight + 4} width=${Math.max(1, x(bar.value) - labelWidth)} height=${rowHeight - 8} class="bar"><title>${bar.label}: ${format(bar.value)}${bar.note ? ` (${bar.note})` : ""}</title></rect>
-          <text x=${x(bar.value) + 4} y=${index * rowHeight + 17} class="value-label">${format(bar.value)}</text>
-        </g>`,
+        (bar) => html`<div class="bar-row" title=${`${bar.label}: ${format(bar.value)}${bar.note ? ` (${bar.note})` : ""}`}>
+          <span class="bar-label">${bar.label}</span>
+          <span class="bar-track"><span class="bar" style=${`width:${share(bar.value)}`}></span>${props.target ? html`<span class="target" style=${`left:${share(props.target.value)}`}></span>` : null}</span>
+          <span class="bar-value">${format(bar.value)}</span>
+        </div>`,
       )}
-      ${props.target
-        ? html`<g class="target"><line x1=${x(props.target.value)} x2=${x(props.target.value)} y1="0" y2=${height - 22} /><text x=${x(props.target.value)} y=${height - 8} text-anchor="middle">${props.target.label}</text></g>`
-        : null}
-    </svg>
+      ${props.target ? html`<div class="bar-row target-legend"><span></span><span class="target-label">┆ ${props.target.label}</span><span></span></div>` : null}
+    </div>
   </figure>`;
 }
 
