@@ -43,6 +43,9 @@ before(async () => {
   ]);
   // Resumed once (its first attempt's result is still in run.json), then the studio went away.
   run("20260101-000001-orphan", { status: "running", attempts: 2, result: { global_step: 1, max_steps: 10, train_loss: 9, peak_memory_bytes: 1 } }, [1, 2].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
+  run("20260101-000002-failed", { status: "failed", error: { message: "the engine stopped (exit 137)" }, result: null }, [1].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
+  mkdirSync(join(runsDir, "20260101-000002-failed", "studio"));
+  writeFileSync(join(runsDir, "20260101-000002-failed", "studio", "train.log"), "$ reviewtune train ...\n  step 1/10 | loss 2.0\nerror: the engine stopped (exit 137)\nhint: the machine may be out of memory\n");
   // The backend is never started: these routes read folders only.
   studio = await createStudio({ runsDir, dataDirs: [data], model, references: null, backend: new TorchBackend({ model: { source: model, allow_pickle: false } }) });
 });
@@ -144,13 +147,17 @@ describe("studio API: training", () => {
     assert.match(body.error.message, /no-such-model/);
     assert.ok(body.error.hint);
     const runs = await inject<RunSummary[]>("GET", "/runs");
-    assert.equal(runs.body.length, 2);
+    assert.equal(runs.body.length, 3);
   });
 
   it("summarizes run folders: status, step, losses, the next step for a detached run", async () => {
     const { body } = await inject<RunSummary[]>("GET", "/runs");
-    assert.deepEqual(body.map((entry) => entry.id), ["20260101-000001-orphan", "20260101-000000-done"]);
-    const [orphan, done] = body as [RunSummary, RunSummary];
+    assert.deepEqual(body.map((entry) => entry.id), ["20260101-000002-failed", "20260101-000001-orphan", "20260101-000000-done"]);
+    const [failed, orphan, done] = body as [RunSummary, RunSummary, RunSummary];
+    assert.equal(failed.error, "the engine stopped (exit 137)");
+    assert.match(failed.next ?? "", /then resume/);
+    assert.deepEqual(failed.log_tail.slice(-2), ["error: the engine stopped (exit 137)", "hint: the machine may be out of memory"], "the log survives the process (read from studio/train.log)");
+    assert.deepEqual(done.log_tail, []);
     assert.equal(done.status, "completed");
     assert.equal(done.step, 4);
     assert.equal(done.eval_loss, 1.7);
@@ -184,7 +191,7 @@ describe("studio API and UI assets", () => {
   it("reports its status, and serves the page with an import map onto local files only", async () => {
     const status = await inject<StudioStatus>("GET", "/status");
     assert.equal(status.body.datasets, 2);
-    assert.equal(status.body.runs, 2);
+    assert.equal(status.body.runs, 3);
     const page = await studio.app.inject({ method: "GET", url: "/" });
     assert.equal(page.statusCode, 200);
     const map = JSON.parse(page.body.match(/<script type="importmap">([\s\S]*?)<\/script>/)![1]!) as { imports: Record<string, string> };

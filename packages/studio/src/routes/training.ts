@@ -75,7 +75,7 @@ export function registerTrainingRoutes(app: FastifyInstance, context: StudioCont
   const summary = (id: string): RunSummary => {
     const folder = runFolder(context, id);
     if (!existsSync(join(folder, "run.json"))) throw new StudioApiError(404, "not_found", `run ${id} was not found in ${context.runsDir}`, { hint: "pick a run from the list, or start one on the Train page" });
-    return summarizeRun(folder, { active: !!context.trainer.attached(id), logTail: context.trainer.logTail(id) });
+    return summarizeRun(folder, { active: !!context.trainer.attached(id), logTail: () => context.trainer.logTail(id) });
   };
 
   app.get("/presets", async () => presetSummaries());

@@ -3,7 +3,7 @@
 // truth. Stop sends SIGINT (the CLI saves a checkpoint and marks the run "cancelled"); resume runs
 // `train --resume`. One training at a time: they would share the same CPU cores.
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { StudioTrainRequest, TrainEstimate } from "@reviewtune/contracts";
 import { projectRoot } from "@reviewtune/core";
@@ -15,6 +15,8 @@ interface Training {
   child: ChildProcess;
   runId: string | null;
   log: string[];
+  /** Output from before the run's folder existed, written to its train.log once it does. */
+  pending: string[];
   exited: Promise<number | null>;
 }
 
@@ -57,8 +59,18 @@ export class Trainer {
     return [...this.trainings].find((training) => training.runId === runId);
   }
 
+  /** The last lines of the run's training output: live, else from runs/<id>/studio/train.log (kept across restarts). */
   logTail(runId: string): string[] {
-    return this.attached(runId)?.log ?? [];
+    const attached = this.attached(runId);
+    if (attached) return attached.log;
+    const file = join(this.options.runsDir, runId, "studio", "train.log");
+    return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).slice(-TAIL_LINES) : [];
+  }
+
+  private writeLog(training: Training, lines: string[]): void {
+    if (!training.runId) return void training.pending.push(...lines);
+    const text = [...training.pending.splice(0), ...lines].map((line) => `${line}\n`).join("");
+    if (text) appendFileSync(join(this.options.runsDir, training.runId, "studio", "train.log"), text);
   }
 
   private busy(): void {
@@ -68,15 +80,12 @@ export class Trainer {
 
   private spawn(args: string[], runId: string | null): Training {
     const child = spawn(process.execPath, [this.cliBin, ...args], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: "1", ...this.options.env }, stdio: ["ignore", "pipe", "pipe"] });
-    const training: Training = { child, runId, log: [], exited: new Promise((done) => child.on("exit", (code) => done(code))) };
-    const pending: string[] = [];
+    const training: Training = { child, runId, log: [], pending: [], exited: new Promise((done) => child.on("exit", (code) => done(code))) };
     const onData = (chunk: Buffer) => {
       const lines = chunk.toString("utf8").split(/\r|\n/).map((line) => line.trimEnd()).filter(Boolean);
       training.log.push(...lines);
       training.log.splice(0, Math.max(0, training.log.length - TAIL_LINES));
-      // Kept in the run folder, for a failure read after the studio stopped.
-      if (training.runId) appendFileSync(join(this.options.runsDir, training.runId, "studio", "train.log"), [...pending.splice(0), ...lines].map((line) => `${line}\n`).join(""));
-      else pending.push(...lines);
+      this.writeLog(training, lines); // kept in the run folder, for a failure read after the studio stopped
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
@@ -99,7 +108,8 @@ export class Trainer {
       if (added[0]) {
         training.runId = added[0];
         mkdirSync(join(runsDir, added[0], "studio"), { recursive: true });
-        appendFileSync(join(runsDir, added[0], "studio", "train.log"), `$ reviewtune ${args.join(" ")}\n${training.log.map((line) => `${line}\n`).join("")}`);
+        appendFileSync(join(runsDir, added[0], "studio", "train.log"), `$ reviewtune ${args.join(" ")}\n`);
+        this.writeLog(training, []);
         if (estimate) writeFileSync(join(runsDir, added[0], "studio", "estimate.json"), `${JSON.stringify(estimate, null, 2)}\n`);
         return added[0];
       }
