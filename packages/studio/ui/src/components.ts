@@ -66,7 +66,8 @@ export function LineChart(props: { title: string; xLabel: string; series: Series
       width: width(),
       height: props.height ?? 240,
       scales: { x: { time: false } },
-      axes: [{ label: props.xLabel }, {}],
+      // Steps are whole numbers: no 1.2, 1.4 ticks on a short run.
+      axes: [{ label: props.xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] }, {}],
       series: [{ label: props.xLabel }, ...props.series.map((series) => ({ label: series.label, stroke: series.color, width: 2, spanGaps: true, points: { show: true, size: 5 } }))],
     };
     plot.current = new uPlot(options, data, element);

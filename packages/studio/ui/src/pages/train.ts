@@ -186,7 +186,7 @@ function RunDetail(props: { run: RunSummary; onChange: (run: RunSummary) => void
     ${run.error ? html`<div class="notice error" role="alert"><strong>Training failed: ${run.error}</strong></div>` : null}
     ${run.next ? html`<p class="next">Next: ${run.next}</p>` : null}
     ${run.log_tail.length && run.status === "failed" ? html`<details open><summary>Last lines of the training log</summary><pre class="log">${run.log_tail.join("\n")}</pre></details>` : null}
-    ${run.estimate ? html`<${EstimatePanel} estimate=${run.estimate} error=${null} measured=${run} />` : null}
+    ${run.estimate ? html`<${EstimatePanel} estimate=${run.estimate} error=${null} measured=${run.status === "completed" || run.status === "early_stopped" ? run : undefined} />` : null}
   </section>`;
 }
 
