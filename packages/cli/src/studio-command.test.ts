@@ -2,7 +2,7 @@
 // without the engine (the status says what to do), stops on Ctrl-C, and refuses a non-loopback host.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,8 @@ import type { StudioStatus } from "@reviewtune/contracts";
 
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "reviewtune-studio-cli-"));
+const CHROMIUM = process.env.REVIEWTUNE_CHROMIUM ?? "/usr/bin/chromium";
+const artifacts = process.env.REVIEWTUNE_ARTIFACTS ?? fileURLToPath(new URL("../../studio/test-artifacts/", import.meta.url));
 
 describe("reviewtune studio", () => {
   it("prints its URL and serves the UI without the engine installed, saying how to install it; Ctrl-C stops it", async () => {
@@ -41,6 +43,30 @@ describe("reviewtune studio", () => {
       const training = await fetch(`${url}studio/api/compare/models`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ run: "x" }) });
       assert.equal(training.status, 503);
       assert.match(stderr, /data folder .*data does not exist \(make one: reviewtune data demo/);
+
+      // The pages' empty and error states, as a first-time user sees them.
+      assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run \`npm run setup\` as root (apt-get install chromium) or set REVIEWTUNE_CHROMIUM`);
+      const { chromium } = await import("playwright-core");
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await page.goto(`${url}#/datasets`);
+        await page.getByRole("alert").filter({ hasText: "not installed" }).waitFor();
+        assert.match((await page.getByRole("alert").first().textContent()) ?? "", /What to do: run `npm run setup`/);
+        await page.getByText("No dataset yet").waitFor();
+        mkdirSync(artifacts, { recursive: true });
+        await page.screenshot({ path: join(artifacts, "empty-no-engine-datasets-laptop.png"), fullPage: true });
+        await page.getByRole("tab", { name: "Train" }).click();
+        await page.getByText("No dataset to train on").waitFor();
+        await page.getByText("No run yet").waitFor();
+        await page.getByRole("tab", { name: "Evaluate" }).click();
+        await page.getByText("No evaluated run yet").waitFor();
+        await page.getByRole("tab", { name: "Compare" }).click();
+        await page.getByText(/Answers need the engine/).waitFor();
+        await page.screenshot({ path: join(artifacts, "empty-no-engine-compare-laptop.png"), fullPage: true });
+      } finally {
+        await browser.close();
+      }
     } finally {
       child.kill("SIGINT");
     }

@@ -227,6 +227,24 @@ describe("studio in Chromium", () => {
     await phoneScreenshot("#/evaluate", "evaluate-phone", '[data-testid="headline"]');
   });
 
+  it("train page: a failed run shows its error, the end of its log and what to do next", async () => {
+    // As `reviewtune train` leaves a run whose engine was killed (out of memory), with the log the studio keeps.
+    const id = "20260101-000000-failed";
+    mkdirSync(join(runsDir, id, "studio"), { recursive: true });
+    const record = JSON.parse(readFileSync(join(runsDir, trainedRun, "run.json"), "utf8"));
+    writeFileSync(join(runsDir, id, "run.json"), JSON.stringify({ ...record, id, status: "failed", result: null, error: { message: "the engine stopped unexpectedly (exit 137, killed)" } }));
+    writeFileSync(join(runsDir, id, "metrics.jsonl"), readFileSync(join(runsDir, trainedRun, "metrics.jsonl"), "utf8").split("\n").slice(0, 3).join("\n") + "\n");
+    writeFileSync(join(runsDir, id, "studio", "train.log"), "$ reviewtune train --preset demo ...\n  step 3/12 | loss 7.3 | 400 tok/s\nerror: the engine stopped unexpectedly (exit 137, killed)\nhint: the machine may be out of memory: lower --batch-size or training.max_length\n");
+    await page.goto(`${url}?load=${Date.now()}#/train`);
+    await page.getByRole("row", { name: new RegExp(id) }).getByRole("button", { name: "Show" }).click();
+    const detail = page.locator('[data-testid="run-detail"]');
+    await detail.getByRole("alert").filter({ hasText: "Training failed" }).waitFor();
+    assert.match((await detail.locator(".next").textContent()) ?? "", /fix the cause, then resume/);
+    assert.match((await detail.locator(".log").textContent()) ?? "", /hint: the machine may be out of memory/);
+    assert.equal(await detail.getByRole("button", { name: /^Resume/ }).count(), 1);
+    await screenshot(page, "train-failed-laptop");
+  });
+
   it("made no request outside the studio and logged no error in the browser", () => {
     assert.deepEqual(external, []);
     assert.deepEqual(problems, []);
