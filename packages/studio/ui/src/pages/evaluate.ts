@@ -31,6 +31,18 @@ function Slices(props: { report: EvalReport }) {
   })}</div>`;
 }
 
+/** A flipped item: the readings, and on demand the prompt and both answers (from the report's items). */
+function Flips(props: { report: EvalReport; flips: EvalReport["comparisons"][number]["wrong_to_right"] }) {
+  if (!props.flips.length) return html`<p class="muted">none</p>`;
+  const items = new Map(props.report.items.map((item) => [item.id, item]));
+  return html`<ul class="flips">${props.flips.map((flip) => {
+    const item = items.get(flip.id);
+    return html`<li><details><summary><span class="tag">${flip.task}</span> gold <strong>${flip.gold}</strong>: base ${flip.base} → tuned ${flip.tuned}</summary>
+      ${item ? html`<p class="prompt">${item.prompt}</p><p><strong>base:</strong> ${item.answers.base ?? "–"}</p><p><strong>tuned:</strong> ${item.answers.tuned ?? "–"}</p>` : null}
+    </details></li>`;
+  })}</ul>`;
+}
+
 function Human(props: { run: string }) {
   const [state, setState] = useState<HumanState | null>(null);
   const [error, setError] = useState<StudioRequestError | null>(null);
@@ -107,8 +119,8 @@ export function EvaluatePage() {
         ${flips ? html`<h3>Flipped answers (${flips.metric})</h3>
           <p class="muted">${flips.only_a} items only ${flips.a} got right, ${flips.only_b} only ${flips.b}; McNemar p = ${flips.mcnemar_p.toPrecision(2)}.</p>
           <div class="columns">
-            <section><h4>Wrong → right</h4>${flips.wrong_to_right.length ? html`<ul class="flips">${flips.wrong_to_right.map((flip) => html`<li><span class="tag">${flip.task}</span> gold <strong>${flip.gold}</strong>: base ${flip.base} → tuned ${flip.tuned}</li>`)}</ul>` : html`<p class="muted">none</p>`}</section>
-            <section><h4>Right → wrong</h4>${flips.right_to_wrong.length ? html`<ul class="flips">${flips.right_to_wrong.map((flip) => html`<li><span class="tag">${flip.task}</span> gold <strong>${flip.gold}</strong>: base ${flip.base} → tuned ${flip.tuned}</li>`)}</ul>` : html`<p class="muted">none</p>`}</section>
+            <section><h4>Wrong → right</h4><${Flips} report=${data.report} flips=${flips.wrong_to_right} /></section>
+            <section><h4>Right → wrong</h4><${Flips} report=${data.report} flips=${flips.right_to_wrong} /></section>
           </div>` : null}
         <${Human} run=${current.id} />`
       : null}
