@@ -84,11 +84,16 @@ before(async () => {
   await buildDemoDataset({ out: join(work, "data", "demo"), reviews: 30, seed: 5, test: 0.2 }); // held-out reviews for eval and the test examples
   studio = await createStudio({ runsDir, dataDirs: [join(work, "data")], model: tinyModel });
   url = `${await studio.app.listen({ host: "127.0.0.1", port: 0 })}/`;
-  await studio.prepare();
-  assert.equal(studio.context.engineProblem, null);
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await newPage(1280, 900);
+  // The page is up before the engine: it says the engine is starting, and notices when it is ready.
+  await page.goto(`${url}#/datasets`);
+  const starting = page.getByRole("status").filter({ hasText: "The engine is starting" });
+  await starting.waitFor();
+  await studio.prepare();
+  assert.equal(studio.context.engineProblem, null);
+  await starting.waitFor({ state: "detached", timeout: 10_000 });
 });
 
 after(async () => {

@@ -75,7 +75,12 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
         model: context.model,
         runs_dir: runsDir,
         data_dirs: options.dataDirs.map((dir) => resolve(dir)),
-        engine: { ready: !context.engineProblem && backend.state === "ready", problem: context.engineProblem?.problem ?? (backend.state === "ready" ? null : `the engine is ${backend.state}`), fix: context.engineProblem?.fix ?? null },
+        engine: {
+          ready: !context.engineProblem && backend.state === "ready",
+          problem: context.engineProblem?.problem ?? (backend.state === "ready" ? null : backend.state === "failed" ? "the engine stopped and could not be started again" : `the engine is ${backend.state}`),
+          // No fix while it is starting or restarting: that is not a problem, only a wait.
+          fix: context.engineProblem?.fix ?? (backend.state === "failed" ? "restart `reviewtune studio`; its terminal shows why the engine stopped" : null),
+        },
         references,
         runs: runIds(runsDir).length,
         datasets: datasets.folders().size,

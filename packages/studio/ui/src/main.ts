@@ -39,14 +39,23 @@ function App() {
     setPage(id);
   };
   const engine = status.data?.engine;
-  const engineProblem = engine && !engine.ready ? `${engine.problem ?? "the engine is not ready"}${engine.fix ? `. What to do: ${engine.fix}` : ""}` : null;
+  // A problem has a fix (not installed, failed to start); without one the engine is still starting:
+  // requests wait for it, and the status is asked again until it is ready.
+  const engineProblem = engine && !engine.ready && engine.fix ? `${engine.problem}. What to do: ${engine.fix}` : null;
+  const starting = !!engine && !engine.ready && !engine.fix;
+  useEffect(() => {
+    if (!starting) return;
+    const timer = setTimeout(status.reload, 2000);
+    return () => clearTimeout(timer);
+  }, [starting, status.data]);
   return html`<div class="app">
     <header class="top">
       <h1>reviewtune <span>studio</span></h1>
       ${status.data ? html`<p class="model muted">model <code>${status.data.model}</code> · runs in <code>${status.data.runs_dir}</code></p>` : null}
     </header>
     <${ErrorNotice} error=${status.error} onRetry=${status.reload} />
-    ${engineProblem ? html`<div class="notice error" role="alert" data-testid="engine-problem"><strong>${engine!.problem}</strong>${engine!.fix ? html`<p>What to do: ${engine!.fix}</p>` : null}</div>` : null}
+    ${engineProblem ? html`<div class="notice error" role="alert" data-testid="engine-problem"><strong>${engine!.problem}</strong><p>What to do: ${engine!.fix}</p></div>` : null}
+    ${starting ? html`<p class="notice" role="status">The engine is starting (loading the model${status.data?.references ? " and indexing the training references" : ""}); answers wait for it.</p>` : null}
     <nav><${Tabs} label="Studio pages" idPrefix="page" tabs=${PAGES} current=${page} onSelect=${select} /></nav>
     <main id="page-panel" role="tabpanel" aria-labelledby=${`page-tab-${page}`} tabindex="-1">
       ${page === "datasets" ? html`<${DatasetsPage} dataDirs=${status.data?.data_dirs ?? []} />` : null}
