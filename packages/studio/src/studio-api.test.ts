@@ -7,7 +7,27 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { DatasetRowsResponse, DatasetSummary, RejectedResponse, RenderedRow, RunSummary, StudioError, StudioStatus, TrainEstimate } from "@reviewtune/contracts";
+import {
+  DatasetRowsResponseSchema,
+  DatasetSummarySchema,
+  PresetSummarySchema,
+  RejectedResponseSchema,
+  RenderedRowSchema,
+  RunPointSchema,
+  RunSummarySchema,
+  StudioErrorSchema,
+  StudioStatusSchema,
+  TrainEstimateSchema,
+  type DatasetRowsResponse,
+  type DatasetSummary,
+  type RejectedResponse,
+  type RenderedRow,
+  type RunSummary,
+  type StudioError,
+  type StudioStatus,
+  type TrainEstimate,
+} from "@reviewtune/contracts";
+import type { z } from "zod";
 import { buildDataset, buildDemoDataset } from "@reviewtune/core";
 import { TorchBackend } from "@reviewtune/server";
 import { createStudio, type Studio } from "./studio.js";
@@ -52,9 +72,26 @@ before(async () => {
 
 after(async () => studio.close());
 
+// Every JSON answer must match its contract: the response schema when the status is 2xx, the error schema otherwise.
+const CONTRACTS: Array<[RegExp, z.ZodType]> = [
+  [/^\/datasets$/, DatasetSummarySchema.array()],
+  [/^\/datasets\/[^/]+\/rows/, DatasetRowsResponseSchema],
+  [/^\/datasets\/[^/]+\/rendered/, RenderedRowSchema],
+  [/^\/datasets\/[^/]+\/rejected/, RejectedResponseSchema],
+  [/^\/estimate$/, TrainEstimateSchema],
+  [/^\/presets$/, PresetSummarySchema.array()],
+  [/^\/runs$/, RunSummarySchema.array()],
+  [/^\/status$/, StudioStatusSchema],
+];
+
 const inject = async <T>(method: "GET" | "POST", url: string, payload?: Record<string, unknown>) => {
   const response = await studio.app.inject({ method, url: `/studio/api${url}`, ...(payload === undefined ? {} : { payload }) });
-  return { status: response.statusCode, body: (response.headers["content-type"]?.toString().startsWith("application/json") ? response.json() : null) as T, headers: response.headers, text: response.body };
+  const json = response.headers["content-type"]?.toString().startsWith("application/json") ? (response.json() as unknown) : null;
+  if (json !== null) {
+    const schema = response.statusCode >= 400 ? StudioErrorSchema : CONTRACTS.find(([pattern]) => pattern.test(url))?.[1];
+    if (schema) schema.parse(json);
+  }
+  return { status: response.statusCode, body: json as T, headers: response.headers, text: response.body };
 };
 
 describe("studio API: datasets", () => {
@@ -182,13 +219,16 @@ describe("studio API: training", () => {
     assert.equal(status, 200);
     assert.match(String(headers["content-type"]), /text\/event-stream/);
     const events = text.trim().split("\n\n").map((block: string) => ({ event: block.match(/^event: (.+)$/m)![1], data: JSON.parse(block.match(/^data: (.+)$/m)![1]!) as { kind: string; step: number } }));
+    for (const event of events) (event.event === "point" ? RunPointSchema : RunSummarySchema).parse(event.data);
     assert.deepEqual(events.map((event) => event.event), ["run", "point", "point", "point", "point", "point", "end"]);
     assert.deepEqual(events.filter((event) => event.event === "point").map((event) => [event.data.kind, event.data.step]), [["train", 1], ["train", 2], ["train", 3], ["train", 4], ["eval", 4]]);
   });
 });
 
 describe("studio API and UI assets", () => {
-  it("reports its status, and serves the page with an import map onto local files only", async () => {
+  it("reports its status and presets, and serves the page with an import map onto local files only", async () => {
+    const presets = await inject<Array<{ name: string }>>("GET", "/presets");
+    assert.ok(presets.body.some((preset) => preset.name === "demo"));
     const status = await inject<StudioStatus>("GET", "/status");
     assert.equal(status.body.datasets, 2);
     assert.equal(status.body.runs, 3);
