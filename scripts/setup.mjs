@@ -38,15 +38,15 @@ run(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "
 // The engine environment (torch, transformers, peft, trl + the embedded model), once per machine.
 run(process.execPath, [join(root, "packages", "cli", "dist", "bin.js"), "setup"], "checking the engine's Python environment");
 
-// The evaluation report's end-to-end test opens report.html in a real headless browser: Debian's
+// The evaluation report's test (report.html) and the studio's end-to-end tests run a real headless browser: Debian's
 // chromium driven by playwright-core (never `npx playwright install`, which downloads browsers).
 // Installed with apt-get when missing and we are root (CI's fresh machine); otherwise we say how.
 const chromium = process.env.REVIEWTUNE_CHROMIUM ?? "/usr/bin/chromium";
 if (existsSync(chromium)) {
-  say(`headless browser for the report test: ${chromium}`);
+  say(`headless browser for the report and studio tests: ${chromium}`);
 } else if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
   run("apt-get", ["update", "-qq"], "chromium is missing: apt-get update");
-  run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "chromium"], "installing chromium (apt-get install chromium) for the report.html test");
+  run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "chromium"], "installing chromium (apt-get install chromium) for the report.html and studio browser tests");
 } else {
-  say(`${chromium} is missing and this is not a root Debian/Ubuntu shell: the report.html browser test will fail; install chromium (sudo apt-get install chromium) or set REVIEWTUNE_CHROMIUM to a Chromium binary`);
+  say(`${chromium} is missing and this is not a root Debian/Ubuntu shell: the report.html and studio browser tests will fail; install chromium (sudo apt-get install chromium) or set REVIEWTUNE_CHROMIUM to a Chromium binary`);
 }

@@ -15,6 +15,7 @@ import { registerPresets } from "./commands/presets.js";
 import { registerRefs } from "./commands/refs.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSetup } from "./commands/setup.js";
+import { registerStudio } from "./commands/studio.js";
 import { registerTrain } from "./commands/train.js";
 import { EXIT, reportError } from "./exit.js";
 
@@ -24,7 +25,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerExport, registerRefs, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerStudio, registerExport, registerRefs, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

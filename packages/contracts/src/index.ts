@@ -4,3 +4,4 @@ export * from "./json.js";
 export * from "./json-schema.js";
 export * from "./http-api.js";
 export * from "./eval-report.js";
+export * from "./studio-api.js";

@@ -33,6 +33,21 @@ export function sideBySide(left: string, right: string, titles: [string, string]
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
+  const studio = await demoWithoutStudio(options);
+  if (!studio || !options.studio) return;
+  // Only in an interactive terminal: the studio runs until Ctrl-C, which would keep CI or a pipe waiting forever.
+  const command = `reviewtune studio --runs ${options.runsDir} --data ${studio.data} --model ${studio.model}`;
+  if (!process.stdout.isTTY || process.env.CI) {
+    console.log(`\nstudio: not started (not an interactive terminal). See the run in the browser with:\n  npx ${command}`);
+    return;
+  }
+  console.log(`\nstep 6: the studio (the same as \`${command}\`; Ctrl-C stops it, --no-studio skips it)`);
+  const { runStudio } = await import("./studio-action.js");
+  await runStudio({ port: 7860, host: "127.0.0.1", runs: options.runsDir, data: [studio.data], model: studio.model, references: false, open: true });
+}
+
+/** The demo itself; returns what the studio shows afterwards (null if it did not finish). */
+async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; model: string } | null> {
   const started = Date.now();
   console.log("reviewtune demo: fine-tune SmolLM2-135M-Instruct (embedded, CPU) on the project's demo reviews, then compare.\n");
   console.log("step 1/5: engine environment");
@@ -95,6 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     console.log(`report: ${files.html}`);
     console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. Run folder: ${directory}`);
     console.log(`try: npx reviewtune ask --run ${directory} "Should I buy this product? Review: \\"The strap broke in a week.\\""`);
+    return { data: evalData, model: config.model.source };
   } finally {
     progress.stop();
     dispose();

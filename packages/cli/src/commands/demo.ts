@@ -8,6 +8,8 @@ export interface DemoOptions {
   maxTokens: number;
   evalReviews: number;
   verbose?: boolean;
+  /** false with --no-studio. */
+  studio: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -20,6 +22,7 @@ export function registerDemo(program: Command): void {
     .option("--max-tokens <n>", "new tokens per answer", positiveInteger("--max-tokens"), 72)
     .option("--eval-reviews <n>", "held-out reviews per task in the closing evaluation", positiveInteger("--eval-reviews"), 5)
     .option("--verbose", "show the engine's full log")
+    .option("--no-studio", "do not start the studio at the end (it starts only in an interactive terminal; elsewhere the command to start it is printed)")
     .action(async (options: DemoOptions) => {
       const { runDemo } = await import("../actions/demo-action.js");
       await runDemo(options);

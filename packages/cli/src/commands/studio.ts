@@ -1,0 +1,41 @@
+import type { Command } from "commander";
+import { ConfigError } from "@reviewtune/core";
+
+export interface StudioCommandOptions {
+  port: number;
+  host: string;
+  runs: string;
+  data: string[];
+  model: string;
+  references?: string | false;
+  open: boolean;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** 0..65535; 0 asks the system for a free port (the printed URL names it). */
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new ConfigError(`--port must be 0..65535, got "${value}"`);
+  return number;
+}
+
+export function registerStudio(program: Command): void {
+  program
+    .command("studio")
+    .description("the web studio on 127.0.0.1 (datasets, training, compare, evaluation; offline): prints its URL")
+    .option("--port <n>", "port (0: any free port)", port, 7860)
+    .option("--host <host>", "address to listen on (loopback only: the studio starts trainings and has no login)", "127.0.0.1")
+    .option("--runs <dir>", "the runs folder", "runs")
+    .option("--data <dir>", "a dataset folder, or a folder of them (repeatable; default: data)", collect)
+    .option("--model <source>", "the base model the Compare page asks (runs trained on it load as adapters)", "smollm2-135m-instruct")
+    .option("--references <dataset>", "dataset whose training examples answer as references (default: the first dataset found)")
+    .option("--no-references", "no training references")
+    .option("--no-open", "do not open a browser")
+    .option("--verbose", "log every request")
+    .action(async (options: StudioCommandOptions) => {
+      const { runStudio } = await import("../actions/studio-action.js");
+      await runStudio(options);
+    });
+}

@@ -1,0 +1,55 @@
+// /studio/api/compare: runs loaded as adapters (named by run id) so the UI can ask the studio's own
+// /v1/chat/completions for the base model and each run, and held-out prompts to ask them.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { FastifyInstance } from "fastify";
+import { CompareLoadRequestSchema, parseJson, type CompareLoadResponse, type TestPrompt } from "@reviewtune/contracts";
+import { readRunRecord } from "@reviewtune/core";
+import { runAdapterDir } from "@reviewtune/server";
+import { parseInput, StudioApiError } from "../http/studio-error.js";
+import { runFolder, type StudioContext } from "../context.js";
+
+const ExampleSchema = z.looseObject({ task: z.string().optional(), messages: z.array(z.object({ role: z.string(), content: z.string() })) });
+
+export function registerCompareRoutes(app: FastifyInstance, context: StudioContext): void {
+  app.post("/compare/models", async (request, reply): Promise<CompareLoadResponse> => {
+    const body = parseInput(CompareLoadRequestSchema, request.body);
+    if (context.engineProblem) throw new StudioApiError(503, "engine_not_ready", context.engineProblem.problem, { hint: context.engineProblem.fix });
+    const folder = runFolder(context, body.run);
+    if (!existsSync(join(folder, "run.json"))) throw new StudioApiError(404, "not_found", `run ${body.run} was not found`, { hint: "pick a finished run from the list" });
+    const record = readRunRecord(folder);
+    if (!record.result?.adapter_dir) {
+      throw new StudioApiError(400, "run_has_no_adapter", `run ${body.run} has no adapter (status ${record.status})`, { hint: record.status === "completed" ? "a fully fine-tuned run is served with `reviewtune serve --run`" : "finish (or resume) the run first" });
+    }
+    if (record.config.model.source !== context.model && record.config.model.source !== context.server.context.registry.baseId) {
+      throw new StudioApiError(400, "other_base_model", `run ${body.run} was trained on ${record.config.model.source}, but this studio answers with ${context.model}`, { hint: `start the studio with --model ${record.config.model.source}` });
+    }
+    const existing = context.server.context.registry.list().find((entry) => entry.name === record.id);
+    const entry = existing ?? (await context.server.context.registry.load(record.id, runAdapterDir(folder, record.result.adapter_dir)));
+    reply.code(existing ? 200 : 201);
+    return { model: entry.name, status: entry.status, message: entry.error?.message ?? null };
+  });
+
+  app.get<{ Params: { id: string } }>("/runs/:id/test-prompts", async (request): Promise<TestPrompt[]> => {
+    const folder = runFolder(context, request.params.id);
+    const record = readRunRecord(folder);
+    const dataset = record.config.data.train;
+    const candidates = dataset ? ["test.jsonl", "val.jsonl"].map((file) => join(dataset, file)) : [];
+    if (record.data?.validation_file) candidates.push(record.data.validation_file);
+    const file = candidates.find((candidate) => existsSync(candidate) && readFileSync(candidate, "utf8").trim());
+    if (!file) return [];
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .filter((line) => line.trim())
+      .slice(0, 30)
+      .flatMap((line, index) => {
+        // Rendered {prompt, completion} rows (no messages) carry the template already: not a question to ask again.
+        const row = parseJson(line, ExampleSchema.partial({ messages: true }), `${file}:${index + 1}`);
+        const messages = row.messages ?? [];
+        const user = messages.filter((message) => message.role === "user").at(-1)?.content;
+        const answer = messages.filter((message) => message.role === "assistant").at(-1)?.content ?? "";
+        return user ? [{ task: row.task ?? "", prompt: user, reference: answer }] : [];
+      });
+  });
+}
