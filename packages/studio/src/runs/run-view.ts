@@ -1,0 +1,118 @@
+// What the studio shows of a run folder (runs/<id>/): run.json's status and result, the curve points
+// from metrics.jsonl, the ETA from the points' times, and what to do next for a stopped or failed run.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { parseJson, type RunPoint, type RunSummary, type TrainEstimate } from "@reviewtune/contracts";
+import { readRunRecord, type RunRecord } from "@reviewtune/core";
+
+const MetricLineSchema = z.looseObject({
+  kind: z.string(),
+  step: z.number(),
+  loss: z.number().nullish(),
+  eval_loss: z.number().nullish(),
+  tokens_per_second: z.number().nullish(),
+  time: z.number().nullish(),
+});
+
+/** Curve points from metrics.jsonl starting at byte `from` (a line still being written is left for later). */
+export function readPoints(runDirectory: string, from = 0): { points: RunPoint[]; next: number } {
+  const file = join(runDirectory, "metrics.jsonl");
+  if (!existsSync(file)) return { points: [], next: from };
+  const buffer = readFileSync(file);
+  if (buffer.length < from) from = 0; // rewritten (a resume trims lines past the checkpoint)
+  const text = buffer.subarray(from).toString("utf8");
+  const end = text.lastIndexOf("\n") + 1;
+  const points: RunPoint[] = [];
+  for (const [index, line] of text.slice(0, end).split("\n").entries()) {
+    if (!line.trim()) continue;
+    const entry = parseJson(line, MetricLineSchema, `${file} (byte ${from}, line ${index + 1})`);
+    if (entry.kind !== "train" && entry.kind !== "eval" && entry.kind !== "final_eval") continue;
+    points.push({
+      kind: entry.kind === "train" ? "train" : "eval",
+      step: entry.step,
+      loss: entry.loss ?? null,
+      eval_loss: entry.eval_loss ?? null,
+      tokens_per_second: entry.tokens_per_second ?? null,
+      time: entry.time ?? null,
+    });
+  }
+  return { points, next: from + Buffer.byteLength(text.slice(0, end)) };
+}
+
+export function runIds(runsDirectory: string): string[] {
+  if (!existsSync(runsDirectory)) return [];
+  return readdirSync(runsDirectory)
+    .filter((name) => !name.startsWith(".") && existsSync(join(runsDirectory, name, "run.json")))
+    .sort()
+    .reverse();
+}
+
+/** The steps a run will take: the engine's figure once known, else from the config and the data. */
+export function plannedSteps(record: RunRecord): number | null {
+  if (record.result?.max_steps) return record.result.max_steps;
+  const training = record.config?.training;
+  if (!training) return null;
+  if (training.max_steps) return training.max_steps;
+  const rows = record.data?.train_rows;
+  if (!rows) return null;
+  return Math.ceil((training.epochs * rows) / (training.batch_size * training.gradient_accumulation));
+}
+
+export function readEstimate(runDirectory: string): TrainEstimate | null {
+  const file = join(runDirectory, "studio", "estimate.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as TrainEstimate) : null;
+}
+
+export function summarizeRun(runDirectory: string, attached: { active: boolean; logTail: () => string[] }): RunSummary {
+  const record = readRunRecord(runDirectory);
+  const { points } = readPoints(runDirectory);
+  const train = points.filter((point) => point.kind === "train");
+  const evals = points.filter((point) => point.kind === "eval");
+  const last = train.at(-1);
+  const maxSteps = plannedSteps(record);
+  // A resumed run keeps its previous attempt's result in run.json until it finishes: while it runs,
+  // the metrics are the live figures.
+  const live = record.status === "running" ? null : record.result;
+  const step = live?.global_step ?? last?.step ?? record.result?.global_step ?? 0;
+  // ETA over this attempt's points (a resumed run's earlier points have older times).
+  let eta: number | null = null;
+  if (record.status === "running" && maxSteps && train.length >= 2) {
+    const recent = train.slice(-Math.min(train.length, 20));
+    const first = recent[0]!;
+    const latest = recent.at(-1)!;
+    if (first.time && latest.time && latest.step > first.step) eta = ((maxSteps - latest.step) * (latest.time - first.time)) / (latest.step - first.step);
+  }
+  const status = record.status;
+  const directory = runDirectory;
+  let next: string | null = null;
+  if (status === "cancelled") next = "stopped with a checkpoint: resume it to continue where it stopped";
+  else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${directory}`;
+  else if (status === "running" && !attached.active) next = "no training process of this studio is attached to this run: if it is not running elsewhere (the studio restarted), resume it";
+  else if ((status === "completed" || status === "early_stopped") && !existsSync(join(runDirectory, "eval", "report.json"))) next = `evaluate it: reviewtune eval --run ${directory}`;
+  return {
+    id: record.id,
+    status,
+    active: attached.active,
+    created: record.created ?? null,
+    updated: record.updated ?? (existsSync(join(runDirectory, "run.json")) ? statSync(join(runDirectory, "run.json")).mtime.toISOString() : null),
+    model: record.config?.model?.source ?? "",
+    method: record.config?.method ?? "",
+    task: record.config?.task ?? "generate",
+    dataset: record.config?.data?.train ?? null,
+    step,
+    max_steps: maxSteps,
+    train_loss: live?.train_loss ?? last?.loss ?? null,
+    eval_loss: live?.final_eval_loss ?? evals.at(-1)?.eval_loss ?? null,
+    tokens_per_second: live?.tokens_per_second ?? last?.tokens_per_second ?? null,
+    eta_seconds: eta,
+    peak_memory_bytes: live?.peak_memory_bytes ?? null,
+    train_seconds: live?.train_seconds ?? null,
+    has_adapter: !!record.result?.adapter_dir,
+    has_eval: existsSync(join(runDirectory, "eval", "report.json")),
+    error: record.error?.message ?? null,
+    next,
+    log_tail: status === "failed" ? attached.logTail() : [],
+    estimate: readEstimate(runDirectory),
+  };
+}
