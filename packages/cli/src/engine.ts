@@ -37,6 +37,27 @@ export function onInterrupt(onCancel: () => void): () => void {
 }
 
 /**
+ * Keeps a server running until Ctrl-C / SIGTERM, then `close()` (which lets queued work finish) and
+ * resolves; a second Ctrl-C quits at once. `stopping` says what closing waits for.
+ */
+export function serveUntilInterrupted(label: string, stopping: string, close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done) => {
+    let closing = false;
+    const stop = () => {
+      if (closing) process.exit(130);
+      closing = true;
+      console.error(`[${label}] stopping: ${stopping} (Ctrl-C again to quit at once)`);
+      void close().then(done, (error: unknown) => {
+        console.error(`[${label}] error while stopping: ${(error as Error).message}`);
+        done();
+      });
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+/**
  * The GGUF file a base model's weights come from (what llama.cpp loads): a .gguf source itself, else
  * the file the engine loaded it from (the embedded model's). `flag` names the option that overrides it.
  */

@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
 import { LlamaCppBackend, TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir, type GenerationBackend } from "@reviewtune/server";
-import { servingGguf } from "../engine.js";
+import { serveUntilInterrupted, servingGguf } from "../engine.js";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";
 
@@ -72,20 +72,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
-  await new Promise<void>((done) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      console.error("[serve] stopping: finishing queued requests (Ctrl-C again to quit at once)");
-      void server.close().then(done, (error: unknown) => {
-        console.error(`[serve] error while stopping: ${(error as Error).message}`);
-        done();
-      });
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await serveUntilInterrupted("serve", "finishing queued requests", () => server.close());
 }
 
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */

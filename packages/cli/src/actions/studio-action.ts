@@ -7,6 +7,7 @@ import { ConfigError } from "@reviewtune/core";
 import { isLoopback } from "@reviewtune/server";
 import { createStudio, type Studio } from "@reviewtune/studio";
 import type { StudioCommandOptions } from "../commands/studio.js";
+import { serveUntilInterrupted } from "../engine.js";
 
 export interface StartedStudio {
   studio: Studio;
@@ -54,18 +55,5 @@ export async function runStudio(options: StudioCommandOptions): Promise<void> {
   console.log(`reviewtune studio: ${url}`);
   if (options.open && process.stdout.isTTY) openBrowser(url);
   await ready;
-  await new Promise<void>((done) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      console.error("[studio] stopping (trainings started here save a checkpoint; Ctrl-C again to quit at once)");
-      void studio.close().then(done, (error: unknown) => {
-        console.error(`[studio] error while stopping: ${(error as Error).message}`);
-        done();
-      });
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await serveUntilInterrupted("studio", "trainings started here save a checkpoint", () => studio.close());
 }
