@@ -1,6 +1,7 @@
 // `reviewtune export`: a finished LoRA run as merged full weights (the engine merges, saves, reloads
-// the saved folder with plain transformers and measures drift on held-out prompts) or as its PEFT
-// adapter folder. An export folder is complete or absent: both are staged and renamed.
+// the saved folder with plain transformers and measures drift on held-out prompts), as a GGUF LoRA
+// (our converter; its drift measured in llama.cpp against the PEFT adapter), or as its PEFT adapter
+// folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type ReviewTask, type RunRecord } from "@reviewtune/core";
@@ -25,7 +26,7 @@ function driftQuestions(train: string | undefined, seed: number, count: number):
   return { questions, tasks: questions.map(() => undefined), source: "generated demo reviews" };
 }
 
-/** What a task's answer states, as one comparable string ("" for a summary, which has no label). */
+/** What a task's answer states, as one comparable string; undefined for a summary (no label) or a prompt of no known task. */
 function labelOf(task: ReviewTask | undefined, answer: string): string | undefined {
   if (!task || task === "summary") return undefined;
   const parsed = parseAnswer(task, answer);
@@ -122,7 +123,9 @@ export async function runExport(options: ExportOptions): Promise<void> {
     for (const row of drift.rows) {
       console.log(`  ${row.base}: identical answers ${row.identical_answers}/${row.prompts}${row.labelled ? `, same label ${row.same_label}/${row.labelled}` : ""}`);
     }
-    console.log(`  (quantized bases and another kernel library round differently: a near-tie can change a word; the samples are in ${out}.json)`);
+    if (drift.rows.some((row) => row.identical_answers < row.prompts)) {
+      console.log(`  (quantized bases and another kernel library round differently: a near-tie can change a word; the samples are in ${out}.json)`);
+    }
     console.log(`use it with: llama-cli -m ${serving.file} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
     return;
   }
