@@ -36,7 +36,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const studio = await demoWithoutStudio(options);
   if (!studio || !options.studio) return;
   // Only in an interactive terminal: the studio runs until Ctrl-C, which would keep CI or a pipe waiting forever.
-  const command = `reviewtune studio --runs ${options.runsDir} --data ${studio.data} --model ${studio.model}`;
+  // No references: the demo trains on built-in examples, not a dataset folder, and eval-data's own
+  // train split is not what the run learned from (the started studio and the printed command agree).
+  const command = `reviewtune studio --runs ${options.runsDir} --data ${studio.data} --model ${studio.model} --no-references`;
   if (!process.stdout.isTTY || process.env.CI) {
     console.log(`\nstudio: not started (not an interactive terminal). See the run in the browser with:\n  npx ${command}`);
     return;
