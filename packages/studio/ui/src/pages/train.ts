@@ -179,7 +179,7 @@ function RunDetail(props: { run: RunSummary; onChange: (run: RunSummary) => void
     </dl>
     <${LineChart} title="Loss" xLabel="step" testId="loss-chart" series=${[{ label: "train loss", color: "#2563eb", points: train }, { label: "eval loss", color: "#d97706", points: evals }]} />
     <div class="actions">
-      ${run.active ? html`<button type="button" onClick=${() => act("stop")}>Stop (saves a checkpoint)</button>` : null}
+      ${run.active && run.status === "running" ? html`<button type="button" onClick=${() => act("stop")}>Stop (saves a checkpoint)</button>` : null}
       ${canResume ? html`<button type="button" onClick=${() => act("resume")}>Resume from the last checkpoint</button>` : null}
     </div>
     <${ErrorNotice} error=${actionError} />
