@@ -40,7 +40,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
     const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
-    backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel, log });
+    backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel });
     console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
   } else {
     references = referenceDataset(options, choice.run?.config.data.train);

@@ -199,11 +199,15 @@ export function writeGguf(file: string, metadata: Array<[string, MetadataValue]>
 
 // ---- PEFT -> GGUF LoRA ----------------------------------------------------------------------------
 
-export function convertLoraToGguf(options: GgufLoraOptions): GgufLoraResult {
-  const configFile = join(options.adapterDir, "adapter_config.json");
-  const weightsFile = join(options.adapterDir, "adapter_model.safetensors");
+/**
+ * A PEFT adapter folder's LoRA settings, checked for what a GGUF LoRA can hold: its rank and the
+ * alpha llama.cpp must use (rsLoRA folded in). Throws with the fix for anything else.
+ */
+export function readLoraConfig(adapterDir: string): { rank: number; alpha: number; weightsFile: string } {
+  const configFile = join(adapterDir, "adapter_config.json");
+  const weightsFile = join(adapterDir, "adapter_model.safetensors");
   if (!existsSync(configFile) || !existsSync(weightsFile)) {
-    throw new DataError(`${options.adapterDir} is not a PEFT adapter folder (needs adapter_config.json and adapter_model.safetensors)`, options.adapterDir);
+    throw new DataError(`${adapterDir} is not a PEFT adapter folder (needs adapter_config.json and adapter_model.safetensors)`, adapterDir);
   }
   const config = JSON.parse(readFileSync(configFile, "utf8")) as {
     peft_type?: string;
@@ -222,7 +226,11 @@ export function convertLoraToGguf(options: GgufLoraOptions): GgufLoraResult {
   }
   if (config.modules_to_save?.length) throw new ConfigError(`${configFile}: modules_to_save (${config.modules_to_save.join(", ")}) are full weights, not LoRA`, [], { hint: "export --format merged instead" });
   // llama.cpp scales by alpha / r; rsLoRA scales by alpha / sqrt(r): the same scale with alpha * sqrt(r).
-  const alpha = config.use_rslora ? config.lora_alpha * Math.sqrt(config.r) : config.lora_alpha;
+  return { rank: config.r, alpha: config.use_rslora ? config.lora_alpha * Math.sqrt(config.r) : config.lora_alpha, weightsFile };
+}
+
+export function convertLoraToGguf(options: GgufLoraOptions): GgufLoraResult {
+  const { rank, alpha, weightsFile } = readLoraConfig(options.adapterDir);
 
   const source = readSafetensors(weightsFile);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
@@ -249,7 +257,7 @@ export function convertLoraToGguf(options: GgufLoraOptions): GgufLoraResult {
     ],
     tensors,
   );
-  return { out: options.out, tensors: tensors.length, rank: config.r, alpha, bytes };
+  return { out: options.out, tensors: tensors.length, rank, alpha, bytes };
 }
 
 /** general.architecture and the head counts from a GGUF file's metadata (enough of the format to read them). */

@@ -3,11 +3,11 @@
 // base) has its own context with `parallel` sequences, so up to that many prompts decode together
 // (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
-import { ChatTemplate, EngineRequestError, convertLoraToGguf, readGgufBaseInfo, type ChatMessage } from "@reviewtune/core";
+import { ChatTemplate, EngineRequestError, convertLoraToGguf, readGgufBaseInfo, readLoraConfig, type ChatMessage } from "@reviewtune/core";
 import PQueue from "p-queue";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { ApiError } from "../http/api-error.js";
@@ -26,7 +26,6 @@ export interface LlamaCppBackendOptions {
   contextPerSequence?: number;
   /** Where converted adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
   cacheDir?: string;
-  log?: (level: "info" | "warn" | "error", message: string) => void;
 }
 
 /** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
@@ -40,13 +39,15 @@ export class LlamaCppBackend implements GenerationBackend {
   private model: LlamaModel | undefined;
   private template: ChatTemplate | undefined;
   private base: LlamaContext | undefined;
-  private readonly adapters = new Map<string, { gguf: string; context: LlamaContext }>();
+  private readonly adapters = new Map<string, { context: LlamaContext }>();
   /** One slot per sequence of each context: prompts beyond that wait for a free one. */
   private readonly slots = new WeakMap<LlamaContext, PQueue>();
   /** Each context's sequences, taken once and reused (a disposed sequence's id comes back only later). */
   private readonly free = new WeakMap<LlamaContext, LlamaContextSequence[]>();
   private ready: Promise<void> = Promise.resolve();
   private baseProbe: ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]> | undefined;
+  /** The base GGUF's architecture and head counts, which adapter conversion needs. */
+  private baseInfo: ReturnType<typeof readGgufBaseInfo> | undefined;
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
 
@@ -65,6 +66,7 @@ export class LlamaCppBackend implements GenerationBackend {
       // default budget starved an adapter context that started after the base had reserved the cores.
       this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: 0 });
       this.model = await this.llama.loadModel({ modelPath: this.options.gguf });
+      this.baseInfo = readGgufBaseInfo(this.options.gguf);
       const metadata = this.model.fileInfo.metadata as { tokenizer?: { chat_template?: string } };
       const source = this.options.templateOverride ?? metadata.tokenizer?.chat_template;
       if (!source) throw new Error(`${this.options.gguf} has no chat template (tokenizer.chat_template); pass the run's template`);
@@ -156,18 +158,19 @@ export class LlamaCppBackend implements GenerationBackend {
     let gguf: string;
     let converted: { rank: number; alpha: number };
     try {
+      converted = readLoraConfig(adapterDir);
       if (ggufLora) {
-        const peft = JSON.parse(readFileSync(config, "utf8")) as { r: number; lora_alpha: number };
-        [gguf, converted] = [resolve(ggufLora), { rank: peft.r, alpha: peft.lora_alpha }];
+        gguf = resolve(ggufLora);
         if (!existsSync(gguf)) throw new Error(`${gguf} does not exist`);
       } else {
-        // Converted once per adapter version: the cache key covers the path, size and time of the weights.
+        // Converted once per adapter version and base: the key covers the weights' path, size and time
+        // and the base's architecture and head counts (q/k rows are permuted for them).
         const { size, mtimeMs } = statSync(weights);
-        const key = createHash("sha256").update(`${weights}\n${size}\n${mtimeMs}`).digest("hex").slice(0, 24);
+        const key = createHash("sha256").update(JSON.stringify([weights, size, mtimeMs, this.baseInfo])).digest("hex").slice(0, 24);
         const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
         mkdirSync(cache, { recursive: true });
         gguf = join(cache, `${key}.gguf`);
-        converted = convertLoraToGguf({ adapterDir, out: gguf, ...readGgufBaseInfo(this.options.gguf) });
+        if (!existsSync(gguf)) convertLoraToGguf({ adapterDir, out: gguf, ...this.baseInfo! }); // written whole or not at all
       }
     } catch (error) {
       const message = (error as Error).message;
@@ -194,7 +197,7 @@ export class LlamaCppBackend implements GenerationBackend {
       throw new EngineRequestError("adapter_no_effect", `adapter ${adapterDir} loads but does not change the model's next-token probabilities`, null, adapterDir, "the adapter is untrained or scaled to zero");
     }
     const previous = this.adapters.get(adapterDir);
-    this.adapters.set(adapterDir, { gguf, context });
+    this.adapters.set(adapterDir, { context });
     await previous?.context.dispose();
     return {
       adapter: adapterDir,
