@@ -59,18 +59,13 @@ export function serveUntilInterrupted(label: string, stopping: string, close: ()
 
 /**
  * The GGUF file a base model's weights come from (what llama.cpp loads): a .gguf source itself, else
- * the file the engine loaded it from (the embedded model's). `flag` names the option that overrides it.
+ * the file `engine` loaded it from (the embedded model's). `flag` names the option that overrides it.
  */
-export async function baseGgufOf(model: TrainConfig["model"], flag: string): Promise<string> {
+async function baseGgufOf(model: TrainConfig["model"], flag: string, engine: () => Promise<EngineClient>): Promise<string> {
   if (model.source.endsWith(".gguf")) return resolve(model.source);
-  const engine = await startEngine({ verbose: false });
-  try {
-    const gguf = (await engine.request("model_info", { model })).gguf;
-    if (!gguf) throw new ConfigError(`${model.source} was not loaded from a GGUF file`, [], { hint: `convert it with llama.cpp's convert_hf_to_gguf.py and pass ${flag} FILE` });
-    return gguf;
-  } finally {
-    await engine.shutdown();
-  }
+  const gguf = (await (await engine()).request("model_info", { model })).gguf;
+  if (!gguf) throw new ConfigError(`${model.source} was not loaded from a GGUF file`, [], { hint: `convert it with llama.cpp's convert_hf_to_gguf.py and pass ${flag} FILE` });
+  return gguf;
 }
 
 /** `--quant`: the llama.cpp quantization the base GGUF is served in; "source" keeps the file as it is. */
@@ -86,23 +81,28 @@ export const GGUF_QUANTS: readonly GgufQuant[] = ["q4_0", "q8_0", "source"];
  * at 4 bits: on the demo model most answers change, so it is opt-in. A file the user names is served
  * as it is unless --quant says otherwise.
  */
-export async function servingGguf(model: TrainConfig["model"], options: { flag: string; explicit?: string | undefined; quant?: GgufQuant | undefined }): Promise<{ file: string; source: string; note: string }> {
-  const source = options.explicit ? resolve(options.explicit) : await baseGgufOf(model, options.flag);
-  if (!existsSync(source)) throw new ConfigError(`${source} does not exist`, [], { hint: `pass the base model's .gguf file with ${options.flag}` });
-  const quant = options.quant ?? (options.explicit ? "source" : "q8_0");
-  if (quant === "source") return { file: source, source, note: "as it is" };
-  const stat = statSync(source);
-  const key = createHash("sha256").update(`${source}\0${stat.size}\0${stat.mtimeMs}`).digest("hex").slice(0, 12);
-  const type = quant === "q4_0" ? "Q4_0" : "Q8_0";
-  const out = join(cacheRoot(), "gguf", `${basename(source, ".gguf")}.${key}.${type}.gguf`);
-  if (existsSync(out)) return { file: out, source, note: `requantized to ${type}, from the cache` };
-  console.error(`requantizing ${basename(source)} to ${type} for llama.cpp (once; cached in ${out})...`);
-  const engine = await startEngine({ verbose: false });
+export async function servingGguf(
+  model: TrainConfig["model"],
+  options: { flag: string; explicit?: string | undefined; quant?: GgufQuant | undefined; engine?: EngineClient },
+): Promise<{ file: string; source: string; note: string }> {
+  // One engine for both questions (which file, requantize it), started only if one is needed.
+  let started: EngineClient | undefined;
+  const engine = async () => options.engine ?? (started ??= await startEngine({ verbose: false }));
   try {
-    const result = await engine.request("requantize_gguf", { source, out, type });
+    const source = options.explicit ? resolve(options.explicit) : await baseGgufOf(model, options.flag, engine);
+    if (!existsSync(source)) throw new ConfigError(`${source} does not exist`, [], { hint: `pass the base model's .gguf file with ${options.flag}` });
+    const quant = options.quant ?? (options.explicit ? "source" : "q8_0");
+    if (quant === "source") return { file: source, source, note: "as it is" };
+    const stat = statSync(source);
+    const key = createHash("sha256").update(`${source}\0${stat.size}\0${stat.mtimeMs}`).digest("hex").slice(0, 12);
+    const type = quant === "q4_0" ? "Q4_0" : "Q8_0";
+    const out = join(cacheRoot(), "gguf", `${basename(source, ".gguf")}.${key}.${type}.gguf`);
+    if (existsSync(out)) return { file: out, source, note: `requantized to ${type}, from the cache` };
+    console.error(`requantizing ${basename(source)} to ${type} for llama.cpp (once; cached in ${out})...`);
+    const result = await (await engine()).request("requantize_gguf", { source, out, type });
     if (result.requantized === 0) return { file: result.out, source, note: `already ${type}` };
     return { file: result.out, source, note: `requantized to ${type} in ${result.seconds.toFixed(1)} s, weights' relative error ${(100 * result.relative_error).toFixed(1)}%` };
   } finally {
-    await engine.shutdown();
+    await started?.shutdown();
   }
 }

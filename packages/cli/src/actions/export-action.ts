@@ -4,7 +4,7 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend, runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
 import { servingGguf, startEngine } from "../engine.js";
@@ -39,19 +39,15 @@ function labelOf(task: ReviewTask | undefined, answer: string): string | undefin
  * `serve --backend llamacpp` uses) against the PEFT adapter in the engine, greedy, on the same prompts:
  * identical answers, and answers that state the same label (sentiment, stars...) for the prompt's task.
  */
-async function ggufDrift(run: RunRecord, adapter: string, lora: string, bases: Array<{ label: string; file: string }>, prompts: number, maxTokens: number, verbose: boolean) {
+async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, lora: string, bases: Array<{ label: string; file: string }>, prompts: number, maxTokens: number) {
   const { questions, tasks, source } = driftQuestions(run.config.data.train, run.config.training.seed, prompts);
   console.error(`drift check: ${questions.length} prompts from ${source}, greedy, ${maxTokens} tokens; the PEFT adapter in the engine first...`);
-  const engine = await startEngine({ verbose });
-  let reference: string[];
-  try {
-    const template = await chatTemplateFor(engine, run.config.model, run.config.data.template);
-    const rendered = questions.map((content) => template.prompt([{ role: "user", content }]));
-    const result = await engine.request("generate", { model: run.config.model, adapter, prompts: rendered, max_new_tokens: maxTokens, temperature: 0 });
-    reference = result.outputs.map((output) => output.text.trim());
-  } finally {
-    await engine.shutdown();
-  }
+  const template = await chatTemplateFor(engine, run.config.model, run.config.data.template);
+  const result = await answer(
+    questions.map((content) => [{ role: "user", content }]),
+    { engine, model: run.config.model, template, adapter, maxNewTokens: maxTokens },
+  );
+  const reference = result.outputs.map((output) => output.text.trim());
   const rows = [];
   for (const base of bases) {
     const backend = new LlamaCppBackend({ gguf: base.file, templateOverride: run.config.data.template, parallel: 1 });
@@ -107,26 +103,30 @@ export async function runExport(options: ExportOptions): Promise<void> {
   }
 
   if (options.format === "gguf-lora") {
-    const serving = await servingGguf(run.config.model, { flag: "--base-gguf", explicit: options.baseGguf, quant: options.quant });
-    const base = readGgufBaseInfo(serving.source);
-    const staging = `${out}.partial`;
-    const result = convertLoraToGguf({ adapterDir: adapter, out: staging, ...base });
-    renameSync(staging, out);
-    console.log(`GGUF LoRA (${result.tensors} tensors, rank ${result.rank}, alpha ${result.alpha}, ${mib(result.bytes)}) in ${out}`);
-    console.log(`base GGUF: ${serving.source} (${base.architecture}, ${base.headCount} heads, ${base.headCountKv} KV heads)`);
-    const bases = [{ label: basename(serving.source), file: serving.source }];
-    if (serving.file !== serving.source) bases.push({ label: `${basename(serving.source)} as ${basename(serving.file).split(".").at(-2)} (what serve --backend llamacpp loads${options.quant ? ` with --quant ${options.quant}` : ""})`, file: serving.file });
-    const drift = await ggufDrift(run, adapter, out, bases, options.prompts, options.maxTokens, options.verbose ?? false);
-    const report = { ...result, run: run.id, base: run.config.model.source, adapter, format: "gguf-lora", out, created: new Date().toISOString(), drift };
-    writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`drift against the PEFT adapter (engine, greedy) on ${drift.rows[0]?.prompts ?? 0} prompts, llama.cpp with the exported file over:`);
-    for (const row of drift.rows) {
-      console.log(`  ${row.base}: identical answers ${row.identical_answers}/${row.prompts}${row.labelled ? `, same label ${row.same_label}/${row.labelled}` : ""}`);
+    // One engine for the whole export: the base GGUF's path, its requantization, the adapter's answers.
+    const engine = await startEngine({ verbose: options.verbose ?? false });
+    try {
+      const serving = await servingGguf(run.config.model, { flag: "--base-gguf", explicit: options.baseGguf, quant: options.quant, engine });
+      const base = readGgufBaseInfo(serving.source);
+      const result = convertLoraToGguf({ adapterDir: adapter, out, ...base }); // staged and renamed by writeGguf
+      console.log(`GGUF LoRA (${result.tensors} tensors, rank ${result.rank}, alpha ${result.alpha}, ${mib(result.bytes)}) in ${out}`);
+      console.log(`base GGUF: ${serving.source} (${base.architecture}, ${base.headCount} heads, ${base.headCountKv} KV heads)`);
+      const bases = [{ label: basename(serving.source), file: serving.source }];
+      if (serving.file !== serving.source) bases.push({ label: `${basename(serving.source)} as ${basename(serving.file).split(".").at(-2)} (what serve --backend llamacpp loads${options.quant ? ` with --quant ${options.quant}` : ""})`, file: serving.file });
+      const drift = await ggufDrift(engine, run, adapter, out, bases, options.prompts, options.maxTokens);
+      const report = { ...result, run: run.id, base: run.config.model.source, adapter, format: "gguf-lora", out, created: new Date().toISOString(), drift };
+      writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+      console.log(`drift against the PEFT adapter (engine, greedy) on ${drift.rows[0]?.prompts ?? 0} prompts, llama.cpp with the exported file over:`);
+      for (const row of drift.rows) {
+        console.log(`  ${row.base}: identical answers ${row.identical_answers}/${row.prompts}${row.labelled ? `, same label ${row.same_label}/${row.labelled}` : ""}`);
+      }
+      if (drift.rows.some((row) => row.identical_answers < row.prompts)) {
+        console.log(`  (quantized bases and another kernel library round differently: a near-tie can change a word; the samples are in ${out}.json)`);
+      }
+      console.log(`use it with: llama-cli -m ${serving.file} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
+    } finally {
+      await engine.shutdown();
     }
-    if (drift.rows.some((row) => row.identical_answers < row.prompts)) {
-      console.log(`  (quantized bases and another kernel library round differently: a near-tie can change a word; the samples are in ${out}.json)`);
-    }
-    console.log(`use it with: llama-cli -m ${serving.file} --lora ${out}   (or an Ollama Modelfile: FROM <base gguf> / ADAPTER ${out})`);
     return;
   }
 
