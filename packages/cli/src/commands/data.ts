@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
-import { finiteNumber, positiveInteger } from "./shared.js";
+import { collect, finiteNumber, positiveInteger } from "./shared.js";
 
 export interface DataBuildOptions {
   input: string[];
@@ -38,7 +38,6 @@ export interface DataDemoOptions {
 }
 
 const FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"];
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 function collectColumn(entry: string, previous: Record<string, string> = {}): Record<string, string> {
   const [field, column] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
   if (!entry.includes("=") || !FIELDS.includes(field) || !column) {

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { GGUF_QUANTS, type GgufQuant } from "../engine.js";
-import { positiveInteger } from "./shared.js";
+import { collect, positiveInteger } from "./shared.js";
 
 export interface ServeOptions {
   run?: string;
@@ -24,7 +24,6 @@ export interface ServeOptions {
   verbose?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerServe(program: Command): void {
   program

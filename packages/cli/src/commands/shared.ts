@@ -20,6 +20,9 @@ export function finiteNumber(name: string) {
 }
 
 /** --set a.b.c=value (value parsed as YAML: numbers, booleans, lists) into a nested object. */
+/** commander's repeatable option: every value given, in order. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 export function collectSet(entry: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const equals = entry.indexOf("=");
   if (equals <= 0) throw new ConfigError(`--set expects key.path=value, got "${entry}"`);

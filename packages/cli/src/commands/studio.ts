@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
+import { collect } from "./shared.js";
 
 export interface StudioCommandOptions {
   port: number;
@@ -12,7 +13,6 @@ export interface StudioCommandOptions {
   verbose?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** 0..65535; 0 asks the system for a free port (the printed URL names it). */
 function port(value: string): number {

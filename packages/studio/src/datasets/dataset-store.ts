@@ -18,7 +18,8 @@ export const CardSchema = z.looseObject({ created: z.string().optional(), review
 
 export type Example = z.infer<typeof ExampleSchema>;
 
-function readLines<S extends z.ZodType>(file: string, schema: S): Array<z.output<S>> {
+/** A JSONL file's rows, each checked by `schema` (a bad line names file:line); none when the file is missing. */
+export function readLines<S extends z.ZodType>(file: string, schema: S): Array<z.output<S>> {
   if (!existsSync(file)) return [];
   return readFileSync(file, "utf8")
     .split("\n")

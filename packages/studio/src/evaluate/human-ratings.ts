@@ -1,11 +1,12 @@
 // Blind A/B rating in the studio, on core's human evaluation: pairs and their key are exported once
 // into runs/<id>/human/ (the key never leaves the server), each rating is appended to ratings.jsonl,
 // and the win rate with its interval is core's scoreHumanRatings over that file.
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseJson, type HumanRateRequest, type HumanState } from "@reviewtune/contracts";
+import type { HumanRateRequest, HumanState } from "@reviewtune/contracts";
 import { exportHumanPairs, scoreHumanRatings } from "@reviewtune/core";
+import { readLines } from "../datasets/dataset-store.js";
 import { StudioApiError } from "../http/studio-error.js";
 
 const PairSchema = z.object({ pair: z.string(), task: z.string(), prompt: z.string(), A: z.string(), B: z.string() });
@@ -16,21 +17,16 @@ function files(runDirectory: string) {
   return { folder, pairs: join(folder, "pairs.jsonl"), key: join(folder, "key.json"), ratings: join(folder, "ratings.jsonl") };
 }
 
-function lines<S extends z.ZodType>(file: string, schema: S): Array<z.output<S>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter((line) => line.trim()).map((line, index) => parseJson(line, schema, `${file}:${index + 1}`));
-}
-
 function pairs(runDirectory: string) {
   const paths = files(runDirectory);
   if (!existsSync(paths.pairs)) exportHumanPairs(runDirectory, paths.folder); // throws, with a hint, when the run has no evaluation
-  return lines(paths.pairs, PairSchema);
+  return readLines(paths.pairs, PairSchema);
 }
 
 export function humanState(runDirectory: string): HumanState {
   const all = pairs(runDirectory);
   const paths = files(runDirectory);
-  const ratings = lines(paths.ratings, RatingSchema);
+  const ratings = readLines(paths.ratings, RatingSchema);
   const rated = new Set(ratings.map((rating) => rating.pair));
   const next = all.find((pair) => !rated.has(pair.pair)) ?? null;
   const score = ratings.length > 0 ? scoreHumanRatings(paths.key, paths.ratings) : null;
@@ -46,7 +42,7 @@ export function rate(runDirectory: string, rating: HumanRateRequest): HumanState
   const all = pairs(runDirectory);
   if (!all.some((pair) => pair.pair === rating.pair)) throw new StudioApiError(404, "not_found", `pair ${rating.pair} is not one of this run's pairs`, { hint: "reload the page to get the current pair" });
   const paths = files(runDirectory);
-  if (lines(paths.ratings, RatingSchema).some((entry) => entry.pair === rating.pair)) throw new StudioApiError(409, "already_rated", `pair ${rating.pair} is already rated`, { hint: "rate the next pair" });
+  if (readLines(paths.ratings, RatingSchema).some((entry) => entry.pair === rating.pair)) throw new StudioApiError(409, "already_rated", `pair ${rating.pair} is already rated`, { hint: "rate the next pair" });
   appendFileSync(paths.ratings, `${JSON.stringify(rating)}\n`);
   return humanState(runDirectory);
 }

@@ -84,12 +84,12 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
     if (first.time && latest.time && latest.step > first.step) eta = ((maxSteps - latest.step) * (latest.time - first.time)) / (latest.step - first.step);
   }
   const status = record.status;
-  const directory = runDirectory;
+  const hasEval = existsSync(join(runDirectory, "eval", "report.json"));
   let next: string | null = null;
   if (status === "cancelled") next = "stopped with a checkpoint: resume it to continue where it stopped";
-  else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${directory}`;
+  else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${runDirectory}`;
   else if (status === "running" && !attached.active) next = "no training process of this studio is attached to this run: if it is not running elsewhere (the studio restarted), resume it";
-  else if ((status === "completed" || status === "early_stopped") && !existsSync(join(runDirectory, "eval", "report.json"))) next = `evaluate it: reviewtune eval --run ${directory}`;
+  else if ((status === "completed" || status === "early_stopped") && !hasEval) next = `evaluate it: reviewtune eval --run ${runDirectory}`;
   return {
     id: record.id,
     status,
@@ -109,7 +109,7 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
     peak_memory_bytes: live?.peak_memory_bytes ?? null,
     train_seconds: live?.train_seconds ?? null,
     has_adapter: !!record.result?.adapter_dir,
-    has_eval: existsSync(join(runDirectory, "eval", "report.json")),
+    has_eval: hasEval,
     error: record.error?.message ?? null,
     next,
     log_tail: status === "failed" ? attached.logTail() : [],

@@ -58,7 +58,7 @@ export interface StreamedAnswer {
 }
 
 /** POST /v1/chat/completions with stream and references; calls `update` as tokens arrive. */
-export async function streamChat(model: string, prompt: string, maxTokens: number, update: (answer: StreamedAnswer) => void, signal: AbortSignal): Promise<StreamedAnswer> {
+export async function streamChat(model: string, prompt: string, maxTokens: number, update: (answer: StreamedAnswer) => void, signal?: AbortSignal): Promise<StreamedAnswer> {
   const started = performance.now();
   const answer: StreamedAnswer = { text: "", firstTokenMs: null, totalMs: null, servedBy: null, fallbackCode: null, error: null };
   try {

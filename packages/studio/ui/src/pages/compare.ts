@@ -63,10 +63,9 @@ export function ComparePage(props: { engineProblem: string | null; model: string
       const loads = await Promise.all(chosen.map((run) => post<CompareLoadResponse>("/compare/models", { run })));
       const initial: Column[] = [{ model: "base", title: `base (${props.model.split("/").at(-1)})`, answer: null, load: null }, ...loads.map((load, index) => ({ model: load.model, title: `tuned: ${chosen[index]}`, answer: null, load }))];
       setColumns(initial);
-      const controller = new AbortController();
       // One after the other, as the engine answers one request at a time: each column's latency is its own.
       for (const [index, column] of initial.entries()) {
-        await streamChat(column.model, prompt, maxTokens, (answer) => setColumns((current) => current.map((entry, position) => (position === index ? { ...entry, answer } : entry))), controller.signal);
+        await streamChat(column.model, prompt, maxTokens, (answer) => setColumns((current) => current.map((entry, position) => (position === index ? { ...entry, answer } : entry))));
       }
     } catch (caught) {
       setError(caught as StudioRequestError);

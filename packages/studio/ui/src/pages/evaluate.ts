@@ -88,7 +88,7 @@ export function EvaluatePage() {
   if (!current) {
     const finished = runs.data.find((run) => run.status === "completed");
     return html`<${Empty} title="No evaluated run yet">
-      <p>${finished ? html`Evaluate a finished run from a terminal: <code>reviewtune eval --run ${finished.id ? `runs/${finished.id}` : "runs/<id>"}</code> (add <code>--limit 20</code> for a quick one), then reload.` : html`Train a run first (Train page), then evaluate it: <code>reviewtune eval --run runs/&lt;id&gt;</code>.`}</p>
+      <p>${finished ? html`Evaluate a finished run from a terminal: <code>reviewtune eval --run runs/${finished.id}</code> (add <code>--limit 20</code> for a quick one), then reload.` : html`Train a run first (Train page), then evaluate it: <code>reviewtune eval --run runs/&lt;id&gt;</code>.`}</p>
     </${Empty}>`;
   }
   const data = report.data;

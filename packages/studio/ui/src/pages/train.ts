@@ -167,7 +167,7 @@ function RunDetail(props: { run: RunSummary; onChange: (run: RunSummary) => void
   };
   const train = points.filter((point) => point.kind === "train" && point.loss !== null).map((point): [number, number] => [point.step, point.loss!]);
   const evals = points.filter((point) => point.kind === "eval" && point.eval_loss !== null).map((point): [number, number] => [point.step, point.eval_loss!]);
-  const canResume = (run.status === "cancelled" || run.status === "failed" || (run.status === "running" && !run.active)) && !run.active;
+  const canResume = !run.active && (run.status === "cancelled" || run.status === "failed" || run.status === "running");
   return html`<section class="run-detail" aria-label=${`run ${run.id}`} data-testid="run-detail">
     <h3>${run.id} <${StatusBadge} run=${run} /></h3>
     <dl class="stats">
