@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { REVIEW_TASKS, type ReviewTask } from "../data/augment/answers.js";
+import { ANALYSIS_TASK, type ExampleTask } from "../data/augment/augment.js";
 import { readJsonl } from "../data/jsonl.js";
 import type { Sentiment } from "../data/labels/analyzer.js";
 import { DataError } from "../errors.js";
@@ -43,7 +44,7 @@ export interface EvalItem {
 
 const TestRowSchema = z.looseObject({
   group: z.string().min(1),
-  task: z.enum(REVIEW_TASKS as unknown as [ReviewTask, ...ReviewTask[]]),
+  task: z.enum([...REVIEW_TASKS, ANALYSIS_TASK] as unknown as [ExampleTask, ...ExampleTask[]]),
   messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2),
 });
 
@@ -88,7 +89,7 @@ export function loadEvalDataset(directory: string, options: { limit?: number | u
   const kept = new Set(options.limit ? groups.slice(0, options.limit) : groups);
   const items: EvalItem[] = [];
   for (const [index, row] of rows.entries()) {
-    if (!kept.has(row.group)) continue;
+    if (!kept.has(row.group) || row.task === ANALYSIS_TASK) continue;
     const last = row.messages[row.messages.length - 1]!;
     if (last.role !== "assistant") {
       throw new DataError(`${testFile}:${index + 1}: the last message must be the reference answer (role "assistant")`, testFile, index + 1, {

@@ -55,7 +55,7 @@ export function joinFeatures(features: readonly string[]): string {
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** "praises the fit and criticizes the strap", or by overall tone when features carry no tone. */
-function opinion(facts: AnswerFacts): string {
+export function opinion(facts: AnswerFacts): string {
   const parts: string[] = [];
   if (facts.praised.length > 0) parts.push(`praises ${joinFeatures(facts.praised)}`);
   if (facts.criticized.length > 0) parts.push(`criticizes ${joinFeatures(facts.criticized)}`);

@@ -1,15 +1,20 @@
-// One labeled review -> one instruction example per task, in chat form. Training examples use one
-// of the first TRAINING_PHRASING_COUNT phrasings (chosen from the review id, so a rebuild gives the
-// same data); test examples use the held-out last phrasing.
+// One labeled review -> one instruction example per task, in chat form, plus one `analysis` example
+// (the review once, the answer the compact ReviewAnalysis JSON). Training examples use one of the
+// first TRAINING_PHRASING_COUNT phrasings (chosen from the review id, so a rebuild gives the same
+// data); test examples use the held-out last phrasing.
 import { createHash } from "node:crypto";
+import { ANALYSIS_INSTRUCTION, ANALYSIS_MAX_ASPECTS, ANALYSIS_SUMMARY_MAX_CHARS, ANALYSIS_TERM_MAX_CHARS, formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
 import type { ReviewLabels } from "../labels/analyzer.js";
 import type { Review } from "../sources/reviews.js";
-import { PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT, answerFor, type AnswerFacts, type ReviewTask } from "./answers.js";
+import { PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT, answerFor, opinion as opinionOf, type AnswerFacts, type ReviewTask } from "./answers.js";
+
+export const ANALYSIS_TASK = "analysis";
+export type ExampleTask = ReviewTask | typeof ANALYSIS_TASK;
 
 export interface ReviewExample {
   /** The review id: all examples of a review stay in one split. */
   group: string;
-  task: ReviewTask;
+  task: ExampleTask;
   /** Index into PHRASINGS[task]; the last one is held out for test. */
   phrasing: number;
   messages: Array<{ role: "user" | "assistant"; content: string }>;
@@ -61,4 +66,48 @@ export function reviewExamples(
       ],
     };
   });
+}
+
+/**
+ * The analysis a review's labels state. Aspects: the labeled features with the tone of their
+ * sentence (gold aspect terms with their polarity where a SemEval-style source gave them).
+ * Summary: one short sentence from the same facts the chat answers use.
+ */
+export function analysisFromLabels(review: Review, labels: ReviewLabels): ReviewAnalysis {
+  const facts = factsFor(review, labels);
+  const praised = new Set(labels.features.praised);
+  const criticized = new Set(labels.features.criticized);
+  const aspects = (labels.aspects ?? labels.features.items.map((term) => ({
+    term,
+    polarity: praised.has(term) && !criticized.has(term) ? "positive" : criticized.has(term) && !praised.has(term) ? "negative" : "neutral",
+  } as const)))
+    .filter((aspect) => aspect.term.length <= ANALYSIS_TERM_MAX_CHARS)
+    .slice(0, ANALYSIS_MAX_ASPECTS);
+  const summary = `The reviewer ${opinionOf(facts)}.`;
+  return {
+    stars: Math.min(5, Math.max(1, Math.round(labels.rating.stars))) as ReviewAnalysis["stars"],
+    sentiment: labels.sentiment.label,
+    score: Math.max(-1, Math.min(1, Math.round(labels.sentiment.score * 10) / 10)),
+    quality: labels.quality.label,
+    recommendation: labels.recommendation.label,
+    aspects,
+    summary: summary.length <= ANALYSIS_SUMMARY_MAX_CHARS ? summary : `${summary.slice(0, ANALYSIS_SUMMARY_MAX_CHARS - 1).replace(/\s+\S*$/, "")}.`,
+  };
+}
+
+/** The user turn of the analysis task: the instruction, then the review as the chat tasks quote it. */
+export function analysisPrompt(review: Pick<Review, "text"> & Partial<Pick<Review, "title" | "product_title" | "category">>): string {
+  return reviewPrompt(review as Review, ANALYSIS_INSTRUCTION);
+}
+
+export function analysisExample(review: Review, labels: ReviewLabels): ReviewExample {
+  return {
+    group: review.id,
+    task: ANALYSIS_TASK,
+    phrasing: 0,
+    messages: [
+      { role: "user", content: analysisPrompt(review) },
+      { role: "assistant", content: formatAnalysis(analysisFromLabels(review, labels)) },
+    ],
+  };
 }

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
-import { reviewExamples } from "../augment/augment.js";
+import { ANALYSIS_TASK, analysisExample, reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
 import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
@@ -173,7 +173,7 @@ export async function writeDataset(
     test: options.test ?? 0.1,
     seed: options.seed ?? 42,
     held_out_category: options.heldOutCategory ?? null,
-    tasks: REVIEW_TASKS,
+    tasks: [...REVIEW_TASKS, ANALYSIS_TASK],
     tokenizer: options.tokenizerName ?? null,
     max_tokens: options.tokens?.maxTokens ?? null,
   };
@@ -226,6 +226,7 @@ export async function writeDataset(
         const bucket = lengthBucket(words);
         const split = splitter.assign(review.id, `${review.category ?? "(none)"}|${labels.sentiment.label}|${bucket}`, review.category);
         for (const example of reviewExamples(review, labels, { heldOutPhrasings: split === "test" })) pending.push({ split, example, source: review.source });
+        pending.push({ split, example: analysisExample(review, labels), source: review.source });
         await writers.reviews.write({ ...review, labels, split });
         card.addReview({ review, labels, split, bucket, words });
         if (card.reviews % 1000 === 0) options.onProgress?.(card.reviews, card.rejectedTotal());

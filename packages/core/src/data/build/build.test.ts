@@ -76,7 +76,7 @@ describe("buildDataset", () => {
     for (const group of groups.test!) assert.ok(!groups.train!.has(group) && !groups.validation!.has(group), `${group} leaks`);
     for (const group of groups.validation!) assert.ok(!groups.train!.has(group), `${group} leaks`);
     assert.equal(card.reviews, 300);
-    assert.equal(card.examples, 300 * REVIEW_TASKS.length);
+    assert.equal(card.examples, 300 * (REVIEW_TASKS.length + 1)); // the chat tasks and one analysis per review
     assert.deepEqual(
       readJsonl(join(out, "rejected.jsonl")).map((rejection: { line: number; reason: string }) => [rejection.line, rejection.reason]),
       [[6, "empty_text"], [7, "rating_out_of_range"], [8, "duplicate"]],

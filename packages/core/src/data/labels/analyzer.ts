@@ -26,6 +26,8 @@ export interface ReviewLabels {
   quality: { label: "good" | "mixed" | "poor"; evidence: string | null; source: LabelSource };
   recommendation: { label: "yes" | "mixed" | "no"; reason: string; source: LabelSource };
   summary: { text: string; source: LabelSource };
+  /** Aspect terms with their polarity from a gold source (SemEval-style XML); absent: the features above stand in. */
+  aspects?: Array<{ term: string; polarity: Sentiment }>;
 }
 
 /** Calibrated text scores within this band of 0 count as neutral. */

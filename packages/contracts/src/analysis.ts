@@ -1,0 +1,103 @@
+// One structured analysis of one review: what the fine-tuned model answers to the `analysis` task,
+// what `reviewtune analyze` and `POST /v1/analyze` return, and what the evaluator scores field by
+// field. The JSON Schema made from it constrains decoding (llama.cpp grammar, torch logits
+// processor), so a constrained answer always parses. Key order is the order the model writes them:
+// the stars first (the finest decision), then what follows from them.
+import { z } from "zod";
+import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
+
+export const QUALITY_LABELS = ["good", "mixed", "poor"] as const;
+export const RECOMMENDATION_LABELS = ["yes", "mixed", "no"] as const;
+
+/** Scores are written with one decimal: an enum keeps the grammar small and the answer canonical. */
+export const ANALYSIS_SCORES = Array.from({ length: 21 }, (_, index) => (index - 10) / 10);
+export const ANALYSIS_MAX_ASPECTS = 5;
+export const ANALYSIS_TERM_MAX_CHARS = 40;
+export const ANALYSIS_SUMMARY_MAX_CHARS = 160;
+
+export const AspectSchema = z.strictObject({
+  term: z.string().min(1).max(ANALYSIS_TERM_MAX_CHARS),
+  polarity: z.enum(SENTIMENT_LABELS),
+});
+export type Aspect = z.infer<typeof AspectSchema>;
+
+export const ReviewAnalysisSchema = z.strictObject({
+  stars: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
+  sentiment: z.enum(SENTIMENT_LABELS),
+  /** Strength of the sentiment in [-1, 1], one decimal. */
+  score: z.number().min(-1).max(1),
+  quality: z.enum(QUALITY_LABELS),
+  recommendation: z.enum(RECOMMENDATION_LABELS),
+  /** Product aspects the review comments on, each with its polarity (at most five). */
+  aspects: z.array(AspectSchema).max(ANALYSIS_MAX_ASPECTS),
+  /** One sentence. */
+  summary: z.string().min(1).max(ANALYSIS_SUMMARY_MAX_CHARS),
+});
+export type ReviewAnalysis = z.infer<typeof ReviewAnalysisSchema>;
+
+/**
+ * The JSON Schema that decoding is constrained to. Written by hand rather than by z.toJSONSchema
+ * because the grammar engines support a subset (enums, bounded arrays and strings, required keys in
+ * order, no additional properties) and the score is an enum of its 21 one-decimal values here;
+ * `analysis.test.ts` checks that every value it admits passes ReviewAnalysisSchema.
+ */
+export const REVIEW_ANALYSIS_JSON_SCHEMA = {
+  type: "object",
+  properties: {
+    stars: { enum: [1, 2, 3, 4, 5] },
+    sentiment: { enum: [...SENTIMENT_LABELS] },
+    score: { enum: ANALYSIS_SCORES },
+    quality: { enum: [...QUALITY_LABELS] },
+    recommendation: { enum: [...RECOMMENDATION_LABELS] },
+    aspects: {
+      type: "array",
+      maxItems: ANALYSIS_MAX_ASPECTS,
+      items: {
+        type: "object",
+        properties: {
+          term: { type: "string", minLength: 1, maxLength: ANALYSIS_TERM_MAX_CHARS },
+          polarity: { enum: [...SENTIMENT_LABELS] },
+        },
+        required: ["term", "polarity"],
+        additionalProperties: false,
+      },
+    },
+    summary: { type: "string", minLength: 1, maxLength: ANALYSIS_SUMMARY_MAX_CHARS },
+  },
+  required: ["stars", "sentiment", "score", "quality", "recommendation", "aspects", "summary"],
+  additionalProperties: false,
+} as const;
+
+/** The analysis as the model writes it: compact JSON, keys in the schema's order. */
+export function formatAnalysis(analysis: ReviewAnalysis): string {
+  const ordered: ReviewAnalysis = {
+    stars: analysis.stars,
+    sentiment: analysis.sentiment,
+    score: Math.round(analysis.score * 10) / 10 || 0,
+    quality: analysis.quality,
+    recommendation: analysis.recommendation,
+    aspects: analysis.aspects.map((aspect) => ({ term: aspect.term, polarity: aspect.polarity })),
+    summary: analysis.summary,
+  };
+  return JSON.stringify(ordered);
+}
+
+/** A model's answer read as an analysis: the value, or why it is not one (not JSON, or which field is wrong). */
+export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysis } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.trim());
+  } catch (error) {
+    return { ok: false, error: `not JSON: ${(error as Error).message}` };
+  }
+  const parsed = ReviewAnalysisSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, error: `${issue.path.join(".") || "(answer)"}: ${issue.message}` };
+  }
+  return { ok: true, analysis: parsed.data };
+}
+
+/** The instruction of the analysis task (the review follows it). One phrasing: this task is a protocol, not a chat question. */
+export const ANALYSIS_INSTRUCTION =
+  "Analyze this product review. Answer with JSON: stars (1-5), sentiment, score (-1 to 1), quality, recommendation, aspects ({term, polarity}), summary (one sentence).";
