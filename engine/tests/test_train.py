@@ -182,3 +182,35 @@ def test_full_fine_tuning_saves_a_model_folder(tmp_path, tiny_model):
     assert result["status"] == "completed"
     assert result["parameters"]["trainable"] == result["parameters"]["total"]
     assert (run_dir / "model" / "model.safetensors").is_file() and not (run_dir / "adapter").exists()
+
+
+def test_plan_time_budget_fits_the_steps_evaluations_and_saves_into_the_budget():
+    from reviewtune_engine.train import PLANNED_EVALUATIONS, plan_time_budget
+
+    plan = plan_time_budget(600.0, 50.0, 2.0, eval_examples=96, examples_per_step=8, steps_per_epoch=1000, epochs=3)
+    eval_seconds = 2.0 * 96 / 8 / 3  # forward only: a third of a trained example
+    assert plan["eval_seconds"] == pytest.approx(eval_seconds)
+    expected = int((600 - 50 - (PLANNED_EVALUATIONS + 1) * eval_seconds - PLANNED_EVALUATIONS * 2.0) // 2.0)
+    assert plan["steps"] == expected
+    assert plan["eval_every"] == -(-expected // PLANNED_EVALUATIONS)
+    # never more than the configured epochs
+    assert plan_time_budget(600.0, 0.0, 0.01, 0, 8, steps_per_epoch=5, epochs=2)["steps"] == 10
+    with pytest.raises(EngineError) as error:
+        plan_time_budget(30.0, 29.0, 2.0, 0, 8, 100, 3)
+    assert error.value.code == "budget_too_short" and "--time-budget" in error.value.hint
+
+
+def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tmp_path, tiny_model):
+    config = train_config(tiny_model)
+    config["training"]["epochs"] = 50
+    config["training"]["time_budget_seconds"] = 25.0
+    result, events, run_dir = run_train(tmp_path, config, train_rows=sentiment_rows(64))
+    budget = result["time_budget"]
+    assert budget is not None and budget["planned_steps"] >= 1
+    assert result["max_steps"] == budget["planned_steps"]
+    assert result["status"] == "completed"
+    assert result["wall_seconds"] < 25.0 + 20.0, result  # the final evaluation and save fit (slack for a busy machine)
+    assert any("steps planned" in event.get("message", "") for event in events)
+    evals = metrics(run_dir, "eval")
+    assert len(evals) >= 1 and result["best_eval_loss"] == pytest.approx(min(record["eval_loss"] for record in evals))
+    assert json.loads((run_dir / "time-budget-plan.json").read_text())["steps"] == budget["planned_steps"]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
 import resource
 import shutil
 import time
@@ -287,6 +289,64 @@ class _ProtocolCallback(TrainerCallback):
         self.emit({"kind": "checkpoint", "step": state.global_step, "path": str(Path(args.output_dir) / f"checkpoint-{state.global_step}")})
 
 
+class _TimeBudgetCallback(TrainerCallback):
+    """Stops training once the budget's training time is spent, even if the machine got slower than
+    the timed first steps promised; the Trainer then restores the best checkpoint as usual."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.stopped = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.perf_counter() >= self.deadline and state.global_step < state.max_steps:
+            self.stopped = True
+            control.should_training_stop = True
+
+
+PLANNED_EVALUATIONS = 4  # evaluations (each with a checkpoint) spread over a time-budget run
+TIMED_STEPS = 3  # optimizer steps timed before planning (the first is warm-up and not counted)
+
+
+def time_one_step(model, collator, examples: list[dict], batch_size: int, accumulation: int, seed: int) -> float:
+    """Seconds of one optimizer step (forward and backward of `accumulation` micro-batches) on a
+    random sample of the real examples. No optimizer step is taken and gradients are dropped, so the
+    model is unchanged; the RNG is re-seeded afterwards so training draws the same numbers."""
+    rng = random.Random(seed)
+    per_step = batch_size * accumulation
+    sample = [examples[rng.randrange(len(examples))] for _ in range(per_step * TIMED_STEPS)]
+    model.train()
+    seconds = []
+    for step in range(TIMED_STEPS):
+        started = time.perf_counter()
+        for micro in range(accumulation):
+            offset = step * per_step + micro * batch_size
+            inputs = collator(sample[offset : offset + batch_size])
+            loss = model(**inputs).loss
+            loss.backward()
+        seconds.append(time.perf_counter() - started)
+    model.zero_grad(set_to_none=True)
+    set_seed(seed)
+    return sum(seconds[1:]) / max(len(seconds) - 1, 1)
+
+
+def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_examples: int, examples_per_step: int, steps_per_epoch: int, epochs: float) -> dict:
+    """The steps that fit in what is left of the budget, after the evaluations and checkpoints it
+    also has to pay for (an evaluation example costs about a third of a trained one: forward only)."""
+    eval_seconds = step_seconds * eval_examples / examples_per_step / 3
+    save_seconds = 2.0
+    left = budget - spent - (PLANNED_EVALUATIONS + 1) * eval_seconds - PLANNED_EVALUATIONS * save_seconds
+    steps = int(left // step_seconds)
+    if steps < 1:
+        raise EngineError(
+            "budget_too_short",
+            f"a time budget of {budget:.0f} s leaves no time to train: loading took {spent:.0f} s and one step takes {step_seconds:.1f} s",
+            hint="give a longer --time-budget, or a smaller --batch-size / training.max_length",
+            field="training.time_budget_seconds",
+        )
+    steps = min(steps, max(1, math.ceil(steps_per_epoch * epochs)))
+    return {"steps": steps, "eval_every": max(1, math.ceil(steps / PLANNED_EVALUATIONS)), "eval_seconds": eval_seconds}
+
+
 def _write_json_atomic(path: Path, value: dict) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(value, indent=2))
@@ -381,22 +441,47 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     parameters = models.count_parameters(model)
     emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
 
-    # fit
     evaluation = config["evaluation"]
+    budget = training.get("time_budget_seconds")
+    max_eval = evaluation.get("max_examples") or (256 if budget else None)
+    if eval_examples and max_eval and len(eval_examples) > max_eval:
+        eval_examples = random.Random(training["seed"]).sample(eval_examples, max_eval)
+        emit({"kind": "status", "message": f"evaluating on a seeded sample of {max_eval} validation examples (evaluation.max_examples)"})
+
+    # plan: with a time budget, time real steps and fit the schedule to what is left of the budget
+    plan = None
+    plan_file = run_dir / "time-budget-plan.json"
+    if budget:
+        if resume_from is not None and plan_file.is_file():
+            plan = json.loads(plan_file.read_text())  # the same schedule as the interrupted attempt
+        else:
+            emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
+            step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"])
+            per_step = training["batch_size"] * training["gradient_accumulation"]
+            planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(eval_examples or []), per_step, math.ceil(len(train_examples) / per_step), training["epochs"])
+            plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
+            _write_json_atomic(plan_file, plan)
+        emit({"kind": "status", "message": f"time budget {budget:.0f} s: {plan['step_seconds']:.2f} s per step measured, {plan['steps']} steps planned, evaluation every {plan['eval_every']} steps"})
+
+    # fit
     has_eval_data = bool(eval_examples)
-    has_eval = has_eval_data and evaluation["strategy"] != "no"  # evaluations during training
+    has_eval = has_eval_data and (evaluation["strategy"] != "no" or plan is not None)  # evaluations during training
     early = config.get("early_stopping") if has_eval else None
-    eval_strategy = evaluation["strategy"] if has_eval else "no"
+    eval_strategy = ("steps" if plan else evaluation["strategy"]) if has_eval else "no"
+    eval_steps = plan["eval_every"] if plan else evaluation.get("every_steps")
+    keep_best = bool(early) or (plan is not None and has_eval)
+    max_steps = plan["steps"] if plan else (training.get("max_steps") or -1)
+    warmup_steps = min(training["warmup_steps"], max(max_steps // 5, 0)) if plan else training["warmup_steps"]
     args = TrainingArguments(
         output_dir=str(checkpoints_dir),
         per_device_train_batch_size=training["batch_size"],
         per_device_eval_batch_size=training["batch_size"],
         gradient_accumulation_steps=training["gradient_accumulation"],
         num_train_epochs=training["epochs"],
-        max_steps=training.get("max_steps") or -1,
+        max_steps=max_steps,
         learning_rate=training["learning_rate"],
         weight_decay=training["weight_decay"],
-        warmup_steps=training["warmup_steps"],
+        warmup_steps=warmup_steps,
         lr_scheduler_type=training["scheduler"],
         max_grad_norm=training["max_grad_norm"],
         optim="adamw_torch",
@@ -404,12 +489,12 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         data_seed=training["seed"],
         logging_steps=training["logging_steps"],
         eval_strategy=eval_strategy,
-        eval_steps=evaluation.get("every_steps"),
-        # Early stopping restores the best model, which needs a checkpoint at every evaluation.
-        save_strategy=eval_strategy if early else "no",
-        save_steps=evaluation.get("every_steps") if early else None,
+        eval_steps=eval_steps,
+        # Early stopping and time budgets restore the best model, which needs a checkpoint at every evaluation.
+        save_strategy=eval_strategy if keep_best else "no",
+        save_steps=eval_steps if keep_best else None,
         save_total_limit=config["checkpoints"]["keep"],
-        load_best_model_at_end=bool(early),
+        load_best_model_at_end=keep_best,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
         report_to=[],
@@ -424,6 +509,11 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     callbacks: list[TrainerCallback] = [callback]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
+    budget_stop = None
+    if plan:
+        # The final evaluation and the save come after the loop: leave them their time.
+        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0)
+        callbacks.append(budget_stop)
     trainer = _AtomicCheckpointTrainer(
         model=model,
         args=args,
@@ -448,6 +538,8 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
 
     if callback.cancelled:
         status = "cancelled"
+    elif budget_stop is not None and budget_stop.stopped:
+        status = "completed"  # the budget was the length asked for
     elif state.global_step < state.max_steps:
         status = "early_stopped"
     else:
@@ -474,7 +566,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         else:
             adapter_dir = str(target)
 
-    best_metric = state.best_metric if early else None
+    best_metric = state.best_metric if keep_best else None
     figures = None
     if recorder is not None and recorder.last is not None and final_eval_loss is not None:
         figures = {**recorder.last, "eval_loss": final_eval_loss}
@@ -498,4 +590,14 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "resumed_from_step": int(resume_from.name.split("-")[1]) if resume_from else None,
         "wall_seconds": round(time.perf_counter() - job_started, 3),
         "classification": figures,
+        "time_budget": {
+            "seconds": plan["seconds"],
+            "measured_seconds_per_step": round(plan["step_seconds"], 4),
+            "planned_steps": plan["steps"],
+            "eval_every_steps": plan["eval_every"],
+            "eval_examples": len(eval_examples or []),
+            "stopped_by_budget": bool(budget_stop and budget_stop.stopped),
+        }
+        if plan
+        else None,
     }

@@ -37,6 +37,20 @@ export const DataConfigSchema = z.strictObject({
   template: z.string().min(1).optional(),
   /** Size of the generated demo set when train is "builtin:demo" (reviews; each gives several tasks). */
   demo_reviews: z.number().int().positive().default(60),
+  /**
+   * Which examples of a review dataset are trained on. A dataset from `data build` holds, per
+   * review, one `analysis` example (the whole structured analysis in one answer) and one chat
+   * example per task (each repeating the review). Each share is the fraction kept, chosen per
+   * review and task from a hash (so it is the same on every machine). The default keeps every
+   * analysis and about a third of the chat examples: the review is read about three times instead
+   * of seven, and chat questions keep working. Datasets without analysis examples are kept whole.
+   */
+  mix: z
+    .strictObject({
+      analysis: z.number().min(0).max(1).default(1),
+      chat: z.number().min(0).max(1).default(0.34),
+    })
+    .default({ analysis: 1, chat: 0.34 }),
 });
 
 export const LoraConfigSchema = z.strictObject({
@@ -82,11 +96,19 @@ export const TrainingConfigSchema = z.strictObject({
   logging_steps: z.number().int().positive().default(1),
   /** CPU threads for torch; 0 = all cores. */
   threads: z.number().int().nonnegative().default(0),
+  /**
+   * Train for this many seconds of wall time instead of epochs / max_steps: the engine times a few
+   * real steps first, plans the schedule (max_steps, warmup, evaluations) for the steps that fit,
+   * evaluates and checkpoints along the way, and ends with the best checkpoint.
+   */
+  time_budget_seconds: z.number().positive().optional(),
 });
 
 export const EvaluationConfigSchema = z.strictObject({
   strategy: z.enum(["epoch", "steps", "no"]).default("epoch"),
   every_steps: z.number().int().positive().optional(),
+  /** Evaluate on at most this many validation examples (a seeded sample): evaluation time is training time lost. */
+  max_examples: z.number().int().positive().optional(),
 });
 
 export const EarlyStoppingConfigSchema = z.strictObject({
@@ -109,7 +131,7 @@ export const TrainConfigSchema = z
     /** The reference recipe this reproduces (R1..R4 in RECIPES.md), for reports. */
     recipe: z.string().optional(),
     model: ModelConfigSchema.default({ source: DEFAULT_MODEL, allow_pickle: false }),
-    data: DataConfigSchema.default({ validation_fraction: 0.1, demo_reviews: 60 }),
+    data: DataConfigSchema.default(DataConfigSchema.parse({})),
     /** generate: instruction tuning of the language model; classify: a classification head on it (SEQ_CLS). */
     task: z.enum(["generate", "classify"]).default("generate"),
     /** With task "classify": which label of the reviews the head predicts (5 star classes or 3 sentiments). */
@@ -147,6 +169,9 @@ export const TrainConfigSchema = z
     }
     if (config.method === "qlora" && !config.quantization) {
       context.addIssue({ code: "custom", path: ["quantization"], message: 'is required for method "qlora" (e.g. {bits: 4, quant_type: nf4})' });
+    }
+    if (config.training.time_budget_seconds !== undefined && config.training.max_steps !== undefined) {
+      context.addIssue({ code: "custom", path: ["training", "time_budget_seconds"], message: "and training.max_steps both set the length of the run: keep one (--time-budget or --max-steps)" });
     }
     if (config.method !== "qlora" && config.quantization) {
       context.addIssue({ code: "custom", path: ["quantization"], message: 'is only used with method "qlora"' });

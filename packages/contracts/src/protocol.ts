@@ -265,6 +265,19 @@ export const TrainResultSchema = z.object({
   wall_seconds: z.number().optional(),
   /** Task "classify": the final evaluation's figures. */
   classification: ClassificationFiguresSchema.nullable().optional(),
+  /** With training.time_budget_seconds: the plan made from the timed first steps, and how it went. */
+  time_budget: z
+    .object({
+      seconds: z.number(),
+      measured_seconds_per_step: z.number(),
+      planned_steps: z.number().int(),
+      eval_every_steps: z.number().int(),
+      eval_examples: z.number().int(),
+      /** The budget ran out before the planned steps (the machine got slower): training stopped there. */
+      stopped_by_budget: z.boolean(),
+    })
+    .nullable()
+    .optional(),
 });
 export type TrainResult = z.infer<typeof TrainResultSchema>;
 

@@ -29,6 +29,7 @@ function overridesFrom(options: TrainOptions): Record<string, unknown> {
   const training: Record<string, unknown> = {};
   if (options.epochs !== undefined) training.epochs = options.epochs;
   if (options.maxSteps !== undefined) training.max_steps = options.maxSteps;
+  if (options.timeBudget !== undefined) training.time_budget_seconds = options.timeBudget;
   if (options.lr !== undefined) training.learning_rate = options.lr;
   if (options.batchSize !== undefined) training.batch_size = options.batchSize;
   if (Object.keys(training).length > 0) flags.training = training;
@@ -54,6 +55,8 @@ function printClassificationData(config: TrainConfig): number | undefined {
   return prepared.train.length;
 }
 
+const formatSeconds = (seconds: number) => (seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.round(seconds / 60)}m` : `${seconds}s`);
+
 function printPlan(config: TrainConfig, origin: string): void {
   const { training, data } = config;
   let rows: number | undefined;
@@ -77,7 +80,12 @@ function printPlan(config: TrainConfig, origin: string): void {
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
   const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
   console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation = ${effectiveBatch}; max_length ${training.max_length}; ${packing}`);
-  console.log(`  length       ${training.max_steps ? `${training.max_steps} steps` : `${training.epochs} epochs`}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
+  const length = training.time_budget_seconds
+    ? `time budget ${formatSeconds(training.time_budget_seconds)} (steps planned from the first steps' speed; at most ${training.epochs} epochs)`
+    : training.max_steps
+      ? `${training.max_steps} steps`
+      : `${training.epochs} epochs`;
+  console.log(`  length       ${length}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
   console.log(`  evaluation   ${config.evaluation.strategy}${config.evaluation.every_steps ? ` every ${config.evaluation.every_steps} steps` : ""}${config.early_stopping ? `; early stopping patience ${config.early_stopping.patience}` : ""}`);
   console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
 }

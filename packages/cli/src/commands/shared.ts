@@ -19,6 +19,18 @@ export function finiteNumber(name: string) {
   };
 }
 
+/** A duration: "30m", "1h30m", "90s", "2h", or a number of seconds. */
+export function duration(name: string) {
+  return (value: string): number => {
+    const text = value.trim().toLowerCase();
+    if (/^\d+(\.\d+)?$/.test(text) && Number(text) > 0) return Number(text);
+    const match = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(text);
+    const seconds = match ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0) : 0;
+    if (!match || text === "" || seconds <= 0) throw new ConfigError(`${name} must be a duration such as 30m, 1h30m or 90s, got "${value}"`);
+    return seconds;
+  };
+}
+
 /** --set a.b.c=value (value parsed as YAML: numbers, booleans, lists) into a nested object. */
 /** commander's repeatable option: every value given, in order. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

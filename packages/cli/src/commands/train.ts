@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { collectSet, finiteNumber, positiveInteger } from "./shared.js";
+import { collectSet, duration, finiteNumber, positiveInteger } from "./shared.js";
 
 interface TrainOptions {
   preset?: string;
@@ -11,6 +11,7 @@ interface TrainOptions {
   labels?: string;
   epochs?: number;
   maxSteps?: number;
+  timeBudget?: number;
   lr?: number;
   batchSize?: number;
   allowPickle?: boolean;
@@ -34,6 +35,7 @@ export function registerTrain(program: Command): void {
     .option("--labels <labels>", "with --task classify: rating (5 classes, from stars) | sentiment (negative/neutral/positive)")
     .option("--epochs <n>", "epochs", finiteNumber("--epochs"))
     .option("--max-steps <n>", "stop after n optimizer steps", positiveInteger("--max-steps"))
+    .option("--time-budget <duration>", "train for this long (30m, 1h30m, 90s): the schedule is planned for the steps that fit and the run ends with its best checkpoint", duration("--time-budget"))
     .option("--lr <rate>", "learning rate", finiteNumber("--lr"))
     .option("--batch-size <n>", "per-step batch size", positiveInteger("--batch-size"))
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DataError } from "../errors.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
+import { ANALYSIS_TASK } from "./augment/augment.js";
 import { makeDemoExamples } from "./demo-reviews.js";
 import { readJsonl } from "./jsonl.js";
 
@@ -82,6 +83,23 @@ export interface DataSpec {
   validation?: string | undefined;
   validation_fraction: number;
   demo_reviews: number;
+  mix?: { analysis: number; chat: number };
+}
+
+/**
+ * Keeps the share of each kind of example that `mix` asks for: analysis examples and chat examples
+ * (every other review task), each chosen from a hash of its group and task so that a review's
+ * examples are chosen independently and the choice is the same on every machine. Rows without a
+ * review task (plain instruction data), and data with no analysis example, are kept whole.
+ */
+export function applyMix(rows: RenderedRow[], mix: { analysis: number; chat: number } | undefined): RenderedRow[] {
+  if (!mix || !rows.some((row) => row.task === ANALYSIS_TASK)) return rows;
+  return rows.filter((row) => {
+    if (!row.task) return true;
+    const share = row.task === ANALYSIS_TASK ? mix.analysis : mix.chat;
+    if (share >= 1) return true;
+    return createHash("sha256").update(`${row.group}|${row.task}`).digest().readUInt32BE(0) / 2 ** 32 < share;
+  });
 }
 
 export interface PreparedData {
@@ -116,7 +134,8 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
     trainRows = render(readRows(trainFile), template, trainFile);
     if (validationFile) validationRows = render(readRows(validationFile), template, validationFile);
   }
-  if (validationRows) return { train: trainRows, validation: validationRows, source: spec.train };
+  trainRows = applyMix(trainRows, spec.mix);
+  if (validationRows) return { train: trainRows, validation: applyMix(validationRows, spec.mix), source: spec.train };
   const split = splitByGroup(trainRows, spec.validation_fraction, seed);
   return { ...split, source: spec.train };
 }
