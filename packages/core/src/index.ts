@@ -35,6 +35,7 @@ export * from "./references/reference-index.js";
 export * from "./eval/statistics.js";
 export * from "./eval/metrics.js";
 export * from "./eval/parse-answer.js";
+export * from "./eval/format-adherence.js";
 export * from "./eval/response-quality.js";
 export * from "./eval/eval-items.js";
 export * from "./eval/baselines.js";

@@ -5,7 +5,7 @@
 // Answers follow the contract in augment/answers.ts (five of its tasks: no separate rating task).
 // There is no system message: the model's chat template adds its own default.
 
-import { PHRASINGS, TRAINING_PHRASING_COUNT, answerFor, type AnswerFacts, type ReviewTask } from "./augment/answers.js";
+import { PHRASINGS, answerFor, phrasingIndex, type AnswerFacts, type ReviewTask } from "./augment/answers.js";
 
 export type SentimentLabel = "positive" | "neutral" | "negative";
 export type DemoTask = Exclude<ReviewTask, "rating">;
@@ -355,12 +355,8 @@ function factsOf(review: DemoReview): AnswerFacts {
 
 export function reviewToExamples(review: DemoReview, options: { heldOutPhrasings?: boolean } = {}): InstructionExample[] {
   return DEMO_TASKS.map((task) => {
-    const phrasings = PHRASINGS[task];
     // Derived from the review id, not a random stream, so one review always yields the same examples.
-    const question = itemAt(
-      phrasings,
-      options.heldOutPhrasings ? phrasings.length - 1 : hashText(`${review.id}:${task}`) % TRAINING_PHRASING_COUNT,
-    );
+    const question = itemAt(PHRASINGS[task], phrasingIndex(task, review.id, options.heldOutPhrasings));
     const user = `${question}\n\nProduct: ${review.product} (${review.category})\nReview: "${review.title}. ${review.text}"`;
     return {
       group: review.id,

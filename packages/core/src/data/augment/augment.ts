@@ -1,12 +1,11 @@
 // One labeled review -> one instruction example per task, in chat form, plus one `analysis` example
-// (the review once, the answer the compact ReviewAnalysis JSON). Training examples use one of the
-// first TRAINING_PHRASING_COUNT phrasings (chosen from the review id, so a rebuild gives the same
-// data); test examples use the held-out last phrasing.
-import { createHash } from "node:crypto";
+// (the review once, the answer the compact ReviewAnalysis JSON). Training examples ask one of the
+// task's training phrasings, test examples one of its held-out ones (answers.ts), chosen from the
+// review id so a rebuild gives the same data.
 import { ANALYSIS_INSTRUCTION, ANALYSIS_MAX_ASPECTS, ANALYSIS_SUMMARY_MAX_CHARS, ANALYSIS_TERM_MAX_CHARS, formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
 import type { ReviewLabels } from "../labels/analyzer.js";
 import type { Review } from "../sources/reviews.js";
-import { PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT, answerFor, opinion as opinionOf, type AnswerFacts, type ReviewTask } from "./answers.js";
+import { PHRASINGS, REVIEW_TASKS, answerFor, phrasingIndex, opinion as opinionOf, type AnswerFacts, type ReviewTask } from "./answers.js";
 
 export const ANALYSIS_TASK = "analysis";
 export type ExampleTask = ReviewTask | typeof ANALYSIS_TASK;
@@ -15,12 +14,10 @@ export interface ReviewExample {
   /** The review id: all examples of a review stay in one split. */
   group: string;
   task: ExampleTask;
-  /** Index into PHRASINGS[task]; the last one is held out for test. */
+  /** Index into PHRASINGS[task]; from TRAINING_PHRASING_COUNT on, a held-out one (test only). */
   phrasing: number;
   messages: Array<{ role: "user" | "assistant"; content: string }>;
 }
-
-const bucket = (text: string, modulo: number) => createHash("sha256").update(text).digest().readUInt32BE(0) % modulo;
 
 export function factsFor(review: Review, labels: ReviewLabels): AnswerFacts {
   return {
@@ -54,14 +51,13 @@ export function reviewExamples(
 ): ReviewExample[] {
   const facts = factsFor(review, labels);
   return (options.tasks ?? REVIEW_TASKS).map((task) => {
-    const phrasings = PHRASINGS[task];
-    const phrasing = options.heldOutPhrasings ? phrasings.length - 1 : bucket(`${review.id}:${task}`, TRAINING_PHRASING_COUNT);
+    const phrasing = phrasingIndex(task, review.id, options.heldOutPhrasings);
     return {
       group: review.id,
       task,
       phrasing,
       messages: [
-        { role: "user", content: reviewPrompt(review, phrasings[phrasing]!) },
+        { role: "user", content: reviewPrompt(review, PHRASINGS[task][phrasing]!) },
         { role: "assistant", content: answerFor(facts, task) },
       ],
     };

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS } from "../augment/answers.js";
+import { parseAnalysis } from "@reviewtune/contracts";
+import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT } from "../augment/answers.js";
+import { ANALYSIS_TASK, type ExampleTask } from "../augment/augment.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import { buildDataset, SPLIT_FILES } from "./build-dataset.js";
 
@@ -84,16 +86,20 @@ describe("buildDataset", () => {
     assert.equal(card.rejected.duplicate, 1);
     // every answer follows the contract the evaluator parses; test uses only held-out phrasings
     for (const [split, examples] of Object.entries(splits)) {
-      for (const example of examples as Array<{ task: keyof typeof ANSWER_PATTERNS; phrasing: number; messages: Array<{ content: string }> }>) {
+      for (const example of examples as Array<{ task: ExampleTask; phrasing: number; messages: Array<{ content: string }> }>) {
+        if (example.task === ANALYSIS_TASK) {
+          assert.ok(parseAnalysis(example.messages[1]!.content).ok, `${split} analysis of ${example.messages[1]!.content}`);
+          continue;
+        }
         assert.match(example.messages[1]!.content, ANSWER_PATTERNS[example.task]);
-        const heldOut = PHRASINGS[example.task].length - 1;
-        assert.equal(example.phrasing === heldOut, split === "test", `${split} ${example.task} phrasing ${example.phrasing}`);
+        assert.equal(example.phrasing >= TRAINING_PHRASING_COUNT, split === "test", `${split} ${example.task} phrasing ${example.phrasing}`);
+        assert.ok(example.messages[0]!.content.startsWith(`${PHRASINGS[example.task][example.phrasing]}\n\n`), `${split} ${example.task} asks its phrasing`);
       }
     }
     const stored = readJsonl(join(out, "reviews.jsonl"));
     assert.equal(stored.length, 300);
     assert.equal(stored[0].labels.sentiment.source, "rating");
-    assert.match(readFileSync(join(out, "card.md"), "utf8"), /300 reviews and 1800 instruction examples/);
+    assert.match(readFileSync(join(out, "card.md"), "utf8"), new RegExp(`300 reviews and ${300 * (REVIEW_TASKS.length + 1)} instruction examples`));
     assert.equal(card.label_sources.sentiment!.rating, 300);
   });
 
