@@ -48,6 +48,19 @@ class LineWriter {
     this.stream.end();
     await once(this.stream, "finish");
   }
+  /**
+   * Stops a failed build's stream before its staging folder is removed: an input can fail before
+   * the file is even open (a SemEval file is checked synchronously), and the open would then fail
+   * on the removed folder with an unhandled ENOENT in place of the input's error.
+   */
+  async discard(): Promise<void> {
+    // The build has failed already; its error is the one to report, not the stream's (writes cut off).
+    this.stream.on("error", () => {});
+    if (this.stream.closed) return;
+    const closed = new Promise<void>((resolve) => this.stream.once("close", () => resolve()));
+    this.stream.destroy();
+    await closed;
+  }
 }
 
 async function hashFile(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
@@ -215,6 +228,7 @@ export async function writeDataset(
   const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  const opened: LineWriter[] = [];
   try {
     const writers = {
       train: new LineWriter(join(staging, SPLIT_FILES.train)),
@@ -223,6 +237,7 @@ export async function writeDataset(
       reviews: new LineWriter(join(staging, "reviews.jsonl")),
       rejected: new LineWriter(join(staging, "rejected.jsonl")),
     };
+    opened.push(...Object.values(writers));
     const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
     const card = new DatasetCardBuilder();
     // Examples wait in a small buffer so token counts go to the engine in batches.
@@ -289,6 +304,7 @@ export async function writeDataset(
     renameSync(staging, out);
     return result;
   } catch (error) {
+    await Promise.all(opened.map((writer) => writer.discard()));
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }
