@@ -15,6 +15,7 @@ export * from "./generate/answer.js";
 export * from "./bench/train-bench.js";
 export * from "./data/sources/records.js";
 export * from "./data/sources/reviews.js";
+export * from "./data/sources/semeval.js";
 export * from "./data/labels/analyzer.js";
 export * from "./data/labels/teacher.js";
 export * from "./data/augment/answers.js";

@@ -59,7 +59,7 @@ export function registerData(program: Command): void {
   data
     .command("build")
     .description("validate, label, augment and split review files (or QA / title-description / Alpaca / chat files) into a dataset folder")
-    .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json (repeatable; Amazon Reviews 2023 JSONL works as is)", collect)
+    .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json (repeatable; Amazon Reviews 2023 JSONL works as is), or .xml: SemEval-2014 aspect terms, the gold of the sentences' aspects", collect)
     .requiredOption("--out <dir>", "the dataset folder to write")
     .option("--meta <file>", "Amazon Reviews 2023 meta file: product titles and categories by parent_asin (repeatable)", collect)
     .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${FIELDS.join(", ")}); common names are found without it`, collectColumn, {})

@@ -1,5 +1,5 @@
 // `reviewtune data build`: review files in, a dataset folder out, in one streaming pass:
-//   read (records.ts) -> validate (reviews.ts) -> label (analyzer.ts) -> split (splits.ts) ->
+//   read (records.ts; semeval.ts for SemEval aspect XML) -> validate (reviews.ts) -> label (analyzer.ts) -> split (splits.ts) ->
 //   augment (augment.ts) -> train.jsonl / val.jsonl / test.jsonl, reviews.jsonl, rejected.jsonl,
 //   card.json + card.md.
 // Everything is written into a staging folder that is renamed into place only when complete, so
@@ -15,6 +15,7 @@ import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
 import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
 import { readRecords } from "../sources/records.js";
+import { goldAspects, isSemEvalFile, readSemEvalSentences, semEvalCategory, semEvalReviewId, withGoldAspects } from "../sources/semeval.js";
 import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import type { ChatExample, TokenBudget } from "./token-budget.js";
@@ -46,6 +47,19 @@ class LineWriter {
   async close(): Promise<void> {
     this.stream.end();
     await once(this.stream, "finish");
+  }
+  /**
+   * Stops a failed build's stream before its staging folder is removed: an input can fail before
+   * the file is even open (a SemEval file is checked synchronously), and the open would then fail
+   * on the removed folder with an unhandled ENOENT in place of the input's error.
+   */
+  async discard(): Promise<void> {
+    // The build has failed already; its error is the one to report, not the stream's (writes cut off).
+    this.stream.on("error", () => {});
+    if (this.stream.closed) return;
+    const closed = new Promise<void>((resolve) => this.stream.once("close", () => resolve()));
+    this.stream.destroy();
+    await closed;
   }
 }
 
@@ -91,11 +105,45 @@ async function readMeta(files: string[], skipBadRows: boolean): Promise<Map<stri
   return products;
 }
 
-/** Reads, validates and labels input files, one entry at a time; each file's kind comes from its first record. */
-async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>, kinds: Map<string, InputKind>): AsyncGenerator<BuildEntry> {
+/**
+ * A SemEval aspect file's sentences as reviews (no stars): the analyzer labels them, then the
+ * annotated aspect terms replace its aspects and features (withGoldAspects). Texts go through the
+ * same validator as any review (cleaning, empty, too long, duplicates: 12 of the laptop file's
+ * sentences repeat another's text and would otherwise leak across splits); a repeated sentence id
+ * is rejected too, since the id is the review's and splits are assigned by it.
+ */
+function* semEvalEntries(file: string, maxChars: number): Generator<BuildEntry> {
+  const validator = new ReviewValidator({ maxChars });
+  const category = semEvalCategory(file);
+  const seenIds = new Map<string, number>();
+  for (const sentence of readSemEvalSentences(file)) {
+    const line = sentence.line ?? 0;
+    const id = semEvalReviewId(file, sentence.id);
+    const first = seenIds.get(id);
+    if (first !== undefined) {
+      yield { rejection: { file, line, unit: "line", reason: "duplicate", detail: `sentence id ${sentence.id} already used at ${file}:${first}` } };
+      continue;
+    }
+    seenIds.set(id, line);
+    const aspects = goldAspects(file, sentence);
+    const review = validator.accept({ file, line, unit: "line", value: { id, text: sentence.text, ...(category ? { category } : {}) } });
+    yield* validator.rejections.map((rejection) => ({ rejection }));
+    validator.rejections.length = 0;
+    if (review) yield { review, labels: withGoldAspects(analyzeReview(review), aspects) };
+  }
+}
+
+/** Reads, validates and labels input files, one entry at a time; each file's kind comes from its first record (a .xml file is a SemEval aspect file). */
+async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>, kinds: Map<string, InputKind | "semeval-aspects">): AsyncGenerator<BuildEntry> {
   const products = await readMeta(options.meta ?? [], options.skipBadRows ?? false);
   for (const file of options.meta ?? []) await hashFile(file, inputHash);
   for (const input of options.inputs) {
+    if (isSemEvalFile(input)) {
+      kinds.set(input, "semeval-aspects");
+      yield* semEvalEntries(input, options.maxChars ?? 20_000);
+      await hashFile(input, inputHash);
+      continue;
+    }
     const validator = new ReviewValidator({ ...(options.mapping ? { mapping: options.mapping } : {}), maxChars: options.maxChars ?? 20_000 });
     const drain = function* () {
       yield* validator.rejections.map((rejection) => ({ rejection }));
@@ -134,7 +182,7 @@ async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<ty
 export async function buildDataset(options: BuildOptions): Promise<DatasetCard> {
   if (options.inputs.length === 0) throw new ConfigError("no input files", [], { hint: "pass --input <file> (repeatable)" });
   const inputHash = createHash("sha256");
-  const kinds = new Map<string, InputKind>();
+  const kinds = new Map<string, InputKind | "semeval-aspects">();
   const config = {
     mapping: options.mapping ?? {},
     meta: (options.meta ?? []).map((file) => basename(file)),
@@ -180,6 +228,7 @@ export async function writeDataset(
   const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  const opened: LineWriter[] = [];
   try {
     const writers = {
       train: new LineWriter(join(staging, SPLIT_FILES.train)),
@@ -188,6 +237,7 @@ export async function writeDataset(
       reviews: new LineWriter(join(staging, "reviews.jsonl")),
       rejected: new LineWriter(join(staging, "rejected.jsonl")),
     };
+    opened.push(...Object.values(writers));
     const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
     const card = new DatasetCardBuilder();
     // Examples wait in a small buffer so token counts go to the engine in batches.
@@ -254,6 +304,7 @@ export async function writeDataset(
     renameSync(staging, out);
     return result;
   } catch (error) {
+    await Promise.all(opened.map((writer) => writer.discard()));
     rmSync(staging, { recursive: true, force: true });
     throw error;
   }

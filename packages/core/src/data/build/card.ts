@@ -123,8 +123,9 @@ export class DatasetCardBuilder {
     for (const tag of review.tags ?? []) bump(this.byTag, tag);
     this.reviewWords.add(entry.words);
     for (const word of words(review.text)) this.vocabulary.add(word);
-    for (const [name, label] of Object.entries(labels) as Array<[keyof ReviewLabels, { source: string }]>) {
-      bump((this.sources[name] ??= {}), label.source);
+    for (const [name, label] of Object.entries(labels) as Array<[keyof ReviewLabels, { source: string } | unknown[]]>) {
+      // `aspects`, a list, is there only when annotated (see ReviewLabels)
+      bump((this.sources[name] ??= {}), Array.isArray(label) ? "annotation" : label.source);
     }
   }
 

@@ -16,8 +16,11 @@ import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
 import type { Review } from "../sources/reviews.js";
 
 export type Sentiment = "positive" | "neutral" | "negative";
-/** Where a label came from: the star rating, this analyzer, an LLM teacher, or the demo generator (known by construction). */
-export type LabelSource = "rating" | "analyzer" | "teacher" | "generator";
+/**
+ * Where a label came from: the star rating, this analyzer, an LLM teacher, the demo generator (known
+ * by construction), or a human annotation shipped with the data (SemEval aspect terms).
+ */
+export type LabelSource = "rating" | "analyzer" | "teacher" | "generator" | "annotation";
 
 export interface ReviewLabels {
   sentiment: { label: Sentiment; score: number; source: LabelSource };
@@ -26,7 +29,10 @@ export interface ReviewLabels {
   quality: { label: "good" | "mixed" | "poor"; evidence: string | null; source: LabelSource };
   recommendation: { label: "yes" | "mixed" | "no"; reason: string; source: LabelSource };
   summary: { text: string; source: LabelSource };
-  /** Aspect terms with their polarity from a gold source (SemEval-style XML); absent: the features above stand in. */
+  /**
+   * Aspect terms with their polarity from an annotation (SemEval-style XML; source "annotation", so a
+   * list without a source field); absent: the features above stand in. Empty: annotated, none there.
+   */
   aspects?: Array<{ term: string; polarity: Sentiment }>;
 }
 

@@ -2,7 +2,7 @@
 // llama.cpp or vLLM server, a hosted API) reads each review and answers with its labels as JSON.
 // The teacher is advisory: every field it gets right replaces the rule-based analyzer's label and is
 // marked source "teacher"; a field it omits or gets wrong keeps the analyzer's label (and source),
-// and a star rating in the data always wins over both. Unusable answers are counted, never fatal;
+// and a star rating in the data, like annotated features (SemEval aspect terms), always wins over both. Unusable answers are counted, never fatal;
 // an endpoint that cannot be reached at all is.
 import OpenAI from "openai";
 import { z } from "zod";
@@ -83,7 +83,8 @@ export function mergeTeacherLabels(base: ReviewLabels, answer: TeacherAnswer): R
     labels.sentiment = { label: answer.sentiment, score: Math.round((answer.score ?? labels.sentiment.score) * 10) / 10, source: "teacher" };
   }
   if (!fromRating && answer.stars) labels.rating = { stars: answer.stars, source: "teacher" };
-  if (answer.features) {
+  // Annotated features are gold: a teacher's guess does not replace them.
+  if (answer.features && base.features.source !== "annotation") {
     const items = [...new Set(answer.features.map(normalizeFeature))];
     const within = (list: string[] | undefined) => [...new Set((list ?? []).map(normalizeFeature))].filter((item) => items.includes(item));
     labels.features = { items, praised: within(answer.praised), criticized: within(answer.criticized), source: "teacher" };

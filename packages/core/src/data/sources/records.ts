@@ -43,7 +43,7 @@ export function recordFormat(file: string): RecordFormat {
   if (extension === ".jsonl" || extension === ".ndjson") return "jsonl";
   if (extension === ".json") return "json";
   throw new DataError(`${file}: unknown file type "${extension || "(none)"}"`, file, undefined, {
-    hint: "use .csv, .tsv, .jsonl (one JSON object per line) or .json (an array of objects)",
+    hint: "use .csv, .tsv, .jsonl (one JSON object per line) or .json (an array of objects); `data build --input` also reads .xml (SemEval-2014 aspect terms)",
   });
 }
 
