@@ -99,5 +99,4 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
 }
 
 /** The instruction of the analysis task (the review follows it). One phrasing: this task is a protocol, not a chat question. */
-export const ANALYSIS_INSTRUCTION =
-  "Analyze this product review. Answer with JSON: stars (1-5), sentiment, score (-1 to 1), quality, recommendation, aspects ({term, polarity}), summary (one sentence).";
+export const ANALYSIS_INSTRUCTION = "Analyze this product review as JSON: stars (1-5), sentiment, score, quality, recommendation, aspects, summary.";

@@ -42,15 +42,15 @@ export const DataConfigSchema = z.strictObject({
    * review, one `analysis` example (the whole structured analysis in one answer) and one chat
    * example per task (each repeating the review). Each share is the fraction kept, chosen per
    * review and task from a hash (so it is the same on every machine). The default keeps every
-   * analysis and about a third of the chat examples: the review is read about three times instead
-   * of seven, and chat questions keep working. Datasets without analysis examples are kept whole.
+   * analysis and about one chat example per review (a sixth of the six tasks): the review is read
+   * about twice instead of seven times, and chat questions keep working. Datasets without analysis examples are kept whole.
    */
   mix: z
     .strictObject({
       analysis: z.number().min(0).max(1).default(1),
-      chat: z.number().min(0).max(1).default(0.34),
+      chat: z.number().min(0).max(1).default(0.17),
     })
-    .default({ analysis: 1, chat: 0.34 }),
+    .default({ analysis: 1, chat: 0.17 }),
 });
 
 export const LoraConfigSchema = z.strictObject({
