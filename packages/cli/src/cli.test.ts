@@ -267,7 +267,7 @@ describe("reviewtune data", () => {
     const out = join(work, "demo-dataset");
     const demo = cli("data", "demo", "--out", out, "--reviews", "60");
     assert.equal(demo.status, 0, demo.stderr);
-    assert.match(demo.stdout, /60 reviews -> 360 examples/);
+    assert.match(demo.stdout, /60 reviews -> 420 examples/);
     const preview = cli("data", "preview", out, "--rows", "1");
     assert.equal(preview.status, 0, preview.stderr);
     assert.match(preview.stdout, /--- train\.jsonl #1 \(task \w+, review demo-\d+\) ---/);

@@ -2,7 +2,7 @@
 // fine-tune with a live progress bar, then the same prompts answered by the tuned model, side by side.
 import { join } from "node:path";
 import { EvalSettingsSchema } from "@reviewtune/contracts";
-import { CancelledError, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
+import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
 import type { DemoOptions } from "../commands/demo.js";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
@@ -74,7 +74,7 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
     const before = await answer(conversations, generation);
     console.log(`  ${prompts.length} answers in ${before.seconds.toFixed(1)} s\n`);
 
-    console.log(`step 3/5: LoRA fine-tune (${origin}: ${config.data.demo_reviews} reviews x 5 tasks, ${config.training.epochs} epochs)`);
+    console.log(`step 3/5: LoRA fine-tune (${origin}: ${config.data.demo_reviews} reviews x ${DEMO_EXAMPLES_PER_REVIEW} examples (${DEMO_CHAT_TASKS_PER_REVIEW} chat tasks + the analysis), ${config.training.epochs} epochs)`);
     const record = await startRun(config, origin, options.runsDir, { engine, onEvent: progress.onEvent, signal: controller.signal });
     progress.stop();
     const directory = join(options.runsDir, record.id);
@@ -92,11 +92,15 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
     });
     console.log(`\n${"=".repeat(width)}`);
 
-    // Held-out reviews from another generator seed, so none of them was trained on; a bounded
-    // number per task keeps the demo's evaluation to a few minutes on 2 cores.
-    console.log(`\nstep 5/5: evaluation on ${options.evalReviews} held-out demo reviews per task (tuned vs base vs baselines)`);
+    // Held-out reviews from another generator seed, so none of them was trained on. Twice as many
+    // reviews as asked with half of them in test: the splitter gives each stratum's odd review to
+    // test, so the test split holds at least --eval-reviews reviews.
+    console.log(`\nstep 5/5: evaluation on ${options.evalReviews} held-out demo reviews (tuned vs base vs baselines)`);
     const evalData = join(directory, "eval-data");
-    await buildDemoDataset({ out: evalData, reviews: 200, seed: config.training.seed + 1000, force: true });
+    const evalCard = await buildDemoDataset({ out: evalData, reviews: 2 * options.evalReviews, seed: config.training.seed + 1000, validation: 0, test: 0.5, force: true });
+    if (evalCard.splits.test.reviews < options.evalReviews) {
+      throw new Error(`the demo's evaluation set ${evalData} has ${evalCard.splits.test.reviews} test reviews, fewer than --eval-reviews ${options.evalReviews}`);
+    }
     const report = await evaluateRun({
       engine,
       runDirectory: directory,

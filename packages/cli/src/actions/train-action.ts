@@ -5,6 +5,7 @@ import {
   BUILTIN_DEMO,
   CancelledError,
   DataError,
+  DEMO_EXAMPLES_PER_REVIEW,
   classCounts,
   formatMethodTable,
   prepareClassificationData,
@@ -67,7 +68,7 @@ function printPlan(config: TrainConfig, origin: string): void {
   } else if (data.train && data.train !== BUILTIN_DEMO) {
     if (!existsSync(data.train)) throw new DataError(`data file ${data.train} does not exist`, data.train, undefined, { hint: "check data.train / --data" });
     rows = countRows(data.train);
-  } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * 5;
+  } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * DEMO_EXAMPLES_PER_REVIEW;
   const effectiveBatch = training.batch_size * training.gradient_accumulation;
   const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && existsSync(join(data.train, "val.jsonl")));
   const trainRows = classificationTrainRows ?? (rows !== undefined ? Math.round(rows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);

@@ -8,7 +8,7 @@ export function registerBench(program: Command): void {
     .description("tokens/s, time per step, peak memory and eval loss: padding-free (ours) vs every example padded to max_length (the reference recipes)")
     .option("--preset <name>", "base configuration", "demo")
     .option("--steps <n>", "optimizer steps per variant", positiveInteger("--steps"), 6)
-    .option("--reviews <n>", "demo reviews to draw examples from (x5 tasks)", positiveInteger("--reviews"), 40)
+    .option("--reviews <n>", "demo reviews to draw examples from (x4 examples each)", positiveInteger("--reviews"), 40)
     .option("--max-length <n>", "max_length (the naive recipe pads every example to it)", positiveInteger("--max-length"), 512)
     .option("--batch-size <n>", "batch size", positiveInteger("--batch-size"), 2)
     .option("--grad-accum <n>", "gradient accumulation", positiveInteger("--grad-accum"), 4)

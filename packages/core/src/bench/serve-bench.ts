@@ -3,7 +3,8 @@
 // fixed request count and a time limit; latency percentiles, queries/min, tokens/s, errors, and the
 // cost per 1,000 queries from the measured time. Several --url in one run compare backends.
 import { ConfigError } from "../errors.js";
-import { makeDemoReviews, reviewToExamples } from "../data/demo-reviews.js";
+import { reviewExamples } from "../data/augment/augment.js";
+import { demoEntry, makeDemoReviews } from "../data/demo-reviews.js";
 
 export interface ServeBenchTarget {
   label: string;
@@ -59,7 +60,10 @@ export function parseBenchTarget(value: string): ServeBenchTarget {
 /** Review-length chat prompts, distinct from the demo training data (another seed, held-out phrasing). */
 export function benchPrompts(count: number): string[] {
   return makeDemoReviews(Math.ceil(count / 5), 9_001)
-    .flatMap((review) => reviewToExamples(review, { heldOutPhrasings: true }))
+    .flatMap((demo) => {
+      const { review, labels } = demoEntry(demo);
+      return reviewExamples(review, labels, { heldOutPhrasings: true });
+    })
     .slice(0, count)
     .map((example) => example.messages[0]!.content);
 }

@@ -1,8 +1,8 @@
 // Robustness slices of the tuned model's sentiment accuracy, judged against the targets (defaults
 // from recipe R1): categories (relative drop vs the best category), sentiment classes (largest gap
 // in points), review length in tokens (<50, 50-200, >200: relative drop vs the best bucket) and the
-// edge-case tags (sarcasm, mixed, ambiguous: "graceful" = above the random baseline on the same
-// items). A slice with fewer than targets.min_slice items is "too small": shown, never judged.
+// edge-case tags (the demo generator's: sarcasm, mixed, ambiguous, negation, comparison,
+// understatement, implicit, typo; "graceful" = above the random baseline on the same items). A slice with fewer than targets.min_slice items is "too small": shown, never judged.
 import type { EvalReport, EvalTargets, SliceCheck } from "@reviewtune/contracts";
 import { bootstrap, type BootstrapOptions } from "./statistics.js";
 
@@ -16,7 +16,7 @@ export interface SliceInput {
   tokens: number;
 }
 
-export const EDGE_TAGS = ["sarcasm", "mixed", "ambiguous"] as const;
+export const EDGE_TAGS = ["sarcasm", "mixed", "ambiguous", "negation", "comparison", "understatement", "implicit", "typo"] as const;
 
 export function lengthBucketOf(tokens: number): string {
   return tokens < 50 ? "short (<50 tokens)" : tokens <= 200 ? "medium (50-200)" : "long (>200)";

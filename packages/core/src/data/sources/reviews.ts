@@ -16,7 +16,7 @@ export interface Review {
   category?: string;
   product_id?: string;
   product_title?: string;
-  /** Known edge cases (sarcasm, mixed, ambiguous, long) in generated data, for robustness slices. */
+  /** Known edge cases in generated data (demo-reviews.ts DEMO_TAGS: sarcasm, negation, typo...), for robustness slices. */
   tags?: string[];
   source: { file: string; line: number; unit: "line" | "item" };
 }
