@@ -1,7 +1,4 @@
 export * from "./server.js";
-export * from "./backend/backend.js";
-export * from "./backend/torch-backend.js";
-export * from "./backend/llamacpp-backend.js";
 export * from "./adapters/adapter-registry.js";
 export * from "./http/api-error.js";
 export * from "./binding.js";

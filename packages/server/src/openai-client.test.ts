@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { benchServe } from "@reviewtune/core";
-import { TorchBackend } from "./backend/torch-backend.js";
+import { TorchBackend } from "@reviewtune/core";
 import { createServer, type ReviewtuneServer } from "./server.js";
 import { makeTinyFixtures, type TinyFixtures } from "./testing/tiny-models.js";
 

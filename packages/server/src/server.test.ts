@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "./server.js";
-import { TorchBackend } from "./backend/torch-backend.js";
+import { TorchBackend } from "@reviewtune/core";
 import { makeTinyFixtures, type TinyFixtures } from "./testing/tiny-models.js";
 
 let fixtures: TinyFixtures;

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import PQueue from "p-queue";
 import { AdapterRegistry } from "./adapters/adapter-registry.js";
 import { ReferenceIndex, type ClassifierChoice } from "@reviewtune/core";
-import type { GenerationBackend } from "./backend/backend.js";
+import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";

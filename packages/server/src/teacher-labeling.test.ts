@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ConfigError, Teacher, buildDataset } from "@reviewtune/core";
-import { TorchBackend } from "./backend/torch-backend.js";
+import { TorchBackend } from "@reviewtune/core";
 import { createServer, type ReviewtuneServer } from "./server.js";
 import { makeTinyFixtures, type TinyFixtures } from "./testing/tiny-models.js";
 

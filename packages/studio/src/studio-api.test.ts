@@ -28,8 +28,7 @@ import {
   type TrainEstimate,
 } from "@reviewtune/contracts";
 import type { z } from "zod";
-import { buildDataset, buildDemoDataset } from "@reviewtune/core";
-import { TorchBackend } from "@reviewtune/server";
+import { TorchBackend, buildDataset, buildDemoDataset } from "@reviewtune/core";
 import { createStudio, type Studio } from "./studio.js";
 
 const work = mkdtempSync(join(tmpdir(), "reviewtune-studio-api-"));

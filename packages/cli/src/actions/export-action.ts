@@ -5,7 +5,8 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
-import { LlamaCppBackend, runAdapterDir } from "@reviewtune/server";
+import { LlamaCppBackend } from "@reviewtune/core";
+import { runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
 import { servingGguf, startEngine } from "../engine.js";
 

@@ -3,7 +3,8 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, classifierOfRun } from "@reviewtune/core";
-import { LlamaCppBackend, TorchBackend, baseModelId, checkBinding, createServer, runAdapterDir, type GenerationBackend } from "@reviewtune/server";
+import { LlamaCppBackend, TorchBackend, type GenerationBackend } from "@reviewtune/core";
+import { baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
 import { serveUntilInterrupted, servingGguf } from "../engine.js";
 import type { ServeOptions } from "../commands/serve.js";
 import { modelFromOptions } from "../commands/shared.js";

@@ -4,7 +4,7 @@
 // is logged once and counted, and the server never refuses them.
 import { EngineRequestError } from "@reviewtune/core";
 import type { LoadAdapterResult } from "@reviewtune/contracts";
-import type { GenerationBackend } from "../backend/backend.js";
+import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError } from "../http/api-error.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
 

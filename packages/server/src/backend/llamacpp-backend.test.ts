@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { LlamaCppBackend } from "./llamacpp-backend.js";
+import { LlamaCppBackend } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
 let server: ReviewtuneServer;

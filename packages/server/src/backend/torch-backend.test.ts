@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { TorchBackend } from "./torch-backend.js";
+import { TorchBackend } from "@reviewtune/core";
 import { makeTinyFixtures } from "../testing/tiny-models.js";
 
 /** Process ids of this process's children (Linux `ps`), the `ps` asking left out. */

@@ -1,7 +1,10 @@
-// What the HTTP layer needs from whatever generates text: the torch engine today, llama.cpp next.
-// Prompts arrive as chat messages or raw text; the backend applies its model's chat template.
+// The one model interface every command goes through: whatever generates text (the torch engine, or
+// llama.cpp in process). The server, `eval`, `analyze`, `ask`/`chat`/`generate` and the export drift
+// checks all take a GenerationBackend. Prompts arrive as chat messages or raw text; the backend applies
+// its model's chat template.
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
-import type { ChatMessage, ClassifierChoice, ClassifyResult } from "@reviewtune/core";
+import type { ClassifierChoice, ClassifyResult } from "../classify/classify.js";
+import type { ChatMessage } from "../templates/chat-template.js";
 
 export type BackendName = "torch" | "llamacpp";
 export type BackendState = "starting" | "ready" | "restarting" | "failed" | "closed";

@@ -2,7 +2,10 @@
 // engine dies, the request it was answering fails (the HTTP layer answers 503), the engine is started
 // again, adapters are re-loaded, and queued requests go on as if nothing happened.
 import type { GenerateResult, LoadAdapterResult, TrainConfig } from "@reviewtune/contracts";
-import { ChatTemplate, EngineClient, chatTemplateFor, type ChatMessage, type ClassifierChoice, type ClassifyResult, type EngineStartOptions } from "@reviewtune/core";
+import type { ClassifierChoice, ClassifyResult } from "../classify/classify.js";
+import { EngineClient, type EngineStartOptions } from "../engine/client.js";
+import type { ChatTemplate, ChatMessage } from "../templates/chat-template.js";
+import { chatTemplateFor } from "../templates/model-template.js";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 
 export interface TorchBackendOptions {

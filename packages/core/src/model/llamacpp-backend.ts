@@ -7,10 +7,11 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
-import { ChatTemplate, EngineRequestError, convertLoraToGguf, readGgufBaseInfo, readLoraConfig, type ChatMessage } from "@reviewtune/core";
+import { EngineRequestError } from "../errors.js";
+import { convertLoraToGguf, readGgufBaseInfo, readLoraConfig } from "../export/gguf-lora.js";
+import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
-import { ApiError } from "../http/api-error.js";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 
 export interface LlamaCppBackendOptions {
@@ -144,7 +145,7 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
-    throw new ApiError(400, "invalid_request_error", "unsupported_backend", "the llamacpp backend has no embedding model; serve with --backend torch for /v1/embeddings", "model");
+    throw new EngineRequestError("invalid_request", "the llamacpp backend has no embedding model; serve with --backend torch for /v1/embeddings", "model", null, "serve with --backend torch");
   }
 
   /** Loads a PEFT adapter folder, converted by our converter; or, given `ggufLora`, that converted file as it is. */
