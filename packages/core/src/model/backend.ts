@@ -17,6 +17,11 @@ export interface GenerationRequest {
   temperature: number;
   topP: number;
   seed: number;
+  /**
+   * A JSON Schema every answer must follow: decoding is constrained to it (llama.cpp's grammar, or
+   * the engine's logits processor), so each answer parses. Absent: free text.
+   */
+  jsonSchema?: Record<string, unknown> | undefined;
   /** Called with (prompt index, new text) while tokens arrive. */
   onToken?: ((index: number, text: string) => void) | undefined;
   /** Aborting cancels the generation; the result then has finish_reason "cancelled". */

@@ -11,7 +11,7 @@ import { EngineRequestError } from "../errors.js";
 import { convertLoraToGguf, readGgufBaseInfo, readLoraConfig } from "../export/gguf-lora.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 
 export interface LlamaCppBackendOptions {
@@ -31,6 +31,7 @@ export interface LlamaCppBackendOptions {
 
 /** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
 const NO_EFFECT_THRESHOLD = 1e-4;
+const GRAMMAR_END = "\n".repeat(4);
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
 
 export class LlamaCppBackend implements GenerationBackend {
@@ -49,6 +50,8 @@ export class LlamaCppBackend implements GenerationBackend {
   private baseProbe: ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]> | undefined;
   /** The base GGUF's architecture and head counts, which adapter conversion needs. */
   private baseInfo: ReturnType<typeof readGgufBaseInfo> | undefined;
+  /** Grammars compiled from JSON Schemas, by the schema's text (compiling costs more than a short answer). */
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
 
@@ -92,16 +95,31 @@ export class LlamaCppBackend implements GenerationBackend {
     const context = request.adapterDir ? this.adapters.get(resolve(request.adapterDir))?.context : this.base;
     if (!context) throw new Error(`adapter ${request.adapterDir} is not loaded`);
     const started = performance.now();
+    const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
     const outputs: GenerateResult["outputs"] = new Array(request.prompts.length);
     // Each prompt on a sequence of its own, as many at once as the context has: llama.cpp batches them.
     const slots = this.slots.get(context)!;
-    await Promise.all(request.prompts.map((_, index) => slots.add(async () => (outputs[index] = await this.complete(context, request, index)))));
+    await Promise.all(request.prompts.map((_, index) => slots.add(async () => (outputs[index] = await this.complete(context, request, index, grammar)))));
     const seconds = (performance.now() - started) / 1000;
     const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
     return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: Boolean(request.adapterDir) };
   }
 
-  private async complete(context: LlamaContext, request: GenerationRequest, index: number): Promise<GenerateResult["outputs"][number]> {
+  /** llama.cpp's grammar for a JSON Schema (node-llama-cpp supports a subset: what it refuses is named in the error). */
+  private grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = this.llama!.createGrammarForJsonSchema(schema as Parameters<Llama["createGrammarForJsonSchema"]>[0]).catch((error: Error) => {
+        this.grammars.delete(key);
+        throw new EngineRequestError("invalid_request", `the JSON Schema cannot be used to constrain decoding: ${error.message}`, "response_format", null, "use types, enums, required properties and bounded strings/arrays");
+      });
+      this.grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+
+  private async complete(context: LlamaContext, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
     const model = this.model!;
     // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
     if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
@@ -116,6 +134,7 @@ export class LlamaCppBackend implements GenerationBackend {
         for await (const token of sequence.evaluate(rest, {
           temperature: request.temperature,
           topP: request.topP,
+          ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
           ...(request.temperature > 0 ? { seed: request.seed } : {}),
         })) {
           if (request.signal.aborted) {
@@ -127,8 +146,16 @@ export class LlamaCppBackend implements GenerationBackend {
             break;
           }
           generated.push(token);
-          const decoded = model.detokenize(generated);
-          // Hold back text that ends in half a UTF-8 character; the next token completes it.
+          const full = model.detokenize(generated);
+          // node-llama-cpp's JSON grammar ends the value with four newlines (its stop trigger, which only
+          // its chat session applies): that is where a constrained answer is complete.
+          if (grammar && full.endsWith(GRAMMAR_END)) {
+            finish = "stop";
+            break;
+          }
+          // Hold back text that ends in half a UTF-8 character (the next token completes it), and with a
+          // grammar trailing whitespace (it may be the start of the end marker).
+          const decoded = grammar ? full.trimEnd() : full;
           if (!decoded.endsWith("\uFFFD") && decoded.length > text.length) {
             request.onToken?.(index, decoded.slice(text.length));
             text = decoded;
@@ -138,7 +165,8 @@ export class LlamaCppBackend implements GenerationBackend {
       }
       // node-llama-cpp ends the generator itself at an end-of-generation token, without yielding it.
       if (finish === "length" && generated.length < request.maxNewTokens) finish = "stop";
-      return { text: model.detokenize(generated), new_tokens: generated.length, prompt_tokens: prompt.length, finish_reason: finish };
+      const answer = model.detokenize(generated);
+      return { text: grammar ? answer.trimEnd() : answer, new_tokens: generated.length, prompt_tokens: prompt.length, finish_reason: finish };
     } finally {
       this.free.get(context)!.push(sequence);
     }
