@@ -49,6 +49,7 @@ def assert_all_valid(result: dict) -> list[dict]:
         errors = [error.message for error in validator.iter_errors(document)]
         assert not errors, f"answer {index} {output['text']!r}: {errors}"
         assert output["text"] == json.dumps(document, separators=(",", ":"), ensure_ascii=False), "not compact JSON"
+        assert list(document) == list(SCHEMA["properties"]), "keys not in the schema's (trained) order"
         documents.append(document)
     assert len(documents) == len(PROMPTS)
     return documents

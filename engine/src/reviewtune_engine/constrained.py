@@ -93,7 +93,8 @@ def compile_schema(schema: dict, tokenizer, vocab_size: int):
             "express the constraint with enum, const, required, properties, items, anyOf or bounds instead",
         )
     state = _state(tokenizer, vocab_size)
-    key = json.dumps(schema, sort_keys=True)
+    # Not sort_keys: xgrammar writes properties in the schema's order, which is the trained order.
+    key = json.dumps(schema)
     compiled = state["grammars"].get(key)
     if compiled is None:
         try:
