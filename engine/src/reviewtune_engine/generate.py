@@ -10,6 +10,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
+from reviewtune_engine.constrained import compile_schema, json_logits_processor
 from reviewtune_engine.models import ModelCache
 
 
@@ -61,6 +62,12 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     batch_size = params.get("batch_size", 8)
     torch.manual_seed(params.get("seed", 0))
     tokenizer.padding_side = "left"
+    json_schema = params.get("json_schema")
+    vocab_size = 0
+    if json_schema is not None:
+        # The logits width, which can exceed len(tokenizer) when the embeddings are padded.
+        vocab_size = model.get_output_embeddings().weight.shape[0]
+        compile_schema(json_schema, tokenizer, vocab_size)  # a bad schema fails before any decoding
     outputs: list[dict] = []
     new_tokens_total = 0
     started = time.perf_counter()
@@ -82,6 +89,8 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
                 eos_token_id=tokenizer.eos_token_id,
                 streamer=streamer,
                 stopping_criteria=StoppingCriteriaList([_CancelCriteria(is_cancelled)]),
+                # Constrained rows can only end with EOS once the document is complete.
+                logits_processor=[json_logits_processor(json_schema, tokenizer, vocab_size)] if json_schema is not None else None,
             )
             new = generated[:, encoded["input_ids"].shape[1] :]
             cancelled = is_cancelled()

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ANALYSIS_SCORES, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, formatAnalysis, parseAnalysis, type ReviewAnalysis } from "./analysis.js";
 
@@ -37,5 +38,17 @@ describe("ReviewAnalysis", () => {
     const full = { ...example, aspects: Array(schema.aspects.maxItems).fill(longest), summary: "s".repeat(schema.summary.maxLength) };
     assert.ok(ReviewAnalysisSchema.safeParse(full).success);
     assert.equal(ReviewAnalysisSchema.safeParse({ ...full, aspects: [...full.aspects, longest] }).success, false);
+  });
+});
+
+describe("the engine's copy of REVIEW_ANALYSIS_JSON_SCHEMA", () => {
+  it("equals the contract (engine/tests/fixtures/review-analysis.schema.json: Python cannot import this module)", () => {
+    const file = new URL("../../../engine/tests/fixtures/review-analysis.schema.json", import.meta.url);
+    const copy: unknown = JSON.parse(readFileSync(file, "utf8"));
+    assert.deepEqual(
+      copy,
+      REVIEW_ANALYSIS_JSON_SCHEMA,
+      `${file.pathname} has drifted: regenerate it with node -e 'import("./packages/contracts/dist/analysis.js").then(m=>console.log(JSON.stringify(m.REVIEW_ANALYSIS_JSON_SCHEMA, null, 2)))' > engine/tests/fixtures/review-analysis.schema.json`,
+    );
   });
 });

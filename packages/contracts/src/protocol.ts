@@ -46,6 +46,11 @@ export const GenerateRequestSchema = request(
     seed: z.number().int().nonnegative().default(0),
     /** Stream "token" events while generating. */
     stream: z.boolean().default(false),
+    /**
+     * A JSON Schema every answer is constrained to (compact JSON, ends at EOS once complete); e.g.
+     * REVIEW_ANALYSIS_JSON_SCHEMA. A schema the engine cannot enforce is refused with `bad_schema`.
+     */
+    json_schema: z.record(z.string(), z.unknown()).optional(),
   }),
 );
 /** Sentence embeddings (mean pooled, L2-normalized) from an embedded embedding model. */

@@ -1,0 +1,124 @@
+"""Decoding constrained to a JSON Schema: every answer of a left-padded batch parses and validates
+against REVIEW_ANALYSIS_JSON_SCHEMA (greedy and sampled, even from a random model), a schema the
+decoder cannot enforce is a clear bad_schema error, and a request without a schema is unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import torch
+
+from reviewtune_engine.errors import EngineError
+from reviewtune_engine.generate import generate
+from reviewtune_engine.models import ModelCache
+from reviewtune_engine.protocol import validate_request
+
+# Written from the TS contract; packages/contracts/src/analysis.test.ts fails if the two differ.
+SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "review-analysis.schema.json").read_text())
+
+# Prompts of different lengths, so the batch is left-padded.
+PROMPTS = [
+    "<|im_start|>user\nAnalyze this product review. The blender is great.<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|>user\nTerrible battery life.<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|>user\nAnalyze this product review. The moisturizer feels light and my skin looks better after a week.<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|>user\n5 stars<|im_end|>\n<|im_start|>assistant\n",
+]
+# Enough for the longest document the schema admits from this tokenizer (5 aspects of 40 chars, a 160-char summary).
+MAX_NEW_TOKENS = 700
+
+
+@pytest.fixture(scope="module")
+def cache(tiny_model) -> ModelCache:
+    return ModelCache()
+
+
+def run(cache, tiny_model, events=None, **params) -> dict:
+    sink = events.append if events is not None else (lambda _: None)
+    return generate({"model": {"source": str(tiny_model)}, "prompts": PROMPTS, "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4, **params}, cache, sink, lambda: False)
+
+
+def assert_all_valid(result: dict) -> list[dict]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    documents = []
+    for index, output in enumerate(result["outputs"]):
+        assert output["finish_reason"] == "stop", f"answer {index} did not end at EOS: {output['text']!r}"
+        document = json.loads(output["text"])  # strict: no raw control characters in strings either
+        errors = [error.message for error in validator.iter_errors(document)]
+        assert not errors, f"answer {index} {output['text']!r}: {errors}"
+        assert output["text"] == json.dumps(document, separators=(",", ":"), ensure_ascii=False), "not compact JSON"
+        assert list(document) == list(SCHEMA["properties"]), "keys not in the schema's (trained) order"
+        documents.append(document)
+    assert len(documents) == len(PROMPTS)
+    return documents
+
+
+def test_greedy_batch_answers_all_validate_and_stream_the_same_text(cache, tiny_model):
+    events: list[dict] = []
+    result = run(cache, tiny_model, events, json_schema=SCHEMA, stream=True)
+    assert_all_valid(result)
+    for index, output in enumerate(result["outputs"]):
+        streamed = "".join(event["text"] for event in events if event["kind"] == "token" and event["index"] == index)
+        assert streamed == output["text"]
+
+
+def test_sampled_batch_answers_all_validate_and_differ_by_seed(cache, tiny_model):
+    first = assert_all_valid(run(cache, tiny_model, json_schema=SCHEMA, temperature=1.0, top_p=0.95, seed=1))
+    second = assert_all_valid(run(cache, tiny_model, json_schema=SCHEMA, temperature=1.0, top_p=0.95, seed=2))
+    assert first != second  # sampling really samples within the constraint
+
+
+def test_batches_smaller_than_the_prompt_list_each_get_their_own_constraint(cache, tiny_model):
+    assert_all_valid(run(cache, tiny_model, json_schema=SCHEMA, batch_size=3, temperature=0.7, seed=3))
+
+
+@pytest.mark.parametrize(
+    ("schema", "named"),
+    [
+        ({"type": "string", "pattern": "(?<=a)b"}, "Lookbehind is not supported"),  # xgrammar's own error, passed on
+        ({"type": "strin"}, "not a valid JSON Schema at type"),
+        ({"type": "object", "properties": {"a": {"not": {"type": "string"}}}}, "#/properties/a/not cannot be enforced"),
+        ({"type": "object", "if": {"required": ["a"]}, "then": {"required": ["b"]}}, "#/if, #/then cannot be enforced"),
+    ],
+)
+def test_a_schema_the_decoder_cannot_enforce_is_a_bad_schema_error(cache, tiny_model, schema, named):
+    with pytest.raises(EngineError) as caught:
+        run(cache, tiny_model, json_schema=schema, max_new_tokens=4)
+    assert caught.value.code == "bad_schema"
+    assert caught.value.field == "params.json_schema"
+    assert named in caught.value.message, caught.value.message
+
+
+def test_a_property_named_like_an_unenforced_keyword_is_fine(cache, tiny_model):
+    schema = {"type": "object", "properties": {"not": {"enum": ["x"]}}, "required": ["not"], "additionalProperties": False}
+    result = run(cache, tiny_model, json_schema=schema, max_new_tokens=32)
+    assert [json.loads(output["text"]) for output in result["outputs"]] == [{"not": "x"}] * len(PROMPTS)
+
+
+def test_without_json_schema_generation_is_unchanged(cache, tiny_model):
+    result = run(cache, tiny_model, max_new_tokens=12)
+    model, tokenizer = cache.get({"source": str(tiny_model)})
+    encoded = tokenizer(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.inference_mode():
+        plain = model.generate(**encoded, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    expected = [tokenizer.decode([t for t in row if t != tokenizer.eos_token_id], skip_special_tokens=True) for row in plain[:, encoded["input_ids"].shape[1] :].tolist()]
+    assert [output["text"] for output in result["outputs"]] == expected
+    assert any(not _is_json(output["text"]) for output in result["outputs"])  # the random model's free text is not JSON
+
+
+def test_the_protocol_accepts_a_json_schema_object_only():
+    request = {"id": "g", "method": "generate", "params": {"model": {"source": "m"}, "prompts": ["p"], "json_schema": SCHEMA}}
+    validate_request(request)
+    with pytest.raises(EngineError) as caught:
+        validate_request({**request, "params": {**request["params"], "json_schema": "{}"}})
+    assert caught.value.field == "params.json_schema"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
