@@ -27,6 +27,9 @@ export const ModelConfigSchema = z.strictObject({
   revision: z.string().min(1).optional(),
 });
 
+/** data.balance_max_factor's default: see DataConfigSchema. */
+export const DEFAULT_BALANCE_MAX_FACTOR = 3;
+
 export const DataConfigSchema = z.strictObject({
   /** JSONL file of {messages} or {prompt, completion} rows, a folder with train.jsonl, or "builtin:demo". */
   train: z.string().min(1).optional(),
@@ -37,6 +40,20 @@ export const DataConfigSchema = z.strictObject({
   template: z.string().min(1).optional(),
   /** Size of the generated demo set when train is "builtin:demo" (reviews; each gives several tasks). */
   demo_reviews: z.number().int().positive().default(60),
+  /**
+   * Task "generate" only. sentiment: in the train split, the `analysis` examples of each minority
+   * sentiment (read from the answer's JSON) are repeated, by a seeded draw, towards the majority's
+   * count, at most balance_max_factor times their own count; validation and other tasks untouched.
+   * none: the rows as they are. (Task "classify" balances with training.class_balance instead.)
+   */
+  balance: z.enum(["sentiment", "none"]).default("sentiment"),
+  /**
+   * The cap on oversampling: a class of n analysis examples grows to at most n x this (and never
+   * past the majority). 3 turns 80/10/10 into 80/30/30 (57/21/21%) for 40% more analysis rows;
+   * full balance would be 8x repeats of every minority review and 2.4x the rows, epochs that cost
+   * far more and a model that memorises the few negative reviews. 1 = no oversampling.
+   */
+  balance_max_factor: z.number().min(1).max(100).default(DEFAULT_BALANCE_MAX_FACTOR),
 });
 
 export const LoraConfigSchema = z.strictObject({
@@ -82,6 +99,13 @@ export const TrainingConfigSchema = z.strictObject({
   logging_steps: z.number().int().positive().default(1),
   /** CPU threads for torch; 0 = all cores. */
   threads: z.number().int().nonnegative().default(0),
+  /**
+   * Task "classify" only. weighted_loss: cross-entropy with each class weighted by its inverse
+   * frequency in the training rows (sklearn's "balanced", averaging 1 over the rows), so a head on
+   * 70-80% positive reviews does not learn to answer "positive" for everything; eval_loss is the
+   * same weighted loss. none: plain cross-entropy. The weights are in run.json (result.class_weights).
+   */
+  class_balance: z.enum(["weighted_loss", "none"]).default("weighted_loss"),
 });
 
 export const EvaluationConfigSchema = z.strictObject({
@@ -109,7 +133,7 @@ export const TrainConfigSchema = z
     /** The reference recipe this reproduces (R1..R4 in RECIPES.md), for reports. */
     recipe: z.string().optional(),
     model: ModelConfigSchema.default({ source: DEFAULT_MODEL, allow_pickle: false }),
-    data: DataConfigSchema.default({ validation_fraction: 0.1, demo_reviews: 60 }),
+    data: DataConfigSchema.default(DataConfigSchema.parse({})),
     /** generate: instruction tuning of the language model; classify: a classification head on it (SEQ_CLS). */
     task: z.enum(["generate", "classify"]).default("generate"),
     /** With task "classify": which label of the reviews the head predicts (5 star classes or 3 sentiments). */
