@@ -1,5 +1,8 @@
 """Classification heads on a tiny random Llama: metrics against hand-checked cases, LoRA (SEQ_CLS) and
-full fine-tuning (loss goes down, the head is saved and reloads to the same logits), classify, bad rows."""
+full fine-tuning (loss goes down, the head is saved and reloads to the same logits), classify, bad rows,
+and the class-weighted loss on skewed rows (the weights, the loss by hand, gradient accumulation).
+Less collapse with weights is not tested here: on the tiny model neither setting collapses reliably
+within a few seconds of training, so such a test would pass or fail by chance of the seed."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pytest
 import torch
 
 from conftest import train_config, write_jsonl
-from reviewtune_engine.classification import ClassifierCache, classification_figures, classify, roc_auc
+from reviewtune_engine.classification import ClassifierCache, WeightedLoss, class_weights, classification_figures, classify, roc_auc
 from reviewtune_engine.errors import EngineError
 from reviewtune_engine.train import train
 
@@ -23,12 +26,24 @@ def review_rows(count: int, offset: int = 0) -> list[dict]:
     return [{"text": f"Review {index}: the blender is {WORDS[index % len(WORDS)][0]}", "label": WORDS[index % len(WORDS)][1]} for index in range(offset, offset + count)]
 
 
-def run_classify_training(tmp_path: Path, model: Path, **overrides):
+def skewed_rows(count: int, offset: int = 0) -> list[dict]:
+    """80% positive, 10% negative, 10% neutral, as real review sets are (70-80% positive)."""
+    cycle = ["positive"] * 8 + ["negative", "neutral"]
+    words = {label: [word for word, name in WORDS if name == label] for label in LABELS}
+    rows = []
+    for index in range(offset, offset + count):
+        label = cycle[index % len(cycle)]
+        rows.append({"text": f"Review {index}: the blender is {words[label][index % 2]}", "label": label})
+    return rows
+
+
+def run_classify_training(tmp_path: Path, model: Path, rows: list[dict] | None = None, **overrides):
     config = train_config(model, task="classify", labels="sentiment", **overrides)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     params = {
         "run_dir": str(tmp_path / "run"),
         "config": config,
-        "train_file": write_jsonl(tmp_path / "train.jsonl", review_rows(48)),
+        "train_file": write_jsonl(tmp_path / "train.jsonl", rows if rows is not None else review_rows(48)),
         "eval_file": write_jsonl(tmp_path / "val.jsonl", review_rows(12, offset=200)),
         "label_names": LABELS,
     }
@@ -76,6 +91,60 @@ def test_figures_match_a_hand_checked_three_class_case():
     assert [entry["auc"] for entry in figures["per_class"]] == pytest.approx([1.0, 5 / 6, 1.0], abs=1e-6)
     assert figures["auc"] == pytest.approx((1 + 5 / 6 + 1) / 3, abs=1e-6)
     assert [entry["support"] for entry in figures["per_class"]] == [1, 2, 2]
+
+
+# ---- the class-weighted loss ---------------------------------------------------------------------
+
+
+def test_class_weights_are_sklearns_balanced_weights():
+    labels = [2] * 80 + [0] * 10 + [1] * 10  # 80/10/10
+    weights = class_weights(labels, 3)
+    # rows / (classes * rows of the class): 100 / (3 * 10) and 100 / (3 * 80)
+    assert weights == pytest.approx([100 / 30, 100 / 30, 100 / 240], abs=1e-6)
+    assert np.mean([weights[label] for label in labels]) == pytest.approx(1.0, abs=1e-5)  # loss keeps its scale
+    assert class_weights([0, 1, 2], 3) == [1.0, 1.0, 1.0]  # balanced rows: the plain loss
+    # A class with no training rows: weight 0, and the others average 1 over the rows.
+    assert class_weights([0, 0, 0, 2], 3) == pytest.approx([4 / 6, 0.0, 4 / 2])
+
+
+def test_weighted_loss_equals_the_weighted_cross_entropy_by_hand():
+    weights = [2.0, 3.0, 0.5]
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0], [0.0, 0.0, 3.0], [1.0, 1.0, 1.0]])
+    labels = torch.tensor([0, 2, 2, 1])
+    log_probabilities = logits.numpy() - np.log(np.exp(logits.numpy()).sum(axis=1, keepdims=True))
+    row_losses = -log_probabilities[np.arange(4), labels.numpy()]
+    row_weights = np.array([weights[label] for label in labels.numpy()])  # 2, 0.5, 0.5, 3
+    loss = WeightedLoss(weights)
+    # Evaluation (no item count): the weighted mean, as torch's cross_entropy(weight=...) defines it.
+    expected_mean = (row_weights * row_losses).sum() / row_weights.sum()
+    assert loss({"logits": logits}, labels).item() == pytest.approx(expected_mean, rel=1e-6)
+    assert loss({"logits": logits}, labels).item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor(weights)).item(), rel=1e-6)
+    # Training: this micro-batch's share of an accumulated step of 10 rows.
+    assert loss((logits,), labels, num_items_in_batch=torch.tensor(10)).item() == pytest.approx((row_weights * row_losses).sum() / 10, rel=1e-6)
+
+
+def test_balanced_rows_get_weights_of_one_and_the_weights_are_recorded(tmp_path, tiny_model):
+    weighted, events, records = run_classify_training(tmp_path / "weighted", tiny_model, training={"max_steps": 1})
+    assert weighted["class_weights"] == {name: 1.0 for name in LABELS}
+    record = next(record for record in records if record["kind"] == "class_weights")
+    assert record["weights"] == weighted["class_weights"] and record["train_rows"] == {name: 16 for name in LABELS}
+    assert any(event["kind"] == "status" and event["message"].startswith("class weights") for event in events)
+    plain, _, plain_records = run_classify_training(tmp_path / "plain", tiny_model, training={"max_steps": 1, "class_balance": "none"})
+    assert plain["class_weights"] is None and not any(record["kind"] == "class_weights" for record in plain_records)
+
+
+@pytest.mark.parametrize("class_balance", ["weighted_loss", "none"])
+def test_gradient_accumulation_does_not_scale_the_loss(tmp_path, tiny_model, class_balance):
+    # The first step sees the same 8 rows (same seed, same order) as one batch of 8 or two of 4, from
+    # the same weights: the loss must be the same. The model's own loss gave twice as much with 2x4.
+    first_loss = {}
+    for batch_size, accumulation in [(8, 1), (4, 2)]:
+        training = {"max_steps": 1, "batch_size": batch_size, "gradient_accumulation": accumulation, "class_balance": class_balance}
+        result, _, records = run_classify_training(tmp_path / f"{batch_size}x{accumulation}", tiny_model, skewed_rows(40), training=training)
+        first_loss[batch_size] = next(record["loss"] for record in records if record["kind"] == "train")
+    if class_balance == "weighted_loss":  # 32 positive, 4 negative, 4 neutral rows
+        assert result["class_weights"] == pytest.approx({"negative": 40 / 12, "neutral": 40 / 12, "positive": 40 / 96}, abs=1e-5)
+    assert first_loss[4] == pytest.approx(first_loss[8], rel=1e-4)
 
 
 # ---- training ------------------------------------------------------------------------------------

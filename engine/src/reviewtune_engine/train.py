@@ -7,7 +7,8 @@ separated by position_ids, so no padding is ever computed). Checkpoints are mark
 once fully written; metrics.jsonl is appended as training goes.
 
 With task "classify" the rows are {text, label}, the model gets a classification head (see
-classification.py), batches are padded, and every evaluation adds accuracy, macro F1 and AUC.
+classification.py), batches are padded, every evaluation adds accuracy, macro F1 and AUC, and with
+training.class_balance "weighted_loss" (the default) the loss weighs classes by inverse frequency.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import random
 import resource
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
@@ -411,12 +413,28 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     packing = training["packing"]
     eval_examples = None
     recorder = None
+    loss_function = None  # task "classify": classification.WeightedLoss
+    class_weights: dict[str, float] | None = None
     if classify:
         train_examples = classification.tokenize_rows(classification.read_rows(params["train_file"], "train", label_names), tokenizer, max_length)
         if params.get("eval_file"):
             eval_examples = classification.tokenize_rows(classification.read_rows(params["eval_file"], "validation", label_names), tokenizer, max_length)
         collator = _CountingCollator(classification.PaddingCollator(tokenizer, packing, max_length))
         recorder = classification.MetricsRecorder(label_names)
+        # The loss goes through WeightedLoss also with class_balance "none" (all weights 1): the model's
+        # own classification loss ignores the Trainer's row count, so under gradient accumulation it
+        # was summed over the micro-batches, gradient_accumulation times too large (and clipped so).
+        weights = [1.0] * len(label_names)
+        if training.get("class_balance", "weighted_loss") == "weighted_loss":
+            counts = Counter(example["labels"] for example in train_examples)
+            weights = classification.class_weights([example["labels"] for example in train_examples], len(label_names))
+            class_weights = dict(zip(label_names, weights))
+            rows = {name: counts[index] for index, name in enumerate(label_names)}
+            emit({"kind": "status", "message": "class weights (inverse frequency): " + ", ".join(f"{name} {class_weights[name]:.3f} ({rows[name]} rows)" for name in label_names)})
+            if resume_from is None:  # a resumed run keeps the record written when it started
+                with open(metrics_path, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"kind": "class_weights", "step": 0, "weights": class_weights, "train_rows": rows, "time": time.time()}) + "\n")
+        loss_function = classification.WeightedLoss(weights)
     else:
         from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -523,6 +541,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         processing_class=tokenizer,
         callbacks=callbacks,
         compute_metrics=recorder,
+        compute_loss_func=loss_function,
     )
     callback.trainer = trainer
     if resume_from is not None:
@@ -600,4 +619,5 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         }
         if plan
         else None,
+        "class_weights": class_weights,
     }

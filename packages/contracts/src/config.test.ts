@@ -17,6 +17,15 @@ describe("TrainConfigSchema", () => {
     assert.deepEqual(config.lora.target_modules, ALL_LINEAR_PROJECTIONS);
     assert.equal(config.training.packing, "padding_free");
     assert.equal(config.model.allow_pickle, false);
+    // Skewed real reviews: class-weighted heads and sentiment-balanced analysis examples by default.
+    assert.equal(config.training.class_balance, "weighted_loss");
+    assert.equal(config.data.balance, "sentiment");
+    assert.equal(config.data.balance_max_factor, 3);
+  });
+
+  it("names the field of a bad balance setting", () => {
+    assert.match(issues({ training: { class_balance: "oversample" } })[0]!, /^training\.class_balance: /);
+    assert.match(issues({ data: { balance_max_factor: 0.5 } })[0]!, /^data\.balance_max_factor: Too small/);
   });
 
   it("names the field of a negative learning rate", () => {

@@ -27,6 +27,9 @@ export const ModelConfigSchema = z.strictObject({
   revision: z.string().min(1).optional(),
 });
 
+/** data.balance_max_factor's default: see DataConfigSchema. */
+export const DEFAULT_BALANCE_MAX_FACTOR = 3;
+
 export const DataConfigSchema = z.strictObject({
   /** JSONL file of {messages} or {prompt, completion} rows, a folder with train.jsonl, or "builtin:demo". */
   train: z.string().min(1).optional(),
@@ -51,6 +54,20 @@ export const DataConfigSchema = z.strictObject({
       chat: z.number().min(0).max(1).default(0.17),
     })
     .default({ analysis: 1, chat: 0.17 }),
+  /**
+   * Task "generate" only. sentiment: in the train split, the `analysis` examples of each minority
+   * sentiment (read from the answer's JSON) are repeated, by a seeded draw, towards the majority's
+   * count, at most balance_max_factor times their own count; validation and other tasks untouched.
+   * none: the rows as they are. (Task "classify" balances with training.class_balance instead.)
+   */
+  balance: z.enum(["sentiment", "none"]).default("sentiment"),
+  /**
+   * The cap on oversampling: a class of n analysis examples grows to at most n x this (and never
+   * past the majority). 3 turns 80/10/10 into 80/30/30 (57/21/21%) for 40% more analysis rows;
+   * full balance would be 8x repeats of every minority review and 2.4x the rows, epochs that cost
+   * far more and a model that memorises the few negative reviews. 1 = no oversampling.
+   */
+  balance_max_factor: z.number().min(1).max(100).default(DEFAULT_BALANCE_MAX_FACTOR),
 });
 
 export const LoraConfigSchema = z.strictObject({
@@ -102,6 +119,13 @@ export const TrainingConfigSchema = z.strictObject({
    * evaluates and checkpoints along the way, and ends with the best checkpoint.
    */
   time_budget_seconds: z.number().positive().optional(),
+  /**
+   * Task "classify" only. weighted_loss: cross-entropy with each class weighted by its inverse
+   * frequency in the training rows (sklearn's "balanced", averaging 1 over the rows), so a head on
+   * 70-80% positive reviews does not learn to answer "positive" for everything; eval_loss is the
+   * same weighted loss. none: plain cross-entropy. The weights are in run.json (result.class_weights).
+   */
+  class_balance: z.enum(["weighted_loss", "none"]).default("weighted_loss"),
 });
 
 export const EvaluationConfigSchema = z.strictObject({

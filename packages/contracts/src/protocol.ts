@@ -283,6 +283,8 @@ export const TrainResultSchema = z.object({
     })
     .nullable()
     .optional(),
+  /** Task "classify" with training.class_balance "weighted_loss": each class's loss weight. */
+  class_weights: z.record(z.string(), z.number()).nullable().optional(),
 });
 export type TrainResult = z.infer<typeof TrainResultSchema>;
 

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DataError } from "../errors.js";
 import { ChatTemplate } from "../templates/chat-template.js";
-import { BUILTIN_DEMO, prepareData, splitByGroup, type RenderedRow } from "./instruction-data.js";
+import { formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
+import { BUILTIN_DEMO, oversampleByClass, prepareData, splitByGroup, type RenderedRow } from "./instruction-data.js";
 
 const CHATML =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
@@ -98,3 +99,89 @@ describe("instruction data", () => {
     assert.equal(splitByGroup(rows, 0, 1).validation.length, 0);
   });
 });
+
+/** 40 reviews, 80% positive (as real sets are), each with an analysis row and a rating row. */
+function skewedReviews(): string {
+  const rows: unknown[] = [];
+  for (let index = 0; index < 40; index++) {
+    const sentiment: ReviewAnalysis["sentiment"] = index % 10 === 8 ? "negative" : index % 10 === 9 ? "neutral" : "positive";
+    const analysis: ReviewAnalysis = { stars: sentiment === "positive" ? 5 : sentiment === "neutral" ? 3 : 1, sentiment, score: 0, quality: "good", recommendation: "yes", aspects: [], summary: "A review." };
+    const group = `review-${index}`;
+    rows.push({ messages: [{ role: "user", content: `Analyze review ${index}` }, { role: "assistant", content: formatAnalysis(analysis) }], group, task: "analysis" });
+    rows.push({ prompt: `Rate review ${index}:`, completion: ` ${analysis.stars}`, group, task: "rating" });
+  }
+  const file = join(folder(), "train.jsonl");
+  writeFileSync(file, lines(...rows));
+  return file;
+}
+
+const sentimentOf = (row: RenderedRow) => (row.task === "analysis" ? /"sentiment":"(\w+)"/.exec(row.completion)![1] : undefined);
+const countBy = (rows: RenderedRow[]) => {
+  const counts: Record<string, number> = {};
+  for (const row of rows) {
+    const key = sentimentOf(row) ?? row.task!;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+};
+
+describe("data.balance", () => {
+  it("oversamples the train split's minority sentiments up to 3x their count; validation and other tasks untouched", () => {
+    const file = skewedReviews();
+    const plain = prepareData(spec(file, { balance: "none" }), template, 5);
+    const balanced = prepareData(spec(file, { balance: "sentiment" }), template, 5);
+    assert.equal(plain.balance, undefined);
+    assert.deepEqual(balanced.validation, plain.validation, "validation is never oversampled");
+    const before = countBy(plain.train);
+    const after = countBy(balanced.train);
+    assert.equal(after.rating, before.rating, "rows of other tasks are untouched");
+    assert.equal(after.positive, before.positive);
+    for (const minority of ["negative", "neutral"]) {
+      assert.ok(before[minority]! >= 1 && before[minority]! * 3 < before.positive!, "the fixture keeps the cap binding");
+      assert.equal(after[minority], before[minority]! * 3, minority);
+    }
+    assert.deepEqual(balanced.balance, {
+      by: "sentiment",
+      max_factor: 3,
+      before: { negative: before.negative, neutral: before.neutral, positive: before.positive },
+      after: { negative: after.negative, neutral: after.neutral, positive: after.positive },
+    });
+    assert.deepEqual(balanced.train.slice(0, plain.train.length), plain.train, "the originals keep their order; copies follow");
+    const originals = balanced.train.slice(0, plain.train.length);
+    for (const copy of balanced.train.slice(plain.train.length)) assert.ok(originals.includes(copy), "a copy is a row of the train split");
+    assert.deepEqual(prepareData(spec(file, { balance: "sentiment" }), template, 5), balanced, "the same seed gives the same rows");
+  });
+
+  it("a large factor balances fully, never past the majority; a factor of 1 changes nothing", () => {
+    const file = skewedReviews();
+    const full = prepareData(spec(file, { balance: "sentiment", balance_max_factor: 100, validation_fraction: 0 }), template, 5);
+    assert.deepEqual(full.balance?.after, { negative: 32, neutral: 32, positive: 32 });
+    const one = prepareData(spec(file, { balance: "sentiment", balance_max_factor: 1, validation_fraction: 0 }), template, 5);
+    assert.equal(one.train.length, 80);
+  });
+
+  it("oversampleByClass draws the remainder without replacement, by the seed", () => {
+    const rows = ["a1", "a2", "a3", "a4", "a5", "a6", "b1", "b2", "b3", "b4"];
+    const { rows: out, after } = oversampleByClass(rows, (row) => row[0], 1.5, 3);
+    assert.deepEqual(after, { a: 6, b: 6 });
+    const copies = out.slice(rows.length);
+    assert.equal(copies.length, 2);
+    assert.equal(new Set(copies).size, 2, "two different b rows, not one twice");
+    assert.ok(copies.every((row) => row.startsWith("b")));
+    assert.deepEqual(oversampleByClass(rows, (row) => row[0], 1.5, 3).rows, out);
+  });
+
+  it("an analysis answer that is not a review analysis names the file and the way out", () => {
+    const file = join(folder(), "train.jsonl");
+    writeFileSync(file, lines({ messages: [{ role: "user", content: "Analyze" }, { role: "assistant", content: "positive" }], task: "analysis" }));
+    assert.throws(() => prepareData(spec(file, { balance: "sentiment" }), template, 1), (error: unknown) => {
+      assert.ok(error instanceof DataError);
+      assert.equal(error.file, file);
+      assert.match(error.message, /analysis row 1 .*not a review analysis: not JSON/);
+      assert.match(error.hint ?? "", /data\.balance: none/);
+      return true;
+    });
+    assert.equal(prepareData(spec(file, { balance: "none", validation_fraction: 0 }), template, 1).train.length, 1);
+  });
+});
+

@@ -1,9 +1,12 @@
 // Training rows in, rendered {prompt, completion} rows out. Accepts JSONL of chat `messages` (the
 // model's chat template is applied) or of ready `prompt`/`completion` text (used verbatim), a
 // folder holding train.jsonl (+ val.jsonl), or the project's own demo set ("builtin:demo").
+// Real review sets are 70-80% positive, so the train split's `analysis` examples can be oversampled
+// by sentiment (data.balance) before they reach the engine.
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_BALANCE_MAX_FACTOR, parseAnalysis } from "@reviewtune/contracts";
 import { z } from "zod";
 import { DataError } from "../errors.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
@@ -36,12 +39,30 @@ function readRows(file: string): Row[] {
   });
 }
 
-function render(rows: Row[], template: ChatTemplate, file: string): RenderedRow[] {
+/**
+ * Renders rows with the template. `sentiments` (when given) receives the sentiment of every analysis
+ * row, read from its answer before the template wraps it: what data.balance balances by, kept out
+ * of the rows themselves so the files the engine reads stay {prompt, completion, group, task}.
+ */
+function render(rows: Row[], template: ChatTemplate, file: string, sentiments?: Map<RenderedRow, string>): RenderedRow[] {
   return rows.map((row, index) => {
     const group = row.group ?? `${file}#${index}`;
     const task = row.task;
-    if ("messages" in row) return { ...template.split(row.messages), group, ...(task ? { task } : {}) };
-    return { prompt: row.prompt, completion: row.completion, group, ...(task ? { task } : {}) };
+    const rendered =
+      "messages" in row
+        ? { ...template.split(row.messages), group, ...(task ? { task } : {}) }
+        : { prompt: row.prompt, completion: row.completion, group, ...(task ? { task } : {}) };
+    if (sentiments && task === ANALYSIS_TASK) {
+      const answer = "messages" in row ? row.messages.at(-1)!.content : row.completion;
+      const parsed = parseAnalysis(answer);
+      if (!parsed.ok) {
+        throw new DataError(`${file}: analysis row ${index + 1} (group ${group}) has an answer that is not a review analysis: ${parsed.error}`, file, undefined, {
+          hint: "rebuild the dataset with `reviewtune data build`, fix the row, or set data.balance: none (balancing reads each analysis answer's sentiment)",
+        });
+      }
+      sentiments.set(rendered, parsed.analysis.sentiment);
+    }
+    return rendered;
   });
 }
 
@@ -84,6 +105,9 @@ export interface DataSpec {
   validation_fraction: number;
   demo_reviews: number;
   mix?: { analysis: number; chat: number };
+  /** Absent: "none" (config files always have it: TrainConfigSchema's default is "sentiment"). */
+  balance?: "sentiment" | "none";
+  balance_max_factor?: number;
 }
 
 /**
@@ -102,10 +126,52 @@ export function applyMix(rows: RenderedRow[], mix: { analysis: number; chat: num
   });
 }
 
+
+/** What oversampling did: rows per class before and after (analysis examples of the train split). */
+export interface BalanceReport {
+  by: "sentiment";
+  max_factor: number;
+  before: Record<string, number>;
+  after: Record<string, number>;
+}
+
 export interface PreparedData {
   train: RenderedRow[];
   validation: RenderedRow[];
   source: string;
+  /** Set when data.balance is "sentiment" and the train split holds analysis examples. */
+  balance?: BalanceReport;
+}
+
+/**
+ * Repeats the rows of each minority class towards the majority's count, to at most `maxFactor` times
+ * the class's own count: whole repeats of every row first, then a seeded draw (without replacement)
+ * for the rest, so the same seed gives the same rows. Copies go after the originals (the engine's
+ * sampler shuffles every epoch). Rows whose class is undefined are kept as they are.
+ */
+export function oversampleByClass<T>(rows: T[], classOf: (row: T) => string | undefined, maxFactor: number, seed: number): { rows: T[]; before: Record<string, number>; after: Record<string, number> } {
+  const byClass = new Map<string, T[]>();
+  for (const row of rows) {
+    const name = classOf(row);
+    if (name === undefined) continue;
+    const members = byClass.get(name);
+    if (members) members.push(row);
+    else byClass.set(name, [row]);
+  }
+  const names = [...byClass.keys()].sort();
+  const majority = Math.max(0, ...names.map((name) => byClass.get(name)!.length));
+  const copies: T[] = [];
+  const before: Record<string, number> = {};
+  const after: Record<string, number> = {};
+  for (const name of names) {
+    const members = byClass.get(name)!;
+    const extra = Math.min(majority, Math.floor(members.length * maxFactor)) - members.length;
+    for (let repeat = 0; repeat < Math.floor(extra / members.length); repeat++) copies.push(...members);
+    copies.push(...seededShuffle(members, seed).slice(0, extra % members.length));
+    before[name] = members.length;
+    after[name] = members.length + extra;
+  }
+  return { rows: [...rows, ...copies], before, after };
 }
 
 export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number): PreparedData {
@@ -114,6 +180,7 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
       hint: `pass --data <file.jsonl|folder> (or --data ${BUILTIN_DEMO} for the project's demo set)`,
     });
   }
+  const sentiments = spec.balance === "sentiment" ? new Map<RenderedRow, string>() : undefined;
   let trainRows: RenderedRow[];
   let validationRows: RenderedRow[] | undefined;
   if (spec.train === BUILTIN_DEMO) {
@@ -122,7 +189,7 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
       group: example.group,
       task: example.task,
     }));
-    trainRows = render(rows, template, BUILTIN_DEMO);
+    trainRows = render(rows, template, BUILTIN_DEMO, sentiments);
   } else {
     let trainFile = spec.train;
     let validationFile = spec.validation;
@@ -131,13 +198,16 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
       trainFile = join(folder, "train.jsonl");
       if (!validationFile && existsSync(join(folder, "val.jsonl"))) validationFile = join(folder, "val.jsonl");
     }
-    trainRows = render(readRows(trainFile), template, trainFile);
+    trainRows = render(readRows(trainFile), template, trainFile, sentiments);
     if (validationFile) validationRows = render(readRows(validationFile), template, validationFile);
   }
   trainRows = applyMix(trainRows, spec.mix);
-  if (validationRows) return { train: trainRows, validation: applyMix(validationRows, spec.mix), source: spec.train };
-  const split = splitByGroup(trainRows, spec.validation_fraction, seed);
-  return { ...split, source: spec.train };
+  if (validationRows) validationRows = applyMix(validationRows, spec.mix);
+  const split = validationRows ? { train: trainRows, validation: validationRows } : splitByGroup(trainRows, spec.validation_fraction, seed);
+  if (!sentiments || sentiments.size === 0) return { ...split, source: spec.train };
+  const maxFactor = spec.balance_max_factor ?? DEFAULT_BALANCE_MAX_FACTOR;
+  const balanced = oversampleByClass(split.train, (row) => sentiments.get(row), maxFactor, seed);
+  return { train: balanced.rows, validation: split.validation, source: spec.train, balance: { by: "sentiment", max_factor: maxFactor, before: balanced.before, after: balanced.after } };
 }
 
 export function toJsonl(rows: ReadonlyArray<object>): string {

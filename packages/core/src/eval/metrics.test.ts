@@ -2,7 +2,7 @@
 // ties, and unparseable answers counting as wrong.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { calibration, classificationMetrics, featureCounts, featureMetrics, normalizeFeature, oneVsRestAuc, ratingMetrics, rocAuc } from "./metrics.js";
+import { calibration, classificationMetrics, featureCounts, featureMetrics, majorityFloor, normalizeFeature, oneVsRestAuc, ratingMetrics, rocAuc } from "./metrics.js";
 import { parseAnswer } from "./parse-answer.js";
 import { completeness, domainSpecificity } from "./response-quality.js";
 import { computeSlices, type SliceInput } from "./slices.js";
@@ -221,5 +221,21 @@ describe("slices", () => {
     close(check.value, 2 / 3);
     close(check.target, 1 / 3);
     assert.equal(checks.find((entry) => entry.dimension === "tag:mixed")!.status, "too_small");
+  });
+});
+
+describe("majorityFloor", () => {
+  it("is the share of the most frequent gold label: what always answering it scores", () => {
+    const gold = [...Array(8).fill("positive"), "negative", "neutral"];
+    assert.deepEqual(majorityFloor(gold), { label: "positive", share: 0.8 });
+    // The floor equals the accuracy of a model that collapsed onto that label.
+    const collapsed = classificationMetrics(gold, gold.map(() => "positive"), ["negative", "neutral", "positive"], { samples: 10 });
+    close(collapsed.accuracy.value, majorityFloor(gold)!.share);
+    assert.deepEqual(majorityFloor([5, 4, 5, 1]), { label: 5, share: 0.5 });
+  });
+
+  it("breaks ties by the label that sorts first, and is null without gold", () => {
+    assert.deepEqual(majorityFloor(["positive", "negative", "negative", "positive"]), { label: "negative", share: 0.5 });
+    assert.equal(majorityFloor([]), null);
   });
 });

@@ -91,6 +91,21 @@ export function classificationMetrics(
   };
 }
 
+/**
+ * The majority-class floor: the accuracy of always answering the most frequent gold label. On real
+ * review sets (70-80% positive) a collapsed model reaches it without reading a word, so every
+ * accuracy is reported beside it. Ties go to the label that sorts first; null for no gold at all.
+ */
+export function majorityFloor<T extends string | number>(gold: readonly T[]): { label: T; share: number } | null {
+  const counts = new Map<T, number>();
+  for (const label of gold) counts.set(label, (counts.get(label) ?? 0) + 1);
+  let best: { label: T; count: number } | null = null;
+  for (const [label, count] of counts) {
+    if (!best || count > best.count || (count === best.count && String(label) < String(best.label))) best = { label, count };
+  }
+  return best ? { label: best.label, share: best.count / gold.length } : null;
+}
+
 /** Stars 1-5; an unparseable rating (null) gets the largest error possible for its gold value. */
 export function ratingMetrics(gold: readonly number[], predicted: readonly (number | null)[], options: BootstrapOptions = {}): RatingMetrics {
   const errors = gold.map((value, index) => {

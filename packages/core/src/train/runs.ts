@@ -8,6 +8,7 @@ import { z } from "zod";
 import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
 import type { MethodReport } from "./method-report.js";
+import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
 
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
@@ -32,6 +33,8 @@ export interface RunRecord {
     validation_file: string | null;
     /** Task "classify": where the labels came from (the reviewers' stars, or the analyzer reading the text). */
     label_sources?: Record<string, number>;
+    /** Task "generate" with data.balance "sentiment": analysis examples per sentiment before and after oversampling. */
+    balance?: BalanceReport;
   };
   /** The engine's result plus R3's report row. */
   result: (TrainResult & { report?: MethodReport }) | null;

@@ -50,6 +50,7 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
     versions: { ...options.engine.ready.versions, node: process.version, engine: options.engine.ready.engine_version, device: options.engine.ready.device },
     data: {
       ...(labelSources ? { label_sources: labelSources } : {}),
+      ...("balance" in data && data.balance ? { balance: data.balance } : {}),
       source: data.source,
       train_rows: data.train.length,
       validation_rows: data.validation.length,
