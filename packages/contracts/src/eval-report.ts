@@ -158,6 +158,43 @@ export const EvalSettingsSchema = z.strictObject({
 });
 export type EvalSettings = z.infer<typeof EvalSettingsSchema>;
 
+/** Share of answers in the asked task's format (held-out phrasings): overall and per task. */
+const AdherenceCountSchema = z.object({ adherent: z.number().int(), other_task: z.number().int(), total: z.number().int(), share: z.number().nullable() });
+export const FormatAdherenceSchema = z.object({ overall: AdherenceCountSchema, by_task: z.record(z.string(), AdherenceCountSchema) });
+
+/** The most frequent gold class and its share: the accuracy of a model that always answers it. */
+export const MajorityFloorSchema = z.object({ label: z.string(), share: z.number() }).nullable();
+
+export const AnalysisSystemResultSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  n: z.number().int(),
+  /** Answers that are not a valid ReviewAnalysis (0 by construction under the schema constraint). */
+  unparseable: z.number().int(),
+  sentiment: ClassificationMetricsSchema,
+  /** Stars against the author's stars (items that have them). */
+  rating: RatingMetricsSchema.nullable(),
+  quality: ClassificationMetricsSchema,
+  recommendation: ClassificationMetricsSchema,
+  /** Aspect terms (normalized) against the gold terms. */
+  aspects: FeatureMetricsSchema,
+  latency: z
+    .object({ seconds_per_analysis_p50: z.number(), analyses_per_minute: z.number(), tokens_per_analysis: z.number(), total_seconds: z.number() })
+    .nullable(),
+});
+export type AnalysisSystemResult = z.infer<typeof AnalysisSystemResultSchema>;
+
+export const AnalysisReportSchema = z.object({
+  items: z.number().int(),
+  gold_sources: z.record(z.string(), z.array(z.string())),
+  majority: z.object({ sentiment: MajorityFloorSchema, stars: MajorityFloorSchema, quality: MajorityFloorSchema, recommendation: MajorityFloorSchema }),
+  systems: z.array(AnalysisSystemResultSchema),
+  comparisons: z.array(ComparisonSchema),
+  unparseable: z.array(z.object({ system: z.string(), id: z.string(), answer: z.string(), error: z.string() })),
+  examples: z.array(z.object({ id: z.string(), review: z.string(), gold: z.record(z.string(), z.unknown()), answers: z.record(z.string(), z.string()) })),
+});
+export type AnalysisReport = z.infer<typeof AnalysisReportSchema>;
+
 export const EvalReportSchema = z.object({
   version: z.literal(EVAL_REPORT_VERSION),
   created: z.string(),
@@ -202,5 +239,11 @@ export const EvalReportSchema = z.object({
   ),
   /** A sample of items with every system's answer, for reading. */
   examples: z.array(z.object({ id: z.string(), task: z.string(), prompt: z.string(), reference: z.string(), answers: z.record(z.string(), z.string()) })),
+  /** The one-pass analysis of every test review (datasets from `data build`); absent in older reports. */
+  analysis: AnalysisReportSchema.nullable().optional(),
+  /** Per language model: chat answers in the asked task's format (the test split asks held-out phrasings). */
+  format_adherence: z.record(z.string(), FormatAdherenceSchema).optional(),
+  /** How the answers were generated: "llamacpp" (the fast CPU path) or "torch" (the engine; AUC and perplexity only there). */
+  backend: z.enum(["torch", "llamacpp"]).optional(),
 });
 export type EvalReport = z.infer<typeof EvalReportSchema>;

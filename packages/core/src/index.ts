@@ -43,6 +43,7 @@ export * from "./eval/baselines.js";
 export * from "./eval/compare.js";
 export * from "./eval/slices.js";
 export * from "./eval/evaluate.js";
+export * from "./eval/analysis-eval.js";
 export * from "./eval/report-markdown.js";
 export * from "./eval/report-html.js";
 export * from "./eval/write-report.js";

@@ -4,9 +4,25 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, type EvalSettings } from "@reviewtune/contracts";
-import { BASELINES, ConfigError, compareReports, evaluateAspects, evaluateRun, readSemEvalAspects, formatEstimate, headlineTable, writeEvalReport, type BaselineName } from "@reviewtune/core";
+import {
+  BASELINES,
+  ConfigError,
+  LlamaCppBackend,
+  analysisTable,
+  compareReports,
+  evaluateAspects,
+  evaluateRun,
+  formatEstimate,
+  headlineTable,
+  readRunRecord,
+  readSemEvalAspects,
+  writeEvalReport,
+  type BaselineName,
+  type EngineClient,
+  type GenerationBackend,
+} from "@reviewtune/core";
 import type { EvalOptions } from "../commands/eval.js";
-import { onInterrupt, startEngine } from "../engine.js";
+import { GGUF_QUANTS, onInterrupt, servingGguf, startEngine, type GgufQuant } from "../engine.js";
 
 function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
@@ -33,14 +49,44 @@ function parseBaselines(list: string): BaselineName[] {
   return names as BaselineName[];
 }
 
+/**
+ * The backend the evaluation answers through: llama.cpp (the base GGUF requantized to Q8_0, the
+ * adapter converted to GGUF LoRA) when the run is an adapter on a model with a GGUF, else the torch
+ * engine (which also scores label words for AUC and perplexity).
+ */
+async function chooseBackend(options: EvalOptions, engine: EngineClient): Promise<GenerationBackend | undefined> {
+  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
+  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
+  if (options.backend === "torch") return undefined;
+  const run = readRunRecord(options.run!);
+  const adapterOnGguf = !run.result?.model_dir;
+  if (options.backend === "auto" && !adapterOnGguf) return undefined;
+  try {
+    const gguf = await servingGguf(run.config.model, { flag: "--gguf", quant: options.quant as GgufQuant | undefined, engine });
+    console.error(`  llama.cpp path: ${gguf.file} (${gguf.note})`);
+    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run.config.data.template });
+    await backend.start();
+    return backend;
+  } catch (error) {
+    if (options.backend === "llamacpp") throw error;
+    console.error(`  the llama.cpp path is not available for this run (${(error as Error).message}); answering on the torch engine`);
+    return undefined;
+  }
+}
+
 export async function runEval(options: EvalOptions): Promise<void> {
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines(options.baselines);
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
+  let backend: GenerationBackend | undefined;
   try {
+    backend = await chooseBackend(options, engine);
+    const started = performance.now();
     const report = await evaluateRun({
+      backend,
+      chatPerReview: options.chatPerReview ?? (backend ? 1 : undefined),
       engine,
       runDirectory: options.run!,
       dataDirectory: options.data,
@@ -55,15 +101,19 @@ export async function runEval(options: EvalOptions): Promise<void> {
       signal: controller.signal,
     });
     const files = writeEvalReport(options.out ?? join(options.run!, "eval"), report);
+    const seconds = (performance.now() - started) / 1000;
+    if (report.analysis) console.log(`${analysisTable(report)}\n`);
     console.log(headlineTable(report));
     console.log("");
     for (const check of report.checks) console.log(`${check.status === "pass" ? "pass" : check.status === "fail" ? "FAIL" : "too small"}  ${check.dimension}: ${check.detail}`);
     for (const comparison of report.comparisons) {
       console.log(`tuned vs base, ${comparison.metric}: ${formatEstimate(comparison.difference)} points, McNemar p=${comparison.mcnemar_p.toFixed(4)} (${comparison.only_a} only tuned right, ${comparison.only_b} only base right)`);
     }
+    console.log(`\nevaluated ${report.analysis ? `${report.analysis.items} analyses and ` : ""}${report.dataset.items} chat answers per language model in ${(seconds / 60).toFixed(1)} min (${report.backend})`);
     console.log(`\nreports: ${files.markdown}\n         ${files.html}\n         ${files.json}`);
   } finally {
     dispose();
+    await backend?.close();
     await engine.shutdown();
   }
 }

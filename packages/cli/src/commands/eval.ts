@@ -16,6 +16,9 @@ export interface EvalOptions {
   maxTokens: number;
   seed: number;
   bootstrap: number;
+  backend: string;
+  chatPerReview?: number;
+  quant?: string;
   verbose?: boolean;
 }
 
@@ -36,6 +39,9 @@ export function registerEval(program: Command): void {
     .option("--max-tokens <n>", "new tokens per answer at most", positiveInteger("--max-tokens"), 96)
     .option("--seed <n>", "seed of the bootstrap and the random baseline", positiveInteger("--seed"), 17)
     .option("--bootstrap <n>", "bootstrap resamples", positiveInteger("--bootstrap"), 1000)
+    .option("--backend <name>", "who answers: auto (llama.cpp when the run is an adapter on a GGUF base, else torch), llamacpp (fast CPU path; no AUC or perplexity) or torch (the engine)", "auto")
+    .option("--chat-per-review <n>", "chat questions per test review, the tasks taken in turn (default: 1 on the llama.cpp path, all 6 on torch); the analysis covers every review", positiveInteger("--chat-per-review"))
+    .option("--quant <type>", "with the llama.cpp path: q8_0 (default), q4_0 or source (the base GGUF as it is)")
     .option("--verbose", "show the engine's full log")
     .action(async (options: EvalOptions) => {
       if (options.compare) {

@@ -75,8 +75,12 @@ export interface EvalDataset {
   reviews: number;
 }
 
-/** Reads the test split; with `limit`, the first `limit` reviews' items of each task (the same reviews for every task). */
-export function loadEvalDataset(directory: string, options: { limit?: number | undefined } = {}): EvalDataset {
+/**
+ * Reads the test split; with `limit`, the first `limit` reviews' items of each task (the same reviews
+ * for every task); with `chatPerReview` k, k tasks per review taken in turn (review i asks tasks i..i+k-1
+ * of REVIEW_TASKS), so the whole split is covered at a fraction of the cost and every task is asked.
+ */
+export function loadEvalDataset(directory: string, options: { limit?: number | undefined; chatPerReview?: number | undefined } = {}): EvalDataset {
   const testFile = join(directory, "test.jsonl");
   if (!existsSync(testFile)) {
     throw new DataError(`${testFile} does not exist`, testFile, undefined, { hint: "pass --data a dataset folder written by `reviewtune data build` (it has test.jsonl)" });
@@ -87,9 +91,16 @@ export function loadEvalDataset(directory: string, options: { limit?: number | u
   const reviewsById = new Map(reviewRows.map((row) => [row.id, row]));
   const groups = [...new Set(rows.map((row) => row.group))];
   const kept = new Set(options.limit ? groups.slice(0, options.limit) : groups);
+  const position = new Map(groups.map((group, index) => [group, index]));
+  const asked = (group: string, task: ReviewTask) => {
+    const k = options.chatPerReview;
+    if (!k || k >= REVIEW_TASKS.length) return true;
+    const offset = (((REVIEW_TASKS.indexOf(task) - position.get(group)!) % REVIEW_TASKS.length) + REVIEW_TASKS.length) % REVIEW_TASKS.length;
+    return offset < k;
+  };
   const items: EvalItem[] = [];
   for (const [index, row] of rows.entries()) {
-    if (!kept.has(row.group) || row.task === ANALYSIS_TASK) continue;
+    if (!kept.has(row.group) || row.task === ANALYSIS_TASK || !asked(row.group, row.task)) continue;
     const last = row.messages[row.messages.length - 1]!;
     if (last.role !== "assistant") {
       throw new DataError(`${testFile}:${index + 1}: the last message must be the reference answer (role "assistant")`, testFile, index + 1, {

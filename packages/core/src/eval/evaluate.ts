@@ -6,6 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EVAL_REPORT_VERSION, SENTIMENT_CLASSES, type EvalReport, type EvalSettings, type SystemResult, type TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
+import type { GenerationBackend } from "../model/backend.js";
+import { analysisReport, analyzeWithBackend, loadAnalysisItems, randomAnalyses, ruleBasedAnalyses, type AnalysisRun } from "./analysis-eval.js";
+import { formatAdherence } from "./format-adherence.js";
 import { ConfigError } from "../errors.js";
 import { answer } from "../generate/answer.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
@@ -37,7 +40,18 @@ export interface SystemRun {
 }
 
 export interface EvaluateOptions {
-  engine: EngineClient;
+  /**
+   * The torch engine: token counts and, on the torch path, the label-word probabilities (AUC) and
+   * the answers' perplexity. Optional when a backend answers.
+   */
+  engine?: EngineClient | undefined;
+  /**
+   * Who answers (the one model interface: llama.cpp in process, or the torch engine). Absent: the
+   * engine answers through `answer()`. The analysis is evaluated only through a backend.
+   */
+  backend?: GenerationBackend | undefined;
+  /** Chat questions per test review (tasks taken in turn, so every task is asked): default every task. */
+  chatPerReview?: number | undefined;
   runDirectory: string;
   /** A dataset folder; default: the one the run trained on. */
   dataDirectory?: string | undefined;
@@ -102,6 +116,37 @@ export async function generateAnswers(
 }
 
 const LABEL_CANDIDATES = SENTIMENT_CLASSES.map((label) => ` ${label}`);
+
+/** Answers every item through a backend (the llama.cpp path decodes a chunk's prompts together). */
+export async function generateWithBackend(
+  backend: GenerationBackend,
+  adapterDir: string | undefined,
+  items: readonly EvalItem[],
+  options: { chunk: number; maxNewTokens: number; signal?: AbortSignal | undefined; onBatch?: (done: number) => void },
+): Promise<{ answers: string[]; latency: NonNullable<SystemResult["latency"]> }> {
+  const answers: string[] = [];
+  const latencies: number[] = [];
+  let tokens = 0;
+  let seconds = 0;
+  const signal = options.signal ?? new AbortController().signal;
+  for (let offset = 0; offset < items.length; offset += options.chunk) {
+    const batch = items.slice(offset, offset + options.chunk);
+    const started = performance.now();
+    const result = await backend.generate({ adapterDir, prompts: batch.map((item) => backend.renderChat(item.messages)), maxNewTokens: options.maxNewTokens, temperature: 0, topP: 1, seed: 0, signal });
+    const elapsed = (performance.now() - started) / 1000;
+    seconds += elapsed;
+    for (const output of result.outputs) {
+      answers.push(output.text);
+      latencies.push(elapsed / batch.length);
+      tokens += output.new_tokens;
+    }
+    options.onBatch?.(answers.length);
+  }
+  return {
+    answers,
+    latency: { p50_seconds: percentile(latencies, 0.5), p95_seconds: percentile(latencies, 0.95), batch_size: options.chunk, tokens_per_second: seconds > 0 ? tokens / seconds : 0, answers: answers.length, total_seconds: seconds },
+  };
+}
 
 /** Label-word probabilities after "Sentiment:" (softmax over the three words' log-probabilities). */
 export async function sentimentProbabilities(target: LanguageModel, items: readonly EvalItem[]): Promise<Array<Record<string, number>>> {
@@ -223,7 +268,7 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   if (!existsSync(join(dataDirectory, "test.jsonl"))) {
     throw new ConfigError(`the run trained on ${run.data.source}, which has no test split (test.jsonl)`, [], { hint: "pass --data <dataset folder> written by `reviewtune data build`" });
   }
-  const dataset = loadEvalDataset(dataDirectory, { limit: options.limit });
+  const dataset = loadEvalDataset(dataDirectory, { limit: options.limit, chatPerReview: options.chatPerReview });
   const items = dataset.items;
   const seed = options.seed ?? DEFAULT_BOOTSTRAP.seed;
   const boot = { samples: options.bootstrapSamples ?? DEFAULT_BOOTSTRAP.samples, seed };
@@ -231,38 +276,65 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   const batchSize = options.batchSize ?? 8;
   const maxNewTokens = options.maxNewTokens ?? 96;
   const engine = options.engine;
+  const backend = options.backend;
+  if (!engine && !backend) throw new ConfigError("evaluateRun needs an engine or a backend");
+  const adapterDir = run.result.adapter_dir ?? undefined;
+  if (backend && run.result.model_dir) throw new ConfigError(`run ${run.id} trained the whole model (${run.result.model_dir}): evaluate it on the torch path`, [], { hint: "pass --backend torch" });
+  if (backend && adapterDir) {
+    say(`${backend.name}: loading the adapter ${adapterDir}`);
+    await backend.loadAdapter(adapterDir); // probed: an adapter that changes nothing is an error here, not a silent base model
+  }
 
   const baseModel = run.config.model;
-  const tunedTarget: LanguageModel = {
-    engine,
-    model: run.result.model_dir ? { source: run.result.model_dir, allow_pickle: false } : run.config.model,
-    adapter: run.result.adapter_dir ?? undefined,
-    template: await chatTemplateFor(engine, run.config.model, run.config.data.template),
-  };
-  const baseTarget: LanguageModel = { engine, model: baseModel, template: tunedTarget.template };
+  const template = engine ? await chatTemplateFor(engine, run.config.model, run.config.data.template) : undefined;
+  const tunedTarget: LanguageModel | undefined = engine
+    ? { engine, model: run.result.model_dir ? { source: run.result.model_dir, allow_pickle: false } : run.config.model, adapter: adapterDir, template: template! }
+    : undefined;
+  const baseTarget: LanguageModel | undefined = engine ? { engine, model: baseModel, template: template! } : undefined;
   const sentimentItems = items.filter((item) => item.task === "sentiment");
   const systems: SystemRun[] = [];
 
-  const languageModels: Array<{ name: string; description: string; target: LanguageModel }> = [
-    { name: "tuned", description: `${run.config.model.source} + ${run.result.adapter_dir ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})`, target: tunedTarget },
+  const languageModels: Array<{ name: string; description: string; target: LanguageModel | undefined; adapter: string | undefined }> = [
+    { name: "tuned", description: `${run.config.model.source} + ${adapterDir ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})`, target: tunedTarget, adapter: adapterDir },
   ];
-  if (baselines.includes("base")) languageModels.push({ name: "base", description: `${baseModel.source}, the same prompts, no fine-tuning`, target: baseTarget });
-  for (const { name, description, target } of languageModels) {
-    say(`${name}: answering ${items.length} items (batches of ${batchSize}, greedy)`);
-    const generated = await generateAnswers(target, items, { batchSize, maxNewTokens, signal: options.signal, onBatch: (done) => say(`${name}: ${done}/${items.length} answered`) });
-    say(`${name}: scoring label words for AUC`);
-    const probabilities = await sentimentProbabilities(target, sentimentItems);
-    const byItem = new Map(sentimentItems.map((item, index) => [item.id, probabilities[index]!]));
-    say(`${name}: answer perplexity under the base model`);
+  if (baselines.includes("base")) languageModels.push({ name: "base", description: `${baseModel.source}, the same prompts, no fine-tuning`, target: baseTarget, adapter: undefined });
+  const analysis = backend ? loadAnalysisItems(dataDirectory, { limit: options.limit }) : { items: [], training: [] };
+  const analysisRuns: AnalysisRun[] = [];
+  for (const { name, description, target, adapter } of languageModels) {
+    if (backend && analysis.items.length > 0) {
+      say(`${name}: analyzing ${analysis.items.length} reviews (${backend.name}, decoding constrained to the ReviewAnalysis schema)`);
+      const analyzed = await analyzeWithBackend(backend, analysis.items, { adapterDir: adapter, signal: options.signal, onProgress: (done) => say(`${name}: ${done}/${analysis.items.length} analyses`) });
+      analysisRuns.push({ name, description, ...analyzed });
+    }
+    say(`${name}: answering ${items.length} chat questions (${backend ? `${backend.name}, chunks of ${batchSize}` : `batches of ${batchSize}`}, greedy)`);
+    const onBatch = (done: number) => say(`${name}: ${done}/${items.length} answered`);
+    const generated = backend
+      ? await generateWithBackend(backend, adapter, items, { chunk: batchSize, maxNewTokens, signal: options.signal, onBatch })
+      : await generateAnswers(target!, items, { batchSize, maxNewTokens, signal: options.signal, onBatch });
+    // Label-word probabilities and perplexity need the engine's scores: the torch path only.
+    let probabilities: Array<Record<string, number> | null> | undefined;
+    let logprobs: SystemRun["answerLogprobs"];
+    if (!backend && target && baseTarget) {
+      say(`${name}: scoring label words for AUC`);
+      const scored = await sentimentProbabilities(target, sentimentItems);
+      const byItem = new Map(sentimentItems.map((item, index) => [item.id, scored[index]!]));
+      probabilities = items.map((item) => byItem.get(item.id) ?? null);
+      say(`${name}: answer perplexity under the base model`);
+      logprobs = await answerLogprobs(baseTarget, items, generated.answers);
+    }
     systems.push({
       name,
       description,
       answers: generated.answers,
       predictions: items.map((item, index) => parseAnswer(item.task, generated.answers[index]!)),
       latency: generated.latency,
-      probabilities: items.map((item) => byItem.get(item.id) ?? null),
-      answerLogprobs: await answerLogprobs(baseTarget, items, generated.answers),
+      ...(probabilities ? { probabilities } : {}),
+      ...(logprobs ? { answerLogprobs: logprobs } : {}),
     });
+  }
+  if (analysisRuns.length > 0) {
+    if (baselines.includes("random")) analysisRuns.push({ name: "random", description: "stratified random: each field drawn from the training reviews' labels", analyses: randomAnalyses(analysis.items, analysis.training, seed) });
+    if (baselines.includes("rule-based")) analysisRuns.push({ name: "rule-based", description: "the rule-based analyzer on the review text, without its stars", analyses: ruleBasedAnalyses(analysis.items) });
   }
   if (baselines.includes("random")) {
     systems.push({ name: "random", description: "stratified random: labels drawn with the training split's frequencies", predictions: stratifiedRandomPredictions(items, dataset.trainingLabels, seed) });
@@ -315,7 +387,7 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
 
   say("slices: token counts of the reviews");
   const texts = sentimentIndices.map((index) => items[index]!.review?.text ?? items[index]!.messages.at(-1)!.content);
-  const counts = texts.length ? (await engine.request("count_tokens", { model: baseModel, texts })).counts : [];
+  const counts = texts.length ? (backend ? await backend.countTokens(texts) : (await engine!.request("count_tokens", { model: baseModel, texts })).counts) : [];
   const sliceInputs: SliceInput[] = sentimentIndices.map((index, position) => ({
     gold: items[index]!.gold.sentiment!,
     correct: correct(tuned, index),
@@ -338,6 +410,11 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   const sources = goldSources(items);
   if ((sources.features ?? []).includes("analyzer")) caveats.push("Feature gold labels come from the rule-based analyzer, so the rule-based baseline is scored against its own output on features (and on quality/recommendation where their source is the analyzer): read those rows as agreement, not accuracy.");
   if (options.limit) caveats.push(`Evaluated on the first ${options.limit} test reviews of each task (--limit); intervals are wide accordingly.`);
+  if (options.chatPerReview) caveats.push(`Chat tasks: ${options.chatPerReview} question(s) per test review, the tasks taken in turn, so each task is measured on about ${Math.round((100 * options.chatPerReview) / 6)}% of the reviews; the analysis covers every review.`);
+  if (backend?.name === "llamacpp") caveats.push("Answers from the llama.cpp path (the base GGUF, Q8_0 by default, with the adapter converted to GGUF LoRA): no label-word AUC or perplexity, which need the torch engine's scores (--backend torch).");
+  const analysisResult = analysisRuns.length > 0 ? analysisReport(analysis.items, analysisRuns, boot) : null;
+  if (analysisResult && (analysisResult.gold_sources.quality ?? []).includes("analyzer")) caveats.push("Analysis: quality, recommendation and (without annotated aspects) aspect gold come from the rule-based analyzer, so the rule-based baseline is scored against its own output there; sentiment and stars gold come from the reviews' stars.");
+  const adherence = Object.fromEntries(systems.filter((system) => system.answers).map((system) => [system.name, formatAdherence(items.map((item, index) => ({ task: item.task, answer: system.answers![index]! })))]));
   return {
     version: EVAL_REPORT_VERSION,
     created: new Date().toISOString(),
@@ -360,6 +437,9 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
       api_per_1000: cost.api_prices_per_1000,
     },
     training: trainingCurves(options.runDirectory),
+    analysis: analysisResult,
+    format_adherence: adherence,
+    backend: backend?.name ?? "torch",
     items: items.map((item, index) => {
       const read = (prediction: Prediction) => primaryValue(item, prediction);
       const gold = primaryValue(item, { strict: true, ...item.gold });
@@ -418,7 +498,7 @@ export function isUnparseable(item: EvalItem, prediction: Prediction): boolean {
 }
 
 /** Feature extraction against external aspect gold (SemEval XML): tuned, base and rule-based, P/R/F1 with intervals. */
-export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings"> & { items: EvalItem[] }): Promise<SystemResult[]> {
+export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings" | "engine"> & { engine: EngineClient; items: EvalItem[] }): Promise<SystemResult[]> {
   const say = options.onStatus ?? (() => {});
   const run = readRunRecord(options.runDirectory);
   if (!run.result) throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`);

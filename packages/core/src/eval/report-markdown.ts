@@ -1,5 +1,5 @@
 // report.md: the headline table a person pastes into a README, then checks, significance and cost.
-import type { Estimate, EvalReport, SystemResult } from "@reviewtune/contracts";
+import type { AnalysisSystemResult, Estimate, EvalReport, SystemResult } from "@reviewtune/contracts";
 
 export const formatEstimate = (estimate: Estimate | null | undefined, scale = 100, digits = 1): string => {
   if (!estimate || estimate.value === null) return "n/a";
@@ -29,10 +29,39 @@ const table = (header: string[], rows: string[][]) =>
   [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.map((cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`)].join("\n");
 
 export function headlineTable(report: EvalReport): string {
-  return table(
-    ["metric", ...report.systems.map((system) => system.name)],
-    HEADLINE_ROWS.map((row) => [row.label, ...report.systems.map(row.figure)]),
-  );
+  const adherence = report.format_adherence;
+  const rows = HEADLINE_ROWS.map((row) => [row.label, ...report.systems.map(row.figure)]);
+  if (adherence) {
+    rows.push([
+      "format adherence % (held-out phrasings)",
+      ...report.systems.map((system) => {
+        const overall = adherence[system.name]?.overall;
+        return overall && overall.share !== null ? `${(100 * overall.share).toFixed(1)} (${overall.adherent}/${overall.total})` : "n/a";
+      }),
+    ]);
+  }
+  return table(["metric", ...report.systems.map((system) => system.name)], rows);
+}
+
+const floor = (majority: { label: string; share: number } | null | undefined) => (majority ? ` (floor ${(100 * majority.share).toFixed(1)}: always "${majority.label}")` : "");
+
+/** The analysis rows: every field of the one-pass analysis, each with its interval; accuracies with the majority-class floor. */
+export function analysisTable(report: EvalReport): string {
+  const analysis = report.analysis;
+  if (!analysis) return "";
+  const rows: Array<{ label: string; figure: (system: AnalysisSystemResult) => string }> = [
+    { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment.macro_f1) },
+    { label: `sentiment accuracy %${floor(analysis.majority.sentiment)}`, figure: (system) => formatEstimate(system.sentiment.accuracy) },
+    { label: "rating MAE (stars)", figure: (system) => formatEstimate(system.rating?.mae, 1, 2) },
+    { label: "rating within 1 star %", figure: (system) => formatEstimate(system.rating?.within_one) },
+    { label: `rating exact %${floor(analysis.majority.stars)}`, figure: (system) => formatEstimate(system.rating?.exact) },
+    { label: `quality accuracy %${floor(analysis.majority.quality)}`, figure: (system) => formatEstimate(system.quality.accuracy) },
+    { label: `recommendation accuracy %${floor(analysis.majority.recommendation)}`, figure: (system) => formatEstimate(system.recommendation.accuracy) },
+    { label: "aspect F1 %", figure: (system) => formatEstimate(system.aspects.f1) },
+    { label: "unparseable", figure: (system) => `${system.unparseable}/${system.n}` },
+    { label: "analyses per minute", figure: (system) => (system.latency ? system.latency.analyses_per_minute.toFixed(1) : "n/a") },
+  ];
+  return table(["analysis", ...analysis.systems.map((system) => system.name)], rows.map((row) => [row.label, ...analysis.systems.map(row.figure)]));
 }
 
 export function renderMarkdown(report: EvalReport): string {
@@ -43,6 +72,12 @@ export function renderMarkdown(report: EvalReport): string {
       `Figures: value [95% bootstrap interval, ${report.bootstrap_samples} resamples, seed ${report.seed}]. Unparseable answers count as wrong.`,
     "",
   );
+  if (report.analysis) {
+    lines.push(`## One-pass analysis (${report.analysis.items} test reviews, one JSON answer each)`, "");
+    lines.push(analysisTable(report), "");
+    lines.push(`Gold: ${Object.entries(report.analysis.gold_sources).map(([field, sources]) => `${field} from ${sources.join(" + ")}`).join("; ")}.`, "");
+    lines.push("## Chat tasks", "");
+  }
   lines.push(headlineTable(report), "");
   lines.push(...report.systems.map((system) => `- **${system.name}**: ${system.description}`), "");
   lines.push(`Gold labels: ${Object.entries(report.gold_sources).map(([label, sources]) => `${label} from ${sources.join(" + ")}`).join("; ")}.`, "");

@@ -38,6 +38,8 @@ export interface GenerationBackend {
   /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */
   whenReady(): Promise<void>;
   renderChat(messages: ChatMessage[]): string;
+  /** Tokens of each text under the model's tokenizer (no special tokens added). */
+  countTokens(texts: string[]): Promise<number[]>;
   generate(request: GenerationRequest): Promise<GenerateResult>;
   /** Sentence embeddings (normalized) from the embedded embedding model, and the tokens read. */
   embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>;

@@ -91,6 +91,10 @@ export class LlamaCppBackend implements GenerationBackend {
     return this.template.prompt(messages);
   }
 
+  async countTokens(texts: string[]): Promise<number[]> {
+    return texts.map((text) => this.model!.tokenize(text).length);
+  }
+
   async generate(request: GenerationRequest): Promise<GenerateResult> {
     const context = request.adapterDir ? this.adapters.get(resolve(request.adapterDir))?.context : this.base;
     if (!context) throw new Error(`adapter ${request.adapterDir} is not loaded`);

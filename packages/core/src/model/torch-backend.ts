@@ -50,6 +50,11 @@ export class TorchBackend implements GenerationBackend {
     return this.template.prompt(messages);
   }
 
+  async countTokens(texts: string[]): Promise<number[]> {
+    const engine = await this.current();
+    return (await engine.request("count_tokens", { model: this.options.model, texts })).counts;
+  }
+
   async generate(request: GenerationRequest): Promise<GenerateResult> {
     const engine = await this.current();
     return engine.request(
@@ -64,6 +69,7 @@ export class TorchBackend implements GenerationBackend {
         seed: request.seed,
         batch_size: request.prompts.length,
         stream: request.onToken !== undefined,
+        ...(request.jsonSchema ? { json_schema: request.jsonSchema } : {}),
       },
       {
         signal: request.signal,

@@ -1,0 +1,279 @@
+// Scoring of the one-pass analysis: every test review's `analysis` example answered by each
+// language model (decoding constrained to the ReviewAnalysis schema, so an answer always parses),
+// next to the rule-based analyzer, a stratified random guess and the majority-class floor; every
+// field against its gold with bootstrap intervals (sentiment, stars, quality, recommendation,
+// aspect terms). Gold comes from the review's labels in reviews.jsonl, with their sources.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import {
+  QUALITY_LABELS,
+  RECOMMENDATION_LABELS,
+  REVIEW_ANALYSIS_JSON_SCHEMA,
+  SENTIMENT_CLASSES,
+  parseAnalysis,
+  type AnalysisReport,
+  type AnalysisSystemResult,
+  type ReviewAnalysis,
+} from "@reviewtune/contracts";
+import { ANALYSIS_TASK } from "../data/augment/augment.js";
+import { readJsonl } from "../data/jsonl.js";
+import { analyzeReview } from "../data/labels/analyzer.js";
+import type { GenerationBackend } from "../model/backend.js";
+import { compareCorrectness } from "./compare.js";
+import { classificationMetrics, featureMetrics, majorityFloor, ratingMetrics } from "./metrics.js";
+import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js";
+
+/** Tokens an analysis can take at most under the schema (bounded strings and arrays), with room to spare. */
+export const ANALYSIS_MAX_TOKENS = 256;
+
+export interface AnalysisGold {
+  sentiment: (typeof SENTIMENT_CLASSES)[number];
+  /** Only where the review has stars (a rating given by its author). */
+  stars?: number;
+  quality: (typeof QUALITY_LABELS)[number];
+  recommendation: (typeof RECOMMENDATION_LABELS)[number];
+  aspects: string[];
+}
+
+export interface AnalysisItem {
+  /** `${group}:analysis`. */
+  id: string;
+  group: string;
+  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  gold: AnalysisGold;
+  sources: Record<keyof AnalysisGold, string>;
+  review: { text: string; title?: string | undefined; category?: string | undefined };
+}
+
+const Label = z.looseObject({ source: z.string() });
+const ReviewRowSchema = z.looseObject({
+  id: z.string(),
+  text: z.string(),
+  title: z.string().optional(),
+  category: z.string().optional(),
+  split: z.string().optional(),
+  labels: z.looseObject({
+    sentiment: Label.extend({ label: z.enum(SENTIMENT_CLASSES) }),
+    rating: Label.extend({ stars: z.number() }),
+    features: Label.extend({ items: z.array(z.string()) }),
+    quality: Label.extend({ label: z.enum(QUALITY_LABELS) }),
+    recommendation: Label.extend({ label: z.enum(RECOMMENDATION_LABELS) }),
+    aspects: z.array(z.object({ term: z.string(), polarity: z.string() })).optional(),
+  }),
+});
+type ReviewRow = z.infer<typeof ReviewRowSchema>;
+const TestRowSchema = z.looseObject({ group: z.string(), task: z.string(), messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2) });
+
+export interface AnalysisDataset {
+  items: AnalysisItem[];
+  /** The training reviews' labels: the random baseline draws from them. */
+  training: ReviewRow["labels"][];
+}
+
+/** The test split's analysis examples joined with their reviews' labels; `limit`: the first n. */
+export function loadAnalysisItems(directory: string, options: { limit?: number | undefined } = {}): AnalysisDataset {
+  const testFile = join(directory, "test.jsonl");
+  const reviewsFile = join(directory, "reviews.jsonl");
+  if (!existsSync(testFile) || !existsSync(reviewsFile)) return { items: [], training: [] };
+  const reviews = readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" });
+  const byId = new Map(reviews.map((row) => [row.id, row]));
+  const items: AnalysisItem[] = [];
+  for (const row of readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task and messages" })) {
+    if (row.task !== ANALYSIS_TASK) continue;
+    const review = byId.get(row.group);
+    if (!review) continue; // an instruction dataset's row: no labels to score against
+    const labels = review.labels;
+    const hasStars = labels.rating.source === "rating" || labels.rating.source === "generator";
+    items.push({
+      id: `${row.group}:${ANALYSIS_TASK}`,
+      group: row.group,
+      messages: row.messages.slice(0, -1),
+      gold: {
+        sentiment: labels.sentiment.label,
+        ...(hasStars ? { stars: Math.round(labels.rating.stars) } : {}),
+        quality: labels.quality.label,
+        recommendation: labels.recommendation.label,
+        aspects: labels.aspects ? labels.aspects.map((aspect) => aspect.term) : labels.features.items.slice(0, 5),
+      },
+      sources: {
+        sentiment: labels.sentiment.source,
+        stars: labels.rating.source,
+        quality: labels.quality.source,
+        recommendation: labels.recommendation.source,
+        aspects: labels.aspects ? (labels.features.source === "analyzer" ? "annotation" : labels.features.source) : labels.features.source,
+      },
+      review: { text: review.text, title: review.title, category: review.category },
+    });
+    if (options.limit && items.length >= options.limit) break;
+  }
+  return { items, training: reviews.filter((row) => row.split === "train").map((row) => row.labels) };
+}
+
+/** A system's reading of each item: an analysis, or null when its answer was not one. */
+export interface AnalysisRun {
+  name: string;
+  description: string;
+  analyses: Array<ReviewAnalysis | null>;
+  answers?: string[];
+  errors?: Array<string | null>;
+  latency?: AnalysisSystemResult["latency"];
+}
+
+/** A language model's analyses through a backend, constrained to the schema, in chunks so progress can be shown. */
+export async function analyzeWithBackend(
+  backend: GenerationBackend,
+  items: readonly Pick<AnalysisItem, "messages">[],
+  options: { adapterDir?: string | undefined; chunk?: number; maxNewTokens?: number; signal?: AbortSignal | undefined; onProgress?: (done: number) => void },
+): Promise<{ analyses: Array<ReviewAnalysis | null>; answers: string[]; errors: Array<string | null>; latency: NonNullable<AnalysisSystemResult["latency"]> }> {
+  const chunk = options.chunk ?? 16;
+  const answers: string[] = [];
+  const latencies: number[] = [];
+  let tokens = 0;
+  let seconds = 0;
+  const signal = options.signal ?? new AbortController().signal;
+  for (let offset = 0; offset < items.length; offset += chunk) {
+    signal.throwIfAborted();
+    const batch = items.slice(offset, offset + chunk);
+    const started = performance.now();
+    const result = await backend.generate({
+      adapterDir: options.adapterDir,
+      prompts: batch.map((item) => backend.renderChat(item.messages)),
+      maxNewTokens: options.maxNewTokens ?? ANALYSIS_MAX_TOKENS,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
+      signal,
+    });
+    const elapsed = (performance.now() - started) / 1000;
+    seconds += elapsed;
+    for (const output of result.outputs) {
+      answers.push(output.text);
+      tokens += output.new_tokens;
+      // the wall time of the chunk shared by its answers (they are decoded together)
+      latencies.push(elapsed / batch.length);
+    }
+    options.onProgress?.(answers.length);
+  }
+  const parsed = answers.map((answer) => parseAnalysis(answer));
+  return {
+    analyses: parsed.map((result) => (result.ok ? result.analysis : null)),
+    answers,
+    errors: parsed.map((result) => (result.ok ? null : result.error)),
+    latency: {
+      seconds_per_analysis_p50: percentile(latencies, 0.5),
+      analyses_per_minute: seconds > 0 ? (answers.length / seconds) * 60 : 0,
+      tokens_per_analysis: answers.length ? tokens / answers.length : 0,
+      total_seconds: seconds,
+    },
+  };
+}
+
+/** The rule-based analyzer on the text alone (never the stars the gold came from). */
+export function ruleBasedAnalyses(items: readonly AnalysisItem[]): Array<ReviewAnalysis | null> {
+  return items.map((item) => {
+    const labels = analyzeReview({ text: item.review.text, title: item.review.title, category: item.review.category });
+    return {
+      stars: Math.min(5, Math.max(1, Math.round(labels.rating.stars))) as ReviewAnalysis["stars"],
+      sentiment: labels.sentiment.label,
+      score: labels.sentiment.score,
+      quality: labels.quality.label,
+      recommendation: labels.recommendation.label,
+      aspects: labels.features.items.slice(0, 5).map((term) => ({ term, polarity: "neutral" as const })),
+      summary: labels.summary.text.slice(0, 160) || "-",
+    };
+  });
+}
+
+/** Each field drawn independently from the training reviews' labels (seeded). */
+export function randomAnalyses(items: readonly AnalysisItem[], training: readonly ReviewRow["labels"][], seed: number): Array<ReviewAnalysis | null> {
+  const random = seededRandom(seed);
+  const draw = () => training[Math.floor(random() * training.length)]!;
+  return items.map(() => {
+    if (training.length === 0) return null;
+    return {
+      stars: Math.min(5, Math.max(1, Math.round(draw().rating.stars))) as ReviewAnalysis["stars"],
+      sentiment: draw().sentiment.label,
+      score: 0,
+      quality: draw().quality.label,
+      recommendation: draw().recommendation.label,
+      aspects: [],
+      summary: "-",
+    };
+  });
+}
+
+const indices = (items: readonly AnalysisItem[], has: (item: AnalysisItem) => boolean) => items.flatMap((item, index) => (has(item) ? [index] : []));
+
+/** Every field of one system against the gold, with intervals. */
+export function scoreAnalyses(items: readonly AnalysisItem[], run: AnalysisRun, options: BootstrapOptions = {}): AnalysisSystemResult {
+  const a = run.analyses;
+  const rated = indices(items, (item) => item.gold.stars !== undefined);
+  return {
+    name: run.name,
+    description: run.description,
+    n: items.length,
+    unparseable: a.filter((analysis) => analysis === null).length,
+    sentiment: classificationMetrics(items.map((item) => item.gold.sentiment), a.map((analysis) => analysis?.sentiment ?? null), SENTIMENT_CLASSES, options),
+    rating: rated.length ? ratingMetrics(rated.map((index) => items[index]!.gold.stars!), rated.map((index) => a[index]?.stars ?? null), options) : null,
+    quality: classificationMetrics(items.map((item) => item.gold.quality), a.map((analysis) => analysis?.quality ?? null), QUALITY_LABELS, options),
+    recommendation: classificationMetrics(items.map((item) => item.gold.recommendation), a.map((analysis) => analysis?.recommendation ?? null), RECOMMENDATION_LABELS, options),
+    aspects: featureMetrics(items.map((item) => item.gold.aspects), a.map((analysis) => (analysis ? analysis.aspects.map((aspect) => aspect.term) : null)), options),
+    latency: run.latency ?? null,
+  };
+}
+
+/** Where each gold field came from, over the items. */
+function goldSources(items: readonly AnalysisItem[]): Record<string, string[]> {
+  const sources: Record<string, Set<string>> = {};
+  for (const item of items) for (const [field, source] of Object.entries(item.sources)) (sources[field] ??= new Set()).add(source);
+  return Object.fromEntries(Object.entries(sources).map(([field, set]) => [field, [...set].sort()]));
+}
+
+export function analysisReport(items: readonly AnalysisItem[], runs: readonly AnalysisRun[], options: BootstrapOptions = {}): AnalysisReport {
+  const rated = items.filter((item) => item.gold.stars !== undefined);
+  const tuned = runs.find((run) => run.name === "tuned");
+  const comparisons = runs
+    .filter((run) => run !== tuned && run.answers !== undefined)
+    .flatMap((other) =>
+      tuned
+        ? [
+            compareCorrectness({
+              a: tuned.name,
+              b: other.name,
+              metric: "analysis: sentiment accuracy",
+              items: items.map((item, index) => ({
+                id: item.id,
+                task: ANALYSIS_TASK,
+                gold: item.gold.sentiment,
+                a: { correct: tuned.analyses[index]?.sentiment === item.gold.sentiment, answer: tuned.answers?.[index] ?? "" },
+                b: { correct: other.analyses[index]?.sentiment === item.gold.sentiment, answer: other.answers?.[index] ?? "" },
+              })),
+              ...(options ? { bootstrap: options } : {}),
+            }),
+          ]
+        : [],
+    );
+  return {
+    items: items.length,
+    gold_sources: goldSources(items),
+    majority: {
+      sentiment: majorityFloor(items.map((item) => item.gold.sentiment)),
+      stars: majorityFloor(rated.map((item) => String(item.gold.stars))),
+      quality: majorityFloor(items.map((item) => item.gold.quality)),
+      recommendation: majorityFloor(items.map((item) => item.gold.recommendation)),
+    },
+    systems: runs.map((run) => scoreAnalyses(items, run, options)),
+    comparisons,
+    unparseable: runs.flatMap((run) =>
+      run.answers ? run.analyses.flatMap((analysis, index) => (analysis === null ? [{ system: run.name, id: items[index]!.id, answer: run.answers![index]!, error: run.errors?.[index] ?? "" }] : [])) : [],
+    ),
+    examples: items.slice(0, 12).map((item, index) => ({
+      id: item.id,
+      review: item.review.text.slice(0, 400),
+      gold: { ...item.gold },
+      answers: Object.fromEntries(runs.filter((run) => run.answers).map((run) => [run.name, run.answers![index]!])),
+    })),
+  };
+}
