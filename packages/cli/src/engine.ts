@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { TrainConfig } from "@reviewtune/contracts";
-import { ConfigError, EngineClient, cacheRoot, ensureEngineEnvironment } from "@reviewtune/core";
+import { ConfigError, EngineClient, LlamaCppBackend, cacheRoot, ensureEngineEnvironment, type RunRecord } from "@reviewtune/core";
 
 export async function startEngine(options: { verbose?: boolean; install?: boolean } = {}): Promise<EngineClient> {
   if (options.install) await ensureEngineEnvironment({ log: (line) => console.error(line) });
@@ -104,5 +104,37 @@ export async function servingGguf(
     return { file: result.out, source, note: `requantized to ${type} in ${result.seconds.toFixed(1)} s, weights' relative error ${(100 * result.relative_error).toFixed(1)}%` };
   } finally {
     await started?.shutdown();
+  }
+}
+
+/**
+ * The model interface a run's answers go through (eval, analyze, the demo): llama.cpp in process
+ * (the base GGUF requantized to Q8_0, the run's adapter converted to GGUF LoRA when loaded) when the
+ * run is an adapter on a model with a GGUF, else undefined: the torch engine answers. `backend`
+ * "llamacpp" insists (its error is the user's), "torch" never uses llama.cpp, "auto" falls back.
+ */
+export async function backendForRun(
+  run: RunRecord | undefined,
+  options: { backend: string; quant?: GgufQuant | undefined; model?: TrainConfig["model"]; engine?: EngineClient; say?: (line: string) => void },
+): Promise<LlamaCppBackend | undefined> {
+  const say = options.say ?? ((line: string) => console.error(`  ${line}`));
+  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
+  if (options.backend === "torch") return undefined;
+  if (run?.result?.model_dir) {
+    if (options.backend === "llamacpp") throw new ConfigError(`run ${run.id} trained the whole model: the llama.cpp path serves adapters on a GGUF base`, [], { hint: "use --backend torch, or export --format merged and convert it to GGUF" });
+    return undefined;
+  }
+  const model = run?.config.model ?? options.model;
+  if (!model) throw new ConfigError("no model to answer with", [], { hint: "pass --run <run-dir> or --model <source>" });
+  try {
+    const gguf = await servingGguf(model, { flag: "--gguf", quant: options.quant, ...(options.engine ? { engine: options.engine } : {}) });
+    say(`llama.cpp path: ${gguf.file} (${gguf.note})`);
+    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run?.config.data.template });
+    await backend.start();
+    return backend;
+  } catch (error) {
+    if (options.backend === "llamacpp") throw error;
+    say(`the llama.cpp path is not available (${(error as Error).message}); the torch engine answers`);
+    return undefined;
   }
 }

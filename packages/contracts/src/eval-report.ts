@@ -171,13 +171,14 @@ export const AnalysisSystemResultSchema = z.object({
   n: z.number().int(),
   /** Answers that are not a valid ReviewAnalysis (0 by construction under the schema constraint). */
   unparseable: z.number().int(),
-  sentiment: ClassificationMetricsSchema,
+  /** Null for a field the system does not predict (a classification head gives stars or sentiment only). */
+  sentiment: ClassificationMetricsSchema.nullable(),
   /** Stars against the author's stars (items that have them). */
   rating: RatingMetricsSchema.nullable(),
-  quality: ClassificationMetricsSchema,
-  recommendation: ClassificationMetricsSchema,
+  quality: ClassificationMetricsSchema.nullable(),
+  recommendation: ClassificationMetricsSchema.nullable(),
   /** Aspect terms (normalized) against the gold terms. */
-  aspects: FeatureMetricsSchema,
+  aspects: FeatureMetricsSchema.nullable(),
   latency: z
     .object({ seconds_per_analysis_p50: z.number(), analyses_per_minute: z.number(), tokens_per_analysis: z.number(), total_seconds: z.number() })
     .nullable(),

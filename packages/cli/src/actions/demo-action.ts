@@ -2,9 +2,9 @@
 // fine-tune with a live progress bar, then the same prompts answered by the tuned model, side by side.
 import { join } from "node:path";
 import { EvalSettingsSchema } from "@reviewtune/contracts";
-import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
+import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, analysisTable, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
 import type { DemoOptions } from "../commands/demo.js";
-import { onInterrupt, startEngine } from "../engine.js";
+import { backendForRun, onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
 import { printRunSummary } from "./train-action.js";
 
@@ -101,17 +101,27 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
     if (evalCard.splits.test.reviews < options.evalReviews) {
       throw new Error(`the demo's evaluation set ${evalData} has ${evalCard.splits.test.reviews} test reviews, fewer than --eval-reviews ${options.evalReviews}`);
     }
-    const report = await evaluateRun({
-      engine,
-      runDirectory: directory,
-      dataDirectory: evalData,
-      limit: options.evalReviews,
-      settings: EvalSettingsSchema.parse({}),
-      maxNewTokens: options.maxTokens,
-      onStatus: (message) => console.log(`  ${message}`),
-      signal: controller.signal,
-    });
+    // The fast CPU path (llama.cpp, the analysis constrained to its schema), one chat question per review in turn.
+    const backend = await backendForRun(record, { backend: "auto", engine, say: (line) => console.log(`  ${line}`) });
+    let report;
+    try {
+      report = await evaluateRun({
+        engine,
+        backend,
+        chatPerReview: backend ? 1 : undefined,
+        runDirectory: directory,
+        dataDirectory: evalData,
+        limit: options.evalReviews,
+        settings: EvalSettingsSchema.parse({}),
+        maxNewTokens: options.maxTokens,
+        onStatus: (message) => console.log(`  ${message}`),
+        signal: controller.signal,
+      });
+    } finally {
+      await backend?.close();
+    }
     const files = writeEvalReport(join(directory, "eval"), report);
+    if (report.analysis) console.log(`\n${analysisTable(report)}`);
     console.log(`\n${headlineTable(report)}\n`);
     console.log(`report: ${files.html}`);
     console.log(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s. Run folder: ${directory}`);

@@ -7,7 +7,6 @@ import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, ty
 import {
   BASELINES,
   ConfigError,
-  LlamaCppBackend,
   analysisTable,
   compareReports,
   evaluateAspects,
@@ -18,11 +17,10 @@ import {
   readSemEvalAspects,
   writeEvalReport,
   type BaselineName,
-  type EngineClient,
   type GenerationBackend,
 } from "@reviewtune/core";
 import type { EvalOptions } from "../commands/eval.js";
-import { GGUF_QUANTS, onInterrupt, servingGguf, startEngine, type GgufQuant } from "../engine.js";
+import { GGUF_QUANTS, backendForRun, onInterrupt, startEngine, type GgufQuant } from "../engine.js";
 
 function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
@@ -49,31 +47,6 @@ function parseBaselines(list: string): BaselineName[] {
   return names as BaselineName[];
 }
 
-/**
- * The backend the evaluation answers through: llama.cpp (the base GGUF requantized to Q8_0, the
- * adapter converted to GGUF LoRA) when the run is an adapter on a model with a GGUF, else the torch
- * engine (which also scores label words for AUC and perplexity).
- */
-async function chooseBackend(options: EvalOptions, engine: EngineClient): Promise<GenerationBackend | undefined> {
-  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
-  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
-  if (options.backend === "torch") return undefined;
-  const run = readRunRecord(options.run!);
-  const adapterOnGguf = !run.result?.model_dir;
-  if (options.backend === "auto" && !adapterOnGguf) return undefined;
-  try {
-    const gguf = await servingGguf(run.config.model, { flag: "--gguf", quant: options.quant as GgufQuant | undefined, engine });
-    console.error(`  llama.cpp path: ${gguf.file} (${gguf.note})`);
-    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run.config.data.template });
-    await backend.start();
-    return backend;
-  } catch (error) {
-    if (options.backend === "llamacpp") throw error;
-    console.error(`  the llama.cpp path is not available for this run (${(error as Error).message}); answering on the torch engine`);
-    return undefined;
-  }
-}
-
 export async function runEval(options: EvalOptions): Promise<void> {
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines(options.baselines);
@@ -82,11 +55,13 @@ export async function runEval(options: EvalOptions): Promise<void> {
   const dispose = onInterrupt(() => controller.abort());
   let backend: GenerationBackend | undefined;
   try {
-    backend = await chooseBackend(options, engine);
+    if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
+    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant as GgufQuant | undefined, engine });
     const started = performance.now();
     const report = await evaluateRun({
       backend,
       chatPerReview: options.chatPerReview ?? (backend ? 1 : undefined),
+      heads: options.head,
       engine,
       runDirectory: options.run!,
       dataDirectory: options.data,

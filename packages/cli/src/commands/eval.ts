@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
-import { collectSet, positiveInteger } from "./shared.js";
+import { collect, collectSet, positiveInteger } from "./shared.js";
 
 export interface EvalOptions {
   run?: string;
@@ -17,6 +17,7 @@ export interface EvalOptions {
   seed: number;
   bootstrap: number;
   backend: string;
+  head?: string[];
   chatPerReview?: number;
   quant?: string;
   verbose?: boolean;
@@ -41,6 +42,7 @@ export function registerEval(program: Command): void {
     .option("--bootstrap <n>", "bootstrap resamples", positiveInteger("--bootstrap"), 1000)
     .option("--backend <name>", "who answers: auto (llama.cpp when the run is an adapter on a GGUF base, else torch), llamacpp (fast CPU path; no AUC or perplexity) or torch (the engine)", "auto")
     .option("--chat-per-review <n>", "chat questions per test review, the tasks taken in turn (default: 1 on the llama.cpp path, all 6 on torch); the analysis covers every review", positiveInteger("--chat-per-review"))
+    .option("--head <run-dir>", "a classification run (train --task classify) to score beside the analysis: its stars or sentiment (repeatable)", collect)
     .option("--quant <type>", "with the llama.cpp path: q8_0 (default), q4_0 or source (the base GGUF as it is)")
     .option("--verbose", "show the engine's full log")
     .action(async (options: EvalOptions) => {

@@ -23,11 +23,13 @@ describe("bench serve helpers", () => {
 
   it("the table compares every target with the first one, in queries and in tokens", () => {
     const result = (label: string, queriesPerMinute: number, tokensPerSecond: number): ServeBenchResult => ({
-      label, model: "m", sent: 10, completed: 10, errors: 0, errorSamples: [], fallbacks: label === "llamacpp" ? 2 : 0, wallSeconds: 60,
+      label, model: "m", sent: 10, completed: 10, errors: 0, errorSamples: [], fallbacks: label === "llamacpp" ? 2 : 0, complete: label === "llamacpp" ? 9 : null, wallSeconds: 60,
       latency: { p50: 1, p95: 2, p99: 3, mean: 1.2 }, queriesPerMinute, tokensPerSecond, meanCompletionTokens: 20, costPer1000: 0.01,
     });
     const table = formatServeBench([result("torch", 40, 10), result("llamacpp", 150, 50)], 0.1);
     assert.match(table, /\| llamacpp \| m \| 10\/10 \| 0 \| 1\.00 \| 2\.00 \| 3\.00 \| 150\.0 \|/);
+    assert.match(table, /llamacpp: 9\/10 answers are complete analyses \(parse as a ReviewAnalysis\): 9\.0 analyses\/min/);
+    assert.doesNotMatch(table, /torch: .*complete analyses/);
     assert.match(table, /llamacpp vs torch: 3\.75x the queries\/min, 5\.00x the tokens\/s/);
     assert.match(table, /llamacpp: 2 answers were base-model fallbacks/);
   });

@@ -2,8 +2,9 @@
 // Review-length chat prompts (the demo reviews' held-out phrasings) from `concurrency` workers, a
 // fixed request count and a time limit; latency percentiles, queries/min, tokens/s, errors, and the
 // cost per 1,000 queries from the measured time. Several --url in one run compare backends.
+import { REVIEW_ANALYSIS_JSON_SCHEMA, parseAnalysis } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
-import { reviewExamples } from "../data/augment/augment.js";
+import { analysisPrompt, reviewExamples } from "../data/augment/augment.js";
 import { demoEntry, makeDemoReviews } from "../data/demo-reviews.js";
 
 export interface ServeBenchTarget {
@@ -22,6 +23,12 @@ export interface ServeBenchOptions {
   apiKey?: string | undefined;
   /** What the machine costs per hour, for the cost per 1,000 queries. */
   dollarsPerHour: number;
+  /**
+   * Ask for the one-pass analysis instead of chat questions: the analysis prompt, decoding
+   * constrained with OpenAI's response_format json_schema; an answer counts as complete when it
+   * parses as a ReviewAnalysis.
+   */
+  analysis?: boolean;
   log?: (line: string) => void;
 }
 
@@ -33,6 +40,8 @@ export interface ServeBenchResult {
   errors: number;
   errorSamples: string[];
   fallbacks: number;
+  /** With `analysis`: answers that parse as a ReviewAnalysis. */
+  complete: number | null;
   wallSeconds: number;
   latency: { p50: number; p95: number; p99: number; mean: number };
   queriesPerMinute: number;
@@ -55,6 +64,11 @@ export function parseBenchTarget(value: string): ServeBenchTarget {
   // A load generator pointed at someone else's server is an attack, not a benchmark.
   if (!LOOPBACK.test(parsed.hostname)) throw new ConfigError(`--url ${url}: bench serve only targets this machine (127.0.0.1, localhost, ::1)`);
   return { label: label ?? parsed.host, url: parsed.origin };
+}
+
+/** Analysis prompts for the same bench reviews. */
+export function benchAnalysisPrompts(count: number): string[] {
+  return makeDemoReviews(count, 9_001).map((demo) => analysisPrompt(demoEntry(demo).review));
 }
 
 /** Review-length chat prompts, distinct from the demo training data (another seed, held-out phrasing). */
@@ -85,7 +99,8 @@ async function pickModel(target: ServeBenchTarget, headers: Record<string, strin
 
 export async function benchServe(options: ServeBenchOptions): Promise<ServeBenchResult[]> {
   const headers: Record<string, string> = { "content-type": "application/json", ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
-  const prompts = benchPrompts(Math.min(options.requests, 500));
+  const prompts = options.analysis ? benchAnalysisPrompts(Math.min(options.requests, 500)) : benchPrompts(Math.min(options.requests, 500));
+  const responseFormat = options.analysis ? { response_format: { type: "json_schema", json_schema: { name: "review_analysis", schema: REVIEW_ANALYSIS_JSON_SCHEMA, strict: true } } } : {};
   const results: ServeBenchResult[] = [];
   for (const target of options.targets) {
     const model = await pickModel(target, headers, options.model);
@@ -93,11 +108,12 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
       const response = await fetch(`${target.url}/v1/chat/completions`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ model, messages: [{ role: "user", content: prompt }], max_tokens: options.maxTokens, temperature: 0 }),
+        body: JSON.stringify({ model, messages: [{ role: "user", content: prompt }], max_tokens: options.maxTokens, temperature: 0, ...responseFormat }),
       });
-      const body = (await response.json()) as { usage?: { completion_tokens: number }; error?: { message: string }; reviewtune?: { fallback: unknown } };
+      const body = (await response.json()) as { choices?: Array<{ message?: { content?: string } }>; usage?: { completion_tokens: number }; error?: { message: string }; reviewtune?: { fallback: unknown } };
       if (!response.ok) throw new Error(`${response.status} ${body.error?.message ?? ""}`.trim());
-      return { tokens: body.usage?.completion_tokens ?? 0, fallback: Boolean(body.reviewtune?.fallback) };
+      const complete = options.analysis ? parseAnalysis(body.choices?.[0]?.message?.content ?? "").ok : false;
+      return { tokens: body.usage?.completion_tokens ?? 0, fallback: Boolean(body.reviewtune?.fallback), complete };
     };
     options.log?.(`bench serve: ${target.label} (${target.url}, model ${model}): warm-up, then ${options.requests} requests x ${options.concurrency} concurrent, ${options.maxTokens} tokens max`);
     await ask(prompts[0]!); // first-request costs (lazy loads, caches) are not what a user waits for later
@@ -107,6 +123,7 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
     let errors = 0;
     let tokens = 0;
     let fallbacks = 0;
+    let complete = 0;
     const started = performance.now();
     const deadline = started + options.timeLimitSeconds * 1000;
     const worker = async () => {
@@ -119,6 +136,7 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
           latencies.push((performance.now() - begin) / 1000);
           tokens += answer.tokens;
           if (answer.fallback) fallbacks += 1;
+          if (answer.complete) complete += 1;
         } catch (error) {
           errors += 1;
           if (errorSamples.length < 3) errorSamples.push((error as Error).message);
@@ -137,6 +155,7 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
       errors,
       errorSamples,
       fallbacks,
+      complete: options.analysis ? complete : null,
       wallSeconds,
       latency: {
         p50: nearestRankPercentile(sorted, 0.5),
@@ -167,6 +186,7 @@ export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: nu
     `cost: this machine at $${dollarsPerHour}/hour (--dollars-per-hour) x measured wall time / answered queries`,
   ];
   for (const result of results) {
+    if (result.complete !== null) lines.push(`${result.label}: ${result.complete}/${result.completed} answers are complete analyses (parse as a ReviewAnalysis): ${((result.complete / result.wallSeconds) * 60).toFixed(1)} analyses/min`);
     if (result.fallbacks > 0) lines.push(`${result.label}: ${result.fallbacks} answers were base-model fallbacks (the adapter did not load)`);
     for (const sample of result.errorSamples) lines.push(`${result.label} error: ${sample}`);
   }

@@ -48,17 +48,27 @@ describe("analysis evaluation", () => {
     const result = scoreAnalyses(items, run, { samples: 200 });
     assert.equal(result.n, 4);
     assert.equal(result.unparseable, 1);
-    close(result.sentiment.accuracy.value, 2 / 4);
+    close(result.sentiment!.accuracy.value, 2 / 4);
     // positive: P 1/1, R 1/2 -> F1 2/3; negative: 1/1, 1/1 -> 1; neutral: predicted once (wrong), gold once (unparseable) -> 0
-    close(result.sentiment.macro_f1.value, (2 / 3 + 1 + 0) / 3);
+    close(result.sentiment!.macro_f1.value, (2 / 3 + 1 + 0) / 3);
     close(result.rating!.exact.value, 1 / 4);
     close(result.rating!.within_one.value, 2 / 4);
     assert.equal(result.rating!.unparseable, 1);
     // quality: a good, b poor, c (unparseable) wrong, d predicted good for gold good -> 3/4
-    close(result.quality.accuracy.value, 3 / 4);
+    close(result.quality!.accuracy.value, 3 / 4);
     // aspects, micro over items: matched battery life + strap = 2; predicted 1 + 1 + 1 = 3 (c unparseable: nothing); gold 1 + 2 = 3
-    close(result.aspects.precision.value, 2 / 3);
-    close(result.aspects.recall.value, 2 / 3);
+    close(result.aspects!.precision.value, 2 / 3);
+    close(result.aspects!.recall.value, 2 / 3);
+  });
+
+  it("scores only the fields a classification head predicts", () => {
+    const head: AnalysisRun = { name: "head", description: "rating head", fields: ["stars", "sentiment"], analyses: [{ stars: 5, sentiment: "positive" }, { stars: 1, sentiment: "negative" }, { stars: 4, sentiment: "positive" }, { stars: 4, sentiment: "positive" }] };
+    const result = scoreAnalyses(items, head, { samples: 100 });
+    close(result.sentiment!.accuracy.value, 3 / 4);
+    close(result.rating!.mae.value, (0 + 0 + 1 + 0) / 4);
+    assert.equal(result.quality, null);
+    assert.equal(result.recommendation, null);
+    assert.equal(result.aspects, null);
   });
 
   it("puts the majority floor, the baselines and the unparseable answers with their reasons into the report", () => {

@@ -19,6 +19,8 @@ import {
 import { ANALYSIS_TASK } from "../data/augment/augment.js";
 import { readJsonl } from "../data/jsonl.js";
 import { analyzeReview } from "../data/labels/analyzer.js";
+import { classify, type ClassifierChoice } from "../classify/classify.js";
+import type { EngineClient } from "../engine/client.js";
 import type { GenerationBackend } from "../model/backend.js";
 import { compareCorrectness } from "./compare.js";
 import { classificationMetrics, featureMetrics, majorityFloor, ratingMetrics } from "./metrics.js";
@@ -114,7 +116,10 @@ export function loadAnalysisItems(directory: string, options: { limit?: number |
 export interface AnalysisRun {
   name: string;
   description: string;
-  analyses: Array<ReviewAnalysis | null>;
+  /** A classification head predicts some fields only (stars, or sentiment): the others are not scored. */
+  analyses: Array<Partial<ReviewAnalysis> | null>;
+  /** The fields this system predicts; default all. */
+  fields?: ReadonlyArray<"stars" | "sentiment" | "quality" | "recommendation" | "aspects">;
   answers?: string[];
   errors?: Array<string | null>;
   latency?: AnalysisSystemResult["latency"];
@@ -170,8 +175,30 @@ export async function analyzeWithBackend(
   };
 }
 
+/**
+ * A classification head's reading of each review (its text, as heads are trained): a rating head
+ * gives stars and the sentiment they map to, a sentiment head the sentiment only.
+ */
+export async function headAnalyses(engine: EngineClient, head: { choice: ClassifierChoice; labels: "rating" | "sentiment" }, items: readonly AnalysisItem[]): Promise<Pick<AnalysisRun, "analyses" | "fields" | "latency">> {
+  const started = performance.now();
+  const result = await classify(engine, head.choice, items.map((item) => item.review.text));
+  const seconds = (performance.now() - started) / 1000;
+  const latency = { seconds_per_analysis_p50: seconds / Math.max(1, items.length), analyses_per_minute: seconds > 0 ? (items.length / seconds) * 60 : 0, tokens_per_analysis: 0, total_seconds: seconds };
+  if (head.labels === "rating") {
+    return {
+      fields: ["stars", "sentiment"],
+      latency,
+      analyses: result.outputs.map((output) => {
+        const stars = Number(output.label) as ReviewAnalysis["stars"];
+        return { stars, sentiment: stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive" };
+      }),
+    };
+  }
+  return { fields: ["sentiment"], latency, analyses: result.outputs.map((output) => ({ sentiment: output.label as ReviewAnalysis["sentiment"] })) };
+}
+
 /** The rule-based analyzer on the text alone (never the stars the gold came from). */
-export function ruleBasedAnalyses(items: readonly AnalysisItem[]): Array<ReviewAnalysis | null> {
+export function ruleBasedAnalyses(items: readonly AnalysisItem[]): ReviewAnalysis[] {
   return items.map((item) => {
     const labels = analyzeReview({ text: item.review.text, title: item.review.title, category: item.review.category });
     return {
@@ -210,16 +237,17 @@ const indices = (items: readonly AnalysisItem[], has: (item: AnalysisItem) => bo
 export function scoreAnalyses(items: readonly AnalysisItem[], run: AnalysisRun, options: BootstrapOptions = {}): AnalysisSystemResult {
   const a = run.analyses;
   const rated = indices(items, (item) => item.gold.stars !== undefined);
+  const has = (field: NonNullable<AnalysisRun["fields"]>[number]) => !run.fields || run.fields.includes(field);
   return {
     name: run.name,
     description: run.description,
     n: items.length,
     unparseable: a.filter((analysis) => analysis === null).length,
-    sentiment: classificationMetrics(items.map((item) => item.gold.sentiment), a.map((analysis) => analysis?.sentiment ?? null), SENTIMENT_CLASSES, options),
-    rating: rated.length ? ratingMetrics(rated.map((index) => items[index]!.gold.stars!), rated.map((index) => a[index]?.stars ?? null), options) : null,
-    quality: classificationMetrics(items.map((item) => item.gold.quality), a.map((analysis) => analysis?.quality ?? null), QUALITY_LABELS, options),
-    recommendation: classificationMetrics(items.map((item) => item.gold.recommendation), a.map((analysis) => analysis?.recommendation ?? null), RECOMMENDATION_LABELS, options),
-    aspects: featureMetrics(items.map((item) => item.gold.aspects), a.map((analysis) => (analysis ? analysis.aspects.map((aspect) => aspect.term) : null)), options),
+    sentiment: has("sentiment") ? classificationMetrics(items.map((item) => item.gold.sentiment), a.map((analysis) => analysis?.sentiment ?? null), SENTIMENT_CLASSES, options) : null,
+    rating: rated.length && has("stars") ? ratingMetrics(rated.map((index) => items[index]!.gold.stars!), rated.map((index) => a[index]?.stars ?? null), options) : null,
+    quality: has("quality") ? classificationMetrics(items.map((item) => item.gold.quality), a.map((analysis) => analysis?.quality ?? null), QUALITY_LABELS, options) : null,
+    recommendation: has("recommendation") ? classificationMetrics(items.map((item) => item.gold.recommendation), a.map((analysis) => analysis?.recommendation ?? null), RECOMMENDATION_LABELS, options) : null,
+    aspects: has("aspects") ? featureMetrics(items.map((item) => item.gold.aspects), a.map((analysis) => (analysis?.aspects ? analysis.aspects.map((aspect) => aspect.term) : null)), options) : null,
     latency: run.latency ?? null,
   };
 }

@@ -7,7 +7,8 @@ import { join, resolve } from "node:path";
 import { EVAL_REPORT_VERSION, SENTIMENT_CLASSES, type EvalReport, type EvalSettings, type SystemResult, type TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import type { GenerationBackend } from "../model/backend.js";
-import { analysisReport, analyzeWithBackend, loadAnalysisItems, randomAnalyses, ruleBasedAnalyses, type AnalysisRun } from "./analysis-eval.js";
+import { classifierOfRun } from "../classify/classify.js";
+import { analysisReport, analyzeWithBackend, headAnalyses, loadAnalysisItems, randomAnalyses, ruleBasedAnalyses, type AnalysisRun } from "./analysis-eval.js";
 import { formatAdherence } from "./format-adherence.js";
 import { ConfigError } from "../errors.js";
 import { answer } from "../generate/answer.js";
@@ -50,6 +51,8 @@ export interface EvaluateOptions {
    * engine answers through `answer()`. The analysis is evaluated only through a backend.
    */
   backend?: GenerationBackend | undefined;
+  /** Classification runs (`train --task classify`) to score beside the analysis: the heads' stars or sentiment. */
+  heads?: readonly string[] | undefined;
   /** Chat questions per test review (tasks taken in turn, so every task is asked): default every task. */
   chatPerReview?: number | undefined;
   runDirectory: string;
@@ -333,6 +336,14 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
     });
   }
   if (analysisRuns.length > 0) {
+    for (const directory of options.heads ?? []) {
+      if (!engine) throw new ConfigError("scoring a classification head needs the engine");
+      const head = readRunRecord(directory);
+      const labels = head.config.labels!;
+      say(`head ${head.id}: classifying ${analysis.items.length} reviews (${labels})`);
+      const predicted = await headAnalyses(engine, { choice: classifierOfRun(head, directory), labels }, analysis.items);
+      analysisRuns.push({ name: `head (${labels})`, description: `classification head of run ${head.id}: ${head.config.model.source} + ${head.config.method} SEQ_CLS on ${labels}, on the review text`, ...predicted });
+    }
     if (baselines.includes("random")) analysisRuns.push({ name: "random", description: "stratified random: each field drawn from the training reviews' labels", analyses: randomAnalyses(analysis.items, analysis.training, seed) });
     if (baselines.includes("rule-based")) analysisRuns.push({ name: "rule-based", description: "the rule-based analyzer on the review text, without its stars", analyses: ruleBasedAnalyses(analysis.items) });
   }

@@ -50,14 +50,14 @@ export function analysisTable(report: EvalReport): string {
   const analysis = report.analysis;
   if (!analysis) return "";
   const rows: Array<{ label: string; figure: (system: AnalysisSystemResult) => string }> = [
-    { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment.macro_f1) },
-    { label: `sentiment accuracy %${floor(analysis.majority.sentiment)}`, figure: (system) => formatEstimate(system.sentiment.accuracy) },
+    { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment?.macro_f1) },
+    { label: `sentiment accuracy %${floor(analysis.majority.sentiment)}`, figure: (system) => formatEstimate(system.sentiment?.accuracy) },
     { label: "rating MAE (stars)", figure: (system) => formatEstimate(system.rating?.mae, 1, 2) },
     { label: "rating within 1 star %", figure: (system) => formatEstimate(system.rating?.within_one) },
     { label: `rating exact %${floor(analysis.majority.stars)}`, figure: (system) => formatEstimate(system.rating?.exact) },
-    { label: `quality accuracy %${floor(analysis.majority.quality)}`, figure: (system) => formatEstimate(system.quality.accuracy) },
-    { label: `recommendation accuracy %${floor(analysis.majority.recommendation)}`, figure: (system) => formatEstimate(system.recommendation.accuracy) },
-    { label: "aspect F1 %", figure: (system) => formatEstimate(system.aspects.f1) },
+    { label: `quality accuracy %${floor(analysis.majority.quality)}`, figure: (system) => formatEstimate(system.quality?.accuracy) },
+    { label: `recommendation accuracy %${floor(analysis.majority.recommendation)}`, figure: (system) => formatEstimate(system.recommendation?.accuracy) },
+    { label: "aspect F1 %", figure: (system) => formatEstimate(system.aspects?.f1) },
     { label: "unparseable", figure: (system) => `${system.unparseable}/${system.n}` },
     { label: "analyses per minute", figure: (system) => (system.latency ? system.latency.analyses_per_minute.toFixed(1) : "n/a") },
   ];
