@@ -115,7 +115,7 @@ export async function servingGguf(
  */
 export async function backendForRun(
   run: RunRecord | undefined,
-  options: { backend: string; quant?: GgufQuant | undefined; model?: TrainConfig["model"]; engine?: EngineClient; say?: (line: string) => void },
+  options: { backend: string; quant?: GgufQuant | undefined; model?: TrainConfig["model"]; engine?: EngineClient; parallel?: number; say?: (line: string) => void },
 ): Promise<LlamaCppBackend | undefined> {
   const say = options.say ?? ((line: string) => console.error(`  ${line}`));
   if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
@@ -129,7 +129,7 @@ export async function backendForRun(
   try {
     const gguf = await servingGguf(model, { flag: "--gguf", quant: options.quant, ...(options.engine ? { engine: options.engine } : {}) });
     say(`llama.cpp path: ${gguf.file} (${gguf.note})`);
-    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run?.config.data.template });
+    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run?.config.data.template, ...(options.parallel ? { parallel: options.parallel } : {}) });
     await backend.start();
     return backend;
   } catch (error) {

@@ -102,7 +102,7 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
       throw new Error(`the demo's evaluation set ${evalData} has ${evalCard.splits.test.reviews} test reviews, fewer than --eval-reviews ${options.evalReviews}`);
     }
     // The fast CPU path (llama.cpp, the analysis constrained to its schema), one chat question per review in turn.
-    const backend = await backendForRun(record, { backend: "auto", engine, say: (line) => console.log(`  ${line}`) });
+    const backend = await backendForRun(record, { backend: "auto", engine, parallel: 16, say: (line) => console.log(`  ${line}`) });
     let report;
     try {
       report = await evaluateRun({

@@ -56,7 +56,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
   let backend: GenerationBackend | undefined;
   try {
     if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
-    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant as GgufQuant | undefined, engine });
+    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant as GgufQuant | undefined, engine, parallel: options.parallel });
     const started = performance.now();
     const report = await evaluateRun({
       backend,

@@ -19,6 +19,7 @@ export interface EvalOptions {
   backend: string;
   head?: string[];
   chatPerReview?: number;
+  parallel: number;
   quant?: string;
   verbose?: boolean;
 }
@@ -43,6 +44,7 @@ export function registerEval(program: Command): void {
     .option("--backend <name>", "who answers: auto (llama.cpp when the run is an adapter on a GGUF base, else torch), llamacpp (fast CPU path; no AUC or perplexity) or torch (the engine)", "auto")
     .option("--chat-per-review <n>", "chat questions per test review, the tasks taken in turn (default: 1 on the llama.cpp path, all 6 on torch); the analysis covers every review", positiveInteger("--chat-per-review"))
     .option("--head <run-dir>", "a classification run (train --task classify) to score beside the analysis: its stars or sentiment (repeatable)", collect)
+    .option("--parallel <n>", "with the llama.cpp path: sequences decoded together (more is faster on a batch, not per answer)", positiveInteger("--parallel"), 16)
     .option("--quant <type>", "with the llama.cpp path: q8_0 (default), q4_0 or source (the base GGUF as it is)")
     .option("--verbose", "show the engine's full log")
     .action(async (options: EvalOptions) => {

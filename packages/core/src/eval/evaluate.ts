@@ -306,13 +306,13 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   for (const { name, description, target, adapter } of languageModels) {
     if (backend && analysis.items.length > 0) {
       say(`${name}: analyzing ${analysis.items.length} reviews (${backend.name}, decoding constrained to the ReviewAnalysis schema)`);
-      const analyzed = await analyzeWithBackend(backend, analysis.items, { adapterDir: adapter, signal: options.signal, onProgress: (done) => say(`${name}: ${done}/${analysis.items.length} analyses`) });
+      const analyzed = await analyzeWithBackend(backend, analysis.items, { adapterDir: adapter, chunk: Math.max(backend.concurrency ?? 1, batchSize), signal: options.signal, onProgress: (done) => say(`${name}: ${done}/${analysis.items.length} analyses`) });
       analysisRuns.push({ name, description, ...analyzed });
     }
     say(`${name}: answering ${items.length} chat questions (${backend ? `${backend.name}, chunks of ${batchSize}` : `batches of ${batchSize}`}, greedy)`);
     const onBatch = (done: number) => say(`${name}: ${done}/${items.length} answered`);
     const generated = backend
-      ? await generateWithBackend(backend, adapter, items, { chunk: batchSize, maxNewTokens, signal: options.signal, onBatch })
+      ? await generateWithBackend(backend, adapter, items, { chunk: Math.max(backend.concurrency ?? 1, batchSize), maxNewTokens, signal: options.signal, onBatch })
       : await generateAnswers(target!, items, { batchSize, maxNewTokens, signal: options.signal, onBatch });
     // Label-word probabilities and perplexity need the engine's scores: the torch path only.
     let probabilities: Array<Record<string, number> | null> | undefined;
