@@ -35,6 +35,8 @@ interface Job {
   temperature: number;
   topP: number;
   seed: number;
+  /** `response_format`'s schema: decoding is constrained to it. */
+  jsonSchema?: Record<string, unknown> | undefined;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -44,6 +46,7 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     const body = parseBody(ChatCompletionsRequestSchema, request.body);
     const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
     job.references = referencesAsked(context, body);
+    job.jsonSchema = schemaOf(body.response_format);
     return run(context, job, request, reply);
   });
   app.post("/v1/completions", async (request, reply) => {
@@ -58,6 +61,17 @@ function toChatMessage(message: ChatCompletionMessage): ChatMessage {
   // "developer" is OpenAI's newer name for the system role; text parts are joined.
   const content = typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join("");
   return { role: message.role === "developer" ? "system" : message.role, content };
+}
+
+/**
+ * The JSON Schema `response_format` constrains the answer to: its own for json_schema, any JSON
+ * object for json_object (both grammar engines take `{"type": "object"}` as "an object with any
+ * properties"), none for text.
+ */
+function schemaOf(format: ChatCompletionsRequest["response_format"]): Record<string, unknown> | undefined {
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "object" };
+  return format.json_schema.schema;
 }
 
 /** What `references` asks for: the last user message is the question. */
@@ -135,6 +149,7 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
         temperature: job.temperature,
         topP: job.topP,
         seed: job.seed,
+        jsonSchema: job.jsonSchema,
         onToken,
         signal,
       });
