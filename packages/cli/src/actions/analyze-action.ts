@@ -105,14 +105,14 @@ function checkResumable(files: ReturnType<typeof analyzeFiles>, state: AnalyzeSt
   if (!parsed.success) throw new ConfigError(`${files.state} is not an analyze state file`, [], { hint: "pass --force to start over" });
   const before = parsed.data;
   const differences = [
-    before.input_sha256 !== state.input_sha256 ? `the input (${before.input}, SHA-256 ${before.input_sha256.slice(0, 12)}; now ${state.input}, ${state.input_sha256.slice(0, 12)})` : undefined,
-    before.run !== state.run ? `the run (${before.run ?? "none: the base model"}; now ${state.run ?? "none"})` : undefined,
-    before.model !== state.model ? `the model (${before.model}; now ${state.model})` : undefined,
-    JSON.stringify(before.columns) !== JSON.stringify(state.columns) ? `the --column mapping (${JSON.stringify(before.columns)}; now ${JSON.stringify(state.columns)})` : undefined,
-    before.max_chars !== state.max_chars ? `--max-chars (${before.max_chars}; now ${state.max_chars})` : undefined,
+    before.input_sha256 !== state.input_sha256 ? `input ${before.input} (SHA-256 ${before.input_sha256.slice(0, 12)}), now ${state.input} (${state.input_sha256.slice(0, 12)})` : undefined,
+    before.run !== state.run ? `run ${before.run ?? "none (the base model)"}, now ${state.run ?? "none"}` : undefined,
+    before.model !== state.model ? `model ${before.model}, now ${state.model}` : undefined,
+    JSON.stringify(before.columns) !== JSON.stringify(state.columns) ? `--column ${JSON.stringify(before.columns)}, now ${JSON.stringify(state.columns)}` : undefined,
+    before.max_chars !== state.max_chars ? `--max-chars ${before.max_chars}, now ${state.max_chars}` : undefined,
   ].filter(Boolean);
   if (differences.length) {
-    throw new ConfigError(`${files.partial} was made from a different ${differences.join(", ")}: continuing would mix two analyses`, [], {
+    throw new ConfigError(`${files.partial} was made from something else: ${differences.join("; ")}. Continuing would mix two analyses`, [], {
       hint: `rerun with the same --input, --run/--model and options to continue it, pass another --out, or --force to start over`,
     });
   }
