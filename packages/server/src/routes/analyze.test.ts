@@ -156,6 +156,17 @@ for (const setup of setups) {
         assert.equal(error.param, "response_format");
         return true;
       });
+      if (setup.name === "torch") {
+        // A valid schema the engine cannot enforce while decoding: its `bad_schema`, mapped to a 400 too.
+        const unenforced = { type: "json_schema" as const, json_schema: { name: "negated", schema: { type: "object", properties: { a: { not: { type: "string" } } }, required: ["a"] } } };
+        await assert.rejects(client.chat.completions.create({ model: "base", messages, max_tokens: 8, response_format: unenforced }), (error: unknown) => {
+          assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+          assert.equal(error.param, "response_format");
+          assert.equal(error.code, "bad_schema");
+          assert.match(error.message, /cannot be enforced/);
+          return true;
+        });
+      }
       const missing = await fetch(`${base}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
