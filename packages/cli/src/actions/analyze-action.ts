@@ -179,10 +179,10 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
+  const backend = await chooseBackend(options, choice, (line) => console.error(line));
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   const progress = itemProgress(total, "rows");
-  const backend = await chooseBackend(options, choice, (line) => console.error(line));
   const output = openSync(files.partial, "a");
   let outputOpen = true;
   const rejectedFile = openSync(files.rejected, "w"); // every run reads the input from the start: its rejections are found again
@@ -198,7 +198,8 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     if (adapterDir) await backend.loadAdapter(adapterDir); // probed: an adapter that changes nothing is an error, not a silent base model
 
     const validator = new ReviewValidator({ mapping: options.column, maxChars: options.maxChars, duplicates: "keep" });
-    let idColumn: string | undefined | null = null;
+    let idColumn: string | undefined;
+    let columnsKnown = false;
     let accepted = 0;
     let handled = 0;
     let batch: Array<{ review: Review; id: string }> = [];
@@ -224,11 +225,14 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     };
 
     const started = performance.now();
-    progress.update(0);
+    progress.update(0, 0);
     for await (const record of readRecords(input, { skipBadRows: true, onMalformed: (bad) => validator.malformed(bad) })) {
       if (controller.signal.aborted) break;
       handled += 1;
-      idColumn ??= resolveColumns(Object.keys(record.value), options.column, record.file).id;
+      if (!columnsKnown) {
+        idColumn = resolveColumns(Object.keys(record.value), options.column, record.file).id; // as the validator resolves them
+        columnsKnown = true;
+      }
       const review = validator.accept(record);
       drain();
       if (!review) continue;
@@ -244,7 +248,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
       batch.push({ review, id: ownId || String(review.source.line) });
       if (batch.length >= options.batchSize) {
         await flush();
-        progress.update(handled);
+        progress.update(handled, analyzedNow);
       }
     }
     drain(); // rows the reader could not parse after the last good one
@@ -256,7 +260,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
       });
     }
     if (accepted < resume.lines) throw new ConfigError(`${files.partial} has ${resume.lines} analyses but the input has only ${accepted} reviews`, [], { hint: "pass --force to start over" });
-    progress.update(handled);
+    progress.update(handled, analyzedNow);
     progress.stop();
     fsyncSync(output);
     closeSync(output);
