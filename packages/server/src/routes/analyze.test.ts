@@ -70,7 +70,8 @@ for (const setup of setups) {
     before(async () => {
       const made = setup.backend();
       work = made.work;
-      server = createServer({ backend: made.backend, baseId: "base-model", adapters: made.adapters, maxTokensLimit: 1024 });
+      // A long time limit: on a busy 2-core machine SmolLM2 under a grammar writes a few tokens a second.
+      server = createServer({ backend: made.backend, baseId: "base-model", adapters: made.adapters, maxTokensLimit: 1024, requestTimeoutMs: 600_000 });
       await server.prepare();
       base = await server.app.listen({ host: "127.0.0.1", port: 0 });
       client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -142,8 +143,12 @@ for (const setup of setups) {
       const messages = [{ role: "user" as const, content: "Describe this blender as a JSON object: loud, strong, cheap." }];
       const completion = await client.chat.completions.create({ model: "base", messages, max_tokens: setup.maxTokens, response_format: { type: "json_object" } });
       const content = completion.choices[0]!.message.content!;
-      const value: unknown = JSON.parse(content);
-      assert.ok(value !== null && typeof value === "object" && !Array.isArray(value), content);
+      // Any object may nest without end (a random model's may), so only an answer that stopped is whole.
+      assert.ok(content.startsWith("{"), content);
+      if (completion.choices[0]!.finish_reason === "stop") {
+        const value: unknown = JSON.parse(content);
+        assert.ok(value !== null && typeof value === "object" && !Array.isArray(value), content);
+      } else assert.equal(setup.name, "torch", `SmolLM2 finishes its object: ${content}`);
       const text = await client.chat.completions.create({ model: "base", messages, max_tokens: 4, response_format: { type: "text" } });
       assert.equal(text.usage!.completion_tokens, 4);
     });
