@@ -65,7 +65,12 @@ for (const setup of setups) {
     let work: string;
     let base: string;
     let client: OpenAI;
-    const analyze = (body: unknown) => fetch(`${base}/v1/analyze`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // In process (no socket, so no client-side header timeout while a busy CPU decodes); the openai
+    // client below goes over the real listener.
+    const analyze = async (body: unknown) => {
+      const response = await server.app.inject({ method: "POST", url: "/v1/analyze", payload: body as Record<string, unknown> });
+      return { status: response.statusCode, header: (name: string) => response.headers[name], json: () => response.json() as unknown, text: response.payload };
+    };
 
     before(async () => {
       const made = setup.backend();
@@ -84,8 +89,8 @@ for (const setup of setups) {
 
     it("analyzes reviews in their order, each answer a valid analysis", async () => {
       const response = await analyze({ model: "tuned", reviews: REVIEWS });
-      assert.equal(response.status, 200, await response.clone().text());
-      const list = AnalysisListSchema.parse(await response.json());
+      assert.equal(response.status, 200, response.text);
+      const list = AnalysisListSchema.parse(response.json());
       assert.deepEqual(list.data.map((item) => [item.index, item.id]), [[0, "r-1"], [1, "r-2"], [2, null]]);
       for (const item of list.data) {
         assert.equal(item.error, undefined, `review ${item.index}: ${item.error}`);
@@ -95,17 +100,17 @@ for (const setup of setups) {
       assert.equal(list.model, "tuned");
       assert.ok(list.usage.prompt_tokens > 30 && list.usage.completion_tokens > 0);
       // One at a time gives the same answers: order is kept, nothing leaks between the batch's reviews.
-      const single = AnalysisListSchema.parse(await (await analyze({ model: "tuned", reviews: [REVIEWS[1]] })).json());
+      const single = AnalysisListSchema.parse((await analyze({ model: "tuned", reviews: [REVIEWS[1]] })).json());
       assert.deepEqual(single.data[0]!.analysis, list.data[1]!.analysis);
     });
 
     it("the base model by default; an unusable adapter falls back to it, marked", async () => {
-      const plain = AnalysisListSchema.parse(await (await analyze({ reviews: [REVIEWS[0]] })).json());
+      const plain = AnalysisListSchema.parse((await analyze({ reviews: [REVIEWS[0]] })).json());
       assert.equal(plain.reviewtune.adapter, null);
       const response = await analyze({ model: "corrupt", reviews: [REVIEWS[0]] });
       assert.equal(response.status, 200);
-      assert.equal(response.headers.get("x-reviewtune-fallback"), "corrupt_weights");
-      const list = AnalysisListSchema.parse(await response.json());
+      assert.equal(response.header("x-reviewtune-fallback"), "corrupt_weights");
+      const list = AnalysisListSchema.parse(response.json());
       assert.equal(list.reviewtune.fallback?.code, "corrupt_weights");
       assert.deepEqual(list.data[0]!.analysis, plain.data[0]!.analysis, "answered by the base model");
     });
@@ -120,7 +125,7 @@ for (const setup of setups) {
       ];
       for (const [body, param, message] of cases) {
         const response = await analyze(body);
-        const payload = (await response.json()) as { error: { param: string | null; message: string; type: string } };
+        const payload = response.json() as { error: { param: string | null; message: string; type: string } };
         assert.equal(response.status, param === "model" ? 404 : 400, JSON.stringify(payload));
         assert.equal(payload.error.param, param, JSON.stringify(payload));
         assert.match(payload.error.message, message);
