@@ -13,7 +13,6 @@ import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync,
 import { resolve } from "node:path";
 import { z } from "zod";
 import {
-  ANALYSIS_MAX_TOKENS,
   CancelledError,
   ConfigError,
   LlamaCppBackend,
@@ -27,7 +26,7 @@ import {
   type Rejection,
   type Review,
 } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
+import { analysisTokenBudget, runAdapterDir } from "@reviewtune/server";
 import type { AnalyzeOptions } from "../commands/analyze.js";
 import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
 import { GGUF_QUANTS, onInterrupt, servingGguf, type GgufQuant } from "../engine.js";
@@ -287,12 +286,13 @@ type OutputLine = { id: string; line: number; analysis: unknown } | { id: string
 /** One batch through the backend, schema-constrained; a review too long for the context gets an error line, not a crash. */
 async function analyzeBatch(backend: GenerationBackend, batch: ReadonlyArray<{ review: Review; id: string }>, adapterDir: string | undefined, signal: AbortSignal): Promise<OutputLine[]> {
   const messages = batch.map(({ review }) => [{ role: "user" as const, content: analysisPrompt(review) }]);
-  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - ANALYSIS_MAX_TOKENS : Number.POSITIVE_INFINITY;
+  const answerTokens = analysisTokenBudget(backend);
+  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - answerTokens : Number.POSITIVE_INFINITY;
   const tokens = Number.isFinite(limit) ? await backend.countTokens(messages.map((conversation) => backend.renderChat(conversation))) : messages.map(() => 0);
   const fits = batch.map((_, index) => tokens[index]! <= limit);
   const asked = messages.filter((_, index) => fits[index]).map((conversation) => ({ messages: conversation }));
   const answered = asked.length
-    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, signal }).catch((error: unknown) => {
+    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, maxNewTokens: answerTokens, signal }).catch((error: unknown) => {
         if (signal.aborted) return undefined; // interrupted before the batch started
         throw error;
       })

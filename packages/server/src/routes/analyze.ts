@@ -9,6 +9,16 @@ import { parseBody } from "../http/api-error.js";
 import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
 
+/**
+ * New tokens per answer. The torch engine's grammar writes compact JSON, which ANALYSIS_MAX_TOKENS
+ * covers; node-llama-cpp's grammar also admits indentation, which a model that was not tuned on the
+ * compact form uses (SmolLM2 was cut at 256 tokens, 479 characters in), so llama.cpp gets twice that.
+ * Decoding stops at the grammar's end, so the larger budget costs nothing for a finished answer.
+ */
+export function analysisTokenBudget(backend: { name: string }): number {
+  return backend.name === "llamacpp" ? 2 * ANALYSIS_MAX_TOKENS : ANALYSIS_MAX_TOKENS;
+}
+
 export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/analyze", async (request, reply) => {
     const body = parseBody(AnalyzeRequestSchema, request.body);
@@ -20,7 +30,7 @@ export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerConte
         const generated = await context.backend.generate({
           adapterDir: route.adapter?.dir,
           prompts,
-          maxNewTokens: ANALYSIS_MAX_TOKENS,
+          maxNewTokens: analysisTokenBudget(context.backend),
           temperature: 0, // an analysis is a measurement: the same review gets the same answer
           topP: 1,
           seed: 0,
