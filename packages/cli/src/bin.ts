@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `reviewtune` command: each command registers itself and lazily imports its action.
 import { Command, CommanderError } from "commander";
+import { registerAnalyze } from "./commands/analyze.js";
 import { registerAsk, registerGenerate } from "./commands/ask.js";
 import { registerBench } from "./commands/bench.js";
 import { registerClassify } from "./commands/classify.js";
@@ -25,7 +26,7 @@ const program = new Command("reviewtune")
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerTest, registerChat, registerHuman, registerServe, registerStudio, registerExport, registerRefs, registerBench, registerPresets]) register(program);
+for (const register of [registerDemo, registerSetup, registerData, registerTrain, registerClassify, registerCompareMethods, registerAsk, registerGenerate, registerEval, registerAnalyze, registerTest, registerChat, registerHuman, registerServe, registerStudio, registerExport, registerRefs, registerBench, registerPresets]) register(program);
 
 try {
   await program.parseAsync(process.argv);

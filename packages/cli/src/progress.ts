@@ -56,3 +56,47 @@ export function trainingProgress(): { onEvent: (event: EngineEvent) => void; sto
     },
   };
 }
+
+/**
+ * A count-up bar for work on items (`reviewtune analyze`): done/total, rate per minute and ETA.
+ * `update(done, fresh)`: `fresh` counts only this session's items (a resumed run skips the earlier
+ * ones in no time), so the rate and ETA stay true. `log` prints a line above the bar; off a
+ * terminal, one plain line per update instead of a bar.
+ */
+export function itemProgress(total: number, unit: string): { update: (done: number, fresh: number) => void; log: (line: string) => void; stop: () => void } {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `  {bar} {value}/{total} ${unit} | {rate}/min | elapsed {elapsed} | ETA {eta_text}`,
+      barsize: 24,
+      hideCursor: true,
+      stream: process.stderr,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  let drawn = false;
+  const payload = (done: number, fresh: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? (fresh / seconds) * 60 : 0;
+    return { rate: rate.toFixed(1), elapsed: duration(seconds), eta_text: duration(rate > 0 ? ((total - done) / rate) * 60 : null) };
+  };
+  return {
+    update(done, fresh) {
+      if (!process.stderr.isTTY) {
+        const figures = payload(done, fresh);
+        process.stderr.write(`  ${done}/${total} ${unit} | ${figures.rate}/min | elapsed ${figures.elapsed} | ETA ${figures.eta_text}\n`);
+        return;
+      }
+      if (!drawn) {
+        bar.start(total, done, payload(done, fresh));
+        drawn = true;
+      } else bar.update(done, payload(done, fresh));
+    },
+    log(line) {
+      process.stderr.write(`${drawn && process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
+    },
+    stop() {
+      if (drawn) bar.stop();
+    },
+  };
+}

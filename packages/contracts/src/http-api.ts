@@ -3,6 +3,7 @@
 // base model). Shared by the server and, later, the web studio. Requests are strict: an unknown or
 // unsupported field is a 400 naming it, never silently ignored.
 import { z } from "zod";
+import { ReviewAnalysisSchema } from "./analysis.js";
 
 /** Model and adapter names: no slashes or dots first, so a request can never name a file path. */
 export const ResourceNameSchema = z
@@ -43,10 +44,33 @@ export const ReferencesRequestSchema = z.union([
   }),
 ]);
 
+/**
+ * OpenAI's `response_format`: free text, any JSON object, or JSON following a schema. The JSON kinds
+ * constrain decoding (llama.cpp grammar, the engine's xgrammar), so the answer always parses; a
+ * schema the grammar engines cannot use is a 400 naming `response_format`.
+ */
+export const ResponseFormatSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("text") }),
+  z.strictObject({ type: z.literal("json_object") }),
+  z.strictObject({
+    type: z.literal("json_schema"),
+    json_schema: z.strictObject({
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '_' and '-', at most 64"),
+      description: z.string().max(4096).optional(),
+      // Required here (optional at OpenAI): without a schema there is nothing to constrain to; use json_object.
+      schema: z.record(z.string(), z.unknown()),
+      /** Accepted for compatibility: decoding is always held to the schema. */
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
+
 export const ChatCompletionsRequestSchema = z.strictObject({
   ...samplingFields,
   messages: z.array(ChatCompletionMessageSchema).min(1).max(512),
   max_completion_tokens: z.number().int().positive().nullish(),
+  response_format: ResponseFormatSchema.nullish(),
   references: ReferencesRequestSchema.nullish(),
 });
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
@@ -167,6 +191,48 @@ export const ClassificationListSchema = z.object({
   data: z.array(z.object({ object: z.literal("classification"), index: z.number().int(), label: z.string(), probabilities: z.record(z.string(), z.number()) })),
 });
 export type ClassificationList = z.infer<typeof ClassificationListSchema>;
+
+/** Reviews per POST /v1/analyze: they are decoded together, so one request stays within the time limit. */
+export const ANALYZE_MAX_REVIEWS = 64;
+
+const nonBlank = (field: string, max: number) => z.string().max(max).refine((text) => text.trim().length > 0, `${field} must not be empty`);
+
+/** One review to analyze: the fields the analysis prompt is made from (the training prompt's). */
+export const AnalyzeReviewSchema = z.strictObject({
+  text: nonBlank("text", 20_000),
+  title: z.string().max(1000).optional(),
+  product_title: z.string().max(1000).optional(),
+  category: z.string().max(256).optional(),
+  /** Echoed back on the analysis, so a client can match answers without counting. */
+  id: z.string().max(256).optional(),
+});
+export type AnalyzeReview = z.infer<typeof AnalyzeReviewSchema>;
+
+/** POST /v1/analyze: the structured analysis of each review (ReviewAnalysis), by the base model or an adapter. */
+export const AnalyzeRequestSchema = z.strictObject({
+  /** The base model's id (or "base", the default) or an adapter's name, as in chat completions. */
+  model: z.string().min(1).max(256).optional(),
+  reviews: z.array(AnalyzeReviewSchema).min(1).max(ANALYZE_MAX_REVIEWS, `at most ${ANALYZE_MAX_REVIEWS} reviews per request; send more requests`),
+});
+export type AnalyzeRequest = z.infer<typeof AnalyzeRequestSchema>;
+
+export const AnalysisListSchema = z.object({
+  object: z.literal("list"),
+  model: z.string(),
+  /** In the order of `reviews`. */
+  data: z.array(
+    z.object({
+      index: z.number().int(),
+      id: z.string().nullable(),
+      /** Null only if the answer did not parse (decoding is constrained, so it should not happen); `error` says why. */
+      analysis: ReviewAnalysisSchema.nullable(),
+      error: z.string().optional(),
+    }),
+  ),
+  usage: UsageSchema,
+  reviewtune: ServedBySchema,
+});
+export type AnalysisList = z.infer<typeof AnalysisListSchema>;
 
 export const ModelSchema = z.object({
   id: z.string(),

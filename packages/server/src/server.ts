@@ -11,6 +11,7 @@ import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerAnalyzeRoutes } from "./routes/analyze.js";
 import { registerClassifyRoutes } from "./routes/classify.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerEmbeddingRoutes } from "./routes/embeddings.js";
@@ -166,6 +167,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerCompletionRoutes(app, context);
+  registerAnalyzeRoutes(app, context);
   registerEmbeddingRoutes(app, context);
   registerClassifyRoutes(app, context);
   registerAdminRoutes(app, context);

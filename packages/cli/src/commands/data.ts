@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
-import { collect, finiteNumber, positiveInteger } from "./shared.js";
+import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, positiveInteger } from "./shared.js";
 
 export interface DataBuildOptions {
   input: string[];
@@ -37,14 +37,6 @@ export interface DataDemoOptions {
   force?: boolean;
 }
 
-const FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"];
-function collectColumn(entry: string, previous: Record<string, string> = {}): Record<string, string> {
-  const [field, column] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
-  if (!entry.includes("=") || !FIELDS.includes(field) || !column) {
-    throw new ConfigError(`--column expects field=column with field one of ${FIELDS.join(", ")}, got "${entry}"`);
-  }
-  return { ...previous, [field]: column };
-}
 function fraction(name: string) {
   const parse = finiteNumber(name);
   return (value: string) => {

@@ -31,6 +31,18 @@ export function duration(name: string) {
   };
 }
 
+/** The review fields a --column option can map (`data build`, `analyze`). */
+export const COLUMN_FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"];
+
+/** --column field=name, repeatable, into a mapping. */
+export function collectColumn(entry: string, previous: Record<string, string> = {}): Record<string, string> {
+  const [field, column] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
+  if (!entry.includes("=") || !COLUMN_FIELDS.includes(field) || !column) {
+    throw new ConfigError(`--column expects field=column with field one of ${COLUMN_FIELDS.join(", ")}, got "${entry}"`);
+  }
+  return { ...previous, [field]: column };
+}
+
 /** --set a.b.c=value (value parsed as YAML: numbers, booleans, lists) into a nested object. */
 /** commander's repeatable option: every value given, in order. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

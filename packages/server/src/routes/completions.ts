@@ -2,6 +2,7 @@
 // (falling back to the base, marked, when the adapter is unusable), queue, generate with a timeout
 // and cancel-on-disconnect, and answer as JSON or as an SSE stream of chunks.
 import { randomUUID } from "node:crypto";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   ChatCompletionsRequestSchema,
@@ -35,6 +36,8 @@ interface Job {
   temperature: number;
   topP: number;
   seed: number;
+  /** `response_format`'s schema: decoding is constrained to it. */
+  jsonSchema?: Record<string, unknown> | undefined;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -44,6 +47,7 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     const body = parseBody(ChatCompletionsRequestSchema, request.body);
     const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
     job.references = referencesAsked(context, body);
+    job.jsonSchema = schemaOf(body.response_format);
     return run(context, job, request, reply);
   });
   app.post("/v1/completions", async (request, reply) => {
@@ -58,6 +62,28 @@ function toChatMessage(message: ChatCompletionMessage): ChatMessage {
   // "developer" is OpenAI's newer name for the system role; text parts are joined.
   const content = typeof message.content === "string" ? message.content : message.content.map((part) => part.text).join("");
   return { role: message.role === "developer" ? "system" : message.role, content };
+}
+
+/** Checks schemas against the JSON Schema meta-schema only; it never compiles or runs them. */
+const metaSchema = new Ajv2020({ strict: false, validateFormats: false });
+
+/**
+ * The JSON Schema `response_format` constrains the answer to: its own for json_schema, any JSON
+ * object for json_object, none for text. A schema is checked against the meta-schema here, before
+ * it is queued: node-llama-cpp's grammar builder reads a misspelled type as `null` instead of
+ * refusing it, so without this a broken schema would be a 400 on the torch engine and a wrong answer
+ * on llama.cpp. What a valid schema asks beyond a grammar engine is that engine's 400.
+ */
+function schemaOf(format: ChatCompletionsRequest["response_format"]): Record<string, unknown> | undefined {
+  if (!format || format.type === "text") return undefined;
+  // `additionalProperties: true` spelled out: node-llama-cpp reads a bare {"type": "object"} as `{}` only.
+  if (format.type === "json_object") return { type: "object", additionalProperties: true };
+  const { $schema: _dialect, ...schema } = format.json_schema.schema; // checked as 2020-12, the engine's dialect
+  if (!metaSchema.validateSchema(schema)) {
+    const problems = (metaSchema.errors ?? []).slice(0, 3).map((error) => `${error.instancePath || "(root)"} ${error.message}`);
+    throw invalidRequest(`response_format.json_schema.schema is not a valid JSON Schema: ${problems.join("; ")}`, "response_format", "bad_schema");
+  }
+  return format.json_schema.schema;
 }
 
 /** What `references` asks for: the last user message is the question. */
@@ -135,6 +161,7 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
         temperature: job.temperature,
         topP: job.topP,
         seed: job.seed,
+        jsonSchema: job.jsonSchema,
         onToken,
         signal,
       });

@@ -91,6 +91,11 @@ export interface ValidationOptions {
   mapping?: ColumnMapping;
   /** Reviews longer than this many characters are rejected as too_long. */
   maxChars?: number;
+  /**
+   * "reject" (the default, for datasets: a repeated review would leak between splits) or "keep"
+   * (`reviewtune analyze`: every row of the user's file gets its analysis, repeated or not).
+   */
+  duplicates?: "reject" | "keep";
 }
 
 const text = (value: unknown): string | undefined => {
@@ -139,8 +144,10 @@ export class ReviewValidator {
     const title = get("title") ? cleanText(get("title")!) : undefined;
     const key = createHash("sha256").update(`${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`).digest("hex");
     const first = this.seen.get(key);
-    if (first) return reject("duplicate", `same title and text as ${first}`);
-    this.seen.set(key, `${record.file}:${where}`);
+    if (this.options.duplicates !== "keep") {
+      if (first) return reject("duplicate", `same title and text as ${first}`);
+      this.seen.set(key, `${record.file}:${where}`);
+    }
 
     const review: Review = {
       id: get("id")?.trim() || `${key.slice(0, 12)}`,

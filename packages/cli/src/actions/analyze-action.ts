@@ -1,0 +1,309 @@
+// `reviewtune analyze`: the structured analysis of every review in a user's file, one JSONL line per
+// review in input order, through the one model interface (llama.cpp or the torch engine), decoding
+// constrained to the analysis schema. Bad rows are reported (stderr and <stem>.rejected.jsonl) and
+// never stop the run.
+//
+// Resuming: lines go to <out>.partial, next to a state file <out>.partial.json that names what they
+// were made from (the input's SHA-256, the run, the model, the column mapping). A rerun of the same
+// command continues after the last complete line (a half-written one is dropped and redone); a
+// different input or run is refused. Only a finished run renames <out>.partial to <out>, so <out>
+// existing means complete.
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+import {
+  CancelledError,
+  ConfigError,
+  LlamaCppBackend,
+  ReviewValidator,
+  TorchBackend,
+  analysisPrompt,
+  analyzeWithBackend,
+  readRecords,
+  resolveColumns,
+  type GenerationBackend,
+  type Rejection,
+  type Review,
+} from "@reviewtune/core";
+import { analysisTokenBudget, runAdapterDir } from "@reviewtune/server";
+import type { AnalyzeOptions } from "../commands/analyze.js";
+import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
+import { GGUF_QUANTS, onInterrupt, servingGguf, type GgufQuant } from "../engine.js";
+import { itemProgress } from "../progress.js";
+
+/** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
+const LLAMACPP_CONTEXT = 2048;
+
+const StateSchema = z.object({
+  version: z.literal(1),
+  input: z.string(),
+  input_sha256: z.string(),
+  run: z.string().nullable(),
+  model: z.string(),
+  columns: z.record(z.string(), z.string()),
+  max_chars: z.number(),
+});
+type AnalyzeState = z.infer<typeof StateSchema>;
+
+/** The files of one analysis: the finished output, its partial form and state, the rejected rows. */
+export function analyzeFiles(out: string) {
+  return { out, partial: `${out}.partial`, state: `${out}.partial.json`, rejected: `${out.replace(/\.jsonl$/i, "")}.rejected.jsonl` };
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * Where a partial output stops: its complete lines (a half-written last line is cut off here) and the
+ * input line of the last one, to check the resumed reading lands on the same review.
+ */
+function resumePoint(partial: string): { lines: number; lastInputLine: number | undefined; dropped: number } {
+  const fd = openSync(partial, "r");
+  let lines = 0;
+  let end = 0; // the byte after the last newline
+  let previous = 0; // where the last complete line starts
+  let position = 0;
+  const buffer = Buffer.alloc(1 << 16);
+  try {
+    for (let read = readSync(fd, buffer, 0, buffer.length, position); read > 0; read = readSync(fd, buffer, 0, buffer.length, position)) {
+      for (let index = 0; index < read; index += 1) {
+        if (buffer[index] !== 0x0a) continue;
+        lines += 1;
+        previous = end;
+        end = position + index + 1;
+      }
+      position += read;
+    }
+    let lastInputLine: number | undefined;
+    if (lines > 0) {
+      const last = Buffer.alloc(end - previous);
+      readSync(fd, last, 0, last.length, previous);
+      try {
+        lastInputLine = (JSON.parse(last.toString("utf8")) as { line: number }).line;
+      } catch {
+        throw new ConfigError(`${partial}: its last complete line is not JSON`, [], { hint: "the partial output was changed by hand; pass --force to start over" });
+      }
+    }
+    return { lines, lastInputLine, dropped: position - end };
+  } finally {
+    closeSync(fd);
+    if (position > end) truncateSync(partial, end);
+  }
+}
+
+/** Reads the state of an earlier, interrupted run and refuses a different input or run. */
+function checkResumable(files: ReturnType<typeof analyzeFiles>, state: AnalyzeState): void {
+  if (!existsSync(files.state)) {
+    throw new ConfigError(`${files.partial} exists without its state file ${files.state}: what it was made from is unknown`, [], { hint: "pass --force to start over" });
+  }
+  const parsed = StateSchema.safeParse(JSON.parse(readFileSync(files.state, "utf8")));
+  if (!parsed.success) throw new ConfigError(`${files.state} is not an analyze state file`, [], { hint: "pass --force to start over" });
+  const before = parsed.data;
+  const differences = [
+    before.input_sha256 !== state.input_sha256 ? `input ${before.input} (SHA-256 ${before.input_sha256.slice(0, 12)}), now ${state.input} (${state.input_sha256.slice(0, 12)})` : undefined,
+    before.run !== state.run ? `run ${before.run ?? "none (the base model)"}, now ${state.run ?? "none"}` : undefined,
+    before.model !== state.model ? `model ${before.model}, now ${state.model}` : undefined,
+    JSON.stringify(before.columns) !== JSON.stringify(state.columns) ? `--column ${JSON.stringify(before.columns)}, now ${JSON.stringify(state.columns)}` : undefined,
+    before.max_chars !== state.max_chars ? `--max-chars ${before.max_chars}, now ${state.max_chars}` : undefined,
+  ].filter(Boolean);
+  if (differences.length) {
+    throw new ConfigError(`${files.partial} was made from something else: ${differences.join("; ")}. Continuing would mix two analyses`, [], {
+      hint: `rerun with the same --input, --run/--model and options to continue it, pass another --out, or --force to start over`,
+    });
+  }
+}
+
+/** Who answers: llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted), else the torch engine. */
+async function chooseBackend(options: AnalyzeOptions, choice: ModelChoice, log: (line: string) => void): Promise<GenerationBackend> {
+  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
+  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
+  const template = choice.run?.config.data.template;
+  // A fully tuned model folder has no GGUF of its own: auto means torch for it.
+  const fullyTuned = Boolean(choice.run?.result?.model_dir);
+  if (options.backend === "llamacpp" || (options.backend === "auto" && !fullyTuned)) {
+    try {
+      const gguf = await servingGguf(choice.model, { flag: "--gguf", quant: options.quant as GgufQuant | undefined });
+      log(`  llama.cpp path: ${gguf.file} (${gguf.note})`);
+      return new LlamaCppBackend({ gguf: gguf.file, templateOverride: template, contextPerSequence: LLAMACPP_CONTEXT });
+    } catch (error) {
+      if (options.backend === "llamacpp") throw error;
+      log(`  the llama.cpp path is not available for this model (${(error as Error).message}); answering on the torch engine`);
+    }
+  }
+  const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
+  return new TorchBackend({
+    model: choice.model,
+    templateOverride: template,
+    engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
+    log: (level, message) => console.error(`  ${level}: ${message}`),
+  });
+}
+
+async function countRecords(input: string): Promise<number> {
+  let count = 0;
+  for await (const _record of readRecords(input, { skipBadRows: true })) count += 1;
+  return count;
+}
+
+export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
+  const files = analyzeFiles(resolve(options.out));
+  const input = resolve(options.input);
+  const choice = modelFromOptions({ ...(options.run ? { run: options.run } : { model: options.model }) });
+  if (choice.run?.config.task === "classify") {
+    throw new ConfigError(`${options.run} is a classification run: it labels, it does not write analyses`, [], { hint: "use `reviewtune classify --run`, or analyze with a generative run" });
+  }
+  if (options.force) for (const file of [files.out, files.partial, files.state]) rmSync(file, { force: true });
+  if (existsSync(files.out)) throw new ConfigError(`${files.out} already exists (a complete analysis)`, [], { hint: "pass --force to redo it, or choose another --out" });
+
+  const total = await countRecords(input); // also checks the file exists and is a review format
+  const state: AnalyzeState = {
+    version: 1,
+    input,
+    input_sha256: await sha256Of(input),
+    run: choice.run?.id ?? null,
+    model: choice.model.source,
+    columns: options.column,
+    max_chars: options.maxChars,
+  };
+  let resume = { lines: 0, lastInputLine: undefined as number | undefined, dropped: 0 };
+  if (existsSync(files.partial)) {
+    checkResumable(files, state);
+    resume = resumePoint(files.partial);
+    console.error(`continuing ${files.partial}: ${resume.lines} review(s) already analyzed${resume.dropped ? ` (a half-written last line of ${resume.dropped} bytes dropped, redone now)` : ""}`);
+  } else {
+    writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  const backend = await chooseBackend(options, choice, (line) => console.error(line));
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
+  const progress = itemProgress(total, "rows");
+  const output = openSync(files.partial, "a");
+  let outputOpen = true;
+  const rejectedFile = openSync(files.rejected, "w"); // every run reads the input from the start: its rejections are found again
+  let rejected = 0;
+  let written = resume.lines;
+  let unparseable = 0;
+  let analyzedNow = 0;
+  let seconds = 0;
+  try {
+    console.error(`starting the ${backend.name} backend with ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
+    await backend.start();
+    const adapterDir = choice.adapter ? resolve(options.run ? runAdapterDir(options.run, choice.adapter) : choice.adapter) : undefined;
+    if (adapterDir) await backend.loadAdapter(adapterDir); // probed: an adapter that changes nothing is an error, not a silent base model
+
+    const validator = new ReviewValidator({ mapping: options.column, maxChars: options.maxChars, duplicates: "keep" });
+    let idColumn: string | undefined;
+    let columnsKnown = false;
+    let accepted = 0;
+    let handled = 0;
+    let batch: Array<{ review: Review; id: string }> = [];
+    const report = (rejection: Rejection) => {
+      rejected += 1;
+      writeSync(rejectedFile, `${JSON.stringify(rejection)}\n`);
+      progress.log(`  rejected ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
+    };
+    const drain = () => {
+      for (const rejection of validator.rejections) report(rejection);
+      validator.rejections.length = 0;
+    };
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const lines = await analyzeBatch(backend, batch, adapterDir, controller.signal);
+      if (controller.signal.aborted) return; // a cancelled batch's answers are cut short: not written, redone next time
+      // One write per batch: a kill leaves at most one half line, which the next run drops.
+      writeSync(output, lines.map((line) => `${JSON.stringify(line)}\n`).join(""));
+      unparseable += lines.filter((line) => "error" in line).length;
+      written += lines.length;
+      analyzedNow += lines.length;
+      batch = [];
+    };
+
+    const started = performance.now();
+    progress.update(0, 0);
+    for await (const record of readRecords(input, { skipBadRows: true, onMalformed: (bad) => validator.malformed(bad) })) {
+      if (controller.signal.aborted) break;
+      handled += 1;
+      if (!columnsKnown) {
+        idColumn = resolveColumns(Object.keys(record.value), options.column, record.file).id; // as the validator resolves them
+        columnsKnown = true;
+      }
+      const review = validator.accept(record);
+      drain();
+      if (!review) continue;
+      accepted += 1;
+      if (accepted <= resume.lines) {
+        // Same input and options, so the same reviews come in the same order; this only guards that.
+        if (accepted === resume.lines && review.source.line !== resume.lastInputLine) {
+          throw new ConfigError(`${files.partial} ends at input line ${resume.lastInputLine}, but review ${accepted} of the input is on line ${review.source.line}`, [], { hint: "pass --force to start over" });
+        }
+        continue;
+      }
+      const ownId = idColumn ? String(record.value[idColumn] ?? "").trim() : "";
+      batch.push({ review, id: ownId || String(review.source.line) });
+      if (batch.length >= options.batchSize) {
+        await flush();
+        progress.update(handled, analyzedNow);
+      }
+    }
+    drain(); // rows the reader could not parse after the last good one
+    if (!controller.signal.aborted) await flush();
+    seconds = (performance.now() - started) / 1000;
+    if (controller.signal.aborted) {
+      throw new CancelledError(`interrupted: ${written} review(s) analyzed so far, kept in ${files.partial}`, {
+        hint: "run the same command again to continue where it stopped",
+      });
+    }
+    if (accepted < resume.lines) throw new ConfigError(`${files.partial} has ${resume.lines} analyses but the input has only ${accepted} reviews`, [], { hint: "pass --force to start over" });
+    progress.update(handled, analyzedNow);
+    progress.stop();
+    fsyncSync(output);
+    closeSync(output);
+    outputOpen = false;
+    renameSync(files.partial, files.out); // complete: only now does --out exist
+    rmSync(files.state, { force: true });
+    const rate = seconds > 0 ? (analyzedNow / seconds) * 60 : 0;
+    console.log(
+      `analyzed ${written} review(s) into ${files.out}${resume.lines ? ` (${resume.lines} in an earlier run)` : ""}; ${rejected} row(s) rejected${rejected ? ` (${files.rejected})` : ""}; ` +
+        `${analyzedNow} in ${(seconds / 60).toFixed(1)} min: ${rate.toFixed(1)} analyses/min on ${backend.name}${unparseable ? `; ${unparseable} answer(s) were not an analysis (written with "error")` : ""}`,
+    );
+  } finally {
+    progress.stop();
+    dispose();
+    if (outputOpen) closeSync(output);
+    closeSync(rejectedFile);
+    if (rejected === 0) rmSync(files.rejected, { force: true });
+    await backend.close();
+  }
+}
+
+type OutputLine = { id: string; line: number; analysis: unknown } | { id: string; line: number; error: string; answer: string };
+
+/** One batch through the backend, schema-constrained; a review too long for the context gets an error line, not a crash. */
+async function analyzeBatch(backend: GenerationBackend, batch: ReadonlyArray<{ review: Review; id: string }>, adapterDir: string | undefined, signal: AbortSignal): Promise<OutputLine[]> {
+  const messages = batch.map(({ review }) => [{ role: "user" as const, content: analysisPrompt(review) }]);
+  const answerTokens = analysisTokenBudget(backend);
+  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - answerTokens : Number.POSITIVE_INFINITY;
+  const tokens = Number.isFinite(limit) ? await backend.countTokens(messages.map((conversation) => backend.renderChat(conversation))) : messages.map(() => 0);
+  const fits = batch.map((_, index) => tokens[index]! <= limit);
+  const asked = messages.filter((_, index) => fits[index]).map((conversation) => ({ messages: conversation }));
+  const answered = asked.length
+    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, maxNewTokens: answerTokens, signal }).catch((error: unknown) => {
+        if (signal.aborted) return undefined; // interrupted before the batch started
+        throw error;
+      })
+    : { analyses: [], answers: [], errors: [] };
+  if (!answered) return [];
+  let next = 0;
+  return batch.map(({ review, id }, index) => {
+    const line = review.source.line;
+    if (!fits[index]) return { id, line, error: `too long for the model's context: ${tokens[index]} prompt tokens, at most ${limit}`, answer: "" };
+    const at = next++;
+    const analysis = answered.analyses[at];
+    return analysis ? { id, line, analysis } : { id, line, error: `the answer is not an analysis: ${answered.errors[at]}`, answer: answered.answers[at] ?? "" };
+  });
+}

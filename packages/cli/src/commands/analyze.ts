@@ -1,0 +1,37 @@
+import type { Command } from "commander";
+import { COLUMN_FIELDS, collectColumn, positiveInteger } from "./shared.js";
+
+export interface AnalyzeOptions {
+  input: string;
+  out: string;
+  run?: string;
+  model?: string;
+  backend: string;
+  quant?: string;
+  batchSize: number;
+  column: Record<string, string>;
+  maxChars: number;
+  force?: boolean;
+  verbose?: boolean;
+}
+
+export function registerAnalyze(program: Command): void {
+  program
+    .command("analyze")
+    .description("the structured analysis (stars, sentiment, score, quality, recommendation, aspects, summary) of every review in a file, as JSONL; resumable")
+    .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json, as `data build` reads them")
+    .requiredOption("--out <file.jsonl>", "one line per review: {id, line, analysis}, in input order (written to <out>.partial until complete)")
+    .option("--run <run-dir>", "the finished run that answers (default: the base model)")
+    .option("--model <source>", "without --run: the model that answers", "smollm2-135m-instruct")
+    .option("--backend <name>", "auto (llama.cpp when the model has a GGUF: an adapter run or a base model; else torch), llamacpp or torch", "auto")
+    .option("--quant <type>", "with the llama.cpp path: q8_0 (default), q4_0 or source (the base GGUF as it is)")
+    .option("--batch-size <n>", "reviews per generation batch (and per write)", positiveInteger("--batch-size"), 16)
+    .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${COLUMN_FIELDS.join(", ")}); common names are found without it`, collectColumn, {})
+    .option("--max-chars <n>", "reject reviews longer than this", positiveInteger("--max-chars"), 20_000)
+    .option("--force", "start over: replace --out and any partial output of an earlier run")
+    .option("--verbose", "show the engine's full log")
+    .action(async (options: AnalyzeOptions) => {
+      const { runAnalyze } = await import("../actions/analyze-action.js");
+      await runAnalyze(options);
+    });
+}
