@@ -3,4 +3,3 @@ export * from "./adapters/adapter-registry.js";
 export * from "./http/api-error.js";
 export * from "./binding.js";
 export { runAdapterDir } from "./routes/admin.js";
-export { analysisTokenBudget } from "./routes/analyze.js";

@@ -25,8 +25,9 @@ import {
   type GenerationBackend,
   type Rejection,
   type Review,
+  analysisTokenBudget,
 } from "@reviewtune/core";
-import { analysisTokenBudget, runAdapterDir } from "@reviewtune/server";
+import { runAdapterDir } from "@reviewtune/server";
 import type { AnalyzeOptions } from "../commands/analyze.js";
 import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
 import { GGUF_QUANTS, onInterrupt, servingGguf, type GgufQuant } from "../engine.js";

@@ -29,6 +29,17 @@ import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js
 /** Tokens an analysis can take at most under the schema (bounded strings and arrays), with room to spare. */
 export const ANALYSIS_MAX_TOKENS = 256;
 
+/**
+ * New tokens per answer. The torch engine's grammar writes compact JSON, which ANALYSIS_MAX_TOKENS
+ * covers; node-llama-cpp's grammar also admits indentation, which a model that was not tuned on the
+ * compact form uses (SmolLM2 was cut at 256 tokens, 479 characters in), so llama.cpp gets twice that.
+ * Decoding stops at the grammar's end, so the larger budget costs nothing for a finished answer.
+ */
+export function analysisTokenBudget(backend: { name: string }): number {
+  return backend.name === "llamacpp" ? 2 * ANALYSIS_MAX_TOKENS : ANALYSIS_MAX_TOKENS;
+}
+
+
 export interface AnalysisGold {
   sentiment: (typeof SENTIMENT_CLASSES)[number];
   /** Only where the review has stars (a rating given by its author). */
@@ -144,7 +155,7 @@ export async function analyzeWithBackend(
     const result = await backend.generate({
       adapterDir: options.adapterDir,
       prompts: batch.map((item) => backend.renderChat(item.messages)),
-      maxNewTokens: options.maxNewTokens ?? ANALYSIS_MAX_TOKENS,
+      maxNewTokens: options.maxNewTokens ?? analysisTokenBudget(backend),
       temperature: 0,
       topP: 1,
       seed: 0,

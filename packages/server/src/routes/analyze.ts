@@ -4,20 +4,10 @@
 // and adapter fallback as chat completions.
 import type { FastifyInstance } from "fastify";
 import { AnalyzeRequestSchema, REVIEW_ANALYSIS_JSON_SCHEMA, parseAnalysis, type AnalysisList, type ServedBy } from "@reviewtune/contracts";
-import { ANALYSIS_MAX_TOKENS, analysisPrompt } from "@reviewtune/core";
+import { analysisPrompt, analysisTokenBudget } from "@reviewtune/core";
 import { parseBody } from "../http/api-error.js";
 import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
-
-/**
- * New tokens per answer. The torch engine's grammar writes compact JSON, which ANALYSIS_MAX_TOKENS
- * covers; node-llama-cpp's grammar also admits indentation, which a model that was not tuned on the
- * compact form uses (SmolLM2 was cut at 256 tokens, 479 characters in), so llama.cpp gets twice that.
- * Decoding stops at the grammar's end, so the larger budget costs nothing for a finished answer.
- */
-export function analysisTokenBudget(backend: { name: string }): number {
-  return backend.name === "llamacpp" ? 2 * ANALYSIS_MAX_TOKENS : ANALYSIS_MAX_TOKENS;
-}
 
 export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/analyze", async (request, reply) => {
