@@ -322,7 +322,7 @@ describe("reviewtune data", () => {
     assert.ok(!existsSync(join(work, "bad-dataset")));
     const skipped = cli("data", "build", "--input", input, "--out", join(work, "bad-dataset"), "--skip-bad-rows");
     assert.equal(skipped.status, 0, skipped.stderr);
-    assert.match(skipped.stdout, /2 reviews -> 12 examples/);
+    assert.match(skipped.stdout, /2 reviews -> 14 examples/); // six chat tasks and the analysis per review
     assert.match(skipped.stdout, /reviews-with-a-bad-row\.jsonl:2: malformed/);
   });
 });

@@ -36,7 +36,7 @@ before(() => {
   const tinyModel = join(work, "tiny-model");
   const made = spawnSync(python, ["-m", "reviewtune_engine.testing", "make-tiny-model", tinyModel], { encoding: "utf8", env: { ...process.env, PYTHONPATH: engineSource } });
   assert.equal(made.status, 0, made.stderr);
-  const data = cli("data", "demo", "--out", join(work, "dataset"), "--reviews", "60");
+  const data = cli("data", "demo", "--out", join(work, "dataset"), "--reviews", "120");
   assert.equal(data.status, 0, data.stderr);
   const trained = cli("train", "--model", tinyModel, "--data", join(work, "dataset"), "--runs-dir", runsDir, "--max-steps", "2", "--batch-size", "2", "--set", "training.max_length=384", "--set", "evaluation.strategy=no");
   assert.equal(trained.status, 0, trained.stderr);

@@ -18,6 +18,7 @@ describe("presets", () => {
       "gpt2-sentiment-full",
       "llama2-7b-sentiment-lora",
       "llama2-7b-sentiment-qlora",
+      "reviews-analysis",
       "tinyllama-qa",
       "tinyllama-reviews",
     ]);
