@@ -79,8 +79,8 @@ function printPlan(config: TrainConfig, origin: string): void {
   if (config.quantization) console.log(`  quantization ${config.quantization.bits}-bit ${config.quantization.quant_type}, compute ${config.quantization.compute_dtype}, double quant ${config.quantization.double_quant}`);
   console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows)` : ""}`);
   if (config.task !== "classify") {
-    const share = (value: number) => (value >= 1 ? "every" : `${Math.round(value * 100)}% of the`);
-    console.log(`  mix          ${share(data.mix.analysis)} analysis example(s) + ${share(data.mix.chat)} chat examples (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
+    const share = (value: number, what: string) => (value >= 1 ? `every ${what} example` : `${Math.round(value * 100)}% of the ${what} examples`);
+    console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
   }
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
   const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
