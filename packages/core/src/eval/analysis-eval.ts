@@ -21,7 +21,7 @@ import { readJsonl } from "../data/jsonl.js";
 import { analyzeReview } from "../data/labels/analyzer.js";
 import { classify, type ClassifierChoice } from "../classify/classify.js";
 import type { EngineClient } from "../engine/client.js";
-import type { GenerationBackend } from "../model/backend.js";
+import type { GenerationBackend, GenerationRequest } from "../model/backend.js";
 import { compareCorrectness } from "./compare.js";
 import { classificationMetrics, featureMetrics, majorityFloor, ratingMetrics } from "./metrics.js";
 import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js";
@@ -39,6 +39,11 @@ export function analysisTokenBudget(backend: { name: string }): number {
   return backend.name === "llamacpp" ? 2 * ANALYSIS_MAX_TOKENS : ANALYSIS_MAX_TOKENS;
 }
 
+
+/** How an analysis is asked for: greedy (a measurement), constrained to the schema, within the token budget. */
+export function analysisGeneration(backend: { name: string }): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema"> {
+  return { maxNewTokens: analysisTokenBudget(backend), temperature: 0, topP: 1, seed: 0, jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown> };
+}
 
 export interface AnalysisGold {
   sentiment: (typeof SENTIMENT_CLASSES)[number];
@@ -114,7 +119,7 @@ export function loadAnalysisItems(directory: string, options: { limit?: number |
         stars: labels.rating.source,
         quality: labels.quality.source,
         recommendation: labels.recommendation.source,
-        aspects: labels.aspects ? (labels.features.source === "analyzer" ? "annotation" : labels.features.source) : labels.features.source,
+        aspects: labels.aspects ? "annotation" : labels.features.source,
       },
       review: { text: review.text, title: review.title, category: review.category },
     });
@@ -155,11 +160,8 @@ export async function analyzeWithBackend(
     const result = await backend.generate({
       adapterDir: options.adapterDir,
       prompts: batch.map((item) => backend.renderChat(item.messages)),
-      maxNewTokens: options.maxNewTokens ?? analysisTokenBudget(backend),
-      temperature: 0,
-      topP: 1,
-      seed: 0,
-      jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
+      ...analysisGeneration(backend),
+      ...(options.maxNewTokens ? { maxNewTokens: options.maxNewTokens } : {}),
       signal,
     });
     const elapsed = (performance.now() - started) / 1000;

@@ -3,8 +3,8 @@
 // decoding constrained to the analysis schema; the request goes through the same queue, time limit
 // and adapter fallback as chat completions.
 import type { FastifyInstance } from "fastify";
-import { AnalyzeRequestSchema, REVIEW_ANALYSIS_JSON_SCHEMA, parseAnalysis, type AnalysisList, type ServedBy } from "@reviewtune/contracts";
-import { analysisPrompt, analysisTokenBudget } from "@reviewtune/core";
+import { AnalyzeRequestSchema, parseAnalysis, type AnalysisList, type ServedBy } from "@reviewtune/contracts";
+import { analysisGeneration, analysisPrompt } from "@reviewtune/core";
 import { parseBody } from "../http/api-error.js";
 import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
@@ -20,11 +20,7 @@ export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerConte
         const generated = await context.backend.generate({
           adapterDir: route.adapter?.dir,
           prompts,
-          maxNewTokens: analysisTokenBudget(context.backend),
-          temperature: 0, // an analysis is a measurement: the same review gets the same answer
-          topP: 1,
-          seed: 0,
-          jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
+          ...analysisGeneration(context.backend),
           signal: queued,
         });
         // A cancelled generation resolves with partial answers; the reason it was cancelled is the answer.
