@@ -115,10 +115,19 @@ export async function servingGguf(
  */
 export async function backendForRun(
   run: RunRecord | undefined,
-  options: { backend: string; quant?: GgufQuant | undefined; model?: TrainConfig["model"]; engine?: EngineClient; parallel?: number; say?: (line: string) => void },
+  options: {
+    backend: string;
+    quant?: string | undefined;
+    model?: TrainConfig["model"];
+    engine?: EngineClient;
+    parallel?: number;
+    contextPerSequence?: number;
+    say?: (line: string) => void;
+  },
 ): Promise<LlamaCppBackend | undefined> {
   const say = options.say ?? ((line: string) => console.error(`  ${line}`));
   if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
+  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
   if (options.backend === "torch") return undefined;
   if (run?.result?.model_dir) {
     if (options.backend === "llamacpp") throw new ConfigError(`run ${run.id} trained the whole model: the llama.cpp path serves adapters on a GGUF base`, [], { hint: "use --backend torch, or export --format merged and convert it to GGUF" });
@@ -127,9 +136,14 @@ export async function backendForRun(
   const model = run?.config.model ?? options.model;
   if (!model) throw new ConfigError("no model to answer with", [], { hint: "pass --run <run-dir> or --model <source>" });
   try {
-    const gguf = await servingGguf(model, { flag: "--gguf", quant: options.quant, ...(options.engine ? { engine: options.engine } : {}) });
+    const gguf = await servingGguf(model, { flag: "--gguf", quant: options.quant as GgufQuant | undefined, ...(options.engine ? { engine: options.engine } : {}) });
     say(`llama.cpp path: ${gguf.file} (${gguf.note})`);
-    const backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: run?.config.data.template, ...(options.parallel ? { parallel: options.parallel } : {}) });
+    const backend = new LlamaCppBackend({
+      gguf: gguf.file,
+      templateOverride: run?.config.data.template,
+      ...(options.parallel ? { parallel: options.parallel } : {}),
+      ...(options.contextPerSequence ? { contextPerSequence: options.contextPerSequence } : {}),
+    });
     await backend.start();
     return backend;
   } catch (error) {

@@ -15,7 +15,6 @@ import { z } from "zod";
 import {
   CancelledError,
   ConfigError,
-  LlamaCppBackend,
   ReviewValidator,
   TorchBackend,
   analysisPrompt,
@@ -30,7 +29,7 @@ import {
 import { runAdapterDir } from "@reviewtune/server";
 import type { AnalyzeOptions } from "../commands/analyze.js";
 import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
-import { GGUF_QUANTS, onInterrupt, servingGguf, type GgufQuant } from "../engine.js";
+import { backendForRun, onInterrupt } from "../engine.js";
 import { itemProgress } from "../progress.js";
 
 /** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
@@ -118,27 +117,12 @@ function checkResumable(files: ReturnType<typeof analyzeFiles>, state: AnalyzeSt
   }
 }
 
-/** Who answers: llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted), else the torch engine. */
-async function chooseBackend(options: AnalyzeOptions, choice: ModelChoice, log: (line: string) => void): Promise<GenerationBackend> {
-  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
-  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
-  const template = choice.run?.config.data.template;
-  // A fully tuned model folder has no GGUF of its own: auto means torch for it.
-  const fullyTuned = Boolean(choice.run?.result?.model_dir);
-  if (options.backend === "llamacpp" || (options.backend === "auto" && !fullyTuned)) {
-    try {
-      const gguf = await servingGguf(choice.model, { flag: "--gguf", quant: options.quant as GgufQuant | undefined });
-      log(`  llama.cpp path: ${gguf.file} (${gguf.note})`);
-      return new LlamaCppBackend({ gguf: gguf.file, templateOverride: template, contextPerSequence: LLAMACPP_CONTEXT });
-    } catch (error) {
-      if (options.backend === "llamacpp") throw error;
-      log(`  the llama.cpp path is not available for this model (${(error as Error).message}); answering on the torch engine`);
-    }
-  }
+/** The torch engine, when the llama.cpp path is not taken (backendForRun: a fully tuned model, a model without a GGUF, --backend torch). */
+function torchBackend(options: AnalyzeOptions, choice: ModelChoice): GenerationBackend {
   const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
   return new TorchBackend({
     model: choice.model,
-    templateOverride: template,
+    templateOverride: choice.run?.config.data.template,
     engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
     log: (level, message) => console.error(`  ${level}: ${message}`),
   });
@@ -179,7 +163,9 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
-  const backend = await chooseBackend(options, choice, (line) => console.error(line));
+  // llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted): started already.
+  const llama = await backendForRun(choice.run, { backend: options.backend, quant: options.quant, model: choice.model, contextPerSequence: LLAMACPP_CONTEXT });
+  const backend = llama ?? torchBackend(options, choice);
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   const progress = itemProgress(total, "rows");
@@ -193,7 +179,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   let seconds = 0;
   try {
     console.error(`starting the ${backend.name} backend with ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
-    await backend.start();
+    if (!llama) await backend.start();
     const adapterDir = choice.adapter ? resolve(options.run ? runAdapterDir(options.run, choice.adapter) : choice.adapter) : undefined;
     if (adapterDir) await backend.loadAdapter(adapterDir); // probed: an adapter that changes nothing is an error, not a silent base model
 

@@ -20,7 +20,7 @@ import {
   type GenerationBackend,
 } from "@reviewtune/core";
 import type { EvalOptions } from "../commands/eval.js";
-import { GGUF_QUANTS, backendForRun, onInterrupt, startEngine, type GgufQuant } from "../engine.js";
+import { backendForRun, onInterrupt, startEngine } from "../engine.js";
 
 function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
@@ -55,8 +55,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
   const dispose = onInterrupt(() => controller.abort());
   let backend: GenerationBackend | undefined;
   try {
-    if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
-    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant as GgufQuant | undefined, engine, parallel: options.parallel });
+    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
     const started = performance.now();
     const report = await evaluateRun({
       backend,
