@@ -3,6 +3,7 @@
 // schema the server does); responses are schemas too, so tests and other clients can check them.
 import { z } from "zod";
 import { EstimateSchema, EvalReportSchema } from "./eval-report.js";
+import { AnalyzeReviewSchema } from "./http-api.js";
 
 export const STUDIO_SPLITS = ["train", "val", "test"] as const;
 export const TRAIN_METHODS = ["lora", "qlora", "full"] as const;
@@ -190,6 +191,24 @@ export type CompareLoadResponse = z.infer<typeof CompareLoadResponseSchema>;
 /** GET /studio/api/runs/:id/test-prompts: held-out prompts to ask (the run's dataset test split, else validation). */
 export const TestPromptSchema = z.object({ task: z.string(), prompt: z.string(), reference: z.string() });
 export type TestPrompt = z.infer<typeof TestPromptSchema>;
+
+/**
+ * GET /studio/api/runs/:id/test-reviews: held-out reviews of the run's dataset (its test split's
+ * analysis examples) with their gold, to analyze on the Compare page. `stars` is null where the
+ * review had no rating of its own.
+ */
+export const TestReviewSchema = z.object({
+  id: z.string(),
+  text: z.string(),
+  title: z.string().nullable(),
+  category: z.string().nullable(),
+  gold: z.object({ stars: z.number().nullable(), sentiment: z.string(), quality: z.string(), recommendation: z.string(), aspects: z.array(z.string()) }),
+});
+export type TestReview = z.infer<typeof TestReviewSchema>;
+
+/** POST /studio/api/analyze/rule-based: the rule-based analyzer's analysis of one review (the baseline card beside the models'). */
+export const RuleBasedAnalyzeRequestSchema = AnalyzeReviewSchema;
+export type RuleBasedAnalyzeRequest = z.infer<typeof RuleBasedAnalyzeRequestSchema>;
 
 /** GET /studio/api/runs/:id/report: report.json as `reviewtune eval` wrote it, and its headline table formatted as report.md formats it. */
 export const StudioReportResponseSchema = z.object({

@@ -3,7 +3,7 @@
 // SmolLM2-135M's published size, validation that names every field, run folders as the CLI leaves
 // them (summary, next step, the SSE stream of a finished run), and errors that say what to do.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,7 +16,9 @@ import {
   RunPointSchema,
   RunSummarySchema,
   StudioErrorSchema,
+  ReviewAnalysisSchema,
   StudioStatusSchema,
+  TestReviewSchema,
   TrainEstimateSchema,
   type DatasetRowsResponse,
   type DatasetSummary,
@@ -24,7 +26,9 @@ import {
   type RenderedRow,
   type RunSummary,
   type StudioError,
+  type ReviewAnalysis,
   type StudioStatus,
+  type TestReview,
   type TrainEstimate,
 } from "@reviewtune/contracts";
 import type { z } from "zod";
@@ -51,7 +55,7 @@ before(async () => {
   mkdirSync(model, { recursive: true });
   writeFileSync(join(model, "config.json"), JSON.stringify(SMOL_CONFIG));
   writeFileSync(join(model, "tokenizer_config.json"), JSON.stringify({ chat_template: CHATML, eos_token: "<|im_end|>" }));
-  await buildDemoDataset({ out: join(data, "demo"), reviews: 20, seed: 3 });
+  await buildDemoDataset({ out: join(data, "demo"), reviews: 20, seed: 3, test: 0.2 }); // held-out reviews for the compare routes
   const input = join(work, "reviews.jsonl");
   writeFileSync(input, ['{"text": "Great fit, love it.", "rating": 5}', '{"text": "", "rating": 3}', '{"text": "Great fit, love it.", "rating": 5}', '{"text": "The strap is flimsy.", "rating": 9}', '{"text": "Works fine.", "rating": 4}'].join("\n") + "\n");
   await buildDataset({ inputs: [input], out: join(data, "mine"), skipBadRows: true, validation: 0, test: 0 });
@@ -81,6 +85,8 @@ const CONTRACTS: Array<[RegExp, z.ZodType]> = [
   [/^\/presets$/, PresetSummarySchema.array()],
   [/^\/runs$/, RunSummarySchema.array()],
   [/^\/status$/, StudioStatusSchema],
+  [/^\/runs\/[^/]+\/test-reviews$/, TestReviewSchema.array()],
+  [/^\/analyze\/rule-based$/, ReviewAnalysisSchema],
 ];
 
 const inject = async <T>(method: "GET" | "POST", url: string, payload?: Record<string, unknown>) => {
@@ -221,6 +227,36 @@ describe("studio API: training", () => {
     for (const event of events) (event.event === "point" ? RunPointSchema : RunSummarySchema).parse(event.data);
     assert.deepEqual(events.map((event) => event.event), ["run", "point", "point", "point", "point", "point", "end"]);
     assert.deepEqual(events.filter((event) => event.event === "point").map((event) => [event.data.kind, event.data.step]), [["train", 1], ["train", 2], ["train", 3], ["train", 4], ["eval", 4]]);
+  });
+});
+
+describe("studio API: compare, structured analysis", () => {
+  it("lists the run's held-out reviews with the gold their analysis is scored against", async () => {
+    const { status, body } = await inject<TestReview[]>("GET", "/runs/20260101-000000-done/test-reviews");
+    assert.equal(status, 200, JSON.stringify(body));
+    const rows = readFileSync(join(data, "demo", "reviews.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { id: string; split: string; rating: number; labels: { sentiment: { label: string } } });
+    const held = rows.filter((row) => row.split === "test");
+    assert.ok(held.length > 0, "the demo build holds reviews out");
+    assert.deepEqual(body.map((review) => review.id).sort(), held.map((row) => row.id).sort(), "exactly the test split's reviews, no training review");
+    for (const review of body) {
+      const row = held.find((entry) => entry.id === review.id)!;
+      assert.equal(review.gold.stars, row.rating);
+      assert.equal(review.gold.sentiment, row.labels.sentiment.label);
+    }
+  });
+
+  it("analyzes one review with the rule-based analyzer, and names the field of a bad request", async () => {
+    const negative = await inject<ReviewAnalysis>("POST", "/analyze/rule-based", { text: "Terrible. It broke on the first day and the seller ignored me. Do not buy.", title: "Awful" });
+    assert.equal(negative.status, 200);
+    assert.equal(negative.body.sentiment, "negative");
+    assert.ok(negative.body.stars <= 2, `stars ${negative.body.stars}`);
+    assert.equal(negative.body.recommendation, "no");
+    const positive = await inject<ReviewAnalysis>("POST", "/analyze/rule-based", { text: "Excellent blender, powerful and easy to clean. I love it and would buy it again." });
+    assert.equal(positive.body.sentiment, "positive");
+    assert.ok(positive.body.stars >= 4, `stars ${positive.body.stars}`);
+    const empty = await inject<StudioError>("POST", "/analyze/rule-based", { text: "  " });
+    assert.equal(empty.status, 400);
+    assert.match(JSON.stringify(empty.body.error), /text/);
   });
 });
 

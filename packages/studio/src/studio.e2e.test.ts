@@ -224,6 +224,38 @@ describe("studio in Chromium", () => {
     await phoneScreenshot("#/compare", "compare-phone", ".compare-form");
   });
 
+  it("compare page, structured analysis: a held-out review analyzed by base, tuned and the damaged run (fallback), beside the rule-based card, fields marked against its gold", async () => {
+    const broken = `${trainedRun}-damaged`; // made by the chat comparison above
+    await page.goto(`${url}?load=${Date.now()}#/compare`);
+    await page.getByRole("checkbox", { name: new RegExp(`^${trainedRun} \\(`) }).check();
+    await page.getByRole("checkbox", { name: new RegExp(`^${broken} \\(`) }).check();
+    await page.getByRole("tab", { name: "Structured analysis" }).click();
+    await page.getByLabel("Or a held-out test review (with its gold)").selectOption({ index: 1 });
+    const review = await page.getByLabel("Review", { exact: true }).inputValue();
+    assert.ok(review.length > 0, "picking a test review fills the review");
+    await page.locator('[data-testid="gold"]').waitFor();
+    await page.getByRole("button", { name: /^Analyze with base \+ 2 runs/ }).click();
+    const cards = page.locator('[data-testid="analysis-card"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="analysis-card"]')].every((card) => card.getAttribute("aria-busy") === "false"), null, { timeout: 300_000 });
+    assert.equal(await cards.count(), 4);
+    assert.deepEqual((await cards.locator("h3").allTextContents()).map((title) => title.split(":")[0]!.split(" (")[0]), ["base", "tuned", "tuned", "rule-based analyzer"]);
+    for (let index = 0; index < 4; index++) {
+      const card = cards.nth(index);
+      assert.equal(await card.locator('[role="alert"]').count(), 0, `card ${index} shows an error: ${await card.textContent()}`);
+      // Decoding is constrained to the schema, so even the tiny random model's analysis has every field.
+      assert.match((await card.locator('[data-testid="field-stars"]').textContent()) ?? "", /[1-5]\/5/);
+      assert.match((await card.locator('[data-testid="field-sentiment"]').textContent()) ?? "", /^(negative|neutral|positive) /);
+      assert.match((await card.locator('[data-testid="mark-sentiment"]').textContent()) ?? "", /^(✓|✗ \(gold (negative|neutral|positive)\))$/);
+    }
+    assert.equal(await cards.nth(1).locator('[data-testid="fallback"]').count(), 0, "the trained run answers itself");
+    assert.match((await cards.nth(2).locator('[data-testid="fallback"]').textContent()) ?? "", /served by base \(fallback\)/);
+    // The rule-based card is the analyzer's own reading of the text, whatever the models said.
+    const rule = await (await fetch(`${url}studio/api/analyze/rule-based`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: review, title: await page.getByLabel("Review title (optional)").inputValue() || undefined }) })).json() as { sentiment: string; stars: number };
+    assert.match((await cards.nth(3).locator('[data-testid="field-sentiment"]').textContent()) ?? "", new RegExp(`^${rule.sentiment} `));
+    assert.match((await cards.nth(3).locator('[data-testid="field-stars"]').textContent()) ?? "", new RegExp(`${rule.stars}/5`));
+    await screenshot(page, "compare-analysis-laptop");
+  });
+
   it("evaluate page: a real `reviewtune eval` report's table, slice charts with targets, confusion matrix; A/B rating feeds the win rate", async () => {
     const evaluated = spawnSync(process.execPath, [bin, "eval", "--run", join(runsDir, trainedRun), "--limit", "2", "--max-tokens", "8", "--bootstrap", "50", "--set", "targets.min_slice=1"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     assert.equal(evaluated.status, 0, evaluated.stderr);

@@ -11,6 +11,8 @@ export interface JsonlOptions {
   hint: string;
   /** Where the path came from, shown when the file is missing. */
   missingHint?: string;
+  /** An empty file is a valid answer (a split that holds no rows), not an error. */
+  allowEmpty?: boolean;
 }
 
 /** Parses every non-blank line with `schema`; throws DataError naming the file and line. */
@@ -33,6 +35,6 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S, options:
       if (!parsed.success) throw new DataError(`${file}:${index + 1}: ${formatIssues(parsed.error).join("; ")}`, file, index + 1, { hint: options.hint });
       rows.push(parsed.data);
     });
-  if (rows.length === 0) throw new DataError(`${file} has no rows`, file, undefined, { hint: options.hint });
+  if (rows.length === 0 && !options.allowEmpty) throw new DataError(`${file} has no rows`, file, undefined, { hint: options.hint });
   return rows;
 }

@@ -97,7 +97,7 @@ export function loadAnalysisItems(directory: string, options: { limit?: number |
   const reviews = readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" });
   const byId = new Map(reviews.map((row) => [row.id, row]));
   const items: AnalysisItem[] = [];
-  for (const row of readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task and messages" })) {
+  for (const row of readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task and messages", allowEmpty: true })) {
     if (row.task !== ANALYSIS_TASK) continue;
     const review = byId.get(row.group);
     if (!review) continue; // an instruction dataset's row: no labels to score against
@@ -210,20 +210,23 @@ export async function headAnalyses(engine: EngineClient, head: { choice: Classif
   return { fields: ["sentiment"], latency, analyses: result.outputs.map((output) => ({ sentiment: output.label as ReviewAnalysis["sentiment"] })) };
 }
 
-/** The rule-based analyzer on the text alone (never the stars the gold came from). */
+/** The rule-based analyzer's analysis of one review, from its text alone (never the stars the gold came from). */
+export function ruleBasedAnalysis(review: { text: string; title?: string | undefined; category?: string | undefined }): ReviewAnalysis {
+  const labels = analyzeReview({ text: review.text, title: review.title, category: review.category });
+  return {
+    stars: Math.min(5, Math.max(1, Math.round(labels.rating.stars))) as ReviewAnalysis["stars"],
+    sentiment: labels.sentiment.label,
+    score: labels.sentiment.score,
+    quality: labels.quality.label,
+    recommendation: labels.recommendation.label,
+    aspects: labels.features.items.slice(0, 5).map((term) => ({ term, polarity: "neutral" as const })),
+    summary: labels.summary.text.slice(0, 160) || "-",
+  };
+}
+
+/** The rule-based analyzer on each item's review. */
 export function ruleBasedAnalyses(items: readonly AnalysisItem[]): ReviewAnalysis[] {
-  return items.map((item) => {
-    const labels = analyzeReview({ text: item.review.text, title: item.review.title, category: item.review.category });
-    return {
-      stars: Math.min(5, Math.max(1, Math.round(labels.rating.stars))) as ReviewAnalysis["stars"],
-      sentiment: labels.sentiment.label,
-      score: labels.sentiment.score,
-      quality: labels.quality.label,
-      recommendation: labels.recommendation.label,
-      aspects: labels.features.items.slice(0, 5).map((term) => ({ term, polarity: "neutral" as const })),
-      summary: labels.summary.text.slice(0, 160) || "-",
-    };
-  });
+  return items.map((item) => ruleBasedAnalysis(item.review));
 }
 
 /** Each field drawn independently from the training reviews' labels (seeded). */

@@ -1,11 +1,12 @@
 // /studio/api/compare: runs loaded as adapters (named by run id) so the UI can ask the studio's own
-// /v1/chat/completions for the base model and each run, and held-out prompts to ask them.
+// /v1/chat/completions and /v1/analyze for the base model and each run; held-out prompts and reviews
+// to ask them; the rule-based analyzer's analysis as the baseline card beside theirs.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { FastifyInstance } from "fastify";
-import { CompareLoadRequestSchema, parseJson, type CompareLoadResponse, type TestPrompt } from "@reviewtune/contracts";
-import { readRunRecord } from "@reviewtune/core";
+import { CompareLoadRequestSchema, RuleBasedAnalyzeRequestSchema, parseJson, type CompareLoadResponse, type ReviewAnalysis, type TestPrompt, type TestReview } from "@reviewtune/contracts";
+import { loadAnalysisItems, readRunRecord, ruleBasedAnalysis } from "@reviewtune/core";
 import { runAdapterDir } from "@reviewtune/server";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { runFolder, type StudioContext } from "../context.js";
@@ -52,4 +53,20 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
         return user ? [{ task: row.task ?? "", prompt: user, reference: answer }] : [];
       });
   });
+
+  app.get<{ Params: { id: string } }>("/runs/:id/test-reviews", async (request): Promise<TestReview[]> => {
+    const record = readRunRecord(runFolder(context, request.params.id));
+    const dataset = record.config.data.train;
+    if (!dataset) return [];
+    // The test split's analysis examples joined with their reviews: the reviews the run never saw, with the gold the evaluation scores against.
+    return loadAnalysisItems(dataset, { limit: 30 }).items.map((item) => ({
+      id: item.group,
+      text: item.review.text,
+      title: item.review.title ?? null,
+      category: item.review.category ?? null,
+      gold: { stars: item.gold.stars ?? null, sentiment: item.gold.sentiment, quality: item.gold.quality, recommendation: item.gold.recommendation, aspects: item.gold.aspects },
+    }));
+  });
+
+  app.post("/analyze/rule-based", async (request): Promise<ReviewAnalysis> => ruleBasedAnalysis(parseInput(RuleBasedAnalyzeRequestSchema, request.body)));
 }

@@ -1,6 +1,6 @@
 // The studio API from the browser: typed by the contracts' studio-api.ts, errors carrying the
 // server's hint (what to do next), and two readers of server-sent events (run progress, chat tokens).
-import type { ChatServedBy, StudioError } from "@reviewtune/contracts";
+import type { AnalysisList, AnalyzeReview, ChatServedBy, ReviewAnalysis, StudioError } from "@reviewtune/contracts";
 
 export class StudioRequestError extends Error {
   constructor(
@@ -99,4 +99,31 @@ export async function streamChat(model: string, prompt: string, maxTokens: numbe
   }
   update({ ...answer });
   return answer;
+}
+
+export interface AnalyzedReview {
+  analysis: ReviewAnalysis | null;
+  /** Why there is no analysis: the request failed, or (should not happen: decoding is constrained) the answer did not parse. */
+  error: StudioRequestError | null;
+  ms: number;
+  /** Set when the base model answered for an adapter that cannot be used. */
+  fallback: string | null;
+}
+
+/** POST /v1/analyze for one review: the model's structured analysis (ReviewAnalysis), timed. */
+export async function analyzeOne(model: string, review: AnalyzeReview): Promise<AnalyzedReview> {
+  const started = performance.now();
+  try {
+    const response = await fetch("/v1/analyze", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, reviews: [review] }) });
+    if (!response.ok) throw await failure(response);
+    const list = (await response.json()) as AnalysisList;
+    const entry = list.data[0];
+    const ms = performance.now() - started;
+    const fallback = list.reviewtune.fallback?.message ?? null;
+    if (!entry?.analysis) return { analysis: null, error: new StudioRequestError(entry?.error ?? "no analysis came back", 200, "unparseable", "report this: constrained decoding should always give an analysis"), ms, fallback };
+    return { analysis: entry.analysis, error: null, ms, fallback };
+  } catch (error) {
+    const failed = error instanceof StudioRequestError ? error : new StudioRequestError((error as Error).message, 0, "analyze_failed", "try again");
+    return { analysis: null, error: failed, ms: performance.now() - started, fallback: null };
+  }
 }

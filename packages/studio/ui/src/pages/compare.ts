@@ -1,12 +1,14 @@
 // Compare: one prompt (typed, or a held-out test example) answered by the base model and by each
 // chosen run, streamed side by side from the studio's own /v1/chat/completions, with latency, the
 // fallback mark when the base answered for a run, and the training examples the question resembles.
+// The Analysis tab asks the same models for one review's structured analysis (compare-analysis.ts).
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
-import type { CompareLoadResponse, RunSummary, TestPrompt, TrainingReference } from "@reviewtune/contracts";
+import type { CompareLoadResponse, RunSummary, TestPrompt, TestReview, TrainingReference } from "@reviewtune/contracts";
 import { get, post, streamChat, type StreamedAnswer, type StudioRequestError } from "../api.js";
-import { Empty, ErrorNotice, Loading } from "../components.js";
+import { Empty, ErrorNotice, Loading, Tabs } from "../components.js";
 import { useLoad } from "../hooks.js";
+import { AnalysisCompare } from "./compare-analysis.js";
 
 interface Column {
   model: string;
@@ -49,11 +51,14 @@ export function ComparePage(props: { engineProblem: string | null; model: string
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<StudioRequestError | null>(null);
   const [tests, setTests] = useState<TestPrompt[]>([]);
+  const [testReviews, setTestReviews] = useState<TestReview[]>([]);
+  const [mode, setMode] = useState("chat");
   const finished = (runs.data ?? []).filter((run) => run.has_adapter && (run.status === "completed" || run.status === "early_stopped"));
   const toggle = (id: string) => {
     const next = chosen.includes(id) ? chosen.filter((entry) => entry !== id) : [...chosen, id];
     setChosen(next);
     if (next[0] && tests.length === 0) get<TestPrompt[]>(`/runs/${encodeURIComponent(next[0])}/test-prompts`).then(setTests, () => setTests([]));
+    if (next[0] && testReviews.length === 0) get<TestReview[]>(`/runs/${encodeURIComponent(next[0])}/test-reviews`).then(setTestReviews, () => setTestReviews([]));
   };
   const ask = async (event: Event) => {
     event.preventDefault();
@@ -76,12 +81,15 @@ export function ComparePage(props: { engineProblem: string | null; model: string
   const references = columns.find((column) => column.answer?.servedBy?.references?.length)?.answer?.servedBy?.references ?? [];
   if (props.engineProblem) return html`<div class="notice error" role="alert"><strong>Answers need the engine: ${props.engineProblem}</strong></div>`;
   return html`<div class="page">
+    <fieldset class="compare-runs"><legend>Runs to compare with the base model</legend>
+      ${runs.error ? html`<${ErrorNotice} error=${runs.error} />` : !runs.data ? html`<${Loading} what="runs" />`
+        : finished.length === 0 ? html`<p class="muted">No finished run yet: the base model answers alone. Train one on the Train page.</p>`
+        : finished.map((run) => html`<label class="check"><input type="checkbox" checked=${chosen.includes(run.id)} onChange=${() => toggle(run.id)} /> ${run.id} <span class="muted">(${run.method}, loss ${run.train_loss?.toFixed(3) ?? "–"})</span></label>`)}
+    </fieldset>
+    <${Tabs} label="what to ask" idPrefix="compare" current=${mode} onSelect=${setMode} tabs=${[{ id: "chat", label: "Chat question" }, { id: "analysis", label: "Structured analysis" }]} />
+    <div id="compare-panel" role="tabpanel" aria-labelledby=${`compare-tab-${mode}`}>
+    ${mode === "analysis" ? html`<${AnalysisCompare} chosen=${chosen} model=${props.model} tests=${testReviews} />` : html`
     <form class="compare-form" onSubmit=${ask} aria-label="ask the base and tuned models">
-      <fieldset><legend>Runs to compare with the base model</legend>
-        ${runs.error ? html`<${ErrorNotice} error=${runs.error} />` : !runs.data ? html`<${Loading} what="runs" />`
-          : finished.length === 0 ? html`<p class="muted">No finished run yet: the base model answers alone. Train one on the Train page.</p>`
-          : finished.map((run) => html`<label class="check"><input type="checkbox" checked=${chosen.includes(run.id)} onChange=${() => toggle(run.id)} /> ${run.id} <span class="muted">(${run.method}, loss ${run.train_loss?.toFixed(3) ?? "–"})</span></label>`)}
-      </fieldset>
       ${tests.length ? html`<div class="field"><label for="test-example">Or a held-out test example</label>
         <select id="test-example" onChange=${(event: Event) => { const picked = tests[Number((event.target as HTMLSelectElement).value)]; if (picked) setPrompt(picked.prompt); }}>
           <option value="">choose…</option>${tests.map((test, index) => html`<option value=${index}>${test.task}: ${test.prompt.replace(/\s+/g, " ").slice(0, 80)}</option>`)}
@@ -92,6 +100,7 @@ export function ComparePage(props: { engineProblem: string | null; model: string
     </form>
     <${ErrorNotice} error=${error} />
     ${columns.length ? html`<div class="columns" data-testid="answers">${columns.map((column) => html`<${AnswerColumn} column=${column} />`)}</div>` : html`<${Empty} title="Ask something"><p>The answers appear here side by side, streamed, with their latency and the training examples the question resembles.</p></${Empty}>`}
-    <${References} references=${references} />
+    <${References} references=${references} />`}
+    </div>
   </div>`;
 }
