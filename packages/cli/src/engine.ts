@@ -4,7 +4,9 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { TrainConfig } from "@reviewtune/contracts";
-import { ConfigError, EngineClient, LlamaCppBackend, cacheRoot, ensureEngineEnvironment, type RunRecord } from "@reviewtune/core";
+import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, cacheRoot, ensureEngineEnvironment, type GenerationBackend, type RunRecord } from "@reviewtune/core";
+import { runAdapterDir } from "@reviewtune/server";
+import type { ModelChoice } from "./commands/shared.js";
 
 export async function startEngine(options: { verbose?: boolean; install?: boolean } = {}): Promise<EngineClient> {
   if (options.install) await ensureEngineEnvironment({ log: (line) => console.error(line) });
@@ -150,5 +152,49 @@ export async function backendForRun(
     if (options.backend === "llamacpp") throw error;
     say(`the llama.cpp path is not available (${(error as Error).message}); the torch engine answers`);
     return undefined;
+  }
+}
+
+/** The torch engine as a model interface, its log shown as startEngine shows it. */
+function torchBackendFor(choice: ModelChoice, verbose: boolean): TorchBackend {
+  const shown = verbose || process.env.REVIEWTUNE_VERBOSE === "1";
+  return new TorchBackend({
+    model: choice.model,
+    templateOverride: choice.run?.config.data.template,
+    engine: { onStderr: (line) => (shown || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
+    log: (level, message) => console.error(`  ${level}: ${message}`),
+  });
+}
+
+/**
+ * The model a command answers with, through the one model interface (`ask`, `generate`, `chat`,
+ * `test`, `analyze`): llama.cpp when the model has a GGUF and `backend` allows it (backendForRun),
+ * else the torch engine; started, with the chosen adapter loaded and probed, so an adapter that
+ * changes nothing is an error rather than a silent base model. `runDir`: where the run folder is now
+ * (its adapter is looked for there first).
+ */
+export async function openModel(
+  choice: ModelChoice,
+  options: { backend: string; quant?: string | undefined; verbose?: boolean | undefined; runDir?: string | undefined; parallel?: number; contextPerSequence?: number },
+): Promise<{ backend: GenerationBackend; adapterDir: string | undefined }> {
+  const llama = await backendForRun(choice.run, {
+    backend: options.backend,
+    quant: options.quant,
+    model: choice.model,
+    ...(options.parallel ? { parallel: options.parallel } : {}),
+    ...(options.contextPerSequence ? { contextPerSequence: options.contextPerSequence } : {}),
+  });
+  const backend: GenerationBackend = llama ?? torchBackendFor(choice, options.verbose ?? false);
+  try {
+    if (!llama) {
+      console.error(`  starting the torch engine with ${choice.model.source}...`);
+      await backend.start();
+    }
+    const adapterDir = choice.adapter ? resolve(options.runDir ? runAdapterDir(options.runDir, choice.adapter) : choice.adapter) : undefined;
+    if (adapterDir) await backend.loadAdapter(adapterDir);
+    return { backend, adapterDir };
+  } catch (error) {
+    await backend.close();
+    throw error;
   }
 }

@@ -16,7 +16,6 @@ import {
   CancelledError,
   ConfigError,
   ReviewValidator,
-  TorchBackend,
   analysisPrompt,
   analyzeWithBackend,
   readRecords,
@@ -26,10 +25,9 @@ import {
   type Review,
   analysisTokenBudget,
 } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
 import type { AnalyzeOptions } from "../commands/analyze.js";
-import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
-import { backendForRun, onInterrupt } from "../engine.js";
+import { modelFromOptions } from "../commands/shared.js";
+import { onInterrupt, openModel } from "../engine.js";
 import { itemProgress } from "../progress.js";
 
 /** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
@@ -117,17 +115,6 @@ function checkResumable(files: ReturnType<typeof analyzeFiles>, state: AnalyzeSt
   }
 }
 
-/** The torch engine, when the llama.cpp path is not taken (backendForRun: a fully tuned model, a model without a GGUF, --backend torch). */
-function torchBackend(options: AnalyzeOptions, choice: ModelChoice): GenerationBackend {
-  const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
-  return new TorchBackend({
-    model: choice.model,
-    templateOverride: choice.run?.config.data.template,
-    engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
-    log: (level, message) => console.error(`  ${level}: ${message}`),
-  });
-}
-
 async function countRecords(input: string): Promise<number> {
   let count = 0;
   for await (const _record of readRecords(input, { skipBadRows: true })) count += 1;
@@ -163,9 +150,9 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 
-  // llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted): started already.
-  const llama = await backendForRun(choice.run, { backend: options.backend, quant: options.quant, model: choice.model, contextPerSequence: LLAMACPP_CONTEXT });
-  const backend = llama ?? torchBackend(options, choice);
+  // llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted), else the torch engine.
+  console.error(`starting the model ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run, contextPerSequence: LLAMACPP_CONTEXT });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   const progress = itemProgress(total, "rows");
@@ -178,11 +165,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   let analyzedNow = 0;
   let seconds = 0;
   try {
-    console.error(`starting the ${backend.name} backend with ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
-    if (!llama) await backend.start();
-    const adapterDir = choice.adapter ? resolve(options.run ? runAdapterDir(options.run, choice.adapter) : choice.adapter) : undefined;
-    if (adapterDir) await backend.loadAdapter(adapterDir); // probed: an adapter that changes nothing is an error, not a silent base model
-
+    console.error(`answering on the ${backend.name} backend`);
     const validator = new ReviewValidator({ mapping: options.column, maxChars: options.maxChars, duplicates: "keep" });
     let idColumn: string | undefined;
     let columnsKnown = false;

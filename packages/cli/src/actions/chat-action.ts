@@ -1,48 +1,54 @@
 // `reviewtune chat` (interactive, optionally base and tuned side by side) and `reviewtune test`
-// (a prompts file answered into one JSON document with timings).
+// (a prompts file answered into one JSON document with timings), through the one model interface.
 import { createInterface } from "node:readline";
 import { renameSync, writeFileSync } from "node:fs";
-import { answer, chatTemplateFor, readPromptFile, type ChatMessage } from "@reviewtune/core";
+import { answerWith, readPromptFile, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
 import type { ChatOptions, TestOptions } from "../commands/chat.js";
 import { modelFromOptions } from "../commands/shared.js";
-import { startEngine } from "../engine.js";
+import { onInterrupt, openModel } from "../engine.js";
 import { sideBySide } from "./demo-action.js";
 
 export async function runChat(options: ChatOptions): Promise<void> {
   const tuned = modelFromOptions({ run: options.run });
   const base = modelFromOptions({ run: options.run, base: true });
-  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const open = { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run };
+  // An adapter run: one backend answers both sides (with and without the adapter). A fully tuned run
+  // is another model than its base, so the base side needs a backend of its own.
+  const tunedModel = await openModel(tuned, open);
+  const opened: GenerationBackend[] = [tunedModel.backend];
   let input: ReturnType<typeof createInterface> | undefined;
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
   try {
-    const template = await chatTemplateFor(engine, base.model, tuned.run?.config.data.template);
+    const sameModel = base.model.source === tuned.model.source;
+    const baseModel = !options.sideBySide || sameModel ? { backend: tunedModel.backend, adapterDir: undefined } : await openModel(base, open);
+    if (baseModel.backend !== tunedModel.backend) opened.push(baseModel.backend);
+    const sides = { base: baseModel, tuned: tunedModel };
     // Created only now and iterated at once: lines read before an iterator is attached would be lost.
     input = createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
     // each side keeps its own history: a conversation continues from what that model said
     const histories: Record<"base" | "tuned", ChatMessage[]> = { base: [], tuned: [] };
-    console.error(`chatting with run ${tuned.run!.id}${options.sideBySide ? " (base | tuned)" : ""}; an empty line or end of input ends, /reset forgets the conversation`);
+    console.error(`chatting with run ${tuned.run!.id} on ${tunedModel.backend.name}${options.sideBySide ? " (base | tuned)" : ""}; an empty line or end of input ends, /reset forgets the conversation`);
     process.stdout.write("> ");
     for await (const raw of input) {
       const line = raw.trim();
-      if (!line) break;
+      if (!line || controller.signal.aborted) break;
       if (line === "/reset") {
         histories.base = [];
         histories.tuned = [];
         process.stdout.write("> ");
         continue;
       }
-      const sides = options.sideBySide ? (["base", "tuned"] as const) : (["tuned"] as const);
+      const asked = options.sideBySide ? (["base", "tuned"] as const) : (["tuned"] as const);
       const replies: Record<string, string> = {};
-      for (const side of sides) {
-        const choice = side === "base" ? base : tuned;
+      for (const side of asked) {
         histories[side].push({ role: "user", content: line });
-        const result = await answer([histories[side]], {
-          engine,
-          model: choice.model,
-          template,
-          adapter: choice.adapter,
+        const result = await answerWith(sides[side].backend, [histories[side]], {
+          adapterDir: sides[side].adapterDir,
           maxNewTokens: options.maxTokens,
           temperature: options.temperature,
-          ...(options.sideBySide ? {} : { onToken: (_index: number, text: string) => process.stdout.write(text) }),
+          onToken: options.sideBySide ? undefined : (_index: number, text: string) => process.stdout.write(text),
+          signal: controller.signal,
         });
         replies[side] = result.outputs[0]!.text;
         histories[side].push({ role: "assistant", content: replies[side]! });
@@ -52,22 +58,30 @@ export async function runChat(options: ChatOptions): Promise<void> {
       process.stdout.write("> ");
     }
   } finally {
+    dispose();
     input?.close();
-    await engine.shutdown();
+    for (const backend of opened) await backend.close();
   }
 }
 
 export async function runTest(options: TestOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
   const choice = modelFromOptions({ run: options.run, base: options.base ?? false });
-  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort());
   try {
-    const template = await chatTemplateFor(engine, choice.run!.config.model, choice.run!.config.data.template);
-    const result = await answer(conversations, { engine, model: choice.model, template, adapter: choice.adapter, maxNewTokens: options.maxTokens, batchSize: options.batchSize });
+    const result = await answerWith(backend, conversations, { adapterDir, maxNewTokens: options.maxTokens, temperature: 0, batchSize: options.batchSize, signal: controller.signal });
+    if (controller.signal.aborted) {
+      console.error(`interrupted: nothing written to ${options.out}`);
+      process.exitCode = 130;
+      return;
+    }
     const document = {
       run: choice.run!.id,
       model: choice.model.source,
       adapter: choice.adapter ?? null,
+      backend: backend.name,
       seconds: result.seconds,
       tokens_per_second: result.tokens_per_second,
       answers: conversations.map((messages, index) => ({
@@ -80,8 +94,9 @@ export async function runTest(options: TestOptions): Promise<void> {
     const partial = `${options.out}.partial`;
     writeFileSync(partial, `${JSON.stringify(document, null, 2)}\n`);
     renameSync(partial, options.out); // never a half-written answers file
-    console.error(`${document.answers.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s${choice.adapter ? ", with adapter" : ", base model"})`);
+    console.error(`${document.answers.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s on ${backend.name}${choice.adapter ? ", with adapter" : ", base model"})`);
   } finally {
-    await engine.shutdown();
+    dispose();
+    await backend.close();
   }
 }

@@ -1,37 +1,34 @@
-// `reviewtune ask` and `reviewtune generate`: the model's chat template is applied here, the engine
-// generates; ask streams tokens to stdout as they come.
+// `reviewtune ask` and `reviewtune generate`: answers through the one model interface (llama.cpp or
+// the torch engine, the model's chat template applied by the backend); ask streams tokens to stdout
+// as they come.
 import { renameSync, writeFileSync } from "node:fs";
-import { answer, chatTemplateFor, readPromptFile, type ChatTemplate, type EngineClient } from "@reviewtune/core";
+import { answerWith, readPromptFile, type GenerationBackend } from "@reviewtune/core";
 import type { AskOptions, GenerateOptions } from "../commands/ask.js";
 import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
-import { onInterrupt, startEngine } from "../engine.js";
+import { onInterrupt, openModel } from "../engine.js";
 
-/** Starts the engine, loads the chosen model's chat template, runs `work`, always shuts down. */
+/** Opens the chosen model (and adapter) on a backend, runs `work`, always closes it. */
 async function withModel(
   options: AskOptions | GenerateOptions,
-  work: (context: { engine: EngineClient; choice: ModelChoice; template: ChatTemplate; signal: AbortSignal }) => Promise<void>,
+  work: (context: { backend: GenerationBackend; adapterDir: string | undefined; choice: ModelChoice; signal: AbortSignal }) => Promise<void>,
 ): Promise<void> {
   const choice = modelFromOptions(options);
-  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   try {
-    const template = await chatTemplateFor(engine, choice.model, choice.run?.config.data.template);
-    await work({ engine, choice, template, signal: controller.signal });
+    await work({ backend, adapterDir, choice, signal: controller.signal });
   } finally {
     dispose();
-    await engine.shutdown();
+    await backend.close();
   }
 }
 
 export async function runAsk(prompt: string, options: AskOptions): Promise<void> {
-  await withModel(options, async ({ engine, choice, template, signal }) => {
-    console.error(`[${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}]`);
-    const result = await answer([[{ role: "user", content: prompt }]], {
-      engine,
-      model: choice.model,
-      template,
-      adapter: choice.adapter,
+  await withModel(options, async ({ backend, adapterDir, choice, signal }) => {
+    console.error(`[${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""} on ${backend.name}]`);
+    const result = await answerWith(backend, [[{ role: "user", content: prompt }]], {
+      adapterDir,
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,
       onToken: (_index, text) => process.stdout.write(text),
@@ -45,17 +42,19 @@ export async function runAsk(prompt: string, options: AskOptions): Promise<void>
 
 export async function runGenerate(options: GenerateOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
-  await withModel(options, async ({ engine, choice, template, signal }) => {
-    const result = await answer(conversations, {
-      engine,
-      model: choice.model,
-      template,
-      adapter: choice.adapter,
+  await withModel(options, async ({ backend, adapterDir, signal }) => {
+    const result = await answerWith(backend, conversations, {
+      adapterDir,
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,
       batchSize: options.batchSize,
       signal,
     });
+    if (signal.aborted) {
+      console.error(`interrupted: nothing written to ${options.out} (${result.outputs.length} of ${conversations.length} prompts were being answered)`);
+      process.exitCode = 130;
+      return;
+    }
     const lines = result.outputs.map((output, index) =>
       JSON.stringify({ messages: conversations[index], answer: output.text, new_tokens: output.new_tokens, finish_reason: output.finish_reason }),
     );
@@ -63,6 +62,6 @@ export async function runGenerate(options: GenerateOptions): Promise<void> {
     const partial = `${options.out}.partial`;
     writeFileSync(partial, `${lines.join("\n")}\n`);
     renameSync(partial, options.out);
-    console.error(`${lines.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s${result.adapter_loaded ? ", with adapter" : ""})`);
+    console.error(`${lines.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s on ${backend.name}${result.adapter_loaded ? ", with adapter" : ""})`);
   });
 }

@@ -9,6 +9,8 @@ export interface AskOptions {
   allowPickle?: boolean;
   maxTokens: number;
   temperature: number;
+  backend: string;
+  quant?: string;
   verbose?: boolean;
 }
 
@@ -22,6 +24,8 @@ function withModelOptions(command: Command): Command {
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--max-tokens <n>", "new tokens at most", positiveInteger("--max-tokens"), 128)
     .option("--temperature <t>", "0 = greedy", finiteNumber("--temperature"), 0)
+    .option("--backend <name>", "who answers: auto (llama.cpp when the model has a GGUF: the embedded model, an adapter run on it; else torch), llamacpp or torch", "auto")
+    .option("--quant <type>", "on the llama.cpp path: the base GGUF's quantization (q8_0, q4_0 or source)")
     .option("--verbose", "show the engine's full log");
 }
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { GenerateResult, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import { readJsonl } from "../data/jsonl.js";
+import type { GenerationBackend } from "../model/backend.js";
 import type { ChatMessage, ChatTemplate } from "../templates/chat-template.js";
 
 export interface AnswerOptions {
@@ -37,6 +38,48 @@ export async function answer(conversations: ChatMessage[][], options: AnswerOpti
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );
+}
+
+export interface BackendAnswerOptions {
+  /** The adapter's folder (loaded on the backend); absent: the base model answers. */
+  adapterDir?: string | undefined;
+  maxNewTokens: number;
+  temperature: number;
+  /** Conversations per generate call (the torch engine pads a batch; llama.cpp decodes its sequences together). */
+  batchSize?: number;
+  onToken?: ((index: number, text: string) => void) | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * Conversations answered through the model interface (either backend), in batches, the backend's
+ * chat template applied: what `ask`, `generate`, `chat` and `test` use. Indices passed to `onToken`
+ * are the conversations' own. Times and throughput are over all batches.
+ */
+export async function answerWith(backend: GenerationBackend, conversations: ChatMessage[][], options: BackendAnswerOptions): Promise<GenerateResult> {
+  const size = Math.max(1, options.batchSize ?? 8);
+  const outputs: GenerateResult["outputs"] = [];
+  let seconds = 0;
+  let adapterLoaded = false;
+  for (let start = 0; start < conversations.length; start += size) {
+    const batch = conversations.slice(start, start + size);
+    const result = await backend.generate({
+      adapterDir: options.adapterDir,
+      prompts: batch.map((messages) => backend.renderChat(messages)),
+      maxNewTokens: options.maxNewTokens,
+      temperature: options.temperature,
+      topP: 1,
+      seed: 0,
+      onToken: options.onToken ? (index, text) => options.onToken!(start + index, text) : undefined,
+      signal: options.signal,
+    });
+    outputs.push(...result.outputs);
+    seconds += result.seconds;
+    adapterLoaded ||= result.adapter_loaded;
+    if (options.signal.aborted) break; // the cancelled batch's partial answers are returned; no new batch starts
+  }
+  const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
+  return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: adapterLoaded };
 }
 
 const PromptRowSchema = z.union([
