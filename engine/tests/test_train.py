@@ -15,7 +15,9 @@ import torch
 
 from conftest import Engine, sentiment_rows, train_config, write_jsonl
 from reviewtune_engine.errors import EngineError
-from reviewtune_engine.train import COMPLETE_MARKER, latest_complete_checkpoint, train
+from reviewtune_engine.files import current_umask
+from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
+from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, latest_complete_checkpoint, record_base, train
 
 
 def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
@@ -47,6 +49,12 @@ def test_loss_goes_down_and_outputs_a_run_folder(tmp_path, tiny_model):
     assert evals[-1] < evals[0]
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    # safetensors writes 0600; an adapter is meant to be shared, so it gets the user's umask like any file.
+    mask = current_umask()
+    assert {oct(path.stat().st_mode & 0o777) for path in (run_dir / "adapter").iterdir()} == {oct(0o666 & ~mask)}
+    # A local base has no hub id: adapter_config.json keeps its path, reviewtune_base.json says so.
+    base = json.loads((run_dir / "adapter" / BASE_FILE).read_text())
+    assert base["kind"] == "local_folder" and base["hub_id"] is None and base["local_path"] == str(Path(tiny_model).resolve())
     parameters = result["parameters"]
     assert 0 < parameters["trainable"] < parameters["total"]
     assert parameters["trainable_percent"] == pytest.approx(100 * parameters["trainable"] / parameters["total"], abs=1e-3)
@@ -214,3 +222,28 @@ def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tm
     evals = metrics(run_dir, "eval")
     assert len(evals) >= 1 and result["best_eval_loss"] == pytest.approx(min(record["eval_loss"] for record in evals))
     assert json.loads((run_dir / "time-budget-plan.json").read_text())["steps"] == budget["planned_steps"]
+
+
+def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_it(tmp_path, tiny_model):
+    import shutil
+
+    from reviewtune_engine.adapters import _check_base
+    from reviewtune_engine.testing import make_tiny_adapter
+
+    adapter = make_tiny_adapter(tiny_model, tmp_path / "adapter", seed=1)
+    # As if trained on the embedded model, whose base is a folder in this machine's cache.
+    embedded = ResolvedModel("smollm2-135m-instruct", "embedded", str(tiny_model))
+    record_base(adapter, embedded)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == EMBEDDED_HUB_IDS["smollm2-135m-instruct"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    base = json.loads((adapter / BASE_FILE).read_text())
+    assert base == {"source": "smollm2-135m-instruct", "kind": "embedded", "local_path": str(Path(tiny_model).resolve()), "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "revision": None}
+    # The engine still takes it over the embedded model (it compares the hub id), and refuses another base.
+    cache = ModelCache()
+    cache.resolved = embedded
+    _check_base(adapter, cache)
+    cache.resolved = ResolvedModel("Qwen/Qwen2.5-0.5B-Instruct", "hub", "Qwen/Qwen2.5-0.5B-Instruct")
+    with pytest.raises(EngineError) as error:
+        _check_base(adapter, cache)
+    assert error.value.code == "adapter_wrong_base"
+    shutil.rmtree(adapter)

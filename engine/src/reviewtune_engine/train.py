@@ -29,7 +29,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import classification, models
+from reviewtune_engine import classification, files, models
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -349,6 +349,25 @@ def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_exam
     return {"steps": steps, "eval_every": max(1, math.ceil(steps / PLANNED_EVALUATIONS)), "eval_seconds": eval_seconds}
 
 
+BASE_FILE = "reviewtune_base.json"
+
+
+def record_base(adapter_dir: Path, resolved: models.ResolvedModel) -> None:
+    """Names the base in adapter_config.json by its hub id when one is known, so the adapter loads on
+    any machine (PEFT, vLLM) and not only where this cache folder exists; where the base was loaded
+    from here goes to reviewtune's own file beside it."""
+    config_file = adapter_dir / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    local = str(Path(resolved.path) / resolved.gguf_file) if resolved.gguf_file else str(Path(resolved.path).resolve()) if resolved.kind != "hub" else resolved.path
+    hub = models.hub_id(resolved)
+    _write_json_atomic(adapter_dir / BASE_FILE, {"source": resolved.source, "kind": resolved.kind, "local_path": local, "hub_id": hub, "revision": resolved.revision})
+    if hub:
+        config["base_model_name_or_path"] = hub
+        if resolved.revision:
+            config["revision"] = resolved.revision
+        _write_json_atomic(config_file, config)
+
+
 def _write_json_atomic(path: Path, value: dict) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(value, indent=2))
@@ -578,6 +597,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         tokenizer.save_pretrained(staging)
         if classify:  # the class names travel with the adapter (a full model's config has id2label)
             _write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
+        if config["method"] != "full":
+            record_base(staging, resolved)
+        files.honour_umask(staging)
         shutil.rmtree(target, ignore_errors=True)
         os.rename(staging, target)
         if config["method"] == "full":
