@@ -17,7 +17,7 @@ from conftest import Engine, sentiment_rows, train_config, write_jsonl
 from reviewtune_engine.errors import EngineError
 from reviewtune_engine.files import current_umask
 from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
-from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, latest_complete_checkpoint, record_base, train
+from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, default_max_eval, latest_complete_checkpoint, record_base, train
 
 
 def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
@@ -247,3 +247,14 @@ def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_
         _check_base(adapter, cache)
     assert error.value.code == "adapter_wrong_base"
     shutil.rmtree(adapter)
+
+
+def test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training(tmp_path, tiny_model):
+    # 2 steps of 8 examples: without evaluation.max_examples, 256 of the 400 validation rows are scored, and the time is said first.
+    config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no"})
+    result, events, _ = run_train(tmp_path, config, eval_rows=sentiment_rows(400, offset=1000))
+    messages = [event["message"] for event in events if event["kind"] == "status"]
+    assert any(message.startswith("evaluating on a seeded sample of 256 validation examples") for message in messages), messages
+    assert any(message.startswith("final evaluation on 256 validation examples, about ") for message in messages), messages
+    assert result["final_eval_loss"] is not None
+    assert default_max_eval(480) == 256 and default_max_eval(80_000) == 20_000
