@@ -258,3 +258,27 @@ def test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training(tmp_path,
     assert any(message.startswith("final evaluation on 256 validation examples, about ") for message in messages), messages
     assert result["final_eval_loss"] is not None
     assert default_max_eval(480) == 256 and default_max_eval(80_000) == 20_000
+
+
+def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_path, tiny_model):
+    # Cancel as soon as the final evaluation is announced: it stops between batches, the adapter is still saved.
+    config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no", "max_examples": 400})
+    events: list[dict] = []
+    cancelled = {"now": False}
+
+    def emit(event: dict) -> None:
+        events.append(event)
+        if event["kind"] == "status" and event["message"].startswith("final evaluation on"):
+            cancelled["now"] = True
+
+    params = {
+        "run_dir": str(tmp_path / "run"),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
+        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(400, offset=1000)),
+        "resume": False,
+    }
+    result = train(params, emit, lambda: cancelled["now"])
+    assert result["status"] == "completed" and result["final_eval_loss"] is None
+    assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
+    assert any(event.get("message") == "final evaluation cancelled: the trained weights are saved without it" for event in events)

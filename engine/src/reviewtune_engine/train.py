@@ -191,6 +191,11 @@ class _AtomicCheckpointTrainer(Trainer):
         )
 
 
+class _EvaluationCancelled(Exception):
+    """Raised between evaluation batches on cancel: the Trainer's evaluation loop has no stop flag,
+    and a whole evaluation can take longer than the training (Ctrl-C once did nothing for 45 s)."""
+
+
 class _ProtocolCallback(TrainerCallback):
     """Streams progress to the client, appends metrics.jsonl, saves every N steps, honours cancel."""
 
@@ -240,6 +245,11 @@ class _ProtocolCallback(TrainerCallback):
             control.should_save = True  # so that --resume continues from here
         if not control.should_log:  # when a log is due, on_log reports progress with this step's loss
             self.emit_progress(state)
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        if self.is_cancelled():
+            self.cancelled = True
+            raise _EvaluationCancelled()
 
     def emit_progress(self, state) -> None:
         elapsed = time.perf_counter() - self.started
@@ -577,7 +587,12 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         step = int(resume_from.name.split("-")[1])
         _truncate_metrics(metrics_path, step)
         emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
-    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    try:
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except _EvaluationCancelled:
+        # Stopped inside an evaluation: the last complete checkpoint is where --resume starts.
+        output = None
+        emit({"kind": "status", "message": "cancelled during an evaluation; --resume continues from the last checkpoint"})
     train_seconds = callback.training_seconds()
     train_tokens = collator.tokens - callback.tokens_at_start
     tokens_per_second = callback.tokens_per_second()
@@ -600,10 +615,14 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         if has_eval_data:  # a final evaluation also when none ran during training (bench, short runs)
             callback.final = True
             # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
-            runtime, steps = output.metrics.get("train_runtime"), state.global_step - (int(resume_from.name.split("-")[1]) if resume_from else 0)
+            runtime, steps = output.metrics.get("train_runtime") if output else None, state.global_step - (int(resume_from.name.split("-")[1]) if resume_from else 0)
             seconds = f", about {runtime / (steps * per_step) / 3 * len(eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
             emit({"kind": "status", "message": f"final evaluation on {len(eval_examples)} validation examples{seconds}"})
-            final_eval_loss = float(trainer.evaluate()["eval_loss"])
+            try:
+                final_eval_loss = float(trainer.evaluate()["eval_loss"])
+            except _EvaluationCancelled:
+                # The training is done: keep it (the save below takes seconds), without the final figure.
+                emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
         target = run_dir / ("model" if config["method"] == "full" else "adapter")
         staging = run_dir / f".{target.name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
@@ -633,7 +652,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "best_checkpoint": state.best_model_checkpoint,
         "best_eval_loss": float(best_metric) if best_metric is not None else None,
         "final_eval_loss": final_eval_loss,
-        "train_loss": float(output.training_loss) if output.training_loss is not None else None,
+        "train_loss": float(output.training_loss) if output is not None and output.training_loss is not None else None,
         "adapter_dir": adapter_dir,
         "model_dir": model_dir,
         "parameters": parameters,
