@@ -147,20 +147,31 @@ function firstLine(end: number, raw: string | undefined): number {
   return end - (body.match(/\n/g)?.length ?? 0);
 }
 
+const isNumber = (value: string) => value.trim() !== "" && Number.isFinite(Number(value));
+
 /**
  * Whether a record read over several lines is really several rows merged by an unbalanced quote:
- * every one of its lines, split at the delimiter, holds exactly the header's number of fields (a
- * review whose text runs over lines has lines that do not). The quote opened on the first line then
- * swallowed whole rows, which would otherwise be read as one review with the others in its text.
+ * each of its lines, split at the delimiter, reads as a whole row: the header's number of fields,
+ * none empty, and a number wherever the rows read so far always had one (the rating). The quote
+ * opened on the first line then swallowed whole rows, which would otherwise be read as one review
+ * with the others in its text. A review whose text runs over lines fails one of these ("Great,\nbut
+ * it broke": an empty field, then a line whose second field is not the rating's number).
  */
-function looksMerged(raw: string, delimiter: string, columns: number): boolean {
+function looksMerged(raw: string, delimiter: string, columns: number, numericColumns: ReadonlySet<number>): boolean {
   if (columns < 2) return false;
   const lines = raw.replace(/^(\r?\n)+/, "").replace(/\r?\n$/, "").split(/\r?\n/);
-  return lines.length > 1 && lines.every((line) => line.split(delimiter).length === columns);
+  return (
+    lines.length > 1 &&
+    lines.every((line) => {
+      const fields = line.split(delimiter).map((field) => field.replace(/^"|"$/g, ""));
+      return fields.length === columns && fields.every((field, index) => field.trim() !== "" && (!numericColumns.has(index) || isNumber(field)));
+    })
+  );
 }
 
 async function* readDelimited(file: string, delimiter: string, malformed: Malformed, skipBadRows: boolean): AsyncGenerator<SourceRecord> {
   let lastReported = -1; // csv-parse may raise several errors for one broken line: report it once
+  let numericColumns: Set<number> | undefined; // positions holding a number (or nothing) in every row read so far
   const csv = createReadStream(file).pipe(
     parseCsv({
       delimiter,
@@ -187,7 +198,8 @@ async function* readDelimited(file: string, delimiter: string, malformed: Malfor
   try {
     for await (const { record, info, raw } of csv as AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }>) {
       const first = firstLine(info.lines, raw);
-      if (first < info.lines && looksMerged(raw, delimiter, Object.keys(record).length)) {
+      const values = Object.values(record);
+      if (first < info.lines && looksMerged(raw, delimiter, values.length, numericColumns ?? new Set())) {
         malformed(
           first,
           "line",
@@ -196,6 +208,8 @@ async function* readDelimited(file: string, delimiter: string, malformed: Malfor
         );
         continue;
       }
+      const numeric = values.flatMap((value, index) => (isNumber(value) || value.trim() === "" ? [index] : []));
+      numericColumns = new Set(numericColumns ? numeric.filter((index) => numericColumns!.has(index)) : numeric.filter((index) => isNumber(values[index]!)));
       yield { file, line: info.lines, unit: "line", value: record };
     }
   } catch (error) {
