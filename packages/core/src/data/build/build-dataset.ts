@@ -16,7 +16,7 @@ import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
 import { readRecords, type MalformedRecord } from "../sources/records.js";
 import { goldAspects, isSemEvalFile, readSemEvalSentences, semEvalCategory, semEvalReviewId, withGoldAspects } from "../sources/semeval.js";
-import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
+import { ReviewValidator, cleanText, rejectedRows, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import type { ChatExample, TokenBudget } from "./token-budget.js";
 import { DatasetCardBuilder, accountingLine, renderCardMarkdown, type DatasetCard, type TeacherCard } from "./card.js";
@@ -161,7 +161,7 @@ async function* labeledFromFiles(
     let kind: InputKind | undefined;
     // Rows are counted here, as the reader gives them, apart from what becomes of them: the card checks the two agree.
     const onMalformed = (bad: MalformedRecord) => {
-      rows.read += bad.lastLine !== undefined ? bad.lastLine - bad.line + 1 : 1;
+      rows.read += rejectedRows({ line: bad.line, last_line: bad.lastLine });
       validator.malformed(bad);
     };
     for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed })) {
