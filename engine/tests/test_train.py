@@ -282,3 +282,28 @@ def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_p
     assert result["status"] == "completed" and result["final_eval_loss"] is None
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
     assert any(event.get("message") == "final evaluation cancelled: the trained weights are saved without it" for event in events)
+
+
+def test_cancel_during_an_evaluation_stops_it_between_batches(tmp_path, tiny_model):
+    # is_cancelled is asked once per step end, then once per evaluation batch: the 5th ask falls inside
+    # the first evaluation (after step 2, 16 batches of 4), which must stop there, not run to its end.
+    config = train_config(tiny_model, training={"max_steps": 4}, evaluation={"strategy": "steps", "every_steps": 2})
+    asked = {"count": 0}
+
+    def is_cancelled() -> bool:
+        asked["count"] += 1
+        return asked["count"] >= 5
+
+    events: list[dict] = []
+    params = {
+        "run_dir": str(tmp_path / "run"),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
+        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(64, offset=1000)),
+        "resume": False,
+    }
+    result = train(params, events.append, is_cancelled)
+    assert result["status"] == "cancelled" and result["global_step"] == 2
+    assert asked["count"] == 5, "the evaluation stopped at the batch after the cancel"
+    assert metrics(tmp_path / "run", "eval") == []
+    assert any(event.get("message") == "cancelled during an evaluation; --resume continues from the last checkpoint" for event in events)
