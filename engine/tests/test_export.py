@@ -7,6 +7,7 @@ import pytest
 
 from reviewtune_engine.errors import EngineError
 from reviewtune_engine.export import export_merged
+from reviewtune_engine.files import current_umask
 from reviewtune_engine.testing import make_tiny_adapter
 
 PROMPTS = ["The blender is great", "Broke after two days, returned it", "It is a kettle"]
@@ -33,6 +34,8 @@ def test_merged_folder_loads_in_plain_transformers_and_matches_the_adapter(tiny_
     names = {file["name"] for file in result["files"]}
     assert "model.safetensors" in names and "config.json" in names and "tokenizer_config.json" in names
     assert not (out / "adapter_config.json").exists(), "merged weights, not an adapter"
+    # safetensors writes 0600; merged weights are for sharing, so they get the user's umask like any file.
+    assert {path.stat().st_mode & 0o777 for path in out.iterdir()} == {0o666 & ~current_umask()}
     drift = result["drift"]
     assert drift["prompts"] == 3 and drift["identical_answers"] == 3 and drift["top1_agreement"] == 3
     assert drift["max_abs_logit_diff"] < 1e-3, drift

@@ -5,6 +5,7 @@ shutdown and end-of-input behaviour."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -121,3 +122,38 @@ def test_shutdown_lets_queued_work_finish(tiny_model):
         seen[message["id"]] = message["type"]
     assert seen == {"s": "result", "a": "result"}
     assert engine.process.wait(timeout=30) == 0
+
+
+def test_the_engine_stops_when_its_parent_dies_even_with_stdin_open(tmp_path):
+    # The parent starts the engine on the stdin it was given (this test keeps it open), waits for it to
+    # be ready, prints its pid and dies: no end of input comes, the engine must notice it was orphaned.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; engine = subprocess.Popen([sys.executable, '-m', 'reviewtune_engine'], stdin=sys.stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL); engine.stdout.readline(); print(engine.pid, flush=True)"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    engine_pid = int(parent.stdout.readline())
+    parent.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:  # gone, or a zombie nobody reaps (the orphan's new parent may not wait for it)
+                if open(f"/proc/{engine_pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            except FileNotFoundError:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the orphaned engine is still running")
+    finally:
+        parent.stdin.close()
+        try:
+            os.kill(engine_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -15,7 +15,9 @@ import torch
 
 from conftest import Engine, sentiment_rows, train_config, write_jsonl
 from reviewtune_engine.errors import EngineError
-from reviewtune_engine.train import COMPLETE_MARKER, latest_complete_checkpoint, train
+from reviewtune_engine.files import current_umask
+from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
+from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, default_max_eval, latest_complete_checkpoint, record_base, train
 
 
 def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
@@ -47,6 +49,12 @@ def test_loss_goes_down_and_outputs_a_run_folder(tmp_path, tiny_model):
     assert evals[-1] < evals[0]
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    # safetensors writes 0600; an adapter is meant to be shared, so it gets the user's umask like any file.
+    mask = current_umask()
+    assert {oct(path.stat().st_mode & 0o777) for path in (run_dir / "adapter").iterdir()} == {oct(0o666 & ~mask)}
+    # A local base has no hub id: adapter_config.json keeps its path, reviewtune_base.json says so.
+    base = json.loads((run_dir / "adapter" / BASE_FILE).read_text())
+    assert base["kind"] == "local_folder" and base["hub_id"] is None and base["local_path"] == str(Path(tiny_model).resolve())
     parameters = result["parameters"]
     assert 0 < parameters["trainable"] < parameters["total"]
     assert parameters["trainable_percent"] == pytest.approx(100 * parameters["trainable"] / parameters["total"], abs=1e-3)
@@ -214,3 +222,88 @@ def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tm
     evals = metrics(run_dir, "eval")
     assert len(evals) >= 1 and result["best_eval_loss"] == pytest.approx(min(record["eval_loss"] for record in evals))
     assert json.loads((run_dir / "time-budget-plan.json").read_text())["steps"] == budget["planned_steps"]
+
+
+def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_it(tmp_path, tiny_model):
+    import shutil
+
+    from reviewtune_engine.adapters import _check_base
+    from reviewtune_engine.testing import make_tiny_adapter
+
+    adapter = make_tiny_adapter(tiny_model, tmp_path / "adapter", seed=1)
+    # As if trained on the embedded model, whose base is a folder in this machine's cache.
+    embedded = ResolvedModel("smollm2-135m-instruct", "embedded", str(tiny_model))
+    record_base(adapter, embedded)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == EMBEDDED_HUB_IDS["smollm2-135m-instruct"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    base = json.loads((adapter / BASE_FILE).read_text())
+    assert base == {"source": "smollm2-135m-instruct", "kind": "embedded", "local_path": str(Path(tiny_model).resolve()), "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "revision": None}
+    # The engine still takes it over the embedded model (it compares the hub id), and refuses another base.
+    cache = ModelCache()
+    cache.resolved = embedded
+    _check_base(adapter, cache)
+    cache.resolved = ResolvedModel("Qwen/Qwen2.5-0.5B-Instruct", "hub", "Qwen/Qwen2.5-0.5B-Instruct")
+    with pytest.raises(EngineError) as error:
+        _check_base(adapter, cache)
+    assert error.value.code == "adapter_wrong_base"
+    shutil.rmtree(adapter)
+
+
+def test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training(tmp_path, tiny_model):
+    # 2 steps of 8 examples: without evaluation.max_examples, 256 of the 400 validation rows are scored, and the time is said first.
+    config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no"})
+    result, events, _ = run_train(tmp_path, config, eval_rows=sentiment_rows(400, offset=1000))
+    messages = [event["message"] for event in events if event["kind"] == "status"]
+    assert any(message.startswith("evaluating on a seeded sample of 256 validation examples") for message in messages), messages
+    assert any(message.startswith("final evaluation on 256 validation examples, about ") for message in messages), messages
+    assert result["final_eval_loss"] is not None
+    assert default_max_eval(480) == 256 and default_max_eval(80_000) == 20_000
+
+
+def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_path, tiny_model):
+    # Cancel as soon as the final evaluation is announced: it stops between batches, the adapter is still saved.
+    config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no", "max_examples": 400})
+    events: list[dict] = []
+    cancelled = {"now": False}
+
+    def emit(event: dict) -> None:
+        events.append(event)
+        if event["kind"] == "status" and event["message"].startswith("final evaluation on"):
+            cancelled["now"] = True
+
+    params = {
+        "run_dir": str(tmp_path / "run"),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
+        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(400, offset=1000)),
+        "resume": False,
+    }
+    result = train(params, emit, lambda: cancelled["now"])
+    assert result["status"] == "completed" and result["final_eval_loss"] is None
+    assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
+    assert any(event.get("message") == "final evaluation cancelled: the trained weights are saved without it" for event in events)
+
+
+def test_cancel_during_an_evaluation_stops_it_between_batches(tmp_path, tiny_model):
+    # is_cancelled is asked once per step end, then once per evaluation batch: the 5th ask falls inside
+    # the first evaluation (after step 2, 16 batches of 4), which must stop there, not run to its end.
+    config = train_config(tiny_model, training={"max_steps": 4}, evaluation={"strategy": "steps", "every_steps": 2})
+    asked = {"count": 0}
+
+    def is_cancelled() -> bool:
+        asked["count"] += 1
+        return asked["count"] >= 5
+
+    events: list[dict] = []
+    params = {
+        "run_dir": str(tmp_path / "run"),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
+        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(64, offset=1000)),
+        "resume": False,
+    }
+    result = train(params, events.append, is_cancelled)
+    assert result["status"] == "cancelled" and result["global_step"] == 2
+    assert asked["count"] == 5, "the evaluation stopped at the batch after the cancel"
+    assert metrics(tmp_path / "run", "eval") == []
+    assert any(event.get("message") == "cancelled during an evaluation; --resume continues from the last checkpoint" for event in events)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from reviewtune_engine.errors import EngineError
-from reviewtune_engine.models import ModelCache
+from reviewtune_engine.models import ModelCache, hub_id
 
 # Below this, the adapter is numerically the base model (float noise of fp32 matmuls is ~1e-6).
 NO_EFFECT_THRESHOLD = 1e-4
@@ -60,7 +60,7 @@ def _check_base(adapter: Path, cache: ModelCache) -> None:
     ours = cache.resolved
     if not recorded or ours is None:
         return
-    same = recorded in (ours.source, ours.path)
+    same = recorded in (ours.source, ours.path, hub_id(ours))  # trained adapters name the embedded model by its hub id
     if not same and os.path.isdir(recorded) and os.path.isdir(ours.path):
         same = os.path.realpath(recorded) == os.path.realpath(ours.path)
     # A recorded folder that no longer exists (a moved model) cannot be compared: the shapes decide.

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from reviewtune_engine.errors import EngineError
+from reviewtune_engine.files import honour_umask
 from reviewtune_engine.models import check_safetensors, load_model, load_tokenizer, resolve
 
 SAMPLES = 3
@@ -50,6 +51,7 @@ def export_merged(params: dict) -> dict:
     shutil.rmtree(staging, ignore_errors=True)
     merged.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)
+    honour_umask(staging)  # safetensors writes 0600: merged weights are meant to be shared
     staging.rename(out)
     del merged, tuned, base
 

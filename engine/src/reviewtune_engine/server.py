@@ -18,6 +18,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from reviewtune_engine import __version__
@@ -77,7 +78,10 @@ class Server:
                 self.jobs.put(request)
             if self.stopping.is_set():
                 return
-        # End of input: the client is gone. Cancel everything (training saves a checkpoint) and stop.
+        self.client_gone()
+
+    def client_gone(self) -> None:
+        """End of input, or the parent process died: cancel everything (training saves a checkpoint) and stop."""
         self.stopping.set()
         self.cancelled.update(job["id"] for job in list(self.jobs.queue) if job)
         if self.current is not None:
@@ -230,7 +234,31 @@ def versions() -> dict:
     }
 
 
+PARENT_POLL_SECONDS = 1.0
+# After the client is gone, a job has this long to end on its cancel (a checkpoint save) before the
+# process exits anyway: an engine nobody reads must not keep the CPU busy.
+ORPHAN_GRACE_SECONDS = 60.0
+
+
+def watch_parent(server: Server, parent: int) -> None:
+    """Stops the engine when its parent dies even if stdin stays open (another process holding it):
+    the parent is polled (the process is re-parented when it dies); then the job is cancelled and,
+    if it has not ended within ORPHAN_GRACE_SECONDS, the process exits."""
+    while os.getppid() == parent and not server.stopping.is_set():
+        time.sleep(PARENT_POLL_SECONDS)
+    if os.getppid() != parent and not server.stopping.is_set():
+        log.warning("the parent process (pid %d) is gone: cancelling and stopping", parent)
+        server.client_gone()
+    deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+    while server.current is not None and time.monotonic() < deadline:
+        time.sleep(PARENT_POLL_SECONDS)
+    if server.current is not None and os.getppid() != parent:
+        log.error("the job did not stop within %.0f s of its client leaving: exiting", ORPHAN_GRACE_SECONDS)
+        os._exit(1)
+
+
 def main() -> None:
+    parent = os.getppid()  # taken first: the imports below take seconds, and the parent may die meanwhile
     # Ctrl-C in a terminal reaches the whole process group: the client turns it into a `cancel`
     # request (which saves a checkpoint), so the engine itself must not die of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -261,6 +289,7 @@ def main() -> None:
     )
     reader = threading.Thread(target=server.read_loop, args=(sys.stdin,), daemon=True)
     reader.start()
+    threading.Thread(target=watch_parent, args=(server, parent), daemon=True).start()
     server.run_jobs()
     out.flush()
     # Exit without waiting for the reader thread (stdin may stay open after a shutdown request).

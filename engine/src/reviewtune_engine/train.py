@@ -29,7 +29,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import classification, models
+from reviewtune_engine import classification, files, models
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -191,6 +191,11 @@ class _AtomicCheckpointTrainer(Trainer):
         )
 
 
+class _EvaluationCancelled(Exception):
+    """Raised between evaluation batches on cancel: the Trainer's evaluation loop has no stop flag,
+    and a whole evaluation can take longer than the training (Ctrl-C once did nothing for 45 s)."""
+
+
 class _ProtocolCallback(TrainerCallback):
     """Streams progress to the client, appends metrics.jsonl, saves every N steps, honours cancel."""
 
@@ -240,6 +245,11 @@ class _ProtocolCallback(TrainerCallback):
             control.should_save = True  # so that --resume continues from here
         if not control.should_log:  # when a log is due, on_log reports progress with this step's loss
             self.emit_progress(state)
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        if self.is_cancelled():
+            self.cancelled = True
+            raise _EvaluationCancelled()
 
     def emit_progress(self, state) -> None:
         elapsed = time.perf_counter() - self.started
@@ -331,6 +341,15 @@ def time_one_step(model, collator, examples: list[dict], batch_size: int, accumu
     return sum(seconds[1:]) / max(len(seconds) - 1, 1)
 
 
+def default_max_eval(trained_examples: int) -> int:
+    """The validation sample when evaluation.max_examples is not set, sized to the training: scoring
+    an example costs about a third of training on one (a forward pass, no backward), so a quarter of
+    the examples trained on keeps each evaluation under a tenth of the training time; never under 256,
+    which keeps the loss estimate steady. (A 60-step run once spent 40 minutes scoring 1,818 examples.)
+    The CLI's plan states the same rule (train-action.ts evaluationSample)."""
+    return max(256, trained_examples // 4)
+
+
 def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_examples: int, examples_per_step: int, steps_per_epoch: int, epochs: float) -> dict:
     """The steps that fit in what is left of the budget, after the evaluations and checkpoints it
     also has to pay for (an evaluation example costs about a third of a trained one: forward only)."""
@@ -347,6 +366,25 @@ def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_exam
         )
     steps = min(steps, max(1, math.ceil(steps_per_epoch * epochs)))
     return {"steps": steps, "eval_every": max(1, math.ceil(steps / PLANNED_EVALUATIONS)), "eval_seconds": eval_seconds}
+
+
+BASE_FILE = "reviewtune_base.json"
+
+
+def record_base(adapter_dir: Path, resolved: models.ResolvedModel) -> None:
+    """Names the base in adapter_config.json by its hub id when one is known, so the adapter loads on
+    any machine (PEFT, vLLM) and not only where this cache folder exists; where the base was loaded
+    from here goes to reviewtune's own file beside it."""
+    config_file = adapter_dir / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    local = str(Path(resolved.path) / resolved.gguf_file) if resolved.gguf_file else str(Path(resolved.path).resolve()) if resolved.kind != "hub" else resolved.path
+    hub = models.hub_id(resolved)
+    _write_json_atomic(adapter_dir / BASE_FILE, {"source": resolved.source, "kind": resolved.kind, "local_path": local, "hub_id": hub, "revision": resolved.revision})
+    if hub:
+        config["base_model_name_or_path"] = hub
+        if resolved.revision:
+            config["revision"] = resolved.revision
+        _write_json_atomic(config_file, config)
 
 
 def _write_json_atomic(path: Path, value: dict) -> None:
@@ -461,7 +499,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
 
     evaluation = config["evaluation"]
     budget = training.get("time_budget_seconds")
-    max_eval = evaluation.get("max_examples") or (256 if budget else None)
+    per_step = training["batch_size"] * training["gradient_accumulation"]
+    trained = training["max_steps"] * per_step if training.get("max_steps") else math.ceil(training["epochs"] * len(train_examples))
+    max_eval = evaluation.get("max_examples") or (256 if budget else default_max_eval(trained))
     if eval_examples and max_eval and len(eval_examples) > max_eval:
         eval_examples = random.Random(training["seed"]).sample(eval_examples, max_eval)
         emit({"kind": "status", "message": f"evaluating on a seeded sample of {max_eval} validation examples (evaluation.max_examples)"})
@@ -475,7 +515,6 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         else:
             emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
             step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"])
-            per_step = training["batch_size"] * training["gradient_accumulation"]
             planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(eval_examples or []), per_step, math.ceil(len(train_examples) / per_step), training["epochs"])
             plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
             _write_json_atomic(plan_file, plan)
@@ -548,7 +587,12 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         step = int(resume_from.name.split("-")[1])
         _truncate_metrics(metrics_path, step)
         emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
-    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    try:
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except _EvaluationCancelled:
+        # Stopped inside an evaluation: the last complete checkpoint is where --resume starts.
+        output = None
+        emit({"kind": "status", "message": "cancelled during an evaluation; --resume continues from the last checkpoint"})
     train_seconds = callback.training_seconds()
     train_tokens = collator.tokens - callback.tokens_at_start
     tokens_per_second = callback.tokens_per_second()
@@ -570,7 +614,15 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     if status != "cancelled":
         if has_eval_data:  # a final evaluation also when none ran during training (bench, short runs)
             callback.final = True
-            final_eval_loss = float(trainer.evaluate()["eval_loss"])
+            # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
+            runtime, steps = output.metrics.get("train_runtime") if output else None, state.global_step - (int(resume_from.name.split("-")[1]) if resume_from else 0)
+            seconds = f", about {runtime / (steps * per_step) / 3 * len(eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
+            emit({"kind": "status", "message": f"final evaluation on {len(eval_examples)} validation examples{seconds}"})
+            try:
+                final_eval_loss = float(trainer.evaluate()["eval_loss"])
+            except _EvaluationCancelled:
+                # The training is done: keep it (the save below takes seconds), without the final figure.
+                emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
         target = run_dir / ("model" if config["method"] == "full" else "adapter")
         staging = run_dir / f".{target.name}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
@@ -578,6 +630,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         tokenizer.save_pretrained(staging)
         if classify:  # the class names travel with the adapter (a full model's config has id2label)
             _write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
+        if config["method"] != "full":
+            record_base(staging, resolved)
+        files.honour_umask(staging)
         shutil.rmtree(target, ignore_errors=True)
         os.rename(staging, target)
         if config["method"] == "full":
@@ -597,7 +652,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "best_checkpoint": state.best_model_checkpoint,
         "best_eval_loss": float(best_metric) if best_metric is not None else None,
         "final_eval_loss": final_eval_loss,
-        "train_loss": float(output.training_loss) if output.training_loss is not None else None,
+        "train_loss": float(output.training_loss) if output is not None and output.training_loss is not None else None,
         "adapter_dir": adapter_dir,
         "model_dir": model_dir,
         "parameters": parameters,

@@ -18,13 +18,13 @@ export async function startEngine(options: { verbose?: boolean; install?: boolea
   });
 }
 
-/** Ctrl-C once: `onCancel` (graceful); twice: exit at once. Returns a disposer. */
-export function onInterrupt(onCancel: () => void): () => void {
+/** Ctrl-C once: `onCancel` (graceful, doing `what`); twice: exit at once. Returns a disposer. */
+export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"): () => void {
   let count = 0;
   const handler = () => {
     count += 1;
     if (count === 1) {
-      console.error("\ninterrupted: stopping cleanly (saving a checkpoint); press Ctrl-C again to quit at once");
+      console.error(`\ninterrupted: stopping cleanly (${what}); press Ctrl-C again to quit at once`);
       onCancel();
     } else {
       process.exit(130);

@@ -1,6 +1,7 @@
 // The one place errors become exit codes and messages. Internal errors show their stack only with
 // REVIEWTUNE_DEBUG=1; known errors show their message and what to do next.
 import { CancelledError, ConfigError, DataError, EngineNotInstalledError, EngineRequestError, ReviewtuneError } from "@reviewtune/core";
+import { printable } from "./printable.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130 } as const;
 
@@ -18,11 +19,12 @@ export function exitCodeFor(error: unknown): number {
 }
 
 export function reportError(error: unknown): void {
+  // Messages quote user data (a header, a parser's view of a broken line): never raw to the terminal.
   if (ReviewtuneError.isInstance(error)) {
-    console.error(`error: ${error.message}`);
-    if (error.hint) console.error(`hint: ${error.hint}`);
+    console.error(`error: ${printable(error.message)}`);
+    if (error.hint) console.error(`hint: ${printable(error.hint)}`);
   } else {
-    console.error(`error: ${(error as Error)?.message ?? String(error)}`);
+    console.error(`error: ${printable((error as Error)?.message ?? String(error))}`);
   }
   if (process.env.REVIEWTUNE_DEBUG === "1" && error instanceof Error) console.error(error.stack);
   process.exitCode = exitCodeFor(error);

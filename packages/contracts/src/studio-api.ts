@@ -153,8 +153,11 @@ export type RunPoint = z.infer<typeof RunPointSchema>;
 /** GET /studio/api/runs, /runs/:id, and the SSE stream's `run` and `end` events. */
 export const RunSummarySchema = z.object({
   id: z.string(),
-  /** As run.json says (core's RUN_STATUSES). */
-  status: z.enum(["running", "completed", "early_stopped", "cancelled", "failed"]),
+  /**
+   * As run.json says (core's RUN_STATUSES), except "interrupted": run.json says running but no live
+   * process trains it (its heartbeat.json is missing, its pid gone or silent); resume it.
+   */
+  status: z.enum(["running", "interrupted", "completed", "early_stopped", "cancelled", "failed"]),
   /** Started by this studio and its process is alive (stop works); a "running" run without it was orphaned. */
   active: z.boolean(),
   created: z.string().nullable(),

@@ -7,7 +7,7 @@ export * from "./templates/model-template.js";
 export * from "./presets/presets.js";
 export * from "./data/instruction-data.js";
 export * from "./data/jsonl.js";
-export { DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, DEMO_TAGS, demoChatTasks, demoEntry, demoPrompts, makeDemoExamples, makeDemoReviews } from "./data/demo-reviews.js";
+export { DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, DEMO_TAGS, demoChatTasks, demoEntry, demoPromptTasks, demoPrompts, makeDemoExamples, makeDemoReviews } from "./data/demo-reviews.js";
 export type { DemoReview, DemoTag, SentimentLabel } from "./data/demo-reviews.js";
 export * from "./train/runs.js";
 export * from "./train/train-run.js";

@@ -210,6 +210,9 @@ describe("studio API: training", () => {
     assert.equal(orphan.train_loss, 2);
     assert.equal(orphan.peak_memory_bytes, null);
     assert.match(orphan.next ?? "", /resume it/);
+    // run.json still says running, but no process beats for it (no heartbeat.json): shown as interrupted.
+    assert.equal(orphan.status, "interrupted");
+    assert.match(orphan.next ?? "", /interrupted: no training process is recorded for it; resume it .*reviewtune train --resume /);
     const stop = await inject<StudioError>("POST", `/runs/${orphan.id}/stop`);
     assert.equal(stop.status, 409);
     const resumeFinished = await inject<StudioError>("POST", `/runs/${done.id}/resume`);

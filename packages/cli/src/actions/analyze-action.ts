@@ -29,6 +29,7 @@ import type { AnalyzeOptions } from "../commands/analyze.js";
 import { modelFromOptions } from "../commands/shared.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { itemProgress } from "../progress.js";
+import { printable } from "../printable.js";
 
 /** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
 const LLAMACPP_CONTEXT = 2048;
@@ -175,7 +176,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     const report = (rejection: Rejection) => {
       rejected += 1;
       writeSync(rejectedFile, `${JSON.stringify(rejection)}\n`);
-      progress.log(`  rejected ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
+      progress.log(printable(`  rejected ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`)); // the detail quotes the file
     };
     const drain = () => {
       for (const rejection of validator.rejections) report(rejection);

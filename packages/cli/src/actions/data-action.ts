@@ -9,7 +9,9 @@ import {
   SPLIT_FILES,
   Teacher,
   TokenBudget,
+  accountingLine,
   buildDataset,
+  roundedLine,
   buildDemoDataset,
   chatTemplateFor,
   readJsonl,
@@ -18,7 +20,8 @@ import {
 } from "@reviewtune/core";
 import { parseJson } from "@reviewtune/contracts";
 import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../commands/data.js";
-import { startEngine } from "../engine.js";
+import { onInterrupt, startEngine } from "../engine.js";
+import { printable } from "../printable.js";
 
 const percent = (part: number, whole: number) => `${whole ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
 const counts = (values: Record<string, number>) =>
@@ -27,32 +30,37 @@ const counts = (values: Record<string, number>) =>
     .map(([key, count]) => `${key} ${count}`)
     .join(", ");
 
+/** Prints a line built from user data (categories, rejections, reviews) with its control characters escaped. */
+const say = (line: string) => console.log(printable(line));
+
 function printCard(card: DatasetCard, folder: string): void {
   const { splits } = card;
-  console.log(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
+  say(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
+  if (card.rows) say(`  ${accountingLine(card)}`); // cards written before the accounting have none
   if (card.reviews === 0) {
     // Ready-made examples (QA keywords, title/description, Alpaca, chat): no review statistics.
-    console.log(`  splits     train ${splits.train.examples} / validation ${splits.validation.examples} / test ${splits.test.examples} examples`);
-    console.log(`  tasks      ${counts(card.by_task.train ?? {})} (train)`);
+    say(`  splits     train ${splits.train.examples} / validation ${splits.validation.examples} / test ${splits.test.examples} examples`);
+    say(`  tasks      ${counts(card.by_task.train ?? {})} (train)`);
     return;
   }
-  console.log(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
-  console.log(`  sentiment  ${counts(card.by_sentiment)}`);
-  console.log(`  category   ${counts(card.by_category)}`);
-  console.log(`  rating     ${counts(card.by_rating)}`);
-  console.log(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
-  if (Object.keys(card.by_tag ?? {}).length > 0) console.log(`  edge cases ${counts(card.by_tag)}`);
+  say(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
+  say(`  sentiment  ${counts(card.by_sentiment)}`);
+  say(`  category   ${counts(card.by_category)}`);
+  say(`  rating     ${counts(card.by_rating)}`);
+  if (card.ratings_rounded) say(`             ${roundedLine(card)}`);
+  say(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
+  if (Object.keys(card.by_tag ?? {}).length > 0) say(`  edge cases ${counts(card.by_tag)}`);
   if (card.tokens) {
     const { prompt, completion, total } = card.tokens;
-    console.log(`  tokens     ${card.tokens.tokenizer}: example mean ${total.mean}, p50 ${total.p50}, p95 ${total.p95}, total ${total.total} (prompt mean ${prompt.mean}, answer mean ${completion.mean}); ${card.tokens.truncated_examples} shortened to fit ${card.tokens.max_tokens}`);
+    say(`  tokens     ${card.tokens.tokenizer}: example mean ${total.mean}, p50 ${total.p50}, p95 ${total.p95}, total ${total.total} (prompt mean ${prompt.mean}, answer mean ${completion.mean}); ${card.tokens.truncated_examples} shortened to fit ${card.tokens.max_tokens}`);
   }
-  console.log(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
+  say(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
   const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
-  console.log(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
-  console.log(`  labels     sentiment from ${counts(card.label_sources.sentiment ?? {})}; features from ${counts(card.label_sources.features ?? {})}`);
+  say(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
+  say(`  labels     sentiment from ${counts(card.label_sources.sentiment ?? {})}; features from ${counts(card.label_sources.features ?? {})}`);
   if (card.teacher) {
     const { model, asked, used, unusable, failed } = card.teacher;
-    console.log(`  teacher    ${model}: ${asked} asked, ${used} used, ${unusable} unusable, ${failed} failed (those kept the analyzer's labels)`);
+    say(`  teacher    ${model}: ${asked} asked, ${used} used, ${unusable} unusable, ${failed} failed (those kept the analyzer's labels)`);
   }
 }
 
@@ -82,7 +90,11 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     });
     console.error(`labeling with the teacher ${await teacher.connect()} at ${options.teacher}`);
   }
+  // Ctrl-C stops the build at the next row and removes its staging folder (a second one exits at once).
+  const controller = new AbortController();
+  const stopListening = onInterrupt(() => controller.abort(), "removing the unfinished dataset");
   const card = await buildDataset({
+    signal: controller.signal,
     teacher,
     tokens,
     tokenizerName: options.model,
@@ -98,7 +110,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     force: options.force ?? false,
     ...(options.heldOutCategory ? { heldOutCategory: options.heldOutCategory } : {}),
     ...(process.stderr.isTTY ? { onProgress: (reviews: number, rejected: number) => process.stderr.write(`\r  ${reviews} reviews, ${rejected} rejected...`) } : {}),
-  });
+  }).finally(stopListening);
   if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
   printCard(card, options.out);
   // The first few rejections, read line by line: the file can be as long as the input.
@@ -108,10 +120,10 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
   }
   for (const line of rejections) {
     const rejection = JSON.parse(line) as { file: string; line: number; unit: string; reason: string; detail: string };
-    console.log(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
+    say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
-  console.log(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${join(options.out, "card.md")}`);
-  console.log(`train on it: npx reviewtune train --preset demo --data ${options.out}`);
+  say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${join(options.out, "card.md")}`);
+  say(`train on it: npx reviewtune train --preset demo --data ${options.out}`);
 }
 
 export async function runDataDemo(options: DataDemoOptions): Promise<void> {
@@ -138,8 +150,8 @@ export async function runDataPreview(folder: string, options: DataPreviewOptions
   const rows = readJsonl(join(folder, SPLIT_FILES[split]), ExampleSchema, { what: "split file", hint: "rebuild the dataset" }).slice(0, options.rows);
   if (!options.model) {
     for (const [index, row] of rows.entries()) {
-      console.log(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}, review ${row.group}) ---`);
-      for (const message of row.messages) console.log(`[${message.role}]\n${message.content}`);
+      say(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}, review ${row.group}) ---`);
+      for (const message of row.messages) say(`[${message.role}]\n${message.content}`);
     }
     return;
   }
@@ -147,14 +159,14 @@ export async function runDataPreview(folder: string, options: DataPreviewOptions
   try {
     const model = { source: options.model, allow_pickle: false };
     const template: ChatTemplate = await chatTemplateFor(engine, model);
-    console.log(`\nexact training strings for ${options.model}; the part between ⟦ and ⟧ carries the loss, the rest is masked`);
+    say(`\nexact training strings for ${options.model}; the part between ⟦ and ⟧ carries the loss, the rest is masked`);
     for (const [index, row] of rows.entries()) {
       const { prompt, completion } = template.split(row.messages);
       const [promptTokens, completionTokens] = await Promise.all(
         [prompt, completion].map(async (text) => (await engine.request("tokenize", { model, text, add_special_tokens: false })).ids.length),
       );
-      console.log(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}): ${promptTokens} prompt + ${completionTokens} answer tokens ---`);
-      process.stdout.write(`${prompt}⟦${completion}⟧\n`);
+      say(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}): ${promptTokens} prompt + ${completionTokens} answer tokens ---`);
+      say(`${prompt}⟦${completion}⟧`);
     }
   } finally {
     await engine.shutdown();

@@ -4,7 +4,7 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPrompts, parseAnswer, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
 import { runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
@@ -12,27 +12,41 @@ import { servingGguf, startEngine } from "../engine.js";
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** Held-out prompts for the drift check: the run's dataset test split when it has one (with each row's task), else demo prompts. */
-function driftQuestions(train: string | undefined, seed: number, count: number): { questions: string[]; tasks: Array<ReviewTask | undefined>; source: string } {
-  const test = train && existsSync(train) && statSync(train).isDirectory() ? join(train, "test.jsonl") : undefined;
+/**
+ * Held-out prompts for the drift check, each with its task so the labels two answers state can be
+ * compared: the run's dataset test split when it has one (`data.train` is the dataset folder, or its
+ * train.jsonl beside a card.json), else demo prompts.
+ */
+export function driftQuestions(train: string | undefined, seed: number, count: number): { questions: string[]; tasks: Array<string | undefined>; source: string } {
+  const folder = !train || !existsSync(train) ? undefined : statSync(train).isDirectory() ? train : existsSync(join(dirname(train), "card.json")) ? dirname(train) : undefined;
+  const test = folder ? join(folder, "test.jsonl") : undefined;
   if (test && existsSync(test)) {
     const rows = readFileSync(test, "utf8")
       .split("\n")
       .filter((line) => line.trim())
       .slice(0, count)
-      .map((line) => JSON.parse(line) as { messages: ChatMessage[]; task?: ReviewTask });
+      .map((line) => JSON.parse(line) as { messages: ChatMessage[]; task?: string });
     if (rows.length > 0) return { questions: rows.map((row) => userTurns(row.messages)), tasks: rows.map((row) => row.task), source: test };
   }
-  const questions = demoPrompts(seed + 1, count);
-  return { questions, tasks: questions.map(() => undefined), source: "generated demo reviews" };
+  const demo = demoPromptTasks(seed + 1, count);
+  return { questions: demo.map((item) => item.prompt), tasks: demo.map((item) => item.task), source: "generated demo reviews" };
 }
 
-/** What a task's answer states, as one comparable string; undefined for a summary (no label) or a prompt of no known task. */
-function labelOf(task: ReviewTask | undefined, answer: string): string | undefined {
-  if (!task || task === "summary") return undefined;
-  const parsed = parseAnswer(task, answer);
+/** Tasks whose answer states one comparable label (a summary states none; the analysis JSON is compared whole by identical_answers). */
+const LABELLED_TASKS = new Set<string>(REVIEW_TASKS.filter((task) => task !== "summary"));
+
+/** What a task's answer states, as one comparable string; undefined for a task without one label. */
+function labelOf(task: string | undefined, answer: string): string | undefined {
+  if (!task || !LABELLED_TASKS.has(task)) return undefined;
+  const parsed = parseAnswer(task as ReviewTask, answer);
   const value = { sentiment: parsed.sentiment, rating: parsed.stars, quality: parsed.quality, recommendation: parsed.recommendation, features: parsed.features?.slice().sort().join(", ") }[task];
   return value === undefined ? "(unparseable)" : String(value);
+}
+
+/** Of the prompts with a labelled task, how many there were and how many of the two answers state the same label. */
+export function labelAgreement(tasks: Array<string | undefined>, reference: string[], answers: string[]): { labelled: number; same_label: number } {
+  const labelled = tasks.map((task, index) => [labelOf(task, reference[index]!), labelOf(task, answers[index]!)] as const).filter(([label]) => label !== undefined);
+  return { labelled: labelled.length, same_label: labelled.filter(([a, b]) => a === b).length };
 }
 
 /**
@@ -65,14 +79,12 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
         signal: new AbortController().signal,
       });
       const answers = result.outputs.map((output) => output.text.trim());
-      const labelled = tasks.map((task, index) => [labelOf(task, reference[index]!), labelOf(task, answers[index]!)] as const).filter(([label]) => label !== undefined);
       rows.push({
         base: base.label,
         file: base.file,
         prompts: answers.length,
         identical_answers: answers.filter((answer, index) => answer === reference[index]).length,
-        labelled: labelled.length,
-        same_label: labelled.filter(([a, b]) => a === b).length,
+        ...labelAgreement(tasks, reference, answers),
         samples: answers.slice(0, 3).map((answer, index) => ({ prompt: questions[index]!, adapter: reference[index]!, gguf: answer })),
       });
     } finally {

@@ -58,6 +58,19 @@ function printClassificationData(config: TrainConfig): number | undefined {
 
 const formatSeconds = (seconds: number) => (seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.round(seconds / 60)}m` : `${seconds}s`);
 
+/**
+ * How many validation examples each evaluation scores, and its share of the training time: the
+ * engine's rule (train.py default_max_eval) when evaluation.max_examples is not set, 256 with a time
+ * budget. Scoring an example costs about a third of training on one (no backward pass).
+ */
+export function evaluationSample(config: TrainConfig, trainRows: number | undefined): { examples: number; share: number | undefined } | undefined {
+  const { training } = config;
+  const trained = training.max_steps ? training.max_steps * training.batch_size * training.gradient_accumulation : trainRows !== undefined ? Math.ceil(training.epochs * trainRows) : undefined;
+  const examples = config.evaluation.max_examples ?? (training.time_budget_seconds ? 256 : trained !== undefined ? Math.max(256, Math.floor(trained / 4)) : undefined);
+  if (examples === undefined) return undefined;
+  return { examples, share: trained ? examples / 3 / trained : undefined };
+}
+
 function printPlan(config: TrainConfig, origin: string): void {
   const { training, data } = config;
   let rows: number | undefined;
@@ -92,6 +105,11 @@ function printPlan(config: TrainConfig, origin: string): void {
       : `${training.epochs} epochs`;
   console.log(`  length       ${length}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
   console.log(`  evaluation   ${config.evaluation.strategy}${config.evaluation.every_steps ? ` every ${config.evaluation.every_steps} steps` : ""}${config.early_stopping ? `; early stopping patience ${config.early_stopping.patience}` : ""}`);
+  const sample = evaluationSample(config, trainRows);
+  if (sample) {
+    const share = sample.share !== undefined ? `, each evaluation about ${Math.max(1, Math.round(100 * sample.share))}% of the training time` : "";
+    console.log(`               on at most ${sample.examples} validation examples (a seeded sample; evaluation.max_examples)${share}`);
+  }
   console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
 }
 

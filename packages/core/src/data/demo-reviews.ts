@@ -685,12 +685,17 @@ export function makeDemoExamples(reviewCount: number, seed: number): ReviewExamp
 
 /** Held-out-phrasing questions about `count` reviews from another stream, for side-by-side demos and benchmarks. */
 export function demoPrompts(seed: number, count = 3): string[] {
+  return demoPromptTasks(seed, count).map((item) => item.prompt);
+}
+
+/** demoPrompts with each question's task, for checks that compare the labels two answers state (export's drift). */
+export function demoPromptTasks(seed: number, count = 3): Array<{ prompt: string; task: ReviewTask }> {
   // A separate seed stream keeps demo reviews out of the training reviews for the same seed.
   const reviews = generateReviews(count, createRandom(hashText(`demo-prompts:${seed}`)));
   return reviews.map((demo, index) => {
     const task = itemAt(DEMO_PROMPT_TASK_ORDER, index % DEMO_PROMPT_TASK_ORDER.length);
     const { review, labels } = demoEntry(demo);
     const [example] = reviewExamples(review, labels, { heldOutPhrasings: true, tasks: [task] });
-    return example!.messages[0]!.content;
+    return { prompt: example!.messages[0]!.content, task };
   });
 }

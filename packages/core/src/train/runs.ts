@@ -2,7 +2,8 @@
 // git sha, status), metrics.jsonl, checkpoints/, adapter/. run.json is always replaced atomically,
 // and a run is marked completed only after the engine reported success.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
@@ -73,13 +74,73 @@ export function writeRunRecord(directory: string, record: RunRecord): void {
   writeJsonAtomic(join(directory, "run.json"), { ...record, updated: new Date().toISOString() });
 }
 
+/**
+ * While a process trains a run, `heartbeat.json` in its folder says which process (pid, host) and
+ * when it last said so. run.json says "running" until the engine answers, so a killed process (kill
+ * -9, a closed laptop, a crash) would leave a run that looks alive forever; with the heartbeat, a run
+ * whose process is gone or silent is shown as interrupted, with --resume offered.
+ */
+export const HEARTBEAT_FILE = "heartbeat.json";
+export const HEARTBEAT_SECONDS = 15;
+/** Silent this long, a run is taken for interrupted even where its pid cannot be checked (another host). */
+const HEARTBEAT_STALE_SECONDS = 4 * HEARTBEAT_SECONDS;
+
+interface Heartbeat {
+  pid: number;
+  host: string;
+  time: string;
+}
+
+/** Writes the heartbeat now and every HEARTBEAT_SECONDS; the returned stop removes it. */
+export function startHeartbeat(directory: string): () => void {
+  const file = join(directory, HEARTBEAT_FILE);
+  const beat = () => writeJsonAtomic(file, { pid: process.pid, host: hostname(), time: new Date().toISOString() } satisfies Heartbeat);
+  beat();
+  const timer = setInterval(beat, HEARTBEAT_SECONDS * 1000);
+  timer.unref(); // never what keeps the process alive
+  return () => {
+    clearInterval(timer);
+    rmSync(file, { force: true });
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Why a run that run.json calls "running" is not running any more, or undefined while its process is
+ * alive: no heartbeat, its process gone (on this host), or a heartbeat older than a minute.
+ */
+export function interruptedBecause(directory: string, record: Pick<RunRecord, "status">, now = Date.now()): string | undefined {
+  if (record.status !== "running") return undefined;
+  const file = join(directory, HEARTBEAT_FILE);
+  if (!existsSync(file)) return "no training process is recorded for it";
+  let heartbeat: Heartbeat;
+  try {
+    heartbeat = JSON.parse(readFileSync(file, "utf8")) as Heartbeat;
+  } catch {
+    return undefined; // being replaced this instant (it is written atomically, but a reader may race a rename on some filesystems)
+  }
+  if (heartbeat.host === hostname() && !isAlive(heartbeat.pid)) return `its training process (pid ${heartbeat.pid}) is gone`;
+  const silent = (now - Date.parse(heartbeat.time)) / 1000;
+  if (silent > HEARTBEAT_STALE_SECONDS) return `its training process (pid ${heartbeat.pid} on ${heartbeat.host}) has been silent for ${Math.round(silent)} s`;
+  return undefined;
+}
+
 /** A run that finished (completed or stopped early) and so has its result. */
 export type FinishedRunRecord = RunRecord & { result: NonNullable<RunRecord["result"]> };
 
 /** Refuses a run that has not finished, with the command that resumes it (`directory`: the run folder). */
 export function requireFinished(run: RunRecord, directory: string): asserts run is FinishedRunRecord {
   if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
-    throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`, [], { hint: `resume it: reviewtune train --resume ${directory}` });
+    const interrupted = interruptedBecause(directory, run);
+    throw new ConfigError(`run ${run.id} has not finished (status: ${interrupted ? `interrupted, ${interrupted}` : run.status})`, [], { hint: `resume it: reviewtune train --resume ${directory}` });
   }
 }
 

@@ -10,7 +10,7 @@ import type { EngineClient } from "../engine/client.js";
 import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { methodReport } from "./method-report.js";
-import { createRunDirectory, gitSha, readRunRecord, writeRunRecord, type RunRecord } from "./runs.js";
+import { HEARTBEAT_FILE, createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
 
 export interface TrainRunOptions {
   engine: EngineClient;
@@ -71,6 +71,12 @@ export async function resumeRun(directory: string, options: TrainRunOptions): Pr
   if (record.status === "completed" || record.status === "early_stopped") {
     throw new ReviewtuneError(`run ${record.id} is already ${record.status}`, { hint: "start a new run instead of --resume" });
   }
+  // Two processes training one run folder would overwrite each other's checkpoints.
+  if (record.status === "running" && !interruptedBecause(directory, record)) {
+    throw new ReviewtuneError(`run ${record.id} is still being trained by another process (see ${join(directory, HEARTBEAT_FILE)})`, {
+      hint: "wait for it, or stop it (Ctrl-C where it runs) and resume then",
+    });
+  }
   const texts = [record.data.train_file, record.data.validation_file].map((file) => {
     if (file && !existsSync(file)) throw new DataError(`${file} is missing, so the run cannot resume`, file);
     return file ? readFileSync(file, "utf8") : "";
@@ -84,6 +90,15 @@ export async function resumeRun(directory: string, options: TrainRunOptions): Pr
 }
 
 async function runEngine(directory: string, record: RunRecord, resume: boolean, options: TrainRunOptions): Promise<RunRecord> {
+  const stopHeartbeat = startHeartbeat(directory);
+  try {
+    return await trainInEngine(directory, record, resume, options);
+  } finally {
+    stopHeartbeat();
+  }
+}
+
+async function trainInEngine(directory: string, record: RunRecord, resume: boolean, options: TrainRunOptions): Promise<RunRecord> {
   writeRunRecord(directory, record);
   let result: TrainResult;
   try {

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { parseJson, type RunPoint, type RunSummary, type TrainEstimate } from "@reviewtune/contracts";
-import { readRunRecord, type RunRecord } from "@reviewtune/core";
+import { interruptedBecause, readRunRecord, type RunRecord } from "@reviewtune/core";
 
 const MetricLineSchema = z.looseObject({
   kind: z.string(),
@@ -83,11 +83,14 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
     const latest = recent.at(-1)!;
     if (first.time && latest.time && latest.step > first.step) eta = ((maxSteps - latest.step) * (latest.time - first.time)) / (latest.step - first.step);
   }
-  const status = record.status;
+  // run.json says "running" until the engine answers: a killed training process would leave it so for ever.
+  const interrupted = !attached.active ? interruptedBecause(runDirectory, record) : undefined;
+  const status = interrupted ? "interrupted" : record.status;
   const hasEval = existsSync(join(runDirectory, "eval", "report.json"));
   let next: string | null = null;
   if (status === "cancelled") next = "stopped with a checkpoint: resume it to continue where it stopped";
   else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${runDirectory}`;
+  else if (status === "interrupted") next = `interrupted: ${interrupted}; resume it to continue from its last checkpoint. From a terminal: reviewtune train --resume ${runDirectory}`;
   else if (status === "running" && !attached.active) next = "no training process of this studio is attached to this run: if it is not running elsewhere (the studio restarted), resume it";
   else if ((status === "completed" || status === "early_stopped") && !hasEval) next = `evaluate it: reviewtune eval --run ${runDirectory}`;
   return {

@@ -8,18 +8,18 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError } from "../../errors.js";
+import { CancelledError, ConfigError, DataError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { ANALYSIS_TASK, analysisExample, reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
 import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
-import { readRecords } from "../sources/records.js";
+import { readRecords, type MalformedRecord } from "../sources/records.js";
 import { goldAspects, isSemEvalFile, readSemEvalSentences, semEvalCategory, semEvalReviewId, withGoldAspects } from "../sources/semeval.js";
-import { ReviewValidator, cleanText, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
+import { ReviewValidator, cleanText, rejectedRows, type ColumnMapping, type Rejection, type Review } from "../sources/reviews.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import type { ChatExample, TokenBudget } from "./token-budget.js";
-import { DatasetCardBuilder, renderCardMarkdown, type DatasetCard, type TeacherCard } from "./card.js";
+import { DatasetCardBuilder, accountingLine, renderCardMarkdown, type DatasetCard, type TeacherCard } from "./card.js";
 
 export interface BuildOptions extends WriteOptions {
   inputs: string[];
@@ -82,6 +82,8 @@ export interface WriteOptions {
   seed?: number;
   heldOutCategory?: string | undefined;
   onProgress?: (reviews: number, rejected: number) => void;
+  /** Ctrl-C: the build stops at the next row, removes its staging folder and throws CancelledError. */
+  signal?: AbortSignal | undefined;
 }
 
 interface ProductInfo {
@@ -112,11 +114,12 @@ async function readMeta(files: string[], skipBadRows: boolean): Promise<Map<stri
  * sentences repeat another's text and would otherwise leak across splits); a repeated sentence id
  * is rejected too, since the id is the review's and splits are assigned by it.
  */
-function* semEvalEntries(file: string, maxChars: number): Generator<BuildEntry> {
+function* semEvalEntries(file: string, maxChars: number, rows: { read: number }): Generator<BuildEntry> {
   const validator = new ReviewValidator({ maxChars });
   const category = semEvalCategory(file);
   const seenIds = new Map<string, number>();
   for (const sentence of readSemEvalSentences(file)) {
+    rows.read += 1;
     const line = sentence.line ?? 0;
     const id = semEvalReviewId(file, sentence.id);
     const first = seenIds.get(id);
@@ -134,13 +137,18 @@ function* semEvalEntries(file: string, maxChars: number): Generator<BuildEntry> 
 }
 
 /** Reads, validates and labels input files, one entry at a time; each file's kind comes from its first record (a .xml file is a SemEval aspect file). */
-async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<typeof createHash>, kinds: Map<string, InputKind | "semeval-aspects">): AsyncGenerator<BuildEntry> {
+async function* labeledFromFiles(
+  options: BuildOptions,
+  inputHash: ReturnType<typeof createHash>,
+  kinds: Map<string, InputKind | "semeval-aspects">,
+  rows: { read: number },
+): AsyncGenerator<BuildEntry> {
   const products = await readMeta(options.meta ?? [], options.skipBadRows ?? false);
   for (const file of options.meta ?? []) await hashFile(file, inputHash);
   for (const input of options.inputs) {
     if (isSemEvalFile(input)) {
       kinds.set(input, "semeval-aspects");
-      yield* semEvalEntries(input, options.maxChars ?? 20_000);
+      yield* semEvalEntries(input, options.maxChars ?? 20_000, rows);
       await hashFile(input, inputHash);
       continue;
     }
@@ -151,7 +159,13 @@ async function* labeledFromFiles(options: BuildOptions, inputHash: ReturnType<ty
     };
     const seenGroups = new Set<string>();
     let kind: InputKind | undefined;
-    for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed: (bad) => validator.malformed(bad) })) {
+    // Rows are counted here, as the reader gives them, apart from what becomes of them: the card checks the two agree.
+    const onMalformed = (bad: MalformedRecord) => {
+      rows.read += rejectedRows({ line: bad.line, last_line: bad.lastLine });
+      validator.malformed(bad);
+    };
+    for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed })) {
+      rows.read += 1;
       yield* drain();
       kind ??= options.mapping && Object.keys(options.mapping).length > 0 ? "reviews" : detectKind(record.value);
       kinds.set(input, kind);
@@ -183,6 +197,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
   if (options.inputs.length === 0) throw new ConfigError("no input files", [], { hint: "pass --input <file> (repeatable)" });
   const inputHash = createHash("sha256");
   const kinds = new Map<string, InputKind | "semeval-aspects">();
+  const rows = { read: 0 };
   const config = {
     mapping: options.mapping ?? {},
     meta: (options.meta ?? []).map((file) => basename(file)),
@@ -192,14 +207,15 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
   };
   const teacher = options.teacher;
   const entries = teacher
-    ? orderedMap(labeledFromFiles(options, inputHash, kinds), teacher.concurrency, async (entry) =>
+    ? orderedMap(labeledFromFiles(options, inputHash, kinds, rows), teacher.concurrency, async (entry) =>
         "review" in entry ? { review: entry.review, labels: await teacher.label(entry.review, entry.labels) } : entry,
       )
-    : labeledFromFiles(options, inputHash, kinds);
+    : labeledFromFiles(options, inputHash, kinds, rows);
   return writeDataset(entries, options, {
     inputs: options.inputs,
     config,
     inputHash: () => inputHash.digest("hex"),
+    rowsRead: () => rows.read,
     describeInputs: () => options.inputs.map((input) => `${input} (${kinds.get(input) ?? "empty"})`),
     ...(teacher ? { teacher: () => ({ url: teacher.options.url, model: teacher.model ?? "", ...teacher.stats }) } : {}),
   });
@@ -209,7 +225,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
 export async function writeDataset(
   entries: AsyncIterable<BuildEntry> | Iterable<BuildEntry>,
   options: WriteOptions,
-  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; describeInputs?: () => string[]; teacher?: () => TeacherCard },
+  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; rowsRead?: () => number; describeInputs?: () => string[]; teacher?: () => TeacherCard },
 ): Promise<DatasetCard> {
   const out = resolve(options.out);
   if (existsSync(out) && !options.force) {
@@ -228,6 +244,9 @@ export async function writeDataset(
   const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  // A process that exits in the middle (a second Ctrl-C exits at once) still removes what it staged.
+  const removeStaging = () => rmSync(staging, { recursive: true, force: true });
+  process.on("exit", removeStaging);
   const opened: LineWriter[] = [];
   try {
     const writers = {
@@ -261,14 +280,16 @@ export async function writeDataset(
       }
     };
     for await (const entry of entries) {
+      if (options.signal?.aborted) throw new CancelledError(`data build interrupted after ${card.reviews} reviews: nothing was written to ${options.out}`);
       if ("rejection" in entry) {
-        card.reject(entry.rejection.reason);
+        card.rejectRow(entry.rejection);
         await writers.rejected.write(entry.rejection);
         continue;
       }
       if ("example" in entry) {
         const split = splitter.assign(entry.example.group, `instruction|${entry.example.task}`);
         pending.push({ split, example: { ...entry.example, phrasing: 0 } });
+        card.acceptRow();
         card.addVocabulary(entry.example.messages.map((message) => message.content));
       } else {
         const { review, labels } = entry;
@@ -287,6 +308,7 @@ export async function writeDataset(
     for (const writer of Object.values(writers)) await writer.close();
     const result = card.finish({
       ...(options.tokens ? { tokenizer: options.tokenizerName ?? "model", maxTokens: options.tokens.maxTokens } : {}),
+      rowsRead: meta.rowsRead?.(),
       inputs: meta.describeInputs?.() ?? meta.inputs,
       inputHash: meta.inputHash(),
       configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),
@@ -294,9 +316,14 @@ export async function writeDataset(
       teacher: meta.teacher?.(),
     });
     if (result.examples === 0) {
-      throw new ConfigError(`no valid rows in ${meta.inputs.join(", ")} (${card.rejectedTotal()} rejected)`, [], {
-        hint: "check the column mapping (--column text=<name>) and the rejections",
-      });
+      // The data's problem (README: exit 4), not the configuration's: an empty file, or every row rejected.
+      const inputs = meta.inputs.join(", ");
+      throw new DataError(
+        `${result.rows.read === 0 ? `no rows in ${inputs}: the input is empty (or holds a header only)` : `no valid rows in ${inputs}`}; ${accountingLine(result)}`,
+        meta.inputs[0] ?? "(input)",
+        undefined,
+        { hint: result.rows.read === 0 ? "pass a file with at least one review" : "check the column mapping (--column text=<name>) and the rejections" },
+      );
     }
     writeFileSync(join(staging, "card.md"), renderCardMarkdown(result));
     writeFileSync(join(staging, "card.json"), `${JSON.stringify(result, null, 2)}\n`); // last: marks the folder complete
@@ -305,7 +332,9 @@ export async function writeDataset(
     return result;
   } catch (error) {
     await Promise.all(opened.map((writer) => writer.discard()));
-    rmSync(staging, { recursive: true, force: true });
+    removeStaging();
     throw error;
+  } finally {
+    process.off("exit", removeStaging);
   }
 }

@@ -1,7 +1,7 @@
 // The dataset card: what went in, what came out, what was rejected and why, where labels came from.
 // Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
 import type { ReviewLabels } from "../labels/analyzer.js";
-import type { RejectReason, Review } from "../sources/reviews.js";
+import { rejectedRows, type RejectReason, type Rejection, type Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
 
 type Counts = Record<string, number>;
@@ -24,6 +24,8 @@ export interface DatasetCard {
   by_category: Counts;
   by_sentiment: Counts;
   by_rating: Counts;
+  /** Ratings with a fraction (3.5 stars): rounded half up to whole stars in by_rating and the labels; reviews.jsonl keeps them as given. */
+  ratings_rounded: number;
   by_length: Record<LengthBucket, number>;
   by_task: Record<SplitName, Counts>;
   /** Tagged edge cases (generated data only). */
@@ -43,6 +45,13 @@ export interface DatasetCard {
     truncated_examples: number;
   } | null;
   rejected: Record<RejectReason, number>;
+  /**
+   * Where every input row went: `read` is counted by the readers (a record, or each line of an
+   * unreadable span), `accepted` and `rejected` by what the build did with them. read = accepted +
+   * rejected; `unaccounted` is the difference, 0 unless a row was lost (which would be a bug).
+   * Rejected examples (too_long with --model) are not rows: they are in `rejected` only.
+   */
+  rows: { read: number; accepted: number; rejected: Record<RejectReason, number>; unaccounted: number };
   label_sources: Record<keyof ReviewLabels, Counts>;
   /** The LLM teacher that labeled the reviews (with --teacher), and how its answers went. */
   teacher: TeacherCard | null;
@@ -105,20 +114,25 @@ export class DatasetCardBuilder {
   private readonly exampleWords = new Histogram();
   private readonly vocabulary = new Set<string>();
   private readonly rejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+  private readonly rowsRejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+  private rowsAccepted = 0;
   private readonly sources = {} as Record<keyof ReviewLabels, Counts>;
   private readonly promptTokens = new Histogram();
   private readonly completionTokens = new Histogram();
   private readonly totalTokens = new Histogram();
   private truncated = 0;
+  private ratingsRounded = 0;
 
   /** Review-level counts; its examples are counted by addExample as they are written. */
   addReview(entry: { review: Review; labels: ReviewLabels; split: SplitName; bucket: LengthBucket; words: number }): void {
     const { review, labels, split, bucket } = entry;
     this.reviews += 1;
+    this.rowsAccepted += 1;
     this.splits[split].reviews += 1;
     bump(this.byCategory, review.category ?? "(none)");
     bump(this.bySentiment, labels.sentiment.label);
     bump(this.byRating, review.rating !== undefined ? String(Math.round(review.rating)) : "(none)");
+    if (review.rating !== undefined && !Number.isInteger(review.rating)) this.ratingsRounded += 1;
     this.byLength[bucket] += 1;
     for (const tag of review.tags ?? []) bump(this.byTag, tag);
     this.reviewWords.add(entry.words);
@@ -148,15 +162,30 @@ export class DatasetCardBuilder {
     for (const text of texts) for (const word of words(text)) this.vocabulary.add(word);
   }
 
+  /** An example rejected after its row was accepted (too long for the model's budget). */
   reject(reason: RejectReason): void {
     this.rejected[reason] += 1;
+  }
+
+  /** An input row (or an unreadable span of lines) rejected. */
+  rejectRow(rejection: Pick<Rejection, "reason" | "line" | "last_line">): void {
+    this.rejected[rejection.reason] += 1;
+    this.rowsRejected[rejection.reason] += rejectedRows(rejection);
+  }
+
+  /** An input row taken as it is (a ready-made instruction example); reviews count in addReview. */
+  acceptRow(): void {
+    this.rowsAccepted += 1;
   }
 
   rejectedTotal(): number {
     return Object.values(this.rejected).reduce((sum, count) => sum + count, 0);
   }
 
-  finish(meta: { inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number; teacher?: TeacherCard | undefined }): DatasetCard {
+  /** `rowsRead`: the readers' count of input rows; without it (generated data), what was accepted and rejected. */
+  finish(meta: { rowsRead?: number | undefined; inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number; teacher?: TeacherCard | undefined }): DatasetCard {
+    const rowsRejected = Object.values(this.rowsRejected).reduce((sum, count) => sum + count, 0);
+    const read = meta.rowsRead ?? this.rowsAccepted + rowsRejected;
     return {
       format: "reviewtune-dataset/1",
       created: new Date().toISOString(),
@@ -166,6 +195,7 @@ export class DatasetCardBuilder {
       by_category: this.byCategory,
       by_sentiment: this.bySentiment,
       by_rating: this.byRating,
+      ratings_rounded: this.ratingsRounded,
       by_length: this.byLength,
       by_task: this.byTask,
       by_tag: this.byTag,
@@ -183,6 +213,7 @@ export class DatasetCardBuilder {
           }
         : null,
       rejected: this.rejected,
+      rows: { read, accepted: this.rowsAccepted, rejected: this.rowsRejected, unaccounted: read - this.rowsAccepted - rowsRejected },
       label_sources: this.sources,
       teacher: meta.teacher ?? null,
       inputs: meta.inputs,
@@ -201,12 +232,32 @@ const table = (title: string, counts: Counts) => {
   return [`### ${title}`, "", "| value | count | share |", "|---|---|---|", ...rows, ""].join("\n");
 };
 
+/** Half stars are not lost without a word: the labels' stars are whole, the reviews keep what was given. */
+export function roundedLine(card: Pick<DatasetCard, "ratings_rounded">): string {
+  return `${card.ratings_rounded} rating(s) had a fraction (e.g. 3.5): rounded half up to whole stars for the labels and this table; reviews.jsonl keeps them as given.`;
+}
+
+/** Rows read = accepted + rejected (by reason): the one line that shows no input row went missing. */
+export function accountingLine(card: Pick<DatasetCard, "rows">): string {
+  const { read, accepted, rejected, unaccounted } = card.rows;
+  const reasons = Object.entries(rejected).filter(([, count]) => count > 0);
+  const total = reasons.reduce((sum, [, count]) => sum + count, 0);
+  return (
+    `Rows: ${read} read = ${accepted} accepted + ${total} rejected` +
+    (reasons.length > 0 ? ` (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")})` : "") +
+    (unaccounted !== 0 ? `; ${unaccounted} unaccounted for (a bug in reviewtune: please report it with the input)` : "") +
+    "."
+  );
+}
+
 export function renderCardMarkdown(card: DatasetCard): string {
   const stats = (name: string, value: LengthStats) => `| ${name} | ${value.mean} | ${value.p50} | ${value.p95} | ${value.max} | ${value.total} |`;
   return [
     "# Dataset card",
     "",
     `${card.reviews} reviews and ${card.examples} instruction examples, built ${card.created} from ${card.inputs.join(", ")}.`,
+    "",
+    accountingLine(card),
     "",
     "| split | reviews | examples |",
     "|---|---|---|",
@@ -215,6 +266,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
     table("Category", card.by_category),
     table("Sentiment", card.by_sentiment),
     table("Rating", card.by_rating),
+    ...(card.ratings_rounded ? [roundedLine(card), ""] : []),
     table("Length (words: short < 40 <= medium <= 150 < long)", card.by_length),
     table("Tasks (train)", card.by_task.train),
     ...(Object.keys(card.by_tag).length > 0 ? [table("Tagged edge cases", card.by_tag)] : []),

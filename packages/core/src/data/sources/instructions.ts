@@ -6,7 +6,7 @@
 // The kind is detected from a file's first record; each later record is checked against it.
 import { createHash } from "node:crypto";
 import type { SourceRecord } from "./records.js";
-import { cleanText, type Rejection } from "./reviews.js";
+import { cleanText, encodingProblem, type Rejection } from "./reviews.js";
 
 export type InputKind = "reviews" | "qa" | "title_description" | "alpaca" | "chat";
 
@@ -31,8 +31,18 @@ export const DESCRIPTION_PROMPT = "Write a product description for the following
 const str = (value: unknown) => (typeof value === "string" ? value : value === undefined || value === null ? "" : String(value));
 const groupOf = (text: string) => createHash("sha256").update(text.toLowerCase()).digest("hex").slice(0, 16);
 
-/** Turns one record into an instruction row, or a Rejection naming what is missing. */
+/** Turns one record into an instruction row, or a Rejection naming what is missing or unreadable. */
 export function instructionRow(kind: Exclude<InputKind, "reviews">, record: SourceRecord): InstructionRow | Rejection {
+  const row = rowOf(kind, record);
+  if ("reason" in row) return row;
+  for (const [index, message] of row.messages.entries()) {
+    const problem = encodingProblem(message.content);
+    if (problem) return { file: record.file, line: record.line, unit: record.unit, reason: "bad_encoding", detail: `message ${index + 1} (${message.role}) holds ${problem}` };
+  }
+  return row;
+}
+
+function rowOf(kind: Exclude<InputKind, "reviews">, record: SourceRecord): InstructionRow | Rejection {
   const value = record.value;
   const reject = (detail: string): Rejection => ({ file: record.file, line: record.line, unit: record.unit, reason: "empty_text", detail });
   switch (kind) {

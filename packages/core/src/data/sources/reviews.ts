@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { ConfigError } from "../../errors.js";
-import type { SourceRecord } from "./records.js";
+import type { MalformedRecord, SourceRecord } from "./records.js";
 
 export interface Review {
   id: string;
@@ -62,14 +62,35 @@ export function resolveColumns(header: string[], mapping: ColumnMapping = {}, fi
   return resolved;
 }
 
-/** Decodes HTML entities, turns <br> and block tags into line breaks, drops other tags, trims spaces. */
+/**
+ * Why a string cannot go to a tokenizer or be trusted as UTF-8, or undefined when it can: a lone
+ * UTF-16 surrogate (a JSON "\ud800" escape, half an emoji) makes the tokenizers fail later with no
+ * file or line, and U+FFFD means the file was not valid UTF-8 where it was read.
+ */
+export function encodingProblem(value: string): string | undefined {
+  const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(value);
+  if (lone) return `a lone UTF-16 surrogate (\\u${lone[0].charCodeAt(0).toString(16)}) at character ${lone.index + 1}, half of a character (an emoji cut in two?): mend or remove it`;
+  const replacement = value.indexOf("\ufffd");
+  if (replacement >= 0) return `a U+FFFD replacement character at character ${replacement + 1}: the file is not valid UTF-8 there; re-save it as UTF-8`;
+  return undefined;
+}
+
+/**
+ * Control characters other than tab and line breaks (NUL, ESC of a terminal escape, DEL, C1):
+ * invisible in a review, able to drive a terminal when a review is printed. Removed from text.
+ */
+export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+/** Decodes HTML entities, turns <br> and block tags into line breaks, drops other tags and control characters, trims spaces. */
 export function cleanText(raw: string): string {
   return decodeHTML(
     raw
+      .replace(/\r\n?/g, "\n")
       .replace(/<\s*br\s*\/?\s*>/gi, "\n")
       .replace(/<\/\s*(p|div|li)\s*>/gi, "\n")
       .replace(/<[^>]{1,200}>/g, ""),
   )
+    .replace(CONTROL_CHARACTERS, "")
     .replace(/\u00a0/g, " ")
     .replace(/[ \t]+/g, " ")
     .replace(/ *\n */g, "\n")
@@ -77,11 +98,16 @@ export function cleanText(raw: string): string {
     .trim();
 }
 
+/** How many rows a rejection stands for: one, or every line of an unreadable span. */
+export const rejectedRows = (rejection: Pick<Rejection, "line" | "last_line">): number => (rejection.last_line !== undefined ? rejection.last_line - rejection.line + 1 : 1);
+
 export type RejectReason = "empty_text" | "rating_out_of_range" | "bad_encoding" | "duplicate" | "too_long" | "malformed";
 
 export interface Rejection {
   file: string;
   line: number;
+  /** The last line of an unreadable span (rows merged by a quote): each line in it counts as one row read and rejected. */
+  last_line?: number;
   unit: "line" | "item";
   reason: RejectReason;
   detail: string;
@@ -103,6 +129,9 @@ const text = (value: unknown): string | undefined => {
   if (Array.isArray(value)) return value.map(String).join(" > "); // Amazon's categories list
   return String(value);
 };
+
+/** A short field (id, category) without control characters: it is printed in the card and by the CLI. */
+const plain = (value: string | undefined) => value?.replace(CONTROL_CHARACTERS, "").trim();
 
 /**
  * Validates records one at a time (streaming); remembers a hash per accepted text to catch
@@ -126,8 +155,13 @@ export class ReviewValidator {
       return undefined;
     };
 
+    // Every field that reaches a prompt is checked, so nothing later (a tokenizer) trips on it.
+    for (const field of ["text", "title", "product_title", "category", "product_id", "id"] as const) {
+      const value = get(field);
+      const problem = value === undefined ? undefined : encodingProblem(value);
+      if (problem) return reject("bad_encoding", `column "${columns[field]}" holds ${problem}`);
+    }
     const rawText = get("text") ?? "";
-    if (rawText.includes("\ufffd")) return reject("bad_encoding", "the text holds U+FFFD replacement characters: the file is not valid UTF-8");
     const body = cleanText(rawText);
     if (!body) return reject("empty_text", `column "${columns.text}" is empty`);
     if (this.options.maxChars && body.length > this.options.maxChars) {
@@ -150,15 +184,15 @@ export class ReviewValidator {
     }
 
     const review: Review = {
-      id: get("id")?.trim() || `${key.slice(0, 12)}`,
+      id: plain(get("id")) || `${key.slice(0, 12)}`,
       text: body,
       source: { file: record.file, line: record.line, unit: record.unit },
     };
     if (title) review.title = title;
     if (rating !== undefined) review.rating = rating;
-    const category = get("category")?.trim();
+    const category = plain(get("category"));
     if (category) review.category = category;
-    const productId = get("product_id")?.trim();
+    const productId = plain(get("product_id"));
     if (productId) review.product_id = productId;
     const productTitle = get("product_title");
     if (productTitle) review.product_title = cleanText(productTitle);
@@ -173,7 +207,8 @@ export class ReviewValidator {
   }
 
   /** Records a record the reader could not parse (with --skip-bad-rows). */
-  malformed(record: { file: string; line: number; unit: "line" | "item"; reason: string }): void {
-    this.rejections.push({ ...record, reason: "malformed", detail: record.reason });
+  malformed(record: MalformedRecord): void {
+    const { lastLine, reason, ...where } = record;
+    this.rejections.push({ ...where, ...(lastLine !== undefined ? { last_line: lastLine } : {}), reason: "malformed", detail: reason });
   }
 }

@@ -42,7 +42,7 @@ function toRequest(form: Form): unknown {
   };
 }
 
-const STATUS_TEXT: Record<RunSummary["status"], string> = { running: "running", completed: "completed", early_stopped: "stopped early", cancelled: "stopped", failed: "failed" };
+const STATUS_TEXT: Record<RunSummary["status"], string> = { running: "running", interrupted: "interrupted", completed: "completed", early_stopped: "stopped early", cancelled: "stopped", failed: "failed" };
 
 export function StatusBadge(props: { run: RunSummary }) {
   return html`<span class=${`badge status-${props.run.status}`}>${STATUS_TEXT[props.run.status]}${props.run.status === "running" && !props.run.active ? " (detached)" : ""}</span>`;
@@ -167,7 +167,7 @@ function RunDetail(props: { run: RunSummary; onChange: (run: RunSummary) => void
   };
   const train = points.filter((point) => point.kind === "train" && point.loss !== null).map((point): [number, number] => [point.step, point.loss!]);
   const evals = points.filter((point) => point.kind === "eval" && point.eval_loss !== null).map((point): [number, number] => [point.step, point.eval_loss!]);
-  const canResume = !run.active && (run.status === "cancelled" || run.status === "failed" || run.status === "running");
+  const canResume = !run.active && (run.status === "cancelled" || run.status === "failed" || run.status === "interrupted" || run.status === "running");
   return html`<section class="run-detail" aria-label=${`run ${run.id}`} data-testid="run-detail">
     <h3>${run.id} <${StatusBadge} run=${run} /></h3>
     <dl class="stats">

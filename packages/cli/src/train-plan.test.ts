@@ -1,0 +1,26 @@
+// `train --dry-run` says how many validation examples each evaluation scores and what that costs,
+// so a short run is not surprised by a final evaluation longer than its training.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
+
+const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "reviewtune-plan-"));
+const plan = (...set: string[]) => {
+  const result = spawnSync(process.execPath, [bin, "train", "--preset", "demo", "--dry-run", "--runs-dir", join(work, "runs"), ...set.flatMap((value) => ["--set", value])], { encoding: "utf8", cwd: work });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+};
+
+describe("train plan: the evaluation's size and cost", () => {
+  it("a 60-step run scores a seeded sample of 256, about 18% of its training time; evaluation.max_examples sets it", () => {
+    assert.match(plan("training.max_steps=60"), /on at most 256 validation examples \(a seeded sample; evaluation.max_examples\), each evaluation about 18% of the training time/);
+    // 6,000 steps x 8 examples: a quarter of the 48,000 examples trained on.
+    assert.match(plan("training.max_steps=6000"), /on at most 12000 validation examples .*about 8% of the training time/);
+    assert.match(plan("training.max_steps=60", "evaluation.max_examples=100"), /on at most 100 validation examples .*about 7% of the training time/);
+  });
+});

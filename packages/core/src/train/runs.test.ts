@@ -1,0 +1,60 @@
+// A run's heartbeat: run.json says "running" until the engine answers, so whether a run is really
+// being trained is told by the process that trains it, in heartbeat.json.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { EngineClient } from "../engine/client.js";
+import { HEARTBEAT_FILE, interruptedBecause, requireFinished, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
+import { resumeRun } from "./train-run.js";
+
+const folder = () => mkdtempSync(join(tmpdir(), "reviewtune-run-"));
+const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+const beat = (directory: string, pid: number, host: string, secondsAgo: number) =>
+  writeFileSync(join(directory, HEARTBEAT_FILE), JSON.stringify({ pid, host, time: new Date(Date.now() - secondsAgo * 1000).toISOString() }));
+
+describe("run heartbeat", () => {
+  it("a running run is interrupted when no process beats for it, its process is gone, or it fell silent", () => {
+    const directory = folder();
+    const running = { status: "running" as const };
+    assert.equal(interruptedBecause(directory, running), "no training process is recorded for it");
+    beat(directory, process.pid, hostname(), 1);
+    assert.equal(interruptedBecause(directory, running), undefined);
+    const dead = deadPid();
+    beat(directory, dead, hostname(), 1);
+    assert.equal(interruptedBecause(directory, running), `its training process (pid ${dead}) is gone`);
+    beat(directory, 1, "another-host", 300); // a pid on another machine cannot be checked: its silence decides
+    assert.match(interruptedBecause(directory, running) ?? "", /pid 1 on another-host\) has been silent for 300 s/);
+    beat(directory, 1, "another-host", 5);
+    assert.equal(interruptedBecause(directory, running), undefined);
+    assert.equal(interruptedBecause(join(directory, "nothing"), { status: "cancelled" }), undefined);
+    // What eval and export say of such a run.
+    rmSync(join(directory, HEARTBEAT_FILE));
+    assert.throws(() => requireFinished({ id: "r1", status: "running", result: null } as unknown as RunRecord, directory), {
+      message: "run r1 has not finished (status: interrupted, no training process is recorded for it)",
+    });
+  });
+
+  it("startHeartbeat records this process and its stop removes the file", () => {
+    const directory = folder();
+    const stop = startHeartbeat(directory);
+    const heartbeat = JSON.parse(readFileSync(join(directory, HEARTBEAT_FILE), "utf8"));
+    assert.equal(heartbeat.pid, process.pid);
+    assert.equal(heartbeat.host, hostname());
+    stop();
+    assert.equal(existsSync(join(directory, HEARTBEAT_FILE)), false);
+  });
+
+  it("--resume refuses a run another live process is training, and takes one whose process died", async () => {
+    const directory = folder();
+    const record = { id: "r1", status: "running", data: { train_file: join(directory, "missing.jsonl"), validation_file: null, hash: "x" }, config: {}, attempts: 1 } as unknown as RunRecord;
+    writeRunRecord(directory, record);
+    beat(directory, process.pid, hostname(), 1);
+    const engine = {} as EngineClient; // never reached: both cases stop before training
+    await assert.rejects(resumeRun(directory, { engine }), /run r1 is still being trained by another process/);
+    beat(directory, deadPid(), hostname(), 1);
+    await assert.rejects(resumeRun(directory, { engine }), /missing.jsonl is missing, so the run cannot resume/);
+  });
+});
