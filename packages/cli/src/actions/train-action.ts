@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   BUILTIN_DEMO,
+  applyMix,
   CancelledError,
   DataError,
   DEMO_EXAMPLES_PER_REVIEW,
@@ -37,10 +38,20 @@ function overridesFrom(options: TrainOptions): Record<string, unknown> {
   return mergeConfig(flags, options.set ?? {}) as Record<string, unknown>;
 }
 
-function countRows(path: string): number {
+/** Rows of the training file, and how many the mix keeps (what an epoch is made of, before oversampling). */
+function countRows(path: string, mix: TrainConfig["data"]["mix"]): { rows: number; mixed: number } {
   const file = statSync(path).isDirectory() ? join(path, "train.jsonl") : path;
   if (!existsSync(file)) throw new DataError(`data file ${file} does not exist`, file);
-  return readFileSync(file, "utf8").split("\n").filter((line) => line.trim()).length;
+  const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.trim());
+  const rows = lines.map((line) => {
+    try {
+      const row = JSON.parse(line) as { group?: unknown; task?: unknown };
+      return { group: typeof row.group === "string" ? row.group : "", ...(typeof row.task === "string" ? { task: row.task } : {}) };
+    } catch {
+      return { group: "" }; // the engine's reading names the bad line; the plan only counts
+    }
+  });
+  return { rows: rows.length, mixed: applyMix(rows, mix).length };
 }
 
 function printClassificationData(config: TrainConfig): number | undefined {
@@ -74,23 +85,25 @@ export function evaluationSample(config: TrainConfig, trainRows: number | undefi
 function printPlan(config: TrainConfig, origin: string): void {
   const { training, data } = config;
   let rows: number | undefined;
+  let mixed: number | undefined;
   let classificationTrainRows: number | undefined;
   if (config.task === "classify") {
     console.log(`plan (${origin}):`);
     classificationTrainRows = printClassificationData(config);
   } else if (data.train && data.train !== BUILTIN_DEMO) {
     if (!existsSync(data.train)) throw new DataError(`data file ${data.train} does not exist`, data.train, undefined, { hint: "check data.train / --data" });
-    rows = countRows(data.train);
+    ({ rows, mixed } = countRows(data.train, data.mix));
   } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * DEMO_EXAMPLES_PER_REVIEW;
   const effectiveBatch = training.batch_size * training.gradient_accumulation;
   const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && existsSync(join(data.train, "val.jsonl")));
-  const trainRows = classificationTrainRows ?? (rows !== undefined ? Math.round(rows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);
+  const epochRows = mixed ?? rows;
+  const trainRows = classificationTrainRows ?? (epochRows !== undefined ? Math.round(epochRows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);
   const stepsPerEpoch = trainRows !== undefined ? Math.ceil(trainRows / effectiveBatch) : undefined;
   if (config.task !== "classify") console.log(`plan (${origin}):`);
   console.log(`  model        ${config.model.source}${config.model.allow_pickle ? " (pickle allowed)" : ""}`);
   console.log(`  method       ${config.method}${config.method !== "full" ? ` r=${config.lora.r} alpha=${config.lora.alpha} dropout=${config.lora.dropout} targets=${config.lora.target_modules.join(",")}` : ""}`);
   if (config.quantization) console.log(`  quantization ${config.quantization.bits}-bit ${config.quantization.quant_type}, compute ${config.quantization.compute_dtype}, double quant ${config.quantization.double_quant}`);
-  console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows)` : ""}`);
+  console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows${mixed !== undefined && mixed !== rows ? `, ${mixed} kept by the mix before balancing` : ""})` : ""}`);
   if (config.task !== "classify") {
     const share = (value: number, what: string) => (value >= 1 ? `every ${what} example` : `${Math.round(value * 100)}% of the ${what} examples`);
     console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);

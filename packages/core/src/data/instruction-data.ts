@@ -116,7 +116,7 @@ export interface DataSpec {
  * examples are chosen independently and the choice is the same on every machine. Rows without a
  * review task (plain instruction data), and data with no analysis example, are kept whole.
  */
-export function applyMix(rows: RenderedRow[], mix: { analysis: number; chat: number } | undefined): RenderedRow[] {
+export function applyMix<T extends Pick<RenderedRow, "group" | "task">>(rows: T[], mix: { analysis: number; chat: number } | undefined): T[] {
   if (!mix || !rows.some((row) => row.task === ANALYSIS_TASK)) return rows;
   return rows.filter((row) => {
     if (!row.task) return true;
