@@ -13,6 +13,12 @@ export interface TorchBackendOptions {
   /** A chat template that replaces the model's own (a run's data.template). */
   templateOverride?: string | undefined;
   engine?: EngineStartOptions;
+  /**
+   * torch's CPU threads in the engine (torch.set_num_threads); default: every core the engine may use.
+   * Bound it when something else computes beside (a training, in the studio): oversubscribed torch
+   * threads wait on each other and each answer takes many times longer.
+   */
+  threads?: number | undefined;
   /** Restarts in a row that may fail before the backend gives up. */
   maxRestartAttempts?: number;
   log?: (level: "info" | "warn" | "error", message: string) => void;
@@ -24,6 +30,8 @@ export class TorchBackend implements GenerationBackend {
   state: BackendState = "starting";
   private engine: EngineClient | undefined;
   private template: ChatTemplate | undefined;
+  /** The model's max_position_embeddings (model_info's context_length), once booted. */
+  contextLength: number | undefined;
   private ready: Promise<void> = Promise.resolve();
   private booted = false;
   private readonly restartListeners: Array<() => Promise<void>> = [];
@@ -122,10 +130,15 @@ export class TorchBackend implements GenerationBackend {
   }
 
   private async boot(): Promise<void> {
-    const engine = await EngineClient.start(this.options.engine ?? {});
+    const options = this.options.engine ?? {};
+    const engine = await EngineClient.start(
+      this.options.threads === undefined ? options : { ...options, env: { ...(options.env ?? process.env), REVIEWTUNE_THREADS: String(this.options.threads) } },
+    );
     try {
       // model_info loads the model, so the first request does not pay for it.
       this.template = await chatTemplateFor(engine, this.options.model, this.options.templateOverride);
+      // Answered from the engine's cache (chatTemplateFor loaded the model): the limit a prompt is checked against.
+      this.contextLength = (await engine.request("model_info", { model: this.options.model })).context_length ?? undefined;
     } catch (error) {
       engine.kill();
       throw error;
