@@ -5,6 +5,7 @@ shutdown and end-of-input behaviour."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -121,3 +122,17 @@ def test_shutdown_lets_queued_work_finish(tiny_model):
         seen[message["id"]] = message["type"]
     assert seen == {"s": "result", "a": "result"}
     assert engine.process.wait(timeout=30) == 0
+
+
+def test_threads_are_bounded_by_the_cores_the_engine_may_use():
+    # serve/studio --threads reach the engine as REVIEWTUNE_THREADS; more threads than the cores it
+    # may run on only wait for each other (a busy machine made each answer many times slower).
+    cores = len(os.sched_getaffinity(0))
+    many = Engine(env={"REVIEWTUNE_THREADS": str(cores + 7)})
+    one = Engine(env={"REVIEWTUNE_THREADS": "1"})
+    try:
+        assert many.ready["threads"] == cores
+        assert one.ready["threads"] == 1
+    finally:
+        assert many.close() == 0
+        assert one.close() == 0
