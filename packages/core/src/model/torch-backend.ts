@@ -124,6 +124,8 @@ export class TorchBackend implements GenerationBackend {
 
   /** The running engine once ready; `duringRestart`: also the fresh one while restart listeners re-load adapters. */
   private async current(duringRestart = false): Promise<EngineClient> {
+    // Not `await this.ready`: a restart listener asking after close() would wait for its own restart.
+    if (this.state === "closed") throw new Error("the backend is closed");
     if (!(duringRestart && this.state === "restarting" && this.booted)) await this.ready;
     if (!this.engine) throw new Error("the backend has not started");
     return this.engine;
@@ -163,12 +165,23 @@ export class TorchBackend implements GenerationBackend {
     this.ready.catch(() => undefined); // waiters see the rejection; this only avoids an unhandled one
   }
 
+  /** close() may come at any await of a restart (TypeScript would keep a narrowed `state` across them). */
+  private isClosed(): boolean {
+    return this.state === "closed";
+  }
+
   private async restart(): Promise<void> {
     const attempts = this.options.maxRestartAttempts ?? 3;
     for (let attempt = 1; ; attempt += 1) {
       try {
+        // Closed while waiting to try again: starting an engine only to stop it would delay the exit.
+        if (this.isClosed()) throw new Error("the backend was closed while the engine was restarting");
         await this.boot();
         for (const listener of this.restartListeners) await listener();
+        // close() came while the listeners re-loaded adapters (Ctrl-C during a restart): it is stopping
+        // this engine. Marking the backend ready here made the engine's exit look like a crash, which
+        // started yet another engine that kept the process from exiting.
+        if (this.isClosed()) throw new Error("the backend was closed while the engine was restarting");
         this.state = "ready";
         this.options.log?.("info", `the engine is back (pid ${this.engine?.pid})`);
         return;
