@@ -53,6 +53,11 @@ export class TorchBackend implements GenerationBackend {
     return this.engine?.pid;
   }
 
+  /** The running engine's torch threads (its ready message). */
+  get threads(): number | undefined {
+    return this.engine?.ready.threads;
+  }
+
   renderChat(messages: ChatMessage[]): string {
     if (!this.template) throw new Error("the backend has not started");
     return this.template.prompt(messages);

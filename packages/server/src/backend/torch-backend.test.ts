@@ -32,6 +32,21 @@ describe("torch backend", () => {
     assert.deepEqual(left, [], `engine processes left after close(): ${left.join(", ")}`);
   });
 
+  it("`threads` bounds the engine's torch threads (serve/studio --threads), also after a restart", async () => {
+    const fixtures = makeTinyFixtures();
+    const backend = new TorchBackend({ model: { source: fixtures.model, allow_pickle: false }, threads: 1 });
+    try {
+      await backend.start();
+      assert.equal(backend.threads, 1);
+      backend.killEngine();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await backend.whenReady();
+      assert.equal(backend.threads, 1);
+    } finally {
+      await backend.close();
+    }
+  });
+
   it("close() while the restart re-loads adapters (Ctrl-C during a restart) stops for good: no second restart", async () => {
     const fixtures = makeTinyFixtures();
     const backend = new TorchBackend({ model: { source: fixtures.model, allow_pickle: false } });
