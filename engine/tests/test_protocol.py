@@ -157,3 +157,17 @@ def test_the_engine_stops_when_its_parent_dies_even_with_stdin_open(tmp_path):
             os.kill(engine_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_threads_are_bounded_by_the_cores_the_engine_may_use():
+    # serve/studio --threads reach the engine as REVIEWTUNE_THREADS; more threads than the cores it
+    # may run on only wait for each other (a busy machine made each answer many times slower).
+    cores = len(os.sched_getaffinity(0))
+    many = Engine(env={"REVIEWTUNE_THREADS": str(cores + 7)})
+    one = Engine(env={"REVIEWTUNE_THREADS": "1"})
+    try:
+        assert many.ready["threads"] == cores
+        assert one.ready["threads"] == 1
+    finally:
+        assert many.close() == 0
+        assert one.close() == 0

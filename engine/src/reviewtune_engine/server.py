@@ -273,7 +273,10 @@ def main() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    threads = int(os.environ.get("REVIEWTUNE_THREADS", "0")) or os.cpu_count() or 1
+    # The cores this process may run on (affinity, cpusets), not the machine's: more threads than that
+    # only wait for each other. REVIEWTUNE_THREADS (serve/studio --threads) bounds it further.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = min(int(os.environ.get("REVIEWTUNE_THREADS", "0")) or cores, cores)
     torch.set_num_threads(threads)
     server = Server(out)
     server.send(

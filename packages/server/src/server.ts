@@ -41,6 +41,8 @@ export interface ServerOptions {
   /** The largest max_tokens a request may ask for, and the default when it asks for none. */
   maxTokensLimit?: number;
   defaultMaxTokens?: number;
+  /** Prompts longer than this many tokens get 400 context_length_exceeded (the model's context always applies). */
+  maxPromptTokens?: number | undefined;
   /** fastify's logger (pino) options; false to stay quiet (tests). */
   logger?: boolean | Record<string, unknown>;
 }
@@ -140,14 +142,17 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     // Latency of everything, streams included: observed when the response is done.
     const started = process.hrtime.bigint();
     let observed = false;
-    const observe = () => {
+    // A connection closed before the response finished is a client that left (nginx's 499), whatever
+    // status the response had set (200 for a stream already under way): counted as such, not as an answer.
+    const observe = (finished: boolean) => {
       if (observed) return;
       observed = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.requestDuration.observe({ route: request.routeOptions.url ?? "unmatched", status: String(reply.raw.statusCode) }, seconds);
+      const status = finished ? String(reply.raw.statusCode) : "499";
+      metrics.requestDuration.observe({ route: request.routeOptions.url ?? "unmatched", status }, seconds);
     };
-    reply.raw.once("finish", observe);
-    reply.raw.once("close", observe);
+    reply.raw.once("finish", () => observe(true));
+    reply.raw.once("close", () => observe(reply.raw.writableFinished));
     if (!expectedKey || OPEN_ROUTES.has(request.url.split("?")[0]!)) return;
     const given = Buffer.from(request.headers.authorization ?? "");
     if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {

@@ -27,6 +27,8 @@ export interface StudioOptions {
   model: string;
   /** Default: the torch engine on `model`. */
   backend?: GenerationBackend;
+  /** The default engine's torch threads (the compare page's answers); default: every core. */
+  threads?: number | undefined;
   /** The dataset whose training examples answer `references: true`; default: the first dataset found; null: none. */
   references?: string | null;
   /** The `reviewtune` bin trainings run (default: this checkout's). */
@@ -53,7 +55,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const references =
     options.references === null ? null : options.references ? resolve(options.references) : ([...datasets.folders().values()].find((folder) => existsSync(join(folder, "train.jsonl"))) ?? null);
   const engineReady = options.backend !== undefined || isEnvironmentReady();
-  const backend = options.backend ?? new TorchBackend({ model: { source: options.model, allow_pickle: false }, log: (level, message) => console.error(`[studio] ${level}: ${message}`) });
+  const backend = options.backend ?? new TorchBackend({ model: { source: options.model, allow_pickle: false }, threads: options.threads, log: (level, message) => console.error(`[studio] ${level}: ${message}`) });
   const server = createServer({ backend, baseId: baseModelId(options.model), references: references ? { dataset: references } : undefined, runsDir, logger: options.logger ?? false });
   const context: StudioContext = {
     runsDir,

@@ -41,13 +41,14 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
     const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
-    backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel });
-    console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once); adapters are converted to GGUF LoRA when loaded`);
+    backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel, threads: options.threads });
+    console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once${options.threads ? `, ${options.threads} threads` : ""}); adapters are converted to GGUF LoRA when loaded`);
   } else {
     references = referenceDataset(options, choice.run?.config.data.train);
     backend = new TorchBackend({
       model: choice.model,
       templateOverride: choice.run?.config.data.template,
+      threads: options.threads,
       engine: { onStderr: (line) => (verbose || /^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) && console.error(line) },
       log,
     });
@@ -65,6 +66,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     queueCapacity: options.queueSize,
     requestTimeoutMs: options.timeout * 1000,
     maxTokensLimit: options.maxTokensLimit,
+    maxPromptTokens: options.maxPromptTokens,
     logger: { level: verbose ? "info" : "warn", stream: process.stderr },
   });
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);

@@ -26,6 +26,7 @@ export async function startStudio(options: StudioCommandOptions): Promise<Starte
     runsDir: options.runs,
     dataDirs,
     model: options.model,
+    threads: options.threads,
     references: options.references === false ? null : options.references,
     logger: options.verbose ? { level: "info", stream: process.stderr } : false,
   });

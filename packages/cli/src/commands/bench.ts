@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { positiveInteger } from "./shared.js";
+import { nonNegativeInteger, positiveInteger } from "./shared.js";
 
 export function registerBench(program: Command): void {
   const bench = program.command("bench").description("benchmarks that print figures");
@@ -37,10 +37,11 @@ export function registerBench(program: Command): void {
     .option("--requests <n>", "requests per server (after one warm-up)", positiveInteger("--requests"), 100)
     .option("--max-tokens <n>", "max_tokens of each answer (default 32; with --analysis 256, room for the whole schema)", positiveInteger("--max-tokens"))
     .option("--analysis", "ask for the one-pass analysis (response_format json_schema: decoding constrained to ReviewAnalysis) and count complete analyses")
+    .option("--busy <n>", "measure beside n busy-loop processes (one core each), as on a CPU shared with a training", nonNegativeInteger("--busy"), 0)
     .option("--time-limit <seconds>", "stop sending after this long per server", positiveInteger("--time-limit"), 600)
     .option("--api-key <key>", "the servers' API key (default: $REVIEWTUNE_API_KEY)")
     .option("--dollars-per-hour <price>", "what this machine costs per hour, for the cost per 1,000 queries", Number, 0.1)
-    .action(async (options: { url: string[]; model?: string; concurrency: number; requests: number; maxTokens?: number; analysis?: boolean; timeLimit: number; apiKey?: string; dollarsPerHour: number }) => {
+    .action(async (options: { url: string[]; model?: string; concurrency: number; requests: number; maxTokens?: number; analysis?: boolean; busy: number; timeLimit: number; apiKey?: string; dollarsPerHour: number }) => {
       const { benchServe, formatServeBench, parseBenchTarget } = await import("@reviewtune/core");
       const targets = options.url.map(parseBenchTarget);
       const results = await benchServe({
@@ -50,6 +51,7 @@ export function registerBench(program: Command): void {
         requests: options.requests,
         maxTokens: options.maxTokens ?? (options.analysis ? 256 : 32),
         analysis: options.analysis ?? false,
+        busy: options.busy,
         timeLimitSeconds: options.timeLimit,
         apiKey: options.apiKey ?? process.env.REVIEWTUNE_API_KEY,
         dollarsPerHour: options.dollarsPerHour,

@@ -13,6 +13,8 @@ export interface ServeOptions {
   gguf?: string;
   quant?: GgufQuant;
   parallel: number;
+  threads?: number;
+  maxPromptTokens?: number;
   runsDir?: string;
   queueSize: number;
   timeout: number;
@@ -39,10 +41,12 @@ export function registerServe(program: Command): void {
     .option("--gguf <file>", "llamacpp: the base model's GGUF (default: the one the base is loaded from, e.g. the embedded model's)")
     .addOption(new Option("--quant <type>", "llamacpp: serve the base GGUF requantized to this type, made once and cached (default: q8_0 for the model's own GGUF, faster on CPU than its Q4_1 with the same answers; q4_0 is faster still but changes answers, see export --format gguf-lora; source for a --gguf file)").choices(GGUF_QUANTS))
     .option("--parallel <n>", "llamacpp: sequences decoded together (requests served at once)", positiveInteger("--parallel"), 4)
+    .option("--threads <n>", "CPU threads for generation, one budget shared by all llama.cpp contexts (torch: the engine's threads); lower it when something else computes beside, e.g. a training (default: the cores, at most the physical ones for llama.cpp)", positiveInteger("--threads"))
     .option("--runs-dir <dir>", "where POST /admin/adapters finds runs by id (default: the folder holding --run, else ./runs)")
     .option("--queue-size <n>", "requests that may wait; one more gets 429 with Retry-After", positiveInteger("--queue-size"), 16)
     .option("--timeout <seconds>", "per-request time limit; longer generations are cancelled (504)", positiveInteger("--timeout"), 120)
     .option("--max-tokens-limit <n>", "the largest max_tokens a request may ask for", positiveInteger("--max-tokens-limit"), 1024)
+    .option("--max-prompt-tokens <n>", "refuse longer prompts (400 context_length_exceeded); prompt + max_tokens past the model's context always is", positiveInteger("--max-prompt-tokens"))
     .option("--max-body-kb <n>", "request body size limit (413 above it)", positiveInteger("--max-body-kb"), 1024)
     .option("--cors-origin <origin>", "allow browser calls from this origin (repeatable); CORS is off without it", collect, [])
     .option("--references <dataset>", "answer `references: true` with this dataset's training examples (default with --run: the run's dataset folder)")

@@ -11,6 +11,14 @@ export function positiveInteger(name: string) {
   };
 }
 
+export function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new ConfigError(`${name} must be 0 or a positive integer, got "${value}"`);
+    return number;
+  };
+}
+
 export function finiteNumber(name: string) {
   return (value: string): number => {
     const number = Number(value);

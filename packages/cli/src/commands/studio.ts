@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { availableParallelism } from "node:os";
 import { ConfigError } from "@reviewtune/core";
-import { collect } from "./shared.js";
+import { collect, positiveInteger } from "./shared.js";
 
 export interface StudioCommandOptions {
   port: number;
@@ -10,6 +11,8 @@ export interface StudioCommandOptions {
   model: string;
   references?: string | false;
   open: boolean;
+  /** Absent (the demo): every core. */
+  threads?: number;
   verbose?: boolean;
 }
 
@@ -32,6 +35,10 @@ export function registerStudio(program: Command): void {
     .option("--model <source>", "the base model the Compare page asks (runs trained on it load as adapters)", "smollm2-135m-instruct")
     .option("--references <dataset>", "dataset whose training examples answer as references (default: the first dataset found)")
     .option("--no-references", "no training references")
+    // Half the cores by default: the studio answers Compare questions while a training it started
+    // computes on the same machine, and two torch processes with a thread per core each made every
+    // answer many times slower. Trainings keep their own threads (training.threads).
+    .option("--threads <n>", "CPU threads of the engine that answers the Compare page (default: half the cores, the rest for a training beside it)", positiveInteger("--threads"), Math.max(1, Math.floor(availableParallelism() / 2)))
     .option("--no-open", "do not open a browser")
     .option("--verbose", "log every request")
     .action(async (options: StudioCommandOptions) => {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { describe, it } from "node:test";
-import { benchPrompts, formatServeBench, parseBenchTarget, nearestRankPercentile, type ServeBenchResult } from "./serve-bench.js";
+import { benchPrompts, benchServe, formatServeBench, parseBenchTarget, nearestRankPercentile, type ServeBenchResult } from "./serve-bench.js";
 
 describe("bench serve helpers", () => {
   it("targets are labelled URLs on this machine only", () => {
@@ -24,7 +26,7 @@ describe("bench serve helpers", () => {
   it("the table compares every target with the first one, in queries and in tokens", () => {
     const result = (label: string, queriesPerMinute: number, tokensPerSecond: number): ServeBenchResult => ({
       label, model: "m", sent: 10, completed: 10, errors: 0, errorSamples: [], fallbacks: label === "llamacpp" ? 2 : 0, complete: label === "llamacpp" ? 9 : null, wallSeconds: 60,
-      latency: { p50: 1, p95: 2, p99: 3, mean: 1.2 }, queriesPerMinute, tokensPerSecond, meanCompletionTokens: 20, costPer1000: 0.01,
+      latency: { p50: 1, p95: 2, p99: 3, mean: 1.2 }, queriesPerMinute, tokensPerSecond, meanCompletionTokens: 20, costPer1000: 0.01, busy: label === "llamacpp" ? 1 : 0,
     });
     const table = formatServeBench([result("torch", 40, 10), result("llamacpp", 150, 50)], 0.1);
     assert.match(table, /\| llamacpp \| m \| 10\/10 \| 0 \| 1\.00 \| 2\.00 \| 3\.00 \| 150\.0 \|/);
@@ -32,5 +34,34 @@ describe("bench serve helpers", () => {
     assert.doesNotMatch(table, /torch: .*complete analyses/);
     assert.match(table, /llamacpp vs torch: 3\.75x the queries\/min, 5\.00x the tokens\/s/);
     assert.match(table, /llamacpp: 2 answers were base-model fallbacks/);
+    assert.match(table, /llamacpp: measured beside 1 busy-loop process \(--busy\)/);
+    assert.doesNotMatch(table, /torch: measured beside/);
+  });
+
+  it("--busy runs that many busy-loop processes while requests are measured (not during the warm-up), and stops them", async () => {
+    const busyChildren = () =>
+      execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" })
+        .split("\n")
+        .filter((line) => line.includes("for (;;) {}"))
+        .map((line) => Number(line.trim().split(/\s+/)[0]));
+    const seen: number[] = [];
+    // A stand-in OpenAI server in this process: it notes how many busy loops run while it answers.
+    const server = createServer((request, response) => {
+      response.setHeader("content-type", "application/json");
+      if (request.url === "/v1/models") return response.end(JSON.stringify({ data: [{ id: "base" }] }));
+      seen.push(busyChildren().length);
+      response.end(JSON.stringify({ choices: [{ message: { content: "ok" } }], usage: { completion_tokens: 1 } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const [result] = await benchServe({ targets: [{ label: "fake", url: `http://127.0.0.1:${port}` }], concurrency: 1, requests: 3, maxTokens: 4, timeLimitSeconds: 30, dollarsPerHour: 0, busy: 2 });
+      assert.equal(result!.busy, 2);
+      assert.equal(result!.completed, 3);
+      assert.deepEqual(seen, [0, 2, 2, 2], "none during the warm-up, two during each measured request");
+      assert.deepEqual(busyChildren(), [], "stopped after the measurement");
+    } finally {
+      server.close();
+    }
   });
 });

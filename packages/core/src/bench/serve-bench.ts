@@ -2,6 +2,7 @@
 // Review-length chat prompts (the demo reviews' held-out phrasings) from `concurrency` workers, a
 // fixed request count and a time limit; latency percentiles, queries/min, tokens/s, errors, and the
 // cost per 1,000 queries from the measured time. Several --url in one run compare backends.
+import { spawn, type ChildProcess } from "node:child_process";
 import { REVIEW_ANALYSIS_JSON_SCHEMA, parseAnalysis } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
 import { analysisPrompt, reviewExamples } from "../data/augment/augment.js";
@@ -29,6 +30,11 @@ export interface ServeBenchOptions {
    * parses as a ReviewAnalysis.
    */
   analysis?: boolean;
+  /**
+   * Busy-loop processes (one core each) kept running while each target is measured, after its
+   * warm-up: how the server holds up on a CPU it shares (a training beside it, other tenants).
+   */
+  busy?: number;
   log?: (line: string) => void;
 }
 
@@ -48,6 +54,8 @@ export interface ServeBenchResult {
   tokensPerSecond: number;
   meanCompletionTokens: number;
   costPer1000: number;
+  /** Busy-loop processes that ran beside the server during the measurement. */
+  busy: number;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
@@ -64,6 +72,27 @@ export function parseBenchTarget(value: string): ServeBenchTarget {
   // A load generator pointed at someone else's server is an attack, not a benchmark.
   if (!LOOPBACK.test(parsed.hostname)) throw new ConfigError(`--url ${url}: bench serve only targets this machine (127.0.0.1, localhost, ::1)`);
   return { label: label ?? parsed.host, url: parsed.origin };
+}
+
+/**
+ * Starts `count` processes that each spin one core until stopped: the CPU a server shares with a
+ * training, reproducible without one. stop() ends them and resolves once they are gone.
+ */
+export function startBusyLoops(count: number): { pids: number[]; stop: () => Promise<void> } {
+  const loops: ChildProcess[] = Array.from({ length: count }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
+  return {
+    pids: loops.map((loop) => loop.pid!).filter(Boolean),
+    async stop() {
+      await Promise.all(
+        loops.map((loop) => {
+          if (loop.exitCode !== null || loop.signalCode !== null) return Promise.resolve();
+          const exited = new Promise<void>((resolve) => loop.once("exit", () => resolve()));
+          loop.kill("SIGKILL");
+          return exited;
+        }),
+      );
+    },
+  };
 }
 
 /** Analysis prompts for the same bench reviews. */
@@ -117,6 +146,8 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
     };
     options.log?.(`bench serve: ${target.label} (${target.url}, model ${model}): warm-up, then ${options.requests} requests x ${options.concurrency} concurrent, ${options.maxTokens} tokens max`);
     await ask(prompts[0]!); // first-request costs (lazy loads, caches) are not what a user waits for later
+    const busy = startBusyLoops(options.busy ?? 0);
+    if (busy.pids.length) options.log?.(`bench serve: ${busy.pids.length} busy-loop processes running beside the server (pids ${busy.pids.join(", ")})`);
     const latencies: number[] = [];
     const errorSamples: string[] = [];
     let sent = 0;
@@ -143,7 +174,11 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
         }
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    try {
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+    } finally {
+      await busy.stop();
+    }
     const wallSeconds = (performance.now() - started) / 1000;
     const sorted = [...latencies].sort((a, b) => a - b);
     const completed = latencies.length;
@@ -167,6 +202,7 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
       tokensPerSecond: tokens / wallSeconds,
       meanCompletionTokens: tokens / Math.max(1, completed),
       costPer1000: completed > 0 ? ((options.dollarsPerHour * wallSeconds) / 3600 / completed) * 1000 : Number.NaN,
+      busy: busy.pids.length,
     });
     options.log?.(`bench serve: ${target.label}: ${completed} answered, ${errors} errors in ${wallSeconds.toFixed(1)} s`);
   }
@@ -186,6 +222,7 @@ export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: nu
     `cost: this machine at $${dollarsPerHour}/hour (--dollars-per-hour) x measured wall time / answered queries`,
   ];
   for (const result of results) {
+    if (result.busy > 0) lines.push(`${result.label}: measured beside ${result.busy} busy-loop process${result.busy > 1 ? "es" : ""} (--busy)`);
     if (result.complete !== null) lines.push(`${result.label}: ${result.complete}/${result.completed} answers are complete analyses (parse as a ReviewAnalysis): ${((result.complete / result.wallSeconds) * 60).toFixed(1)} analyses/min`);
     if (result.fallbacks > 0) lines.push(`${result.label}: ${result.fallbacks} answers were base-model fallbacks (the adapter did not load)`);
     for (const sample of result.errorSamples) lines.push(`${result.label} error: ${sample}`);

@@ -33,6 +33,11 @@ export interface GenerationBackend {
   readonly state: BackendState;
   /** Requests it can work on at once (default 1: the engine answers one request at a time). */
   readonly concurrency?: number;
+  /**
+   * Tokens one prompt and its answer may take together (the model's context, or llama.cpp's context
+   * per sequence); known once started. Past it a model cannot answer, so the server refuses first.
+   */
+  readonly contextLength?: number | undefined;
   /** Starts (model loaded, chat template known). */
   start(): Promise<void>;
   /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */

@@ -19,8 +19,11 @@ export interface LlamaCppBackendOptions {
   gguf: string;
   /** A chat template that replaces the one in the GGUF (a run's data.template). */
   templateOverride?: string | undefined;
-  /** CPU threads (default: all cores). */
-  threads?: number;
+  /**
+   * CPU threads shared by all contexts (the base and every adapter): contexts decoding at once split
+   * them. Default: llama.cpp's math cores (physical cores), at most the cores this process may use.
+   */
+  threads?: number | undefined;
   /** Sequences decoded together per context (default 4). */
   parallel?: number;
   /** Tokens of context per sequence (default 1024). */
@@ -32,6 +35,8 @@ export interface LlamaCppBackendOptions {
 /** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
 const NO_EFFECT_THRESHOLD = 1e-4;
 const GRAMMAR_END = "\n".repeat(4);
+/** Prompt tokens evaluated between two looks at the request's abort signal (node-llama-cpp's evaluation takes none). */
+const PROMPT_CHUNK = 128;
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
 
 export class LlamaCppBackend implements GenerationBackend {
@@ -59,6 +64,20 @@ export class LlamaCppBackend implements GenerationBackend {
     return this.options.parallel ?? 4;
   }
 
+  /** The thread budget all contexts share (see LlamaCppBackendOptions.threads). */
+  get threads(): number {
+    if (this.options.threads !== undefined) return this.options.threads;
+    // Hyperthreads add nothing to llama.cpp's matrix kernels (its own default is the physical cores);
+    // availableParallelism() is what the scheduler lets this process use (affinity, containers).
+    return Math.max(1, Math.min(this.llama?.cpuMathCores ?? availableParallelism(), availableParallelism()));
+  }
+
+  /** Tokens a prompt and its answer may take: a sequence's share of its context, at most what the model was trained on. */
+  get contextLength(): number | undefined {
+    if (!this.model) return undefined;
+    return Math.min(this.options.contextPerSequence ?? 1024, this.model.trainContextSize || Number.POSITIVE_INFINITY);
+  }
+
   /** Requests the server may hand over at once: as many as a context decodes together. */
   get concurrency(): number {
     return this.parallel;
@@ -66,9 +85,12 @@ export class LlamaCppBackend implements GenerationBackend {
 
   async start(): Promise<void> {
     this.ready = (async () => {
-      // No shared thread budget: each context (the base, every adapter) runs with its own threads; the
-      // default budget starved an adapter context that started after the base had reserved the cores.
-      this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, maxThreads: 0 });
+      // One thread budget for every context (node-llama-cpp's ThreadsSplitter): without it each context
+      // took all the cores, so the base and an adapter answering together ran twice as many threads as
+      // cores, and llama.cpp's threads spin at every barrier while one of them waits for a core (17-28 s
+      // instead of 0.4 s for an answer beside a training). See createContext for how it is shared.
+      this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
+      this.llama.maxThreads = this.threads;
       this.model = await this.llama.loadModel({ modelPath: this.options.gguf });
       this.baseInfo = readGgufBaseInfo(this.options.gguf);
       const metadata = this.model.fileInfo.metadata as { tokenizer?: { chat_template?: string } };
@@ -92,7 +114,8 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   async countTokens(texts: string[]): Promise<number[]> {
-    return texts.map((text) => this.model!.tokenize(text).length);
+    // As complete() tokenizes a prompt: special-token text (the chat template's markers) as one token each.
+    return texts.map((text) => this.model!.tokenize(text, true).length);
   }
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
@@ -130,7 +153,16 @@ export class LlamaCppBackend implements GenerationBackend {
     const sequence = await this.takeSequence(context);
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
-      const rest = await this.keepCommonPrefix(sequence, prompt);
+      let rest = await this.keepCommonPrefix(sequence, prompt);
+      // The prompt in chunks, so that a timeout or a client that left stops a long prompt's evaluation
+      // within one chunk instead of after all of it (the last token goes to evaluate(): its logits
+      // start the answer).
+      while (request.maxNewTokens > 0 && rest.length > 1 && !request.signal.aborted) {
+        const chunk = rest.slice(0, Math.min(PROMPT_CHUNK, rest.length - 1));
+        await sequence.evaluateWithoutGeneratingNewTokens(chunk);
+        rest = rest.slice(chunk.length);
+      }
+      if (request.signal.aborted) return { text: "", new_tokens: 0, prompt_tokens: prompt.length, finish_reason: "cancelled" };
       const generated: Token[] = [];
       let text = "";
       let finish: "stop" | "length" | "cancelled" = "length";
@@ -269,7 +301,9 @@ export class LlamaCppBackend implements GenerationBackend {
     const context = await this.model!.createContext({
       sequences: this.parallel,
       contextSize: this.parallel * (this.options.contextPerSequence ?? 1024),
-      threads: this.options.threads ?? availableParallelism(),
+      // Alone, a context uses the whole budget; contexts decoding together split it, each keeping at
+      // least one thread, so an adapter context is never starved by a busy base context.
+      threads: { ideal: this.threads, min: 1 },
       ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
     });
     this.slots.set(context, new PQueue({ concurrency: this.parallel }));

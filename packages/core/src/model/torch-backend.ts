@@ -13,6 +13,12 @@ export interface TorchBackendOptions {
   /** A chat template that replaces the model's own (a run's data.template). */
   templateOverride?: string | undefined;
   engine?: EngineStartOptions;
+  /**
+   * torch's CPU threads in the engine (torch.set_num_threads); default: every core the engine may use.
+   * Bound it when something else computes beside (a training, in the studio): oversubscribed torch
+   * threads wait on each other and each answer takes many times longer.
+   */
+  threads?: number | undefined;
   /** Restarts in a row that may fail before the backend gives up. */
   maxRestartAttempts?: number;
   log?: (level: "info" | "warn" | "error", message: string) => void;
@@ -24,6 +30,8 @@ export class TorchBackend implements GenerationBackend {
   state: BackendState = "starting";
   private engine: EngineClient | undefined;
   private template: ChatTemplate | undefined;
+  /** The model's max_position_embeddings (model_info's context_length), once booted. */
+  contextLength: number | undefined;
   private ready: Promise<void> = Promise.resolve();
   private booted = false;
   private readonly restartListeners: Array<() => Promise<void>> = [];
@@ -43,6 +51,11 @@ export class TorchBackend implements GenerationBackend {
 
   get pid(): number | undefined {
     return this.engine?.pid;
+  }
+
+  /** The running engine's torch threads (its ready message). */
+  get threads(): number | undefined {
+    return this.engine?.ready.threads;
   }
 
   renderChat(messages: ChatMessage[]): string {
@@ -116,16 +129,23 @@ export class TorchBackend implements GenerationBackend {
 
   /** The running engine once ready; `duringRestart`: also the fresh one while restart listeners re-load adapters. */
   private async current(duringRestart = false): Promise<EngineClient> {
+    // Not `await this.ready`: a restart listener asking after close() would wait for its own restart.
+    if (this.state === "closed") throw new Error("the backend is closed");
     if (!(duringRestart && this.state === "restarting" && this.booted)) await this.ready;
     if (!this.engine) throw new Error("the backend has not started");
     return this.engine;
   }
 
   private async boot(): Promise<void> {
-    const engine = await EngineClient.start(this.options.engine ?? {});
+    const options = this.options.engine ?? {};
+    const engine = await EngineClient.start(
+      this.options.threads === undefined ? options : { ...options, env: { ...(options.env ?? process.env), REVIEWTUNE_THREADS: String(this.options.threads) } },
+    );
     try {
       // model_info loads the model, so the first request does not pay for it.
       this.template = await chatTemplateFor(engine, this.options.model, this.options.templateOverride);
+      // Answered from the engine's cache (chatTemplateFor loaded the model): the limit a prompt is checked against.
+      this.contextLength = (await engine.request("model_info", { model: this.options.model })).context_length ?? undefined;
     } catch (error) {
       engine.kill();
       throw error;
@@ -150,12 +170,23 @@ export class TorchBackend implements GenerationBackend {
     this.ready.catch(() => undefined); // waiters see the rejection; this only avoids an unhandled one
   }
 
+  /** close() may come at any await of a restart (TypeScript would keep a narrowed `state` across them). */
+  private isClosed(): boolean {
+    return this.state === "closed";
+  }
+
   private async restart(): Promise<void> {
     const attempts = this.options.maxRestartAttempts ?? 3;
     for (let attempt = 1; ; attempt += 1) {
       try {
+        // Closed while waiting to try again: starting an engine only to stop it would delay the exit.
+        if (this.isClosed()) throw new Error("the backend was closed while the engine was restarting");
         await this.boot();
         for (const listener of this.restartListeners) await listener();
+        // close() came while the listeners re-loaded adapters (Ctrl-C during a restart): it is stopping
+        // this engine. Marking the backend ready here made the engine's exit look like a crash, which
+        // started yet another engine that kept the process from exiting.
+        if (this.isClosed()) throw new Error("the backend was closed while the engine was restarting");
         this.state = "ready";
         this.options.log?.("info", `the engine is back (pid ${this.engine?.pid})`);
         return;

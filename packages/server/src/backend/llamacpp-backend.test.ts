@@ -3,6 +3,7 @@
 // corrupt one, streaming, parallel requests, cancellation, and the routes it cannot serve.
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
@@ -92,6 +93,34 @@ describe("llama.cpp backend", () => {
     assert.deepEqual(answers.map((answer) => answer.statusCode), Array(8).fill(200), answers.map((answer) => answer.payload).join("\n"));
     assert.ok(answers.every((answer) => answer.json().usage.completion_tokens <= 4));
     assert.equal(answers[1]!.json().choices[0].message.content, answers[3]!.json().choices[0].message.content, "a reused sequence starts clean");
+  });
+
+  it("a prompt past a sequence's context (256 tokens here) is refused with 400 context_length_exceeded; one thread budget within the cores", async () => {
+    const backend = server.context.backend as LlamaCppBackend;
+    assert.equal(backend.contextLength, 256);
+    assert.ok(backend.threads >= 1 && backend.threads <= availableParallelism(), `threads ${backend.threads}`);
+    const huge = await ask("tuned", { messages: [{ role: "user", content: "great product. ".repeat(200) }], max_tokens: 8 });
+    assert.equal(huge.statusCode, 400, huge.payload);
+    assert.equal(huge.json().error.code, "context_length_exceeded");
+    assert.equal(huge.json().error.param, "messages");
+    assert.match(huge.json().error.message, /maximum context length is 256 tokens/);
+    assert.equal((await ask("tuned")).statusCode, 200);
+  });
+
+  it("a request aborted while its prompt is evaluated stops there, and the sequence answers the next prompt as if it had not happened", async () => {
+    const backend = server.context.backend;
+    const prompt = (content: string) => backend.renderChat([{ role: "user", content }]);
+    const long = prompt(`Summarise this review: ${"The blender is loud but strong, and the jar is sturdy. ".repeat(14)}`);
+    const other = prompt(`Summarise this review: ${"The kettle boils fast, but the lid cracked in a week. ".repeat(14)}`);
+    const request = (text: string, signal: AbortSignal) => backend.generate({ prompts: [text], maxNewTokens: 8, temperature: 0, topP: 1, seed: 0, signal });
+    const reference = (await request(long, new AbortController().signal)).outputs[0]!.text;
+    const controller = new AbortController();
+    const cancelled = request(other, controller.signal);
+    setImmediate(() => controller.abort()); // while its first prompt chunk is evaluated
+    const output = (await cancelled).outputs[0]!;
+    assert.equal(output.finish_reason, "cancelled");
+    assert.equal(output.new_tokens, 0);
+    assert.equal((await request(long, new AbortController().signal)).outputs[0]!.text, reference);
   });
 
   it("a time limit cancels the generation (504); embeddings say to use the torch backend", async () => {

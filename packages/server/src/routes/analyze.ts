@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { AnalyzeRequestSchema, parseAnalysis, type AnalysisList, type ServedBy } from "@reviewtune/contracts";
 import { analysisGeneration, analysisPrompt } from "@reviewtune/core";
 import { parseBody } from "../http/api-error.js";
+import { checkContextLength } from "../http/context-length.js";
 import { withRequestSignal } from "../http/request-signal.js";
 import type { ServerContext } from "../server.js";
 
@@ -17,12 +18,9 @@ export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerConte
     const prompts = body.reviews.map((review) => context.backend.renderChat([{ role: "user", content: analysisPrompt(review) }]));
     const result = await withRequestSignal(reply, context.options.requestTimeoutMs, (signal) =>
       context.enqueue(async (queued) => {
-        const generated = await context.backend.generate({
-          adapterDir: route.adapter?.dir,
-          prompts,
-          ...analysisGeneration(context.backend),
-          signal: queued,
-        });
+        const generation = analysisGeneration(context.backend);
+        await checkContextLength(context, prompts, generation.maxNewTokens, "reviews");
+        const generated = await context.backend.generate({ adapterDir: route.adapter?.dir, prompts, ...generation, signal: queued });
         // A cancelled generation resolves with partial answers; the reason it was cancelled is the answer.
         if (queued.aborted) throw queued.reason;
         return generated;

@@ -18,6 +18,7 @@ import type { ChatMessage } from "@reviewtune/core";
 import type { GenerateResult } from "@reviewtune/contracts";
 import type { ModelRoute } from "../adapters/adapter-registry.js";
 import { ClientGoneError, invalidRequest, parseBody, RequestTimeoutError, toHttpError } from "../http/api-error.js";
+import { checkContextLength } from "../http/context-length.js";
 import { EventStream } from "../http/sse.js";
 import type { ServerContext } from "../server.js";
 
@@ -147,6 +148,9 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
   const timer = setTimeout(() => controller.abort(new RequestTimeoutError(timeoutSeconds)), context.options.requestTimeoutMs);
   const generate = (onToken?: (index: number, text: string) => void) =>
     context.enqueue(async (signal) => {
+      // Counted in the queue: the engine's tokenizer answers between generations, and the queue's
+      // bound and time limit hold for a flood of huge prompts too.
+      await checkContextLength(context, job.prompts, job.maxTokens, job.kind === "chat" ? "messages" : "prompt");
       if (job.references && context.references) {
         // In the queue, like the generation: the engine embeds the question.
         const embed = async (texts: string[]) => (await context.backend.embed(texts, signal)).embeddings;

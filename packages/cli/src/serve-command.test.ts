@@ -1,0 +1,101 @@
+// `reviewtune serve` as a process, the way an operator stops it: Ctrl-C (SIGINT) while a crashed
+// engine is being restarted must exit, leaving no engine behind. Reproduction of issue 16 item 6:
+// kill -9 the engine, wait for the new one, SIGINT serve; the port closed, a second engine started
+// and the process never exited (the restart marked the closing backend ready).
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { before, describe, it } from "node:test";
+import { requireEngineEnvironment } from "@reviewtune/core";
+
+const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "reviewtune-serve-cli-"));
+const model = join(work, "tiny-model");
+const adapter = join(work, "adapter");
+
+before(() => {
+  const { python, engineSource } = requireEngineEnvironment();
+  const code = `from reviewtune_engine.testing import make_tiny_model, make_tiny_adapter\nmake_tiny_model(${JSON.stringify(model)})\nmake_tiny_adapter(${JSON.stringify(model)}, ${JSON.stringify(adapter)}, seed=1)`;
+  const made = spawnSync(python, ["-c", code], { encoding: "utf8", env: { ...process.env, PYTHONPATH: engineSource } });
+  assert.equal(made.status, 0, made.stderr);
+});
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+const children = (pid: number): number[] =>
+  execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => Number(line.trim()))
+    .filter((child) => child > 0);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const text = async (url: string) => {
+  try {
+    const response = await fetch(url);
+    return { status: response.status, body: await response.text() };
+  } catch {
+    return { status: 0, body: "" };
+  }
+};
+
+describe("reviewtune serve", () => {
+  it("Ctrl-C while the engine restarts (adapters being re-loaded) exits and leaves no engine running", async () => {
+    const port = await freePort();
+    // One adapter, as `serve --run` has: Ctrl-C while it is re-loaded is the last step of the restart.
+    const child = spawn(process.execPath, [bin, "serve", "--model", model, "--port", String(port), "--no-references", "--adapter", `tuned=${adapter}`], { cwd: work, env: { ...process.env, NO_COLOR: "1" } });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const engines = new Set<number>();
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await until("serve to be ready", async () => ((await text(`${base}/ready`)).status === 200 ? true : undefined));
+      const first = children(child.pid!)[0]!;
+      engines.add(first);
+      process.kill(first, "SIGKILL");
+      // The restart listeners run in order: the restart counter first, then the adapters are re-loaded.
+      // Counted but not ready yet: the adapters are being loaded into the new engine now.
+      await until("the restart to reach the adapters", async () => {
+        const [metrics, ready] = [await text(`${base}/metrics`), await text(`${base}/ready`)];
+        return /^reviewtune_engine_restarts_total 1$/m.test(metrics.body) && ready.status === 503 ? true : undefined;
+      });
+      for (const pid of children(child.pid!)) engines.add(pid);
+      child.kill("SIGINT");
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 30_000))]);
+      assert.equal(code, 0, `serve did not exit within 30 s after SIGINT:\n${stderr}`);
+      assert.doesNotMatch(stderr, /the engine exited \(code 0\); restarting it/, "the closing engine's exit was taken for a crash");
+      for (const pid of engines) assert.ok(!alive(pid), `engine ${pid} is still running:\n${stderr}`);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      for (const pid of engines) if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+  });
+});
