@@ -30,7 +30,16 @@ const samplingFields = {
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
   n: z.literal(1, "only n=1 is supported").nullish(),
-  user: z.string().max(256).optional(),
+  /** Up to 4 strings that end the answer; the answer stops before the first one, which is not returned. */
+  stop: z.union([z.string(), z.array(z.string()).max(4, "at most 4 stop strings")]).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  /** Accepted when empty (what clients send by default); token biases are refused by name, as no tokenizer-independent id exists here. */
+  logit_bias: z.record(z.string(), z.number()).nullish(),
+  // Bookkeeping fields OpenAI clients send: accepted and ignored (nothing is stored or billed).
+  user: z.string().max(256).nullish(),
+  store: z.boolean().nullish(),
+  metadata: z.record(z.string(), z.string().max(512)).nullish(),
 };
 
 /** reviewtune's own request field: also answer with the training examples the question resembles most. */
@@ -72,12 +81,17 @@ export const ChatCompletionsRequestSchema = z.strictObject({
   max_completion_tokens: z.number().int().positive().nullish(),
   response_format: ResponseFormatSchema.nullish(),
   references: ReferencesRequestSchema.nullish(),
+  /** Each answer token's log-probability; `top_logprobs` (0-20) also the likeliest alternatives at each. */
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
 
 export const CompletionsRequestSchema = z.strictObject({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1).max(32)]),
+  /** The legacy completions' form: the log-probabilities of the answer tokens and of the n (0-5) likeliest at each. */
+  logprobs: z.number().int().min(0).max(5).nullish(),
 });
 export type CompletionsRequest = z.infer<typeof CompletionsRequestSchema>;
 
@@ -109,6 +123,23 @@ export type TrainingReference = z.infer<typeof TrainingReferenceSchema>;
 export const ChatServedBySchema = ServedBySchema.extend({ references: z.array(TrainingReferenceSchema).optional() });
 export type ChatServedBy = z.infer<typeof ChatServedBySchema>;
 
+/** A token and its log-probability, as OpenAI sends it (bytes: the token's UTF-8 bytes). */
+const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+/** A chat choice's `logprobs` when asked for: each answer token with its likeliest alternatives. */
+export const ChatLogprobsSchema = z.object({
+  content: z.array(TokenLogprobSchema.extend({ top_logprobs: z.array(TokenLogprobSchema) })).nullable(),
+  refusal: z.null(),
+});
+export type ChatLogprobs = z.infer<typeof ChatLogprobsSchema>;
+/** A text completion choice's `logprobs` (the legacy shape). */
+export const CompletionLogprobsSchema = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number()),
+  top_logprobs: z.array(z.record(z.string(), z.number())),
+  text_offset: z.array(z.number().int()),
+});
+export type CompletionLogprobs = z.infer<typeof CompletionLogprobsSchema>;
+
 export const ChatCompletionSchema = z.object({
   id: z.string(),
   object: z.literal("chat.completion"),
@@ -119,7 +150,7 @@ export const ChatCompletionSchema = z.object({
       index: z.number().int(),
       message: z.object({ role: z.literal("assistant"), content: z.string() }),
       finish_reason: FinishReasonSchema,
-      logprobs: z.null(),
+      logprobs: ChatLogprobsSchema.nullable(),
     }),
   ),
   usage: UsageSchema,
@@ -137,7 +168,7 @@ export const ChatCompletionChunkSchema = z.object({
       index: z.number().int(),
       delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
       finish_reason: FinishReasonSchema.nullable(),
-      logprobs: z.null(),
+      logprobs: ChatLogprobsSchema.nullable(),
     }),
   ),
   usage: UsageSchema.nullable().optional(),
@@ -150,7 +181,7 @@ export const CompletionSchema = z.object({
   object: z.literal("text_completion"),
   created: z.number().int(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReasonSchema.nullable(), logprobs: z.null() })),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReasonSchema.nullable(), logprobs: CompletionLogprobsSchema.nullable() })),
   usage: UsageSchema.nullable().optional(),
   reviewtune: ServedBySchema.optional(),
 });

@@ -22,6 +22,13 @@ export interface GenerationRequest {
    * the engine's logits processor), so each answer parses. Absent: free text.
    */
   jsonSchema?: Record<string, unknown> | undefined;
+  /** Up to 4 strings that end an answer; its text stops before the first (never streamed either). */
+  stop?: string[] | undefined;
+  /** OpenAI's penalties (-2..2): a token's logit is lowered by frequency x its count in the answer so far + presence once it appeared. */
+  presencePenalty?: number | undefined;
+  frequencyPenalty?: number | undefined;
+  /** Absent: no log-probabilities; n: each answer token's log-probability and the n likeliest alternatives (outputs[i].logprobs). */
+  logprobs?: number | undefined;
   /** Called with (prompt index, new text) while tokens arrive. */
   onToken?: ((index: number, text: string) => void) | undefined;
   /** Aborting cancels the generation; the result then has finish_reason "cancelled". */
