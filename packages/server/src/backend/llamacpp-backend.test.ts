@@ -104,4 +104,30 @@ describe("llama.cpp backend", () => {
     assert.equal(embeddings.statusCode, 400);
     assert.match(embeddings.json().error.message, /--backend torch/);
   });
+
+  it("OpenAI's stop, penalties, seed and logprobs are honoured on llama.cpp too", async () => {
+    const free = (await ask("base", { max_tokens: 24 })).json().choices[0].message.content as string;
+    assert.ok(free.length > 8, free);
+    const stop = free.slice(4, 7);
+    const stopped = await ask("base", { max_tokens: 24, stop: [stop] });
+    assert.equal(stopped.json().choices[0].message.content, free.slice(0, free.indexOf(stop)));
+    assert.equal(stopped.json().choices[0].finish_reason, "stop");
+    const streamed = (await ask("base", { max_tokens: 24, stop, stream: true })).payload
+      .split("\n\n")
+      .filter((block) => block.startsWith("data: {"))
+      .map((block) => JSON.parse(block.slice(6)).choices[0]?.delta?.content ?? "")
+      .join("");
+    assert.equal(streamed, stopped.json().choices[0].message.content, "the stream never shows the stop string");
+    const penalized = await ask("base", { max_tokens: 24, presence_penalty: 2, frequency_penalty: 2 });
+    assert.notEqual(penalized.json().choices[0].message.content, free);
+    const sampled = async (seed: number) => (await ask("base", { max_tokens: 12, temperature: 1.5, seed })).json().choices[0].message.content as string;
+    assert.equal(await sampled(5), await sampled(5));
+    assert.notEqual(await sampled(5), await sampled(6));
+    const logprobs = (await ask("base", { max_tokens: 4, logprobs: true, top_logprobs: 3 })).json().choices[0].logprobs.content as Array<{ logprob: number; top_logprobs: Array<{ logprob: number }> }>;
+    assert.equal(logprobs.length, 4);
+    for (const entry of logprobs) {
+      assert.ok(entry.logprob <= 0 && entry.top_logprobs.length === 3);
+      assert.ok(Math.abs(entry.top_logprobs[0]!.logprob - entry.logprob) < 1e-3, "greedy: the chosen token is the likeliest");
+    }
+  });
 });
