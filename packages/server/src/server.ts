@@ -9,6 +9,7 @@ import { AdapterRegistry } from "./adapters/adapter-registry.js";
 import { ReferenceIndex, type ClassifierChoice } from "@reviewtune/core";
 import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
+import { hostCheckHook } from "./http/host-check.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerAnalyzeRoutes } from "./routes/analyze.js";
@@ -34,6 +35,12 @@ export interface ServerOptions {
   apiKey?: string | undefined;
   /** Origins allowed by CORS; none (the default): no CORS headers at all. */
   corsOrigins?: string[];
+  /**
+   * Names besides loopback and the bound address a request's Host may give, and origins besides the
+   * server's own (and corsOrigins) a request's Origin may give; anything else is 403 (DNS rebinding).
+   */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
   bodyLimitBytes?: number;
   /** Requests that may wait for the backend; one more gets 429. */
   queueCapacity?: number;
@@ -135,6 +142,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
   }
 
+  app.addHook("onRequest", hostCheckHook({ allowedHosts: options.allowedHosts, allowedOrigins: [...(options.allowedOrigins ?? []), ...(options.corsOrigins ?? [])] }));
   const expectedKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
   app.addHook("onRequest", async (request, reply) => {
     // Latency of everything, streams included: observed when the response is done.

@@ -27,6 +27,8 @@ export async function startStudio(options: StudioCommandOptions): Promise<Starte
     dataDirs,
     model: options.model,
     references: options.references === false ? null : options.references,
+    allowedHosts: options.allowHost ?? [],
+    allowedOrigins: options.allowOrigin ?? [],
     logger: options.verbose ? { level: "info", stream: process.stderr } : false,
   });
   const address = await studio.app.listen({ host: options.host, port: options.port });

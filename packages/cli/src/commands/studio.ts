@@ -10,6 +10,8 @@ export interface StudioCommandOptions {
   model: string;
   references?: string | false;
   open: boolean;
+  allowHost?: string[];
+  allowOrigin?: string[];
   verbose?: boolean;
 }
 
@@ -33,6 +35,8 @@ export function registerStudio(program: Command): void {
     .option("--references <dataset>", "dataset whose training examples answer as references (default: the first dataset found)")
     .option("--no-references", "no training references")
     .option("--no-open", "do not open a browser")
+    .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable); others than localhost get 403 (DNS rebinding)", collect, [])
+    .option("--allow-origin <origin>", "also accept requests from pages of this origin (repeatable); other web pages get 403", collect, [])
     .option("--verbose", "log every request")
     .action(async (options: StudioCommandOptions) => {
       const { runStudio } = await import("../actions/studio-action.js");
