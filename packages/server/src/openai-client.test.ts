@@ -154,6 +154,21 @@ describe("the official openai client against reviewtune serve", () => {
     await assert.rejects(client.chat.completions.create({ model: "tiny", messages, logit_bias: { "50256": -100 } }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "logit_bias");
   });
 
+  it("a lone surrogate in a message is a 400 naming the field, not the engine's 500", async () => {
+    const broken = [{ role: "user" as const, content: "great \ud800 blender" }];
+    await assert.rejects(client.chat.completions.create({ model: "tiny", messages: broken, max_tokens: 4 }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.param, "messages.0.content");
+      assert.match(error.message, /lone UTF-16 surrogate/);
+      return true;
+    });
+    await assert.rejects(client.completions.create({ model: "tiny", prompt: ["fine", "x\udc00"], max_tokens: 4 }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "prompt.1");
+    await assert.rejects(client.embeddings.create({ model: "all-minilm-l6-v2", input: "\ud83d" }), OpenAI.BadRequestError);
+    // A whole pair is a character like any other.
+    const emoji = await client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "great \ud83d\ude00 blender" }], max_tokens: 2 });
+    assert.equal(emoji.choices[0]!.finish_reason, "length");
+  });
+
   it("bench serve measures it (a few requests)", async () => {
     const [result] = await benchServe({
       targets: [{ label: "torch", url: client.baseURL.replace(/\/v1$/, "") }],

@@ -105,6 +105,12 @@ describe("llama.cpp backend", () => {
     assert.match(embeddings.json().error.message, /--backend torch/);
   });
 
+  it("a lone surrogate in a message is a 400 naming the field", async () => {
+    const broken = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "base", messages: [{ role: "user", content: "a\ud800b" }], max_tokens: 2 } });
+    assert.equal(broken.statusCode, 400, broken.payload);
+    assert.equal(broken.json().error.param, "messages.0.content");
+  });
+
   it("OpenAI's stop, penalties, seed and logprobs are honoured on llama.cpp too", async () => {
     const free = (await ask("base", { max_tokens: 24 })).json().choices[0].message.content as string;
     assert.ok(free.length > 8, free);
