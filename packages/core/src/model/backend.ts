@@ -38,6 +38,8 @@ export interface GenerationRequest {
 export interface GenerationBackend {
   readonly name: BackendName;
   readonly state: BackendState;
+  /** false: there is no embedding model (embed() always refuses), so /v1/models does not list one; absent: there is. */
+  readonly canEmbed?: boolean;
   /** Requests it can work on at once (default 1: the engine answers one request at a time). */
   readonly concurrency?: number;
   /** Starts (model loaded, chat template known). */

@@ -3,7 +3,7 @@
 // base) has its own context with `parallel` sequences, so up to that many prompts decode together
 // (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
@@ -37,6 +37,7 @@ const PROBE = "Analyze the sentiment of this review: The blender is great and th
 
 export class LlamaCppBackend implements GenerationBackend {
   readonly name = "llamacpp" as const;
+  readonly canEmbed = false;
   state: BackendState = "starting";
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
@@ -233,8 +234,16 @@ export class LlamaCppBackend implements GenerationBackend {
     const adapterDir = resolve(dir);
     const config = join(adapterDir, "adapter_config.json");
     const weights = join(adapterDir, "adapter_model.safetensors");
-    if (!existsSync(config) || !existsSync(weights)) {
-      throw new EngineRequestError("adapter_not_found", `${adapterDir} is not a PEFT adapter folder (no adapter_config.json or adapter_model.safetensors)`, null, config, "pass the adapter/ folder of a finished run");
+    if (!existsSync(config)) {
+      throw new EngineRequestError("adapter_not_found", `${adapterDir} is not a PEFT adapter folder (no adapter_config.json)`, null, config, "pass the adapter/ folder of a finished run");
+    }
+    if (!existsSync(weights)) {
+      throw new EngineRequestError("adapter_weights_missing", `${adapterDir} has adapter_config.json but no adapter_model.safetensors`, null, weights, "copy the adapter's weights file too (training writes it beside adapter_config.json)");
+    }
+    try {
+      JSON.parse(readFileSync(config, "utf8"));
+    } catch (error) {
+      throw new EngineRequestError("adapter_config_invalid", `${config} is not valid JSON (${(error as Error).message})`, null, config, "restore the file from the run's adapter/ folder");
     }
     let gguf: string;
     let converted: { rank: number; alpha: number };

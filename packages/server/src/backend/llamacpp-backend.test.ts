@@ -45,6 +45,7 @@ describe("llama.cpp backend", () => {
     assert.ok(byId.tuned!.max_abs_logit_diff! > 1e-3);
     assert.equal(byId.corrupt!.status, "fallback");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
+    assert.equal(byId["all-minilm-l6-v2"], undefined, "no embedding model to list: /v1/embeddings needs --backend torch");
   });
 
   it("base and adapter answer differently, greedy answers repeat, a corrupt adapter's request is answered by the base and marked", async () => {
