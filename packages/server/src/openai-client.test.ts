@@ -106,6 +106,10 @@ describe("the official openai client against reviewtune serve", () => {
     });
     assert.equal(completion.choices[0]!.message.content, plain.choices[0]!.message.content, "greedy: the same answer");
     assert.equal(completion.choices[0]!.logprobs, null);
+    const zeros = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 6, top_logprobs: 0, logit_bias: null, stop: [], n: 1, user: null as unknown as string, metadata: null });
+    assert.equal(zeros.choices[0]!.message.content, plain.choices[0]!.message.content);
+    const text = await client.completions.create({ model: "tiny", prompt: "The blender is", max_tokens: 2, logprobs: null, stop: null, presence_penalty: 0, frequency_penalty: 0, logit_bias: {}, user: "u", seed: 0 });
+    assert.equal(text.choices[0]!.logprobs, null);
   });
 
   it("stop ends the answer before the stop string, streamed or not", async () => {

@@ -56,7 +56,8 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
     job.references = referencesAsked(context, body);
     job.jsonSchema = schemaOf(body.response_format);
-    if (body.top_logprobs != null && body.logprobs !== true) throw invalidRequest("top_logprobs needs logprobs: true", "top_logprobs");
+    // 0 (what some clients send by default) asks for nothing; more needs logprobs, as at OpenAI.
+    if (body.top_logprobs && !body.logprobs) throw invalidRequest("top_logprobs needs logprobs: true", "top_logprobs");
     if (body.logprobs) job.logprobs = body.top_logprobs ?? 0;
     return run(context, job, request, reply);
   });
