@@ -77,5 +77,21 @@ def test_refuses_untrained_other_base_missing_and_corrupt_adapters(tiny_model, a
     with pytest.raises(EngineError) as broken:
         load_adapter({"model": reference, "adapter": str(corrupt)}, cache)
     assert broken.value.code == "corrupt_weights" and broken.value.file == str(weights)
+    # A missing weights file and an unreadable config are named as such (not "other shapes" or "damaged weights").
+    no_weights = tmp_path / "no-weights"
+    shutil.copytree(adapters["trained"], no_weights)
+    (no_weights / "adapter_model.safetensors").unlink()
+    with pytest.raises(EngineError) as missing_weights:
+        load_adapter({"model": reference, "adapter": str(no_weights)}, cache)
+    assert missing_weights.value.code == "adapter_weights_missing" and "no adapter_model.safetensors" in missing_weights.value.message
+    bad_config = tmp_path / "bad-config"
+    shutil.copytree(adapters["trained"], bad_config)
+    (bad_config / "adapter_config.json").write_text('{"r": 8,')
+    with pytest.raises(EngineError) as invalid:
+        load_adapter({"model": reference, "adapter": str(bad_config)}, cache)
+    assert invalid.value.code == "adapter_config_invalid" and "not valid JSON" in invalid.value.message
+    with pytest.raises(EngineError) as invalid_on_generate:
+        cache.with_adapter(reference, str(bad_config))
+    assert invalid_on_generate.value.code == "adapter_config_invalid"
     # After all those failures a good adapter still loads and the base still answers.
     assert load_adapter({"model": reference, "adapter": str(adapters["trained"])}, cache)["top1_changed"] in (True, False)

@@ -56,7 +56,7 @@ def _check_base(adapter: Path, cache: ModelCache) -> None:
     try:
         recorded = json.loads(config_file.read_text()).get("base_model_name_or_path")
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise EngineError("corrupt_weights", f"{config_file} is not valid JSON ({error})", file=str(config_file)) from error
+        raise EngineError("adapter_config_invalid", f"{config_file} is not valid JSON ({error})", hint="restore the file from the run's adapter/ folder", file=str(config_file)) from error
     ours = cache.resolved
     if not recorded or ours is None:
         return

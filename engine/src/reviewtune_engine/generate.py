@@ -1,4 +1,5 @@
-"""Batched generation from already-rendered prompts, with token streaming and cancellation."""
+"""Batched generation from already-rendered prompts, with token streaming and cancellation, and the
+OpenAI sampling options: stop strings, presence/frequency penalties and per-token log-probabilities."""
 
 from __future__ import annotations
 
@@ -7,18 +8,35 @@ import time
 from typing import Callable
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers import LogitsProcessor, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from reviewtune_engine.constrained import compile_schema, json_logits_processor
 from reviewtune_engine.models import ModelCache
 
 
-class _EventStreamer(BaseStreamer):
-    """Emits the new text of every row as it grows (decoding the whole row keeps multi-byte chars intact)."""
+def find_stop(text: str, stops: list[str]) -> int:
+    """Where the earliest stop string starts in `text`, or -1."""
+    found = [index for index in (text.find(stop) for stop in stops) if index >= 0]
+    return min(found) if found else -1
 
-    def __init__(self, tokenizer, offset: int, rows: int, emit: Callable[[dict], None]):
+
+def safe_length(text: str, stops: list[str]) -> int:
+    """How much of `text` may be shown: all of it but a tail that could still grow into a stop string."""
+    for keep in range(max((len(stop) for stop in stops), default=1) - 1, 0, -1):
+        if any(stop.startswith(text[-keep:]) for stop in stops if len(text) >= keep):
+            return len(text) - keep
+    return len(text)
+
+
+class _EventStreamer(BaseStreamer):
+    """Emits the new text of every row as it grows (decoding the whole row keeps multi-byte chars intact).
+    With stop strings, a tail that may be the start of one is held back and nothing from a stop on is sent,
+    as OpenAI never sends the stop sequence."""
+
+    def __init__(self, tokenizer, offset: int, rows: int, emit: Callable[[dict], None], stops: list[str] | None = None):
         self.tokenizer, self.offset, self.emit = tokenizer, offset, emit
+        self.stops = stops or []
         self.tokens: list[list[int]] = [[] for _ in range(rows)]
         self.sent = [""] * rows
         self.done = [False] * rows
@@ -38,6 +56,13 @@ class _EventStreamer(BaseStreamer):
             text = self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
             if text.endswith("\ufffd"):
                 continue  # an incomplete UTF-8 sequence: wait for the next token
+            if self.stops:
+                at = find_stop(text, self.stops)
+                if at >= 0:
+                    self.done[row] = True
+                    text = text[:at]
+                else:
+                    text = text[: safe_length(text, self.stops)]
             if len(text) > len(self.sent[row]):
                 self.emit({"kind": "token", "index": self.offset + row, "text": text[len(self.sent[row]) :]})
                 self.sent[row] = text
@@ -54,6 +79,61 @@ class _CancelCriteria(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.is_cancelled(), dtype=torch.bool)
 
 
+class _StopStrings(StoppingCriteria):
+    """Ends a row once its new text contains a stop string, and remembers how many tokens it had then."""
+
+    def __init__(self, tokenizer, stops: list[str], prompt_length: int):
+        self.tokenizer, self.stops, self.prompt_length = tokenizer, stops, prompt_length
+        # A stop string spans at most as many tokens as it has characters (+2 for tokens that straddle it).
+        self.window = max(len(stop) for stop in stops) + 2
+        self.stopped_at: dict[int, int] = {}
+
+    def __call__(self, input_ids, scores, **kwargs):
+        new = input_ids[:, self.prompt_length :]
+        for row in range(new.shape[0]):
+            if row in self.stopped_at:
+                continue
+            tail = self.tokenizer.decode(new[row, -self.window :].tolist(), skip_special_tokens=True)
+            if find_stop(tail, self.stops) >= 0:
+                self.stopped_at[row] = new.shape[1]
+        return torch.tensor([row in self.stopped_at for row in range(new.shape[0])], dtype=torch.bool, device=input_ids.device)
+
+
+class _Penalties(LogitsProcessor):
+    """OpenAI's presence and frequency penalties: each generated token's logit is lowered by
+    frequency_penalty x its count so far plus presence_penalty once it appeared (the prompt is not
+    counted). transformers has only the multiplicative repetition_penalty, which means something else."""
+
+    def __init__(self, prompt_length: int, presence: float, frequency: float, temperature: float):
+        self.prompt_length, self.presence, self.frequency = prompt_length, presence, frequency
+        # Custom processors run after transformers' temperature scaling: dividing here gives (logit - penalty) / T.
+        self.scale = 1 / temperature if temperature > 0 else 1.0
+
+    def __call__(self, input_ids, scores):
+        new = input_ids[:, self.prompt_length :]
+        if new.shape[1] == 0:
+            return scores
+        counts = torch.zeros_like(scores).scatter_add_(1, new, torch.ones_like(new, dtype=scores.dtype))
+        penalty = self.frequency * counts + self.presence * (counts > 0).to(scores.dtype)
+        return scores - penalty * self.scale
+
+
+def _logprobs(tokenizer, logits: list[torch.Tensor], row: int, tokens: list[int], top: int) -> list[dict]:
+    """Each chosen token's log-probability under the model (the raw logits, before sampling options) and the `top` likeliest."""
+    entries = []
+    for step, token in enumerate(tokens):
+        logprobs = torch.log_softmax(logits[step][row].float(), dim=-1)
+        best = torch.topk(logprobs, top) if top > 0 else None
+        entries.append(
+            {
+                "token": tokenizer.decode([token]),
+                "logprob": float(logprobs[token]),
+                "top": [{"token": tokenizer.decode([int(i)]), "logprob": float(v)} for v, i in zip(best.values, best.indices)] if best is not None else [],
+            }
+        )
+    return entries
+
+
 def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
     model, tokenizer, adapter_active = cache.with_adapter(params["model"], params.get("adapter"))
     prompts: list[str] = params["prompts"]
@@ -63,6 +143,11 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     torch.manual_seed(params.get("seed", 0))
     tokenizer.padding_side = "left"
     json_schema = params.get("json_schema")
+    stops: list[str] = [stop for stop in params.get("stop") or [] if stop]
+    presence = params.get("presence_penalty", 0.0)
+    frequency = params.get("frequency_penalty", 0.0)
+    # None: no log-probabilities; 0: only the chosen tokens'; n: also the n likeliest at each step.
+    top_logprobs = params.get("logprobs")
     vocab_size = 0
     if json_schema is not None:
         # The logits width, which can exceed len(tokenizer) when the embeddings are padded.
@@ -77,7 +162,15 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
         for offset in range(0, len(prompts), batch_size):
             batch = prompts[offset : offset + batch_size]
             encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
-            streamer = _EventStreamer(tokenizer, offset, len(batch), emit) if params.get("stream") else None
+            prompt_length = encoded["input_ids"].shape[1]
+            streamer = _EventStreamer(tokenizer, offset, len(batch), emit, stops) if params.get("stream") else None
+            stop_criteria = _StopStrings(tokenizer, stops, prompt_length) if stops else None
+            processors = []
+            if json_schema is not None:
+                # Constrained rows can only end with EOS once the document is complete.
+                processors.append(json_logits_processor(json_schema, tokenizer, vocab_size))
+            if presence or frequency:
+                processors.append(_Penalties(prompt_length, presence, frequency, temperature))
             generated = model.generate(
                 **encoded,
                 max_new_tokens=max_new_tokens,
@@ -88,25 +181,34 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
                 streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_CancelCriteria(is_cancelled)]),
-                # Constrained rows can only end with EOS once the document is complete.
-                logits_processor=[json_logits_processor(json_schema, tokenizer, vocab_size)] if json_schema is not None else None,
+                stopping_criteria=StoppingCriteriaList([_CancelCriteria(is_cancelled), *([stop_criteria] if stop_criteria else [])]),
+                logits_processor=processors or None,
+                return_dict_in_generate=True,
+                output_logits=top_logprobs is not None,
             )
-            new = generated[:, encoded["input_ids"].shape[1] :]
+            new = generated.sequences[:, prompt_length:]
             cancelled = is_cancelled()
             prompt_lengths = encoded["attention_mask"].sum(dim=1).tolist()
-            for row, prompt_tokens in zip(new.tolist(), prompt_lengths):
-                ended = tokenizer.eos_token_id in row
-                tokens = row[: row.index(tokenizer.eos_token_id)] if ended else row
+            for row, (tokens_row, prompt_tokens) in enumerate(zip(new.tolist(), prompt_lengths)):
+                stopped = stop_criteria.stopped_at.get(row) if stop_criteria else None
+                if stopped is not None:
+                    tokens_row = tokens_row[:stopped]  # after a stop the row is padding
+                ended = tokenizer.eos_token_id in tokens_row
+                tokens = tokens_row[: tokens_row.index(tokenizer.eos_token_id)] if ended else tokens_row
+                text = tokenizer.decode(tokens, skip_special_tokens=True)
+                at = find_stop(text, stops) if stops else -1
+                if at >= 0:
+                    text, ended = text[:at], True
                 new_tokens_total += len(tokens)
-                outputs.append(
-                    {
-                        "text": tokenizer.decode(tokens, skip_special_tokens=True),
-                        "new_tokens": len(tokens),
-                        "prompt_tokens": int(prompt_tokens),
-                        "finish_reason": "stop" if ended else ("cancelled" if cancelled else "length"),
-                    }
-                )
+                output = {
+                    "text": text,
+                    "new_tokens": len(tokens),
+                    "prompt_tokens": int(prompt_tokens),
+                    "finish_reason": "stop" if ended else ("cancelled" if cancelled else "length"),
+                }
+                if top_logprobs is not None:
+                    output["logprobs"] = _logprobs(tokenizer, generated.logits, row, tokens, top_logprobs)
+                outputs.append(output)
             if cancelled:
                 break
     seconds = time.perf_counter() - started

@@ -367,6 +367,19 @@ class ModelCache:
                 hint="pass the adapter/ folder of a finished run",
                 file=str(adapter_path / "adapter_config.json"),
             )
+        # Named here, each for what it is: PEFT would report both as a shape mismatch or a bare KeyError.
+        config_file = adapter_path / "adapter_config.json"
+        try:
+            json.loads(config_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise EngineError("adapter_config_invalid", f"{config_file} is not valid JSON ({error})", hint="restore the file from the run's adapter/ folder", file=str(config_file)) from error
+        if not any((adapter_path / name).is_file() for name in ("adapter_model.safetensors", "adapter_model.bin")):
+            raise EngineError(
+                "adapter_weights_missing",
+                f"{adapter} has adapter_config.json but no adapter_model.safetensors",
+                hint="copy the adapter's weights file too (training writes it beside adapter_config.json)",
+                file=str(adapter_path / "adapter_model.safetensors"),
+            )
         for weights in adapter_path.glob("*.safetensors"):
             check_safetensors(weights)
         key = str(adapter_path.resolve())

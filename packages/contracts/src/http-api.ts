@@ -11,11 +11,20 @@ export const ResourceNameSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "letters, digits, '_', '.', '-' only (a name, not a path)")
   .refine((name) => !name.includes(".."), "must not contain '..'");
 
-const TextPartSchema = z.strictObject({ type: z.literal("text"), text: z.string() });
+/** Half of a UTF-16 surrogate pair without the other half (JSON's "\ud800" alone). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text a model reads. A lone surrogate is not a character and has no UTF-8 form: tokenizers fail on it
+ * (the engine's with a TypeError, a 500), so it is a 400 naming the field instead.
+ */
+export const TextSchema = z.string().refine((text) => !LONE_SURROGATE.test(text), "contains a lone UTF-16 surrogate (like \\ud800 without its pair), which is not text: send valid Unicode");
+
+const TextPartSchema = z.strictObject({ type: z.literal("text"), text: TextSchema });
 
 export const ChatCompletionMessageSchema = z.strictObject({
   role: z.enum(["system", "developer", "user", "assistant"]),
-  content: z.union([z.string(), z.array(TextPartSchema).min(1)]),
+  content: z.union([TextSchema, z.array(TextPartSchema).min(1)]),
   name: z.string().max(64).optional(),
 });
 export type ChatCompletionMessage = z.infer<typeof ChatCompletionMessageSchema>;
@@ -30,7 +39,16 @@ const samplingFields = {
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
   n: z.literal(1, "only n=1 is supported").nullish(),
-  user: z.string().max(256).optional(),
+  /** Up to 4 strings that end the answer; the answer stops before the first one, which is not returned. */
+  stop: z.union([TextSchema, z.array(TextSchema).max(4, "at most 4 stop strings")]).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  /** Accepted when empty (what clients send by default); token biases are refused by name, as no tokenizer-independent id exists here. */
+  logit_bias: z.record(z.string(), z.number()).nullish(),
+  // Bookkeeping fields OpenAI clients send: accepted and ignored (nothing is stored or billed).
+  user: z.string().max(256).nullish(),
+  store: z.boolean().nullish(),
+  metadata: z.record(z.string(), z.string().max(512)).nullish(),
 };
 
 /** reviewtune's own request field: also answer with the training examples the question resembles most. */
@@ -72,12 +90,17 @@ export const ChatCompletionsRequestSchema = z.strictObject({
   max_completion_tokens: z.number().int().positive().nullish(),
   response_format: ResponseFormatSchema.nullish(),
   references: ReferencesRequestSchema.nullish(),
+  /** Each answer token's log-probability; `top_logprobs` (0-20) also the likeliest alternatives at each. */
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
 
 export const CompletionsRequestSchema = z.strictObject({
   ...samplingFields,
-  prompt: z.union([z.string(), z.array(z.string()).min(1).max(32)]),
+  prompt: z.union([TextSchema, z.array(TextSchema).min(1).max(32)]),
+  /** The legacy completions' form: the log-probabilities of the answer tokens and of the n (0-5) likeliest at each. */
+  logprobs: z.number().int().min(0).max(5).nullish(),
 });
 export type CompletionsRequest = z.infer<typeof CompletionsRequestSchema>;
 
@@ -109,6 +132,23 @@ export type TrainingReference = z.infer<typeof TrainingReferenceSchema>;
 export const ChatServedBySchema = ServedBySchema.extend({ references: z.array(TrainingReferenceSchema).optional() });
 export type ChatServedBy = z.infer<typeof ChatServedBySchema>;
 
+/** A token and its log-probability, as OpenAI sends it (bytes: the token's UTF-8 bytes). */
+const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+/** A chat choice's `logprobs` when asked for: each answer token with its likeliest alternatives. */
+export const ChatLogprobsSchema = z.object({
+  content: z.array(TokenLogprobSchema.extend({ top_logprobs: z.array(TokenLogprobSchema) })).nullable(),
+  refusal: z.null(),
+});
+export type ChatLogprobs = z.infer<typeof ChatLogprobsSchema>;
+/** A text completion choice's `logprobs` (the legacy shape). */
+export const CompletionLogprobsSchema = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number()),
+  top_logprobs: z.array(z.record(z.string(), z.number())),
+  text_offset: z.array(z.number().int()),
+});
+export type CompletionLogprobs = z.infer<typeof CompletionLogprobsSchema>;
+
 export const ChatCompletionSchema = z.object({
   id: z.string(),
   object: z.literal("chat.completion"),
@@ -119,7 +159,7 @@ export const ChatCompletionSchema = z.object({
       index: z.number().int(),
       message: z.object({ role: z.literal("assistant"), content: z.string() }),
       finish_reason: FinishReasonSchema,
-      logprobs: z.null(),
+      logprobs: ChatLogprobsSchema.nullable(),
     }),
   ),
   usage: UsageSchema,
@@ -137,7 +177,7 @@ export const ChatCompletionChunkSchema = z.object({
       index: z.number().int(),
       delta: z.object({ role: z.literal("assistant").optional(), content: z.string().optional() }),
       finish_reason: FinishReasonSchema.nullable(),
-      logprobs: z.null(),
+      logprobs: ChatLogprobsSchema.nullable(),
     }),
   ),
   usage: UsageSchema.nullable().optional(),
@@ -150,7 +190,7 @@ export const CompletionSchema = z.object({
   object: z.literal("text_completion"),
   created: z.number().int(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReasonSchema.nullable(), logprobs: z.null() })),
+  choices: z.array(z.object({ index: z.number().int(), text: z.string(), finish_reason: FinishReasonSchema.nullable(), logprobs: CompletionLogprobsSchema.nullable() })),
   usage: UsageSchema.nullable().optional(),
   reviewtune: ServedBySchema.optional(),
 });
@@ -161,7 +201,7 @@ export const EMBEDDING_MODEL_ID = "all-minilm-l6-v2";
 
 export const EmbeddingsRequestSchema = z.strictObject({
   model: z.string().min(1).max(256),
-  input: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(2048)]),
+  input: z.union([TextSchema.pipe(z.string().min(1)), z.array(TextSchema.pipe(z.string().min(1))).min(1).max(2048)]),
   /** The official openai client asks for base64 (little-endian float32) unless told otherwise. */
   encoding_format: z.enum(["float", "base64"]).optional(),
   user: z.string().max(256).optional(),
@@ -179,7 +219,7 @@ export type EmbeddingList = z.infer<typeof EmbeddingListSchema>;
 /** POST /v1/classify: labels and probabilities from a classification run (`reviewtune train --task classify`). */
 export const ClassifyBodySchema = z.strictObject({
   model: z.string().min(1).max(256),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(512)]),
+  input: z.union([TextSchema, z.array(TextSchema).min(1).max(512)]),
 });
 export type ClassifyBody = z.infer<typeof ClassifyBodySchema>;
 
@@ -195,7 +235,7 @@ export type ClassificationList = z.infer<typeof ClassificationListSchema>;
 /** Reviews per POST /v1/analyze: they are decoded together, so one request stays within the time limit. */
 export const ANALYZE_MAX_REVIEWS = 64;
 
-const nonBlank = (field: string, max: number) => z.string().max(max).refine((text) => text.trim().length > 0, `${field} must not be empty`);
+const nonBlank = (field: string, max: number) => TextSchema.pipe(z.string().max(max)).refine((text) => text.trim().length > 0, `${field} must not be empty`);
 
 /** One review to analyze: the fields the analysis prompt is made from (the training prompt's). */
 export const AnalyzeReviewSchema = z.strictObject({

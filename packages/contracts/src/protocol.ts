@@ -51,6 +51,13 @@ export const GenerateRequestSchema = request(
      * REVIEW_ANALYSIS_JSON_SCHEMA. A schema the engine cannot enforce is refused with `bad_schema`.
      */
     json_schema: z.record(z.string(), z.unknown()).optional(),
+    /** Up to 4 strings that end an answer; the answer's text stops before the first one (OpenAI's `stop`). */
+    stop: z.array(z.string().min(1)).max(4).optional(),
+    /** OpenAI's penalties: each generated token's logit is lowered by frequency x its count so far + presence once it appeared. */
+    presence_penalty: z.number().min(-2).max(2).default(0),
+    frequency_penalty: z.number().min(-2).max(2).default(0),
+    /** Absent: no log-probabilities; n: each answer token's log-probability and the n likeliest alternatives. */
+    logprobs: z.number().int().min(0).max(20).optional(),
   }),
 );
 /** Sentence embeddings (mean pooled, L2-normalized) from an embedded embedding model. */
@@ -188,12 +195,21 @@ export type ModelInfo = z.infer<typeof ModelInfoResultSchema>;
 
 export const TokenizeResultSchema = z.object({ ids: z.array(z.number().int()), tokens: z.array(z.string()) });
 
+export const TokenLogprobSchema = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  top: z.array(z.object({ token: z.string(), logprob: z.number() })),
+});
+export type TokenLogprob = z.infer<typeof TokenLogprobSchema>;
+
 export const GenerationOutputSchema = z.object({
   text: z.string(),
   new_tokens: z.number().int(),
   /** Tokens of the rendered prompt (absent from engines older than the server). */
   prompt_tokens: z.number().int().optional(),
   finish_reason: z.enum(["stop", "length", "cancelled"]),
+  /** When asked for (`logprobs`): per answer token, its log-probability and the likeliest alternatives. */
+  logprobs: z.array(TokenLogprobSchema).optional(),
 });
 export const GenerateResultSchema = z.object({
   outputs: z.array(GenerationOutputSchema),

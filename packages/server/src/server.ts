@@ -9,6 +9,7 @@ import { AdapterRegistry } from "./adapters/adapter-registry.js";
 import { ReferenceIndex, type ClassifierChoice } from "@reviewtune/core";
 import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
+import { hostCheckHook } from "./http/host-check.js";
 import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerAnalyzeRoutes } from "./routes/analyze.js";
@@ -34,6 +35,12 @@ export interface ServerOptions {
   apiKey?: string | undefined;
   /** Origins allowed by CORS; none (the default): no CORS headers at all. */
   corsOrigins?: string[];
+  /**
+   * Names besides loopback and the bound address a request's Host may give, and origins besides the
+   * server's own (and corsOrigins) a request's Origin may give; anything else is 403 (DNS rebinding).
+   */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
   bodyLimitBytes?: number;
   /** Requests that may wait for the backend; one more gets 429. */
   queueCapacity?: number;
@@ -84,6 +91,14 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, return503OnClosing: true });
   // JSON only: fastify's default text/plain parser would turn a wrong content type into a confusing 400.
   app.removeContentTypeParser("text/plain");
+  // Clients (and some HTTP libraries) send `content-type: application/json` on every request, a body-less
+  // DELETE included; fastify's JSON parser would refuse that empty body with a 400.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body === "" && request.method === "DELETE") return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   const log = (level: "info" | "warn" | "error", message: string) => app.log[level](message);
   options.backend.onRestart(async () => metrics.engineRestarts.inc());
   const registry = new AdapterRegistry(options.baseId, options.backend, metrics, log);
@@ -137,7 +152,8 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
   }
 
-  const expectedKey = options.apiKey ? Buffer.from(`Bearer ${options.apiKey}`) : undefined;
+  app.addHook("onRequest", hostCheckHook({ allowedHosts: options.allowedHosts, allowedOrigins: [...(options.allowedOrigins ?? []), ...(options.corsOrigins ?? [])] }));
+  const expectedKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   app.addHook("onRequest", async (request, reply) => {
     // Latency of everything, streams included: observed when the response is done.
     const started = process.hrtime.bigint();
@@ -154,7 +170,8 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     reply.raw.once("finish", () => observe(true));
     reply.raw.once("close", () => observe(reply.raw.writableFinished));
     if (!expectedKey || OPEN_ROUTES.has(request.url.split("?")[0]!)) return;
-    const given = Buffer.from(request.headers.authorization ?? "");
+    // The scheme is case-insensitive (RFC 9110 section 11.1): "bearer KEY" is as good as "Bearer KEY".
+    const given = Buffer.from(/^bearer +(.*)$/i.exec(request.headers.authorization ?? "")?.[1]?.trim() ?? "");
     if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {
       throw new ApiError(401, "invalid_request_error", "invalid_api_key", "missing or wrong API key: send Authorization: Bearer <key>");
     }

@@ -180,9 +180,26 @@ describe("studio API: training", () => {
     assert.equal(unknownKey.status, 400);
   });
 
+  it("only models the studio knows: not any folder or hub id a request names", async () => {
+    for (const route of ["/estimate", "/train"]) {
+      for (const other of ["/etc", "someone/huge-model-70b"]) {
+        const { status, body } = await inject<StudioError>("POST", route, { ...request, model: other });
+        assert.equal(status, 400, `${route} ${other}: ${JSON.stringify(body)}`);
+        assert.equal(body.error.code, "model_not_allowed");
+        assert.ok(body.error.message.includes(model), "the message lists the models it knows");
+        assert.match(body.error.hint ?? "", /reviewtune studio --model/);
+        assert.deepEqual(Object.keys(body.error.fields ?? {}), ["model"]);
+      }
+    }
+    assert.equal((await inject<RunSummary[]>("GET", "/runs")).body.length, 3, "nothing started");
+  });
+
   it("a training that cannot start answers with the CLI's error and hint, and leaves no run", async () => {
+    // The studio's own --model is known even when its folder has gone since: the CLI says why it cannot train.
     const missing = join(work, "no-such-model");
-    const { status, body } = await inject<StudioError>("POST", "/train", { ...request, model: missing });
+    const own = studio.context.model;
+    studio.context.model = missing;
+    const { status, body } = await inject<StudioError>("POST", "/train", { ...request, model: missing }).finally(() => (studio.context.model = own));
     assert.equal(status, 400, JSON.stringify(body));
     assert.equal(body.error.code, "training_did_not_start");
     assert.match(body.error.message, /exit 3/);

@@ -36,6 +36,9 @@ export interface StudioOptions {
   /** Extra environment for training processes. */
   trainEnv?: Record<string, string>;
   logger?: boolean | Record<string, unknown>;
+  /** Names and origins accepted besides localhost and the studio's own (every other Host or Origin: 403, see host-check.ts). */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }
 
 export interface Studio {
@@ -56,7 +59,15 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     options.references === null ? null : options.references ? resolve(options.references) : ([...datasets.folders().values()].find((folder) => existsSync(join(folder, "train.jsonl"))) ?? null);
   const engineReady = options.backend !== undefined || isEnvironmentReady();
   const backend = options.backend ?? new TorchBackend({ model: { source: options.model, allow_pickle: false }, threads: options.threads, log: (level, message) => console.error(`[studio] ${level}: ${message}`) });
-  const server = createServer({ backend, baseId: baseModelId(options.model), references: references ? { dataset: references } : undefined, runsDir, logger: options.logger ?? false });
+  const server = createServer({
+    backend,
+    baseId: baseModelId(options.model),
+    references: references ? { dataset: references } : undefined,
+    runsDir,
+    logger: options.logger ?? false,
+    allowedHosts: options.allowedHosts ?? [],
+    allowedOrigins: options.allowedOrigins ?? [],
+  });
   const context: StudioContext = {
     runsDir,
     model: options.model,

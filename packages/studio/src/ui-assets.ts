@@ -71,9 +71,17 @@ export async function registerUiAssets(app: FastifyInstance): Promise<void> {
   if (!existsSync(join(ui, "main.js"))) throw new Error(`the studio UI is not built (${ui}/main.js is missing): run \`npm run build\``);
   const page = indexHtml();
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").header("cache-control", "no-cache").send(page));
-  await app.register(fastifyStatic, { root: ui, prefix: "/studio/ui/", decorateReply: false, cacheControl: false });
-  await app.register(fastifyStatic, { root: join(packageRoot, "ui", "static"), prefix: "/studio/static/", decorateReply: false, cacheControl: false });
-  for (const [name, vendor] of Object.entries(VENDOR)) {
-    await app.register(fastifyStatic, { root: vendor.folder(), prefix: `/studio/vendor/${name}/`, decorateReply: false, allowedPath: (path) => /\.(m?js|css|map)$/.test(path) });
-  }
+  await app.register(async (files) => {
+    // A path the file server refuses (an encoded slash climbing out, "..%2f", a NUL byte) is a file that
+    // is not there: 404, like any other missing file, instead of the 500 an unknown error becomes.
+    files.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      if (error.statusCode === undefined || error.statusCode >= 500) throw error;
+      return reply.code(404).send({ error: { message: `no file ${request.url.split("?")[0]}`, type: "invalid_request_error", param: null, code: "not_found" } });
+    });
+    await files.register(fastifyStatic, { root: ui, prefix: "/studio/ui/", decorateReply: false, cacheControl: false });
+    await files.register(fastifyStatic, { root: join(packageRoot, "ui", "static"), prefix: "/studio/static/", decorateReply: false, cacheControl: false });
+    for (const [name, vendor] of Object.entries(VENDOR)) {
+      await files.register(fastifyStatic, { root: vendor.folder(), prefix: `/studio/vendor/${name}/`, decorateReply: false, allowedPath: (path) => /\.(m?js|css|map)$/.test(path) });
+    }
+  });
 }

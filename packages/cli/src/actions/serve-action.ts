@@ -62,6 +62,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
     apiKey,
     corsOrigins: options.corsOrigin,
+    allowedHosts: options.allowHost,
+    allowedOrigins: options.allowOrigin,
     bodyLimitBytes: options.maxBodyKb * 1024,
     queueCapacity: options.queueSize,
     requestTimeoutMs: options.timeout * 1000,

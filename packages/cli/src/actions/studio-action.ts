@@ -28,6 +28,8 @@ export async function startStudio(options: StudioCommandOptions): Promise<Starte
     model: options.model,
     threads: options.threads,
     references: options.references === false ? null : options.references,
+    allowedHosts: options.allowHost ?? [],
+    allowedOrigins: options.allowOrigin ?? [],
     logger: options.verbose ? { level: "info", stream: process.stderr } : false,
   });
   const address = await studio.app.listen({ host: options.host, port: options.port });

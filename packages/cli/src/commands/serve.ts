@@ -21,6 +21,8 @@ export interface ServeOptions {
   maxTokensLimit: number;
   maxBodyKb: number;
   corsOrigin: string[];
+  allowHost: string[];
+  allowOrigin: string[];
   allowPickle?: boolean;
   references?: string | false;
   verbose?: boolean;
@@ -49,6 +51,8 @@ export function registerServe(program: Command): void {
     .option("--max-prompt-tokens <n>", "refuse longer prompts (400 context_length_exceeded); prompt + max_tokens past the model's context always is", positiveInteger("--max-prompt-tokens"))
     .option("--max-body-kb <n>", "request body size limit (413 above it)", positiveInteger("--max-body-kb"), 1024)
     .option("--cors-origin <origin>", "allow browser calls from this origin (repeatable); CORS is off without it", collect, [])
+    .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable; e.g. a reverse proxy's); others than loopback and the bound address get 403 (DNS rebinding)", collect, [])
+    .option("--allow-origin <origin>", "also accept requests from pages of this origin (repeatable); other web pages get 403", collect, [])
     .option("--references <dataset>", "answer `references: true` with this dataset's training examples (default with --run: the run's dataset folder)")
     .option("--no-references", "do not index or offer training references")
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")

@@ -13,6 +13,8 @@ export interface StudioCommandOptions {
   open: boolean;
   /** Absent (the demo): every core. */
   threads?: number;
+  allowHost?: string[];
+  allowOrigin?: string[];
   verbose?: boolean;
 }
 
@@ -40,6 +42,8 @@ export function registerStudio(program: Command): void {
     // answer many times slower. Trainings keep their own threads (training.threads).
     .option("--threads <n>", "CPU threads of the engine that answers the Compare page (default: half the cores, the rest for a training beside it)", positiveInteger("--threads"), Math.max(1, Math.floor(availableParallelism() / 2)))
     .option("--no-open", "do not open a browser")
+    .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable); others than localhost get 403 (DNS rebinding)", collect, [])
+    .option("--allow-origin <origin>", "also accept requests from pages of this origin (repeatable); other web pages get 403", collect, [])
     .option("--verbose", "log every request")
     .action(async (options: StudioCommandOptions) => {
       const { runStudio } = await import("../actions/studio-action.js");

@@ -22,6 +22,13 @@ export interface GenerationRequest {
    * the engine's logits processor), so each answer parses. Absent: free text.
    */
   jsonSchema?: Record<string, unknown> | undefined;
+  /** Up to 4 strings that end an answer; its text stops before the first (never streamed either). */
+  stop?: string[] | undefined;
+  /** OpenAI's penalties (-2..2): a token's logit is lowered by frequency x its count in the answer so far + presence once it appeared. */
+  presencePenalty?: number | undefined;
+  frequencyPenalty?: number | undefined;
+  /** Absent: no log-probabilities; n: each answer token's log-probability and the n likeliest alternatives (outputs[i].logprobs). */
+  logprobs?: number | undefined;
   /** Called with (prompt index, new text) while tokens arrive. */
   onToken?: ((index: number, text: string) => void) | undefined;
   /** Aborting cancels the generation; the result then has finish_reason "cancelled". */
@@ -31,6 +38,8 @@ export interface GenerationRequest {
 export interface GenerationBackend {
   readonly name: BackendName;
   readonly state: BackendState;
+  /** false: there is no embedding model (embed() always refuses), so /v1/models does not list one; absent: there is. */
+  readonly canEmbed?: boolean;
   /** Requests it can work on at once (default 1: the engine answers one request at a time). */
   readonly concurrency?: number;
   /**

@@ -3,7 +3,7 @@
 // base) has its own context with `parallel` sequences, so up to that many prompts decode together
 // (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
@@ -13,6 +13,7 @@ import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+import { findStop, safeLength } from "./stop-strings.js";
 
 export interface LlamaCppBackendOptions {
   /** The base model's GGUF file. */
@@ -41,6 +42,7 @@ const PROBE = "Analyze the sentiment of this review: The blender is great and th
 
 export class LlamaCppBackend implements GenerationBackend {
   readonly name = "llamacpp" as const;
+  readonly canEmbed = false;
   state: BackendState = "starting";
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
@@ -164,15 +166,24 @@ export class LlamaCppBackend implements GenerationBackend {
       }
       if (request.signal.aborted) return { text: "", new_tokens: 0, prompt_tokens: prompt.length, finish_reason: "cancelled" };
       const generated: Token[] = [];
+      const logprobs: NonNullable<GenerateResult["outputs"][number]["logprobs"]> = [];
+      const stops = request.stop ?? [];
       let text = "";
       let finish: "stop" | "length" | "cancelled" = "length";
+      const options = {
+        temperature: request.temperature,
+        topP: request.topP,
+        ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
+        ...(request.temperature > 0 ? { seed: request.seed } : {}),
+        // OpenAI's penalties are llama.cpp's additive ones over the answer so far; penalty 1 switches
+        // off the multiplicative repeat penalty node-llama-cpp would otherwise apply (1.1).
+        ...(request.presencePenalty || request.frequencyPenalty
+          ? { repeatPenalty: { punishTokens: () => generated, maxPunishTokens: request.maxNewTokens, penalty: 1, presencePenalty: request.presencePenalty ?? 0, frequencyPenalty: request.frequencyPenalty ?? 0 } }
+          : {}),
+      };
       if (request.maxNewTokens > 0) {
-        for await (const token of sequence.evaluate(rest, {
-          temperature: request.temperature,
-          topP: request.topP,
-          ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
-          ...(request.temperature > 0 ? { seed: request.seed } : {}),
-        })) {
+        for await (const item of this.tokensOf(sequence, rest, options, request.logprobs)) {
+          const token = item.token;
           if (request.signal.aborted) {
             finish = "cancelled";
             break;
@@ -182,6 +193,7 @@ export class LlamaCppBackend implements GenerationBackend {
             break;
           }
           generated.push(token);
+          if (item.logprob !== undefined) logprobs.push({ token: model.detokenize([token]), logprob: item.logprob, top: item.top ?? [] });
           const full = model.detokenize(generated);
           // node-llama-cpp's JSON grammar ends the value with four newlines (its stop trigger, which only
           // its chat session applies): that is where a constrained answer is complete.
@@ -189,22 +201,59 @@ export class LlamaCppBackend implements GenerationBackend {
             finish = "stop";
             break;
           }
-          // Hold back text that ends in half a UTF-8 character (the next token completes it), and with a
-          // grammar trailing whitespace (it may be the start of the end marker).
-          const decoded = grammar ? full.trimEnd() : full;
-          if (!decoded.endsWith("\uFFFD") && decoded.length > text.length) {
+          const stopAt = findStop(full, stops);
+          // Hold back text that ends in half a UTF-8 character (the next token completes it), with a
+          // grammar trailing whitespace (it may be the start of the end marker), and a tail that may
+          // become a stop string; nothing from a stop string on is ever sent.
+          let decoded = grammar ? full.trimEnd() : full;
+          if (stopAt >= 0) decoded = full.slice(0, stopAt);
+          else if (stops.length > 0) decoded = decoded.slice(0, safeLength(decoded, stops));
+          if ((stopAt >= 0 || !decoded.endsWith("\uFFFD")) && decoded.length > text.length) {
             request.onToken?.(index, decoded.slice(text.length));
             text = decoded;
+          }
+          if (stopAt >= 0) {
+            finish = "stop";
+            break;
           }
           if (generated.length >= request.maxNewTokens) break;
         }
       }
       // node-llama-cpp ends the generator itself at an end-of-generation token, without yielding it.
       if (finish === "length" && generated.length < request.maxNewTokens) finish = "stop";
-      const answer = model.detokenize(generated);
-      return { text: grammar ? answer.trimEnd() : answer, new_tokens: generated.length, prompt_tokens: prompt.length, finish_reason: finish };
+      let answer = model.detokenize(generated);
+      const stopAt = findStop(answer, stops);
+      if (stopAt >= 0) answer = answer.slice(0, stopAt);
+      return {
+        text: grammar ? answer.trimEnd() : answer,
+        new_tokens: generated.length,
+        prompt_tokens: prompt.length,
+        finish_reason: finish,
+        ...(request.logprobs !== undefined ? { logprobs } : {}),
+      };
     } finally {
       this.free.get(context)!.push(sequence);
+    }
+  }
+
+  /**
+   * The generated tokens; with `logprobs` (the number of alternatives) also each one's log-probability
+   * and the likeliest alternatives, from llama.cpp's next-token probabilities.
+   */
+  private async *tokensOf(
+    sequence: LlamaContextSequence,
+    tokens: Token[],
+    options: Parameters<LlamaContextSequence["evaluate"]>[1],
+    logprobs: number | undefined,
+  ): AsyncGenerator<{ token: Token; logprob?: number; top?: Array<{ token: string; logprob: number }> }> {
+    if (logprobs === undefined) {
+      for await (const token of sequence.evaluate(tokens, options)) yield { token };
+      return;
+    }
+    for await (const item of sequence.evaluateWithMetadata(tokens, { confidence: true, probabilities: logprobs > 0 }, options)) {
+      const probabilities = (item as { probabilities?: Map<Token, number> }).probabilities; // sorted, likeliest first
+      const top = [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, logprobs).map(([token, probability]) => ({ token: this.model!.detokenize([token]), logprob: Math.log(probability) }));
+      yield { token: item.token, logprob: Math.log(item.confidence), top };
     }
   }
 
@@ -217,8 +266,16 @@ export class LlamaCppBackend implements GenerationBackend {
     const adapterDir = resolve(dir);
     const config = join(adapterDir, "adapter_config.json");
     const weights = join(adapterDir, "adapter_model.safetensors");
-    if (!existsSync(config) || !existsSync(weights)) {
-      throw new EngineRequestError("adapter_not_found", `${adapterDir} is not a PEFT adapter folder (no adapter_config.json or adapter_model.safetensors)`, null, config, "pass the adapter/ folder of a finished run");
+    if (!existsSync(config)) {
+      throw new EngineRequestError("adapter_not_found", `${adapterDir} is not a PEFT adapter folder (no adapter_config.json)`, null, config, "pass the adapter/ folder of a finished run");
+    }
+    if (!existsSync(weights)) {
+      throw new EngineRequestError("adapter_weights_missing", `${adapterDir} has adapter_config.json but no adapter_model.safetensors`, null, weights, "copy the adapter's weights file too (training writes it beside adapter_config.json)");
+    }
+    try {
+      JSON.parse(readFileSync(config, "utf8"));
+    } catch (error) {
+      throw new EngineRequestError("adapter_config_invalid", `${config} is not valid JSON (${(error as Error).message})`, null, config, "restore the file from the run's adapter/ folder");
     }
     let gguf: string;
     let converted: { rank: number; alpha: number };

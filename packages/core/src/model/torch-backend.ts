@@ -83,6 +83,10 @@ export class TorchBackend implements GenerationBackend {
         batch_size: request.prompts.length,
         stream: request.onToken !== undefined,
         ...(request.jsonSchema ? { json_schema: request.jsonSchema } : {}),
+        ...(request.stop?.length ? { stop: request.stop } : {}),
+        presence_penalty: request.presencePenalty ?? 0,
+        frequency_penalty: request.frequencyPenalty ?? 0,
+        ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
       },
       {
         signal: request.signal,

@@ -3,7 +3,7 @@
 // listed in "fallback" state: requests for it are answered by the base model and marked, the reason
 // is logged once and counted, and the server never refuses them.
 import { EngineRequestError } from "@reviewtune/core";
-import type { LoadAdapterResult } from "@reviewtune/contracts";
+import { EMBEDDING_MODEL_ID, type LoadAdapterResult } from "@reviewtune/contracts";
 import type { GenerationBackend } from "@reviewtune/core";
 import { ApiError } from "../http/api-error.js";
 import type { ServerMetrics } from "../metrics/metrics.js";
@@ -31,7 +31,9 @@ export const BASE_ALIAS = "base";
 // stay in the server log.
 const FALLBACK_REASONS: Readonly<Record<string, string>> = Object.freeze({
   adapter_not_found: "the adapter folder is missing or holds no adapter_config.json",
-  corrupt_weights: "the adapter's files are damaged (truncated or not safetensors)",
+  adapter_weights_missing: "the adapter folder has no weights file (adapter_model.safetensors)",
+  adapter_config_invalid: "the adapter's adapter_config.json is not valid JSON",
+  corrupt_weights: "the adapter's weights file is damaged (truncated or not safetensors)",
   adapter_incompatible: "the adapter does not fit the base model (other shapes)",
   adapter_wrong_base: "the adapter was trained on another base model",
   adapter_no_effect: "the adapter does not change the model's outputs (untrained or scaled to zero)",
@@ -56,6 +58,8 @@ export class AdapterRegistry {
   /** Loads (or re-loads) an adapter under `name`. Never throws for a bad adapter: it becomes a fallback. */
   async load(name: string, dir: string): Promise<AdapterEntry> {
     if (name === this.baseId || name === BASE_ALIAS) throw new ApiError(409, "invalid_request_error", "name_taken", `"${name}" is the base model's name; pick another adapter name`, "name");
+    // /v1/models would list the id twice, and `model` could not tell the two apart.
+    if (name === EMBEDDING_MODEL_ID) throw new ApiError(409, "invalid_request_error", "name_taken", `"${name}" is the embedding model's name; pick another adapter name`, "name");
     const previous = this.adapters.get(name);
     if (previous?.status === "loaded" && previous.dir !== dir) await this.backend.unloadAdapter(previous.dir);
     let entry: AdapterEntry;

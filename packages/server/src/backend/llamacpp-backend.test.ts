@@ -46,6 +46,7 @@ describe("llama.cpp backend", () => {
     assert.ok(byId.tuned!.max_abs_logit_diff! > 1e-3);
     assert.equal(byId.corrupt!.status, "fallback");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
+    assert.equal(byId["all-minilm-l6-v2"], undefined, "no embedding model to list: /v1/embeddings needs --backend torch");
   });
 
   it("base and adapter answer differently, greedy answers repeat, a corrupt adapter's request is answered by the base and marked", async () => {
@@ -132,5 +133,37 @@ describe("llama.cpp backend", () => {
     const embeddings = await server.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "all-minilm-l6-v2", input: "x" } });
     assert.equal(embeddings.statusCode, 400);
     assert.match(embeddings.json().error.message, /--backend torch/);
+  });
+
+  it("a lone surrogate in a message is a 400 naming the field", async () => {
+    const broken = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "base", messages: [{ role: "user", content: "a\ud800b" }], max_tokens: 2 } });
+    assert.equal(broken.statusCode, 400, broken.payload);
+    assert.equal(broken.json().error.param, "messages.0.content");
+  });
+
+  it("OpenAI's stop, penalties, seed and logprobs are honoured on llama.cpp too", async () => {
+    const free = (await ask("base", { max_tokens: 24 })).json().choices[0].message.content as string;
+    assert.ok(free.length > 8, free);
+    const stop = free.slice(4, 7);
+    const stopped = await ask("base", { max_tokens: 24, stop: [stop] });
+    assert.equal(stopped.json().choices[0].message.content, free.slice(0, free.indexOf(stop)));
+    assert.equal(stopped.json().choices[0].finish_reason, "stop");
+    const streamed = (await ask("base", { max_tokens: 24, stop, stream: true })).payload
+      .split("\n\n")
+      .filter((block) => block.startsWith("data: {"))
+      .map((block) => JSON.parse(block.slice(6)).choices[0]?.delta?.content ?? "")
+      .join("");
+    assert.equal(streamed, stopped.json().choices[0].message.content, "the stream never shows the stop string");
+    const penalized = await ask("base", { max_tokens: 24, presence_penalty: 2, frequency_penalty: 2 });
+    assert.notEqual(penalized.json().choices[0].message.content, free);
+    const sampled = async (seed: number) => (await ask("base", { max_tokens: 12, temperature: 1.5, seed })).json().choices[0].message.content as string;
+    assert.equal(await sampled(5), await sampled(5));
+    assert.notEqual(await sampled(5), await sampled(6));
+    const logprobs = (await ask("base", { max_tokens: 4, logprobs: true, top_logprobs: 3 })).json().choices[0].logprobs.content as Array<{ logprob: number; top_logprobs: Array<{ logprob: number }> }>;
+    assert.equal(logprobs.length, 4);
+    for (const entry of logprobs) {
+      assert.ok(entry.logprob <= 0 && entry.top_logprobs.length === 3);
+      assert.ok(Math.abs(entry.top_logprobs[0]!.logprob - entry.logprob) < 1e-3, "greedy: the chosen token is the likeliest");
+    }
   });
 });

@@ -13,6 +13,9 @@ import {
   type ChatServedBy,
   type Completion,
   type ChatCompletionsRequest,
+  type ChatLogprobs,
+  type CompletionLogprobs,
+  type TokenLogprob,
 } from "@reviewtune/contracts";
 import type { ChatMessage } from "@reviewtune/core";
 import type { GenerateResult } from "@reviewtune/contracts";
@@ -39,6 +42,11 @@ interface Job {
   seed: number;
   /** `response_format`'s schema: decoding is constrained to it. */
   jsonSchema?: Record<string, unknown> | undefined;
+  stop: string[];
+  presencePenalty: number;
+  frequencyPenalty: number;
+  /** Absent: no log-probabilities; n: each answer token's and the n likeliest alternatives. */
+  logprobs?: number | undefined;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -49,13 +57,18 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
     job.references = referencesAsked(context, body);
     job.jsonSchema = schemaOf(body.response_format);
+    // 0 (what some clients send by default) asks for nothing; more needs logprobs, as at OpenAI.
+    if (body.top_logprobs && !body.logprobs) throw invalidRequest("top_logprobs needs logprobs: true", "top_logprobs");
+    if (body.logprobs) job.logprobs = body.top_logprobs ?? 0;
     return run(context, job, request, reply);
   });
   app.post("/v1/completions", async (request, reply) => {
     const body = parseBody(CompletionsRequestSchema, request.body);
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     if (prompts.some((prompt) => prompt.length === 0)) throw invalidRequest("prompt must not be empty", "prompt");
-    return run(context, makeJob(context, "text", body, prompts, body.max_tokens), request, reply);
+    const job = makeJob(context, "text", body, prompts, body.max_tokens);
+    if (body.logprobs != null) job.logprobs = body.logprobs;
+    return run(context, job, request, reply);
   });
 }
 
@@ -106,13 +119,17 @@ function referencesAsked(context: ServerContext, body: ChatCompletionsRequest): 
 function makeJob(
   context: ServerContext,
   kind: Kind,
-  body: { model: string; temperature?: number | null; top_p?: number | null; seed?: number | null; stream?: boolean | null; stream_options?: { include_usage?: boolean | undefined } | null },
+  body: Pick<ChatCompletionsRequest, "model" | "temperature" | "top_p" | "seed" | "stream" | "stream_options" | "stop" | "presence_penalty" | "frequency_penalty" | "logit_bias">,
   prompts: string[],
   maxTokens: number | null | undefined,
 ): Job {
   const limit = context.options.maxTokensLimit;
   const tokens = maxTokens ?? Math.min(context.options.defaultMaxTokens, limit);
   if (tokens > limit) throw invalidRequest(`max_tokens ${tokens} is over this server's limit of ${limit}`, "max_tokens", "max_tokens_too_large");
+  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) {
+    // Its keys are token ids of OpenAI's tokenizers; honouring them against another tokenizer would bias arbitrary tokens.
+    throw invalidRequest("logit_bias is not supported: token ids differ between models; use stop, the penalties or response_format instead", "logit_bias", "unsupported_parameter");
+  }
   const route = context.registry.route(body.model);
   return {
     kind,
@@ -125,6 +142,10 @@ function makeJob(
     temperature: body.temperature ?? 0, // greedy unless asked: reproducible answers for evaluation and labeling
     topP: body.top_p ?? 1,
     seed: body.seed ?? 0,
+    // An empty stop string would end every answer at once: OpenAI clients mean "no stop" by it.
+    stop: (typeof body.stop === "string" ? [body.stop] : (body.stop ?? [])).filter((stop) => stop.length > 0),
+    presencePenalty: body.presence_penalty ?? 0,
+    frequencyPenalty: body.frequency_penalty ?? 0,
     stream: body.stream ?? false,
     includeUsage: body.stream_options?.include_usage ?? false,
   };
@@ -166,6 +187,10 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
         topP: job.topP,
         seed: job.seed,
         jsonSchema: job.jsonSchema,
+        stop: job.stop,
+        presencePenalty: job.presencePenalty,
+        frequencyPenalty: job.frequencyPenalty,
+        logprobs: job.logprobs,
         onToken,
         signal,
       });
@@ -229,10 +254,11 @@ async function stream(
     const usage = usageOf(result);
     if (job.kind === "chat") {
       if (!roleSent) events.send(chatChunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], { reviewtune: job.servedBy }));
-      events.send(chatChunk([{ index: 0, delta: {}, finish_reason: finishReason(result, 0), logprobs: null }], { reviewtune: job.servedBy }));
+      // Log-probabilities come whole with the last chunk: clients join each chunk's logprobs.content.
+      events.send(chatChunk([{ index: 0, delta: {}, finish_reason: finishReason(result, 0), logprobs: chatLogprobs(job, result, 0) }], { reviewtune: job.servedBy }));
       if (job.includeUsage) events.send(chatChunk([], { usage }));
     } else {
-      events.send(textChunk(result.outputs.map((_, index) => ({ index, text: "", finish_reason: finishReason(result, index), logprobs: null })), { reviewtune: job.servedBy }));
+      events.send(textChunk(result.outputs.map((_, index) => ({ index, text: "", finish_reason: finishReason(result, index), logprobs: textLogprobs(job, result, index) })), { reviewtune: job.servedBy }));
       if (job.includeUsage) events.send(textChunk([], { usage }));
     }
     events.done();
@@ -272,7 +298,7 @@ function chatCompletion(job: Job, result: GenerateResult): ChatCompletion {
     object: "chat.completion",
     created: job.created,
     model: job.route.model,
-    choices: [{ index: 0, message: { role: "assistant", content: result.outputs[0]?.text ?? "" }, finish_reason: finishReason(result, 0), logprobs: null }],
+    choices: [{ index: 0, message: { role: "assistant", content: result.outputs[0]?.text ?? "" }, finish_reason: finishReason(result, 0), logprobs: chatLogprobs(job, result, 0) }],
     usage: usageOf(result),
     reviewtune: job.servedBy,
   };
@@ -284,8 +310,43 @@ function textCompletion(job: Job, result: GenerateResult): Completion {
     object: "text_completion",
     created: job.created,
     model: job.route.model,
-    choices: result.outputs.map((output, index) => ({ index, text: output.text, finish_reason: finishReason(result, index), logprobs: null })),
+    choices: result.outputs.map((output, index) => ({ index, text: output.text, finish_reason: finishReason(result, index), logprobs: textLogprobs(job, result, index) })),
     usage: usageOf(result),
     reviewtune: job.servedBy,
+  };
+}
+
+const bytesOf = (token: string) => [...Buffer.from(token, "utf8")];
+
+/** The backend's per-token log-probabilities in OpenAI's chat shape; null unless asked for. */
+function chatLogprobs(job: Job, result: GenerateResult, index: number): ChatLogprobs | null {
+  if (job.logprobs === undefined) return null;
+  const entries: TokenLogprob[] = result.outputs[index]?.logprobs ?? [];
+  return {
+    content: entries.map((entry) => ({
+      token: entry.token,
+      logprob: entry.logprob,
+      bytes: bytesOf(entry.token),
+      top_logprobs: entry.top.map((alternative) => ({ token: alternative.token, logprob: alternative.logprob, bytes: bytesOf(alternative.token) })),
+    })),
+    refusal: null,
+  };
+}
+
+/** The same in the legacy completions shape (tokens, their log-probabilities, alternatives by token, offsets). */
+function textLogprobs(job: Job, result: GenerateResult, index: number): CompletionLogprobs | null {
+  if (job.logprobs === undefined) return null;
+  const entries: TokenLogprob[] = result.outputs[index]?.logprobs ?? [];
+  let offset = 0;
+  const offsets = entries.map((entry) => {
+    const at = offset;
+    offset += entry.token.length;
+    return at;
+  });
+  return {
+    tokens: entries.map((entry) => entry.token),
+    token_logprobs: entries.map((entry) => entry.logprob),
+    top_logprobs: entries.map((entry) => Object.fromEntries(entry.top.map((alternative) => [alternative.token, alternative.logprob]))),
+    text_offset: offsets,
   };
 }

@@ -15,13 +15,18 @@ export function registerModelRoutes(app: FastifyInstance, context: ServerContext
         owned_by: "reviewtune",
         reviewtune: { kind: "base", status: "loaded", error: null, max_abs_logit_diff: null },
       },
-      {
-        id: EMBEDDING_MODEL_ID,
-        object: "model",
-        created: context.registry.created,
-        owned_by: "reviewtune",
-        reviewtune: { kind: "embedding", status: "loaded", error: null, max_abs_logit_diff: null },
-      },
+      // Only where /v1/embeddings can answer: the llama.cpp backend has no embedding model.
+      ...(context.backend.canEmbed === false
+        ? []
+        : [
+            {
+              id: EMBEDDING_MODEL_ID,
+              object: "model" as const,
+              created: context.registry.created,
+              owned_by: "reviewtune",
+              reviewtune: { kind: "embedding" as const, status: "loaded" as const, error: null, max_abs_logit_diff: null },
+            },
+          ]),
       ...context.registry.list().map((entry) => ({
         id: entry.name,
         object: "model" as const,

@@ -1,5 +1,6 @@
 // The studio API's errors: each says what went wrong and what to do next (`hint`), and one handler
 // (registered on the /studio/api scope) turns any error into `{ error: { message, code, hint } }`.
+import { randomUUID } from "node:crypto";
 import { ConfigError, DataError, EngineNotInstalledError, ReviewtuneError } from "@reviewtune/core";
 import { ApiError } from "@reviewtune/server";
 import { formatIssues, type StudioError as StudioErrorBody } from "@reviewtune/contracts";
@@ -41,6 +42,10 @@ export function studioErrorHandler(error: FastifyError | Error, request: Fastify
   if (error instanceof ConfigError || error instanceof DataError) return send(400, error instanceof DataError ? "data_error" : "config_error", error.message, error.hint ?? null);
   const fastifyError = error as FastifyError;
   if (typeof fastifyError.statusCode === "number" && fastifyError.statusCode < 500) return send(fastifyError.statusCode, "invalid_request", fastifyError.message, null);
-  request.log.error({ err: error }, "studio request failed");
-  return send(500, "internal_error", "internal error (logged by the studio)", "see the terminal running `reviewtune studio`");
+  // To stderr as well: the studio's request logger is off unless --verbose, and the hint sends the
+  // user to the terminal. The id ties the answer to the log line.
+  const id = randomUUID().slice(0, 8);
+  request.log.error({ err: error, errorId: id }, "studio request failed");
+  console.error(`[studio] error ${id}: ${request.method} ${request.url.split("?")[0]} failed: ${error.stack ?? error.message}`);
+  return send(500, "internal_error", `internal error ${id} (logged by the studio)`, `the terminal running \`reviewtune studio\` shows "error ${id}" with the details`);
 }

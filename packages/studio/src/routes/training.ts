@@ -4,6 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { StudioTrainRequestSchema, type PresetSummary, type RunSummary, type StudioTrainRequest, type TrainEstimate } from "@reviewtune/contracts";
+import { DEFAULT_MODEL } from "@reviewtune/contracts";
 import { ConfigError, listPresets, readRunRecord, resolveConfig } from "@reviewtune/core";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { modelFolder, readModelConfig } from "../model-files.js";
@@ -37,8 +38,35 @@ export function presetSummaries(): PresetSummary[] {
   });
 }
 
+/**
+ * The models the studio trains: the embedded default, the presets' models, the studio's own --model,
+ * and the models earlier runs trained. Anything else is refused: a request naming any folder or hub id
+ * would have this machine read arbitrary paths or download a model for whoever sends it.
+ */
+export function knownModels(context: StudioContext): string[] {
+  const known = new Set([DEFAULT_MODEL, context.model, ...presetSummaries().map((preset) => preset.defaults.model)]);
+  for (const id of runIds(context.runsDir)) {
+    try {
+      known.add(readRunRecord(join(context.runsDir, id)).config.model.source);
+    } catch {
+      // an unreadable run.json names no model
+    }
+  }
+  return [...known];
+}
+
+function checkKnownModel(context: StudioContext, model: string): void {
+  const known = knownModels(context);
+  if (known.includes(model)) return;
+  throw new StudioApiError(400, "model_not_allowed", `the studio trains only models it knows (${known.join(", ")}), not "${model}": a web request must not make it read another folder or download a model`, {
+    hint: "pick one of those, or restart `reviewtune studio --model <source>` (or train from the terminal with `reviewtune train --model <source>`)",
+    fields: { model: "not a model this studio knows" },
+  });
+}
+
 /** The estimate for a request: the model's config.json, the preset's other settings, the dataset's size. */
 export function estimateFor(context: StudioContext, request: StudioTrainRequest): TrainEstimate {
+  checkKnownModel(context, request.model);
   const folder = modelFolder(request.model);
   if (!folder) {
     throw new StudioApiError(400, "model_not_local", `no local config.json for ${request.model}, so its size is unknown`, {
@@ -85,6 +113,7 @@ export function registerTrainingRoutes(app: FastifyInstance, context: StudioCont
     const body = parseInput(StudioTrainRequestSchema, request.body);
     if (context.engineProblem) throw new StudioApiError(503, "engine_not_ready", context.engineProblem.problem, { hint: context.engineProblem.fix });
     if (!listPresets().includes(body.preset)) throw new StudioApiError(400, "invalid_request", `unknown preset "${body.preset}"`, { fields: { preset: "unknown preset" }, hint: `choose one of: ${listPresets().join(", ")}` });
+    checkKnownModel(context, body.model); // before estimateFor, whose errors do not stop a training
     const folder = context.datasets.folder(body.dataset);
     let estimate: TrainEstimate | null = null;
     try {
