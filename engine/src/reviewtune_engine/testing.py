@@ -53,7 +53,9 @@ def make_tiny_model(target: str | Path, *, seed: int = 0, vocab_size: int = 512)
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        # Room for the tests' longest prompts (a demo review in the analysis prompt is ~780 tokens of this
+        # small BPE): the server refuses prompts past the context (context_length_exceeded).
+        max_position_embeddings=2048,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

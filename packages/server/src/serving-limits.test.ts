@@ -1,5 +1,5 @@
 // Serving under hostile conditions, over real HTTP and the real engine on a tiny random Llama (its
-// context is 512 tokens): prompts past the context or --max-prompt-tokens refused before anything is
+// context is 2,048 tokens): prompts past the context or --max-prompt-tokens refused before anything is
 // computed, clients that leave counted as such in the metrics, and /ready (not /health) saying not
 // ready through an engine restart and a drain.
 import assert from "node:assert/strict";
@@ -51,7 +51,7 @@ const aborted = (signal: AbortSignal) => new Promise<void>((resolve) => (signal.
 before(async () => {
   fixtures = makeTinyFixtures();
   backend = new TorchBackend({ model: { source: fixtures.model, allow_pickle: false } });
-  server = createServer({ backend, baseId: "tiny", maxTokensLimit: 1024 });
+  server = createServer({ backend, baseId: "tiny", maxTokensLimit: 4096 }); // above the context: the context check is what refuses
   await server.prepare();
   url = await server.app.listen({ host: "127.0.0.1", port: 0 });
 });
@@ -77,7 +77,7 @@ describe("serve: prompts that do not fit are refused before they are computed", 
     assert.equal(body.error.code, "context_length_exceeded");
     assert.equal(body.error.type, "invalid_request_error");
     assert.equal(body.error.param, "messages");
-    assert.match(body.error.message, /maximum context length is 512 tokens/);
+    assert.match(body.error.message, /maximum context length is 2048 tokens/);
     assert.equal(generated, 0, "the backend never generated");
     assert.equal(await metric('reviewtune_tokens_total{model="tiny",kind="prompt"}'), promptTokensBefore);
     assert.ok(Date.now() - started < 30_000, `answered in ${Date.now() - started} ms`);
@@ -86,11 +86,11 @@ describe("serve: prompts that do not fit are refused before they are computed", 
   });
 
   it("a short prompt whose max_tokens would run past the context is refused, naming max_tokens", async () => {
-    const response = await post("/v1/chat/completions", chat("Is this blender any good?", { max_tokens: 510 }));
+    const response = await post("/v1/chat/completions", chat("Is this blender any good?", { max_tokens: 2046 }));
     const body = (await response.json()) as { error: { code: string; message: string } };
     assert.equal(response.status, 400);
     assert.equal(body.error.code, "context_length_exceeded");
-    assert.match(body.error.message, /510 in the completion.*max_tokens/);
+    assert.match(body.error.message, /2046 in the completion.*max_tokens/);
     assert.equal((await post("/v1/chat/completions", chat("Is this blender any good?", { max_tokens: 8 }))).status, 200);
   });
 

@@ -35,21 +35,21 @@ export function registerBench(program: Command): void {
     .option("--model <id>", "model to ask for (default: the first loaded adapter, else the base)")
     .option("--concurrency <n>", "requests in flight at once", positiveInteger("--concurrency"), 4)
     .option("--requests <n>", "requests per server (after one warm-up)", positiveInteger("--requests"), 100)
-    .option("--max-tokens <n>", "max_tokens of each answer (default 32; with --analysis 256, room for the whole schema)", positiveInteger("--max-tokens"))
+    .option("--max-tokens <n>", "max_tokens of each answer (default 32; with --analysis 512, room for the longest answer the schema admits)", positiveInteger("--max-tokens"))
     .option("--analysis", "ask for the one-pass analysis (response_format json_schema: decoding constrained to ReviewAnalysis) and count complete analyses")
     .option("--busy <n>", "measure beside n busy-loop processes (one core each), as on a CPU shared with a training", nonNegativeInteger("--busy"), 0)
     .option("--time-limit <seconds>", "stop sending after this long per server", positiveInteger("--time-limit"), 600)
     .option("--api-key <key>", "the servers' API key (default: $REVIEWTUNE_API_KEY)")
     .option("--dollars-per-hour <price>", "what this machine costs per hour, for the cost per 1,000 queries", Number, 0.1)
     .action(async (options: { url: string[]; model?: string; concurrency: number; requests: number; maxTokens?: number; analysis?: boolean; busy: number; timeLimit: number; apiKey?: string; dollarsPerHour: number }) => {
-      const { benchServe, formatServeBench, parseBenchTarget } = await import("@reviewtune/core");
+      const { ANALYSIS_MAX_TOKENS, benchServe, formatServeBench, parseBenchTarget } = await import("@reviewtune/core");
       const targets = options.url.map(parseBenchTarget);
       const results = await benchServe({
         targets,
         model: options.model,
         concurrency: options.concurrency,
         requests: options.requests,
-        maxTokens: options.maxTokens ?? (options.analysis ? 256 : 32),
+        maxTokens: options.maxTokens ?? (options.analysis ? ANALYSIS_MAX_TOKENS : 32),
         analysis: options.analysis ?? false,
         busy: options.busy,
         timeLimitSeconds: options.timeLimit,

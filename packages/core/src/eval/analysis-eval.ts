@@ -26,19 +26,21 @@ import { compareCorrectness } from "./compare.js";
 import { classificationMetrics, featureMetrics, majorityFloor, ratingMetrics } from "./metrics.js";
 import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js";
 
-/** Tokens an analysis can take at most under the schema (bounded strings and arrays), with room to spare. */
-export const ANALYSIS_MAX_TOKENS = 256;
-
 /**
- * New tokens per answer. The torch engine's grammar writes compact JSON, which ANALYSIS_MAX_TOKENS
- * covers; node-llama-cpp's grammar also admits indentation, which a model that was not tuned on the
- * compact form uses (SmolLM2 was cut at 256 tokens, 479 characters in), so llama.cpp gets twice that.
- * Decoding stops at the grammar's end, so the larger budget costs nothing for a finished answer.
+ * New tokens per answer: room for the longest answer the schema admits, so that a constrained answer
+ * always ends inside the budget and parses. Written compactly the schema's longest answer is about
+ * 650 characters (a 160-character summary, five 40-character terms, the longest labels); a model
+ * that fills every string bound (a base or random model does) writes about 1.5-2 characters per
+ * token, so 256 tokens cut such answers off (the torch engine's tiny test model stopped 455
+ * characters in). node-llama-cpp's grammar also admits indentation, which the same budget covers
+ * for the tuned model's short answers. Decoding stops at the grammar's end, so the budget costs
+ * nothing for an answer that finishes early.
  */
-export function analysisTokenBudget(backend: { name: string }): number {
-  return backend.name === "llamacpp" ? 2 * ANALYSIS_MAX_TOKENS : ANALYSIS_MAX_TOKENS;
-}
+export const ANALYSIS_MAX_TOKENS = 512;
 
+export function analysisTokenBudget(_backend: { name: string }): number {
+  return ANALYSIS_MAX_TOKENS;
+}
 
 /** How an analysis is asked for: greedy (a measurement), constrained to the schema, within the token budget. */
 export function analysisGeneration(backend: { name: string }): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema"> {

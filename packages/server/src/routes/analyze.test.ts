@@ -55,7 +55,7 @@ const setups: Setup[] = [
         work: fixtures.work,
       };
     },
-    maxTokens: 300, // the tiny model's context is 512 tokens
+    maxTokens: 300, // within the tiny model's context (2,048 tokens) with the analysis prompt
   },
 ];
 
