@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { dirname, join } from "node:path";
 import { EngineNotInstalledError } from "../errors.js";
 import { cacheRoot, projectRoot } from "../paths.js";
+import { isProcessAlive } from "../process-alive.js";
 
 const LOCK_FILES = ["engine/requirements.lock", "engine/requirements-embedded.lock"];
 const COMPLETE_MARKER = ".reviewtune-complete";
@@ -110,16 +111,6 @@ export interface SetupOptions {
   installPackages?: (python: string, root: string, log: (line: string) => void) => Promise<void>;
 }
 
-/** Whether process `pid` is alive (signal 0 checks without sending anything). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Takes `<directory>.lock` (created exclusively, holding our pid), waiting while another live
  * installer holds it; a lock whose process is gone (killed mid-install) is taken over. Returns the release.
@@ -138,7 +129,7 @@ async function lockEnvironment(directory: string, log: (line: string) => void): 
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = Number.parseInt(readFileSync(lock, "utf8").trim(), 10);
-    if (!Number.isInteger(holder) || !isAlive(holder)) {
+    if (!Number.isInteger(holder) || !isProcessAlive(holder)) {
       rmSync(lock, { force: true }); // a stale lock: its installer died
       continue;
     }

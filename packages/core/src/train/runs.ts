@@ -11,6 +11,7 @@ import { ConfigError } from "../errors.js";
 import type { MethodReport } from "./method-report.js";
 import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
+import { isProcessAlive } from "../process-alive.js";
 
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -104,15 +105,6 @@ export function startHeartbeat(directory: string): () => void {
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Why a run that run.json calls "running" is not running any more, or undefined while its process is
  * alive: no heartbeat, its process gone (on this host), or a heartbeat older than a minute.
@@ -127,7 +119,7 @@ export function interruptedBecause(directory: string, record: Pick<RunRecord, "s
   } catch {
     return undefined; // being replaced this instant (it is written atomically, but a reader may race a rename on some filesystems)
   }
-  if (heartbeat.host === hostname() && !isAlive(heartbeat.pid)) return `its training process (pid ${heartbeat.pid}) is gone`;
+  if (heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid)) return `its training process (pid ${heartbeat.pid}) is gone`;
   const silent = (now - Date.parse(heartbeat.time)) / 1000;
   if (silent > HEARTBEAT_STALE_SECONDS) return `its training process (pid ${heartbeat.pid} on ${heartbeat.host}) has been silent for ${Math.round(silent)} s`;
   return undefined;
