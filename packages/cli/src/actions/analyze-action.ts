@@ -155,7 +155,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   console.error(`starting the model ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run, contextPerSequence: LLAMACPP_CONTEXT });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "keeping every finished line; rerun the same command to continue");
   const progress = itemProgress(total, "rows");
   const output = openSync(files.partial, "a");
   let outputOpen = true;

@@ -18,7 +18,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
   const opened: GenerationBackend[] = [tunedModel.backend];
   let input: ReturnType<typeof createInterface> | undefined;
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "ending the chat");
   try {
     const sameModel = base.model.source === tuned.model.source;
     const baseModel = !options.sideBySide || sameModel ? { backend: tunedModel.backend, adapterDir: undefined } : await openModel(base, open);
@@ -69,7 +69,7 @@ export async function runTest(options: TestOptions): Promise<void> {
   const choice = modelFromOptions({ run: options.run, base: options.base ?? false });
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
   try {
     const result = await answerWith(backend, conversations, { adapterDir, maxNewTokens: options.maxTokens, temperature: 0, batchSize: options.batchSize, signal: controller.signal });
     if (controller.signal.aborted) {

@@ -52,7 +52,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
   const baselines = parseBaselines(options.baselines);
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "no report is written");
   let backend: GenerationBackend | undefined;
   try {
     backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
@@ -129,7 +129,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
   const items = readSemEvalAspects(options.aspects!, { limit: options.limit });
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "no report is written");
   try {
     const systems = await evaluateAspects({
       engine,

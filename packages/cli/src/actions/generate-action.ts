@@ -15,7 +15,7 @@ async function withModel(
   const choice = modelFromOptions(options);
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort());
+  const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
   try {
     await work({ backend, adapterDir, choice, signal: controller.signal });
   } finally {
