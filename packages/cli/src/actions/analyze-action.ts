@@ -16,6 +16,7 @@ import {
   CancelledError,
   ConfigError,
   ReviewValidator,
+  ANALYSIS_MAX_TOKENS,
   analysisPrompt,
   analyzeWithBackend,
   readRecords,
@@ -23,7 +24,6 @@ import {
   type GenerationBackend,
   type Rejection,
   type Review,
-  analysisTokenBudget,
 } from "@reviewtune/core";
 import type { AnalyzeOptions } from "../commands/analyze.js";
 import { modelFromOptions } from "../commands/shared.js";
@@ -257,13 +257,12 @@ type OutputLine = { id: string; line: number; analysis: unknown } | { id: string
 /** One batch through the backend, schema-constrained; a review too long for the context gets an error line, not a crash. */
 async function analyzeBatch(backend: GenerationBackend, batch: ReadonlyArray<{ review: Review; id: string }>, adapterDir: string | undefined, signal: AbortSignal): Promise<OutputLine[]> {
   const messages = batch.map(({ review }) => [{ role: "user" as const, content: analysisPrompt(review) }]);
-  const answerTokens = analysisTokenBudget(backend);
-  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - answerTokens : Number.POSITIVE_INFINITY;
+  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - ANALYSIS_MAX_TOKENS : Number.POSITIVE_INFINITY;
   const tokens = Number.isFinite(limit) ? await backend.countTokens(messages.map((conversation) => backend.renderChat(conversation))) : messages.map(() => 0);
   const fits = batch.map((_, index) => tokens[index]! <= limit);
   const asked = messages.filter((_, index) => fits[index]).map((conversation) => ({ messages: conversation }));
   const answered = asked.length
-    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, maxNewTokens: answerTokens, signal }).catch((error: unknown) => {
+    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, signal }).catch((error: unknown) => {
         if (signal.aborted) return undefined; // interrupted before the batch started
         throw error;
       })

@@ -38,13 +38,9 @@ import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js
  */
 export const ANALYSIS_MAX_TOKENS = 512;
 
-export function analysisTokenBudget(_backend: { name: string }): number {
-  return ANALYSIS_MAX_TOKENS;
-}
-
 /** How an analysis is asked for: greedy (a measurement), constrained to the schema, within the token budget. */
-export function analysisGeneration(backend: { name: string }): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema"> {
-  return { maxNewTokens: analysisTokenBudget(backend), temperature: 0, topP: 1, seed: 0, jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown> };
+export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema"> {
+  return { maxNewTokens: ANALYSIS_MAX_TOKENS, temperature: 0, topP: 1, seed: 0, jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown> };
 }
 
 export interface AnalysisGold {
@@ -162,7 +158,7 @@ export async function analyzeWithBackend(
     const result = await backend.generate({
       adapterDir: options.adapterDir,
       prompts: batch.map((item) => backend.renderChat(item.messages)),
-      ...analysisGeneration(backend),
+      ...analysisGeneration(),
       ...(options.maxNewTokens ? { maxNewTokens: options.maxNewTokens } : {}),
       signal,
     });
