@@ -113,11 +113,12 @@ describe("serve: prompts that do not fit are refused before they are computed", 
 });
 
 describe("serve: metrics count a client that leaves as gone, not as answered", () => {
-  const route = '{route="/v1/chat/completions",status=';
+  /** Requests to chat completions that ended with `status`, as /metrics counts them. */
+  const requests = (status: string) => metric(`reviewtune_http_request_duration_seconds_count{route="/v1/chat/completions",status="${status}"}`);
 
   it("a client that gives up before the answer is counted under status 499", async () => {
-    const gone = await metric(`reviewtune_http_request_duration_seconds_count${route}"499"}`);
-    const answered = await metric(`reviewtune_http_request_duration_seconds_count${route}"200"}`);
+    const gone = await requests("499");
+    const answered = await requests("200");
     const client = new AbortController();
     // The answer is held until the server has seen the client leave: the race is the test's, not the machine's.
     await withGenerate(
@@ -129,16 +130,16 @@ describe("serve: metrics count a client that leaves as gone, not as answered", (
       },
       async () => {
         await assert.rejects(post("/v1/chat/completions", chat("Is this blender any good?"), client.signal), { name: "AbortError" });
-        await until("the request to be counted", async () => ((await metric(`reviewtune_http_request_duration_seconds_count${route}"499"}`)) > gone ? true : undefined), 10_000);
+        await until("the request to be counted", async () => ((await requests("499")) > gone ? true : undefined), 10_000);
       },
     );
-    assert.equal(await metric(`reviewtune_http_request_duration_seconds_count${route}"499"}`), gone + 1);
-    assert.equal(await metric(`reviewtune_http_request_duration_seconds_count${route}"200"}`), answered, "not counted as answered");
+    assert.equal(await requests("499"), gone + 1);
+    assert.equal(await requests("200"), answered, "not counted as answered");
   });
 
   it("a stream the client leaves midway is counted under 499 too (its 200 header was already sent)", async () => {
-    const gone = await metric(`reviewtune_http_request_duration_seconds_count${route}"499"}`);
-    const answered = await metric(`reviewtune_http_request_duration_seconds_count${route}"200"}`);
+    const gone = await requests("499");
+    const answered = await requests("200");
     const client = new AbortController();
     await withGenerate(
       (real) => async (request: GenerationRequest) => {
@@ -151,10 +152,10 @@ describe("serve: metrics count a client that leaves as gone, not as answered", (
         assert.equal(response.status, 200);
         await response.body!.getReader().read(); // the first chunk arrived
         client.abort();
-        await until("the stream to be counted", async () => ((await metric(`reviewtune_http_request_duration_seconds_count${route}"499"}`)) > gone ? true : undefined), 10_000);
+        await until("the stream to be counted", async () => ((await requests("499")) > gone ? true : undefined), 10_000);
       },
     );
-    assert.equal(await metric(`reviewtune_http_request_duration_seconds_count${route}"200"}`), answered);
+    assert.equal(await requests("200"), answered);
   });
 });
 
