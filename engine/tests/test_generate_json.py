@@ -5,6 +5,7 @@ decoder cannot enforce is a clear bad_schema error, and a request without a sche
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import jsonschema
@@ -122,3 +123,66 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# The analysis's ordered choices (contracts ANALYSIS_ORDINALS): stars, then sentiment.
+ORDINALS = [
+    {"after": '"stars":', "choices": ["1", "2", "3", "4", "5"]},
+    {"after": '"sentiment":"', "choices": ["negative", "neutral", "positive"]},
+]
+
+
+ORDINAL_REVIEWS = ["Fine.", "Broke in a week.", "Great value, would buy again.", "The lid leaks but it keeps coffee hot.", "Meh.", "Five stars!", "Not as described.", "Works as expected, nothing more."]
+
+
+def test_ordinal_choices_are_the_median_of_the_model_distribution_over_their_options(cache, tiny_model):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    # Every token's raw log-probability at every step (the tiny vocabulary is 512): the distribution
+    # the choice was made from, as the batch computed it.
+    prompts = [f"<|im_start|>user\nAnalyze this product review. {text}<|im_end|>\n<|im_start|>assistant\n" for text in ORDINAL_REVIEWS]
+    result = generate(
+        {"model": {"source": str(tiny_model)}, "prompts": prompts, "max_new_tokens": MAX_NEW_TOKENS, "batch_size": 4, "json_schema": SCHEMA, "ordinal": ORDINALS, "logprobs": len(tokenizer)},
+        cache,
+        lambda _: None,
+        lambda: False,
+    )
+    documents = [json.loads(output["text"]) for output in result["outputs"]]
+    for document in documents:
+        jsonschema.validate(document, SCHEMA)
+    medians = checked = 0
+    for document, output in zip(documents, result["outputs"]):
+        for ordinal in ORDINALS:
+            if any(len(tokenizer.encode(choice, add_special_tokens=False)) != 1 for choice in ordinal["choices"]):
+                continue  # decoded as usual (the tiny tokenizer splits "negative"); the stars are one token each
+            step = next(index for index, entry in enumerate(output["logprobs"]) if "".join(e["token"] for e in output["logprobs"][:index]).endswith(ordinal["after"]))
+            raw = {entry["token"]: entry["logprob"] for entry in output["logprobs"][step]["top"]}
+            weights = torch.tensor([math.exp(raw[choice]) for choice in ordinal["choices"]])
+            median = int(torch.searchsorted(torch.cumsum(weights, 0), weights.sum() / 2))
+            assert output["logprobs"][step]["token"] == ordinal["choices"][median], (output["text"], weights.tolist())
+            if ordinal["after"] == '"stars":':
+                assert str(document["stars"]) == ordinal["choices"][median]
+            medians += int(weights.argmax()) != median
+            checked += 1
+    assert checked == len(ORDINAL_REVIEWS)
+    # The median is not the likeliest option everywhere: the test would pass for plain greedy otherwise.
+    assert medians > 0, "every median was also the likeliest option; pick prompts where they differ"
+
+
+def test_ordinal_choices_are_ignored_when_sampling_or_when_an_option_is_several_tokens(cache, tiny_model):
+    plain = run(cache, tiny_model, json_schema=SCHEMA)
+    several = run(cache, tiny_model, json_schema=SCHEMA, ordinal=[{"after": '"stars":', "choices": ["1 star", "5 stars"]}])
+    assert [output["text"] for output in several["outputs"]] == [output["text"] for output in plain["outputs"]]
+    sampled = run(cache, tiny_model, json_schema=SCHEMA, temperature=1.0, seed=3)
+    sampled_ordinal = run(cache, tiny_model, json_schema=SCHEMA, temperature=1.0, seed=3, ordinal=ORDINALS)
+    assert [output["text"] for output in sampled_ordinal["outputs"]] == [output["text"] for output in sampled["outputs"]]
+
+
+def test_the_protocol_refuses_an_ordinal_choice_without_its_text_or_options():
+    request = {"id": "g", "method": "generate", "params": {"model": {"source": "m"}, "prompts": ["p"], "ordinal": ORDINALS}}
+    validate_request(request)
+    for bad in ([{"after": "", "choices": ["1", "2"]}], [{"after": '"stars":', "choices": ["1"]}], {"after": '"stars":', "choices": ["1", "2"]}):
+        with pytest.raises(EngineError) as caught:
+            validate_request({**request, "params": {**request["params"], "ordinal": bad}})
+        assert "ordinal" in (caught.value.field or "")

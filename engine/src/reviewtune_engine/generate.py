@@ -118,6 +118,55 @@ class _Penalties(LogitsProcessor):
         return scores - penalty * self.scale
 
 
+# Answer tokens within which ordinal choices are looked for (contracts ORDINAL_WINDOW).
+ORDINAL_WINDOW = 64
+
+
+class _OrdinalChoices:
+    """Ordered choices decided by their median (protocol OrdinalChoice): the first time a row's answer
+    so far ends with a choice's `after` (whitespace ignored), within its first ORDINAL_WINDOW tokens,
+    and its likeliest next token is an option, only the option where the cumulative probability over the options reaches one half stays allowed.
+    Runs after the JSON processor, whose mask leaves the options' logits as they were; xgrammar then
+    accepts the kept option like any other allowed token."""
+
+    def __init__(self, tokenizer, ordinals: list[tuple[str, list[int]]], prompt_length: int, rows: int):
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.pending = {row: list(ordinals) for row in range(rows)}  # per row, the choices not made yet
+
+    def __call__(self, input_ids, scores):
+        if input_ids.shape[1] - self.prompt_length >= ORDINAL_WINDOW:
+            self.pending.clear()
+        for row, ordinals in list(self.pending.items()):
+            answer = "".join(self.tokenizer.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True).split())
+            likeliest = int(scores[row].argmax())
+            at = next((index for index, (after, choices) in enumerate(ordinals) if answer.endswith(after) and likeliest in choices), None)
+            if at is None:
+                continue
+            choices = torch.tensor(ordinals.pop(at)[1], device=scores.device)
+            if not ordinals:
+                del self.pending[row]
+            weights = torch.softmax(scores[row].float(), dim=-1)[choices]
+            if not float(weights.sum()) > 0:
+                continue
+            cumulative = torch.cumsum(weights, dim=0)
+            chosen = choices[int(torch.searchsorted(cumulative, cumulative[-1] / 2))]
+            kept = scores[row, chosen].clone()
+            scores[row] = float("-inf")
+            scores[row, chosen] = kept
+        return scores
+
+
+def _ordinal_tokens(tokenizer, ordinals: list[dict] | None) -> list[tuple[str, list[int]]]:
+    """The choices whose options are one token each, as (after without whitespace, token ids); the others decode as usual."""
+    usable = []
+    for ordinal in ordinals or []:
+        ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in ordinal["choices"]]
+        if all(len(tokens) == 1 for tokens in ids):
+            usable.append(("".join(ordinal["after"].split()), [tokens[0] for tokens in ids]))
+    return usable
+
+
 def _logprobs(tokenizer, logits: list[torch.Tensor], row: int, tokens: list[int], top: int) -> list[dict]:
     """Each chosen token's log-probability under the model (the raw logits, before sampling options) and the `top` likeliest."""
     entries = []
@@ -148,6 +197,8 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     frequency = params.get("frequency_penalty", 0.0)
     # None: no log-probabilities; 0: only the chosen tokens'; n: also the n likeliest at each step.
     top_logprobs = params.get("logprobs")
+    # Greedy only: with sampling the options are sampled as usual.
+    ordinals = _ordinal_tokens(tokenizer, params.get("ordinal")) if temperature == 0 else []
     vocab_size = 0
     if json_schema is not None:
         # The logits width, which can exceed len(tokenizer) when the embeddings are padded.
@@ -171,6 +222,8 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
                 processors.append(json_logits_processor(json_schema, tokenizer, vocab_size))
             if presence or frequency:
                 processors.append(_Penalties(prompt_length, presence, frequency, temperature))
+            if ordinals:
+                processors.append(_OrdinalChoices(tokenizer, ordinals, prompt_length, len(batch)))
             generated = model.generate(
                 **encoded,
                 max_new_tokens=max_new_tokens,

@@ -98,5 +98,17 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
   return { ok: true, analysis: parsed.data };
 }
 
+/**
+ * The stars and the sentiment are ordered scales, decided by the median of the model's distribution
+ * over their options (see OrdinalChoice in the protocol): the answer with the lowest expected
+ * distance to the truth, where the likeliest option rounds an uncertain review away from the middle
+ * (a 135M model trained for 30 minutes put a 3-star review's mass on 2 and 4, and after "3 stars"
+ * still wrote "positive" or "negative": 13% of the neutral reviews were found).
+ */
+export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[] }> = [
+  { after: '"stars":', choices: ["1", "2", "3", "4", "5"] },
+  { after: '"sentiment":"', choices: [...SENTIMENT_LABELS] },
+];
+
 /** The instruction of the analysis task (the review follows it). One phrasing: this task is a protocol, not a chat question. */
 export const ANALYSIS_INSTRUCTION = "Analyze this product review as JSON: stars (1-5), sentiment, score, quality, recommendation, aspects, summary.";

@@ -30,6 +30,24 @@ export const CountTokensRequestSchema = request(
   "count_tokens",
   z.strictObject({ model: ModelReferenceSchema, texts: z.array(z.string()).min(1).max(4096), add_special_tokens: z.boolean().default(false) }),
 );
+/**
+ * An ordered choice inside an answer decided by the median of the model's distribution over its
+ * options instead of the likeliest option: the first time the answer so far ends with `after`
+ * (whitespace ignored), within its first ORDINAL_WINDOW tokens, and its likeliest next token is one
+ * of `choices` (each one token, in their order), the option where the cumulative probability over
+ * the options reaches one half is taken. The median is the choice with the lowest expected distance to the truth on an
+ * ordered scale (stars: the lowest expected absolute error), and it does not round an uncertain
+ * review away from the middle. Greedy decoding only (temperature 0); with sampling the option is
+ * sampled as usual. With a JSON schema, the choices must be alternatives of one enum, so that the
+ * grammar continues the same way after any of them.
+ */
+export const OrdinalChoiceSchema = z.strictObject({
+  after: z.string().min(1).max(200),
+  choices: z.array(z.string().min(1).max(20)).min(2).max(32),
+});
+/** Answer tokens within which ordinal choices are looked for (each of those steps computes the full next-token distribution). */
+export const ORDINAL_WINDOW = 64;
+export type OrdinalChoice = z.infer<typeof OrdinalChoiceSchema>;
 export const GenerateRequestSchema = request(
   "generate",
   z.strictObject({
@@ -58,6 +76,8 @@ export const GenerateRequestSchema = request(
     frequency_penalty: z.number().min(-2).max(2).default(0),
     /** Absent: no log-probabilities; n: each answer token's log-probability and the n likeliest alternatives. */
     logprobs: z.number().int().min(0).max(20).optional(),
+    /** Ordered choices decided by their median instead of their likeliest option (see OrdinalChoiceSchema). */
+    ordinal: z.array(OrdinalChoiceSchema).min(1).max(8).optional(),
   }),
 );
 /** Sentence embeddings (mean pooled, L2-normalized) from an embedded embedding model. */

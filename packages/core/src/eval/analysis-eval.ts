@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import {
+  ANALYSIS_ORDINALS,
   QUALITY_LABELS,
   RECOMMENDATION_LABELS,
   REVIEW_ANALYSIS_JSON_SCHEMA,
@@ -38,9 +39,16 @@ import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js
  */
 export const ANALYSIS_MAX_TOKENS = 512;
 
-/** How an analysis is asked for: greedy (a measurement), constrained to the schema, within the token budget. */
-export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema"> {
-  return { maxNewTokens: ANALYSIS_MAX_TOKENS, temperature: 0, topP: 1, seed: 0, jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown> };
+/** How an analysis is asked for: greedy (a measurement), constrained to the schema, the stars and the sentiment by their median, within the token budget. */
+export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema" | "ordinal"> {
+  return {
+    maxNewTokens: ANALYSIS_MAX_TOKENS,
+    temperature: 0,
+    topP: 1,
+    seed: 0,
+    jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
+    ordinal: ANALYSIS_ORDINALS,
+  };
 }
 
 export interface AnalysisGold {

@@ -2,7 +2,7 @@
 // llama.cpp in process). The server, `eval`, `analyze`, `ask`/`chat`/`generate` and the export drift
 // checks all take a GenerationBackend. Prompts arrive as chat messages or raw text; the backend applies
 // its model's chat template.
-import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
+import type { GenerateResult, LoadAdapterResult, OrdinalChoice } from "@reviewtune/contracts";
 import type { ClassifierChoice, ClassifyResult } from "../classify/classify.js";
 import type { ChatMessage } from "../templates/chat-template.js";
 
@@ -29,6 +29,8 @@ export interface GenerationRequest {
   frequencyPenalty?: number | undefined;
   /** Absent: no log-probabilities; n: each answer token's log-probability and the n likeliest alternatives (outputs[i].logprobs). */
   logprobs?: number | undefined;
+  /** Ordered choices inside the answer decided by their median (greedy decoding only): see OrdinalChoice. */
+  ordinal?: OrdinalChoice[] | undefined;
   /** Called with (prompt index, new text) while tokens arrive. */
   onToken?: ((index: number, text: string) => void) | undefined;
   /** Aborting cancels the generation; the result then has finish_reason "cancelled". */

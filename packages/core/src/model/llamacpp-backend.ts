@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { GenerateResult, LoadAdapterResult } from "@reviewtune/contracts";
+import { ORDINAL_WINDOW, type GenerateResult, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
 import { EngineRequestError } from "../errors.js";
 import { convertLoraToGguf, readGgufBaseInfo, readLoraConfig } from "../export/gguf-lora.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
@@ -39,6 +39,24 @@ const GRAMMAR_END = "\n".repeat(4);
 /** Prompt tokens evaluated between two looks at the request's abort signal (node-llama-cpp's evaluation takes none). */
 const PROMPT_CHUNK = 128;
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
+
+/** Text without its whitespace: an ordinal choice's `after` is matched ignoring the grammar's optional spaces. */
+function squashSpace(text: string): string {
+  return text.replace(/\s+/g, "");
+}
+
+/** The option where the cumulative probability over the options (in their order) reaches one half; undefined if none has any. */
+export function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
+  const weights = choices.map((choice) => probabilities.get(choice) ?? 0);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  if (!(total > 0)) return undefined;
+  let cumulative = 0;
+  for (const [index, weight] of weights.entries()) {
+    cumulative += weight;
+    if (cumulative >= total / 2) return choices[index];
+  }
+  return choices[choices.length - 1];
+}
 
 export class LlamaCppBackend implements GenerationBackend {
   readonly name = "llamacpp" as const;
@@ -181,8 +199,9 @@ export class LlamaCppBackend implements GenerationBackend {
           ? { repeatPenalty: { punishTokens: () => generated, maxPunishTokens: request.maxNewTokens, penalty: 1, presencePenalty: request.presencePenalty ?? 0, frequencyPenalty: request.frequencyPenalty ?? 0 } }
           : {}),
       };
+      const ordinals = request.temperature === 0 ? this.ordinalTokens(request.ordinal) : [];
       if (request.maxNewTokens > 0) {
-        for await (const item of this.tokensOf(sequence, rest, options, request.logprobs)) {
+        for await (const item of this.tokensOf(sequence, rest, options, request.logprobs, ordinals)) {
           const token = item.token;
           if (request.signal.aborted) {
             finish = "cancelled";
@@ -236,16 +255,55 @@ export class LlamaCppBackend implements GenerationBackend {
     }
   }
 
+  /** The ordinal choices whose options are one token each, as tokens (the others are decoded as usual). */
+  private ordinalTokens(ordinals: OrdinalChoice[] | undefined): Array<{ after: string; choices: Token[] }> {
+    const usable: Array<{ after: string; choices: Token[] }> = [];
+    for (const ordinal of ordinals ?? []) {
+      const choices = ordinal.choices.map((choice) => this.model!.tokenize(choice, false));
+      if (choices.every((tokens) => tokens.length === 1)) usable.push({ after: squashSpace(ordinal.after), choices: choices.map((tokens) => tokens[0]!) });
+    }
+    return usable;
+  }
+
   /**
    * The generated tokens; with `logprobs` (the number of alternatives) also each one's log-probability
    * and the likeliest alternatives, from llama.cpp's next-token probabilities.
+   *
+   * With ordinal choices, the answer's first tokens (at most ORDINAL_WINDOW) come with their
+   * probabilities until every choice is decided: where the answer so far ends with a choice's
+   * `after`, its median option is taken in place of the sampled one. With a grammar this is safe
+   * because the options are alternatives of one enum, after each of which the grammar (which
+   * accepted the sampled option) continues the same way. The rest of the answer is decoded as usual,
+   * from the token chosen last (sampled, not yet evaluated).
    */
   private async *tokensOf(
     sequence: LlamaContextSequence,
     tokens: Token[],
     options: Parameters<LlamaContextSequence["evaluate"]>[1],
     logprobs: number | undefined,
+    ordinals: Array<{ after: string; choices: Token[] }> = [],
   ): AsyncGenerator<{ token: Token; logprob?: number; top?: Array<{ token: string; logprob: number }> }> {
+    if (ordinals.length > 0) {
+      const pending = [...ordinals];
+      const generated: Token[] = [];
+      let last: Token | undefined;
+      for await (const item of sequence.evaluateWithMetadata(tokens, { probabilities: true }, options)) {
+        const before = squashSpace(this.model!.detokenize(generated));
+        // Only where the likeliest token is an option: a grammar that admits a space there has accepted
+        // the space, and the choice comes at the next step.
+        const at = pending.findIndex((ordinal) => before.endsWith(ordinal.after) && ordinal.choices.includes(item.token));
+        const chosen = at >= 0 ? (medianChoice(item.probabilities, pending[at]!.choices) ?? item.token) : item.token;
+        if (at >= 0) pending.splice(at, 1);
+        yield { token: chosen, ...(logprobs === undefined ? {} : this.logprobOf(chosen, item.probabilities, logprobs)) };
+        generated.push(chosen);
+        last = chosen;
+        // Every choice made, or past the window: the rest without the cost of the probabilities.
+        if (pending.length === 0 || generated.length >= ORDINAL_WINDOW) break;
+        last = undefined;
+      }
+      if (last === undefined) return; // the answer ended (end of generation) within the window
+      tokens = [last];
+    }
     if (logprobs === undefined) {
       for await (const token of sequence.evaluate(tokens, options)) yield { token };
       return;
@@ -255,6 +313,11 @@ export class LlamaCppBackend implements GenerationBackend {
       const top = [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, logprobs).map(([token, probability]) => ({ token: this.model!.detokenize([token]), logprob: Math.log(probability) }));
       yield { token: item.token, logprob: Math.log(item.confidence), top };
     }
+  }
+
+  private logprobOf(token: Token, probabilities: Map<Token, number>, logprobs: number): { logprob: number; top: Array<{ token: string; logprob: number }> } {
+    const top = [...probabilities.entries()].slice(0, logprobs).map(([other, probability]) => ({ token: this.model!.detokenize([other]), logprob: Math.log(probability) }));
+    return { logprob: Math.log(probabilities.get(token) ?? 0), top };
   }
 
   async embed(): Promise<{ embeddings: number[][]; tokens: number }> {

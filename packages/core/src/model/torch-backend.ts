@@ -87,6 +87,7 @@ export class TorchBackend implements GenerationBackend {
         presence_penalty: request.presencePenalty ?? 0,
         frequency_penalty: request.frequencyPenalty ?? 0,
         ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
+        ...(request.ordinal ? { ordinal: request.ordinal } : {}),
       },
       {
         signal: request.signal,

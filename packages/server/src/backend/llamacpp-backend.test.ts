@@ -7,10 +7,12 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { LlamaCppBackend } from "@reviewtune/core";
+import { ANALYSIS_ORDINALS } from "@reviewtune/contracts";
+import { LlamaCppBackend, analysisGeneration, analysisPrompt } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
 let server: ReviewtuneServer;
+let backend: LlamaCppBackend;
 
 const ask = (model: string, extra: Record<string, unknown> = {}) =>
   server.app.inject({
@@ -21,7 +23,7 @@ const ask = (model: string, extra: Record<string, unknown> = {}) =>
 
 before(async () => {
   fixtures = makeSmolAdapters(0.3); // strong enough that the greedy answer changes
-  const backend = new LlamaCppBackend({ gguf: fixtures.gguf, parallel: 2, contextPerSequence: 256, cacheDir: fixtures.work });
+  backend = new LlamaCppBackend({ gguf: fixtures.gguf, parallel: 2, contextPerSequence: 256, cacheDir: fixtures.work });
   server = createServer({
     backend,
     baseId: "smollm2-135m-instruct",
@@ -165,5 +167,65 @@ describe("llama.cpp backend", () => {
       assert.ok(entry.logprob <= 0 && entry.top_logprobs.length === 3);
       assert.ok(Math.abs(entry.top_logprobs[0]!.logprob - entry.logprob) < 1e-3, "greedy: the chosen token is the likeliest");
     }
+  });
+
+  it("the analysis's stars and sentiment are the median of the model's distribution over their options, not the likeliest", async () => {
+    const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it!", "Too small, returned it.", "Okay for the price.", "Three stars: fine, not great."];
+    let differs = 0;
+    const chosen = new Map<string, number>();
+    // The base writes each label as one token; the random adapter spells them out but is unsure of the stars.
+    for (const adapterDir of [undefined, fixtures.tuned]) {
+      const result = await backend.generate({
+        adapterDir,
+        prompts: reviews.map((text) => backend.renderChat([{ role: "user", content: analysisPrompt({ text }) }])),
+        ...analysisGeneration(),
+        maxNewTokens: 32, // both choices come within the first tokens; the rest of the analysis is not looked at here
+        logprobs: 12, // under the grammar only the options (and the spaces it admits) have any probability there
+        signal: new AbortController().signal,
+      });
+      for (const output of result.outputs) {
+        let text = "";
+        const decided: string[] = [];
+        for (const step of output.logprobs!) {
+          // Where the answer so far ends with the choice's text and the likeliest token is an option
+          // (the base writes a space after the colon first, which the grammar admits).
+          const ordinal = ANALYSIS_ORDINALS.find((candidate) => text.replace(/\s+/g, "").endsWith(candidate.after) && candidate.choices.includes(step.token) && !decided.includes(candidate.after));
+          text += step.token;
+          if (!ordinal) continue;
+          decided.push(ordinal.after);
+          const weights = ordinal.choices.map((choice) => Math.exp(step.top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
+          const total = weights.reduce((sum, weight) => sum + weight, 0);
+          let cumulative = 0;
+          const median = ordinal.choices[weights.findIndex((weight) => (cumulative += weight) >= total / 2)];
+          assert.equal(step.token, median, `${ordinal.after} in ${output.text}: ${JSON.stringify(step.top)}`);
+          differs += Number(ordinal.choices[weights.indexOf(Math.max(...weights))] !== median);
+          chosen.set(ordinal.after, (chosen.get(ordinal.after) ?? 0) + 1);
+        }
+        assert.ok(decided.includes(ANALYSIS_ORDINALS[0]!.after), `the stars chosen in ${output.text}`);
+      }
+    }
+    // A scale of nine, where the model is unsure: the median and the likeliest differ.
+    const digits = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    const picks = await backend.generate({
+      prompts: ["Pick a number from 1 to 9.", "How many legs does a spider have?", "Rate pizza from 1 to 9."].map((content) => backend.renderChat([{ role: "user", content }])),
+      ...analysisGeneration(),
+      jsonSchema: { type: "object", properties: { n: { enum: digits.map(Number) } }, required: ["n"] },
+      ordinal: [{ after: '"n":', choices: digits }],
+      maxNewTokens: 12,
+      logprobs: 12,
+      signal: new AbortController().signal,
+    });
+    for (const output of picks.outputs) {
+      const step = output.logprobs!.find((entry) => digits.includes(entry.token))!;
+      const weights = digits.map((digit) => Math.exp(step.top.find((entry) => entry.token === digit)?.logprob ?? -Infinity));
+      const total = weights.reduce((sum, weight) => sum + weight, 0);
+      let cumulative = 0;
+      const median = digits[weights.findIndex((weight) => (cumulative += weight) >= total / 2)];
+      assert.equal(step.token, median, `${output.text}: ${JSON.stringify(step.top)}`);
+      differs += Number(digits[weights.indexOf(Math.max(...weights))] !== median);
+    }
+    assert.equal(chosen.get(ANALYSIS_ORDINALS[0]!.after), 2 * reviews.length);
+    assert.ok((chosen.get(ANALYSIS_ORDINALS[1]!.after) ?? 0) > 0, "some sentiments were chosen too");
+    assert.ok(differs > 0, "somewhere the median is not the likeliest option (else plain greedy decoding would pass)");
   });
 });
