@@ -25,8 +25,10 @@ export interface LlamaCppBackendOptions {
    * them. Default: llama.cpp's math cores (physical cores), at most the cores this process may use.
    */
   threads?: number | undefined;
-  /** Sequences decoded together per context (default 4). */
+  /** Sequences decoded at once per model (default 4), spread over its contexts. */
   parallel?: number;
+  /** Threads of each context (default: 1 for a model file under 1 GiB, else the whole budget): see createPool. */
+  threadsPerContext?: number | undefined;
   /** Tokens of context per sequence (default 1024). */
   contextPerSequence?: number;
   /** Where converted adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
@@ -39,6 +41,34 @@ const GRAMMAR_END = "\n".repeat(4);
 /** Prompt tokens evaluated between two looks at the request's abort signal (node-llama-cpp's evaluation takes none). */
 const PROMPT_CHUNK = 128;
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
+
+/** A model file below this size decodes on one thread per context (see LlamaCppBackend.createPool). */
+const SMALL_MODEL_BYTES = 1024 ** 3;
+
+/** One model's contexts (see LlamaCppBackend.createPool). */
+interface ContextPool {
+  contexts: LlamaContext[];
+  /** One slot per sequence of the pool: prompts beyond that wait for a free one. */
+  slots: PQueue;
+  /** Each context's free sequences, taken once and reused (a disposed sequence's id comes back only later). */
+  free: Map<LlamaContext, LlamaContextSequence[]>;
+}
+
+/**
+ * A free sequence of the context with the most free ones (the least busy), the one it used last (its
+ * history is kept: see keepCommonPrefix). Callers hold one of the pool's slots.
+ */
+function takeSequence(pool: ContextPool): { context: LlamaContext; sequence: LlamaContextSequence } {
+  let best: LlamaContext | undefined;
+  for (const context of pool.contexts) if ((pool.free.get(context)?.length ?? 0) > (best ? pool.free.get(best)!.length : 0)) best = context;
+  const sequence = best ? pool.free.get(best)!.pop() : undefined;
+  if (!best || !sequence) throw new Error("no free sequence: a caller did not hold a slot");
+  return { context: best, sequence };
+}
+
+async function disposePool(pool: ContextPool): Promise<void> {
+  for (const context of pool.contexts) await context.dispose();
+}
 
 /** Text without its whitespace: an ordinal choice's `after` is matched ignoring the grammar's optional spaces. */
 function squashSpace(text: string): string {
@@ -65,12 +95,8 @@ export class LlamaCppBackend implements GenerationBackend {
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
   private template: ChatTemplate | undefined;
-  private base: LlamaContext | undefined;
-  private readonly adapters = new Map<string, { context: LlamaContext }>();
-  /** One slot per sequence of each context: prompts beyond that wait for a free one. */
-  private readonly slots = new WeakMap<LlamaContext, PQueue>();
-  /** Each context's sequences, taken once and reused (a disposed sequence's id comes back only later). */
-  private readonly free = new WeakMap<LlamaContext, LlamaContextSequence[]>();
+  private base: ContextPool | undefined;
+  private readonly adapters = new Map<string, ContextPool>();
   private ready: Promise<void> = Promise.resolve();
   private baseProbe: ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]> | undefined;
   /** The base GGUF's architecture and head counts, which adapter conversion needs. */
@@ -118,7 +144,7 @@ export class LlamaCppBackend implements GenerationBackend {
       if (!source) throw new Error(`${this.options.gguf} has no chat template (tokenizer.chat_template); pass the run's template`);
       const special = (token: Token | null) => (token === null ? undefined : this.model!.detokenize([token], true));
       this.template = new ChatTemplate(source, { bos_token: special(this.model.tokens.bos), eos_token: special(this.model.tokens.eos) });
-      this.base = await this.createContext();
+      this.base = await this.createPool();
       this.state = "ready";
     })();
     await this.ready;
@@ -139,14 +165,14 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
-    const context = request.adapterDir ? this.adapters.get(resolve(request.adapterDir))?.context : this.base;
-    if (!context) throw new Error(`adapter ${request.adapterDir} is not loaded`);
+    const pool = request.adapterDir ? this.adapters.get(resolve(request.adapterDir)) : this.base;
+    if (!pool) throw new Error(`adapter ${request.adapterDir} is not loaded`);
     const started = performance.now();
     const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
     const outputs: GenerateResult["outputs"] = new Array(request.prompts.length);
-    // Each prompt on a sequence of its own, as many at once as the context has: llama.cpp batches them.
-    const slots = this.slots.get(context)!;
-    await Promise.all(request.prompts.map((_, index) => slots.add(async () => (outputs[index] = await this.complete(context, request, index, grammar)))));
+    // Each prompt on a sequence of its own, as many at once as the pool has: llama.cpp batches those of
+    // one context, and the contexts decode side by side.
+    await Promise.all(request.prompts.map((_, index) => pool.slots.add(async () => (outputs[index] = await this.complete(pool, request, index, grammar)))));
     const seconds = (performance.now() - started) / 1000;
     const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
     return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: Boolean(request.adapterDir) };
@@ -166,11 +192,11 @@ export class LlamaCppBackend implements GenerationBackend {
     return grammar;
   }
 
-  private async complete(context: LlamaContext, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
+  private async complete(pool: ContextPool, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
     const model = this.model!;
     // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
     if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
-    const sequence = await this.takeSequence(context);
+    const { context, sequence } = takeSequence(pool);
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
       let rest = await this.keepCommonPrefix(sequence, prompt);
@@ -251,7 +277,7 @@ export class LlamaCppBackend implements GenerationBackend {
         ...(request.logprobs !== undefined ? { logprobs } : {}),
       };
     } finally {
-      this.free.get(context)!.push(sequence);
+      pool.free.get(context)!.push(sequence);
     }
   }
 
@@ -362,13 +388,13 @@ export class LlamaCppBackend implements GenerationBackend {
       const code = /truncated|corrupt|not a safetensors/.test(message) ? "corrupt_weights" : "adapter_incompatible";
       throw new EngineRequestError(code, `${adapterDir}: ${message}`, null, weights, "export --format merged works for any adapter");
     }
-    let context: LlamaContext;
+    let pool: ContextPool;
     try {
-      context = await this.createContext(gguf);
+      pool = await this.createPool(gguf);
     } catch (error) {
       throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
     }
-    const tuned = await this.nextTokenLogProbabilities(context);
+    const tuned = await this.nextTokenLogProbabilities(pool);
     const base = await (this.baseProbe ??= this.nextTokenLogProbabilities(this.base!)); // the same for every adapter
     let max = 0;
     let sum = 0;
@@ -378,12 +404,12 @@ export class LlamaCppBackend implements GenerationBackend {
       sum += difference;
     }
     if (max < NO_EFFECT_THRESHOLD) {
-      await context.dispose();
+      await disposePool(pool);
       throw new EngineRequestError("adapter_no_effect", `adapter ${adapterDir} loads but does not change the model's next-token probabilities`, null, adapterDir, "the adapter is untrained or scaled to zero");
     }
     const previous = this.adapters.get(adapterDir);
-    this.adapters.set(adapterDir, { context });
-    await previous?.context.dispose();
+    this.adapters.set(adapterDir, pool);
+    if (previous) await disposePool(previous);
     return {
       adapter: adapterDir,
       rank: converted.rank,
@@ -401,7 +427,7 @@ export class LlamaCppBackend implements GenerationBackend {
     const adapterDir = resolve(dir);
     const entry = this.adapters.get(adapterDir);
     this.adapters.delete(adapterDir);
-    await entry?.context.dispose();
+    if (entry) await disposePool(entry);
   }
 
   onRestart(): void {
@@ -410,34 +436,63 @@ export class LlamaCppBackend implements GenerationBackend {
 
   async close(): Promise<void> {
     this.state = "closed";
-    for (const { context } of this.adapters.values()) await context.dispose();
+    for (const pool of this.adapters.values()) await disposePool(pool);
     this.adapters.clear();
-    await this.base?.dispose();
+    if (this.base) await disposePool(this.base);
     await this.model?.dispose();
     await this.llama?.dispose();
   }
 
-  private async createContext(lora?: string): Promise<LlamaContext> {
-    const context = await this.model!.createContext({
-      sequences: this.parallel,
-      contextSize: this.parallel * (this.options.contextPerSequence ?? 1024),
-      // Alone, a context uses the whole budget; contexts decoding together split it, each keeping at
-      // least one thread, so an adapter context is never starved by a busy base context.
-      threads: { ideal: this.threads, min: 1 },
-      ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
-    });
-    this.slots.set(context, new PQueue({ concurrency: this.parallel }));
-    this.free.set(context, Array.from({ length: this.parallel }, () => context.getSequence()));
-    return context;
+  /**
+   * The contexts of one model (the base, or the base with one adapter): as many as the threads a
+   * context gets divide into the budget, the `parallel` sequences spread over them. A small model
+   * decodes fastest on one thread per context: its operations are too short to split, and with two
+   * threads llama.cpp spends most of a token waiting at barriers (perf on SmolLM2-135M with an r16
+   * adapter: 74% of the time in ggml_barrier); two one-thread contexts decoded 94 tokens/s where one
+   * two-thread context decoded 65.
+   */
+  private async createPool(lora?: string): Promise<ContextPool> {
+    const threadsEach = this.threadsPerContext;
+    const count = Math.max(1, Math.min(this.parallel, Math.floor(this.threads / threadsEach)));
+    const sequencesEach = Math.ceil(this.parallel / count);
+    const contexts: LlamaContext[] = [];
+    try {
+      for (let index = 0; index < count; index++) {
+        contexts.push(
+          await this.model!.createContext({
+            sequences: sequencesEach,
+            contextSize: sequencesEach * (this.options.contextPerSequence ?? 1024),
+            // Contexts decoding together split the budget (node-llama-cpp's ThreadsSplitter), each keeping
+            // at least one thread, so an adapter's context is never starved by a busy base context.
+            threads: { ideal: threadsEach, min: 1 },
+            ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
+          }),
+        );
+      }
+    } catch (error) {
+      for (const context of contexts) await context.dispose();
+      throw error;
+    }
+    return {
+      contexts,
+      slots: new PQueue({ concurrency: count * sequencesEach }),
+      free: new Map(contexts.map((context) => [context, Array.from({ length: sequencesEach }, () => context.getSequence())])),
+    };
+  }
+
+  /** Threads of one context: one for a small model (see createPool), the whole budget for a large one. */
+  private get threadsPerContext(): number {
+    if (this.options.threadsPerContext !== undefined) return Math.max(1, Math.min(this.options.threadsPerContext, this.threads));
+    return (this.model?.size ?? 0) < SMALL_MODEL_BYTES ? 1 : this.threads;
   }
 
   /** Log-probabilities of the likeliest next tokens after the probe prompt (those above 1e-6). */
-  private nextTokenLogProbabilities(context: LlamaContext): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
-    return this.slots.get(context)!.add(() => this.probe(context));
+  private nextTokenLogProbabilities(pool: ContextPool): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
+    return pool.slots.add(() => this.probe(pool));
   }
 
-  private async probe(context: LlamaContext): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
-    const sequence = await this.takeSequence(context);
+  private async probe(pool: ContextPool): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
+    const { context, sequence } = takeSequence(pool);
     try {
       const prompt = this.model!.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
       await sequence.clearHistory();
@@ -448,15 +503,8 @@ export class LlamaCppBackend implements GenerationBackend {
       }
       return { values: new Map(), top: undefined, promptTokens: prompt.length };
     } finally {
-      this.free.get(context)!.push(sequence);
+      pool.free.get(context)!.push(sequence);
     }
-  }
-
-  /** A free sequence of the context, the one used last (its history is kept: see keepCommonPrefix). Callers hold one of the context's slots. */
-  private async takeSequence(context: LlamaContext): Promise<LlamaContextSequence> {
-    const sequence = this.free.get(context)!.pop();
-    if (!sequence) throw new Error("no free sequence: a caller did not hold a slot");
-    return sequence;
   }
 
   /**
