@@ -29,7 +29,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import classification, files, models
+from reviewtune_engine import classification, files, lm_loss, models
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -319,7 +319,7 @@ PLANNED_EVALUATIONS = 4  # evaluations (each with a checkpoint) spread over a ti
 TIMED_STEPS = 3  # optimizer steps timed before planning (the first is warm-up and not counted)
 
 
-def time_one_step(model, collator, examples: list[dict], batch_size: int, accumulation: int, seed: int) -> float:
+def time_one_step(model, collator, examples: list[dict], batch_size: int, accumulation: int, seed: int, loss_function=None) -> float:
     """Seconds of one optimizer step (forward and backward of `accumulation` micro-batches) on a
     random sample of the real examples. No optimizer step is taken and gradients are dropped, so the
     model is unchanged; the RNG is re-seeded afterwards so training draws the same numbers."""
@@ -333,7 +333,11 @@ def time_one_step(model, collator, examples: list[dict], batch_size: int, accumu
         for micro in range(accumulation):
             offset = step * per_step + micro * batch_size
             inputs = collator(sample[offset : offset + batch_size])
-            loss = model(**inputs).loss
+            if loss_function is None:
+                loss = model(**inputs).loss
+            else:  # the Trainer's way: the model without labels, then the loss function
+                labels = inputs.pop("labels")
+                loss = loss_function(model(**inputs), labels)
             loss.backward()
         seconds.append(time.perf_counter() - started)
     model.zero_grad(set_to_none=True)
@@ -483,13 +487,17 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             eval_examples, _ = tokenize_rows(read_rows(params["eval_file"], "validation"), tokenizer, max_length)
         if dropped:
             emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {max_length}"})
-        collator = _CountingCollator(
-            DataCollatorForLanguageModeling(
-                pad_token_id=tokenizer.pad_token_id,
-                padding_free=packing == "padding_free",
-                pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
-            )
+        language_model_collator = DataCollatorForLanguageModeling(
+            pad_token_id=tokenizer.pad_token_id,
+            padding_free=packing == "padding_free",
+            pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
         )
+        if training.get("logits", "labelled") == "labelled":
+            # The head and the loss only where a label is (lm_loss.py): same loss, fewer FLOPs and bytes.
+            collator = _CountingCollator(lm_loss.LogitsWhereLabelled(language_model_collator))
+            loss_function = lm_loss.LabelledLoss()
+        else:
+            collator = _CountingCollator(language_model_collator)
     from datasets import Dataset
 
     # model
@@ -514,7 +522,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             plan = json.loads(plan_file.read_text())  # the same schedule as the interrupted attempt
         else:
             emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
-            step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"])
+            step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"], loss_function)
             planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(eval_examples or []), per_step, math.ceil(len(train_examples) / per_step), training["epochs"])
             plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
             _write_json_atomic(plan_file, plan)

@@ -110,6 +110,13 @@ export const TrainingConfigSchema = z.strictObject({
    * as the reference recipes do (kept for comparison in `bench train`).
    */
   packing: z.enum(["padding_free", "pad_to_longest", "pad_to_max_length"]).default("padding_free"),
+  /**
+   * Where a language model's head and loss are computed: labelled (the positions whose next token
+   * has a label, i.e. the completions: the same loss with the head's FLOPs and the logits' memory
+   * cut to that share) or all (every position, as the model's own forward does; kept for `bench
+   * train`). Classification heads ignore it.
+   */
+  logits: z.enum(["labelled", "all"]).default("labelled"),
   logging_steps: z.number().int().positive().default(1),
   /** CPU threads for torch; 0 = all cores. */
   threads: z.number().int().nonnegative().default(0),

@@ -1,6 +1,7 @@
-// `reviewtune bench train`: our padding-free recipe against the reference recipes' naive one (every
-// example padded to max_length) on the same review-length data, same seed, same steps, each in a
-// fresh engine process so peak memory is its own. Prints figures; asserts nothing.
+// `reviewtune bench train`: our recipe (padding-free, the head and loss only where labels are) against
+// the same without the labelled-logits step and against the reference recipes' naive one (every
+// example padded to max_length, logits everywhere) on the same review-length data, same seed, same
+// steps, each in a fresh engine process so peak memory is its own. Prints figures; asserts nothing.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { startRun } from "../train/train-run.js";
 export interface BenchVariant {
   name: string;
   packing: TrainConfig["training"]["packing"];
+  logits: TrainConfig["training"]["logits"];
   result: TrainResult;
 }
 
@@ -22,9 +24,10 @@ export interface TrainBenchOptions {
 }
 
 export async function benchTrain(options: TrainBenchOptions): Promise<BenchVariant[]> {
-  const variants: Array<{ name: string; packing: TrainConfig["training"]["packing"] }> = [
-    { name: "reviewtune (padding-free)", packing: "padding_free" },
-    { name: "naive (pad to max_length)", packing: "pad_to_max_length" },
+  const variants: Array<Omit<BenchVariant, "result">> = [
+    { name: "reviewtune (padding-free, labelled logits)", packing: "padding_free", logits: "labelled" },
+    { name: "padding-free, logits everywhere", packing: "padding_free", logits: "all" },
+    { name: "naive (pad to max_length)", packing: "pad_to_max_length", logits: "all" },
   ];
   const runsDirectory = options.keepRuns ?? mkdtempSync(join(tmpdir(), "reviewtune-bench-"));
   const results: BenchVariant[] = [];
@@ -33,8 +36,8 @@ export async function benchTrain(options: TrainBenchOptions): Promise<BenchVaria
       options.log?.(`bench: ${variant.name}, ${options.steps} steps...`);
       const config: TrainConfig = {
         ...options.base,
-        name: `bench-${variant.packing}`,
-        training: { ...options.base.training, packing: variant.packing, max_steps: options.steps },
+        name: `bench-${variant.packing}-${variant.logits}`,
+        training: { ...options.base.training, packing: variant.packing, logits: variant.logits, max_steps: options.steps },
         evaluation: { strategy: "no" },
         early_stopping: undefined,
         checkpoints: { keep: 1 },
@@ -66,14 +69,12 @@ export function formatBench(results: BenchVariant[]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
   const out = [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)];
-  const [ours, naive] = results;
-  if (ours && naive) {
-    out.push(
-      "",
-      `speed-up: ${(ours.result.tokens_per_second / naive.result.tokens_per_second).toFixed(2)}x tokens/s, ` +
-        `${(naive.result.seconds_per_step / ours.result.seconds_per_step).toFixed(2)}x time per step; ` +
-        `eval loss difference ${Math.abs((ours.result.final_eval_loss ?? 0) - (naive.result.final_eval_loss ?? 0)).toExponential(2)}`,
-    );
-  }
+  const [ours, everywhere, naive] = results;
+  const versus = (other: BenchVariant, label: string) =>
+    `vs ${label}: ${(ours!.result.tokens_per_second / other.result.tokens_per_second).toFixed(2)}x tokens/s, ` +
+    `${(other.result.seconds_per_step / ours!.result.seconds_per_step).toFixed(2)}x time per step, ` +
+    `peak memory ${(ours!.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(other.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB; ` +
+    `eval loss difference ${Math.abs((ours!.result.final_eval_loss ?? 0) - (other.result.final_eval_loss ?? 0)).toExponential(2)}`;
+  if (ours && everywhere && naive) out.push("", versus(everywhere, "logits everywhere"), versus(naive, "naive"));
   return out.join("\n");
 }
