@@ -1,7 +1,8 @@
 // The llama.cpp backend: the base model's GGUF through node-llama-cpp, in this process, with PEFT
 // adapters converted to GGUF LoRA by our own converter when they are loaded. Each adapter (and the
-// base) has its own context with `parallel` sequences, so up to that many prompts decode together
-// (llama.cpp batches the sequences of a context). No Python: this is the fast CPU path.
+// base) has its own pool of contexts holding `parallel` sequences between them, so up to that many
+// prompts decode together (llama.cpp batches the sequences of a context; a small model's contexts
+// decode on one thread each, side by side: see createPool). No Python: this is the fast CPU path.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -76,7 +77,7 @@ function squashSpace(text: string): string {
 }
 
 /** The option where the cumulative probability over the options (in their order) reaches one half; undefined if none has any. */
-export function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
+function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
   const weights = choices.map((choice) => probabilities.get(choice) ?? 0);
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   if (!(total > 0)) return undefined;
