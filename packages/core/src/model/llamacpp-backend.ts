@@ -28,8 +28,6 @@ export interface LlamaCppBackendOptions {
   threads?: number | undefined;
   /** Sequences decoded at once per model (default 4), spread over its contexts. */
   parallel?: number;
-  /** Threads of each context (default: 1 for a model file under 1 GiB, else the whole budget): see createPool. */
-  threadsPerContext?: number | undefined;
   /** Tokens of context per sequence (default 1024). */
   contextPerSequence?: number;
   /** Where converted adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
@@ -321,7 +319,7 @@ export class LlamaCppBackend implements GenerationBackend {
         const at = pending.findIndex((ordinal) => before.endsWith(ordinal.after) && ordinal.choices.includes(item.token));
         const chosen = at >= 0 ? (medianChoice(item.probabilities, pending[at]!.choices) ?? item.token) : item.token;
         if (at >= 0) pending.splice(at, 1);
-        yield { token: chosen, ...(logprobs === undefined ? {} : this.logprobOf(chosen, item.probabilities, logprobs)) };
+        yield { token: chosen, ...(logprobs === undefined ? {} : { logprob: Math.log(item.probabilities.get(chosen) ?? 0), top: this.topLogprobs(item.probabilities, logprobs) }) };
         generated.push(chosen);
         last = chosen;
         // Every choice made, or past the window: the rest without the cost of the probabilities.
@@ -336,15 +334,14 @@ export class LlamaCppBackend implements GenerationBackend {
       return;
     }
     for await (const item of sequence.evaluateWithMetadata(tokens, { confidence: true, probabilities: logprobs > 0 }, options)) {
-      const probabilities = (item as { probabilities?: Map<Token, number> }).probabilities; // sorted, likeliest first
-      const top = [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, logprobs).map(([token, probability]) => ({ token: this.model!.detokenize([token]), logprob: Math.log(probability) }));
-      yield { token: item.token, logprob: Math.log(item.confidence), top };
+      const probabilities = (item as { probabilities?: Map<Token, number> }).probabilities;
+      yield { token: item.token, logprob: Math.log(item.confidence), top: this.topLogprobs(probabilities, logprobs) };
     }
   }
 
-  private logprobOf(token: Token, probabilities: Map<Token, number>, logprobs: number): { logprob: number; top: Array<{ token: string; logprob: number }> } {
-    const top = [...probabilities.entries()].slice(0, logprobs).map(([other, probability]) => ({ token: this.model!.detokenize([other]), logprob: Math.log(probability) }));
-    return { logprob: Math.log(probabilities.get(token) ?? 0), top };
+  /** The `count` likeliest tokens of a next-token distribution (node-llama-cpp's map is sorted, likeliest first). */
+  private topLogprobs(probabilities: Map<Token, number> | undefined, count: number): Array<{ token: string; logprob: number }> {
+    return [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, count).map(([token, probability]) => ({ token: this.model!.detokenize([token]), logprob: Math.log(probability) }));
   }
 
   async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
@@ -483,7 +480,6 @@ export class LlamaCppBackend implements GenerationBackend {
 
   /** Threads of one context: one for a small model (see createPool), the whole budget for a large one. */
   private get threadsPerContext(): number {
-    if (this.options.threadsPerContext !== undefined) return Math.max(1, Math.min(this.options.threadsPerContext, this.threads));
     return (this.model?.size ?? 0) < SMALL_MODEL_BYTES ? 1 : this.threads;
   }
 

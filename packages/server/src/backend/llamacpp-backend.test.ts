@@ -21,6 +21,14 @@ const ask = (model: string, extra: Record<string, unknown> = {}) =>
     payload: { model, messages: [{ role: "user", content: 'Based on this review, is this product worth buying?\n\nReview: "Stopped working after a week. Waste of money."' }], max_tokens: 12, ...extra },
   });
 
+/** From a step's returned alternatives: the option where the cumulative probability over the options reaches one half, and the likeliest option. */
+function medianAndLikeliest(top: ReadonlyArray<{ token: string; logprob: number }>, choices: readonly string[]): { median: string | undefined; likeliest: string | undefined } {
+  const weights = choices.map((choice) => Math.exp(top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let cumulative = 0;
+  return { median: choices[weights.findIndex((weight) => (cumulative += weight) >= total / 2)], likeliest: choices[weights.indexOf(Math.max(...weights))] };
+}
+
 before(async () => {
   fixtures = makeSmolAdapters(0.3); // strong enough that the greedy answer changes
   backend = new LlamaCppBackend({ gguf: fixtures.gguf, parallel: 2, contextPerSequence: 256, cacheDir: fixtures.work });
@@ -193,12 +201,9 @@ describe("llama.cpp backend", () => {
           text += step.token;
           if (!ordinal) continue;
           decided.push(ordinal.after);
-          const weights = ordinal.choices.map((choice) => Math.exp(step.top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
-          const total = weights.reduce((sum, weight) => sum + weight, 0);
-          let cumulative = 0;
-          const median = ordinal.choices[weights.findIndex((weight) => (cumulative += weight) >= total / 2)];
+          const { median, likeliest } = medianAndLikeliest(step.top, ordinal.choices);
           assert.equal(step.token, median, `${ordinal.after} in ${output.text}: ${JSON.stringify(step.top)}`);
-          differs += Number(ordinal.choices[weights.indexOf(Math.max(...weights))] !== median);
+          differs += Number(likeliest !== median);
           chosen.set(ordinal.after, (chosen.get(ordinal.after) ?? 0) + 1);
         }
         assert.ok(decided.includes(ANALYSIS_ORDINALS[0]!.after), `the stars chosen in ${output.text}`);
@@ -217,12 +222,9 @@ describe("llama.cpp backend", () => {
     });
     for (const output of picks.outputs) {
       const step = output.logprobs!.find((entry) => digits.includes(entry.token))!;
-      const weights = digits.map((digit) => Math.exp(step.top.find((entry) => entry.token === digit)?.logprob ?? -Infinity));
-      const total = weights.reduce((sum, weight) => sum + weight, 0);
-      let cumulative = 0;
-      const median = digits[weights.findIndex((weight) => (cumulative += weight) >= total / 2)];
+      const { median, likeliest } = medianAndLikeliest(step.top, digits);
       assert.equal(step.token, median, `${output.text}: ${JSON.stringify(step.top)}`);
-      differs += Number(digits[weights.indexOf(Math.max(...weights))] !== median);
+      differs += Number(likeliest !== median);
     }
     assert.equal(chosen.get(ANALYSIS_ORDINALS[0]!.after), 2 * reviews.length);
     assert.ok((chosen.get(ANALYSIS_ORDINALS[1]!.after) ?? 0) > 0, "some sentiments were chosen too");
