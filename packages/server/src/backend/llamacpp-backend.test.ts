@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { ANALYSIS_ORDINALS } from "@reviewtune/contracts";
+import { ANALYSIS_ORDINALS, type OrdinalChoice } from "@reviewtune/contracts";
 import { LlamaCppBackend, analysisGeneration, analysisPrompt } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
@@ -211,21 +211,43 @@ describe("llama.cpp backend", () => {
     }
     // A scale of nine, where the model is unsure: the median and the likeliest differ.
     const digits = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
-    const picks = await backend.generate({
-      prompts: ["Pick a number from 1 to 9.", "How many legs does a spider have?", "Rate pizza from 1 to 9."].map((content) => backend.renderChat([{ role: "user", content }])),
-      ...analysisGeneration(),
-      jsonSchema: { type: "object", properties: { n: { enum: digits.map(Number) } }, required: ["n"] },
-      ordinal: [{ after: '"n":', choices: digits }],
-      maxNewTokens: 12,
-      logprobs: 12,
-      signal: new AbortController().signal,
-    });
-    for (const output of picks.outputs) {
-      const step = output.logprobs!.find((entry) => digits.includes(entry.token))!;
+    const pickPrompts = ["Pick a number from 1 to 9.", "How many legs does a spider have?", "Rate pizza from 1 to 9."].map((content) => backend.renderChat([{ role: "user", content }]));
+    // One prompt per request, so that the check below compares answers computed in batches of the same
+    // shape (llama.cpp's sums differ in the last digits between batch shapes).
+    const pick = async (prompt: string, first: number[], ordinal: OrdinalChoice[]) =>
+      (
+        await backend.generate({
+          prompts: [prompt],
+          ...analysisGeneration(),
+          jsonSchema: { type: "object", properties: { n: { enum: first }, m: { enum: digits.map(Number) }, why: { type: "string", maxLength: 12 } }, required: ["n", "m", "why"] },
+          ordinal,
+          maxNewTokens: 32,
+          logprobs: 12,
+          signal: new AbortController().signal,
+        })
+      ).outputs[0]!;
+    let replaced = 0;
+    for (const prompt of pickPrompts) {
+      const output = await pick(prompt, digits.map(Number), [{ after: '"n":', choices: digits }, { after: '"m":', choices: digits }]);
+      const at = output.logprobs!.findIndex((entry) => digits.includes(entry.token));
+      const step = output.logprobs![at]!;
       const { median, likeliest } = medianAndLikeliest(step.top, digits);
       assert.equal(step.token, median, `${output.text}: ${JSON.stringify(step.top)}`);
       differs += Number(likeliest !== median);
+      if (likeliest === median) continue;
+      // The rest of the answer (the second choice included) follows the option taken, not the one it
+      // replaced: the same as when a grammar admits only that option.
+      replaced += 1;
+      const again = await pick(prompt, [Number(median)], [{ after: '"m":', choices: digits }]);
+      assert.equal(again.text, output.text);
+      const second = output.logprobs!.findIndex((entry, position) => position > at && digits.includes(entry.token));
+      assert.ok(second > at, `a second choice in ${output.text}`);
+      for (const [rank, alternative] of output.logprobs![second]!.top.entries()) {
+        const same = again.logprobs![second]!.top[rank]!;
+        assert.ok(same.token === alternative.token && (same.logprob === alternative.logprob || Math.abs(same.logprob - alternative.logprob) < 1e-4), `${JSON.stringify(again.logprobs![second])} vs ${JSON.stringify(output.logprobs![second])}`);
+      }
     }
+    assert.ok(replaced > 0, "some pick was replaced by its median");
     assert.equal(chosen.get(ANALYSIS_ORDINALS[0]!.after), 2 * reviews.length);
     assert.ok((chosen.get(ANALYSIS_ORDINALS[1]!.after) ?? 0) > 0, "some sentiments were chosen too");
     assert.ok(differs > 0, "somewhere the median is not the likeliest option (else plain greedy decoding would pass)");
