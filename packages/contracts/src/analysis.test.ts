@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ANALYSIS_SCORES, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, formatAnalysis, parseAnalysis, type ReviewAnalysis } from "./analysis.js";
+import { ANALYSIS_JUMPS, ANALYSIS_SCORES, QUALITY_LABELS, RECOMMENDATION_LABELS, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, forcedContinuation, formatAnalysis, parseAnalysis, type ReviewAnalysis } from "./analysis.js";
+import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
 
 const example: ReviewAnalysis = {
   stars: 2,
@@ -38,6 +39,55 @@ describe("ReviewAnalysis", () => {
     const full = { ...example, aspects: Array(schema.aspects.maxItems).fill(longest), summary: "s".repeat(schema.summary.maxLength) };
     assert.ok(ReviewAnalysisSchema.safeParse(full).success);
     assert.equal(ReviewAnalysisSchema.safeParse({ ...full, aspects: [...full.aspects, longest] }).success, false);
+  });
+});
+
+describe("ANALYSIS_JUMPS", () => {
+  const rules = ANALYSIS_JUMPS.map((rule) => ({ after: new RegExp(rule.after), text: rule.text }));
+  const kind = (char: string) => (/\p{L}/u.test(char) ? "letter" : /\p{N}/u.test(char) ? "digit" : /\s/.test(char) ? "space" : "other");
+  const analyses: ReviewAnalysis[] = [];
+  for (const [index, score] of ANALYSIS_SCORES.entries())
+    analyses.push({
+      stars: (1 + (index % 5)) as ReviewAnalysis["stars"],
+      sentiment: SENTIMENT_LABELS[index % 3]!,
+      score,
+      quality: QUALITY_LABELS[index % 3]!,
+      recommendation: RECOMMENDATION_LABELS[(index + 1) % 3]!,
+      aspects: Array.from({ length: index % 4 }, (_, at) => ({ term: ['battery life', 'the "sales" team', "lid", 'a \\ b'][at]!, polarity: SENTIMENT_LABELS[(index + at) % 3]! })),
+      summary: index % 2 ? "Works, mostly." : 'Says "fine", then returns it.',
+    });
+
+  it("only ever continue a compact analysis with what it says next, cut where the tokenizer cuts", () => {
+    let forced = 0;
+    let total = 0;
+    for (const analysis of analyses) {
+      const text = formatAnalysis(analysis);
+      total += text.length;
+      for (let at = 0; at < text.length; ) {
+        const next = forcedContinuation(rules, text.slice(0, at));
+        if (!next) {
+          at += 1;
+          continue;
+        }
+        assert.equal(text.slice(at, at + next.length), next, `after ${JSON.stringify(text.slice(0, at))}`);
+        assert.notEqual(kind(text[at - 1]!), kind(next[0]!), `a cut inside a pre-token before ${JSON.stringify(next)}`);
+        const following = text[at + next.length];
+        if (following !== undefined) assert.notEqual(kind(next.at(-1)!), kind(following), `a cut inside a pre-token after ${JSON.stringify(next)}`);
+        forced += next.length;
+        at += next.length;
+      }
+    }
+    // The keys and most of their quotes: about half of an analysis without long summaries.
+    assert.ok(forced / total > 0.4, `${forced} of ${total} characters forced`);
+  });
+
+  it("continue after a token that holds the start of the next key", () => {
+    assert.equal(forcedContinuation(rules, '{"stars":4'), ',"sentiment":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"'), 'sentiment":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","'), "score");
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0'), "", "0 may go on as 0.5");
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0,"'), 'quality":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0.3,"quality":"good","recommendation":"yes","aspects":[{"term":"lid'), "");
   });
 });
 

@@ -110,5 +110,47 @@ export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[] }> = [
   { after: '"sentiment":"', choices: [...SENTIMENT_LABELS] },
 ];
 
+/**
+ * Text that the compact analysis (formatAnalysis) always continues with after an answer so far that
+ * ends matching `after` (a regular expression, anchored at the end): the keys and quotes between the
+ * values. The llama.cpp path evaluates it in one batch instead of decoding it token by token (jump
+ * forward; see forcedContinuation). Each text starts and ends where the tokenizer's pre-tokenizer
+ * cuts anyway (between a letter or digit and punctuation), so the tokens it is fed as are the ones
+ * the model was trained on: `","score` stops before `":` because a negative score's `-` joins the
+ * colon in training, `","aspects` before `":[` because `[` is followed by `{` or `]`.
+ */
+export const ANALYSIS_JUMPS: JumpRule[] = [
+  { after: '^\\{"$', text: 'stars":' },
+  { after: '"stars":[1-5]$', text: ',"sentiment":"' },
+  { after: '"sentiment":"(?:negative|neutral|positive)$', text: '","score' },
+  { after: '"score":(?:-?0\\.[1-9]|-?1)$', text: ',"quality":"' },
+  { after: '"score":0,"$', text: 'quality":"' }, // 0 may go on as 0.5 until the comma comes
+  { after: '"quality":"(?:good|mixed|poor)$', text: '","recommendation":"' },
+  { after: '"recommendation":"(?:yes|mixed|no)$', text: '","aspects' },
+  { after: '(?:"aspects":\\[\\{"|"\\},\\{")$', text: 'term":"' },
+  { after: '"term":"(?:[^"\\\\]|\\\\.)*","$', text: 'polarity":"' },
+  { after: '(?:"aspects":\\[\\],"|"\\}\\],")$', text: 'summary":"' },
+];
+
+/** A jump-forward rule: where the answer so far ends matching `after` (a regular expression's source), it goes on with `text`. */
+export interface JumpRule {
+  after: string;
+  text: string;
+}
+
+/**
+ * What the answer must go on with under these rules, or "". The answer may already hold the start
+ * of a rule's text (a token such as `","` that ends one value and starts the next key): then only the
+ * rest is returned.
+ */
+export function forcedContinuation(rules: ReadonlyArray<{ after: RegExp; text: string }>, answer: string): string {
+  for (const rule of rules) {
+    for (let held = Math.min(rule.text.length - 1, answer.length); held >= 0; held--) {
+      if (answer.endsWith(rule.text.slice(0, held)) && rule.after.test(answer.slice(0, answer.length - held))) return rule.text.slice(held);
+    }
+  }
+  return "";
+}
+
 /** The instruction of the analysis task (the review follows it). One phrasing: this task is a protocol, not a chat question. */
 export const ANALYSIS_INSTRUCTION = "Analyze this product review as JSON: stars (1-5), sentiment, score, quality, recommendation, aspects, summary.";

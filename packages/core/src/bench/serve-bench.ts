@@ -1,11 +1,12 @@
 // `reviewtune bench serve`: a bounded load test of running OpenAI-compatible servers on this machine.
-// Review-length chat prompts (the demo reviews' held-out phrasings) from `concurrency` workers, a
-// fixed request count and a time limit; latency percentiles, queries/min, tokens/s, errors, and the
-// cost per 1,000 queries from the measured time. Several --url in one run compare backends.
+// Review-length chat prompts (the demo reviews' held-out phrasings), or with --analysis one review per
+// POST /v1/analyze, from `concurrency` workers, a fixed request count and a time limit; latency
+// percentiles, queries/min, tokens/s, errors, and the cost per 1,000 queries from the measured time.
+// Several --url in one run compare backends.
 import { spawn, type ChildProcess } from "node:child_process";
-import { REVIEW_ANALYSIS_JSON_SCHEMA, parseAnalysis } from "@reviewtune/contracts";
+import { ReviewAnalysisSchema, type AnalyzeReview } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
-import { analysisPrompt, reviewExamples } from "../data/augment/augment.js";
+import { reviewExamples } from "../data/augment/augment.js";
 import { demoEntry, makeDemoReviews } from "../data/demo-reviews.js";
 
 export interface ServeBenchTarget {
@@ -25,9 +26,9 @@ export interface ServeBenchOptions {
   /** What the machine costs per hour, for the cost per 1,000 queries. */
   dollarsPerHour: number;
   /**
-   * Ask for the one-pass analysis instead of chat questions: the analysis prompt, decoding
-   * constrained with OpenAI's response_format json_schema; an answer counts as complete when it
-   * parses as a ReviewAnalysis.
+   * Ask for the one-pass analysis instead of chat questions: one review per POST /v1/analyze (decoding
+   * constrained to the analysis schema, the stars and sentiment by their median, the keys fed in
+   * batches: what `analyze` and the studio get); an answer counts as complete when it is an analysis.
    */
   analysis?: boolean;
   /**
@@ -95,9 +96,12 @@ export function startBusyLoops(count: number): { pids: number[]; stop: () => Pro
   };
 }
 
-/** Analysis prompts for the same bench reviews. */
-export function benchAnalysisPrompts(count: number): string[] {
-  return makeDemoReviews(count, 9_001).map((demo) => analysisPrompt(demoEntry(demo).review));
+/** The same bench reviews as POST /v1/analyze takes them. */
+export function benchAnalysisReviews(count: number): AnalyzeReview[] {
+  return makeDemoReviews(count, 9_001).map((demo) => {
+    const { text, title, product_title, category } = demoEntry(demo).review;
+    return { text, ...(title ? { title } : {}), ...(product_title ? { product_title } : {}), ...(category ? { category } : {}) };
+  });
 }
 
 /** Review-length chat prompts, distinct from the demo training data (another seed, held-out phrasing). */
@@ -128,20 +132,27 @@ async function pickModel(target: ServeBenchTarget, headers: Record<string, strin
 
 export async function benchServe(options: ServeBenchOptions): Promise<ServeBenchResult[]> {
   const headers: Record<string, string> = { "content-type": "application/json", ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) };
-  const prompts = options.analysis ? benchAnalysisPrompts(Math.min(options.requests, 500)) : benchPrompts(Math.min(options.requests, 500));
-  const responseFormat = options.analysis ? { response_format: { type: "json_schema", json_schema: { name: "review_analysis", schema: REVIEW_ANALYSIS_JSON_SCHEMA, strict: true } } } : {};
+  const count = Math.min(options.requests, 500);
+  const prompts: Array<string | AnalyzeReview> = options.analysis ? benchAnalysisReviews(count) : benchPrompts(count);
   const results: ServeBenchResult[] = [];
   for (const target of options.targets) {
     const model = await pickModel(target, headers, options.model);
-    const ask = async (prompt: string) => {
-      const response = await fetch(`${target.url}/v1/chat/completions`, {
+    const ask = async (prompt: string | AnalyzeReview) => {
+      const analysis = typeof prompt !== "string";
+      const response = await fetch(`${target.url}${analysis ? "/v1/analyze" : "/v1/chat/completions"}`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ model, messages: [{ role: "user", content: prompt }], max_tokens: options.maxTokens, temperature: 0, ...responseFormat }),
+        body: JSON.stringify(analysis ? { model, reviews: [prompt] } : { model, messages: [{ role: "user", content: prompt }], max_tokens: options.maxTokens, temperature: 0 }),
       });
-      const body = (await response.json()) as { choices?: Array<{ message?: { content?: string } }>; usage?: { completion_tokens: number }; error?: { message: string }; reviewtune?: { fallback: unknown } };
+      const body = (await response.json()) as {
+        choices?: Array<{ message?: { content?: string } }>;
+        data?: Array<{ analysis: unknown }>;
+        usage?: { completion_tokens: number };
+        error?: { message: string };
+        reviewtune?: { fallback: unknown };
+      };
       if (!response.ok) throw new Error(`${response.status} ${body.error?.message ?? ""}`.trim());
-      const complete = options.analysis ? parseAnalysis(body.choices?.[0]?.message?.content ?? "").ok : false;
+      const complete = analysis && body.data?.length === 1 && ReviewAnalysisSchema.safeParse(body.data[0]!.analysis).success;
       return { tokens: body.usage?.completion_tokens ?? 0, fallback: Boolean(body.reviewtune?.fallback), complete };
     };
     options.log?.(`bench serve: ${target.label} (${target.url}, model ${model}): warm-up, then ${options.requests} requests x ${options.concurrency} concurrent, ${options.maxTokens} tokens max`);

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import {
+  ANALYSIS_JUMPS,
   ANALYSIS_ORDINALS,
   QUALITY_LABELS,
   RECOMMENDATION_LABELS,
@@ -39,8 +40,8 @@ import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js
  */
 export const ANALYSIS_MAX_TOKENS = 512;
 
-/** How an analysis is asked for: greedy (a measurement), constrained to the schema, the stars and the sentiment by their median, within the token budget. */
-export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema" | "ordinal"> {
+/** How an analysis is asked for: greedy (a measurement), constrained to the schema, the stars and the sentiment by their median, within the token budget, the keys between the values fed in batches on the llama.cpp path. */
+export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema" | "ordinal" | "jumps"> {
   return {
     maxNewTokens: ANALYSIS_MAX_TOKENS,
     temperature: 0,
@@ -48,6 +49,7 @@ export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "
     seed: 0,
     jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
     ordinal: ANALYSIS_ORDINALS,
+    jumps: ANALYSIS_JUMPS,
   };
 }
 

@@ -2,7 +2,7 @@
 // llama.cpp in process). The server, `eval`, `analyze`, `ask`/`chat`/`generate` and the export drift
 // checks all take a GenerationBackend. Prompts arrive as chat messages or raw text; the backend applies
 // its model's chat template.
-import type { GenerateResult, LoadAdapterResult, OrdinalChoice } from "@reviewtune/contracts";
+import type { GenerateResult, JumpRule, LoadAdapterResult, OrdinalChoice } from "@reviewtune/contracts";
 import type { ClassifierChoice, ClassifyResult } from "../classify/classify.js";
 import type { ChatMessage } from "../templates/chat-template.js";
 
@@ -31,6 +31,12 @@ export interface GenerationRequest {
   logprobs?: number | undefined;
   /** Ordered choices inside the answer decided by their median (greedy decoding only): see OrdinalChoice. */
   ordinal?: OrdinalChoice[] | undefined;
+  /**
+   * Text the answer is known to go on with after given ends (e.g. ANALYSIS_JUMPS: the keys between an
+   * analysis's values). The llama.cpp path feeds it in one batch instead of decoding it token by token;
+   * the torch engine decodes as usual. Never where log-probabilities are asked for.
+   */
+  jumps?: JumpRule[] | undefined;
   /** Called with (prompt index, new text) while tokens arrive. */
   onToken?: ((index: number, text: string) => void) | undefined;
   /** Aborting cancels the generation; the result then has finish_reason "cancelled". */

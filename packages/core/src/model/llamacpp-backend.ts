@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ORDINAL_WINDOW, type GenerateResult, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
+import { ORDINAL_WINDOW, forcedContinuation, type GenerateResult, type JumpRule, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
 import { EngineRequestError } from "../errors.js";
 import { convertLoraToGguf, readGgufBaseInfo, readLoraConfig } from "../export/gguf-lora.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
@@ -74,6 +74,53 @@ function squashSpace(text: string): string {
   return text.replace(/\s+/g, "");
 }
 
+/** A character's class as a byte-level BPE pre-tokenizer splits text: a jump is fed only where the class changes. */
+function charClass(char: string): string {
+  return /\p{L}/u.test(char) ? "letter" : /\p{N}/u.test(char) ? "digit" : /\s/.test(char) ? "space" : "other";
+}
+
+/** A token of the answer, and what to evaluate if decoding goes on after it (see LlamaCppBackend.tokensOf). */
+interface Step {
+  token: Token;
+  next: Token[];
+  logprob?: number;
+  top?: Array<{ token: string; logprob: number }>;
+}
+
+/** Whether a constrained answer is already one whole JSON value (then the grammar has only its end marker left). */
+function completeJson(text: string): boolean {
+  if (!text.trimEnd().endsWith("}")) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Tells a grammar state of a token that was not sampled (see grammarAcceptor). */
+interface GrammarAcceptor {
+  can(state: LlamaGrammarEvaluationState, token: Token): boolean;
+  accept(state: LlamaGrammarEvaluationState, token: Token): void;
+}
+
+/**
+ * node-llama-cpp's grammar state can only learn of sampled tokens through its public API; jumping
+ * forward over text a grammar forces needs it told of tokens that were fed instead. This reaches the
+ * native calls node-llama-cpp itself makes for validated predicted tokens (LlamaSampler's
+ * _acceptTokenOnGrammarEvaluationState). If a version lacks them, nothing jumps (answers are the same,
+ * only slower); the llama.cpp backend test fails on that, so an upgrade cannot lose it unseen.
+ */
+function grammarAcceptor(llama: Llama): GrammarAcceptor | undefined {
+  type Native = { canBeNextTokenForGrammarEvaluationState?: (state: unknown, token: Token) => boolean; acceptGrammarEvaluationStateToken?: (state: unknown, token: Token) => void };
+  const native = (llama as unknown as { _bindings?: { AddonSampler?: Native } })._bindings?.AddonSampler;
+  const can = native?.canBeNextTokenForGrammarEvaluationState;
+  const accept = native?.acceptGrammarEvaluationStateToken;
+  if (typeof can !== "function" || typeof accept !== "function") return undefined;
+  const stateOf = (state: LlamaGrammarEvaluationState) => (state as unknown as { _state: unknown })._state;
+  return { can: (state, token) => can(stateOf(state), token), accept: (state, token) => accept(stateOf(state), token) };
+}
+
 /** The option where the cumulative probability over the options (in their order) reaches one half; undefined if none has any. */
 function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
   const weights = choices.map((choice) => probabilities.get(choice) ?? 0);
@@ -102,6 +149,10 @@ export class LlamaCppBackend implements GenerationBackend {
   private baseInfo: ReturnType<typeof readGgufBaseInfo> | undefined;
   /** Grammars compiled from JSON Schemas, by the schema's text (compiling costs more than a short answer). */
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  /** See grammarAcceptor: undefined where this node-llama-cpp has no way to feed a grammar unsampled tokens. */
+  private acceptor: GrammarAcceptor | undefined;
+  /** Tokens fed by jumping forward since start (the backend test checks that analyses jump). */
+  jumpedTokens = 0;
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
 
@@ -136,6 +187,7 @@ export class LlamaCppBackend implements GenerationBackend {
       // instead of 0.4 s for an answer beside a training). See createContext for how it is shared.
       this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
       this.llama.maxThreads = this.threads;
+      this.acceptor = grammarAcceptor(this.llama);
       this.model = await this.llama.loadModel({ modelPath: this.options.gguf });
       this.baseInfo = readGgufBaseInfo(this.options.gguf);
       const metadata = this.model.fileInfo.metadata as { tokenizer?: { chat_template?: string } };
@@ -225,8 +277,10 @@ export class LlamaCppBackend implements GenerationBackend {
           : {}),
       };
       const ordinals = request.temperature === 0 ? this.ordinalTokens(request.ordinal) : [];
+      // Jumping forward feeds tokens nobody sampled: not where their log-probabilities are asked for.
+      const jumps = request.jumps && request.logprobs === undefined ? request.jumps.map((rule) => ({ after: new RegExp(rule.after), text: rule.text })) : undefined;
       if (request.maxNewTokens > 0) {
-        for await (const item of this.tokensOf(sequence, rest, options, request.logprobs, ordinals)) {
+        for await (const item of this.tokensOf(sequence, rest, options, request.logprobs, ordinals, jumps)) {
           const token = item.token;
           if (request.signal.aborted) {
             finish = "cancelled";
@@ -241,7 +295,7 @@ export class LlamaCppBackend implements GenerationBackend {
           const full = model.detokenize(generated);
           // node-llama-cpp's JSON grammar ends the value with four newlines (its stop trigger, which only
           // its chat session applies): that is where a constrained answer is complete.
-          if (grammar && full.endsWith(GRAMMAR_END)) {
+          if (grammar && (full.endsWith(GRAMMAR_END) || completeJson(full))) {
             finish = "stop";
             break;
           }
@@ -292,7 +346,8 @@ export class LlamaCppBackend implements GenerationBackend {
 
   /**
    * The generated tokens; with `logprobs` (the number of alternatives) also each one's log-probability
-   * and the likeliest alternatives, from llama.cpp's next-token probabilities.
+   * and the likeliest alternatives, from llama.cpp's next-token probabilities. Each comes with `next`:
+   * the tokens to evaluate if decoding goes on from there.
    *
    * With ordinal choices, within the answer's first ORDINAL_WINDOW tokens: where the answer so far
    * ends with a pending choice's `after`, one step is evaluated with the whole next-token distribution
@@ -309,8 +364,9 @@ export class LlamaCppBackend implements GenerationBackend {
     tokens: Token[],
     options: Parameters<LlamaContextSequence["evaluate"]>[1],
     logprobs: number | undefined,
-    ordinals: Array<{ after: string; choices: Token[] }> = [],
-  ): AsyncGenerator<{ token: Token; logprob?: number; top?: Array<{ token: string; logprob: number }> }> {
+    ordinals: Array<{ after: string; choices: Token[] }>,
+    jumps: Array<{ after: RegExp; text: string }> | undefined,
+  ): AsyncGenerator<Step> {
     const pending = [...ordinals];
     const generated: Token[] = [];
     const due = () => {
@@ -318,7 +374,7 @@ export class LlamaCppBackend implements GenerationBackend {
       const text = squashSpace(this.model!.detokenize(generated));
       return pending.findIndex((ordinal) => text.endsWith(ordinal.after));
     };
-    while (pending.length > 0 && generated.length < ORDINAL_WINDOW) {
+    for (;;) {
       const at = due();
       if (at >= 0) {
         let step: { token: Token; probabilities: ReadonlyMap<Token, number> } | undefined;
@@ -330,42 +386,88 @@ export class LlamaCppBackend implements GenerationBackend {
         const isOption = pending[at]!.choices.includes(step.token);
         const chosen = isOption ? (medianChoice(step.probabilities, pending[at]!.choices) ?? step.token) : step.token;
         if (isOption) pending.splice(at, 1);
-        yield { token: chosen, ...(logprobs === undefined ? {} : { logprob: Math.log(step.probabilities.get(chosen) ?? 0), top: this.topLogprobs(step.probabilities, logprobs) }) };
         generated.push(chosen);
         tokens = [chosen];
+        yield { token: chosen, next: tokens, ...(logprobs === undefined ? {} : { logprob: Math.log(step.probabilities.get(chosen) ?? 0), top: this.topLogprobs(step.probabilities, logprobs) }) };
         continue;
       }
-      // Plain steps until a choice is due (or the window has passed).
-      let ended = true;
-      for await (const item of this.plainSteps(sequence, tokens, options, logprobs)) {
+      // Plain steps until a choice is due (or to the end).
+      let paused = false;
+      for await (const item of this.plainSteps(sequence, tokens, options, logprobs, generated, jumps)) {
         yield item;
-        generated.push(item.token);
-        if (due() >= 0 || generated.length >= ORDINAL_WINDOW) {
-          tokens = [item.token];
-          ended = false;
+        if (due() >= 0) {
+          tokens = item.next;
+          paused = true;
           break;
         }
       }
-      if (ended) return;
+      if (!paused) return;
     }
-    yield* this.plainSteps(sequence, tokens, options, logprobs);
   }
 
-  /** Tokens decoded as usual (with their log-probabilities when asked), starting by evaluating `tokens`. */
+  /**
+   * Tokens decoded as usual (with their log-probabilities when asked), starting by evaluating `tokens`,
+   * each pushed to `generated` as it comes. With jump rules, where the answer so far must go on with
+   * known text (ANALYSIS_JUMPS: the keys between the values), that text's tokens come next without
+   * being decoded one by one: they are evaluated in one batch with the last sampled token (a batch of
+   * four costs about what two single steps cost), after the grammar admitted and accepted each. Only
+   * where the text starts at a change of character class (see charClass), so that its tokens are the
+   * ones the whole answer tokenizes to.
+   */
   private async *plainSteps(
     sequence: LlamaContextSequence,
     tokens: Token[],
     options: Parameters<LlamaContextSequence["evaluate"]>[1],
     logprobs: number | undefined,
-  ): AsyncGenerator<{ token: Token; logprob?: number; top?: Array<{ token: string; logprob: number }> }> {
-    if (logprobs === undefined) {
-      for await (const token of sequence.evaluate(tokens, options)) yield { token };
+    generated: Token[],
+    jumps: Array<{ after: RegExp; text: string }> | undefined,
+  ): AsyncGenerator<Step> {
+    if (logprobs !== undefined) {
+      for await (const item of sequence.evaluateWithMetadata(tokens, { confidence: true, probabilities: logprobs > 0 }, options)) {
+        const probabilities = (item as { probabilities?: Map<Token, number> }).probabilities;
+        generated.push(item.token);
+        yield { token: item.token, next: [item.token], logprob: Math.log(item.confidence), top: this.topLogprobs(probabilities, logprobs) };
+      }
       return;
     }
-    for await (const item of sequence.evaluateWithMetadata(tokens, { confidence: true, probabilities: logprobs > 0 }, options)) {
-      const probabilities = (item as { probabilities?: Map<Token, number> }).probabilities;
-      yield { token: item.token, logprob: Math.log(item.confidence), top: this.topLogprobs(probabilities, logprobs) };
+    const iterator = sequence.evaluate(tokens, options);
+    const state = options?.grammarEvaluationState as LlamaGrammarEvaluationState | undefined;
+    let input: Token[] | undefined;
+    try {
+      for (;;) {
+        const { value: token, done } = await iterator.next(input);
+        if (done) return;
+        generated.push(token);
+        input = [token];
+        yield { token, next: input };
+        for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
+          if (state) this.acceptor!.accept(state, forced);
+          generated.push(forced);
+          input = [...input, forced];
+          this.jumpedTokens += 1;
+          yield { token: forced, next: input };
+        }
+      }
+    } finally {
+      await iterator.return();
     }
+  }
+
+  /** The tokens the answer must go on with under the jump rules, or none (see plainSteps). */
+  private jumpAfter(generated: Token[], jumps: Array<{ after: RegExp; text: string }>, state: LlamaGrammarEvaluationState | undefined): Token[] {
+    if (state && !this.acceptor) return [];
+    const answer = this.model!.detokenize(generated);
+    const rest = forcedContinuation(jumps, answer);
+    if (!rest || (answer.length > 0 && charClass(answer.at(-1)!) === charClass(rest[0]!))) return [];
+    const forced = this.model!.tokenize(rest, false);
+    if (state) {
+      const probe = state.clone();
+      for (const token of forced) {
+        if (!this.acceptor!.can(probe, token)) return [];
+        this.acceptor!.accept(probe, token);
+      }
+    }
+    return forced;
   }
 
   /** The `count` likeliest tokens of a next-token distribution (node-llama-cpp's map is sorted, likeliest first). */

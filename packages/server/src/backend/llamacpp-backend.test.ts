@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { ANALYSIS_ORDINALS, type OrdinalChoice } from "@reviewtune/contracts";
+import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, type OrdinalChoice } from "@reviewtune/contracts";
 import { LlamaCppBackend, analysisGeneration, analysisPrompt } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
@@ -174,6 +174,25 @@ describe("llama.cpp backend", () => {
     for (const entry of logprobs) {
       assert.ok(entry.logprob <= 0 && entry.top_logprobs.length === 3);
       assert.ok(Math.abs(entry.top_logprobs[0]!.logprob - entry.logprob) < 1e-3, "greedy: the chosen token is the likeliest");
+    }
+  });
+
+  it("an analysis's keys are fed in batches (jump forward): the same answers as decoding them token by token", async () => {
+    // An example answer in the prompt makes the base write the compact form the rules know.
+    const shot = formatAnalysis({ stars: 2, sentiment: "negative", score: -0.5, quality: "poor", recommendation: "no", aspects: [{ term: "strap", polarity: "negative" }], summary: "The strap broke after a week." });
+    const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it! The battery lasts forever.", "Too small, returned it."];
+    const prompts = reviews.map((text) => backend.renderChat([{ role: "user", content: `Example answer: ${shot}\n\n${analysisPrompt({ text })}` }]));
+    const before = backend.jumpedTokens;
+    const jumped = await backend.generate({ prompts, ...analysisGeneration(), signal: new AbortController().signal });
+    const fed = backend.jumpedTokens - before;
+    const plain = await backend.generate({ prompts, ...analysisGeneration(), jumps: undefined, signal: new AbortController().signal });
+    assert.equal(backend.jumpedTokens - before, fed, "nothing jumps without rules");
+    assert.ok(fed >= 10 * reviews.length, `${fed} tokens fed for ${reviews.length} analyses`);
+    for (const [index, output] of jumped.outputs.entries()) {
+      assert.ok(parseAnalysis(output.text).ok, output.text);
+      assert.equal(output.text, plain.outputs[index]!.text);
+      assert.equal(output.finish_reason, "stop");
+      assert.equal(output.new_tokens, plain.outputs[index]!.new_tokens, "fed tokens count as the answer's");
     }
   });
 
