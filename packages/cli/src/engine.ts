@@ -111,7 +111,8 @@ export async function servingGguf(
 
 /**
  * The model interface a run's answers go through (eval, analyze, the demo): llama.cpp in process
- * (the base GGUF requantized to Q8_0, the run's adapter converted to GGUF LoRA when loaded) when the
+ * (the base GGUF requantized to Q8_0, the run's adapter converted to GGUF LoRA and, for a small base,
+ * merged into a copy of it when loaded) when the
  * run is an adapter on a model with a GGUF, else undefined: the torch engine answers. `backend`
  * "llamacpp" insists (its error is the user's), "torch" never uses llama.cpp, "auto" falls back.
  */

@@ -50,6 +50,7 @@ export * from "./eval/write-report.js";
 export * from "./eval/semeval.js";
 export * from "./eval/human.js";
 export * from "./export/gguf-lora.js";
+export * from "./export/gguf-merge.js";
 export * from "./model/backend.js";
 export * from "./model/torch-backend.js";
 export * from "./model/llamacpp-backend.js";

@@ -65,7 +65,7 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
   const reference = result.outputs.map((output) => output.text.trim());
   const rows = [];
   for (const base of bases) {
-    const backend = new LlamaCppBackend({ gguf: base.file, templateOverride: run.config.data.template, parallel: 1 });
+    const backend = new LlamaCppBackend({ gguf: base.file, templateOverride: run.config.data.template, parallel: 1, mergeAdapters: false }); // the LoRA file as llama.cpp / Ollama apply it
     try {
       await backend.start();
       await backend.loadAdapter(adapter, lora);

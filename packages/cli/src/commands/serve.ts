@@ -14,6 +14,8 @@ export interface ServeOptions {
   quant?: GgufQuant;
   parallel: number;
   threads?: number;
+  /** false with --no-merge-adapters. */
+  mergeAdapters?: boolean;
   maxPromptTokens?: number;
   runsDir?: string;
   queueSize: number;
@@ -39,10 +41,11 @@ export function registerServe(program: Command): void {
     .option("--host <address>", "address to listen on; anything but loopback needs --api-key", "127.0.0.1")
     .option("--port <n>", "port", positiveInteger("--port"), 8000)
     .option("--api-key <key>", "require Authorization: Bearer <key> (default: $REVIEWTUNE_API_KEY)")
-    .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT) | llamacpp (node-llama-cpp on the base GGUF, adapters converted to GGUF LoRA: the fast CPU path)", "torch")
+    .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT) | llamacpp (node-llama-cpp on the base GGUF, adapters converted to GGUF LoRA and merged into a copy of a small base: the fast CPU path)", "torch")
     .option("--gguf <file>", "llamacpp: the base model's GGUF (default: the one the base is loaded from, e.g. the embedded model's)")
     .addOption(new Option("--quant <type>", "llamacpp: serve the base GGUF requantized to this type, made once and cached (default: q8_0 for the model's own GGUF, faster on CPU than its Q4_1 with the same answers; q4_0 is faster still but changes answers, see export --format gguf-lora; source for a --gguf file)").choices(GGUF_QUANTS))
     .option("--parallel <n>", "llamacpp: sequences decoded together (requests served at once)", positiveInteger("--parallel"), 4)
+    .option("--no-merge-adapters", "llamacpp: apply adapters as GGUF LoRA at run time instead of merging each into a copy of a base under 1 GiB (less memory, exact adapter weights; decoding about a quarter slower)")
     .option("--threads <n>", "CPU threads for generation, one budget shared by all llama.cpp contexts (torch: the engine's threads); lower it when something else computes beside, e.g. a training (default: the cores, at most the physical ones for llama.cpp)", positiveInteger("--threads"))
     .option("--runs-dir <dir>", "where POST /admin/adapters finds runs by id (default: the folder holding --run, else ./runs)")
     .option("--queue-size <n>", "requests that may wait; one more gets 429 with Retry-After", positiveInteger("--queue-size"), 16)

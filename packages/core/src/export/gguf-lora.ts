@@ -8,7 +8,7 @@
 // converter permutes the rows of a llama q/k projection (rotary halves interleaved), so B's rows of
 // q_proj / k_proj get the same permutation here, or the adapter would add to the wrong rows.
 // Tensors are written as f32 (an adapter is small; f16/bf16 inputs are widened exactly).
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, DataError } from "../errors.js";
 
@@ -85,7 +85,7 @@ function bf16ToFloat(bits: number): number {
   return view.getFloat32(0);
 }
 
-function f16ToFloat(bits: number): number {
+export function f16ToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
@@ -262,54 +262,95 @@ export function convertLoraToGguf(options: GgufLoraOptions): GgufLoraResult {
 
 /** general.architecture and the head counts from a GGUF file's metadata (enough of the format to read them). */
 export function readGgufBaseInfo(file: string): { architecture: string; headCount: number; headCountKv: number } {
-  const handle = openSync(file, "r");
-  try {
-    const chunk = Buffer.alloc(16 * 1024 * 1024); // metadata sits at the start; vocabularies can be megabytes
-    const length = readSync(handle, chunk, 0, chunk.length, 0);
-    const buffer = chunk.subarray(0, length);
-    if (buffer.toString("ascii", 0, 4) !== "GGUF") throw new DataError(`${file} is not a GGUF file`, file);
-    let position = 16; // magic, version, tensor count
-    const kvCount = Number(buffer.readBigUInt64LE(position));
-    position += 8;
-    const values = new Map<string, unknown>();
-    const readString = () => {
-      const size = Number(buffer.readBigUInt64LE(position));
-      position += 8;
-      const value = buffer.toString("utf8", position, position + size);
-      position += size;
-      return value;
-    };
-    const scalarSizes: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
-    const readValue = (type: number): unknown => {
-      if (type === 8) return readString();
-      if (type === 9) {
-        const itemType = buffer.readUInt32LE(position);
-        const count = Number(buffer.readBigUInt64LE(position + 4));
-        position += 12;
-        for (let index = 0; index < count; index += 1) readValue(itemType);
-        return undefined;
-      }
-      const size = scalarSizes[type];
-      if (size === undefined) throw new DataError(`${file}: unknown GGUF value type ${type}`, file);
-      const value = type === 4 ? buffer.readUInt32LE(position) : type === 5 ? buffer.readInt32LE(position) : undefined;
-      position += size;
-      return value;
-    };
-    for (let index = 0; index < kvCount && position < buffer.length; index += 1) {
-      const key = readString();
-      const type = buffer.readUInt32LE(position);
-      position += 4;
-      values.set(key, readValue(type));
-      const found = values.get("general.architecture");
-      if (typeof found === "string" && values.has(`${found}.attention.head_count`) && values.has(`${found}.attention.head_count_kv`)) break;
+  const { values } = readGgufHeader(file);
+  const architecture = values.get("general.architecture");
+  if (typeof architecture !== "string") throw new DataError(`${file} has no general.architecture`, file);
+  const headCount = values.get(`${architecture}.attention.head_count`);
+  const headCountKv = values.get(`${architecture}.attention.head_count_kv`) ?? headCount;
+  if (typeof headCount !== "number" || typeof headCountKv !== "number") throw new DataError(`${file} has no ${architecture}.attention.head_count`, file);
+  return { architecture, headCount, headCountKv };
+}
+
+/** A tensor as a GGUF header lists it: dimensions innermost first, ggml type, offset within the data section. */
+export interface GgufTensorInfo {
+  dims: number[];
+  type: number;
+  offset: number;
+}
+
+/**
+ * A GGUF file's header: its scalar metadata (strings and numbers; arrays are skipped), its tensors,
+ * and where the data section starts (after the tensor list, at general.alignment, default 32).
+ */
+export function readGgufHeader(file: string): { values: Map<string, string | number>; tensors: Map<string, GgufTensorInfo>; dataStart: number } {
+  const size = statSync(file).size;
+  // Metadata sits at the start; vocabularies can be megabytes: read more if the header is longer.
+  for (let length = Math.min(size, 16 * 1024 * 1024); ; length = Math.min(size, length * 4)) {
+    const handle = openSync(file, "r");
+    const buffer = Buffer.alloc(length);
+    try {
+      readSync(handle, buffer, 0, length, 0);
+    } finally {
+      closeSync(handle);
     }
-    const architecture = values.get("general.architecture");
-    if (typeof architecture !== "string") throw new DataError(`${file} has no general.architecture`, file);
-    const headCount = values.get(`${architecture}.attention.head_count`);
-    const headCountKv = values.get(`${architecture}.attention.head_count_kv`) ?? headCount;
-    if (typeof headCount !== "number" || typeof headCountKv !== "number") throw new DataError(`${file} has no ${architecture}.attention.head_count`, file);
-    return { architecture, headCount, headCountKv };
-  } finally {
-    closeSync(handle);
+    try {
+      return parseGgufHeader(buffer, file);
+    } catch (error) {
+      if (!(error instanceof RangeError) || length >= size) throw error instanceof RangeError ? new DataError(`${file} ends inside its GGUF header (truncated?)`, file) : error;
+    }
   }
+}
+
+function parseGgufHeader(buffer: Buffer, file: string): { values: Map<string, string | number>; tensors: Map<string, GgufTensorInfo>; dataStart: number } {
+  if (buffer.toString("ascii", 0, 4) !== "GGUF") throw new DataError(`${file} is not a GGUF file`, file);
+  let position = 8; // magic, version
+  const tensorCount = Number(buffer.readBigUInt64LE(position));
+  const kvCount = Number(buffer.readBigUInt64LE(position + 8));
+  position += 16;
+  const values = new Map<string, string | number>();
+  const readString = () => {
+    const size = Number(buffer.readBigUInt64LE(position));
+    position += 8;
+    if (position + size > buffer.length) throw new RangeError("past the buffer");
+    const value = buffer.toString("utf8", position, position + size);
+    position += size;
+    return value;
+  };
+  const scalarSizes: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const readValue = (type: number): string | number | undefined => {
+    if (type === 8) return readString();
+    if (type === 9) {
+      const itemType = buffer.readUInt32LE(position);
+      const count = Number(buffer.readBigUInt64LE(position + 4));
+      position += 12;
+      for (let index = 0; index < count; index += 1) readValue(itemType);
+      return undefined;
+    }
+    const size = scalarSizes[type];
+    if (size === undefined) throw new DataError(`${file}: unknown GGUF value type ${type}`, file);
+    const value = type === 4 ? buffer.readUInt32LE(position) : type === 5 ? buffer.readInt32LE(position) : type === 6 ? buffer.readFloatLE(position) : type === 10 ? Number(buffer.readBigUInt64LE(position)) : undefined;
+    position += size;
+    return value;
+  };
+  for (let index = 0; index < kvCount; index += 1) {
+    const key = readString();
+    const type = buffer.readUInt32LE(position);
+    position += 4;
+    const value = readValue(type);
+    if (value !== undefined) values.set(key, value);
+  }
+  const tensors = new Map<string, GgufTensorInfo>();
+  for (let index = 0; index < tensorCount; index += 1) {
+    const name = readString();
+    const count = buffer.readUInt32LE(position);
+    position += 4;
+    const dims: number[] = [];
+    for (let dim = 0; dim < count; dim += 1, position += 8) dims.push(Number(buffer.readBigUInt64LE(position)));
+    const type = buffer.readUInt32LE(position);
+    const offset = Number(buffer.readBigUInt64LE(position + 4));
+    position += 12;
+    tensors.set(name, { dims, type, offset });
+  }
+  const alignment = Number(values.get("general.alignment") ?? ALIGNMENT);
+  return { values, tensors, dataStart: Math.ceil(position / alignment) * alignment };
 }

@@ -1,15 +1,18 @@
 // The llama.cpp backend: the base model's GGUF through node-llama-cpp, in this process, with PEFT
-// adapters converted to GGUF LoRA by our own converter when they are loaded. Each adapter (and the
-// base) has its own pool of contexts holding `parallel` sequences between them, so up to that many
-// prompts decode together (llama.cpp batches the sequences of a context; a small model's contexts
-// decode on one thread each, side by side: see createPool). No Python: this is the fast CPU path.
+// adapters converted to GGUF LoRA by our own converter when they are loaded, and for a small base
+// folded into a copy of it (gguf-merge.ts: the LoRA's run-time products cost a fifth of the speed).
+// Each adapter (and the base) has its own pool of contexts holding `parallel` sequences between them,
+// so up to that many prompts decode together (llama.cpp batches the sequences of a context; a small
+// model's contexts decode on one thread each, side by side: see createPool). No Python: this is the
+// fast CPU path.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ORDINAL_WINDOW, forcedContinuation, type GenerateResult, type JumpRule, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
 import { EngineRequestError } from "../errors.js";
-import { convertLoraToGguf, readGgufBaseInfo, readLoraConfig } from "../export/gguf-lora.js";
+import { convertLoraToGguf, readGgufBaseInfo, readGgufHeader, readLoraConfig } from "../export/gguf-lora.js";
+import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
@@ -30,8 +33,14 @@ export interface LlamaCppBackendOptions {
   parallel?: number;
   /** Tokens of context per sequence (default 1024). */
   contextPerSequence?: number;
-  /** Where converted adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
+  /** Where converted and merged adapters are cached (default: <tmp>/reviewtune-gguf-lora). */
   cacheDir?: string;
+  /**
+   * Fold each adapter into a copy of the base (see gguf-merge.ts) instead of applying it as a LoRA
+   * at run time: faster decoding for the memory of a second model. Default: for a base file under
+   * 1 GiB whose adapted weights are Q8_0, F16 or F32; false: always a LoRA.
+   */
+  mergeAdapters?: boolean;
 }
 
 /** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
@@ -41,11 +50,16 @@ const GRAMMAR_END = "\n".repeat(4);
 const PROMPT_CHUNK = 128;
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
 
+/** The weights an adapter can adapt, by their GGUF names (see gguf-lora.ts). */
+const PROJECTION = /^blk\.\d+\.(?:attn_[qkv]|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$/;
+
 /** A model file below this size decodes on one thread per context (see LlamaCppBackend.createPool). */
 const SMALL_MODEL_BYTES = 1024 ** 3;
 
 /** One model's contexts (see LlamaCppBackend.createPool). */
 interface ContextPool {
+  /** A merged adapter's own model (see loadAdapter), disposed with the pool; absent: the base's. */
+  merged?: LlamaModel;
   contexts: LlamaContext[];
   /** One slot per sequence of the pool: prompts beyond that wait for a free one. */
   slots: PQueue;
@@ -67,6 +81,7 @@ function takeSequence(pool: ContextPool): { context: LlamaContext; sequence: Lla
 
 async function disposePool(pool: ContextPool): Promise<void> {
   for (const context of pool.contexts) await context.dispose();
+  await pool.merged?.dispose();
 }
 
 /** Text without its whitespace: an ordinal choice's `after` is matched ignoring the grammar's optional spaces. */
@@ -151,6 +166,8 @@ export class LlamaCppBackend implements GenerationBackend {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   /** See grammarAcceptor: undefined where this node-llama-cpp has no way to feed a grammar unsampled tokens. */
   private acceptor: GrammarAcceptor | undefined;
+  /** Whether the base's projections can take a merged adapter (see mergedFile); read once. */
+  private baseMergeable: boolean | undefined;
   /** Tokens fed by jumping forward since start (the backend test checks that analyses jump). */
   jumpedTokens = 0;
 
@@ -244,7 +261,7 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   private async complete(pool: ContextPool, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
-    const model = this.model!;
+    const model = pool.merged ?? this.model!; // a merged adapter's model has the base's vocabulary
     // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
     if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
     const { context, sequence } = takeSequence(pool);
@@ -507,9 +524,7 @@ export class LlamaCppBackend implements GenerationBackend {
         // and the base's architecture and head counts (q/k rows are permuted for them).
         const { size, mtimeMs } = statSync(weights);
         const key = createHash("sha256").update(JSON.stringify([weights, size, mtimeMs, this.baseInfo])).digest("hex").slice(0, 24);
-        const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
-        mkdirSync(cache, { recursive: true });
-        gguf = join(cache, `${key}.gguf`);
+        gguf = join(this.cacheDir(), `${key}.gguf`);
         if (!existsSync(gguf)) convertLoraToGguf({ adapterDir, out: gguf, ...this.baseInfo! }); // written whole or not at all
       }
     } catch (error) {
@@ -519,7 +534,8 @@ export class LlamaCppBackend implements GenerationBackend {
     }
     let pool: ContextPool;
     try {
-      pool = await this.createPool(gguf);
+      const merged = this.mergedFile(gguf);
+      pool = await this.createPool(merged ? { merged: await this.llama!.loadModel({ modelPath: merged }) } : { lora: gguf });
     } catch (error) {
       throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
     }
@@ -552,6 +568,32 @@ export class LlamaCppBackend implements GenerationBackend {
     };
   }
 
+  /**
+   * The adapter folded into a copy of the base (cached beside the converted adapters, keyed by both
+   * files' path, size and time), when merging is on (see LlamaCppBackendOptions.mergeAdapters) and
+   * every projection an adapter can touch is of a type gguf-merge rewrites; else undefined.
+   */
+  private mergedFile(lora: string): string | undefined {
+    const wanted = this.options.mergeAdapters ?? (this.model?.size ?? Infinity) < SMALL_MODEL_BYTES;
+    if (!wanted) return undefined;
+    this.baseMergeable ??= [...readGgufHeader(this.options.gguf).tensors].every(([name, tensor]) => !PROJECTION.test(name) || mergeableType(tensor.type));
+    if (!this.baseMergeable) return undefined;
+    const identity = [lora, this.options.gguf].map((file) => {
+      const { size, mtimeMs } = statSync(file);
+      return [resolve(file), size, mtimeMs];
+    });
+    const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 24);
+    const out = join(this.cacheDir(), `${key}.merged.gguf`);
+    if (!existsSync(out)) mergeGgufLora({ base: this.options.gguf, lora, out }); // written whole or not at all
+    return out;
+  }
+
+  private cacheDir(): string {
+    const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
+    mkdirSync(cache, { recursive: true });
+    return cache;
+  }
+
   async unloadAdapter(dir: string): Promise<void> {
     const adapterDir = resolve(dir);
     const entry = this.adapters.get(adapterDir);
@@ -580,7 +622,9 @@ export class LlamaCppBackend implements GenerationBackend {
    * adapter: 74% of the time in ggml_barrier); two one-thread contexts decoded 94 tokens/s where one
    * two-thread context decoded 65.
    */
-  private async createPool(lora?: string): Promise<ContextPool> {
+  private async createPool(adapter: { lora?: string; merged?: LlamaModel } = {}): Promise<ContextPool> {
+    const { lora, merged } = adapter;
+    const model = merged ?? this.model!;
     const threadsEach = this.threadsPerContext;
     const count = Math.max(1, Math.min(this.parallel, Math.floor(this.threads / threadsEach)));
     const sequencesEach = Math.ceil(this.parallel / count);
@@ -588,7 +632,7 @@ export class LlamaCppBackend implements GenerationBackend {
     try {
       for (let index = 0; index < count; index++) {
         contexts.push(
-          await this.model!.createContext({
+          await model.createContext({
             sequences: sequencesEach,
             contextSize: sequencesEach * (this.options.contextPerSequence ?? 1024),
             // Contexts decoding together split the budget (node-llama-cpp's ThreadsSplitter), each keeping
@@ -603,6 +647,7 @@ export class LlamaCppBackend implements GenerationBackend {
       throw error;
     }
     return {
+      ...(merged ? { merged } : {}),
       contexts,
       slots: new PQueue({ concurrency: count * sequencesEach }),
       free: new Map(contexts.map((context) => [context, Array.from({ length: sequencesEach }, () => context.getSequence())])),

@@ -2,13 +2,14 @@
 // node-llama-cpp, a PEFT adapter converted to GGUF LoRA at load time and probed, fallback for a
 // corrupt one, streaming, parallel requests, cancellation, and the routes it cannot serve.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
 import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, type OrdinalChoice } from "@reviewtune/contracts";
-import { LlamaCppBackend, analysisGeneration, analysisPrompt } from "@reviewtune/core";
+import { LlamaCppBackend, analysisGeneration, analysisPrompt, benchServe } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
 let server: ReviewtuneServer;
@@ -30,8 +31,10 @@ function medianAndLikeliest(top: ReadonlyArray<{ token: string; logprob: number 
 }
 
 before(async () => {
-  fixtures = makeSmolAdapters(0.3); // strong enough that the greedy answer changes
-  backend = new LlamaCppBackend({ gguf: fixtures.gguf, parallel: 2, contextPerSequence: 256, cacheDir: fixtures.work });
+  // Strong enough that the greedy answer changes; over the base requantized to Q8_0 as serving does,
+  // so that adapters are merged into it (a small model: see LlamaCppBackend.mergedFile).
+  fixtures = makeSmolAdapters(0.3, { q8: true });
+  backend = new LlamaCppBackend({ gguf: fixtures.q8!, parallel: 2, contextPerSequence: 768, cacheDir: fixtures.work }); // room for an analysis (512 tokens) after its prompt
   server = createServer({
     backend,
     baseId: "smollm2-135m-instruct",
@@ -57,6 +60,35 @@ describe("llama.cpp backend", () => {
     assert.equal(byId.corrupt!.status, "fallback");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
     assert.equal(byId["all-minilm-l6-v2"], undefined, "no embedding model to list: /v1/embeddings needs --backend torch");
+  });
+
+  it("an adapter on a small Q8_0 base is folded into a copy of it: the answers of the adapter applied at run time", async () => {
+    assert.equal(readdirSync(fixtures.work).filter((name) => name.endsWith(".merged.gguf")).length, 1, "the tuned adapter was merged (the corrupt one never converted)");
+    const lora = new LlamaCppBackend({ gguf: fixtures.q8!, parallel: 2, contextPerSequence: 256, cacheDir: join(fixtures.work, "lora"), mergeAdapters: false });
+    try {
+      await lora.start();
+      await lora.whenReady();
+      const loaded = await lora.loadAdapter(fixtures.tuned);
+      assert.equal(readdirSync(join(fixtures.work, "lora")).filter((name) => name.endsWith(".merged.gguf")).length, 0);
+      const merged = (await server.app.inject({ method: "GET", url: "/v1/models" })).json().data.find((model: { id: string }) => model.id === "tuned").reviewtune;
+      assert.ok(Math.abs(merged.max_abs_logit_diff - loaded.max_abs_logit_diff) < 0.05 * loaded.max_abs_logit_diff, `probe: ${merged.max_abs_logit_diff} merged, ${loaded.max_abs_logit_diff} as a LoRA`);
+      const questions = ["Is this kettle good? Review: It boils fast and looks great.", "Summarise: The blender is loud but strong.", "Sentiment of: the strap broke.", "Would you buy it? Review: Great value.", "Quality? Review: cheap plastic.", "Rate it 1-5: works fine."];
+      // The merged weights are rounded to Q8_0 once more, which moves log-probabilities by about 0.1-0.3
+      // (measured with a trained adapter; on an f32 copy of the base the two agree within 0.01): a wrong
+      // orientation, scale or row order would move them by far more. Compare the first token.
+      const request = { adapterDir: fixtures.tuned, prompts: questions.map((content) => backend.renderChat([{ role: "user", content }])), maxNewTokens: 1, temperature: 0, topP: 1, seed: 0, logprobs: 5 };
+      const [asMerged, asLora] = [await backend.generate({ ...request, signal: new AbortController().signal }), await lora.generate({ ...request, signal: new AbortController().signal })];
+      let same = 0;
+      let drift = 0;
+      for (const [index, output] of asMerged.outputs.entries()) {
+        const [merged, runtime] = [output.logprobs![0]!, asLora.outputs[index]!.logprobs![0]!];
+        same += Number(merged.token === runtime.token);
+        drift += Math.abs((merged.top.find((entry) => entry.token === runtime.token)?.logprob ?? Math.log(1e-6)) - runtime.logprob) / questions.length;
+      }
+      assert.ok(same >= questions.length - 2 && drift < 0.4, `first tokens: ${same} of ${questions.length} the same, mean drift ${drift.toFixed(3)}`);
+    } finally {
+      await lora.close();
+    }
   });
 
   it("base and adapter answer differently, greedy answers repeat, a corrupt adapter's request is answered by the base and marked", async () => {
@@ -106,15 +138,15 @@ describe("llama.cpp backend", () => {
     assert.equal(answers[1]!.json().choices[0].message.content, answers[3]!.json().choices[0].message.content, "a reused sequence starts clean");
   });
 
-  it("a prompt past a sequence's context (256 tokens here) is refused with 400 context_length_exceeded; one thread budget within the cores", async () => {
+  it("a prompt past a sequence's context (768 tokens here) is refused with 400 context_length_exceeded; one thread budget within the cores", async () => {
     const backend = server.context.backend as LlamaCppBackend;
-    assert.equal(backend.contextLength, 256);
+    assert.equal(backend.contextLength, 768);
     assert.ok(backend.threads >= 1 && backend.threads <= availableParallelism(), `threads ${backend.threads}`);
-    const huge = await ask("tuned", { messages: [{ role: "user", content: "great product. ".repeat(200) }], max_tokens: 8 });
+    const huge = await ask("tuned", { messages: [{ role: "user", content: "great product. ".repeat(600) }], max_tokens: 8 });
     assert.equal(huge.statusCode, 400, huge.payload);
     assert.equal(huge.json().error.code, "context_length_exceeded");
     assert.equal(huge.json().error.param, "messages");
-    assert.match(huge.json().error.message, /maximum context length is 256 tokens/);
+    assert.match(huge.json().error.message, /maximum context length is 768 tokens/);
     assert.equal((await ask("tuned")).statusCode, 200);
   });
 
@@ -194,6 +226,16 @@ describe("llama.cpp backend", () => {
       assert.equal(output.finish_reason, "stop");
       assert.equal(output.new_tokens, plain.outputs[index]!.new_tokens, "fed tokens count as the answer's");
     }
+  });
+
+  it("bench serve --analysis asks POST /v1/analyze one review at a time and counts complete analyses", async () => {
+    const address = await server.app.listen({ host: "127.0.0.1", port: 0 });
+    const [result] = await benchServe({ targets: [{ label: "llamacpp", url: address }], model: "tuned", analysis: true, concurrency: 2, requests: 4, maxTokens: 512, timeLimitSeconds: 120, dollarsPerHour: 0 });
+    assert.equal(result!.errors, 0, result!.errorSamples.join("; "));
+    assert.equal(result!.completed, 4);
+    assert.equal(result!.complete, 4, "every answer is an analysis (decoding is constrained to the schema)");
+    assert.equal(result!.fallbacks, 0);
+    assert.ok(result!.meanCompletionTokens > 20);
   });
 
   it("the analysis's stars and sentiment are the median of the model's distribution over their options, not the likeliest", async () => {

@@ -58,9 +58,10 @@ export function makeTinyFixtures(): TinyFixtures {
 
 /**
  * For the llama.cpp backend: the embedded SmolLM2's GGUF, and LoRA adapters over it (random B on all
- * seven projections, small enough that answers stay words) plus a truncated copy. No download.
+ * seven projections, small enough that answers stay words) plus a truncated copy. No download. With
+ * `q8`, also the GGUF requantized to Q8_0 by the engine, as serving uses it (`q8`, else undefined).
  */
-export function makeSmolAdapters(weightStd = 0.01): { work: string; gguf: string; tuned: string; corrupt: string } {
+export function makeSmolAdapters(weightStd = 0.01, options: { q8?: boolean } = {}): { work: string; gguf: string; q8: string | undefined; tuned: string; corrupt: string } {
   const work = mkdtempSync(join(tmpdir(), "reviewtune-smol-"));
   const tuned = join(work, "tuned");
   const corrupt = join(work, "corrupt");
@@ -71,10 +72,13 @@ export function makeSmolAdapters(weightStd = 0.01): { work: string; gguf: string
       "from reviewtune_engine.models import embedded_gguf_path, resolve",
       `make_tiny_adapter(resolve("smollm2-135m-instruct").path, ${JSON.stringify(tuned)}, seed=3, rank=8, weight_std=${weightStd}, target_modules=${modules})`,
       `open(${JSON.stringify(gguf)}, "w").write(str(embedded_gguf_path("smollm2-135m-instruct")))`,
+      ...(options.q8
+        ? ["from reviewtune_engine.gguf_quant import requantize_gguf", `requantize_gguf({"source": str(embedded_gguf_path("smollm2-135m-instruct")), "out": ${JSON.stringify(join(work, "q8_0.gguf"))}, "type": "Q8_0"})`]
+        : []),
     ].join("\n"),
   );
   cpSync(tuned, corrupt, { recursive: true });
   const weights = join(corrupt, "adapter_model.safetensors");
   truncateSync(weights, Math.floor(statSync(weights).size / 2));
-  return { work, gguf: readFileSync(gguf, "utf8"), tuned, corrupt };
+  return { work, gguf: readFileSync(gguf, "utf8"), q8: options.q8 ? join(work, "q8_0.gguf") : undefined, tuned, corrupt };
 }
