@@ -20,6 +20,15 @@ import { registerStudio } from "./commands/studio.js";
 import { registerTrain } from "./commands/train.js";
 import { EXIT, reportError } from "./exit.js";
 
+// A reader that went away (`reviewtune data build ... | head`) ends the command quietly, as git and
+// other Unix tools do: exit status 141 (128 + SIGPIPE), no stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(EXIT.brokenPipe);
+  });
+}
+
 const program = new Command("reviewtune")
   .description("Turn product reviews into a small fine-tuned open LLM, and prove it got better.")
   .version("0.1.0")

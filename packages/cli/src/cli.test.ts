@@ -325,6 +325,18 @@ describe("reviewtune data", () => {
     assert.match(skipped.stdout, /2 reviews -> 14 examples/); // six chat tasks and the analysis per review
     assert.match(skipped.stdout, /reviews-with-a-bad-row\.jsonl:2: malformed/);
   });
+
+  it("build | head: a reader that goes away ends it quietly (141, no stack trace)", async () => {
+    const input = join(work, "piped.csv");
+    writeFileSync(input, "text,rating\n" + Array.from({ length: 50 }, (_, index) => `"Blender ${index} works well, the jar is sturdy",5`).join("\n") + "\n");
+    const child = spawn(process.execPath, [bin, "data", "build", "--input", input, "--out", join(work, "piped-dataset")], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stdout.once("data", () => child.stdout.destroy()); // head -1: the first line read, then gone
+    const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    assert.equal(status, 141, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /);
+  });
 });
 
 describe("reviewtune classification heads", () => {

@@ -3,7 +3,7 @@
 import { CancelledError, ConfigError, DataError, EngineNotInstalledError, EngineRequestError, ReviewtuneError } from "@reviewtune/core";
 import { printable } from "./printable.js";
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130, brokenPipe: 141 } as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CancelledError) return EXIT.cancelled;
