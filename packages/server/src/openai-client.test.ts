@@ -188,6 +188,8 @@ describe("the official openai client against reviewtune serve", () => {
     assert.equal(result!.errors, 0);
     assert.ok(result!.latency.p50 > 0 && result!.latency.p99 >= result!.latency.p50);
     assert.equal(result!.meanCompletionTokens, 4);
+    const memory = result!.peakMemoryBytes!;
+    assert.ok(memory.server > 0 && memory.engine! > 50 * 1024 ** 2, `the server's and the torch engine's peaks: ${JSON.stringify(memory)}`);
   });
 
   it("a client that disconnects mid-stream cancels its generation", async () => {

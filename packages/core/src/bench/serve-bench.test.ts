@@ -27,6 +27,7 @@ describe("bench serve helpers", () => {
     const result = (label: string, queriesPerMinute: number, tokensPerSecond: number): ServeBenchResult => ({
       label, model: "m", sent: 10, completed: 10, errors: 0, errorSamples: [], fallbacks: label === "llamacpp" ? 2 : 0, complete: label === "llamacpp" ? 9 : null, wallSeconds: 60,
       latency: { p50: 1, p95: 2, p99: 3, mean: 1.2 }, queriesPerMinute, tokensPerSecond, meanCompletionTokens: 20, costPer1000: 0.01, busy: label === "llamacpp" ? 1 : 0,
+      peakMemoryBytes: label === "llamacpp" ? { server: 512 * 1024 ** 2 } : { server: 200 * 1024 ** 2, engine: 1000 * 1024 ** 2 },
     });
     const table = formatServeBench([result("torch", 40, 10), result("llamacpp", 150, 50)], 0.1);
     assert.match(table, /\| llamacpp \| m \| 10\/10 \| 0 \| 1\.00 \| 2\.00 \| 3\.00 \| 150\.0 \|/);
@@ -36,6 +37,8 @@ describe("bench serve helpers", () => {
     assert.match(table, /llamacpp: 2 answers were base-model fallbacks/);
     assert.match(table, /llamacpp: measured beside 1 busy-loop process \(--busy\)/);
     assert.doesNotMatch(table, /torch: measured beside/);
+    assert.match(table, /llamacpp: peak resident memory 512 MB \(server process\)/);
+    assert.match(table, /torch: peak resident memory 200 MB \(server process\) \+ 1000 MB \(engine process\) = 1200 MB/);
   });
 
   it("--busy runs that many busy-loop processes while requests are measured (not during the warm-up), and stops them", async () => {
@@ -49,6 +52,7 @@ describe("bench serve helpers", () => {
     const server = createServer((request, response) => {
       response.setHeader("content-type", "application/json");
       if (request.url === "/v1/models") return response.end(JSON.stringify({ data: [{ id: "base" }] }));
+      if (request.url === "/metrics") return response.writeHead(404).end(); // not a reviewtune server: no memory figure
       seen.push(busyChildren().length);
       response.end(JSON.stringify({ choices: [{ message: { content: "ok" } }], usage: { completion_tokens: 1 } }));
     });
@@ -58,6 +62,7 @@ describe("bench serve helpers", () => {
       const [result] = await benchServe({ targets: [{ label: "fake", url: `http://127.0.0.1:${port}` }], concurrency: 1, requests: 3, maxTokens: 4, timeLimitSeconds: 30, dollarsPerHour: 0, busy: 2 });
       assert.equal(result!.busy, 2);
       assert.equal(result!.completed, 3);
+      assert.equal(result!.peakMemoryBytes, null);
       assert.deepEqual(seen, [0, 2, 2, 2], "none during the warm-up, two during each measured request");
       assert.deepEqual(busyChildren(), [], "stopped after the measurement");
     } finally {

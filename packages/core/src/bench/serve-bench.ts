@@ -57,6 +57,12 @@ export interface ServeBenchResult {
   costPer1000: number;
   /** Busy-loop processes that ran beside the server during the measurement. */
   busy: number;
+  /**
+   * The server's peak resident memory after the measurement, from its /metrics
+   * (reviewtune_peak_resident_memory_bytes): its own process, and the engine's where the backend has
+   * one. null: the server does not publish it (another engine, an older reviewtune).
+   */
+  peakMemoryBytes: { server: number; engine?: number } | null;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
@@ -214,10 +220,30 @@ export async function benchServe(options: ServeBenchOptions): Promise<ServeBench
       meanCompletionTokens: tokens / Math.max(1, completed),
       costPer1000: completed > 0 ? ((options.dollarsPerHour * wallSeconds) / 3600 / completed) * 1000 : Number.NaN,
       busy: busy.pids.length,
+      peakMemoryBytes: await peakMemory(target, headers),
     });
     options.log?.(`bench serve: ${target.label}: ${completed} answered, ${errors} errors in ${wallSeconds.toFixed(1)} s`);
   }
   return results;
+}
+
+/** The server's peak resident memory as its /metrics publishes it (see ServeBenchResult.peakMemoryBytes). */
+async function peakMemory(target: ServeBenchTarget, headers: Record<string, string>): Promise<ServeBenchResult["peakMemoryBytes"]> {
+  try {
+    const response = await fetch(`${target.url}/metrics`, { headers });
+    if (!response.ok) return null;
+    const text = await response.text();
+    const value = (process: string) => {
+      const match = new RegExp(`^reviewtune_peak_resident_memory_bytes\\{process="${process}"\\} (\\d+)`, "m").exec(text);
+      return match ? Number(match[1]) : undefined;
+    };
+    const server = value("server");
+    if (server === undefined) return null;
+    const engine = value("engine");
+    return { server, ...(engine !== undefined ? { engine } : {}) };
+  } catch {
+    return null;
+  }
 }
 
 export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: number): string {
@@ -235,6 +261,11 @@ export function formatServeBench(results: ServeBenchResult[], dollarsPerHour: nu
   for (const result of results) {
     if (result.busy > 0) lines.push(`${result.label}: measured beside ${result.busy} busy-loop process${result.busy > 1 ? "es" : ""} (--busy)`);
     if (result.complete !== null) lines.push(`${result.label}: ${result.complete}/${result.completed} answers are complete analyses (parse as a ReviewAnalysis): ${((result.complete / result.wallSeconds) * 60).toFixed(1)} analyses/min`);
+    if (result.peakMemoryBytes) {
+      const { server, engine } = result.peakMemoryBytes;
+      const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+      lines.push(`${result.label}: peak resident memory ${mb(server)} (server process${engine !== undefined ? `) + ${mb(engine)} (engine process) = ${mb(server + engine)}` : ")"}`);
+    }
     if (result.fallbacks > 0) lines.push(`${result.label}: ${result.fallbacks} answers were base-model fallbacks (the adapter did not load)`);
     for (const sample of result.errorSamples) lines.push(`${result.label} error: ${sample}`);
   }

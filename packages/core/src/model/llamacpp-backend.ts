@@ -635,6 +635,8 @@ export class LlamaCppBackend implements GenerationBackend {
           await model.createContext({
             sequences: sequencesEach,
             contextSize: sequencesEach * (this.options.contextPerSequence ?? 1024),
+            // A decode batch holds at most one prompt chunk's tokens; llama.cpp sizes its buffers by it.
+            batchSize: PROMPT_CHUNK,
             // Contexts decoding together split the budget (node-llama-cpp's ThreadsSplitter), each keeping
             // at least one thread, so an adapter's context is never starved by a busy base context.
             threads: { ideal: threadsEach, min: 1 },

@@ -236,6 +236,8 @@ describe("llama.cpp backend", () => {
     assert.equal(result!.complete, 4, "every answer is an analysis (decoding is constrained to the schema)");
     assert.equal(result!.fallbacks, 0);
     assert.ok(result!.meanCompletionTokens > 20);
+    // The server's own peak (llama.cpp runs in it), from /metrics: this test process holds two models.
+    assert.ok(result!.peakMemoryBytes!.server > 200 * 1024 ** 2 && result!.peakMemoryBytes!.engine === undefined, JSON.stringify(result!.peakMemoryBytes));
   });
 
   it("the analysis's stars and sentiment are the median of the model's distribution over their options, not the likeliest", async () => {

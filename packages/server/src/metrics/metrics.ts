@@ -1,4 +1,5 @@
 // Prometheus metrics for /metrics, one registry per server (tests run several servers in a process).
+import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export interface QueueProbe {
@@ -6,7 +7,18 @@ export interface QueueProbe {
   running(): number;
 }
 
-export function createMetrics(queue: QueueProbe) {
+/** A process's peak resident memory in bytes (Linux: VmHWM in /proc/<pid>/status), or undefined if it cannot be read. */
+export function peakResidentBytes(pid: number): number | undefined {
+  try {
+    const kilobytes = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kilobytes === undefined ? undefined : Number(kilobytes) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `enginePid`: the backend's separate process, if it has one (the torch engine), whose memory counts too. */
+export function createMetrics(queue: QueueProbe, enginePid: () => number | undefined = () => undefined) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "reviewtune_" });
   const metrics = {
@@ -50,6 +62,19 @@ export function createMetrics(queue: QueueProbe) {
     }),
     engineRestarts: new Counter({ name: "reviewtune_engine_restarts_total", help: "Times the engine process died and was restarted", registers: [registry] }),
     rejected: new Counter({ name: "reviewtune_rejected_requests_total", help: "Requests refused before generation", labelNames: ["reason"], registers: [registry] }),
+    peakMemory: new Gauge({
+      name: "reviewtune_peak_resident_memory_bytes",
+      help: "Peak resident memory since start: of the server process (llama.cpp runs in it), and of the engine process (the torch backend)",
+      labelNames: ["process"],
+      registers: [registry],
+      collect() {
+        // resourceUsage().maxRSS is the server's own peak in kilobytes on every platform.
+        this.set({ process: "server" }, process.resourceUsage().maxRSS * 1024);
+        const pid = enginePid();
+        const engine = pid === undefined ? undefined : peakResidentBytes(pid);
+        if (engine !== undefined) this.set({ process: "engine" }, engine);
+      },
+    }),
   };
   return metrics;
 }
