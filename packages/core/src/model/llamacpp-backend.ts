@@ -49,6 +49,8 @@ const GRAMMAR_END = "\n".repeat(4);
 /** Prompt tokens evaluated between two looks at the request's abort signal (node-llama-cpp's evaluation takes none). */
 const PROMPT_CHUNK = 128;
 const PROBE = "Analyze the sentiment of this review: The blender is great and the jar is sturdy.";
+/** Tokens of the context made for the base's probe alone (the probe prompt is about 40). */
+const PROBE_CONTEXT = 256;
 
 /** The weights an adapter can adapt, by their GGUF names (see gguf-lora.ts). */
 const PROJECTION = /^blk\.\d+\.(?:attn_[qkv]|attn_output|ffn_gate|ffn_up|ffn_down)\.weight$/;
@@ -156,10 +158,11 @@ export class LlamaCppBackend implements GenerationBackend {
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
   private template: ChatTemplate | undefined;
-  private base: ContextPool | undefined;
+  /** The base's pool, made on first use (see basePool). */
+  private base: Promise<ContextPool> | undefined;
   private readonly adapters = new Map<string, ContextPool>();
   private ready: Promise<void> = Promise.resolve();
-  private baseProbe: ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]> | undefined;
+  private baseProbe: ReturnType<LlamaCppBackend["probeBase"]> | undefined;
   /** The base GGUF's architecture and head counts, which adapter conversion needs. */
   private baseInfo: ReturnType<typeof readGgufBaseInfo> | undefined;
   /** Grammars compiled from JSON Schemas, by the schema's text (compiling costs more than a short answer). */
@@ -212,7 +215,6 @@ export class LlamaCppBackend implements GenerationBackend {
       if (!source) throw new Error(`${this.options.gguf} has no chat template (tokenizer.chat_template); pass the run's template`);
       const special = (token: Token | null) => (token === null ? undefined : this.model!.detokenize([token], true));
       this.template = new ChatTemplate(source, { bos_token: special(this.model.tokens.bos), eos_token: special(this.model.tokens.eos) });
-      this.base = await this.createPool();
       this.state = "ready";
     })();
     await this.ready;
@@ -233,7 +235,7 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
-    const pool = request.adapterDir ? this.adapters.get(resolve(request.adapterDir)) : this.base;
+    const pool = request.adapterDir ? this.adapters.get(resolve(request.adapterDir)) : await this.basePool();
     if (!pool) throw new Error(`adapter ${request.adapterDir} is not loaded`);
     const started = performance.now();
     const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
@@ -540,7 +542,7 @@ export class LlamaCppBackend implements GenerationBackend {
       throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
     }
     const tuned = await this.nextTokenLogProbabilities(pool);
-    const base = await (this.baseProbe ??= this.nextTokenLogProbabilities(this.base!)); // the same for every adapter
+    const base = await (this.baseProbe ??= this.probeBase()); // the same for every adapter
     let max = 0;
     let sum = 0;
     for (const [token, value] of tuned.values) {
@@ -609,7 +611,8 @@ export class LlamaCppBackend implements GenerationBackend {
     this.state = "closed";
     for (const pool of this.adapters.values()) await disposePool(pool);
     this.adapters.clear();
-    if (this.base) await disposePool(this.base);
+    const base = await this.base?.catch(() => undefined);
+    if (base) await disposePool(base);
     await this.model?.dispose();
     await this.llama?.dispose();
   }
@@ -622,19 +625,20 @@ export class LlamaCppBackend implements GenerationBackend {
    * adapter: 74% of the time in ggml_barrier); two one-thread contexts decoded 94 tokens/s where one
    * two-thread context decoded 65.
    */
-  private async createPool(adapter: { lora?: string; merged?: LlamaModel } = {}): Promise<ContextPool> {
-    const { lora, merged } = adapter;
+  private async createPool(adapter: { lora?: string; merged?: LlamaModel; probe?: boolean } = {}): Promise<ContextPool> {
+    const { lora, merged, probe } = adapter;
     const model = merged ?? this.model!;
     const threadsEach = this.threadsPerContext;
-    const count = Math.max(1, Math.min(this.parallel, Math.floor(this.threads / threadsEach)));
-    const sequencesEach = Math.ceil(this.parallel / count);
+    // A probe needs one sequence for one short prompt.
+    const count = probe ? 1 : Math.max(1, Math.min(this.parallel, Math.floor(this.threads / threadsEach)));
+    const sequencesEach = probe ? 1 : Math.ceil(this.parallel / count);
     const contexts: LlamaContext[] = [];
     try {
       for (let index = 0; index < count; index++) {
         contexts.push(
           await model.createContext({
             sequences: sequencesEach,
-            contextSize: sequencesEach * (this.options.contextPerSequence ?? 1024),
+            contextSize: probe ? PROBE_CONTEXT : sequencesEach * (this.options.contextPerSequence ?? 1024),
             // A decode batch holds at most one prompt chunk's tokens; llama.cpp sizes its buffers by it.
             batchSize: PROMPT_CHUNK,
             // Contexts decoding together split the budget (node-llama-cpp's ThreadsSplitter), each keeping
@@ -659,6 +663,29 @@ export class LlamaCppBackend implements GenerationBackend {
   /** Threads of one context: one for a small model (see createPool), the whole budget for a large one. */
   private get threadsPerContext(): number {
     return (this.model?.size ?? 0) < SMALL_MODEL_BYTES ? 1 : this.threads;
+  }
+
+  /**
+   * The base's pool, made when the base is first asked (serving a run, most requests name its adapter,
+   * and a pool's contexts are 100 MB each for the embedded model: see README, serving memory).
+   */
+  private basePool(): Promise<ContextPool> {
+    this.base ??= this.createPool().catch((error: unknown) => {
+      this.base = undefined;
+      throw error;
+    });
+    return this.base;
+  }
+
+  /** The base's probe distribution: from its pool if it has one, else from one small context made for it. */
+  private async probeBase(): Promise<Awaited<ReturnType<LlamaCppBackend["probe"]>>> {
+    if (this.base) return this.nextTokenLogProbabilities(await this.base);
+    const pool = await this.createPool({ probe: true });
+    try {
+      return await this.nextTokenLogProbabilities(pool);
+    } finally {
+      await disposePool(pool);
+    }
   }
 
   /** Log-probabilities of the likeliest next tokens after the probe prompt (those above 1e-6). */
