@@ -47,13 +47,13 @@ const alive = (pid: number) => {
   }
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -83,10 +83,16 @@ describe("reviewtune serve", () => {
       process.kill(first, "SIGKILL");
       // The restart listeners run in order: the restart counter first, then the adapters are re-loaded.
       // Counted but not ready yet: the adapters are being loaded into the new engine now.
-      await until("the restart to reach the adapters", async () => {
-        const [metrics, ready] = [await text(`${base}/metrics`), await text(`${base}/ready`)];
-        return /^reviewtune_engine_restarts_total 1$/m.test(metrics.body) && ready.status === 503 ? true : undefined;
-      });
+      // The window is the tiny adapter's re-load (tens of milliseconds): both endpoints at once, 2 ms apart.
+      await until(
+        "the restart to reach the adapters",
+        async () => {
+          const [metrics, ready] = await Promise.all([text(`${base}/metrics`), text(`${base}/ready`)]);
+          return /^reviewtune_engine_restarts_total 1$/m.test(metrics.body) && ready.status === 503 ? true : undefined;
+        },
+        120_000,
+        2,
+      );
       for (const pid of children(child.pid!)) engines.add(pid);
       child.kill("SIGINT");
       const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 30_000))]);
