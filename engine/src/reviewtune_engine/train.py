@@ -455,7 +455,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     packing = training["packing"]
     eval_examples = None
     recorder = None
-    loss_function = None  # task "classify": classification.WeightedLoss
+    loss_function = None  # task "classify": classification.WeightedLoss; labelled logits: lm_loss.LabelledLoss
     class_weights: dict[str, float] | None = None
     if classify:
         train_examples = classification.tokenize_rows(classification.read_rows(params["train_file"], "train", label_names), tokenizer, max_length)

@@ -87,7 +87,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     ...options,
   };
   const queue = new PQueue({ concurrency: options.backend.concurrency ?? 1 });
-  const metrics = createMetrics({ waiting: () => queue.size, running: () => queue.pending }, () => (options.backend as { pid?: number | undefined }).pid);
+  const metrics = createMetrics({ waiting: () => queue.size, running: () => queue.pending }, () => options.backend.pid);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimitBytes ?? 1024 * 1024, return503OnClosing: true });
   // JSON only: fastify's default text/plain parser would turn a wrong content type into a confusing 400.
   app.removeContentTypeParser("text/plain");

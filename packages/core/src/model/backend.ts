@@ -50,6 +50,8 @@ export interface GenerationBackend {
   readonly canEmbed?: boolean;
   /** Requests it can work on at once (default 1: the engine answers one request at a time). */
   readonly concurrency?: number;
+  /** The process that computes, where it is not this one (the torch engine's); absent: in process. */
+  readonly pid?: number | undefined;
   /**
    * Tokens one prompt and its answer may take together (the model's context, or llama.cpp's context
    * per sequence); known once started. Past it a model cannot answer, so the server refuses first.

@@ -526,8 +526,7 @@ export class LlamaCppBackend implements GenerationBackend {
         // Converted once per adapter version and base: the key covers the weights' path, size and time
         // and the base's architecture and head counts (q/k rows are permuted for them).
         const { size, mtimeMs } = statSync(weights);
-        const key = createHash("sha256").update(JSON.stringify([weights, size, mtimeMs, this.baseInfo])).digest("hex").slice(0, 24);
-        gguf = join(this.cacheDir(), `${key}.gguf`);
+        gguf = this.cacheFile([weights, size, mtimeMs, this.baseInfo], ".gguf");
         if (!existsSync(gguf)) convertLoraToGguf({ adapterDir, out: gguf, ...this.baseInfo! }); // written whole or not at all
       }
     } catch (error) {
@@ -589,16 +588,17 @@ export class LlamaCppBackend implements GenerationBackend {
       const { size, mtimeMs } = statSync(file);
       return [resolve(file), size, mtimeMs];
     });
-    const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 24);
-    const out = join(this.cacheDir(), `${key}.merged.gguf`);
+    const out = this.cacheFile(identity, ".merged.gguf");
     if (!existsSync(out)) mergeGgufLora({ base: this.options.gguf, lora, out }); // written whole or not at all
     return out;
   }
 
-  private cacheDir(): string {
+  /** A file in the cache named after what it is made from (paths, sizes, times, settings). */
+  private cacheFile(identity: unknown, suffix: string): string {
     const cache = this.options.cacheDir ?? join(tmpdir(), "reviewtune-gguf-lora");
     mkdirSync(cache, { recursive: true });
-    return cache;
+    const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 24);
+    return join(cache, `${key}${suffix}`);
   }
 
   async unloadAdapter(dir: string): Promise<void> {
