@@ -75,6 +75,27 @@ def test_batches_smaller_than_the_prompt_list_each_get_their_own_constraint(cach
     assert_all_valid(run(cache, tiny_model, json_schema=SCHEMA, batch_size=3, temperature=0.7, seed=3))
 
 
+def _with_terms(terms: list[str]) -> dict:
+    """The analysis schema with the aspect terms limited to these (as reviewAnalysisJsonSchema limits them to a review's phrases)."""
+    aspects = SCHEMA["properties"]["aspects"]
+    items = {**aspects["items"], "properties": {**aspects["items"]["properties"], "term": {"enum": terms}}}
+    return {**SCHEMA, "properties": {**SCHEMA["properties"], "aspects": {**aspects, "minItems": 1, "items": items}}}
+
+
+def test_one_schema_per_prompt_constrains_each_answer_to_its_own(cache, tiny_model):
+    terms = [["blender"], ["battery life", "battery"], ["skin", "moisturizer"], ["stars"]]
+    schemas = [_with_terms(allowed) for allowed in terms]
+    # batch_size 3: the second batch's only row must get the fourth schema, not the first.
+    result = run(cache, tiny_model, json_schema=schemas, batch_size=3, temperature=0.7, seed=4)
+    documents = assert_all_valid(result)
+    for index, document in enumerate(documents):
+        assert document["aspects"], document
+        assert {aspect["term"] for aspect in document["aspects"]} <= set(terms[index]), (index, document)
+    with pytest.raises(EngineError) as caught:
+        run(cache, tiny_model, json_schema=schemas[:3], max_new_tokens=4)
+    assert caught.value.code == "bad_schema" and "3 schemas for 4 prompts" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("schema", "named"),
     [
@@ -109,9 +130,10 @@ def test_without_json_schema_generation_is_unchanged(cache, tiny_model):
     assert any(not _is_json(output["text"]) for output in result["outputs"])  # the random model's free text is not JSON
 
 
-def test_the_protocol_accepts_a_json_schema_object_only():
+def test_the_protocol_accepts_a_json_schema_object_or_one_per_prompt_only():
     request = {"id": "g", "method": "generate", "params": {"model": {"source": "m"}, "prompts": ["p"], "json_schema": SCHEMA}}
     validate_request(request)
+    validate_request({**request, "params": {**request["params"], "json_schema": [SCHEMA]}})
     with pytest.raises(EngineError) as caught:
         validate_request({**request, "params": {**request["params"], "json_schema": "{}"}})
     assert caught.value.field == "params.json_schema"

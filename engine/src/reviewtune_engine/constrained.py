@@ -103,17 +103,17 @@ def compile_schema(schema: dict, tokenizer, vocab_size: int):
             # xgrammar's messages start with "[time] file.cc:line: "; keep the part that names the problem.
             detail = str(error).strip().split(": ", 1)[-1].strip() if "] " in str(error) else str(error).strip()
             raise _bad_schema(f"unsupported by the constrained decoder (xgrammar): {detail}", "simplify the schema to what xgrammar supports") from error
-        if len(state["grammars"]) >= 16:  # a handful of schemas in practice; bound the cache anyway
+        if len(state["grammars"]) >= 64:  # fixed schemas and the last requests' per-review ones
             state["grammars"].pop(next(iter(state["grammars"])))
         state["grammars"][key] = compiled
     return compiled
 
 
-def json_logits_processor(schema: dict, tokenizer, vocab_size: int):
-    """A fresh processor for one model.generate() call (xgrammar's matchers hold per-row state)."""
+def json_logits_processor(schemas: list[dict], tokenizer, vocab_size: int):
+    """A fresh processor for one model.generate() call over a batch, one schema per row (xgrammar's matchers hold per-row state)."""
     from xgrammar.contrib.hf import LogitsProcessor
 
-    compiled = compile_schema(schema, tokenizer, vocab_size)
+    compiled = [compile_schema(schema, tokenizer, vocab_size) for schema in schemas]
     never = _state(tokenizer, vocab_size)["never"]
 
     class _JsonLogitsProcessor(LogitsProcessor):

@@ -12,6 +12,7 @@ from transformers import LogitsProcessor, StoppingCriteria, StoppingCriteriaList
 from transformers.generation.streamers import BaseStreamer
 
 from reviewtune_engine.constrained import compile_schema, json_logits_processor
+from reviewtune_engine.errors import EngineError
 from reviewtune_engine.models import ModelCache
 
 
@@ -192,6 +193,12 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     torch.manual_seed(params.get("seed", 0))
     tokenizer.padding_side = "left"
     json_schema = params.get("json_schema")
+    # One schema for every answer, or one per prompt (each review's analysis schema).
+    schemas: list[dict] | None = None
+    if json_schema is not None:
+        schemas = json_schema if isinstance(json_schema, list) else [json_schema] * len(prompts)
+        if len(schemas) != len(prompts):
+            raise EngineError("bad_schema", f"json_schema: {len(schemas)} schemas for {len(prompts)} prompts", hint="give one schema for all prompts or one per prompt", field="params.json_schema")
     stops: list[str] = [stop for stop in params.get("stop") or [] if stop]
     presence = params.get("presence_penalty", 0.0)
     frequency = params.get("frequency_penalty", 0.0)
@@ -200,10 +207,11 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     # Greedy only: with sampling the options are sampled as usual.
     ordinals = _ordinal_tokens(tokenizer, params.get("ordinal")) if temperature == 0 else []
     vocab_size = 0
-    if json_schema is not None:
+    if schemas is not None:
         # The logits width, which can exceed len(tokenizer) when the embeddings are padded.
         vocab_size = model.get_output_embeddings().weight.shape[0]
-        compile_schema(json_schema, tokenizer, vocab_size)  # a bad schema fails before any decoding
+        for schema in schemas:
+            compile_schema(schema, tokenizer, vocab_size)  # a bad schema fails before any decoding (compiled once, then cached)
     outputs: list[dict] = []
     new_tokens_total = 0
     started = time.perf_counter()
@@ -217,9 +225,9 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
             streamer = _EventStreamer(tokenizer, offset, len(batch), emit, stops) if params.get("stream") else None
             stop_criteria = _StopStrings(tokenizer, stops, prompt_length) if stops else None
             processors = []
-            if json_schema is not None:
+            if schemas is not None:
                 # Constrained rows can only end with EOS once the document is complete.
-                processors.append(json_logits_processor(json_schema, tokenizer, vocab_size))
+                processors.append(json_logits_processor(schemas[offset : offset + len(batch)], tokenizer, vocab_size))
             if presence or frequency:
                 processors.append(_Penalties(prompt_length, presence, frequency, temperature))
             if ordinals:

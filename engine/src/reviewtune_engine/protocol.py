@@ -48,7 +48,8 @@ def validate_request(request: object) -> None:
 
 def _branch_method(parent: jsonschema.ValidationError, error: jsonschema.ValidationError) -> str | None:
     index = error.schema_path[0] if error.schema_path else None
-    if not isinstance(index, int):
+    # The request's oneOf over methods; a field's own anyOf (json_schema: one or one per prompt) is no method.
+    if not isinstance(index, int) or "oneOf" not in parent.schema:
         return None
     branch = parent.schema["oneOf"][index]
     return branch.get("properties", {}).get("method", {}).get("const")

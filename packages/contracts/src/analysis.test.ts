@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ANALYSIS_JUMPS, ANALYSIS_SCORES, QUALITY_LABELS, RECOMMENDATION_LABELS, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, forcedContinuation, formatAnalysis, parseAnalysis, type ReviewAnalysis } from "./analysis.js";
+import { ANALYSIS_JUMPS, ANALYSIS_SCORES, QUALITY_LABELS, RECOMMENDATION_LABELS, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, forcedContinuation, formatAnalysis, parseAnalysis, reviewAnalysisJsonSchema, reviewSpans, type ReviewAnalysis } from "./analysis.js";
 import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
 
 const example: ReviewAnalysis = {
@@ -39,6 +39,27 @@ describe("ReviewAnalysis", () => {
     const full = { ...example, aspects: Array(schema.aspects.maxItems).fill(longest), summary: "s".repeat(schema.summary.maxLength) };
     assert.ok(ReviewAnalysisSchema.safeParse(full).success);
     assert.equal(ReviewAnalysisSchema.safeParse({ ...full, aspects: [...full.aspects, longest] }).success, false);
+  });
+});
+
+describe("a review's aspect terms", () => {
+  it("are its phrases of up to four words that punctuation does not break, as written and in lower case", () => {
+    const spans = reviewSpans('The Battery life, sadly, is short; the 17-inch screen (AT&T model) is "great"... C++ works.');
+    for (const phrase of ["The Battery life", "the battery life", "Battery life", "battery", "sadly", "is short", "the 17-inch screen", "17-inch", "AT&T model", "AT&T", "great", "C++ works", "C++"])
+      assert.ok(spans.includes(phrase), phrase);
+    for (const phrase of ["life, sadly", "life sadly", "sadly is", "short the", "screen AT&T", "(AT&T", "model)", '"great"', "great...", "is short the 17-inch", "works."])
+      assert.ok(!spans.includes(phrase), phrase);
+    assert.ok(spans.every((span) => span.length <= REVIEW_ANALYSIS_JSON_SCHEMA.properties.aspects.items.properties.term.maxLength && span.split(" ").length <= 4));
+    assert.deepEqual(reviewSpans(' ... "" \\ '), []);
+  });
+
+  it("are the only terms a review's analysis schema admits; everything else is the shared schema", () => {
+    const schema = reviewAnalysisJsonSchema("Great keyboard.") as typeof REVIEW_ANALYSIS_JSON_SCHEMA & { properties: { aspects: { items: { properties: { term: { enum: string[] } } } } } };
+    assert.deepEqual(new Set(schema.properties.aspects.items.properties.term.enum), new Set(["Great", "great", "Great keyboard", "great keyboard", "keyboard"]));
+    assert.deepEqual({ ...schema.properties, aspects: undefined }, { ...REVIEW_ANALYSIS_JSON_SCHEMA.properties, aspects: undefined });
+    assert.deepEqual(schema.required, REVIEW_ANALYSIS_JSON_SCHEMA.required);
+    // No phrase at all: no aspects.
+    assert.equal((reviewAnalysisJsonSchema("!!!").properties as { aspects: { maxItems: number } }).aspects.maxItems, 0);
   });
 });
 

@@ -68,6 +68,64 @@ export const REVIEW_ANALYSIS_JSON_SCHEMA = {
   additionalProperties: false,
 } as const;
 
+/** Words in an aspect term quoted from a review (SemEval-2014's laptop terms: 99.5% have at most four). */
+export const ANALYSIS_TERM_MAX_WORDS = 4;
+
+/**
+ * The phrases an aspect term of this review may be: every run of up to ANALYSIS_TERM_MAX_WORDS
+ * consecutive words that punctuation does not break ("battery life" in "the battery life, the
+ * screen", not "life, the"), as written and in lower case, at most ANALYSIS_TERM_MAX_CHARS long. A word
+ * keeps its inner punctuation ("17-inch", "AT&T", "Windows 7"); text with a quote or a backslash is
+ * never a term (it would need escaping inside the JSON string).
+ */
+export function reviewSpans(text: string): string[] {
+  const spans = new Set<string>();
+  // Phrases are runs of words separated by spaces only; any other punctuation between words ends one.
+  const words: Array<{ word: string; startsPhrase: boolean; endsPhrase: boolean }> = [];
+  for (const chunk of text.split(/\s+/)) {
+    const match = /^([^\p{L}\p{N}]*)(.*?)([^\p{L}\p{N}+#]*)$/u.exec(chunk)!;
+    const word = match[2]!;
+    if (!word) {
+      if (words.length) words[words.length - 1]!.endsPhrase = true;
+      continue;
+    }
+    words.push({ word, startsPhrase: match[1]!.length > 0, endsPhrase: match[3]!.length > 0 });
+  }
+  for (let start = 0; start < words.length; start++) {
+    let phrase = "";
+    for (let end = start; end < words.length && end < start + ANALYSIS_TERM_MAX_WORDS; end++) {
+      if (end > start && words[end]!.startsPhrase) break;
+      phrase = end === start ? words[end]!.word : `${phrase} ${words[end]!.word}`;
+      if (phrase.length > ANALYSIS_TERM_MAX_CHARS) break;
+      if (!/["\\]/.test(phrase)) {
+        spans.add(phrase);
+        spans.add(phrase.toLowerCase());
+      }
+      if (words[end]!.endsPhrase) break;
+    }
+  }
+  return [...spans];
+}
+
+/**
+ * The analysis schema for one review: REVIEW_ANALYSIS_JSON_SCHEMA with each aspect term one of the
+ * review's own phrases (reviewSpans). An aspect term is by definition quoted from the review, so a
+ * constrained answer cannot name a feature the review does not mention ("guru" for "GUI").
+ */
+export function reviewAnalysisJsonSchema(reviewText: string): Record<string, unknown> {
+  const spans = reviewSpans(reviewText);
+  const aspects = REVIEW_ANALYSIS_JSON_SCHEMA.properties.aspects;
+  return {
+    ...REVIEW_ANALYSIS_JSON_SCHEMA,
+    properties: {
+      ...REVIEW_ANALYSIS_JSON_SCHEMA.properties,
+      aspects: spans.length
+        ? { ...aspects, items: { ...aspects.items, properties: { ...aspects.items.properties, term: { enum: spans } } } }
+        : { ...aspects, maxItems: 0 },
+    },
+  };
+}
+
 /** The analysis as the model writes it: compact JSON, keys in the schema's order. */
 export function formatAnalysis(analysis: ReviewAnalysis): string {
   const ordered: ReviewAnalysis = {

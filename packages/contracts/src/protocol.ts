@@ -65,10 +65,11 @@ export const GenerateRequestSchema = request(
     /** Stream "token" events while generating. */
     stream: z.boolean().default(false),
     /**
-     * A JSON Schema every answer is constrained to (compact JSON, ends at EOS once complete); e.g.
-     * REVIEW_ANALYSIS_JSON_SCHEMA. A schema the engine cannot enforce is refused with `bad_schema`.
+     * A JSON Schema every answer is constrained to (compact JSON, ends at EOS once complete), e.g.
+     * REVIEW_ANALYSIS_JSON_SCHEMA, or one per prompt (an array as long as `prompts`, e.g. each
+     * review's reviewAnalysisJsonSchema). A schema the engine cannot enforce is refused with `bad_schema`.
      */
-    json_schema: z.record(z.string(), z.unknown()).optional(),
+    json_schema: z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1)]).optional(),
     /** Up to 4 strings that end an answer; the answer's text stops before the first one (OpenAI's `stop`). */
     stop: z.array(z.string().min(1)).max(4).optional(),
     /** OpenAI's penalties: each generated token's logit is lowered by frequency x its count so far + presence once it appeared. */

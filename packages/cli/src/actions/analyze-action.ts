@@ -260,7 +260,7 @@ async function analyzeBatch(backend: GenerationBackend, batch: ReadonlyArray<{ r
   const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - ANALYSIS_MAX_TOKENS : Number.POSITIVE_INFINITY;
   const tokens = Number.isFinite(limit) ? await backend.countTokens(messages.map((conversation) => backend.renderChat(conversation))) : messages.map(() => 0);
   const fits = batch.map((_, index) => tokens[index]! <= limit);
-  const asked = messages.filter((_, index) => fits[index]).map((conversation) => ({ messages: conversation }));
+  const asked = batch.flatMap(({ review }, index) => (fits[index] ? [{ messages: messages[index]!, review }] : []));
   const answered = asked.length
     ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, signal }).catch((error: unknown) => {
         if (signal.aborted) return undefined; // interrupted before the batch started

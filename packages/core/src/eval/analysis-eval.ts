@@ -11,16 +11,17 @@ import {
   ANALYSIS_ORDINALS,
   QUALITY_LABELS,
   RECOMMENDATION_LABELS,
-  REVIEW_ANALYSIS_JSON_SCHEMA,
   SENTIMENT_CLASSES,
   parseAnalysis,
+  reviewAnalysisJsonSchema,
   type AnalysisReport,
   type AnalysisSystemResult,
   type ReviewAnalysis,
 } from "@reviewtune/contracts";
-import { ANALYSIS_TASK } from "../data/augment/augment.js";
+import { ANALYSIS_TASK, reviewBody } from "../data/augment/augment.js";
 import { readJsonl } from "../data/jsonl.js";
 import { analyzeReview } from "../data/labels/analyzer.js";
+import type { Review } from "../data/sources/reviews.js";
 import { classify, type ClassifierChoice } from "../classify/classify.js";
 import type { EngineClient } from "../engine/client.js";
 import type { GenerationBackend, GenerationRequest } from "../model/backend.js";
@@ -40,14 +41,18 @@ import { percentile, seededRandom, type BootstrapOptions } from "./statistics.js
  */
 export const ANALYSIS_MAX_TOKENS = 512;
 
-/** How an analysis is asked for: greedy (a measurement), constrained to the schema, the stars and the sentiment by their median, within the token budget, the keys between the values fed in batches on the llama.cpp path. */
-export function analysisGeneration(): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema" | "ordinal" | "jumps"> {
+/**
+ * How the analyses of these reviews are asked for: greedy (a measurement), each constrained to its
+ * review's schema (aspect terms quoted from that review), the stars and the sentiment by their
+ * median, within the token budget, the keys between the values fed in batches on the llama.cpp path.
+ */
+export function analysisGeneration(reviews: ReadonlyArray<Pick<Review, "text"> & Partial<Pick<Review, "title">>>): Pick<GenerationRequest, "maxNewTokens" | "temperature" | "topP" | "seed" | "jsonSchema" | "ordinal" | "jumps"> {
   return {
     maxNewTokens: ANALYSIS_MAX_TOKENS,
     temperature: 0,
     topP: 1,
     seed: 0,
-    jsonSchema: REVIEW_ANALYSIS_JSON_SCHEMA as unknown as Record<string, unknown>,
+    jsonSchema: reviews.map((review) => reviewAnalysisJsonSchema(reviewBody(review))),
     ordinal: ANALYSIS_ORDINALS,
     jumps: ANALYSIS_JUMPS,
   };
@@ -152,7 +157,7 @@ export interface AnalysisRun {
 /** A language model's analyses through a backend, constrained to the schema, in chunks so progress can be shown. */
 export async function analyzeWithBackend(
   backend: GenerationBackend,
-  items: readonly Pick<AnalysisItem, "messages">[],
+  items: ReadonlyArray<Pick<AnalysisItem, "messages"> & { review: Pick<Review, "text"> & Partial<Pick<Review, "title">> }>,
   options: { adapterDir?: string | undefined; chunk?: number; maxNewTokens?: number; signal?: AbortSignal | undefined; onProgress?: (done: number) => void },
 ): Promise<{ analyses: Array<ReviewAnalysis | null>; answers: string[]; errors: Array<string | null>; latency: NonNullable<AnalysisSystemResult["latency"]> }> {
   const chunk = options.chunk ?? 16;
@@ -168,7 +173,7 @@ export async function analyzeWithBackend(
     const result = await backend.generate({
       adapterDir: options.adapterDir,
       prompts: batch.map((item) => backend.renderChat(item.messages)),
-      ...analysisGeneration(),
+      ...analysisGeneration(batch.map((item) => item.review)),
       ...(options.maxNewTokens ? { maxNewTokens: options.maxNewTokens } : {}),
       signal,
     });

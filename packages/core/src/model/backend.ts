@@ -18,10 +18,12 @@ export interface GenerationRequest {
   topP: number;
   seed: number;
   /**
-   * A JSON Schema every answer must follow: decoding is constrained to it (llama.cpp's grammar, or
-   * the engine's logits processor), so each answer parses. Absent: free text.
+   * A JSON Schema every answer must follow, or one per prompt (an array as long as `prompts`, e.g.
+   * the analysis schema of each review, whose aspect terms are that review's phrases): decoding is
+   * constrained to it (llama.cpp's grammar, or the engine's logits processor), so each answer
+   * parses. Absent: free text.
    */
-  jsonSchema?: Record<string, unknown> | undefined;
+  jsonSchema?: Record<string, unknown> | Array<Record<string, unknown>> | undefined;
   /** Up to 4 strings that end an answer; its text stops before the first (never streamed either). */
   stop?: string[] | undefined;
   /** OpenAI's penalties (-2..2): a token's logit is lowered by frequency x its count in the answer so far + presence once it appeared. */

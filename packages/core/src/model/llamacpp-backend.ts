@@ -104,6 +104,19 @@ interface Step {
   top?: Array<{ token: string; logprob: number }>;
 }
 
+/** Compiled grammars kept (the fixed schemas of a server's clients, and the last requests' per-review ones). */
+const GRAMMAR_CACHE = 64;
+
+/** The schema each prompt's answer follows: one for all, one per prompt, or none. */
+function schemasOf(request: Pick<GenerationRequest, "prompts" | "jsonSchema">): Array<Record<string, unknown> | undefined> {
+  const { jsonSchema, prompts } = request;
+  if (Array.isArray(jsonSchema)) {
+    if (jsonSchema.length !== prompts.length) throw new Error(`${jsonSchema.length} JSON Schemas for ${prompts.length} prompts: give one for all or one per prompt`);
+    return jsonSchema;
+  }
+  return prompts.map(() => jsonSchema);
+}
+
 /** Whether a constrained answer is already one whole JSON value (then the grammar has only its end marker left). */
 function completeJson(text: string): boolean {
   if (!text.trimEnd().endsWith("}")) return false;
@@ -238,11 +251,12 @@ export class LlamaCppBackend implements GenerationBackend {
     const pool = request.adapterDir ? this.adapters.get(resolve(request.adapterDir)) : await this.basePool();
     if (!pool) throw new Error(`adapter ${request.adapterDir} is not loaded`);
     const started = performance.now();
-    const grammar = request.jsonSchema ? await this.grammarFor(request.jsonSchema) : undefined;
+    const schemas = schemasOf(request);
+    const grammars = await Promise.all(schemas.map((schema) => (schema ? this.grammarFor(schema) : undefined)));
     const outputs: GenerateResult["outputs"] = new Array(request.prompts.length);
     // Each prompt on a sequence of its own, as many at once as the pool has: llama.cpp batches those of
     // one context, and the contexts decode side by side.
-    await Promise.all(request.prompts.map((_, index) => pool.slots.add(async () => (outputs[index] = await this.complete(pool, request, index, grammar)))));
+    await Promise.all(request.prompts.map((_, index) => pool.slots.add(async () => (outputs[index] = await this.complete(pool, request, index, grammars[index])))));
     const seconds = (performance.now() - started) / 1000;
     const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
     return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: Boolean(request.adapterDir) };
@@ -252,7 +266,13 @@ export class LlamaCppBackend implements GenerationBackend {
   private grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
     const key = JSON.stringify(schema);
     let grammar = this.grammars.get(key);
-    if (!grammar) {
+    if (grammar) {
+      // most recently used last: the oldest goes first when the cache is full
+      this.grammars.delete(key);
+      this.grammars.set(key, grammar);
+    } else {
+      // A schema per review (each aspect term one of its phrases) makes a grammar per request: keep the last few.
+      if (this.grammars.size >= GRAMMAR_CACHE) this.grammars.delete(this.grammars.keys().next().value!);
       grammar = this.llama!.createGrammarForJsonSchema(schema as Parameters<Llama["createGrammarForJsonSchema"]>[0]).catch((error: Error) => {
         this.grammars.delete(key);
         throw new EngineRequestError("invalid_request", `the JSON Schema cannot be used to constrain decoding: ${error.message}`, "response_format", null, "use types, enums, required properties and bounded strings/arrays");

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, type OrdinalChoice } from "@reviewtune/contracts";
+import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, reviewSpans, type OrdinalChoice } from "@reviewtune/contracts";
 import { LlamaCppBackend, analysisGeneration, analysisPrompt, benchServe } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
@@ -215,17 +215,23 @@ describe("llama.cpp backend", () => {
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it! The battery lasts forever.", "Too small, returned it."];
     const prompts = reviews.map((text) => backend.renderChat([{ role: "user", content: `Example answer: ${shot}\n\n${analysisPrompt({ text })}` }]));
     const before = backend.jumpedTokens;
-    const jumped = await backend.generate({ prompts, ...analysisGeneration(), signal: new AbortController().signal });
+    const jumped = await backend.generate({ prompts, ...analysisGeneration(reviews.map((text) => ({ text }))), signal: new AbortController().signal });
     const fed = backend.jumpedTokens - before;
-    const plain = await backend.generate({ prompts, ...analysisGeneration(), jumps: undefined, signal: new AbortController().signal });
+    const plain = await backend.generate({ prompts, ...analysisGeneration(reviews.map((text) => ({ text }))), jumps: undefined, signal: new AbortController().signal });
     assert.equal(backend.jumpedTokens - before, fed, "nothing jumps without rules");
     assert.ok(fed >= 10 * reviews.length, `${fed} tokens fed for ${reviews.length} analyses`);
+    let terms = 0;
     for (const [index, output] of jumped.outputs.entries()) {
-      assert.ok(parseAnalysis(output.text).ok, output.text);
+      const parsed = parseAnalysis(output.text);
+      assert.ok(parsed.ok, output.text);
+      // Each review's own schema: its aspect terms are phrases of that review (the example's "strap" is in none).
+      for (const aspect of parsed.analysis.aspects) assert.ok(reviewSpans(reviews[index]!).includes(aspect.term), `${aspect.term} in ${reviews[index]}`);
+      terms += parsed.analysis.aspects.length;
       assert.equal(output.text, plain.outputs[index]!.text);
       assert.equal(output.finish_reason, "stop");
       assert.equal(output.new_tokens, plain.outputs[index]!.new_tokens, "fed tokens count as the answer's");
     }
+    assert.ok(terms > 0, "some aspects were named");
   });
 
   it("bench serve --analysis asks POST /v1/analyze one review at a time and counts complete analyses", async () => {
@@ -249,7 +255,7 @@ describe("llama.cpp backend", () => {
       const result = await backend.generate({
         adapterDir,
         prompts: reviews.map((text) => backend.renderChat([{ role: "user", content: analysisPrompt({ text }) }])),
-        ...analysisGeneration(),
+        ...analysisGeneration(reviews.map((text) => ({ text }))),
         maxNewTokens: 32, // both choices come within the first tokens; the rest of the analysis is not looked at here
         logprobs: 12, // under the grammar only the options (and the spaces it admits) have any probability there
         signal: new AbortController().signal,
@@ -281,7 +287,7 @@ describe("llama.cpp backend", () => {
       (
         await backend.generate({
           prompts: [prompt],
-          ...analysisGeneration(),
+          ...analysisGeneration([]),
           jsonSchema: { type: "object", properties: { n: { enum: first }, m: { enum: digits.map(Number) }, why: { type: "string", maxLength: 12 } }, required: ["n", "m", "why"] },
           ordinal,
           maxNewTokens: 32,

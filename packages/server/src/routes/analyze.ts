@@ -18,7 +18,7 @@ export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerConte
     const prompts = body.reviews.map((review) => context.backend.renderChat([{ role: "user", content: analysisPrompt(review) }]));
     const result = await withRequestSignal(reply, context.options.requestTimeoutMs, (signal) =>
       context.enqueue(async (queued) => {
-        const generation = analysisGeneration();
+        const generation = analysisGeneration(body.reviews);
         await checkContextLength(context, prompts, generation.maxNewTokens, "reviews");
         const generated = await context.backend.generate({ adapterDir: route.adapter?.dir, prompts, ...generation, signal: queued });
         // A cancelled generation resolves with partial answers; the reason it was cancelled is the answer.

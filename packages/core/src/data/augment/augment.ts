@@ -40,8 +40,12 @@ export function reviewPrompt(review: Review, question: string): string {
     : review.category
       ? `Category: ${review.category}\n`
       : "";
-  const body = review.title ? `${review.title}. ${review.text}` : review.text;
-  return `${question}\n\n${about}Review: "${body}"`;
+  return `${question}\n\n${about}Review: "${reviewBody(review)}"`;
+}
+
+/** The review as a prompt quotes it: its title, then its text. */
+export function reviewBody(review: Pick<Review, "text"> & Partial<Pick<Review, "title">>): string {
+  return review.title ? `${review.title}. ${review.text}` : review.text;
 }
 
 export function reviewExamples(
