@@ -193,6 +193,8 @@ export const AnalysisReportSchema = z.object({
   comparisons: z.array(ComparisonSchema),
   unparseable: z.array(z.object({ system: z.string(), id: z.string(), answer: z.string(), error: z.string() })),
   examples: z.array(z.object({ id: z.string(), review: z.string(), gold: z.record(z.string(), z.unknown()), answers: z.record(z.string(), z.string()) })),
+  /** Every test review's gold and each system's analysis (null: unparseable), for error analysis; absent in reports written before it existed. */
+  rows: z.array(z.object({ id: z.string(), gold: z.record(z.string(), z.unknown()), predicted: z.record(z.string(), z.record(z.string(), z.unknown()).nullable()) })).optional(),
 });
 export type AnalysisReport = z.infer<typeof AnalysisReportSchema>;
 

@@ -80,6 +80,10 @@ describe("analysis evaluation", () => {
     assert.equal(report.comparisons[0]!.metric, "analysis: sentiment accuracy");
     assert.equal(report.comparisons[0]!.only_a, 2);
     assert.deepEqual(report.gold_sources.aspects, ["annotation"]);
+    // Every review's gold and each system's analysis, for error analysis.
+    assert.deepEqual(report.rows!.map((row) => row.id), items.map((item) => item.id));
+    assert.deepEqual(report.rows![0]!.gold, { ...items[0]!.gold });
+    assert.deepEqual(report.rows![0]!.predicted, { tuned: run.analyses[0] ?? null, base: null });
   });
 
   it("reads the gold of a built dataset from its reviews (stars where the author gave them), and the analyzer sees no stars", async () => {

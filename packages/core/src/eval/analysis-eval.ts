@@ -332,5 +332,6 @@ export function analysisReport(items: readonly AnalysisItem[], runs: readonly An
       gold: { ...item.gold },
       answers: Object.fromEntries(runs.filter((run) => run.answers).map((run) => [run.name, run.answers![index]!])),
     })),
+    rows: items.map((item, index) => ({ id: item.id, gold: { ...item.gold }, predicted: Object.fromEntries(runs.map((run) => [run.name, run.analyses[index] ?? null])) })),
   };
 }
