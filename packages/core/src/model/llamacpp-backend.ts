@@ -13,6 +13,7 @@ import { ORDINAL_WINDOW, forcedContinuation, type GenerateResult, type JumpRule,
 import { EngineRequestError } from "../errors.js";
 import { convertLoraToGguf, readGgufBaseInfo, readGgufHeader, readLoraConfig } from "../export/gguf-lora.js";
 import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
+import { extractLargeEnums, withEnumTries } from "./enum-trie.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
@@ -128,6 +129,38 @@ function completeJson(text: string): boolean {
   }
 }
 
+/** Sets the threads a context's next batches may take (see contextThreads). */
+type ThreadSetter = (threads: number) => void;
+
+/**
+ * node-llama-cpp gives a context one thread count for a prompt's batches and for the answer's
+ * one-token steps alike (llama.cpp's n_threads_batch is set equal to n_threads), but a small model
+ * wants two different ones: a prompt's batch is matrix work that two threads nearly halve (300
+ * prompt tokens: 0.68 -> 0.39 s on two cores), while a one-token step on two threads spends its time
+ * at barriers (92 answer tokens: 0.99 -> 1.34 s). This changes what a context asks node-llama-cpp's
+ * thread splitter for (the splitter grants it per batch), through the fields it keeps them in
+ * (LlamaContext._idealThreads and its splitter consumer's _wantedThreads). If a version lacks them,
+ * undefined: every batch keeps the context's own count (slower prompts, same answers).
+ */
+function contextThreads(context: LlamaContext): ThreadSetter | undefined {
+  type Splitter = { _addWantedThreads?: (threads: number) => void; _removeWantedThreads?: (threads: number) => void };
+  type Internals = { _idealThreads?: unknown; _threadSplitterConsumer?: { _wantedThreads?: unknown }; _llama?: { _threadsSplitter?: Splitter } };
+  const internals = context as unknown as Internals;
+  const splitter = internals._llama?._threadsSplitter;
+  const add = splitter?._addWantedThreads;
+  const remove = splitter?._removeWantedThreads;
+  if (typeof internals._idealThreads !== "number" || !splitter || typeof add !== "function" || typeof remove !== "function") return undefined;
+  return (threads) => {
+    internals._idealThreads = threads; // what a consumer made later (after the context was idle) asks for
+    const consumer = internals._threadSplitterConsumer;
+    if (consumer && typeof consumer._wantedThreads === "number" && consumer._wantedThreads !== threads) {
+      remove.call(splitter, consumer._wantedThreads);
+      consumer._wantedThreads = threads;
+      add.call(splitter, threads);
+    }
+  };
+}
+
 /** Tells a grammar state of a token that was not sampled (see grammarAcceptor). */
 interface GrammarAcceptor {
   can(state: LlamaGrammarEvaluationState, token: Token): boolean;
@@ -186,6 +219,10 @@ export class LlamaCppBackend implements GenerationBackend {
   private baseMergeable: boolean | undefined;
   /** Tokens fed by jumping forward since start (the backend test checks that analyses jump). */
   jumpedTokens = 0;
+  /** Prompt chunks evaluated on the whole thread budget since start (see complete; the backend test checks it). */
+  widePromptChunks = 0;
+  /** Prompts being answered now, over every pool: a lone one's prompt takes every thread (see complete). */
+  private active = 0;
 
   constructor(private readonly options: LlamaCppBackendOptions) {}
 
@@ -273,7 +310,7 @@ export class LlamaCppBackend implements GenerationBackend {
     } else {
       // A schema per review (each aspect term one of its phrases) makes a grammar per request: keep the last few.
       if (this.grammars.size >= GRAMMAR_CACHE) this.grammars.delete(this.grammars.keys().next().value!);
-      grammar = this.llama!.createGrammarForJsonSchema(schema as Parameters<Llama["createGrammarForJsonSchema"]>[0]).catch((error: Error) => {
+      grammar = this.compileGrammar(schema).catch((error: Error) => {
         this.grammars.delete(key);
         throw new EngineRequestError("invalid_request", `the JSON Schema cannot be used to constrain decoding: ${error.message}`, "response_format", null, "use types, enums, required properties and bounded strings/arrays");
       });
@@ -282,21 +319,50 @@ export class LlamaCppBackend implements GenerationBackend {
     return grammar;
   }
 
+  /**
+   * node-llama-cpp's grammar for the schema, with its large string enums as prefix trees (see
+   * enum-trie.ts): the rest of the schema is converted once (its grammar is cached like any other),
+   * a per-review enum only adds its tree's rules.
+   */
+  private async compileGrammar(schema: Record<string, unknown>): Promise<LlamaGrammar> {
+    type JsonSchema = Parameters<Llama["createGrammarForJsonSchema"]>[0];
+    const { schema: skeleton, enums } = extractLargeEnums(schema);
+    if (enums.length === 0) return this.llama!.createGrammarForJsonSchema(schema as JsonSchema);
+    const converted = await this.grammarFor(skeleton);
+    let text: string;
+    try {
+      text = withEnumTries(converted.grammar, enums);
+    } catch {
+      return this.llama!.createGrammarForJsonSchema(schema as JsonSchema); // written another way: the flat enum
+    }
+    return this.llama!.createGrammar({ grammar: text, stopGenerationTriggers: converted.stopGenerationTriggers, trimWhitespaceSuffix: converted.trimWhitespaceSuffix });
+  }
+
   private async complete(pool: ContextPool, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
     const model = pool.merged ?? this.model!; // a merged adapter's model has the base's vocabulary
     // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
     if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
     const { context, sequence } = takeSequence(pool);
+    this.active += 1;
     try {
       const prompt = model.tokenize(request.prompts[index]!, true);
       let rest = await this.keepCommonPrefix(sequence, prompt);
       // The prompt in chunks, so that a timeout or a client that left stops a long prompt's evaluation
       // within one chunk instead of after all of it (the last token goes to evaluate(): its logits
-      // start the answer).
-      while (request.maxNewTokens > 0 && rest.length > 1 && !request.signal.aborted) {
-        const chunk = rest.slice(0, Math.min(PROMPT_CHUNK, rest.length - 1));
-        await sequence.evaluateWithoutGeneratingNewTokens(chunk);
-        rest = rest.slice(chunk.length);
+      // start the answer). A prompt that is the only work of the moment takes the whole thread budget
+      // (see contextThreads); the answer goes back to the context's own count.
+      const setThreads = this.threadsPerContext < this.threads ? contextThreads(context) : undefined;
+      try {
+        while (request.maxNewTokens > 0 && rest.length > 1 && !request.signal.aborted) {
+          const alone = setThreads !== undefined && this.active === 1;
+          setThreads?.(alone ? this.threads : this.threadsPerContext);
+          if (alone) this.widePromptChunks += 1;
+          const chunk = rest.slice(0, Math.min(PROMPT_CHUNK, rest.length - 1));
+          await sequence.evaluateWithoutGeneratingNewTokens(chunk);
+          rest = rest.slice(chunk.length);
+        }
+      } finally {
+        setThreads?.(this.threadsPerContext);
       }
       if (request.signal.aborted) return { text: "", new_tokens: 0, prompt_tokens: prompt.length, finish_reason: "cancelled" };
       const generated: Token[] = [];
@@ -369,6 +435,7 @@ export class LlamaCppBackend implements GenerationBackend {
         ...(request.logprobs !== undefined ? { logprobs } : {}),
       };
     } finally {
+      this.active -= 1;
       pool.free.get(context)!.push(sequence);
     }
   }

@@ -138,6 +138,18 @@ describe("llama.cpp backend", () => {
     assert.equal(answers[1]!.json().choices[0].message.content, answers[3]!.json().choices[0].message.content, "a reused sequence starts clean");
   });
 
+  it("a lone request's prompt is evaluated on every thread, prompts side by side on one thread each", async () => {
+    assert.ok(backend.threads > 1, "this check needs two cores");
+    const prompt = (text: string) => backend.renderChat([{ role: "user", content: `Summarise this review in one line: ${text}` }]);
+    const request = { maxNewTokens: 4, temperature: 0, topP: 1, seed: 0, signal: new AbortController().signal };
+    const before = backend.widePromptChunks;
+    // Reviews no earlier request had (a sequence keeps the prompt start it shares with the last one).
+    await backend.generate({ ...request, prompts: [prompt("The kettle whistles loudly and the lid sticks."), prompt("Lovely mug, the glaze chipped in the dishwasher.")] });
+    assert.equal(backend.widePromptChunks, before, "two prompts at once: one thread each");
+    await backend.generate({ ...request, prompts: [prompt("The vacuum's cord is too short for the stairs.")] });
+    assert.ok(backend.widePromptChunks > before, "a lone prompt on the whole budget");
+  });
+
   it("a prompt past a sequence's context (768 tokens here) is refused with 400 context_length_exceeded; one thread budget within the cores", async () => {
     const backend = server.context.backend as LlamaCppBackend;
     assert.equal(backend.contextLength, 768);
