@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,49 @@ def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tm
     evals = metrics(run_dir, "eval")
     assert len(evals) >= 1 and result["best_eval_loss"] == pytest.approx(min(record["eval_loss"] for record in evals))
     assert json.loads((run_dir / "time-budget-plan.json").read_text())["steps"] == budget["planned_steps"]
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine", "constant_with_warmup", "constant"])
+def test_the_time_budget_schedule_is_the_trainers_schedule_over_its_total(kind):
+    from transformers import get_scheduler
+
+    from reviewtune_engine.train import _Schedule
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    reference = get_scheduler(kind, torch.optim.SGD([parameter], lr=1.0), num_warmup_steps=5, num_training_steps=40)
+    schedule = _Schedule(kind, 5, 40)
+    for step in range(41):
+        assert schedule.factor(step) == pytest.approx(reference.lr_lambdas[0](step), abs=1e-9), step
+
+
+def test_a_time_budget_run_slower_than_its_timed_steps_ends_its_schedule_on_the_steps_that_fit(tmp_path, tiny_model, monkeypatch):
+    from reviewtune_engine import train as train_module
+
+    # The timed steps promise far more steps than fit (a CPU that got busy after the plan was made).
+    monkeypatch.setattr(train_module, "time_one_step", lambda *args, **kwargs: 0.005)
+    original = train_module._AtomicCheckpointTrainer.training_step
+
+    def slow_step(self, *args, **kwargs):
+        time.sleep(0.08)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(train_module._AtomicCheckpointTrainer, "training_step", slow_step)
+    config = train_config(tiny_model)
+    config["training"]["epochs"] = 50
+    config["training"]["time_budget_seconds"] = 20.0
+    result, events, run_dir = run_train(tmp_path, config, train_rows=sentiment_rows(64))
+    budget = result["time_budget"]
+    assert budget["planned_steps"] == 400  # 64 rows / 8 per step x 50 epochs: the plan's cap
+    replanned = budget["replanned_steps"]
+    assert replanned is not None and 10 < replanned < 400, budget
+    assert result["global_step"] == replanned and not budget["stopped_by_budget"], result
+    assert result["wall_seconds"] < 20.0 + 15.0, result
+    # The schedule decayed to the last step, which was evaluated and saved (the best checkpoint is one of those).
+    lrs = [record["learning_rate"] for record in metrics(run_dir, "train")]
+    assert lrs[-1] < 0.02 * 2 / replanned + 1e-9 and max(lrs) > 0.02 * 0.5, lrs[-5:]
+    assert metrics(run_dir, "eval")[-1]["step"] == replanned
+    assert any("of the 400 planned steps fit" in event.get("message", "") for event in events)
+    assert json.loads((run_dir / "time-budget-plan.json").read_text())["replanned_steps"] == replanned
 
 
 def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_it(tmp_path, tiny_model):

@@ -109,11 +109,10 @@ def compile_schema(schema: dict, tokenizer, vocab_size: int):
     return compiled
 
 
-def json_logits_processor(schemas: list[dict], tokenizer, vocab_size: int):
-    """A fresh processor for one model.generate() call over a batch, one schema per row (xgrammar's matchers hold per-row state)."""
+def json_logits_processor(compiled: list, tokenizer, vocab_size: int):
+    """A fresh processor for one model.generate() call over a batch, one grammar (compile_schema) per row (xgrammar's matchers hold per-row state)."""
     from xgrammar.contrib.hf import LogitsProcessor
 
-    compiled = [compile_schema(schema, tokenizer, vocab_size) for schema in schemas]
     never = _state(tokenizer, vocab_size)["never"]
 
     class _JsonLogitsProcessor(LogitsProcessor):

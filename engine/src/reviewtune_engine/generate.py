@@ -207,11 +207,12 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     # Greedy only: with sampling the options are sampled as usual.
     ordinals = _ordinal_tokens(tokenizer, params.get("ordinal")) if temperature == 0 else []
     vocab_size = 0
+    grammars = None
     if schemas is not None:
         # The logits width, which can exceed len(tokenizer) when the embeddings are padded.
         vocab_size = model.get_output_embeddings().weight.shape[0]
-        for schema in schemas:
-            compile_schema(schema, tokenizer, vocab_size)  # a bad schema fails before any decoding (compiled once, then cached)
+        # A bad schema fails before any decoding; each is checked and compiled once (then cached).
+        grammars = [compile_schema(schema, tokenizer, vocab_size) for schema in schemas]
     outputs: list[dict] = []
     new_tokens_total = 0
     started = time.perf_counter()
@@ -225,9 +226,9 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
             streamer = _EventStreamer(tokenizer, offset, len(batch), emit, stops) if params.get("stream") else None
             stop_criteria = _StopStrings(tokenizer, stops, prompt_length) if stops else None
             processors = []
-            if schemas is not None:
+            if grammars is not None:
                 # Constrained rows can only end with EOS once the document is complete.
-                processors.append(json_logits_processor(schemas[offset : offset + len(batch)], tokenizer, vocab_size))
+                processors.append(json_logits_processor(grammars[offset : offset + len(batch)], tokenizer, vocab_size))
             if presence or frequency:
                 processors.append(_Penalties(prompt_length, presence, frequency, temperature))
             if ordinals:

@@ -163,6 +163,8 @@ class _AtomicCheckpointTrainer(Trainer):
     are rotated out only after that, so a kill at any moment leaves a complete checkpoint to resume."""
 
     eval_seconds = 0.0  # time spent evaluating, left out of the throughput figures
+    evaluations = 0
+    schedule: "_Schedule | None" = None  # a time-budget run's learning-rate schedule (see _TimeBudgetCallback)
 
     def evaluate(self, *args, **kwargs):
         collator = self.data_collator
@@ -173,6 +175,16 @@ class _AtomicCheckpointTrainer(Trainer):
         finally:
             collator.counting = True
             self.eval_seconds += time.perf_counter() - started
+            self.evaluations += 1
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.schedule is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        schedule = self.schedule
+        # A plain function (not the bound method): LambdaLR's state then holds only its step count.
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, lambda step: schedule.factor(step))
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def _save_checkpoint(self, model, trial):
         limit = self.args.save_total_limit
@@ -301,16 +313,85 @@ class _ProtocolCallback(TrainerCallback):
         self.emit({"kind": "checkpoint", "step": state.global_step, "path": str(Path(args.output_dir) / f"checkpoint-{state.global_step}")})
 
 
-class _TimeBudgetCallback(TrainerCallback):
-    """Stops training once the budget's training time is spent, even if the machine got slower than
-    the timed first steps promised; the Trainer then restores the best checkpoint as usual."""
+class _Schedule:
+    """The learning-rate factor of a time-budget run (the Trainer's linear, cosine and constant
+    schedules, with warm-up) over a number of steps, `total`, that _TimeBudgetCallback may lower while
+    the run goes: a schedule planned for steps that no longer fit would end the run before it decays."""
 
-    def __init__(self, deadline: float):
+    def __init__(self, kind: str, warmup: int, total: int):
+        self.kind = kind
+        self.warmup = warmup
+        self.total = total
+
+    def factor(self, step: int) -> float:
+        if self.kind == "constant":
+            return 1.0
+        if step < self.warmup:
+            return step / max(1, self.warmup)
+        if self.kind == "constant_with_warmup":
+            return 1.0
+        progress = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress)) if self.kind == "cosine" else 1.0 - progress
+
+
+REPLAN_AFTER_STEPS = 10  # steps timed in the run itself before the plan is fitted to their pace
+
+
+class _TimeBudgetCallback(TrainerCallback):
+    """Fits the run to its budget as it goes. The plan came from a few timed steps; the run's own steps
+    may be slower (a busy CPU, longer batches). After each step, from the pace of the steps so far
+    (evaluations left out) and what the evaluations still to come cost, the steps that fit before the
+    deadline are counted; when fewer than planned, the schedule ends there instead (its learning rate
+    decays to that step, which is evaluated and saved, so the run ends annealed and its last steps
+    count). It never plans more than the first plan. If the deadline comes anyway, training stops;
+    the Trainer then restores the best checkpoint as usual."""
+
+    def __init__(self, deadline: float, schedule: _Schedule, planned: int, eval_every: int, eval_seconds: float, plan_file: Path, plan: dict, emit: Callable[[dict], None]):
         self.deadline = deadline
+        self.emit = emit
+        self._announced = planned
+        self.schedule = schedule
+        self.planned = planned
+        self.eval_every = eval_every
+        self.eval_seconds = eval_seconds
+        self.plan_file = plan_file
+        self.plan = plan
         self.stopped = False
+        self.trainer = None  # set once the Trainer exists: its evaluation time is left out of the pace
+        self._started: tuple[float, int, float, int] | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._started = (time.perf_counter(), state.global_step, self._eval_time(), self._evaluations())
+
+    def _eval_time(self) -> float:
+        return self.trainer.eval_seconds if self.trainer is not None else 0.0
+
+    def _evaluations(self) -> int:
+        return self.trainer.evaluations if self.trainer is not None else 0
 
     def on_step_end(self, args, state, control, **kwargs):
-        if time.perf_counter() >= self.deadline and state.global_step < state.max_steps:
+        now = time.perf_counter()
+        started, first_step, first_eval_time, first_evaluations = self._started or (now, state.global_step, 0.0, 0)
+        steps = state.global_step - first_step
+        if steps >= REPLAN_AFTER_STEPS:
+            evaluations = self._evaluations() - first_evaluations
+            eval_time = self._eval_time() - first_eval_time
+            pace = (now - started - eval_time) / steps
+            per_evaluation = eval_time / evaluations if evaluations else self.eval_seconds
+            # Evaluations still due before the schedule's end, the last step's own included.
+            due = (self.schedule.total - 1) // self.eval_every - state.global_step // self.eval_every + 1
+            fit = state.global_step + int((self.deadline - now - due * per_evaluation) // pace)
+            total = max(state.global_step, min(self.planned, fit))
+            if total != self.schedule.total:
+                self.schedule.total = total
+                self.plan["replanned_steps"] = total
+                _write_json_atomic(self.plan_file, self.plan)  # a resumed attempt keeps the schedule
+                if abs(total - self._announced) >= max(2, self._announced // 50):
+                    self._announced = total
+                    self.emit({"kind": "status", "message": f"time budget: steps take {pace:.2f} s here, so {total} of the {self.planned} planned steps fit; the schedule now ends at step {total}"})
+        if self.schedule.total < state.max_steps and state.global_step >= self.schedule.total:
+            control.should_evaluate = control.should_save = control.should_training_stop = True
+        elif now >= self.deadline and state.global_step < state.max_steps:
             self.stopped = True
             control.should_training_stop = True
 
@@ -575,9 +656,11 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
     budget_stop = None
+    schedule = None
     if plan:
+        schedule = _Schedule(training["scheduler"], warmup_steps, plan.get("replanned_steps", plan["steps"]))
         # The final evaluation and the save come after the loop: leave them their time.
-        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0)
+        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan["steps"], plan["eval_every"], plan["eval_seconds"], plan_file, plan, emit)
         callbacks.append(budget_stop)
     trainer = _AtomicCheckpointTrainer(
         model=model,
@@ -591,6 +674,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         compute_loss_func=loss_function,
     )
     callback.trainer = trainer
+    trainer.schedule = schedule
+    if budget_stop is not None:
+        budget_stop.trainer = trainer
     if resume_from is not None:
         step = int(resume_from.name.split("-")[1])
         _truncate_metrics(metrics_path, step)
@@ -679,6 +765,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             "eval_every_steps": plan["eval_every"],
             "eval_examples": len(eval_examples or []),
             "stopped_by_budget": bool(budget_stop and budget_stop.stopped),
+            "replanned_steps": plan.get("replanned_steps"),
         }
         if plan
         else None,

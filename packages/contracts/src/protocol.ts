@@ -317,6 +317,8 @@ export const TrainResultSchema = z.object({
       eval_examples: z.number().int(),
       /** The budget ran out before the planned steps (the machine got slower): training stopped there. */
       stopped_by_budget: z.boolean(),
+      /** Fewer steps than planned fitted the pace of the run's own steps: the schedule ended there (absent: as planned). */
+      replanned_steps: z.number().int().nullable().optional(),
     })
     .nullable()
     .optional(),
