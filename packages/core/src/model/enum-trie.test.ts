@@ -17,6 +17,9 @@ describe("large enums as prefix trees", () => {
     assert.deepEqual((skeleton as typeof schema).properties.small, schema.properties.small);
     assert.deepEqual((skeleton as typeof schema).properties.numbers, schema.properties.numbers);
     assert.equal(extractLargeEnums({ enum: ["a"] }).enums.length, 0);
+    // A default or an example is data, even one that looks like a schema with a large enum.
+    const data = { type: "object", default: { enum: many }, examples: [{ enum: many }] };
+    assert.deepEqual(extractLargeEnums(data), { schema: data, enums: [] });
   });
 
   it("writes a radix tree over the JSON literals: shared beginnings once, a branch where values part", () => {

@@ -15,6 +15,7 @@
 export const ENUM_TRIE_MIN_VALUES = 16;
 
 const MARKER = "reviewtune-enum-";
+const DATA_KEYWORDS = new Set(["const", "default", "examples", "enum"]);
 
 /**
  * The schema with each string enum of at least ENUM_TRIE_MIN_VALUES values replaced by a constant
@@ -31,7 +32,8 @@ export function extractLargeEnums(schema: Record<string, unknown>): { schema: Re
       enums.push([...new Set(values as string[])]);
       return { const: `${MARKER}${enums.length - 1}` };
     }
-    return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, walk(item)]));
+    // Values (a const, a default, examples) are data, not schemas: never rewritten.
+    return Object.fromEntries(Object.entries(object).map(([key, item]) => [key, DATA_KEYWORDS.has(key) ? item : walk(item)]));
   };
   const rewritten = walk(schema) as Record<string, unknown>;
   return enums.length ? { schema: rewritten, enums } : { schema, enums };
