@@ -19,6 +19,7 @@ import numpy as np
 
 from reviewtune_engine import models
 from reviewtune_engine.errors import EngineError
+from reviewtune_engine.files import read_jsonl
 
 LABELS_FILE = "classification.json"  # written into a classification run's adapter/ folder
 
@@ -28,32 +29,17 @@ LABELS_FILE = "classification.json"  # written into a classification run's adapt
 
 def read_rows(path: str, label: str, label_names: list[str]) -> list[dict]:
     """{text, label} rows; label is a class name (or its index). Names the file and line of a bad row."""
-    file = Path(path)
-    if not file.is_file():
-        raise EngineError("data_not_found", f"{label} file {path} does not exist", file=path, field=f"data.{label}")
     index_of = {name: index for index, name in enumerate(label_names)}
-    rows = []
-    with open(file, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise EngineError("bad_data", f"{path}:{number}: not valid JSON ({error.msg})", file=path) from error
-            value = row.get("label") if isinstance(row, dict) else None
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(label_names):
-                value = label_names[value]
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip() or str(value) not in index_of:
-                raise EngineError(
-                    "bad_data",
-                    f"{path}:{number}: needs a non-empty string field text and a label among {', '.join(label_names)}",
-                    file=path,
-                )
-            rows.append({"text": row["text"], "label": index_of[str(value)]})
-    if not rows:
-        raise EngineError("bad_data", f"{path} has no rows", file=path)
-    return rows
+
+    def row(value):
+        label_value = value.get("label") if isinstance(value, dict) else None
+        if isinstance(label_value, int) and not isinstance(label_value, bool) and 0 <= label_value < len(label_names):
+            label_value = label_names[label_value]
+        if not isinstance(value, dict) or not isinstance(value.get("text"), str) or not value["text"].strip() or str(label_value) not in index_of:
+            return f"needs a non-empty string field text and a label among {', '.join(label_names)}"
+        return {"text": value["text"], "label": index_of[str(label_value)]}
+
+    return read_jsonl(path, label, row)
 
 
 def tokenize_rows(rows: list[dict], tokenizer, max_length: int) -> list[dict]:

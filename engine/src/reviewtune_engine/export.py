@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from reviewtune_engine.errors import EngineError
-from reviewtune_engine.files import honour_umask
+from reviewtune_engine.files import honour_umask, staging_path
 from reviewtune_engine.models import check_safetensors, load_model, load_tokenizer, resolve
 
 SAMPLES = 3
@@ -47,7 +47,7 @@ def export_merged(params: dict) -> dict:
     before = [_answer(tuned, tokenizer, prompt, max_new_tokens) for prompt in prompts]
 
     merged = tuned.merge_and_unload()
-    staging = out.with_name(out.name + ".partial")
+    staging = staging_path(out)
     shutil.rmtree(staging, ignore_errors=True)
     merged.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)

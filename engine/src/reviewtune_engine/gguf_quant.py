@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from reviewtune_engine.errors import EngineError
+from reviewtune_engine.files import staging_path
 
 TARGETS = ("Q4_0", "Q8_0")
 
@@ -57,7 +58,7 @@ def requantize_gguf(params: dict) -> dict:
             return {"out": str(source), "type": target_name, "source_types": source_types, "requantized": 0, "kept": len(reader.tensors), "bytes": source.stat().st_size, "relative_error": 0.0, "seconds": time.perf_counter() - started}
         raise EngineError("nothing_to_quantize", f"{source} has no weight matrix that can become {target_name}", hint="serve it as it is (--quant source)", file=str(source))
 
-    staging = out.with_name(out.name + ".partial")
+    staging = staging_path(out)
     staging.unlink(missing_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(staging, architecture)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewtune_engine import files
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.models")
@@ -164,7 +165,7 @@ def _materialize_embedded(name: str) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32)
     fix_gguf_tokenizer(tokenizer, gguf_path, model.config)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging = files.staging_path(target)
     shutil.rmtree(staging, ignore_errors=True)
     # save_pretrained refuses models loaded from GGUF (they count as "quantized"); the weights are plain
     # fp32 after dequantization, so write them and a config without the GGUF quantization entry.

@@ -40,24 +40,14 @@ COMPLETE_MARKER = "reviewtune-complete.json"
 
 
 def read_rows(path: str, label: str) -> list[dict]:
-    file = Path(path)
-    if not file.is_file():
-        raise EngineError("data_not_found", f"{label} file {path} does not exist", file=path, field=f"data.{label}")
-    rows = []
-    with open(file, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise EngineError("bad_data", f"{path}:{number}: not valid JSON ({error.msg})", file=path) from error
-            if not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
-                raise EngineError("bad_data", f"{path}:{number}: needs string fields prompt and completion", file=path)
-            rows.append(row)
-    if not rows:
-        raise EngineError("bad_data", f"{path} has no rows", file=path)
-    return rows
+    """{prompt, completion} rows. Names the file and line of a bad row."""
+
+    def row(value):
+        if not isinstance(value, dict) or not isinstance(value.get("prompt"), str) or not isinstance(value.get("completion"), str):
+            return "needs string fields prompt and completion"
+        return value
+
+    return files.read_jsonl(path, label, row)
 
 
 def tokenize_rows(rows: list[dict], tokenizer, max_length: int) -> tuple[list[dict], int]:
@@ -194,7 +184,7 @@ class _AtomicCheckpointTrainer(Trainer):
         finally:
             self.args.save_total_limit = limit
         folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
-        _write_json_atomic(folder / COMPLETE_MARKER, {"step": self.state.global_step, "time": time.time()})
+        files.write_json_atomic(folder / COMPLETE_MARKER, {"step": self.state.global_step, "time": time.time()})
         rotate_checkpoints(
             output_dir=self.args.output_dir,
             save_total_limit=limit,
@@ -385,7 +375,7 @@ class _TimeBudgetCallback(TrainerCallback):
             if total != self.schedule.total:
                 self.schedule.total = total
                 self.plan["replanned_steps"] = total
-                _write_json_atomic(self.plan_file, self.plan)  # a resumed attempt keeps the schedule
+                files.write_json_atomic(self.plan_file, self.plan)  # a resumed attempt keeps the schedule
                 if abs(total - self._announced) >= max(2, self._announced // 50):
                     self._announced = total
                     self.emit({"kind": "status", "message": f"time budget: steps take {pace:.2f} s here, so {total} of the {self.planned} planned steps fit; the schedule now ends at step {total}"})
@@ -464,18 +454,12 @@ def record_base(adapter_dir: Path, resolved: models.ResolvedModel) -> None:
     config = json.loads(config_file.read_text())
     local = str(Path(resolved.path) / resolved.gguf_file) if resolved.gguf_file else str(Path(resolved.path).resolve()) if resolved.kind != "hub" else resolved.path
     hub = models.hub_id(resolved)
-    _write_json_atomic(adapter_dir / BASE_FILE, {"source": resolved.source, "kind": resolved.kind, "local_path": local, "hub_id": hub, "revision": resolved.revision})
+    files.write_json_atomic(adapter_dir / BASE_FILE, {"source": resolved.source, "kind": resolved.kind, "local_path": local, "hub_id": hub, "revision": resolved.revision})
     if hub:
         config["base_model_name_or_path"] = hub
         if resolved.revision:
             config["revision"] = resolved.revision
-        _write_json_atomic(config_file, config)
-
-
-def _write_json_atomic(path: Path, value: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=2))
-    os.replace(temporary, path)
+        files.write_json_atomic(config_file, config)
 
 
 def latest_complete_checkpoint(checkpoints_dir: Path) -> Path | None:
@@ -606,7 +590,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"], loss_function)
             planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(eval_examples or []), per_step, math.ceil(len(train_examples) / per_step), training["epochs"])
             plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
-            _write_json_atomic(plan_file, plan)
+            files.write_json_atomic(plan_file, plan)
         emit({"kind": "status", "message": f"time budget {budget:.0f} s: {plan['step_seconds']:.2f} s per step measured, {plan['steps']} steps planned, evaluation every {plan['eval_every']} steps"})
 
     # fit
@@ -718,12 +702,12 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
                 # The training is done: keep it (the save below takes seconds), without the final figure.
                 emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
         target = run_dir / ("model" if config["method"] == "full" else "adapter")
-        staging = run_dir / f".{target.name}.tmp"
+        staging = files.staging_path(target)
         shutil.rmtree(staging, ignore_errors=True)
         trainer.model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         if classify:  # the class names travel with the adapter (a full model's config has id2label)
-            _write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
+            files.write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
         if config["method"] != "full":
             record_base(staging, resolved)
         files.honour_umask(staging)

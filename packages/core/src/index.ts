@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./paths.js";
+export * from "./files.js";
 export * from "./engine/environment.js";
 export * from "./engine/client.js";
 export * from "./templates/chat-template.js";

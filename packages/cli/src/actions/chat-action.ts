@@ -1,8 +1,8 @@
 // `reviewtune chat` (interactive, optionally base and tuned side by side) and `reviewtune test`
 // (a prompts file answered into one JSON document with timings), through the one model interface.
 import { createInterface } from "node:readline";
-import { renameSync, writeFileSync } from "node:fs";
-import { answerWith, readPromptFile, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
+
+import { answerWith, readPromptFile, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
 import type { ChatOptions, TestOptions } from "../commands/chat.js";
 import { modelFromOptions } from "../commands/shared.js";
 import { onInterrupt, openModel } from "../engine.js";
@@ -91,9 +91,7 @@ export async function runTest(options: TestOptions): Promise<void> {
         finish_reason: result.outputs[index]!.finish_reason,
       })),
     };
-    const partial = `${options.out}.partial`;
-    writeFileSync(partial, `${JSON.stringify(document, null, 2)}\n`);
-    renameSync(partial, options.out); // never a half-written answers file
+    writeFileAtomic(options.out, `${JSON.stringify(document, null, 2)}\n`); // never a half-written answers file
     console.error(`${document.answers.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s on ${backend.name}${choice.adapter ? ", with adapter" : ", base model"})`);
   } finally {
     dispose();

@@ -4,7 +4,7 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, stagingPath, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
 import { runAdapterDir } from "@reviewtune/server";
 import type { ExportOptions } from "../commands/export.js";
@@ -106,7 +106,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
 
   if (options.format === "adapter") {
-    const staging = `${out}.partial`;
+    const staging = stagingPath(out);
     rmSync(staging, { recursive: true, force: true });
     cpSync(adapter, staging, { recursive: true });
     renameSync(staging, out);

@@ -1,8 +1,8 @@
 // `reviewtune ask` and `reviewtune generate`: answers through the one model interface (llama.cpp or
 // the torch engine, the model's chat template applied by the backend); ask streams tokens to stdout
 // as they come.
-import { renameSync, writeFileSync } from "node:fs";
-import { answerWith, readPromptFile, type GenerationBackend } from "@reviewtune/core";
+
+import { answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
 import type { AskOptions, GenerateOptions } from "../commands/ask.js";
 import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
 import { onInterrupt, openModel } from "../engine.js";
@@ -59,9 +59,7 @@ export async function runGenerate(options: GenerateOptions): Promise<void> {
       JSON.stringify({ messages: conversations[index], answer: output.text, new_tokens: output.new_tokens, finish_reason: output.finish_reason }),
     );
     // Written whole, then renamed: an interrupted run never leaves a file that looks complete.
-    const partial = `${options.out}.partial`;
-    writeFileSync(partial, `${lines.join("\n")}\n`);
-    renameSync(partial, options.out);
+    writeFileAtomic(options.out, `${lines.join("\n")}\n`);
     console.error(`${lines.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s on ${backend.name}${result.adapter_loaded ? ", with adapter" : ""})`);
   });
 }

@@ -2,13 +2,13 @@
 // the same data and seed, each in a fresh engine (so peak memory is its own), into one table
 // (comparison.md + comparison.json). A method that cannot run here (QLoRA without CUDA) becomes a
 // row saying why instead of stopping the comparison.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { EngineEvent, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import { CancelledError, ConfigError, EngineCrashedError, EngineRequestError, EngineTimeoutError } from "../errors.js";
 import { formatMethodTable, type MethodRow } from "../train/method-report.js";
-import { writeJsonAtomic } from "../train/runs.js";
+import { writeFileAtomic, writeJsonAtomic } from "../files.js";
 import { startRun } from "../train/train-run.js";
 
 export const COMPARABLE_METHODS = ["lora", "qlora", "full"] as const;
@@ -115,9 +115,7 @@ export function formatComparison(comparison: Comparison): string {
 
 function writeComparison(directory: string, comparison: Comparison): void {
   writeJsonAtomic(join(directory, "comparison.json"), comparison);
-  const temporary = join(directory, `comparison.md.tmp-${process.pid}`);
-  writeFileSync(temporary, formatComparison(comparison));
-  renameSync(temporary, join(directory, "comparison.md"));
+  writeFileAtomic(join(directory, "comparison.md"), formatComparison(comparison));
 }
 
 /** The output folder must be new (or --force): a comparison never mixes runs of two invocations. */

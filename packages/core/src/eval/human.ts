@@ -2,21 +2,17 @@
 // each pair is randomized (seeded) and the key that says which side is which is written to its own
 // file, so raters see only pairs.jsonl. Ratings come back as {pair, preferred: "A" | "B" | "tie"};
 // the tuned model's win rate (ties count half) gets a bootstrap interval.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { EvalReportSchema, type Estimate } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
+import { writeFileAtomic } from "../files.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
 export const HumanKeySchema = z.object({ run: z.string(), seed: z.number().int(), pairs: z.record(z.string(), z.object({ A: z.enum(["base", "tuned"]), B: z.enum(["base", "tuned"]) })) });
 const RatingSchema = z.object({ pair: z.string().min(1), preferred: z.enum(["A", "B", "tie"]) });
-
-function writeAtomic(file: string, text: string): void {
-  writeFileSync(`${file}.partial`, text);
-  renameSync(`${file}.partial`, file);
-}
 
 /** pairs.jsonl (for raters) and key.json (kept apart) from an evaluated run's report.json. */
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
@@ -37,8 +33,8 @@ export function exportHumanPairs(runDirectory: string, out: string, options: { l
   mkdirSync(out, { recursive: true });
   const pairsFile = join(out, "pairs.jsonl");
   const keyFile = join(out, "key.json");
-  writeAtomic(pairsFile, `${lines.join("\n")}\n`);
-  writeAtomic(keyFile, `${JSON.stringify(key, null, 2)}\n`);
+  writeFileAtomic(pairsFile, `${lines.join("\n")}\n`);
+  writeFileAtomic(keyFile, `${JSON.stringify(key, null, 2)}\n`);
   return { pairs: pairsFile, key: keyFile, count: lines.length };
 }
 

@@ -1,7 +1,8 @@
 // Writes <out>/report.{json,md,html} together: staged in a sibling folder, then renamed into place,
 // so a folder named eval/ always holds one complete, consistent report.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
+import { stagingPath } from "../files.js";
 import { EvalReportSchema, type EvalReport } from "@reviewtune/contracts";
 import { renderHtml } from "./report-html.js";
 import { renderMarkdown } from "./report-markdown.js";
@@ -10,7 +11,7 @@ export const REPORT_FILES = { json: "report.json", markdown: "report.md", html: 
 
 export function writeEvalReport(directory: string, report: EvalReport): Record<keyof typeof REPORT_FILES, string> {
   const checked = EvalReportSchema.parse(report); // the studio reads this file: never write one that does not validate
-  const staging = join(dirname(directory), `.${basename(directory)}.partial-${process.pid}`);
+  const staging = stagingPath(directory);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   writeFileSync(join(staging, REPORT_FILES.markdown), renderMarkdown(checked));

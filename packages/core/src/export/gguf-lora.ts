@@ -8,14 +8,15 @@
 // converter permutes the rows of a llama q/k projection (rotary halves interleaved), so B's rows of
 // q_proj / k_proj get the same permutation here, or the adapter would add to the wrong rows.
 // Tensors are written as f32 (an adapter is small; f16/bf16 inputs are widened exactly).
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../files.js";
 import { ConfigError, DataError } from "../errors.js";
 
 export interface GgufLoraOptions {
   /** The PEFT adapter folder. */
   adapterDir: string;
-  /** The .gguf file to write (staged as `<out>.partial`, renamed when complete). */
+  /** The .gguf file to write (staged beside it, renamed when complete: files.ts). */
   out: string;
   /** The base GGUF's general.architecture (llama for SmolLM2, TinyLlama, Llama-2). */
   architecture: string;
@@ -191,9 +192,7 @@ export function writeGguf(file: string, metadata: Array<[string, MetadataValue]>
   head.pad();
   const data = Buffer.alloc(offset);
   tensors.forEach((tensor, index) => Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).copy(data, offsets[index]));
-  const partial = `${file}.partial`;
-  writeFileSync(partial, Buffer.concat([head.concat(), data]));
-  renameSync(partial, file);
+  writeFileAtomic(file, Buffer.concat([head.concat(), data]));
   return head.length + data.length;
 }
 

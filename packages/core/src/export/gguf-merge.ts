@@ -10,8 +10,9 @@
 // The file is the base copied, then each adapted tensor's data rewritten in place: Q8_0, F16 and F32
 // tensors keep their type and size, so the header, the tensor offsets and the tokenizer stay
 // byte-identical. Q8_0 is quantized as ggml's reference quantizer does (blocks of 32, scale = max|x|
-// / 127 stored as f16, values rounded half away from zero). Written to `<out>.partial` and renamed.
+// / 127 stored as f16, values rounded half away from zero). Staged beside <out> and renamed (files.ts).
 import { closeSync, copyFileSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { stagingPath } from "../files.js";
 import { ConfigError, DataError } from "../errors.js";
 import { f16ToFloat, readGgufHeader, type GgufTensorInfo } from "./gguf-lora.js";
 
@@ -57,7 +58,7 @@ export function mergeGgufLora(options: { base: string; lora: string; out: string
   if (pairs.length === 0) throw new DataError(`${options.lora} holds no LoRA tensor pairs`, options.lora);
   const rank = pairs[0]!.a.dims[1]!;
 
-  const partial = `${options.out}.partial`;
+  const partial = stagingPath(options.out);
   copyFileSync(options.base, partial);
   const loraHandle = openSync(options.lora, "r");
   const outHandle = openSync(partial, "r+");

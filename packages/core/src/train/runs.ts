@@ -2,12 +2,13 @@
 // git sha, status), metrics.jsonl, checkpoints/, adapter/. run.json is always replaced atomically,
 // and a run is marked completed only after the engine reported success.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
+import { writeJsonAtomic } from "../files.js";
 import type { MethodReport } from "./method-report.js";
 import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
@@ -63,12 +64,6 @@ export function createRunDirectory(runsDirectory: string, name: string): { id: s
   const directory = resolve(runsDirectory, id);
   mkdirSync(join(directory, "data"), { recursive: true });
   return { id, directory };
-}
-
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(temporary, file);
 }
 
 export function writeRunRecord(directory: string, record: RunRecord): void {

@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { stagingPath } from "../../files.js";
 import { CancelledError, ConfigError, DataError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { ANALYSIS_TASK, analysisExample, reviewExamples } from "../augment/augment.js";
@@ -241,7 +242,7 @@ export async function writeDataset(
     tokenizer: options.tokenizerName ?? null,
     max_tokens: options.tokens?.maxTokens ?? null,
   };
-  const staging = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  const staging = stagingPath(out);
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   // A process that exits in the middle (a second Ctrl-C exits at once) still removes what it staged.
