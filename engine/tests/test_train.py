@@ -259,6 +259,8 @@ def test_a_time_budget_run_slower_than_its_timed_steps_ends_its_schedule_on_the_
     replanned = budget["replanned_steps"]
     assert replanned is not None and 10 < replanned < 400, budget
     assert result["global_step"] == replanned and not budget["stopped_by_budget"], result
+    assert result["status"] == "completed", "the run did what its budget allowed: not an early stop"
+    assert [event for event in events if event["kind"] == "progress"][-1]["max_steps"] == replanned
     assert result["wall_seconds"] < 20.0 + 15.0, result
     # The schedule decayed to the last step, which was evaluated and saved (the best checkpoint is one of those).
     lrs = [record["learning_rate"] for record in metrics(run_dir, "train")]

@@ -206,6 +206,7 @@ class _ProtocolCallback(TrainerCallback):
         self.recorder: classification.MetricsRecorder | None = recorder  # task "classify": figures of each evaluation
         self.started = time.perf_counter()
         self.trainer = None  # set once the trainer exists, for its evaluation time
+        self.schedule = None  # a time-budget run's schedule (see _TimeBudgetCallback): where the run now ends
         self.ended: float | None = None
         self.first_step: int | None = None
         self.tokens_at_start = 0
@@ -256,12 +257,14 @@ class _ProtocolCallback(TrainerCallback):
     def emit_progress(self, state) -> None:
         elapsed = time.perf_counter() - self.started
         done = state.global_step - (self.first_step or 0)
-        eta = (state.max_steps - state.global_step) * elapsed / done if done > 0 else None
+        # A time-budget run whose schedule was re-planned ends where the schedule does.
+        max_steps = min(state.max_steps, self.schedule.total) if self.schedule is not None else state.max_steps
+        eta = (max_steps - state.global_step) * elapsed / done if done > 0 else None
         self.emit(
             {
                 "kind": "progress",
                 "step": state.global_step,
-                "max_steps": state.max_steps,
+                "max_steps": max_steps,
                 "epoch": round(state.epoch or 0.0, 4),
                 "loss": self.last_loss,
                 "learning_rate": self.last_lr,
@@ -658,6 +661,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         compute_loss_func=loss_function,
     )
     callback.trainer = trainer
+    callback.schedule = schedule
     trainer.schedule = schedule
     if budget_stop is not None:
         budget_stop.trainer = trainer
@@ -679,8 +683,8 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
 
     if callback.cancelled:
         status = "cancelled"
-    elif budget_stop is not None and budget_stop.stopped:
-        status = "completed"  # the budget was the length asked for
+    elif budget_stop is not None and (budget_stop.stopped or state.global_step >= budget_stop.schedule.total):
+        status = "completed"  # the budget was the length asked for (its schedule may have been re-planned shorter)
     elif state.global_step < state.max_steps:
         status = "early_stopped"
     else:

@@ -43,7 +43,11 @@ export function trainingProgress(): { onEvent: (event: EngineEvent) => void; sto
         if (!started) {
           bar.start(event.max_steps, event.step, payload);
           started = true;
-        } else bar.update(event.step, payload);
+        } else {
+          // A time-budget run re-planned shorter ends earlier than it first said.
+          if (bar.getTotal() !== event.max_steps) bar.setTotal(event.max_steps);
+          bar.update(event.step, payload);
+        }
       } else if (event.kind === "eval") {
         const figures = event.accuracy !== undefined ? `, accuracy ${event.accuracy.toFixed(4)}, macro F1 ${event.macro_f1?.toFixed(4) ?? "-"}, AUC ${event.auc?.toFixed(4) ?? "-"}` : "";
         log(`  eval at step ${event.step} (epoch ${event.epoch.toFixed(2)}): eval loss ${event.eval_loss.toFixed(4)}${figures}`);
