@@ -339,16 +339,14 @@ class _TimeBudgetCallback(TrainerCallback):
     count). It never plans more than the first plan. If the deadline comes anyway, training stops;
     the Trainer then restores the best checkpoint as usual."""
 
-    def __init__(self, deadline: float, schedule: _Schedule, planned: int, eval_every: int, eval_seconds: float, plan_file: Path, plan: dict, emit: Callable[[dict], None]):
+    def __init__(self, deadline: float, schedule: _Schedule, plan: dict, plan_file: Path, emit: Callable[[dict], None]):
         self.deadline = deadline
         self.emit = emit
-        self._announced = planned
         self.schedule = schedule
-        self.planned = planned
-        self.eval_every = eval_every
-        self.eval_seconds = eval_seconds
+        self.plan = plan  # time-budget-plan.json: steps, eval_every, eval_seconds (and replanned_steps once re-planned)
         self.plan_file = plan_file
-        self.plan = plan
+        self.planned = plan["steps"]
+        self._announced = self.planned
         self.stopped = False
         self.trainer = None  # set once the Trainer exists: its evaluation time is left out of the pace
         self._started: tuple[float, int, float, int] | None = None
@@ -370,9 +368,10 @@ class _TimeBudgetCallback(TrainerCallback):
             evaluations = self._evaluations() - first_evaluations
             eval_time = self._eval_time() - first_eval_time
             pace = (now - started - eval_time) / steps
-            per_evaluation = eval_time / evaluations if evaluations else self.eval_seconds
+            per_evaluation = eval_time / evaluations if evaluations else self.plan["eval_seconds"]
             # Evaluations still due before the schedule's end, the last step's own included.
-            due = (self.schedule.total - 1) // self.eval_every - state.global_step // self.eval_every + 1
+            every = self.plan["eval_every"]
+            due = (self.schedule.total - 1) // every - state.global_step // every + 1
             fit = state.global_step + int((self.deadline - now - due * per_evaluation) // pace)
             total = max(state.global_step, min(self.planned, fit))
             if total != self.schedule.total:
@@ -647,7 +646,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     if plan:
         schedule = _Schedule(training["scheduler"], warmup_steps, plan.get("replanned_steps", plan["steps"]))
         # The final evaluation and the save come after the loop: leave them their time.
-        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan["steps"], plan["eval_every"], plan["eval_seconds"], plan_file, plan, emit)
+        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan, plan_file, emit)
         callbacks.append(budget_stop)
     trainer = _AtomicCheckpointTrainer(
         model=model,
