@@ -56,34 +56,33 @@ function gbnfLiteral(text: string): string {
 
 interface TrieNode {
   children: Map<string, TrieNode>;
-  end: boolean;
 }
 
 /**
  * GBNF rules, named `${name}` and `${name}-N`, for exactly the JSON string literals of `values` (each
  * value JSON-encoded, quotes included), as a radix tree: a node's rule is a choice between its
- * outgoing edges (runs of characters up to the next branch), optional where a value ends there.
+ * outgoing edges (runs of characters up to the next branch). Every literal ends with its closing
+ * quote, which no literal continues, so a value ends exactly at a leaf.
  */
 export function enumTrieRules(name: string, values: readonly string[]): string[] {
-  const root: TrieNode = { children: new Map(), end: false };
+  const root: TrieNode = { children: new Map() };
   for (const value of values) {
     let node = root;
     for (const char of JSON.stringify(value)) {
       let child = node.children.get(char);
-      if (!child) node.children.set(char, (child = { children: new Map(), end: false }));
+      if (!child) node.children.set(char, (child = { children: new Map() }));
       node = child;
     }
-    node.end = true;
   }
   const rules: string[] = [];
   let count = 0;
   const ruleOf = (node: TrieNode, ruleName: string): void => {
     const alternatives: string[] = [];
     for (const [first, start] of node.children) {
-      // Follow the edge while the tree does not branch and no value ends.
+      // Follow the edge while the tree does not branch.
       let edge = first;
       let child = start;
-      while (!child.end && child.children.size === 1) {
+      while (child.children.size === 1) {
         const [char, next] = child.children.entries().next().value!;
         edge += char;
         child = next;
@@ -95,8 +94,7 @@ export function enumTrieRules(name: string, values: readonly string[]): string[]
         ruleOf(child, childName);
       }
     }
-    const choice = alternatives.length === 1 ? alternatives[0]! : `( ${alternatives.join(" | ")} )`;
-    rules.push(`${ruleName} ::= ${node.end ? `( ${alternatives.join(" | ")} )?` : choice}`);
+    rules.push(`${ruleName} ::= ${alternatives.length === 1 ? alternatives[0]! : `( ${alternatives.join(" | ")} )`}`);
   };
   ruleOf(root, name);
   return rules.reverse();
