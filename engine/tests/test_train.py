@@ -270,6 +270,32 @@ def test_a_time_budget_run_slower_than_its_timed_steps_ends_its_schedule_on_the_
     assert json.loads((run_dir / "time-budget-plan.json").read_text())["replanned_steps"] == replanned
 
 
+def test_a_time_budget_run_stopped_by_its_deadline_before_any_evaluation_still_ends_on_an_evaluated_checkpoint(tmp_path, tiny_model, monkeypatch):
+    from reviewtune_engine import train as train_module
+
+    # A plan of far more steps than fit, no re-planning, slow steps: the deadline stops the run
+    # before the first planned evaluation (what a heavily loaded machine does to a short budget).
+    monkeypatch.setattr(train_module, "time_one_step", lambda *args, **kwargs: 0.005)
+    monkeypatch.setattr(train_module, "REPLAN_AFTER_STEPS", 10**6)
+    original = train_module._AtomicCheckpointTrainer.training_step
+
+    def slow_step(self, *args, **kwargs):
+        time.sleep(0.3)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(train_module._AtomicCheckpointTrainer, "training_step", slow_step)
+    config = train_config(tiny_model)
+    config["training"]["epochs"] = 50
+    config["training"]["time_budget_seconds"] = 20.0  # loading included: at most ~60 steps of 0.3 s
+    result, _, run_dir = run_train(tmp_path, config, train_rows=sentiment_rows(64))
+    budget = result["time_budget"]
+    assert budget["stopped_by_budget"] and result["global_step"] < 100, result  # the first evaluation was due at step 100
+    assert result["status"] == "completed"
+    evals = metrics(run_dir, "eval")
+    assert [record["step"] for record in evals] == [result["global_step"]], evals
+    assert result["best_eval_loss"] == pytest.approx(evals[0]["eval_loss"])
+
+
 def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_it(tmp_path, tiny_model):
     import shutil
 

@@ -336,8 +336,9 @@ class _TimeBudgetCallback(TrainerCallback):
     (evaluations left out) and what the evaluations still to come cost, the steps that fit before the
     deadline are counted; when fewer than planned, the schedule ends there instead (its learning rate
     decays to that step, which is evaluated and saved, so the run ends annealed and its last steps
-    count). It never plans more than the first plan. If the deadline comes anyway, training stops;
-    the Trainer then restores the best checkpoint as usual."""
+    count). It never plans more than the first plan. If the deadline comes anyway, training stops
+    (evaluating and saving that step when nothing was evaluated yet); the Trainer then restores the
+    best checkpoint as usual."""
 
     def __init__(self, deadline: float, schedule: _Schedule, plan: dict, plan_file: Path, emit: Callable[[dict], None]):
         self.deadline = deadline
@@ -386,6 +387,11 @@ class _TimeBudgetCallback(TrainerCallback):
         elif now >= self.deadline and state.global_step < state.max_steps:
             self.stopped = True
             control.should_training_stop = True
+            if self._evaluations() == 0:
+                # The deadline came before any evaluation (a very short budget, or a machine so busy
+                # that it came before re-planning could start): evaluate and save this step, one
+                # evaluation past the budget, so the run still ends with a measured checkpoint.
+                control.should_evaluate = control.should_save = True
 
 
 PLANNED_EVALUATIONS = 4  # evaluations (each with a checkpoint) spread over a time-budget run
