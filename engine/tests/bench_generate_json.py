@@ -26,7 +26,7 @@ REVIEWS = [
     "Light moisturizer, my skin looks better after a week.",
     "Fine for the price.",
 ]
-INSTRUCTION = "Analyze this product review. Answer with JSON: sentiment, stars (1-5), score (-1 to 1), quality, recommendation, aspects ({term, polarity}), summary (one sentence)."
+INSTRUCTION = "Analyze this product review. Answer with JSON: stars (1-5), sentiment, score (-1 to 1), quality, recommendation, aspects ({term, polarity}), summary (one sentence)."
 
 
 def bench(source: str, max_new_tokens: int) -> None:

@@ -126,12 +126,11 @@ ORDINAL_WINDOW = 64
 class _OrdinalChoices:
     """Ordered choices decided by their median (protocol OrdinalChoice): the first time a row's answer
     so far ends with a choice's `after` (whitespace ignored), within its first ORDINAL_WINDOW tokens,
-    and its likeliest next token is an option, only the option where the cumulative probability over
-    the allowed options (all of them unless `allowed` names a subset) reaches one half stays allowed.
+    and its likeliest next token is an option, only the option where the cumulative probability over the options reaches one half stays allowed.
     Runs after the JSON processor, whose mask leaves the options' logits as they were; xgrammar then
     accepts the kept option like any other allowed token."""
 
-    def __init__(self, tokenizer, ordinals: list[tuple[str, list[int], list[int]]], prompt_length: int, rows: int):
+    def __init__(self, tokenizer, ordinals: list[tuple[str, list[int]]], prompt_length: int, rows: int):
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
         self.pending = {row: list(ordinals) for row in range(rows)}  # per row, the choices not made yet
@@ -142,10 +141,10 @@ class _OrdinalChoices:
         for row, ordinals in list(self.pending.items()):
             answer = "".join(self.tokenizer.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True).split())
             likeliest = int(scores[row].argmax())
-            at = next((index for index, (after, choices, _) in enumerate(ordinals) if answer.endswith(after) and likeliest in choices), None)
+            at = next((index for index, (after, choices) in enumerate(ordinals) if answer.endswith(after) and likeliest in choices), None)
             if at is None:
                 continue
-            choices = torch.tensor(ordinals.pop(at)[2], device=scores.device)  # the allowed options
+            choices = torch.tensor(ordinals.pop(at)[1], device=scores.device)
             if not ordinals:
                 del self.pending[row]
             weights = torch.softmax(scores[row].float(), dim=-1)[choices]
@@ -159,16 +158,13 @@ class _OrdinalChoices:
         return scores
 
 
-def _ordinal_tokens(tokenizer, ordinals: list[dict] | None) -> list[tuple[str, list[int], list[int]]]:
-    """The choices whose options are one token each, as (after without whitespace, the options' token
-    ids, the allowed options' token ids: all of them unless `allowed` names a subset); the others decode as usual."""
+def _ordinal_tokens(tokenizer, ordinals: list[dict] | None) -> list[tuple[str, list[int]]]:
+    """The choices whose options are one token each, as (after without whitespace, token ids); the others decode as usual."""
     usable = []
     for ordinal in ordinals or []:
         ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in ordinal["choices"]]
         if all(len(tokens) == 1 for tokens in ids):
-            tokens = [token for token, in ids]
-            allowed = ordinal.get("allowed") or ordinal["choices"]
-            usable.append(("".join(ordinal["after"].split()), tokens, [token for token, choice in zip(tokens, ordinal["choices"]) if choice in allowed]))
+            usable.append(("".join(ordinal["after"].split()), [tokens[0] for tokens in ids]))
     return usable
 
 

@@ -5,8 +5,8 @@ import { ANALYSIS_JUMPS, ANALYSIS_SCORES, QUALITY_LABELS, RECOMMENDATION_LABELS,
 import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
 
 const example: ReviewAnalysis = {
-  sentiment: "negative",
   stars: 2,
+  sentiment: "negative",
   score: -0.5,
   quality: "poor",
   recommendation: "no",
@@ -17,7 +17,7 @@ const example: ReviewAnalysis = {
 describe("ReviewAnalysis", () => {
   it("is written as compact JSON with the keys in the schema's order, and read back", () => {
     const text = formatAnalysis({ ...example, summary: example.summary, score: -0.5000001 });
-    assert.equal(text, '{"sentiment":"negative","stars":2,"score":-0.5,"quality":"poor","recommendation":"no","aspects":[{"term":"strap","polarity":"negative"}],"summary":"The strap broke after a week."}');
+    assert.equal(text, '{"stars":2,"sentiment":"negative","score":-0.5,"quality":"poor","recommendation":"no","aspects":[{"term":"strap","polarity":"negative"}],"summary":"The strap broke after a week."}');
     assert.deepEqual(Object.keys(JSON.parse(text)), REVIEW_ANALYSIS_JSON_SCHEMA.required);
     assert.deepEqual(parseAnalysis(text), { ok: true, analysis: example });
   });
@@ -103,13 +103,12 @@ describe("ANALYSIS_JUMPS", () => {
   });
 
   it("continue after a token that holds the start of the next key", () => {
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral'), '","stars":');
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","'), 'stars":');
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","stars":4'), ',"score');
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","stars":4,"'), "score");
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","stars":4,"score":0'), "", "0 may go on as 0.5");
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","stars":4,"score":0,"'), 'quality":"');
-    assert.equal(forcedContinuation(rules, '{"sentiment":"neutral","stars":4,"score":0.3,"quality":"good","recommendation":"yes","aspects":[{"term":"lid'), "");
+    assert.equal(forcedContinuation(rules, '{"stars":4'), ',"sentiment":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"'), 'sentiment":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","'), "score");
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0'), "", "0 may go on as 0.5");
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0,"'), 'quality":"');
+    assert.equal(forcedContinuation(rules, '{"stars":4,"sentiment":"neutral","score":0.3,"quality":"good","recommendation":"yes","aspects":[{"term":"lid'), "");
   });
 });
 

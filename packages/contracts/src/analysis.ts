@@ -2,8 +2,7 @@
 // what `reviewtune analyze` and `POST /v1/analyze` return, and what the evaluator scores field by
 // field. The JSON Schema made from it constrains decoding (llama.cpp grammar, torch logits
 // processor), so a constrained answer always parses. Key order is the order the model writes them:
-// the sentiment first (the coarse decision a short training learns first), then the stars given it,
-// then what follows from them.
+// the stars first (the finest decision), then what follows from them.
 import { z } from "zod";
 import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
 
@@ -23,8 +22,8 @@ export const AspectSchema = z.strictObject({
 export type Aspect = z.infer<typeof AspectSchema>;
 
 export const ReviewAnalysisSchema = z.strictObject({
-  sentiment: z.enum(SENTIMENT_LABELS),
   stars: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
+  sentiment: z.enum(SENTIMENT_LABELS),
   /** Strength of the sentiment in [-1, 1], one decimal. */
   score: z.number().min(-1).max(1),
   quality: z.enum(QUALITY_LABELS),
@@ -45,8 +44,8 @@ export type ReviewAnalysis = z.infer<typeof ReviewAnalysisSchema>;
 export const REVIEW_ANALYSIS_JSON_SCHEMA = {
   type: "object",
   properties: {
-    sentiment: { enum: [...SENTIMENT_LABELS] },
     stars: { enum: [1, 2, 3, 4, 5] },
+    sentiment: { enum: [...SENTIMENT_LABELS] },
     score: { enum: ANALYSIS_SCORES },
     quality: { enum: [...QUALITY_LABELS] },
     recommendation: { enum: [...RECOMMENDATION_LABELS] },
@@ -65,7 +64,7 @@ export const REVIEW_ANALYSIS_JSON_SCHEMA = {
     },
     summary: { type: "string", minLength: 1, maxLength: ANALYSIS_SUMMARY_MAX_CHARS },
   },
-  required: ["sentiment", "stars", "score", "quality", "recommendation", "aspects", "summary"],
+  required: ["stars", "sentiment", "score", "quality", "recommendation", "aspects", "summary"],
   additionalProperties: false,
 } as const;
 
@@ -130,8 +129,8 @@ export function reviewAnalysisJsonSchema(reviewText: string): Record<string, unk
 /** The analysis as the model writes it: compact JSON, keys in the schema's order. */
 export function formatAnalysis(analysis: ReviewAnalysis): string {
   const ordered: ReviewAnalysis = {
-    sentiment: analysis.sentiment,
     stars: analysis.stars,
+    sentiment: analysis.sentiment,
     score: Math.round(analysis.score * 10) / 10 || 0,
     quality: analysis.quality,
     recommendation: analysis.recommendation,
@@ -158,27 +157,15 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
 }
 
 /**
- * The sentiment and the stars are ordered scales, decided by the median of the model's distribution
+ * The stars and the sentiment are ordered scales, decided by the median of the model's distribution
  * over their options (see OrdinalChoice in the protocol): the answer with the lowest expected
  * distance to the truth, where the likeliest option rounds an uncertain review away from the middle
  * (a 135M model trained for 30 minutes put a 3-star review's mass on 2 and 4, and after "3 stars"
  * still wrote "positive" or "negative": 13% of the neutral reviews were found).
- *
- * The sentiment is written first and the stars are then taken within its band (1-2 negative, 3
- * neutral, 4-5 positive), the rule every label of this project follows (the analyzer's, from the
- * stars or from the text score): coarse to fine, so an answer never says "positive, 2 stars", and a
- * model that has learned the sentiment but not yet the finer stars (a short training) still gets
- * the stars' side of the scale right. See decision 0017.
  */
-export const SENTIMENT_STAR_BANDS: Record<(typeof SENTIMENT_LABELS)[number], Array<ReviewAnalysis["stars"]>> = { negative: [1, 2], neutral: [3], positive: [4, 5] };
-
-export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[]; allowed?: string[] }> = [
+export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[] }> = [
+  { after: '"stars":', choices: ["1", "2", "3", "4", "5"] },
   { after: '"sentiment":"', choices: [...SENTIMENT_LABELS] },
-  ...SENTIMENT_LABELS.map((sentiment) => ({
-    after: `"sentiment":"${sentiment}","stars":`,
-    choices: ["1", "2", "3", "4", "5"],
-    allowed: SENTIMENT_STAR_BANDS[sentiment].map(String),
-  })),
 ];
 
 /**
@@ -191,9 +178,9 @@ export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[]; allowe
  * colon in training, `","aspects` before `":[` because `[` is followed by `{` or `]`.
  */
 export const ANALYSIS_JUMPS: JumpRule[] = [
-  { after: '^\\{"$', text: 'sentiment":"' },
-  { after: '"sentiment":"(?:negative|neutral|positive)$', text: '","stars":' },
-  { after: '"stars":[1-5]$', text: ',"score' },
+  { after: '^\\{"$', text: 'stars":' },
+  { after: '"stars":[1-5]$', text: ',"sentiment":"' },
+  { after: '"sentiment":"(?:negative|neutral|positive)$', text: '","score' },
   { after: '"score":(?:-?0\\.[1-9]|-?1)$', text: ',"quality":"' },
   { after: '"score":0,"$', text: 'quality":"' }, // 0 may go on as 0.5 until the comma comes
   { after: '"quality":"(?:good|mixed|poor)$', text: '","recommendation":"' },
@@ -224,4 +211,4 @@ export function forcedContinuation(rules: ReadonlyArray<{ after: RegExp; text: s
 }
 
 /** The instruction of the analysis task (the review follows it). One phrasing: this task is a protocol, not a chat question. */
-export const ANALYSIS_INSTRUCTION = "Analyze this product review as JSON: sentiment, stars (1-5), score, quality, recommendation, aspects, summary.";
+export const ANALYSIS_INSTRUCTION = "Analyze this product review as JSON: stars (1-5), sentiment, score, quality, recommendation, aspects, summary.";

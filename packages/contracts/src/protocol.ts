@@ -39,17 +39,12 @@ export const CountTokensRequestSchema = request(
  * ordered scale (stars: the lowest expected absolute error), and it does not round an uncertain
  * review away from the middle. Greedy decoding only (temperature 0); with sampling the option is
  * sampled as usual. With a JSON schema, the choices must be alternatives of one enum, so that the
- * grammar continues the same way after any of them. With `allowed` (a subset of `choices`), the
- * median is taken over those options only: the likeliest may be any of `choices`, the answer is one of
- * `allowed` (the analysis's stars within the band its sentiment already stated, ANALYSIS_ORDINALS).
+ * grammar continues the same way after any of them.
  */
-export const OrdinalChoiceSchema = z
-  .strictObject({
-    after: z.string().min(1).max(200),
-    choices: z.array(z.string().min(1).max(20)).min(2).max(32),
-    allowed: z.array(z.string().min(1).max(20)).min(1).max(32).optional(),
-  })
-  .refine((ordinal) => (ordinal.allowed ?? []).every((option) => ordinal.choices.includes(option)), { message: "every allowed option must be one of the choices", path: ["allowed"] });
+export const OrdinalChoiceSchema = z.strictObject({
+  after: z.string().min(1).max(200),
+  choices: z.array(z.string().min(1).max(20)).min(2).max(32),
+});
 /** Answer tokens within which ordinal choices are looked for (each of those steps computes the full next-token distribution). */
 export const ORDINAL_WINDOW = 64;
 export type OrdinalChoice = z.infer<typeof OrdinalChoiceSchema>;

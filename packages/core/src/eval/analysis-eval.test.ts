@@ -104,7 +104,7 @@ describe("analysis evaluation", () => {
       }
       const ruleBased = ruleBasedAnalyses(loaded);
       assert.equal(ruleBased.length, loaded.length);
-      assert.ok(ruleBased.every((value) => value !== null && formatAnalysis(value).startsWith('{"sentiment":')));
+      assert.ok(ruleBased.every((value) => value !== null && formatAnalysis(value).startsWith('{"stars":')));
       assert.equal(loadAnalysisItems(join(directory, "dataset"), { limit: 2 }).items.length, 2);
     } finally {
       rmSync(directory, { recursive: true, force: true });

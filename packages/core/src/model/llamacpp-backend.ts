@@ -185,13 +185,6 @@ function grammarAcceptor(llama: Llama): GrammarAcceptor | undefined {
 }
 
 /** The option where the cumulative probability over the options (in their order) reaches one half; undefined if none has any. */
-/** An ordinal choice as tokens: `choices` the scale's options (any may be the likeliest), `allowed` those the median is taken over. */
-interface Ordinal {
-  after: string;
-  choices: Token[];
-  allowed: Token[];
-}
-
 function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
   const weights = choices.map((choice) => probabilities.get(choice) ?? 0);
   const total = weights.reduce((sum, weight) => sum + weight, 0);
@@ -447,14 +440,12 @@ export class LlamaCppBackend implements GenerationBackend {
     }
   }
 
-  /** The ordinal choices whose options are one token each, as tokens (the others are decoded as usual); `allowed` defaults to every choice. */
-  private ordinalTokens(ordinals: OrdinalChoice[] | undefined): Ordinal[] {
-    const usable: Ordinal[] = [];
+  /** The ordinal choices whose options are one token each, as tokens (the others are decoded as usual). */
+  private ordinalTokens(ordinals: OrdinalChoice[] | undefined): Array<{ after: string; choices: Token[] }> {
+    const usable: Array<{ after: string; choices: Token[] }> = [];
     for (const ordinal of ordinals ?? []) {
       const choices = ordinal.choices.map((choice) => this.model!.tokenize(choice, false));
-      if (!choices.every((tokens) => tokens.length === 1)) continue;
-      const tokens = choices.map((tokens) => tokens[0]!);
-      usable.push({ after: squashSpace(ordinal.after), choices: tokens, allowed: ordinal.allowed ? tokens.filter((_, index) => ordinal.allowed!.includes(ordinal.choices[index]!)) : tokens });
+      if (choices.every((tokens) => tokens.length === 1)) usable.push({ after: squashSpace(ordinal.after), choices: choices.map((tokens) => tokens[0]!) });
     }
     return usable;
   }
@@ -479,7 +470,7 @@ export class LlamaCppBackend implements GenerationBackend {
     tokens: Token[],
     options: Parameters<LlamaContextSequence["evaluate"]>[1],
     logprobs: number | undefined,
-    ordinals: Ordinal[],
+    ordinals: Array<{ after: string; choices: Token[] }>,
     jumps: Array<{ after: RegExp; text: string }> | undefined,
   ): AsyncGenerator<Step> {
     const pending = [...ordinals];
@@ -499,7 +490,7 @@ export class LlamaCppBackend implements GenerationBackend {
         }
         if (!step) return; // the answer ended (end of generation)
         const isOption = pending[at]!.choices.includes(step.token);
-        const chosen = isOption ? (medianChoice(step.probabilities, pending[at]!.allowed) ?? step.token) : step.token;
+        const chosen = isOption ? (medianChoice(step.probabilities, pending[at]!.choices) ?? step.token) : step.token;
         if (isOption) pending.splice(at, 1);
         generated.push(chosen);
         tokens = [chosen];

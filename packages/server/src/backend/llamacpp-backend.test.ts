@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { ANALYSIS_ORDINALS, SENTIMENT_STAR_BANDS, formatAnalysis, parseAnalysis, reviewSpans, type OrdinalChoice } from "@reviewtune/contracts";
+import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, reviewSpans, type OrdinalChoice } from "@reviewtune/contracts";
 import { LlamaCppBackend, analysisGeneration, analysisPrompt, benchServe } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
@@ -223,7 +223,7 @@ describe("llama.cpp backend", () => {
 
   it("an analysis's keys are fed in batches (jump forward): the same answers as decoding them token by token", async () => {
     // An example answer in the prompt makes the base write the compact form the rules know.
-    const shot = formatAnalysis({ sentiment: "negative", stars: 2, score: -0.5, quality: "poor", recommendation: "no", aspects: [{ term: "strap", polarity: "negative" }], summary: "The strap broke after a week." });
+    const shot = formatAnalysis({ stars: 2, sentiment: "negative", score: -0.5, quality: "poor", recommendation: "no", aspects: [{ term: "strap", polarity: "negative" }], summary: "The strap broke after a week." });
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it! The battery lasts forever.", "Too small, returned it."];
     const prompts = reviews.map((text) => backend.renderChat([{ role: "user", content: `Example answer: ${shot}\n\n${analysisPrompt({ text })}` }]));
     const before = backend.jumpedTokens;
@@ -262,9 +262,6 @@ describe("llama.cpp backend", () => {
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it!", "Too small, returned it.", "Okay for the price.", "Three stars: fine, not great."];
     let differs = 0;
     const chosen = new Map<string, number>();
-    const isStars = (after: string) => after.endsWith('"stars":');
-    const sentiment = ANALYSIS_ORDINALS.find((ordinal) => ordinal.after === '"sentiment":"')!.after;
-    let outOfBand = 0; // stars whose likeliest option lies outside the band the sentiment stated
     // The base writes each label as one token; the random adapter spells them out but is unsure of the stars.
     for (const adapterDir of [undefined, fixtures.tuned]) {
       const result = await backend.generate({
@@ -285,17 +282,12 @@ describe("llama.cpp backend", () => {
           text += step.token;
           if (!ordinal) continue;
           decided.push(ordinal.after);
-          const { median } = medianAndLikeliest(step.top, ordinal.allowed ?? ordinal.choices);
-          const { likeliest } = medianAndLikeliest(step.top, ordinal.choices);
+          const { median, likeliest } = medianAndLikeliest(step.top, ordinal.choices);
           assert.equal(step.token, median, `${ordinal.after} in ${output.text}: ${JSON.stringify(step.top)}`);
           differs += Number(likeliest !== median);
-          outOfBand += Number(!(ordinal.allowed ?? ordinal.choices).includes(likeliest!));
-          chosen.set(isStars(ordinal.after) ? "stars" : ordinal.after, (chosen.get(isStars(ordinal.after) ? "stars" : ordinal.after) ?? 0) + 1);
+          chosen.set(ordinal.after, (chosen.get(ordinal.after) ?? 0) + 1);
         }
-        assert.ok(decided.some(isStars), `the stars chosen in ${output.text}`);
-        // The stars lie in the band of the sentiment written before them (SENTIMENT_STAR_BANDS).
-        const [, said, stars] = /"sentiment":\s*"(\w+)",\s*"stars":\s*(\d)/.exec(output.text)!;
-        assert.ok(SENTIMENT_STAR_BANDS[said as keyof typeof SENTIMENT_STAR_BANDS].includes(Number(stars) as 1), output.text);
+        assert.ok(decided.includes(ANALYSIS_ORDINALS[0]!.after), `the stars chosen in ${output.text}`);
       }
     }
     // A scale of nine, where the model is unsure: the median and the likeliest differ.
@@ -337,9 +329,8 @@ describe("llama.cpp backend", () => {
       }
     }
     assert.ok(replaced > 0, "some pick was replaced by its median");
-    assert.equal(chosen.get("stars"), 2 * reviews.length);
-    assert.ok(outOfBand > 0, "somewhere the likeliest stars lie outside the sentiment's band (else the band is never tested)");
-    assert.ok((chosen.get(sentiment) ?? 0) > 0, "some sentiments were chosen too");
+    assert.equal(chosen.get(ANALYSIS_ORDINALS[0]!.after), 2 * reviews.length);
+    assert.ok((chosen.get(ANALYSIS_ORDINALS[1]!.after) ?? 0) > 0, "some sentiments were chosen too");
     assert.ok(differs > 0, "somewhere the median is not the likeliest option (else plain greedy decoding would pass)");
   });
 });
