@@ -5,8 +5,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { TrainConfig } from "@reviewtune/contracts";
 import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, cacheRoot, ensureEngineEnvironment, type GenerationBackend, type RunRecord } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
-import type { ModelChoice } from "./commands/shared.js";
+import type { ModelChoice } from "./lib/model-choice.js";
 
 export async function startEngine(options: { verbose?: boolean; install?: boolean } = {}): Promise<EngineClient> {
   if (options.install) await ensureEngineEnvironment({ log: (line) => console.error(line) });
@@ -171,12 +170,12 @@ function torchBackendFor(choice: ModelChoice, verbose: boolean): TorchBackend {
  * The model a command answers with, through the one model interface (`ask`, `generate`, `chat`,
  * `test`, `analyze`): llama.cpp when the model has a GGUF and `backend` allows it (backendForRun),
  * else the torch engine; started, with the chosen adapter loaded and probed, so an adapter that
- * changes nothing is an error rather than a silent base model. `runDir`: where the run folder is now
- * (its adapter is looked for there first).
+ * changes nothing is an error rather than a silent base model. The choice's adapter is where the
+ * run folder is now (runModel).
  */
 export async function openModel(
   choice: ModelChoice,
-  options: { backend: string; quant?: string | undefined; verbose?: boolean | undefined; runDir?: string | undefined; parallel?: number; contextPerSequence?: number },
+  options: { backend: string; quant?: string | undefined; verbose?: boolean | undefined; parallel?: number; contextPerSequence?: number },
 ): Promise<{ backend: GenerationBackend; adapterDir: string | undefined }> {
   const llama = await backendForRun(choice.run, {
     backend: options.backend,
@@ -191,7 +190,7 @@ export async function openModel(
       console.error(`  starting the torch engine with ${choice.model.source}...`);
       await backend.start();
     }
-    const adapterDir = choice.adapter ? resolve(options.runDir ? runAdapterDir(options.runDir, choice.adapter) : choice.adapter) : undefined;
+    const adapterDir = choice.adapter ? resolve(choice.adapter) : undefined;
     if (adapterDir) await backend.loadAdapter(adapterDir);
     return { backend, adapterDir };
   } catch (error) {

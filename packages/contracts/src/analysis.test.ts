@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ANALYSIS_JUMPS, ANALYSIS_SCORES, QUALITY_LABELS, RECOMMENDATION_LABELS, REVIEW_ANALYSIS_JSON_SCHEMA, ReviewAnalysisSchema, forcedContinuation, formatAnalysis, parseAnalysis, reviewAnalysisJsonSchema, reviewSpans, type ReviewAnalysis } from "./analysis.js";
-import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
+import { SENTIMENT_CLASSES } from "./vocabulary.js";
 
 const example: ReviewAnalysis = {
   stars: 2,
@@ -70,11 +70,11 @@ describe("ANALYSIS_JUMPS", () => {
   for (const [index, score] of ANALYSIS_SCORES.entries())
     analyses.push({
       stars: (1 + (index % 5)) as ReviewAnalysis["stars"],
-      sentiment: SENTIMENT_LABELS[index % 3]!,
+      sentiment: SENTIMENT_CLASSES[index % 3]!,
       score,
       quality: QUALITY_LABELS[index % 3]!,
       recommendation: RECOMMENDATION_LABELS[(index + 1) % 3]!,
-      aspects: Array.from({ length: index % 4 }, (_, at) => ({ term: ['battery life', 'the "sales" team', "lid", 'a \\ b'][at]!, polarity: SENTIMENT_LABELS[(index + at) % 3]! })),
+      aspects: Array.from({ length: index % 4 }, (_, at) => ({ term: ['battery life', 'the "sales" team', "lid", 'a \\ b'][at]!, polarity: SENTIMENT_CLASSES[(index + at) % 3]! })),
       summary: index % 2 ? "Works, mostly." : 'Says "fine", then returns it.',
     });
 

@@ -4,7 +4,7 @@
 // processor), so a constrained answer always parses. Key order is the order the model writes them:
 // the stars first (the finest decision), then what follows from them.
 import { z } from "zod";
-import { SENTIMENT_CLASSES as SENTIMENT_LABELS } from "./eval-report.js";
+import { SENTIMENT_CLASSES } from "./vocabulary.js";
 
 export const QUALITY_LABELS = ["good", "mixed", "poor"] as const;
 export const RECOMMENDATION_LABELS = ["yes", "mixed", "no"] as const;
@@ -17,13 +17,13 @@ export const ANALYSIS_SUMMARY_MAX_CHARS = 160;
 
 export const AspectSchema = z.strictObject({
   term: z.string().min(1).max(ANALYSIS_TERM_MAX_CHARS),
-  polarity: z.enum(SENTIMENT_LABELS),
+  polarity: z.enum(SENTIMENT_CLASSES),
 });
 export type Aspect = z.infer<typeof AspectSchema>;
 
 export const ReviewAnalysisSchema = z.strictObject({
   stars: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
-  sentiment: z.enum(SENTIMENT_LABELS),
+  sentiment: z.enum(SENTIMENT_CLASSES),
   /** Strength of the sentiment in [-1, 1], one decimal. */
   score: z.number().min(-1).max(1),
   quality: z.enum(QUALITY_LABELS),
@@ -45,7 +45,7 @@ export const REVIEW_ANALYSIS_JSON_SCHEMA = {
   type: "object",
   properties: {
     stars: { enum: [1, 2, 3, 4, 5] },
-    sentiment: { enum: [...SENTIMENT_LABELS] },
+    sentiment: { enum: [...SENTIMENT_CLASSES] },
     score: { enum: ANALYSIS_SCORES },
     quality: { enum: [...QUALITY_LABELS] },
     recommendation: { enum: [...RECOMMENDATION_LABELS] },
@@ -56,7 +56,7 @@ export const REVIEW_ANALYSIS_JSON_SCHEMA = {
         type: "object",
         properties: {
           term: { type: "string", minLength: 1, maxLength: ANALYSIS_TERM_MAX_CHARS },
-          polarity: { enum: [...SENTIMENT_LABELS] },
+          polarity: { enum: [...SENTIMENT_CLASSES] },
         },
         required: ["term", "polarity"],
         additionalProperties: false,
@@ -165,7 +165,7 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
  */
 export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[] }> = [
   { after: '"stars":', choices: ["1", "2", "3", "4", "5"] },
-  { after: '"sentiment":"', choices: [...SENTIMENT_LABELS] },
+  { after: '"sentiment":"', choices: [...SENTIMENT_CLASSES] },
 ];
 
 /**

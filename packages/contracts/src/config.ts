@@ -1,6 +1,7 @@
 // The training configuration a user writes (YAML preset or --config file). Strict: an unknown or
 // misspelled key is an error that names its path, never silently ignored.
 import { z } from "zod";
+import { SENTIMENT_CLASSES } from "./vocabulary.js";
 
 /** Every attention and MLP projection of Llama-family models: the default LoRA targets. */
 export const ALL_LINEAR_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
@@ -14,7 +15,7 @@ export const DEFAULT_MODEL = "smollm2-135m-instruct";
  */
 export const CLASS_LABELS = {
   rating: ["1", "2", "3", "4", "5"],
-  sentiment: ["negative", "neutral", "positive"],
+  sentiment: SENTIMENT_CLASSES,
 } as const satisfies Record<string, readonly string[]>;
 export type ClassLabels = keyof typeof CLASS_LABELS;
 

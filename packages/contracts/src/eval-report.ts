@@ -15,8 +15,6 @@ export const EstimateSchema = z.object({
 });
 export type Estimate = z.infer<typeof EstimateSchema>;
 
-export const SENTIMENT_CLASSES = ["negative", "neutral", "positive"] as const;
-
 export const ClassEstimatesSchema = z.object({ precision: EstimateSchema, recall: EstimateSchema, f1: EstimateSchema, support: z.number().int() });
 
 export const ClassificationMetricsSchema = z.object({

@@ -1,3 +1,4 @@
+export * from "./vocabulary.js";
 export * from "./analysis.js";
 export * from "./config.js";
 export * from "./protocol.js";

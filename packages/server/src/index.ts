@@ -2,4 +2,3 @@ export * from "./server.js";
 export * from "./adapters/adapter-registry.js";
 export * from "./http/api-error.js";
 export * from "./binding.js";
-export { runAdapterDir } from "./routes/admin.js";

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { StudioStatus } from "@reviewtune/contracts";
-import { isEnvironmentReady } from "@reviewtune/core";
+import { isEnvironmentReady, listRunIds } from "@reviewtune/core";
 import { TorchBackend, type GenerationBackend } from "@reviewtune/core";
 import { baseModelId, createServer, type ReviewtuneServer } from "@reviewtune/server";
 import type { FastifyInstance } from "fastify";
@@ -14,7 +14,6 @@ import { registerCompareRoutes } from "./routes/compare.js";
 import { registerDatasetRoutes } from "./routes/datasets.js";
 import { registerEvaluateRoutes } from "./routes/evaluate.js";
 import { registerTrainingRoutes } from "./routes/training.js";
-import { runIds } from "./runs/run-view.js";
 import { Trainer } from "./training/trainer.js";
 import { registerUiAssets } from "./ui-assets.js";
 import type { StudioContext } from "./context.js";
@@ -96,7 +95,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
           fix: context.engineProblem?.fix ?? (backend.state === "failed" ? "restart `reviewtune studio`; its terminal shows why the engine stopped" : null),
         },
         references,
-        runs: runIds(runsDir).length,
+        runs: listRunIds(runsDir).length,
         datasets: datasets.folders().size,
       }));
       registerDatasetRoutes(scope, context);

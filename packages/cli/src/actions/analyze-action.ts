@@ -25,11 +25,24 @@ import {
   type Rejection,
   type Review,
 } from "@reviewtune/core";
-import type { AnalyzeOptions } from "../commands/analyze.js";
-import { modelFromOptions } from "../commands/shared.js";
+import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { itemProgress } from "../progress.js";
 import { printable } from "../printable.js";
+
+export interface AnalyzeOptions {
+  input: string;
+  out: string;
+  run?: string;
+  model?: string;
+  backend: string;
+  quant?: string;
+  batchSize: number;
+  column: Record<string, string>;
+  maxChars: number;
+  force?: boolean;
+  verbose?: boolean;
+}
 
 /** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
 const LLAMACPP_CONTEXT = 2048;
@@ -153,7 +166,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
 
   // llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted), else the torch engine.
   console.error(`starting the model ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
-  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run, contextPerSequence: LLAMACPP_CONTEXT });
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, contextPerSequence: LLAMACPP_CONTEXT });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "keeping every finished line; rerun the same command to continue");
   const progress = itemProgress(total, "rows");

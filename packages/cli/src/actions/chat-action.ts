@@ -3,15 +3,36 @@
 import { createInterface } from "node:readline";
 
 import { answerWith, readPromptFile, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
-import type { ChatOptions, TestOptions } from "../commands/chat.js";
-import { modelFromOptions } from "../commands/shared.js";
+import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { sideBySide } from "./demo-action.js";
+
+export interface ChatOptions {
+  run: string;
+  sideBySide?: boolean;
+  maxTokens: number;
+  temperature: number;
+  backend: string;
+  quant?: string;
+  verbose?: boolean;
+}
+
+export interface TestOptions {
+  run: string;
+  prompts: string;
+  out: string;
+  maxTokens: number;
+  batchSize: number;
+  base?: boolean;
+  backend: string;
+  quant?: string;
+  verbose?: boolean;
+}
 
 export async function runChat(options: ChatOptions): Promise<void> {
   const tuned = modelFromOptions({ run: options.run });
   const base = modelFromOptions({ run: options.run, base: true });
-  const open = { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run };
+  const open = { backend: options.backend, quant: options.quant, verbose: options.verbose };
   // An adapter run: one backend answers both sides (with and without the adapter). A fully tuned run
   // is another model than its base, so the base side needs a backend of its own.
   const tunedModel = await openModel(tuned, open);
@@ -67,7 +88,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
 export async function runTest(options: TestOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
   const choice = modelFromOptions({ run: options.run, base: options.base ?? false });
-  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
   try {

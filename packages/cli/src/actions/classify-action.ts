@@ -1,7 +1,16 @@
 // `reviewtune classify`: a classification run's label and class probabilities for each text.
 import { ConfigError, classifierOfRun, classify, readRunRecord, type ClassifierChoice } from "@reviewtune/core";
-import type { ClassifyOptions } from "../commands/classify.js";
 import { startEngine } from "../engine.js";
+
+export interface ClassifyOptions {
+  run?: string;
+  model?: string;
+  adapter?: string;
+  allowPickle?: boolean;
+  json?: boolean;
+  maxLength: number;
+  verbose?: boolean;
+}
 
 function choiceFrom(options: ClassifyOptions): ClassifierChoice {
   if (options.run) return classifierOfRun(readRunRecord(options.run), options.run);

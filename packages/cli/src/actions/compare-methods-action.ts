@@ -1,9 +1,26 @@
 // `reviewtune compare-methods`: resolve one classify config, run every method on it, print the table.
 import { join } from "node:path";
 import { COMPARABLE_METHODS, ConfigError, checkComparisonFolder, compareMethods, formatComparison, mergeConfig, newRunId, resolveConfig, type ComparableMethod } from "@reviewtune/core";
-import type { CompareMethodsOptions } from "../commands/compare-methods.js";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
+
+export interface CompareMethodsOptions {
+  data: string;
+  model: string;
+  methods: string;
+  labels: string;
+  preset?: string;
+  maxSteps?: number;
+  epochs?: number;
+  lr: number;
+  fullLr: number;
+  batchSize?: number;
+  maxLength?: number;
+  set?: Record<string, unknown>;
+  out?: string;
+  force?: boolean;
+  verbose?: boolean;
+}
 
 /** R3's LoRA settings, the base when no --preset is given. */
 const R3_LORA = { r: 16, alpha: 64, dropout: 0.1, bias: "none", target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj", "gate_proj"] };

@@ -10,6 +10,7 @@ import {
   Teacher,
   TokenBudget,
   accountingLine,
+  datasetPath,
   buildDataset,
   roundedLine,
   buildDemoDataset,
@@ -18,10 +19,44 @@ import {
   type ChatTemplate,
   type DatasetCard,
 } from "@reviewtune/core";
-import { parseJson } from "@reviewtune/contracts";
-import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../commands/data.js";
+import { ExampleMessageSchema, parseJson } from "@reviewtune/contracts";
 import { onInterrupt, startEngine } from "../engine.js";
 import { printable } from "../printable.js";
+
+export interface DataBuildOptions {
+  input: string[];
+  meta?: string[];
+  out: string;
+  column: Record<string, string>;
+  skipBadRows?: boolean;
+  validation: number;
+  test: number;
+  seed: number;
+  heldOutCategory?: string;
+  maxChars: number;
+  model?: string;
+  maxTokens: number;
+  teacher?: string;
+  teacherModel?: string;
+  teacherKey?: string;
+  teacherConcurrency: number;
+  force?: boolean;
+  verbose?: boolean;
+}
+
+export interface DataDemoOptions {
+  out: string;
+  reviews: number;
+  seed: number;
+  force?: boolean;
+}
+
+export interface DataPreviewOptions {
+  split: "train" | "validation" | "test";
+  rows: number;
+  model?: string;
+  verbose?: boolean;
+}
 
 const percent = (part: number, whole: number) => `${whole ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
 const counts = (values: Record<string, number>) =>
@@ -115,14 +150,14 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
   printCard(card, options.out);
   // The first few rejections, read line by line: the file can be as long as the input.
   const rejections: string[] = [];
-  for await (const line of createInterface({ input: createReadStream(join(options.out, "rejected.jsonl")) })) {
+  for await (const line of createInterface({ input: createReadStream(datasetPath(options.out, "rejected")) })) {
     if (rejections.push(line) >= 5) break;
   }
   for (const line of rejections) {
     const rejection = JSON.parse(line) as { file: string; line: number; unit: string; reason: string; detail: string };
     say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
-  say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${join(options.out, "card.md")}`);
+  say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${datasetPath(options.out, "cardMarkdown")}`);
   say(`train on it: npx reviewtune train --preset demo --data ${options.out}`);
 }
 
@@ -135,11 +170,11 @@ const CardSchema = z.looseObject({ format: z.literal("reviewtune-dataset/1"), re
 const ExampleSchema = z.object({
   group: z.string(),
   task: z.string(),
-  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2),
+  messages: z.array(ExampleMessageSchema).min(2),
 });
 
 export async function runDataPreview(folder: string, options: DataPreviewOptions): Promise<void> {
-  const cardFile = join(folder, "card.json");
+  const cardFile = datasetPath(folder, "card");
   if (!existsSync(cardFile)) {
     throw new DataError(`${folder} is not a complete dataset (no card.json)`, cardFile, undefined, { hint: "build one with `reviewtune data build` or `reviewtune data demo`" });
   }

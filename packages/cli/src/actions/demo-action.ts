@@ -2,11 +2,21 @@
 // fine-tune with a live progress bar, then the same prompts answered by the tuned model, side by side.
 import { join } from "node:path";
 import { EvalSettingsSchema } from "@reviewtune/contracts";
-import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, analysisTable, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, startRun, writeEvalReport } from "@reviewtune/core";
-import type { DemoOptions } from "../commands/demo.js";
+import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, analysisTable, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, runPath, startRun, writeEvalReport } from "@reviewtune/core";
 import { backendForRun, onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
 import { printRunSummary } from "./train-action.js";
+
+export interface DemoOptions {
+  runsDir: string;
+  reviews?: number;
+  epochs?: number;
+  maxTokens: number;
+  evalReviews: number;
+  verbose?: boolean;
+  /** false with --no-studio. */
+  studio: boolean;
+}
 
 function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -120,7 +130,7 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
     } finally {
       await backend?.close();
     }
-    const files = writeEvalReport(join(directory, "eval"), report);
+    const files = writeEvalReport(runPath(directory, "eval"), report);
     if (report.analysis) console.log(`\n${analysisTable(report)}`);
     console.log(`\n${headlineTable(report)}\n`);
     console.log(`report: ${files.html}`);

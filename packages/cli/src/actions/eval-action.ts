@@ -15,12 +15,34 @@ import {
   headlineTable,
   readRunRecord,
   readSemEvalAspects,
+  runPath,
   writeEvalReport,
   type BaselineName,
   type GenerationBackend,
 } from "@reviewtune/core";
-import type { EvalOptions } from "../commands/eval.js";
 import { backendForRun, onInterrupt, startEngine } from "../engine.js";
+
+export interface EvalOptions {
+  run?: string;
+  compare?: string[];
+  data?: string;
+  aspects?: string;
+  limit?: number;
+  baselines: string;
+  settings?: string;
+  set?: Record<string, unknown>;
+  out?: string;
+  batchSize: number;
+  maxTokens: number;
+  seed: number;
+  bootstrap: number;
+  backend: string;
+  head?: string[];
+  chatPerReview?: number;
+  parallel: number;
+  quant?: string;
+  verbose?: boolean;
+}
 
 function mergeDeep(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
@@ -74,7 +96,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
       onStatus: (message) => console.error(`  ${message}`),
       signal: controller.signal,
     });
-    const files = writeEvalReport(options.out ?? join(options.run!, "eval"), report);
+    const files = writeEvalReport(options.out ?? runPath(options.run!, "eval"), report);
     const seconds = (performance.now() - started) / 1000;
     if (report.analysis) console.log(`${analysisTable(report)}\n`);
     console.log(headlineTable(report));
@@ -93,7 +115,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
 }
 
 function readReport(runDirectory: string): EvalReport {
-  const file = join(runDirectory, "eval", "report.json");
+  const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
   const parsed = EvalReportSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
   if (!parsed.success) throw new ConfigError(`${file} is not an evaluation report`, formatIssues(parsed.error), { hint: `re-run reviewtune eval --run ${runDirectory}` });

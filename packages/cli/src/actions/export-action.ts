@@ -2,13 +2,22 @@
 // the saved folder with plain transformers and measures drift on held-out prompts), as a GGUF LoRA
 // (our converter; its drift measured in llama.cpp against the PEFT adapter), or as its PEFT adapter
 // folder. An export is complete or absent: each is staged and renamed.
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, stagingPath, userTurns, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
-import type { ExportOptions } from "../commands/export.js";
-import { servingGguf, startEngine } from "../engine.js";
+import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
+
+export interface ExportOptions {
+  run: string;
+  format: "merged" | "adapter" | "gguf-lora";
+  baseGguf?: string;
+  quant?: GgufQuant;
+  out?: string;
+  prompts: number;
+  maxTokens: number;
+  verbose?: boolean;
+}
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -18,8 +27,8 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
  * train.jsonl beside a card.json), else demo prompts.
  */
 export function driftQuestions(train: string | undefined, seed: number, count: number): { questions: string[]; tasks: Array<string | undefined>; source: string } {
-  const folder = !train || !existsSync(train) ? undefined : statSync(train).isDirectory() ? train : existsSync(join(dirname(train), "card.json")) ? dirname(train) : undefined;
-  const test = folder ? join(folder, "test.jsonl") : undefined;
+  const folder = !train || !existsSync(train) ? undefined : statSync(train).isDirectory() ? train : hasDatasetFile(dirname(train), "card") ? dirname(train) : undefined;
+  const test = folder ? datasetPath(folder, "test") : undefined;
   if (test && existsSync(test)) {
     const rows = readFileSync(test, "utf8")
       .split("\n")
@@ -97,7 +106,7 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
 export async function runExport(options: ExportOptions): Promise<void> {
   const run = readRunRecord(options.run);
   requireFinished(run, options.run);
-  if (run.result.model_dir) throw new ConfigError(`run ${run.id} is a full fine-tuning run: its model/ folder already holds merged transformers weights`, [], { hint: `use ${join(options.run, "model")} as it is` });
+  if (run.result.model_dir) throw new ConfigError(`run ${run.id} is a full fine-tuning run: its model/ folder already holds merged transformers weights`, [], { hint: `use ${runPath(options.run, "model")} as it is` });
   if (!run.result.adapter_dir) throw new ConfigError(`run ${run.id} saved no adapter`);
   if (run.config.task === "classify") throw new ConfigError(`run ${run.id} is a classification run; export handles generative LoRA runs`, [], { hint: "serve it with reviewtune serve --run (POST /v1/classify)" });
   const adapter = resolve(runAdapterDir(options.run, run.result.adapter_dir));
@@ -128,7 +137,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
       if (serving.file !== serving.source) bases.push({ label: `${basename(serving.source)} as ${basename(serving.file).split(".").at(-2)} (what serve --backend llamacpp loads${options.quant ? ` with --quant ${options.quant}` : ""})`, file: serving.file });
       const drift = await ggufDrift(engine, run, adapter, out, bases, options.prompts, options.maxTokens);
       const report = { ...result, run: run.id, base: run.config.model.source, adapter, format: "gguf-lora", out, created: new Date().toISOString(), drift };
-      writeFileSync(`${out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+      writeJsonAtomic(`${out}.json`, report);
       console.log(`drift against the PEFT adapter (engine, greedy) on ${drift.rows[0]?.prompts ?? 0} prompts, llama.cpp with the exported file over:`);
       for (const row of drift.rows) {
         console.log(`  ${row.base}: identical answers ${row.identical_answers}/${row.prompts}${row.labelled ? `, same label ${row.same_label}/${row.labelled}` : ""}`);
@@ -157,7 +166,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
     });
     const { drift } = result;
     const report = { run: run.id, base: run.config.model.source, adapter, format: "merged", created: new Date().toISOString(), drift_prompts_from: source, ...result };
-    writeFileSync(join(out, "reviewtune-export.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeJsonAtomic(join(out, "reviewtune-export.json"), report);
     const total = result.files.reduce((sum, file) => sum + file.bytes, 0);
     console.log(`merged weights (${result.dtype}, ${mib(total)}) in ${out} (${result.seconds.toFixed(1)} s); loads with AutoModelForCausalLM.from_pretrained("${out}")`);
     console.log(`drift against base + adapter, the export loaded again with plain transformers, ${drift.prompts} prompts:`);

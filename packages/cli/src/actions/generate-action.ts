@@ -3,9 +3,29 @@
 // as they come.
 
 import { answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
-import type { AskOptions, GenerateOptions } from "../commands/ask.js";
-import { modelFromOptions, type ModelChoice } from "../commands/shared.js";
+import { modelFromOptions, type ModelChoice } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
+
+export interface AskOptions {
+  run?: string;
+  model?: string;
+  adapter?: string;
+  base?: boolean;
+  allowPickle?: boolean;
+  maxTokens: number;
+  temperature: number;
+  backend: string;
+  quant?: string;
+  verbose?: boolean;
+}
+
+export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "temperature"> {
+  prompts: string;
+  out: string;
+  maxTokens: number;
+  temperature: number;
+  batchSize: number;
+}
 
 /** Opens the chosen model (and adapter) on a backend, runs `work`, always closes it. */
 async function withModel(
@@ -13,7 +33,7 @@ async function withModel(
   work: (context: { backend: GenerationBackend; adapterDir: string | undefined; choice: ModelChoice; signal: AbortSignal }) => Promise<void>,
 ): Promise<void> {
   const choice = modelFromOptions(options);
-  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, runDir: options.run });
+  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
   try {

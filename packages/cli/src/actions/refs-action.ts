@@ -1,7 +1,14 @@
 // `reviewtune refs`: update a dataset's reference index, then show the nearest training examples.
 import { ReferenceIndex } from "@reviewtune/core";
-import type { RefsOptions } from "../commands/refs.js";
 import { startEngine } from "../engine.js";
+
+export interface RefsOptions {
+  data: string;
+  k: number;
+  task?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
 
 const oneLine = (text: string, width: number) => {
   const flat = text.replace(/\s+/g, " ").trim();

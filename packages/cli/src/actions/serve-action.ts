@@ -2,12 +2,39 @@
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, classifierOfRun } from "@reviewtune/core";
+import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
 import { LlamaCppBackend, TorchBackend, type GenerationBackend } from "@reviewtune/core";
-import { baseModelId, checkBinding, createServer, runAdapterDir } from "@reviewtune/server";
-import { serveUntilInterrupted, servingGguf } from "../engine.js";
-import type { ServeOptions } from "../commands/serve.js";
-import { modelFromOptions } from "../commands/shared.js";
+import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
+import { serveUntilInterrupted, servingGguf, type GgufQuant } from "../engine.js";
+import { modelFromOptions } from "../lib/model-choice.js";
+
+export interface ServeOptions {
+  run?: string;
+  model: string;
+  adapter: string[];
+  host: string;
+  port: number;
+  apiKey?: string;
+  backend: string;
+  gguf?: string;
+  quant?: GgufQuant;
+  parallel: number;
+  threads?: number;
+  /** false with --no-merge-adapters. */
+  mergeAdapters?: boolean;
+  maxPromptTokens?: number;
+  runsDir?: string;
+  queueSize: number;
+  timeout: number;
+  maxTokensLimit: number;
+  maxBodyKb: number;
+  corsOrigin: string[];
+  allowHost: string[];
+  allowOrigin: string[];
+  allowPickle?: boolean;
+  references?: string | false;
+  verbose?: boolean;
+}
 
 export async function runServe(options: ServeOptions): Promise<void> {
   const apiKey = options.apiKey ?? process.env.REVIEWTUNE_API_KEY ?? undefined;
@@ -23,10 +50,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   // A classification run answers /v1/classify; its base model still answers chat requests.
   const classifierRun = options.run && choice.run?.config.task === "classify" ? choice.run : undefined;
   const classifiers = classifierRun ? [{ name: classifierRun.id, choice: classifierOfRun(classifierRun, options.run!) }] : [];
-  if (classifiers[0]?.choice.adapter) classifiers[0].choice.adapter = resolve(runAdapterDir(options.run!, classifiers[0].choice.adapter));
-  if (options.run && !classifierRun && choice.run?.result?.adapter_dir) {
-    adapters.unshift({ name: choice.run.id, dir: resolve(runAdapterDir(options.run, choice.run.result.adapter_dir)) });
-  }
+  if (options.run && !classifierRun && choice.run && choice.adapter) adapters.unshift({ name: choice.run.id, dir: choice.adapter });
   const names = new Set<string>();
   for (const { name } of adapters) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name) || name.includes("..")) throw new ConfigError(`adapter name "${name}" must be letters, digits, '_', '.', '-'`);
@@ -86,11 +110,11 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
   if (options.references === false) return undefined;
   if (typeof options.references === "string") {
     const folder = resolve(options.references);
-    if (!existsSync(join(folder, "train.jsonl"))) throw new ConfigError(`--references ${options.references}: no train.jsonl there; pass a folder written by \`reviewtune data build\``);
+    if (!hasDatasetFile(folder, "train")) throw new ConfigError(`--references ${options.references}: no ${DATASET_PATHS.train} there; pass a folder written by \`reviewtune data build\``);
     return folder;
   }
   if (!options.run || !runTrain) return undefined;
   const folder = resolve(runTrain);
-  return existsSync(folder) && statSync(folder).isDirectory() && existsSync(join(folder, "train.jsonl")) ? folder : undefined;
+  return existsSync(folder) && statSync(folder).isDirectory() && hasDatasetFile(folder, "train") ? folder : undefined;
 }
 

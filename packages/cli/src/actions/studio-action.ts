@@ -6,8 +6,22 @@ import { existsSync } from "node:fs";
 import { ConfigError } from "@reviewtune/core";
 import { isLoopback } from "@reviewtune/server";
 import { createStudio, type Studio } from "@reviewtune/studio";
-import type { StudioCommandOptions } from "../commands/studio.js";
 import { serveUntilInterrupted } from "../engine.js";
+
+export interface StudioCommandOptions {
+  port: number;
+  host: string;
+  runs: string;
+  data: string[];
+  model: string;
+  references?: string | false;
+  open: boolean;
+  /** Absent (the demo): every core. */
+  threads?: number;
+  allowHost?: string[];
+  allowOrigin?: string[];
+  verbose?: boolean;
+}
 
 export interface StartedStudio {
   studio: Studio;

@@ -8,7 +8,9 @@ import {
   DataError,
   DEMO_EXAMPLES_PER_REVIEW,
   classCounts,
+  datasetPath,
   formatMethodTable,
+  hasDatasetFile,
   prepareClassificationData,
   mergeConfig,
   resolveConfig,
@@ -17,9 +19,29 @@ import {
   type RunRecord,
 } from "@reviewtune/core";
 import { CLASS_LABELS, type TrainConfig } from "@reviewtune/contracts";
-import type { TrainOptions } from "../commands/train.js";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
+
+export interface TrainOptions {
+  preset?: string;
+  config?: string;
+  data?: string;
+  model?: string;
+  method?: string;
+  task?: string;
+  labels?: string;
+  epochs?: number;
+  maxSteps?: number;
+  timeBudget?: number;
+  lr?: number;
+  batchSize?: number;
+  allowPickle?: boolean;
+  runsDir: string;
+  resume?: string;
+  dryRun?: boolean;
+  set?: Record<string, unknown>;
+  verbose?: boolean;
+}
 
 function overridesFrom(options: TrainOptions): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
@@ -40,7 +62,7 @@ function overridesFrom(options: TrainOptions): Record<string, unknown> {
 
 /** Rows of the training file, and how many the mix keeps (what an epoch is made of, before oversampling). */
 function countRows(path: string, mix: TrainConfig["data"]["mix"]): { rows: number; mixed: number } {
-  const file = statSync(path).isDirectory() ? join(path, "train.jsonl") : path;
+  const file = statSync(path).isDirectory() ? datasetPath(path, "train") : path;
   if (!existsSync(file)) throw new DataError(`data file ${file} does not exist`, file);
   const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.trim());
   const rows = lines.map((line) => {
@@ -95,7 +117,7 @@ function printPlan(config: TrainConfig, origin: string): void {
     ({ rows, mixed } = countRows(data.train, data.mix));
   } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * DEMO_EXAMPLES_PER_REVIEW;
   const effectiveBatch = training.batch_size * training.gradient_accumulation;
-  const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && existsSync(join(data.train, "val.jsonl")));
+  const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && hasDatasetFile(data.train, "validation"));
   const epochRows = mixed ?? rows;
   const trainRows = classificationTrainRows ?? (epochRows !== undefined ? Math.round(epochRows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);
   const stepsPerEpoch = trainRows !== undefined ? Math.ceil(trainRows / effectiveBatch) : undefined;

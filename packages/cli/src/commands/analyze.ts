@@ -1,19 +1,6 @@
 import type { Command } from "commander";
 import { COLUMN_FIELDS, collectColumn, positiveInteger } from "./shared.js";
-
-export interface AnalyzeOptions {
-  input: string;
-  out: string;
-  run?: string;
-  model?: string;
-  backend: string;
-  quant?: string;
-  batchSize: number;
-  column: Record<string, string>;
-  maxChars: number;
-  force?: boolean;
-  verbose?: boolean;
-}
+import type { AnalyzeOptions } from "../actions/analyze-action.js";
 
 export function registerAnalyze(program: Command): void {
   program

@@ -1,18 +1,6 @@
 import type { Command } from "commander";
 import { finiteNumber, positiveInteger } from "./shared.js";
-
-export interface AskOptions {
-  run?: string;
-  model?: string;
-  adapter?: string;
-  base?: boolean;
-  allowPickle?: boolean;
-  maxTokens: number;
-  temperature: number;
-  backend: string;
-  quant?: string;
-  verbose?: boolean;
-}
+import type { AskOptions, GenerateOptions } from "../actions/generate-action.js";
 
 /** The options ask and generate share: which model (and adapter) answers, and how. */
 function withModelOptions(command: Command): Command {
@@ -39,14 +27,6 @@ export function registerAsk(program: Command): void {
     const { runAsk } = await import("../actions/generate-action.js");
     await runAsk(prompt, options);
   });
-}
-
-export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "temperature"> {
-  prompts: string;
-  out: string;
-  maxTokens: number;
-  temperature: number;
-  batchSize: number;
 }
 
 export function registerGenerate(program: Command): void {

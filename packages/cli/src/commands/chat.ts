@@ -1,27 +1,6 @@
 import type { Command } from "commander";
 import { finiteNumber, positiveInteger } from "./shared.js";
-
-export interface ChatOptions {
-  run: string;
-  sideBySide?: boolean;
-  maxTokens: number;
-  temperature: number;
-  backend: string;
-  quant?: string;
-  verbose?: boolean;
-}
-
-export interface TestOptions {
-  run: string;
-  prompts: string;
-  out: string;
-  maxTokens: number;
-  batchSize: number;
-  base?: boolean;
-  backend: string;
-  quant?: string;
-  verbose?: boolean;
-}
+import type { ChatOptions, TestOptions } from "../actions/chat-action.js";
 
 /** Who answers: the same choice as ask, generate, analyze and eval. */
 function withBackendOptions(command: Command): Command {

@@ -1,15 +1,6 @@
 import type { Command } from "commander";
 import { positiveInteger } from "./shared.js";
-
-export interface ClassifyOptions {
-  run?: string;
-  model?: string;
-  adapter?: string;
-  allowPickle?: boolean;
-  json?: boolean;
-  maxLength: number;
-  verbose?: boolean;
-}
+import type { ClassifyOptions } from "../actions/classify-action.js";
 
 export function registerClassify(program: Command): void {
   program

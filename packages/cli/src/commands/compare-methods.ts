@@ -1,23 +1,6 @@
 import type { Command } from "commander";
 import { collectSet, finiteNumber, positiveInteger } from "./shared.js";
-
-export interface CompareMethodsOptions {
-  data: string;
-  model: string;
-  methods: string;
-  labels: string;
-  preset?: string;
-  maxSteps?: number;
-  epochs?: number;
-  lr: number;
-  fullLr: number;
-  batchSize?: number;
-  maxLength?: number;
-  set?: Record<string, unknown>;
-  out?: string;
-  force?: boolean;
-  verbose?: boolean;
-}
+import type { CompareMethodsOptions } from "../actions/compare-methods-action.js";
 
 export function registerCompareMethods(program: Command): void {
   program

@@ -1,41 +1,7 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
 import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, positiveInteger } from "./shared.js";
-
-export interface DataBuildOptions {
-  input: string[];
-  meta?: string[];
-  out: string;
-  column: Record<string, string>;
-  skipBadRows?: boolean;
-  validation: number;
-  test: number;
-  seed: number;
-  heldOutCategory?: string;
-  maxChars: number;
-  model?: string;
-  maxTokens: number;
-  teacher?: string;
-  teacherModel?: string;
-  teacherKey?: string;
-  teacherConcurrency: number;
-  force?: boolean;
-  verbose?: boolean;
-}
-
-export interface DataPreviewOptions {
-  split: "train" | "validation" | "test";
-  rows: number;
-  model?: string;
-  verbose?: boolean;
-}
-
-export interface DataDemoOptions {
-  out: string;
-  reviews: number;
-  seed: number;
-  force?: boolean;
-}
+import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../actions/data-action.js";
 
 function fraction(name: string) {
   const parse = finiteNumber(name);

@@ -1,16 +1,6 @@
 import type { Command } from "commander";
 import { positiveInteger } from "./shared.js";
-
-export interface DemoOptions {
-  runsDir: string;
-  reviews?: number;
-  epochs?: number;
-  maxTokens: number;
-  evalReviews: number;
-  verbose?: boolean;
-  /** false with --no-studio. */
-  studio: boolean;
-}
+import type { DemoOptions } from "../actions/demo-action.js";
 
 export function registerDemo(program: Command): void {
   program

@@ -1,28 +1,7 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
 import { collect, collectSet, positiveInteger } from "./shared.js";
-
-export interface EvalOptions {
-  run?: string;
-  compare?: string[];
-  data?: string;
-  aspects?: string;
-  limit?: number;
-  baselines: string;
-  settings?: string;
-  set?: Record<string, unknown>;
-  out?: string;
-  batchSize: number;
-  maxTokens: number;
-  seed: number;
-  bootstrap: number;
-  backend: string;
-  head?: string[];
-  chatPerReview?: number;
-  parallel: number;
-  quant?: string;
-  verbose?: boolean;
-}
+import type { EvalOptions } from "../actions/eval-action.js";
 
 export function registerEval(program: Command): void {
   program

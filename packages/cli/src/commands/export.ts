@@ -1,18 +1,8 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { GGUF_QUANTS, type GgufQuant } from "../engine.js";
+import { GGUF_QUANTS } from "../engine.js";
 import { positiveInteger } from "./shared.js";
-
-export interface ExportOptions {
-  run: string;
-  format: "merged" | "adapter" | "gguf-lora";
-  baseGguf?: string;
-  quant?: GgufQuant;
-  out?: string;
-  prompts: number;
-  maxTokens: number;
-  verbose?: boolean;
-}
+import type { ExportOptions } from "../actions/export-action.js";
 
 export function registerExport(program: Command): void {
   program

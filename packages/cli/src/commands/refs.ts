@@ -1,13 +1,6 @@
 import type { Command } from "commander";
 import { positiveInteger } from "./shared.js";
-
-export interface RefsOptions {
-  data: string;
-  k: number;
-  task?: string;
-  json?: boolean;
-  verbose?: boolean;
-}
+import type { RefsOptions } from "../actions/refs-action.js";
 
 export function registerRefs(program: Command): void {
   program

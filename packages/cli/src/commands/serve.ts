@@ -1,35 +1,7 @@
 import { Option, type Command } from "commander";
-import { GGUF_QUANTS, type GgufQuant } from "../engine.js";
+import { GGUF_QUANTS } from "../engine.js";
 import { collect, positiveInteger } from "./shared.js";
-
-export interface ServeOptions {
-  run?: string;
-  model: string;
-  adapter: string[];
-  host: string;
-  port: number;
-  apiKey?: string;
-  backend: string;
-  gguf?: string;
-  quant?: GgufQuant;
-  parallel: number;
-  threads?: number;
-  /** false with --no-merge-adapters. */
-  mergeAdapters?: boolean;
-  maxPromptTokens?: number;
-  runsDir?: string;
-  queueSize: number;
-  timeout: number;
-  maxTokensLimit: number;
-  maxBodyKb: number;
-  corsOrigin: string[];
-  allowHost: string[];
-  allowOrigin: string[];
-  allowPickle?: boolean;
-  references?: string | false;
-  verbose?: boolean;
-}
-
+import type { ServeOptions } from "../actions/serve-action.js";
 
 export function registerServe(program: Command): void {
   program

@@ -1,7 +1,6 @@
-// Helpers shared by the commands: option parsing into config overrides, run-folder model lookup.
+// Helpers shared by the commands: option parsing into config overrides.
 import { parse as parseYaml } from "yaml";
-import { ConfigError, readRunRecord, requireFinished, type RunRecord } from "@reviewtune/core";
-import type { TrainConfig } from "@reviewtune/contracts";
+import { ConfigError } from "@reviewtune/core";
 
 export function positiveInteger(name: string) {
   return (value: string): number => {
@@ -71,24 +70,4 @@ export function collectSet(entry: string, previous: Record<string, unknown> = {}
     else node = (node[key] = (node[key] as Record<string, unknown>) ?? {}) as Record<string, unknown>;
   });
   return previous;
-}
-
-export interface ModelChoice {
-  model: TrainConfig["model"];
-  adapter?: string | undefined;
-  run?: RunRecord | undefined;
-}
-
-/** --run <dir> picks the run's base model and its adapter (or fully tuned model folder). */
-export function modelFromOptions(options: { run?: string; model?: string; adapter?: string; allowPickle?: boolean; base?: boolean }): ModelChoice {
-  if (options.run) {
-    const run = readRunRecord(options.run);
-    requireFinished(run, options.run);
-    if (run.result.model_dir) return { model: { source: options.base ? run.config.model.source : run.result.model_dir, allow_pickle: false }, run };
-    return { model: run.config.model, adapter: options.base ? undefined : (run.result.adapter_dir ?? undefined), run };
-  }
-  return {
-    model: { source: options.model ?? "smollm2-135m-instruct", allow_pickle: options.allowPickle ?? false },
-    adapter: options.base ? undefined : options.adapter,
-  };
 }

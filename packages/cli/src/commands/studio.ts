@@ -2,22 +2,7 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "@reviewtune/core";
 import { collect, positiveInteger } from "./shared.js";
-
-export interface StudioCommandOptions {
-  port: number;
-  host: string;
-  runs: string;
-  data: string[];
-  model: string;
-  references?: string | false;
-  open: boolean;
-  /** Absent (the demo): every core. */
-  threads?: number;
-  allowHost?: string[];
-  allowOrigin?: string[];
-  verbose?: boolean;
-}
-
+import type { StudioCommandOptions } from "../actions/studio-action.js";
 
 /** 0..65535; 0 asks the system for a free port (the printed URL names it). */
 function port(value: string): number {

@@ -1,26 +1,6 @@
 import type { Command } from "commander";
 import { collectSet, duration, finiteNumber, positiveInteger } from "./shared.js";
-
-interface TrainOptions {
-  preset?: string;
-  config?: string;
-  data?: string;
-  model?: string;
-  method?: string;
-  task?: string;
-  labels?: string;
-  epochs?: number;
-  maxSteps?: number;
-  timeBudget?: number;
-  lr?: number;
-  batchSize?: number;
-  allowPickle?: boolean;
-  runsDir: string;
-  resume?: string;
-  dryRun?: boolean;
-  set?: Record<string, unknown>;
-  verbose?: boolean;
-}
+import type { TrainOptions } from "../actions/train-action.js";
 
 export function registerTrain(program: Command): void {
   program
@@ -50,4 +30,3 @@ export function registerTrain(program: Command): void {
     });
 }
 
-export type { TrainOptions };

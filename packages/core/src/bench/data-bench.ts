@@ -6,8 +6,9 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDemoReviews } from "../data/demo-reviews.js";
-import { buildDataset } from "../data/build/build-dataset.js";
-import type { DatasetCard } from "../data/build/card.js";
+import { buildDataset } from "../data/builder/build-dataset.js";
+import { datasetPath } from "../data/dataset-folder.js";
+import type { DatasetCard } from "../data/builder/card.js";
 
 export interface DataBenchResult {
   rows: number;
@@ -39,7 +40,7 @@ export async function generateReviewFile(file: string, rows: number, seed = 7): 
 export async function benchData(options: { rows: number; log?: (line: string) => void }): Promise<DataBenchResult> {
   const folder = mkdtempSync(join(tmpdir(), "reviewtune-bench-data-"));
   try {
-    const input = join(folder, "reviews.jsonl");
+    const input = datasetPath(folder, "reviews");
     options.log?.(`bench data: generating ${options.rows} reviews into ${input}...`);
     let started = performance.now();
     await generateReviewFile(input, options.rows);

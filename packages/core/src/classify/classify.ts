@@ -4,6 +4,7 @@
 import type { EngineResult, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import { ConfigError } from "../errors.js";
+import { runModel } from "../train/run-folder.js";
 import { requireFinished, type RunRecord } from "../train/runs.js";
 
 export type ClassifyResult = EngineResult<"classify">;
@@ -21,8 +22,7 @@ export function classifierOfRun(run: RunRecord, directory: string): ClassifierCh
     });
   }
   requireFinished(run, directory);
-  if (run.result.model_dir) return { model: { source: run.result.model_dir, allow_pickle: false } };
-  return { model: run.config.model, adapter: run.result.adapter_dir ?? undefined };
+  return runModel(run, directory);
 }
 
 export async function classify(engine: EngineClient, choice: ClassifierChoice, texts: string[], options: { batchSize?: number; maxLength?: number } = {}): Promise<ClassifyResult> {

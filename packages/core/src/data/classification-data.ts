@@ -4,8 +4,9 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { CLASS_LABELS, type ClassLabels } from "@reviewtune/contracts";
+import { CLASS_LABELS, SENTIMENT_CLASSES, type ClassLabels } from "@reviewtune/contracts";
 import { DataError } from "../errors.js";
+import { datasetPath } from "./dataset-folder.js";
 import { seededShuffle, type DataSpec } from "./instruction-data.js";
 import { readJsonl } from "./jsonl.js";
 
@@ -26,7 +27,7 @@ const ReviewLineSchema = z.looseObject({
   text: z.string().min(1),
   split: z.enum(["train", "validation", "test"]),
   labels: z.looseObject({
-    sentiment: z.looseObject({ label: z.enum(["negative", "neutral", "positive"]), source: z.string() }),
+    sentiment: z.looseObject({ label: z.enum(SENTIMENT_CLASSES), source: z.string() }),
     rating: z.looseObject({ stars: z.number().int().min(1).max(5), source: z.string() }),
   }),
 });
@@ -79,7 +80,7 @@ export function prepareClassificationData(spec: DataSpec, labels: ClassLabels, s
   }
   if (!existsSync(spec.train)) throw new DataError(`data ${spec.train} does not exist`, spec.train, undefined, { hint: "check data.train / --data" });
   if (statSync(spec.train).isDirectory()) {
-    const file = join(spec.train, "reviews.jsonl");
+    const file = datasetPath(spec.train, "reviews");
     if (!existsSync(file)) {
       throw new DataError(`${spec.train} has no reviews.jsonl, so it holds no labeled reviews to classify`, file, undefined, {
         hint: "build the folder with `reviewtune data build --input reviews.csv --out DIR` (instruction-only files carry no review labels)",

@@ -9,11 +9,11 @@
 // one unambiguously; the rule-based analyzer does not (demo-reviews.test.ts keeps it from being an
 // oracle), so a tuned model has something to learn beyond the lexicon.
 import type { ReviewLabels } from "./labels/analyzer.js";
+import type { Sentiment } from "@reviewtune/contracts";
 import type { Review } from "./sources/reviews.js";
 import { REVIEW_TASKS, type ReviewTask } from "./augment/answers.js";
 import { analysisExample, reviewExamples, type ReviewExample } from "./augment/augment.js";
 
-export type SentimentLabel = "positive" | "neutral" | "negative";
 type Category = "Beauty" | "Electronics" | "Home" | "Sports";
 type Rating = 1 | 2 | 3 | 4 | 5;
 
@@ -22,7 +22,7 @@ export interface DemoReview {
   category: Category;
   product: string;
   rating: Rating;
-  sentiment: SentimentLabel;
+  sentiment: Sentiment;
   score: number;
   features: string[];
   /** Features spoken of well / badly (a mixed review has one of each). */
@@ -91,13 +91,13 @@ const CATALOG: Record<Category, { shared: string[]; products: Record<string, str
 // to fit every feature, which keeps the lexicon small while still combining into many sentences.
 // Features are all singular nouns and product sentences avoid verbs agreeing with the product
 // ("earbuds" is plural, "blender" is not), so every combination stays grammatical.
-const ADJECTIVES: Record<SentimentLabel, string[]> = {
+const ADJECTIVES: Record<Sentiment, string[]> = {
   positive: ["excellent", "great", "fantastic", "impressive", "better than I expected", "spot on", "really good"],
   neutral: ["decent", "okay", "acceptable", "fine", "average"],
   negative: ["disappointing", "poor", "nowhere near good enough", "worse than I expected", "subpar", "frankly terrible"],
 };
 
-const OPINIONS: Record<SentimentLabel, string[]> = {
+const OPINIONS: Record<Sentiment, string[]> = {
   positive: [
     "The {feature} is {adjective}.",
     "I was really impressed by the {feature}, which is {adjective}.",
@@ -120,7 +120,7 @@ const OPINIONS: Record<SentimentLabel, string[]> = {
   ],
 };
 
-const OPENERS: Record<SentimentLabel, string[]> = {
+const OPENERS: Record<Sentiment, string[]> = {
   positive: [
     "I bought the {product} a few weeks ago and I am very happy with my purchase.",
     "After a month of daily use, I can say the {product} exceeded my expectations.",
@@ -140,13 +140,13 @@ const OPENERS: Record<SentimentLabel, string[]> = {
   ],
 };
 
-const CLOSERS: Record<SentimentLabel, string[]> = {
+const CLOSERS: Record<Sentiment, string[]> = {
   positive: ["I would happily buy it again.", "Highly recommended.", "I would recommend it to a friend.", "Worth the money."],
   neutral: ["It does the job, but I would shop around first.", "Not bad, not great.", "Worth it only if it goes on sale."],
   negative: ["I would not buy it again.", "I am returning it.", "Save your money and look elsewhere."],
 };
 
-const TITLES: Record<SentimentLabel, string[]> = {
+const TITLES: Record<Sentiment, string[]> = {
   positive: ["Love it", "Great {product}", "Exceeded my expectations", "Worth every penny", "Very happy with this purchase"],
   neutral: ["Decent but not perfect", "Mixed feelings", "Does the job", "Okay for the price", "Average {product}"],
   negative: ["Disappointed", "Not worth the money", "Would not buy again", "Poor {product}", "Expected much better"],
@@ -198,7 +198,7 @@ function shuffled<T>(random: Random, items: readonly T[]): T[] {
   return copy;
 }
 
-function shuffledByTone(random: Random, lists: Record<SentimentLabel, string[]>): Record<SentimentLabel, string[]> {
+function shuffledByTone(random: Random, lists: Record<Sentiment, string[]>): Record<Sentiment, string[]> {
   return {
     positive: shuffled(random, lists.positive),
     neutral: shuffled(random, lists.neutral),
@@ -223,7 +223,7 @@ function pickRating(random: Random): Rating {
   return draw < 0.85 ? 2 : 1;
 }
 
-function sentimentOf(rating: Rating): SentimentLabel {
+function sentimentOf(rating: Rating): Sentiment {
   if (rating >= 4) return "positive";
   return rating === 3 ? "neutral" : "negative";
 }
@@ -234,13 +234,13 @@ type Kind = "plain" | "negation" | "sarcasm" | "mixed" | "comparison" | "underst
 // Shares per sentiment, in percent. Plain reviews (the lexicon reads them) are a minority, as on
 // real sites; sarcasm and understatement-of-a-failure only make sense for complaints, ambiguous
 // texts only for 3 stars.
-const KIND_SHARES: Record<SentimentLabel, Array<[Kind, number]>> = {
+const KIND_SHARES: Record<Sentiment, Array<[Kind, number]>> = {
   positive: [["plain", 45], ["negation", 13], ["mixed", 14], ["comparison", 10], ["understatement", 10], ["implicit", 8]],
   neutral: [["plain", 30], ["negation", 15], ["mixed", 20], ["comparison", 15], ["implicit", 10], ["ambiguous", 10]],
   negative: [["plain", 40], ["negation", 16], ["sarcasm", 11], ["mixed", 8], ["comparison", 9], ["understatement", 8], ["implicit", 8]],
 };
 
-function pickKind(random: Random, sentiment: SentimentLabel): Kind {
+function pickKind(random: Random, sentiment: Sentiment): Kind {
   let draw = random() * 100;
   for (const [kind, share] of KIND_SHARES[sentiment]) {
     draw -= share;
@@ -249,7 +249,7 @@ function pickKind(random: Random, sentiment: SentimentLabel): Kind {
   return "plain";
 }
 
-type ByTone = Record<SentimentLabel, string[]>;
+type ByTone = Record<Sentiment, string[]>;
 
 /** One sentence per feature, {feature} filled in; a kind lacking a tone (sarcasm is only negative) has []. */
 const FEATURE_SENTENCES: Record<Exclude<Kind, "plain" | "mixed" | "ambiguous">, ByTone> = {
@@ -505,7 +505,7 @@ interface Draft {
 }
 
 /** The plain kind: opinion adjectives a lexicon knows, with an optional opener and closer. */
-function plainDraft(random: Random, product: string, sentiment: SentimentLabel, features: string[]): Draft {
+function plainDraft(random: Random, product: string, sentiment: Sentiment, features: string[]): Draft {
   // Drawing without replacement stops one review from repeating the same template or adjective.
   const templates = shuffledByTone(random, OPINIONS);
   const adjectives = shuffledByTone(random, ADJECTIVES);
@@ -529,7 +529,7 @@ function plainDraft(random: Random, product: string, sentiment: SentimentLabel, 
   };
 }
 
-function mixedDraft(random: Random, sentiment: SentimentLabel, features: string[]): Draft {
+function mixedDraft(random: Random, sentiment: Sentiment, features: string[]): Draft {
   const [good, bad] = features as [string, string];
   const praise = fill(pick(random, MIXED_PRAISE[sentiment]), { feature: good });
   const complaint = fill(pick(random, MIXED_COMPLAINT[sentiment]), { feature: bad });
@@ -545,7 +545,7 @@ function mixedDraft(random: Random, sentiment: SentimentLabel, features: string[
 }
 
 /** Negation, sarcasm, comparison, understatement, implicit: one sentence per feature in the kind's voice. */
-function voicedDraft(random: Random, kind: keyof typeof FEATURE_SENTENCES, product: string, sentiment: SentimentLabel, features: string[]): Draft {
+function voicedDraft(random: Random, kind: keyof typeof FEATURE_SENTENCES, product: string, sentiment: Sentiment, features: string[]): Draft {
   const templates = shuffled(random, FEATURE_SENTENCES[kind][sentiment]);
   const opinions = features.map((feature, position) => fill(itemAt(templates, position % templates.length), { feature }));
   const openers = KIND_OPENERS[kind]?.[sentiment] ?? [];

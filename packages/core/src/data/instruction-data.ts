@@ -6,19 +6,19 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_BALANCE_MAX_FACTOR, parseAnalysis } from "@reviewtune/contracts";
+import { DEFAULT_BALANCE_MAX_FACTOR, ExampleMessageSchema, parseAnalysis } from "@reviewtune/contracts";
 import { z } from "zod";
 import { DataError } from "../errors.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
 import { ANALYSIS_TASK } from "./augment/augment.js";
+import { datasetPath, hasDatasetFile } from "./dataset-folder.js";
 import { makeDemoExamples } from "./demo-reviews.js";
 import { readJsonl } from "./jsonl.js";
 
 export const BUILTIN_DEMO = "builtin:demo";
 
-const MessageSchema = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() });
 const RowSchema = z.union([
-  z.object({ messages: z.array(MessageSchema).min(2), group: z.string().optional(), task: z.string().optional() }),
+  z.object({ messages: z.array(ExampleMessageSchema).min(2), group: z.string().optional(), task: z.string().optional() }),
   z.object({ prompt: z.string(), completion: z.string().min(1), group: z.string().optional(), task: z.string().optional() }),
 ]);
 type Row = z.infer<typeof RowSchema>;
@@ -195,8 +195,8 @@ export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number
     let validationFile = spec.validation;
     if (existsSync(trainFile) && statSync(trainFile).isDirectory()) {
       const folder = trainFile;
-      trainFile = join(folder, "train.jsonl");
-      if (!validationFile && existsSync(join(folder, "val.jsonl"))) validationFile = join(folder, "val.jsonl");
+      trainFile = datasetPath(folder, "train");
+      if (!validationFile && hasDatasetFile(folder, "validation")) validationFile = datasetPath(folder, "validation");
     }
     trainRows = render(readRows(trainFile), template, trainFile, sentiments);
     if (validationFile) validationRows = render(readRows(validationFile), template, validationFile);

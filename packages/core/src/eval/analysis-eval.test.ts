@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
-import { buildDataset } from "../data/build/build-dataset.js";
+import { buildDataset } from "../data/builder/build-dataset.js";
 import { analysisReport, loadAnalysisItems, ruleBasedAnalyses, scoreAnalyses, type AnalysisItem, type AnalysisRun } from "./analysis-eval.js";
 
 const close = (actual: number | null | undefined, expected: number, message?: string) => {

@@ -6,19 +6,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import {
-  ANALYSIS_JUMPS,
-  ANALYSIS_ORDINALS,
-  QUALITY_LABELS,
-  RECOMMENDATION_LABELS,
-  SENTIMENT_CLASSES,
-  parseAnalysis,
-  reviewAnalysisJsonSchema,
-  type AnalysisReport,
-  type AnalysisSystemResult,
-  type ReviewAnalysis,
-} from "@reviewtune/contracts";
+import { ANALYSIS_JUMPS, ANALYSIS_ORDINALS, ExampleMessageSchema, QUALITY_LABELS, RECOMMENDATION_LABELS, SENTIMENT_CLASSES, parseAnalysis, reviewAnalysisJsonSchema, type AnalysisReport, type AnalysisSystemResult, type ExampleMessage, type ReviewAnalysis } from "@reviewtune/contracts";
 import { ANALYSIS_TASK, reviewBody } from "../data/augment/augment.js";
+import { datasetPath } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
 import { analyzeReview } from "../data/labels/analyzer.js";
 import type { Review } from "../data/sources/reviews.js";
@@ -71,7 +61,7 @@ export interface AnalysisItem {
   /** `${group}:analysis`. */
   id: string;
   group: string;
-  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  messages: ExampleMessage[];
   gold: AnalysisGold;
   sources: Record<keyof AnalysisGold, string>;
   review: { text: string; title?: string | undefined; category?: string | undefined };
@@ -94,7 +84,7 @@ const ReviewRowSchema = z.looseObject({
   }),
 });
 type ReviewRow = z.infer<typeof ReviewRowSchema>;
-const TestRowSchema = z.looseObject({ group: z.string(), task: z.string(), messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2) });
+const TestRowSchema = z.looseObject({ group: z.string(), task: z.string(), messages: z.array(ExampleMessageSchema).min(2) });
 
 export interface AnalysisDataset {
   items: AnalysisItem[];
@@ -104,8 +94,8 @@ export interface AnalysisDataset {
 
 /** The test split's analysis examples joined with their reviews' labels; `limit`: the first n. */
 export function loadAnalysisItems(directory: string, options: { limit?: number | undefined } = {}): AnalysisDataset {
-  const testFile = join(directory, "test.jsonl");
-  const reviewsFile = join(directory, "reviews.jsonl");
+  const testFile = datasetPath(directory, "test");
+  const reviewsFile = datasetPath(directory, "reviews");
   if (!existsSync(testFile) || !existsSync(reviewsFile)) return { items: [], training: [] };
   const reviews = readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" });
   const byId = new Map(reviews.map((row) => [row.id, row]));

@@ -7,10 +7,12 @@ import { join } from "node:path";
 import { z } from "zod";
 import { REVIEW_TASKS, type ReviewTask } from "../data/augment/answers.js";
 import { ANALYSIS_TASK, type ExampleTask } from "../data/augment/augment.js";
+import { datasetPath } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
 import type { Sentiment } from "../data/labels/analyzer.js";
 import { DataError } from "../errors.js";
 import { parseAnswer, type Quality, type Recommendation } from "./parse-answer.js";
+import { ExampleMessageSchema, type ExampleMessage } from "@reviewtune/contracts";
 
 export interface Gold {
   sentiment?: Sentiment;
@@ -36,7 +38,7 @@ export interface EvalItem {
   group: string;
   task: ReviewTask;
   /** The conversation without the reference answer. */
-  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  messages: ExampleMessage[];
   reference: string;
   gold: Gold;
   review: EvalReview | undefined;
@@ -45,7 +47,7 @@ export interface EvalItem {
 const TestRowSchema = z.looseObject({
   group: z.string().min(1),
   task: z.enum([...REVIEW_TASKS, ANALYSIS_TASK] as unknown as [ExampleTask, ...ExampleTask[]]),
-  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(2),
+  messages: z.array(ExampleMessageSchema).min(2),
 });
 
 const LabelSchema = z.looseObject({ source: z.string() });
@@ -81,12 +83,12 @@ export interface EvalDataset {
  * of REVIEW_TASKS), so the whole split is covered at a fraction of the cost and every task is asked.
  */
 export function loadEvalDataset(directory: string, options: { limit?: number | undefined; chatPerReview?: number | undefined } = {}): EvalDataset {
-  const testFile = join(directory, "test.jsonl");
+  const testFile = datasetPath(directory, "test");
   if (!existsSync(testFile)) {
     throw new DataError(`${testFile} does not exist`, testFile, undefined, { hint: "pass --data a dataset folder written by `reviewtune data build` (it has test.jsonl)" });
   }
   const rows = readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task (one of the six review tasks) and messages ending with the reference answer" });
-  const reviewsFile = join(directory, "reviews.jsonl");
+  const reviewsFile = datasetPath(directory, "reviews");
   const reviewRows = existsSync(reviewsFile) ? readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" }) : [];
   const reviewsById = new Map(reviewRows.map((row) => [row.id, row]));
   const groups = [...new Set(rows.map((row) => row.group))];

@@ -10,10 +10,12 @@ import type { GenerationBackend } from "../model/backend.js";
 import { classifierOfRun } from "../classify/classify.js";
 import { analysisReport, analyzeWithBackend, headAnalyses, loadAnalysisItems, randomAnalyses, ruleBasedAnalyses, type AnalysisRun } from "./analysis-eval.js";
 import { formatAdherence } from "./format-adherence.js";
+import { hasDatasetFile } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
 import { answer } from "../generate/answer.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
 import { chatTemplateFor } from "../templates/model-template.js";
+import { readRunMetrics, runModel } from "../train/run-folder.js";
 import { readRunRecord, requireFinished } from "../train/runs.js";
 import { ruleBasedPredictions, stratifiedRandomPredictions, type Prediction } from "./baselines.js";
 import { compareCorrectness } from "./compare.js";
@@ -238,18 +240,10 @@ export function systemResult(items: readonly EvalItem[], system: SystemRun, opti
 
 /** Training curves from the run's metrics.jsonl (train loss per logged step, eval loss per evaluation). */
 export function trainingCurves(runDirectory: string): EvalReport["training"] {
-  const file = join(runDirectory, "metrics.jsonl");
   const curves: EvalReport["training"] = { loss: [], eval_loss: [] };
-  if (!existsSync(file)) return curves;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const record = JSON.parse(line) as { kind?: string; step?: number; loss?: number; eval_loss?: number };
-      if (record.kind === "train" && typeof record.loss === "number") curves.loss.push({ step: record.step ?? 0, value: record.loss });
-      if ((record.kind === "eval" || record.kind === "final_eval") && typeof record.eval_loss === "number") curves.eval_loss.push({ step: record.step ?? 0, value: record.eval_loss });
-    } catch {
-      // a line cut by a crash mid-write: the curves are a picture, skip it
-    }
+  for (const record of readRunMetrics(runDirectory).lines) {
+    if (record.kind === "train" && typeof record.loss === "number") curves.loss.push({ step: record.step, value: record.loss });
+    if ((record.kind === "eval" || record.kind === "final_eval") && typeof record.eval_loss === "number") curves.eval_loss.push({ step: record.step, value: record.eval_loss });
   }
   return curves;
 }
@@ -268,7 +262,7 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   const run = readRunRecord(options.runDirectory);
   requireFinished(run, options.runDirectory);
   const dataDirectory = options.dataDirectory ?? run.data.source;
-  if (!existsSync(join(dataDirectory, "test.jsonl"))) {
+  if (!hasDatasetFile(dataDirectory, "test")) {
     throw new ConfigError(`the run trained on ${run.data.source}, which has no test split (test.jsonl)`, [], { hint: "pass --data <dataset folder> written by `reviewtune data build`" });
   }
   const dataset = loadEvalDataset(dataDirectory, { limit: options.limit, chatPerReview: options.chatPerReview });
@@ -281,7 +275,8 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   const engine = options.engine;
   const backend = options.backend;
   if (!engine && !backend) throw new ConfigError("evaluateRun needs an engine or a backend");
-  const adapterDir = run.result.adapter_dir ?? undefined;
+  const tunedModel = runModel(run, options.runDirectory);
+  const adapterDir = tunedModel.adapter;
   if (backend && run.result.model_dir) throw new ConfigError(`run ${run.id} trained the whole model (${run.result.model_dir}): evaluate it on the torch path`, [], { hint: "pass --backend torch" });
   if (backend && adapterDir) {
     say(`${backend.name}: loading the adapter ${adapterDir}`);
@@ -291,7 +286,7 @@ export async function evaluateRun(options: EvaluateOptions): Promise<EvalReport>
   const baseModel = run.config.model;
   const template = engine ? await chatTemplateFor(engine, run.config.model, run.config.data.template) : undefined;
   const tunedTarget: LanguageModel | undefined = engine
-    ? { engine, model: run.result.model_dir ? { source: run.result.model_dir, allow_pickle: false } : run.config.model, adapter: adapterDir, template: template! }
+    ? { engine, ...tunedModel, template: template! }
     : undefined;
   const baseTarget: LanguageModel | undefined = engine ? { engine, model: baseModel, template: template! } : undefined;
   const sentimentItems = items.filter((item) => item.task === "sentiment");
@@ -512,14 +507,14 @@ export function isUnparseable(item: EvalItem, prediction: Prediction): boolean {
 export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings" | "engine"> & { engine: EngineClient; items: EvalItem[] }): Promise<SystemResult[]> {
   const say = options.onStatus ?? (() => {});
   const run = readRunRecord(options.runDirectory);
-  if (!run.result) throw new ConfigError(`run ${run.id} has not finished (status: ${run.status})`);
+  requireFinished(run, options.runDirectory);
   const template = await chatTemplateFor(options.engine, run.config.model, run.config.data.template);
   const boot = { samples: options.bootstrapSamples ?? DEFAULT_BOOTSTRAP.samples, seed: options.seed ?? DEFAULT_BOOTSTRAP.seed };
   const targets: Array<{ name: string; description: string; target: LanguageModel }> = [
     {
       name: "tuned",
       description: `run ${run.id}`,
-      target: { engine: options.engine, model: run.result.model_dir ? { source: run.result.model_dir, allow_pickle: false } : run.config.model, adapter: run.result.adapter_dir ?? undefined, template },
+      target: { engine: options.engine, ...runModel(run, options.runDirectory), template },
     },
   ];
   const baselines = options.baselines ?? BASELINES;

@@ -9,6 +9,7 @@ import { EvalReportSchema, type Estimate } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
+import { runPath } from "../train/run-folder.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
 export const HumanKeySchema = z.object({ run: z.string(), seed: z.number().int(), pairs: z.record(z.string(), z.object({ A: z.enum(["base", "tuned"]), B: z.enum(["base", "tuned"]) })) });
@@ -16,7 +17,7 @@ const RatingSchema = z.object({ pair: z.string().min(1), preferred: z.enum(["A",
 
 /** pairs.jsonl (for raters) and key.json (kept apart) from an evaluated run's report.json. */
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
-  const file = join(runDirectory, "eval", "report.json");
+  const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
   const report = EvalReportSchema.parse(JSON.parse(readFileSync(file, "utf8")));
   const items = report.items.filter((item) => item.answers.tuned !== undefined && item.answers.base !== undefined).slice(0, options.limit);

@@ -1,7 +1,7 @@
 // Answers user prompts with the base model or base + adapter: the chat template is applied here,
 // generation (batched, optionally streamed) happens in the engine.
 import { z } from "zod";
-import type { GenerateResult, TrainConfig } from "@reviewtune/contracts";
+import { ExampleMessageSchema, type GenerateResult, type TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
 import { readJsonl } from "../data/jsonl.js";
 import type { GenerationBackend } from "../model/backend.js";
@@ -84,7 +84,7 @@ export async function answerWith(backend: GenerationBackend, conversations: Chat
 
 const PromptRowSchema = z.union([
   z.object({ prompt: z.string().min(1) }),
-  z.object({ messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).min(1) }),
+  z.object({ messages: z.array(ExampleMessageSchema).min(1) }),
 ]);
 
 /** Reads a JSONL of {prompt} or {messages} rows into conversations. */

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { buildDemoDataset } from "../data/build/demo-dataset.js";
+import { buildDemoDataset } from "../data/builder/demo-dataset.js";
 import { EngineClient } from "../engine/client.js";
 import { ReferenceIndex } from "./reference-index.js";
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import type { EngineClient } from "../engine/client.js";
 import { DataError } from "../errors.js";
+import { DATASET_PATHS, datasetPath, hasDatasetFile } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
 import { userTurns } from "../templates/chat-template.js";
 import { z } from "zod";
@@ -71,12 +72,12 @@ export class ReferenceIndex {
   ) {}
 
   static async open(dataset: string): Promise<ReferenceIndex> {
-    if (!existsSync(join(dataset, "train.jsonl"))) {
-      throw new DataError(`${dataset} has no train.jsonl`, join(dataset, "train.jsonl"), undefined, {
+    if (!hasDatasetFile(dataset, "train")) {
+      throw new DataError(`${dataset} has no ${DATASET_PATHS.train}`, datasetPath(dataset, "train"), undefined, {
         hint: "pass a dataset folder written by `reviewtune data build` or `reviewtune data demo`",
       });
     }
-    return new ReferenceIndex(dataset, await lancedb.connect(join(dataset, "references")));
+    return new ReferenceIndex(dataset, await lancedb.connect(datasetPath(dataset, "references")));
   }
 
   private async table(): Promise<lancedb.Table | undefined> {
@@ -85,7 +86,7 @@ export class ReferenceIndex {
 
   /** The training examples as they are now in the dataset folder. */
   examples(): ReferenceExample[] {
-    const file = join(this.dataset, "train.jsonl");
+    const file = datasetPath(this.dataset, "train");
     const rows = readJsonl(file, ExampleRowSchema, { what: "training file", hint: 'each line needs "messages" (a chat ending with the answer)' });
     const seen = new Set<string>();
     return rows.map((row) => referenceExample(row, "train")).filter((example) => !seen.has(example.id) && seen.add(example.id));
@@ -116,7 +117,7 @@ export class ReferenceIndex {
     }
     const total = table ? await table.countRows() : 0;
     const update = { total, added: missing.length, removed: stale.length, seconds: (performance.now() - started) / 1000 };
-    writeFileSync(join(this.dataset, "references", "index.json"), `${JSON.stringify({ model: REFERENCE_MODEL, ...update, updated: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(join(datasetPath(this.dataset, "references"), "index.json"), `${JSON.stringify({ model: REFERENCE_MODEL, ...update, updated: new Date().toISOString() }, null, 2)}\n`);
     return update;
   }
 

@@ -13,6 +13,7 @@ import type { MethodReport } from "./method-report.js";
 import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
 import { isProcessAlive } from "../process-alive.js";
+import { RUN_PATHS, runPath } from "./run-folder.js";
 
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -62,12 +63,12 @@ export function createRunDirectory(runsDirectory: string, name: string): { id: s
   let id = newRunId(name);
   for (let suffix = 2; existsSync(join(runsDirectory, id)); suffix++) id = `${newRunId(name)}-${suffix}`;
   const directory = resolve(runsDirectory, id);
-  mkdirSync(join(directory, "data"), { recursive: true });
+  mkdirSync(runPath(directory, "data"), { recursive: true });
   return { id, directory };
 }
 
 export function writeRunRecord(directory: string, record: RunRecord): void {
-  writeJsonAtomic(join(directory, "run.json"), { ...record, updated: new Date().toISOString() });
+  writeJsonAtomic(runPath(directory, "record"), { ...record, updated: new Date().toISOString() });
 }
 
 /**
@@ -76,7 +77,7 @@ export function writeRunRecord(directory: string, record: RunRecord): void {
  * -9, a closed laptop, a crash) would leave a run that looks alive forever; with the heartbeat, a run
  * whose process is gone or silent is shown as interrupted, with --resume offered.
  */
-export const HEARTBEAT_FILE = "heartbeat.json";
+export const HEARTBEAT_FILE = RUN_PATHS.heartbeat;
 export const HEARTBEAT_SECONDS = 15;
 /** Silent this long, a run is taken for interrupted even where its pid cannot be checked (another host). */
 const HEARTBEAT_STALE_SECONDS = 4 * HEARTBEAT_SECONDS;
@@ -132,7 +133,7 @@ export function requireFinished(run: RunRecord, directory: string): asserts run 
 }
 
 export function readRunRecord(directory: string): RunRecord {
-  const file = join(directory, "run.json");
+  const file = runPath(directory, "record");
   if (!existsSync(file)) throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: "pass a folder under runs/" });
   return parseJson(readFileSync(file, "utf8"), RunRecordSchema, file) as unknown as RunRecord;
 }

@@ -10,6 +10,7 @@ import type { EngineClient } from "../engine/client.js";
 import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { methodReport } from "./method-report.js";
+import { runPath } from "./run-folder.js";
 import { HEARTBEAT_FILE, createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
 
 export interface TrainRunOptions {
@@ -33,8 +34,8 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
   const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
   const trainText = toJsonl(data.train);
   const validationText = data.validation.length > 0 ? toJsonl(data.validation) : null;
-  const trainFile = join(directory, "data", "train.jsonl");
-  const validationFile = validationText ? join(directory, "data", "val.jsonl") : null;
+  const trainFile = join(runPath(directory, "data"), "train.jsonl");
+  const validationFile = validationText ? join(runPath(directory, "data"), "val.jsonl") : null;
   writeFileSync(trainFile, trainText);
   if (validationFile && validationText) writeFileSync(validationFile, validationText);
   const now = new Date().toISOString();

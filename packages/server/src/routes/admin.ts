@@ -1,10 +1,9 @@
 // Loading and unloading adapters at run time. A request names a run by id, looked up under the
 // server's runs folder: no request can make the server read a path of its choosing.
-import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { AdminLoadAdapterRequestSchema, ResourceNameSchema } from "@reviewtune/contracts";
-import { readRunRecord } from "@reviewtune/core";
+import { readRunRecord, runAdapterDir } from "@reviewtune/core";
 import { ApiError, parseBody } from "../http/api-error.js";
 import type { ServerContext } from "../server.js";
 
@@ -33,10 +32,4 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
     }
     return { name: name.data, unloaded: true };
   });
-}
-
-/** The run's adapter/ folder where the run is now (a run folder may have moved since training). */
-export function runAdapterDir(runDir: string, recorded: string): string {
-  const beside = join(runDir, "adapter");
-  return existsSync(beside) || !isAbsolute(recorded) ? beside : recorded;
 }

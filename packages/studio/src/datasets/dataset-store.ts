@@ -5,9 +5,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { parseJson, type DatasetRow, type DatasetRowsQuery, type DatasetRowsResponse, type DatasetSummary, type RejectedResponse } from "@reviewtune/contracts";
+import { DATASET_PATHS, datasetPath, hasDatasetFile } from "@reviewtune/core";
 import { notFound, StudioApiError } from "../http/studio-error.js";
 
-export const SPLIT_FILES = { train: "train.jsonl", val: "val.jsonl", test: "test.jsonl" } as const;
+/** The splits by the names the studio API uses. */
+export const SPLIT_FILES = { train: DATASET_PATHS.train, val: DATASET_PATHS.validation, test: DATASET_PATHS.test } as const;
 
 // Tolerant: these files are ours, but older builds may lack fields.
 const MessageSchema = z.object({ role: z.string(), content: z.string() });
@@ -35,7 +37,7 @@ export class DatasetStore {
   /** Every dataset folder under the data dirs, by name (the folder's name). */
   folders(): Map<string, string> {
     const found = new Map<string, string>();
-    const isDataset = (folder: string) => existsSync(join(folder, "card.json")) || existsSync(join(folder, "train.jsonl"));
+    const isDataset = (folder: string) => hasDatasetFile(folder, "card") || hasDatasetFile(folder, "train");
     for (const dir of this.dataDirs.map((entry) => resolve(entry))) {
       if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
       if (isDataset(dir)) found.set(basename(dir), dir);
@@ -60,7 +62,7 @@ export class DatasetStore {
   }
 
   card(name: string): z.infer<typeof CardSchema> | null {
-    const file = join(this.folder(name), "card.json");
+    const file = datasetPath(this.folder(name), "card");
     return existsSync(file) ? this.cached(file, () => parseJson(readFileSync(file, "utf8"), CardSchema, file)) : null;
   }
 
@@ -80,7 +82,7 @@ export class DatasetStore {
   }
 
   private reviews(name: string): Map<string, { category: string | null; sentiment: string | null }> {
-    const file = join(this.folder(name), "reviews.jsonl");
+    const file = datasetPath(this.folder(name), "reviews");
     return this.cached(file, () => new Map(readLines(file, ReviewSchema).map((review) => [review.id, { category: review.category ?? null, sentiment: review.labels?.sentiment?.label ?? null }])));
   }
 
@@ -111,7 +113,7 @@ export class DatasetStore {
   }
 
   rejected(name: string, offset: number, limit: number): RejectedResponse {
-    const file = join(this.folder(name), "rejected.jsonl");
+    const file = datasetPath(this.folder(name), "rejected");
     const rows = this.cached(file, () => readLines(file, RejectionSchema));
     const counts: Record<string, number> = {};
     for (const row of rows) counts[row.reason] = (counts[row.reason] ?? 0) + 1;

@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { FastifyInstance } from "fastify";
 import { CompareLoadRequestSchema, RuleBasedAnalyzeRequestSchema, parseJson, type CompareLoadResponse, type ReviewAnalysis, type TestPrompt, type TestReview } from "@reviewtune/contracts";
-import { loadAnalysisItems, readRunRecord, ruleBasedAnalysis } from "@reviewtune/core";
-import { runAdapterDir } from "@reviewtune/server";
+import { datasetPath, isRunFolder, loadAnalysisItems, readRunRecord, ruleBasedAnalysis, runAdapterDir } from "@reviewtune/core";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { runFolder, type StudioContext } from "../context.js";
 
@@ -18,7 +17,7 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
     const body = parseInput(CompareLoadRequestSchema, request.body);
     if (context.engineProblem) throw new StudioApiError(503, "engine_not_ready", context.engineProblem.problem, { hint: context.engineProblem.fix });
     const folder = runFolder(context, body.run);
-    if (!existsSync(join(folder, "run.json"))) throw new StudioApiError(404, "not_found", `run ${body.run} was not found`, { hint: "pick a finished run from the list" });
+    if (!isRunFolder(folder)) throw new StudioApiError(404, "not_found", `run ${body.run} was not found`, { hint: "pick a finished run from the list" });
     const record = readRunRecord(folder);
     if (!record.result?.adapter_dir) {
       throw new StudioApiError(400, "run_has_no_adapter", `run ${body.run} has no adapter (status ${record.status})`, { hint: record.status === "completed" ? "a fully fine-tuned run is served with `reviewtune serve --run`" : "finish (or resume) the run first" });
@@ -36,7 +35,7 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
     const folder = runFolder(context, request.params.id);
     const record = readRunRecord(folder);
     const dataset = record.config.data.train;
-    const candidates = dataset ? ["test.jsonl", "val.jsonl"].map((file) => join(dataset, file)) : [];
+    const candidates = dataset ? [datasetPath(dataset, "test"), datasetPath(dataset, "validation")] : [];
     if (record.data?.validation_file) candidates.push(record.data.validation_file);
     const file = candidates.find((candidate) => existsSync(candidate) && readFileSync(candidate, "utf8").trim());
     if (!file) return [];

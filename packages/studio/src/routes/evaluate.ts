@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { EvalReportSchema, HumanRateRequestSchema, parseJson, type StudioReportResponse } from "@reviewtune/contracts";
-import { HEADLINE_ROWS } from "@reviewtune/core";
+import { HEADLINE_ROWS, runPath } from "@reviewtune/core";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { humanState, rate } from "../evaluate/human-ratings.js";
 import { runFolder, type StudioContext } from "../context.js";
@@ -12,7 +12,7 @@ import { runFolder, type StudioContext } from "../context.js";
 export function registerEvaluateRoutes(app: FastifyInstance, context: StudioContext): void {
   app.get<{ Params: { id: string } }>("/runs/:id/report", async (request): Promise<StudioReportResponse> => {
     const folder = runFolder(context, request.params.id);
-    const file = join(folder, "eval", "report.json");
+    const file = runPath(folder, "evalReport");
     if (!existsSync(file)) throw new StudioApiError(404, "no_report", `run ${request.params.id} has not been evaluated`, { hint: `evaluate it: reviewtune eval --run ${folder}` });
     const report = parseJson(readFileSync(file, "utf8"), EvalReportSchema, file);
     const headline = { systems: report.systems.map((system) => system.name), rows: HEADLINE_ROWS.map((row) => ({ label: row.label, figures: report.systems.map(row.figure) })) };

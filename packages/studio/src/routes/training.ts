@@ -5,10 +5,10 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { StudioTrainRequestSchema, type PresetSummary, type RunSummary, type StudioTrainRequest, type TrainEstimate } from "@reviewtune/contracts";
 import { DEFAULT_MODEL } from "@reviewtune/contracts";
-import { ConfigError, listPresets, readRunRecord, resolveConfig } from "@reviewtune/core";
+import { ConfigError, isRunFolder, listPresets, listRunIds, readRunRecord, resolveConfig, runPath } from "@reviewtune/core";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { modelFolder, readModelConfig } from "../model-files.js";
-import { readPoints, runIds, summarizeRun } from "../runs/run-view.js";
+import { readPoints, summarizeRun } from "../runs/run-view.js";
 import { estimateTraining } from "../training/estimate.js";
 import { trainArguments } from "../training/trainer.js";
 import { runFolder, type StudioContext } from "../context.js";
@@ -45,7 +45,7 @@ export function presetSummaries(): PresetSummary[] {
  */
 export function knownModels(context: StudioContext): string[] {
   const known = new Set([DEFAULT_MODEL, context.model, ...presetSummaries().map((preset) => preset.defaults.model)]);
-  for (const id of runIds(context.runsDir)) {
+  for (const id of listRunIds(context.runsDir)) {
     try {
       known.add(readRunRecord(join(context.runsDir, id)).config.model.source);
     } catch {
@@ -79,7 +79,7 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
   const card = context.datasets.card(request.dataset) as { tokens?: { total?: { mean?: number } } | null; example_words?: { mean?: number } } | null;
   // Tokens per example: the card's count with a tokenizer when the build had one, else ~1.4 tokens a word plus the template's ~20.
   const meanTokens = card?.tokens?.total?.mean ?? (card?.example_words?.mean ? card.example_words.mean * 1.4 + 20 : null);
-  const measured = runIds(context.runsDir)
+  const measured = listRunIds(context.runsDir)
     .map((id) => {
       try {
         return readRunRecord(join(context.runsDir, id));
@@ -102,7 +102,7 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
 export function registerTrainingRoutes(app: FastifyInstance, context: StudioContext): void {
   const summary = (id: string): RunSummary => {
     const folder = runFolder(context, id);
-    if (!existsSync(join(folder, "run.json"))) throw new StudioApiError(404, "not_found", `run ${id} was not found in ${context.runsDir}`, { hint: "pick a run from the list, or start one on the Train page" });
+    if (!isRunFolder(folder)) throw new StudioApiError(404, "not_found", `run ${id} was not found in ${context.runsDir}`, { hint: "pick a run from the list, or start one on the Train page" });
     return summarizeRun(folder, { active: !!context.trainer.attached(id), logTail: () => context.trainer.logTail(id) });
   };
 
@@ -125,7 +125,7 @@ export function registerTrainingRoutes(app: FastifyInstance, context: StudioCont
     return reply.code(201).send(summary(id));
   });
 
-  app.get("/runs", async () => runIds(context.runsDir).flatMap((id) => {
+  app.get("/runs", async () => listRunIds(context.runsDir).flatMap((id) => {
     try {
       return [summary(id)];
     } catch {
@@ -165,7 +165,7 @@ export function registerTrainingRoutes(app: FastifyInstance, context: StudioCont
     const tick = () => {
       if (closed) return;
       try {
-        const size = existsSync(join(folder, "metrics.jsonl")) ? statSync(join(folder, "metrics.jsonl")).size : 0;
+        const size = existsSync(runPath(folder, "metrics")) ? statSync(runPath(folder, "metrics")).size : 0;
         if (size !== metricsSize) {
           metricsSize = size;
           const read = readPoints(folder, offset);

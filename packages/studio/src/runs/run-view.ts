@@ -1,32 +1,14 @@
 // What the studio shows of a run folder (runs/<id>/): run.json's status and result, the curve points
 // from metrics.jsonl, the ETA from the points' times, and what to do next for a stopped or failed run.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { z } from "zod";
-import { parseJson, type RunPoint, type RunSummary, type TrainEstimate } from "@reviewtune/contracts";
-import { interruptedBecause, readRunRecord, type RunRecord } from "@reviewtune/core";
-
-const MetricLineSchema = z.looseObject({
-  kind: z.string(),
-  step: z.number(),
-  loss: z.number().nullish(),
-  eval_loss: z.number().nullish(),
-  tokens_per_second: z.number().nullish(),
-  time: z.number().nullish(),
-});
+import { existsSync, readFileSync, statSync } from "node:fs";
+import type { RunPoint, RunSummary, TrainEstimate } from "@reviewtune/contracts";
+import { interruptedBecause, readRunMetrics, readRunRecord, runPath, type RunRecord } from "@reviewtune/core";
 
 /** Curve points from metrics.jsonl starting at byte `from` (a line still being written is left for later). */
 export function readPoints(runDirectory: string, from = 0): { points: RunPoint[]; next: number } {
-  const file = join(runDirectory, "metrics.jsonl");
-  if (!existsSync(file)) return { points: [], next: from };
-  const buffer = readFileSync(file);
-  if (buffer.length < from) from = 0; // rewritten (a resume trims lines past the checkpoint)
-  const text = buffer.subarray(from).toString("utf8");
-  const end = text.lastIndexOf("\n") + 1;
+  const { lines, next } = readRunMetrics(runDirectory, from);
   const points: RunPoint[] = [];
-  for (const [index, line] of text.slice(0, end).split("\n").entries()) {
-    if (!line.trim()) continue;
-    const entry = parseJson(line, MetricLineSchema, `${file} (byte ${from}, line ${index + 1})`);
+  for (const entry of lines) {
     if (entry.kind !== "train" && entry.kind !== "eval" && entry.kind !== "final_eval") continue;
     points.push({
       kind: entry.kind === "train" ? "train" : "eval",
@@ -37,16 +19,9 @@ export function readPoints(runDirectory: string, from = 0): { points: RunPoint[]
       time: entry.time ?? null,
     });
   }
-  return { points, next: from + Buffer.byteLength(text.slice(0, end)) };
+  return { points, next };
 }
 
-export function runIds(runsDirectory: string): string[] {
-  if (!existsSync(runsDirectory)) return [];
-  return readdirSync(runsDirectory)
-    .filter((name) => !name.startsWith(".") && existsSync(join(runsDirectory, name, "run.json")))
-    .sort()
-    .reverse();
-}
 
 /** The steps a run will take: the engine's figure once known, else from the config and the data. */
 export function plannedSteps(record: RunRecord): number | null {
@@ -60,7 +35,7 @@ export function plannedSteps(record: RunRecord): number | null {
 }
 
 export function readEstimate(runDirectory: string): TrainEstimate | null {
-  const file = join(runDirectory, "studio", "estimate.json");
+  const file = runPath(runDirectory, "studioEstimate");
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as TrainEstimate) : null;
 }
 
@@ -86,7 +61,7 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
   // run.json says "running" until the engine answers: a killed training process would leave it so for ever.
   const interrupted = !attached.active ? interruptedBecause(runDirectory, record) : undefined;
   const status = interrupted ? "interrupted" : record.status;
-  const hasEval = existsSync(join(runDirectory, "eval", "report.json"));
+  const hasEval = existsSync(runPath(runDirectory, "evalReport"));
   let next: string | null = null;
   if (status === "cancelled") next = "stopped with a checkpoint: resume it to continue where it stopped";
   else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${runDirectory}`;
@@ -98,7 +73,7 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
     status,
     active: attached.active,
     created: record.created ?? null,
-    updated: record.updated ?? (existsSync(join(runDirectory, "run.json")) ? statSync(join(runDirectory, "run.json")).mtime.toISOString() : null),
+    updated: record.updated ?? (existsSync(runPath(runDirectory, "record")) ? statSync(runPath(runDirectory, "record")).mtime.toISOString() : null),
     model: record.config?.model?.source ?? "",
     method: record.config?.method ?? "",
     task: record.config?.task ?? "generate",

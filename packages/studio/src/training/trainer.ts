@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { StudioTrainRequest, TrainEstimate } from "@reviewtune/contracts";
-import { projectRoot } from "@reviewtune/core";
+import { isRunFolder, projectRoot, runPath, writeJsonAtomic } from "@reviewtune/core";
 import { StudioApiError } from "../http/studio-error.js";
 
 const TAIL_LINES = 40;
@@ -63,14 +63,14 @@ export class Trainer {
   logTail(runId: string): string[] {
     const attached = this.attached(runId);
     if (attached) return attached.log;
-    const file = join(this.options.runsDir, runId, "studio", "train.log");
+    const file = runPath(join(this.options.runsDir, runId), "studioLog");
     return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).slice(-TAIL_LINES) : [];
   }
 
   private writeLog(training: Training, lines: string[]): void {
     if (!training.runId) return void training.pending.push(...lines);
     const text = [...training.pending.splice(0), ...lines].map((line) => `${line}\n`).join("");
-    if (text) appendFileSync(join(this.options.runsDir, training.runId, "studio", "train.log"), text);
+    if (text) appendFileSync(runPath(join(this.options.runsDir, training.runId), "studioLog"), text);
   }
 
   private busy(): void {
@@ -104,13 +104,13 @@ export class Trainer {
     void training.exited.then((code) => (exitCode = code));
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 180_000);
     while (Date.now() < deadline) {
-      const added = existsSync(runsDir) ? readdirSync(runsDir).filter((name) => !before.has(name) && existsSync(join(runsDir, name, "run.json"))) : [];
+      const added = existsSync(runsDir) ? readdirSync(runsDir).filter((name) => !before.has(name) && isRunFolder(join(runsDir, name))) : [];
       if (added[0]) {
         training.runId = added[0];
-        mkdirSync(join(runsDir, added[0], "studio"), { recursive: true });
-        appendFileSync(join(runsDir, added[0], "studio", "train.log"), `$ reviewtune ${args.join(" ")}\n`);
+        mkdirSync(runPath(join(runsDir, added[0]), "studio"), { recursive: true });
+        appendFileSync(runPath(join(runsDir, added[0]), "studioLog"), `$ reviewtune ${args.join(" ")}\n`);
         this.writeLog(training, []);
-        if (estimate) writeFileSync(join(runsDir, added[0], "studio", "estimate.json"), `${JSON.stringify(estimate, null, 2)}\n`);
+        if (estimate) writeJsonAtomic(runPath(join(runsDir, added[0]), "studioEstimate"), estimate);
         return added[0];
       }
       if (exitCode !== undefined) {
@@ -137,8 +137,8 @@ export class Trainer {
   resume(runId: string): void {
     this.busy();
     const directory = join(resolve(this.options.runsDir), runId);
-    mkdirSync(join(directory, "studio"), { recursive: true });
-    appendFileSync(join(directory, "studio", "train.log"), `$ reviewtune train --resume ${directory}\n`);
+    mkdirSync(runPath(directory, "studio"), { recursive: true });
+    appendFileSync(runPath(directory, "studioLog"), `$ reviewtune train --resume ${directory}\n`);
     this.spawn(["train", "--resume", directory], runId);
   }
 

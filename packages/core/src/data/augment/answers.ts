@@ -23,6 +23,7 @@
 //                   "Summary: The reviewer rates the wireless earbuds 5/5 stars and praises the battery life."
 
 import { createHash } from "node:crypto";
+import type { Sentiment } from "@reviewtune/contracts";
 
 export type ReviewTask = "sentiment" | "rating" | "quality" | "recommendation" | "features" | "summary";
 export const REVIEW_TASKS: readonly ReviewTask[] = ["sentiment", "rating", "quality", "recommendation", "features", "summary"];
@@ -40,7 +41,7 @@ export const ANSWER_PATTERNS: Record<ReviewTask, RegExp> = {
 export interface AnswerFacts {
   /** "wireless earbuds", or "product" when the source does not name it. */
   product: string;
-  sentiment: "positive" | "neutral" | "negative";
+  sentiment: Sentiment;
   /** In [-1, 1]. */
   score: number;
   stars: number;

@@ -9,6 +9,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync,
 import { once } from "node:events";
 import { basename, join, resolve } from "node:path";
 import { stagingPath } from "../../files.js";
+import { SPLIT_FILES, datasetPath } from "../dataset-folder.js";
 import { CancelledError, ConfigError, DataError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { ANALYSIS_TASK, analysisExample, reviewExamples } from "../augment/augment.js";
@@ -33,8 +34,6 @@ export interface BuildOptions extends WriteOptions {
   /** Label with an LLM teacher over the rule-based analyzer (connected already: see Teacher.connect). */
   teacher?: Teacher | undefined;
 }
-
-export const SPLIT_FILES: Record<SplitName, string> = { train: "train.jsonl", validation: "val.jsonl", test: "test.jsonl" };
 
 /** A write stream that respects backpressure, so a huge input never piles up in memory. */
 class LineWriter {
@@ -254,8 +253,8 @@ export async function writeDataset(
       train: new LineWriter(join(staging, SPLIT_FILES.train)),
       validation: new LineWriter(join(staging, SPLIT_FILES.validation)),
       test: new LineWriter(join(staging, SPLIT_FILES.test)),
-      reviews: new LineWriter(join(staging, "reviews.jsonl")),
-      rejected: new LineWriter(join(staging, "rejected.jsonl")),
+      reviews: new LineWriter(datasetPath(staging, "reviews")),
+      rejected: new LineWriter(datasetPath(staging, "rejected")),
     };
     opened.push(...Object.values(writers));
     const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
@@ -326,8 +325,8 @@ export async function writeDataset(
         { hint: result.rows.read === 0 ? "pass a file with at least one review" : "check the column mapping (--column text=<name>) and the rejections" },
       );
     }
-    writeFileSync(join(staging, "card.md"), renderCardMarkdown(result));
-    writeFileSync(join(staging, "card.json"), `${JSON.stringify(result, null, 2)}\n`); // last: marks the folder complete
+    writeFileSync(datasetPath(staging, "cardMarkdown"), renderCardMarkdown(result));
+    writeFileSync(datasetPath(staging, "card"), `${JSON.stringify(result, null, 2)}\n`); // last: marks the folder complete
     rmSync(out, { recursive: true, force: true });
     renameSync(staging, out);
     return result;

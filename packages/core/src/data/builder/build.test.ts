@@ -7,7 +7,8 @@ import { parseAnalysis } from "@reviewtune/contracts";
 import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT } from "../augment/answers.js";
 import { ANALYSIS_TASK, type ExampleTask } from "../augment/augment.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
-import { buildDataset, SPLIT_FILES } from "./build-dataset.js";
+import { buildDataset } from "./build-dataset.js";
+import { SPLIT_FILES } from "../dataset-folder.js";
 
 const folder = mkdtempSync(join(tmpdir(), "reviewtune-build-"));
 const readJsonl = (file: string) => readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));

@@ -1,12 +1,12 @@
 // Token counts from the target model's own tokenizer (through the engine, in batches) and the
 // truncation policy: an example over max_tokens has its review text shortened at a word boundary
 // (the question and the answer are never cut); one that still does not fit is rejected as too_long.
-import type { TrainConfig } from "@reviewtune/contracts";
+import type { ExampleMessage, TrainConfig } from "@reviewtune/contracts";
 import type { EngineClient } from "../../engine/client.js";
 import type { ChatTemplate } from "../../templates/chat-template.js";
 
 export interface ChatExample {
-  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  messages: ExampleMessage[];
 }
 
 export interface Measured<E extends ChatExample> {

@@ -13,9 +13,10 @@
 import { createRequire } from "node:module";
 import type winkNLP from "wink-nlp";
 import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
+import type { Sentiment } from "@reviewtune/contracts";
 import type { Review } from "../sources/reviews.js";
 
-export type Sentiment = "positive" | "neutral" | "negative";
+export type { Sentiment };
 /**
  * Where a label came from: the star rating, this analyzer, an LLM teacher, the demo generator (known
  * by construction), or a human annotation shipped with the data (SemEval aspect terms).

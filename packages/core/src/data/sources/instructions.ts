@@ -7,13 +7,14 @@
 import { createHash } from "node:crypto";
 import type { SourceRecord } from "./records.js";
 import { cleanText, encodingProblem, type Rejection } from "./reviews.js";
+import type { ExampleMessage } from "@reviewtune/contracts";
 
 export type InputKind = "reviews" | "qa" | "title_description" | "alpaca" | "chat";
 
 export interface InstructionRow {
   group: string;
   task: "qa" | "description" | "instruction";
-  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  messages: ExampleMessage[];
 }
 
 export function detectKind(value: Record<string, unknown>): InputKind {

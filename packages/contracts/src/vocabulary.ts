@@ -1,0 +1,13 @@
+// The domain's words, defined once: every package speaks of sentiments and of a training example's
+// messages in these terms.
+import { z } from "zod";
+
+/** The three sentiment classes, in the order of the scale (and of a sentiment head's outputs). */
+export const SENTIMENT_CLASSES = ["negative", "neutral", "positive"] as const;
+export type Sentiment = (typeof SENTIMENT_CLASSES)[number];
+
+/** The roles of a dataset example's messages (a chat request may also say "developer": http-api.ts). */
+export const EXAMPLE_ROLES = ["system", "user", "assistant"] as const;
+/** One message of a training or test example, as the dataset files hold it. */
+export const ExampleMessageSchema = z.object({ role: z.enum(EXAMPLE_ROLES), content: z.string() });
+export type ExampleMessage = z.infer<typeof ExampleMessageSchema>;
