@@ -238,18 +238,23 @@ def test_the_time_budget_schedule_is_the_trainers_schedule_over_its_total(kind):
         assert schedule.factor(step) == pytest.approx(reference.lr_lambdas[0](step), abs=1e-9), step
 
 
-def test_a_time_budget_run_slower_than_its_timed_steps_ends_its_schedule_on_the_steps_that_fit(tmp_path, tiny_model, monkeypatch):
+def slower_than_planned(monkeypatch, seconds_per_step: float):
+    """The timed steps promise far more steps than fit (a CPU that got busy after the plan was
+    made): each planned step is timed at 5 ms, each real one takes `seconds_per_step` more."""
     from reviewtune_engine import train as train_module
 
-    # The timed steps promise far more steps than fit (a CPU that got busy after the plan was made).
     monkeypatch.setattr(train_module, "time_one_step", lambda *args, **kwargs: 0.005)
     original = train_module._AtomicCheckpointTrainer.training_step
 
     def slow_step(self, *args, **kwargs):
-        time.sleep(0.08)
+        time.sleep(seconds_per_step)
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(train_module._AtomicCheckpointTrainer, "training_step", slow_step)
+
+
+def test_a_time_budget_run_slower_than_its_timed_steps_ends_its_schedule_on_the_steps_that_fit(tmp_path, tiny_model, monkeypatch):
+    slower_than_planned(monkeypatch, 0.08)
     config = train_config(tiny_model)
     config["training"]["epochs"] = 50
     config["training"]["time_budget_seconds"] = 20.0
@@ -275,15 +280,8 @@ def test_a_time_budget_run_stopped_by_its_deadline_before_any_evaluation_still_e
 
     # A plan of far more steps than fit, no re-planning, slow steps: the deadline stops the run
     # before the first planned evaluation (what a heavily loaded machine does to a short budget).
-    monkeypatch.setattr(train_module, "time_one_step", lambda *args, **kwargs: 0.005)
+    slower_than_planned(monkeypatch, 0.3)
     monkeypatch.setattr(train_module, "REPLAN_AFTER_STEPS", 10**6)
-    original = train_module._AtomicCheckpointTrainer.training_step
-
-    def slow_step(self, *args, **kwargs):
-        time.sleep(0.3)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(train_module._AtomicCheckpointTrainer, "training_step", slow_step)
     config = train_config(tiny_model)
     config["training"]["epochs"] = 50
     config["training"]["time_budget_seconds"] = 20.0  # loading included: at most ~60 steps of 0.3 s
