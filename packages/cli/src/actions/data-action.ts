@@ -9,6 +9,7 @@ import {
   SPLIT_FILES,
   Teacher,
   TokenBudget,
+  ANALYSIS_TASK,
   accountingLine,
   datasetPath,
   buildDataset,
@@ -158,7 +159,9 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
   say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${datasetPath(options.out, "cardMarkdown")}`);
-  say(`train on it: npx reviewtune train --preset demo --data ${options.out}`);
+  // Review datasets carry one analysis example per review: the one-pass analysis recipe trains those.
+  const preset = (card.by_task.train[ANALYSIS_TASK] ?? 0) > 0 ? "reviews-analysis" : "demo";
+  say(`train on it: npx reviewtune train --preset ${preset} --data ${options.out}`);
 }
 
 export async function runDataDemo(options: DataDemoOptions): Promise<void> {
