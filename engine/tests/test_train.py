@@ -142,6 +142,15 @@ def test_incomplete_checkpoints_are_ignored(tmp_path):
     assert latest_complete_checkpoint(tmp_path).name == "checkpoint-4"
 
 
+def test_resume_trims_metrics_past_the_checkpoint_and_a_line_cut_by_a_crash(tmp_path):
+    from reviewtune_engine.train import _truncate_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"kind":"train","step":2,"loss":2.0}\n{"kind":"eval","step":4,"eval_loss":1.5}\n{"kind":"train","step":6,"loss":1.1}\n{"kind":"train","st')
+    _truncate_metrics(path, 4)
+    assert path.read_text() == '{"kind":"train","step":2,"loss":2.0}\n{"kind":"eval","step":4,"eval_loss":1.5}\n'
+
+
 def test_early_stopping_triggers_and_restores_the_best_checkpoint(tmp_path, tiny_model):
     # Train on one answer, evaluate on its opposite: eval loss improves (shared format), then worsens.
     train_rows = [row | {"completion": "Sentiment: positive.<|im_end|>\n"} for row in sentiment_rows(32)]

@@ -476,10 +476,13 @@ def latest_complete_checkpoint(checkpoints_dir: Path) -> Path | None:
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
-    """On resume, drop records logged after the checkpoint: they will be logged again."""
+    """On resume, drop records logged after the checkpoint: they will be logged again. A last line
+    without its newline was being written when the process died: it is dropped too."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
+    text = path.read_text()
+    whole = text[: text.rfind("\n") + 1]
+    kept = [line for line in whole.splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
     path.write_text("".join(f"{line}\n" for line in kept))
 
 
