@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { answerWith, readPromptFile, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
 import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
-import { sideBySide } from "./demo-action.js";
+import { sideBySide } from "../lib/side-by-side.js";
 
 export interface ChatOptions {
   run: string;

@@ -5,7 +5,8 @@ import { EvalSettingsSchema } from "@reviewtune/contracts";
 import { CancelledError, DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, analysisTable, answer, buildDemoDataset, chatTemplateFor, demoPrompts, ensureEngineEnvironment, evaluateRun, headlineTable, resolveConfig, runPath, startRun, writeEvalReport } from "@reviewtune/core";
 import { backendForRun, onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
-import { printRunSummary } from "./train-action.js";
+import { printRunSummary } from "../lib/run-summary.js";
+import { sideBySide } from "../lib/side-by-side.js";
 
 export interface DemoOptions {
   runsDir: string;
@@ -16,30 +17,6 @@ export interface DemoOptions {
   verbose?: boolean;
   /** false with --no-studio. */
   studio: boolean;
-}
-
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  for (const paragraph of text.split("\n")) {
-    let line = "";
-    for (const word of paragraph.split(/\s+/).filter(Boolean)) {
-      if (line && line.length + 1 + word.length > width) {
-        lines.push(line);
-        line = "";
-      }
-      line = line ? `${line} ${word}` : word.slice(0, width);
-    }
-    lines.push(line);
-  }
-  return lines;
-}
-
-export function sideBySide(left: string, right: string, titles: [string, string], totalWidth: number): string {
-  const width = Math.max(24, Math.floor((totalWidth - 3) / 2));
-  const a = [titles[0], "-".repeat(titles[0].length), ...wrap(left.trim() || "(empty)", width)];
-  const b = [titles[1], "-".repeat(titles[1].length), ...wrap(right.trim() || "(empty)", width)];
-  const rows = Math.max(a.length, b.length);
-  return Array.from({ length: rows }, (_, index) => `${(a[index] ?? "").padEnd(width)} | ${b[index] ?? ""}`).join("\n");
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {

@@ -9,7 +9,6 @@ import {
   DEMO_EXAMPLES_PER_REVIEW,
   classCounts,
   datasetPath,
-  formatMethodTable,
   hasDatasetFile,
   prepareClassificationData,
   mergeConfig,
@@ -21,6 +20,7 @@ import {
 import { CLASS_LABELS, type TrainConfig } from "@reviewtune/contracts";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
+import { printRunSummary } from "../lib/run-summary.js";
 
 export interface TrainOptions {
   preset?: string;
@@ -146,24 +146,6 @@ function printPlan(config: TrainConfig, origin: string): void {
     console.log(`               on at most ${sample.examples} validation examples (a seeded sample; evaluation.max_examples)${share}`);
   }
   console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
-}
-
-export function printRunSummary(record: RunRecord, directory: string): void {
-  const result = record.result;
-  if (!result) return;
-  const { parameters } = result;
-  console.log(`\nrun ${record.id}: ${record.status} at step ${result.global_step}/${result.max_steps}${result.resumed_from_step !== null ? ` (resumed from step ${result.resumed_from_step})` : ""}`);
-  console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
-  console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
-  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
-  if (result.classification) {
-    const figures = result.classification;
-    console.log(`  per class (${figures.examples} validation rows): ${figures.per_class.map((entry) => `${entry.label} F1 ${entry.f1.toFixed(3)} AUC ${entry.auc?.toFixed(3) ?? "-"}`).join("; ")}`);
-  }
-  if (result.report) console.log(`\n${formatMethodTable([{ method: result.report.method, report: result.report }])}\n`);
-  if (result.adapter_dir) console.log(`  adapter: ${result.adapter_dir}`);
-  if (result.model_dir) console.log(`  model: ${result.model_dir}`);
-  console.log(`  run folder: ${directory}`);
 }
 
 export async function runTrain(options: TrainOptions): Promise<void> {
