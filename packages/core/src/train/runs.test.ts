@@ -7,13 +7,14 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { EngineClient } from "../engine/client.js";
-import { HEARTBEAT_FILE, interruptedBecause, requireFinished, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
+import { runPath } from "./run-folder.js";
+import { interruptedBecause, requireFinished, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
 import { resumeRun } from "./train-run.js";
 
 const folder = () => mkdtempSync(join(tmpdir(), "reviewtune-run-"));
 const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
 const beat = (directory: string, pid: number, host: string, secondsAgo: number) =>
-  writeFileSync(join(directory, HEARTBEAT_FILE), JSON.stringify({ pid, host, time: new Date(Date.now() - secondsAgo * 1000).toISOString() }));
+  writeFileSync(runPath(directory, "heartbeat"), JSON.stringify({ pid, host, time: new Date(Date.now() - secondsAgo * 1000).toISOString() }));
 
 describe("run heartbeat", () => {
   it("a running run is interrupted when no process beats for it, its process is gone, or it fell silent", () => {
@@ -31,7 +32,7 @@ describe("run heartbeat", () => {
     assert.equal(interruptedBecause(directory, running), undefined);
     assert.equal(interruptedBecause(join(directory, "nothing"), { status: "cancelled" }), undefined);
     // What eval and export say of such a run.
-    rmSync(join(directory, HEARTBEAT_FILE));
+    rmSync(runPath(directory, "heartbeat"));
     assert.throws(() => requireFinished({ id: "r1", status: "running", result: null } as unknown as RunRecord, directory), {
       message: "run r1 has not finished (status: interrupted, no training process is recorded for it)",
     });
@@ -40,11 +41,11 @@ describe("run heartbeat", () => {
   it("startHeartbeat records this process and its stop removes the file", () => {
     const directory = folder();
     const stop = startHeartbeat(directory);
-    const heartbeat = JSON.parse(readFileSync(join(directory, HEARTBEAT_FILE), "utf8"));
+    const heartbeat = JSON.parse(readFileSync(runPath(directory, "heartbeat"), "utf8"));
     assert.equal(heartbeat.pid, process.pid);
     assert.equal(heartbeat.host, hostname());
     stop();
-    assert.equal(existsSync(join(directory, HEARTBEAT_FILE)), false);
+    assert.equal(existsSync(runPath(directory, "heartbeat")), false);
   });
 
   it("--resume refuses a run another live process is training, and takes one whose process died", async () => {

@@ -13,7 +13,7 @@ import type { MethodReport } from "./method-report.js";
 import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
 import { isProcessAlive } from "../process-alive.js";
-import { RUN_PATHS, runPath } from "./run-folder.js";
+import { runPath } from "./run-folder.js";
 
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -77,7 +77,6 @@ export function writeRunRecord(directory: string, record: RunRecord): void {
  * -9, a closed laptop, a crash) would leave a run that looks alive forever; with the heartbeat, a run
  * whose process is gone or silent is shown as interrupted, with --resume offered.
  */
-export const HEARTBEAT_FILE = RUN_PATHS.heartbeat;
 export const HEARTBEAT_SECONDS = 15;
 /** Silent this long, a run is taken for interrupted even where its pid cannot be checked (another host). */
 const HEARTBEAT_STALE_SECONDS = 4 * HEARTBEAT_SECONDS;
@@ -90,7 +89,7 @@ interface Heartbeat {
 
 /** Writes the heartbeat now and every HEARTBEAT_SECONDS; the returned stop removes it. */
 export function startHeartbeat(directory: string): () => void {
-  const file = join(directory, HEARTBEAT_FILE);
+  const file = runPath(directory, "heartbeat");
   const beat = () => writeJsonAtomic(file, { pid: process.pid, host: hostname(), time: new Date().toISOString() } satisfies Heartbeat);
   beat();
   const timer = setInterval(beat, HEARTBEAT_SECONDS * 1000);
@@ -107,7 +106,7 @@ export function startHeartbeat(directory: string): () => void {
  */
 export function interruptedBecause(directory: string, record: Pick<RunRecord, "status">, now = Date.now()): string | undefined {
   if (record.status !== "running") return undefined;
-  const file = join(directory, HEARTBEAT_FILE);
+  const file = runPath(directory, "heartbeat");
   if (!existsSync(file)) return "no training process is recorded for it";
   let heartbeat: Heartbeat;
   try {

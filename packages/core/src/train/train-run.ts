@@ -11,7 +11,7 @@ import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { methodReport } from "./method-report.js";
 import { runPath } from "./run-folder.js";
-import { HEARTBEAT_FILE, createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
+import { createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
 
 export interface TrainRunOptions {
   engine: EngineClient;
@@ -74,7 +74,7 @@ export async function resumeRun(directory: string, options: TrainRunOptions): Pr
   }
   // Two processes training one run folder would overwrite each other's checkpoints.
   if (record.status === "running" && !interruptedBecause(directory, record)) {
-    throw new ReviewtuneError(`run ${record.id} is still being trained by another process (see ${join(directory, HEARTBEAT_FILE)})`, {
+    throw new ReviewtuneError(`run ${record.id} is still being trained by another process (see ${runPath(directory, "heartbeat")})`, {
       hint: "wait for it, or stop it (Ctrl-C where it runs) and resume then",
     });
   }
