@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from reviewtune_engine.errors import EngineError
-from reviewtune_engine.generate import generate
+from reviewtune_engine.generate import generate, joint_choice, median_index
 from reviewtune_engine.models import ModelCache
 from reviewtune_engine.protocol import validate_request
 
@@ -190,6 +190,77 @@ def test_ordinal_choices_are_the_median_of_the_model_distribution_over_their_opt
     assert checked == len(ORDINAL_REVIEWS)
     # The median is not the likeliest option everywhere: the test would pass for plain greedy otherwise.
     assert medians > 0, "every median was also the likeliest option; pick prompts where they differ"
+
+
+BANDS = [0, 0, 1, 2, 2]  # stars 1-2 negative, 3 neutral, 4-5 positive
+
+
+def test_joint_choice_takes_the_side_of_the_second_reading_where_the_first_says_nothing():
+    # The same hand-computed cases as packages/contracts/src/protocol.test.ts (jointChoice).
+    assert median_index([0.1, 0.2, 0.3, 0.4]) == 2 and median_index([0.5, 0.5]) == 0 and median_index([0, 0]) == -1
+    assert joint_choice([0.19, 0.19, 0.22, 0.28, 0.12], [0.1, 0.2, 0.7], BANDS) == (3, 2)
+    assert joint_choice([0.19, 0.19, 0.22, 0.28, 0.12], [0.8, 0.1, 0.1], BANDS) == (1, 0)
+    assert joint_choice([0.05, 0.85, 0.05, 0.03, 0.02], [0.3, 0.2, 0.5], BANDS) == (1, 0)
+    torn = [0.3, 0.1, 0.2, 0.1, 0.3]
+    assert joint_choice(torn, [0.45, 0.1, 0.45], BANDS) == (2, 1)
+    assert joint_choice(torn, [0.6, 0.1, 0.3], BANDS) == (1, 0)
+    assert joint_choice(torn, [0.4, 0.8, 0.2], BANDS) == (2, 1)
+    assert joint_choice([0, 0, 0, 0, 0], [0.2, 0.3, 0.5], BANDS) is None
+    assert joint_choice([0, 0, 0.1, 0.9, 0], [0, 0, 0], BANDS) == (3, 2)
+
+
+# Two ordered choices decided together (like the analysis's stars and sentiment), with options the
+# tiny tokenizer writes as one token each.
+JOINT_SCHEMA = {
+    "type": "object",
+    "properties": {"n": {"enum": [1, 2, 3, 4, 5]}, "m": {"enum": [1, 2, 3]}, "why": {"type": "string", "maxLength": 8}},
+    "required": ["n", "m", "why"],
+    "additionalProperties": False,
+}
+JOINT = [{"after": '"n":', "choices": ["1", "2", "3", "4", "5"], "then": {"text": ',"m":', "choices": ["1", "2", "3"], "bands": BANDS}}]
+
+
+def test_joint_ordinal_choices_decide_both_options_from_the_two_readings(cache, tiny_model):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model).eval()
+    prompts = [f"<|im_start|>user\nRate this. {text}<|im_end|>\n<|im_start|>assistant\n" for text in ORDINAL_REVIEWS]
+    result = generate(
+        {"model": {"source": str(tiny_model)}, "prompts": prompts, "max_new_tokens": 48, "batch_size": 4, "json_schema": JOINT_SCHEMA, "ordinal": JOINT, "logprobs": len(tokenizer)},
+        cache,
+        lambda _: None,
+        lambda: False,
+    )
+    ids = {tokenizer.decode([token]): token for token in range(len(tokenizer))}
+    option = lambda text: tokenizer.encode(text, add_special_tokens=False)[0]  # noqa: E731
+    changed = 0
+    for prompt, output in zip(prompts, result["outputs"]):
+        document = json.loads(output["text"])
+        entries = output["logprobs"]
+        step = next(index for index in range(len(entries)) if "".join(entry["token"] for entry in entries[:index]) == '{"n":')
+        # The first reading: the model's distribution at the first choice (the raw logits, as reported).
+        raw = {entry["token"]: entry["logprob"] for entry in entries[step]["top"]}
+        first = [math.exp(raw[str(n)]) for n in range(1, 6)]
+        median = median_index(first)
+        # The second reading: after the first's median option and the text between, in a pass of its own.
+        sequence = tokenizer.encode(prompt, add_special_tokens=False) + [ids[entry["token"]] for entry in entries[:step]] + [option(str(median + 1))] + tokenizer.encode(',"m":', add_special_tokens=False)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([sequence])).logits[0, -1]
+        second = torch.softmax(logits[[option(m) for m in ("1", "2", "3")]].float(), dim=-1).tolist()
+        expected = joint_choice(first, second, BANDS)
+        assert (document["n"] - 1, document["m"] - 1) == expected, (output["text"], first, second)
+        assert BANDS[document["n"] - 1] == document["m"] - 1, "the two options agree"
+        changed += int(expected != (median, median_index(second)))
+    # Somewhere the joint decision is not the two medians taken alone (else it would not be tested).
+    assert changed > 0
+
+
+def test_joint_ordinal_choices_refuse_bands_that_do_not_fit(cache, tiny_model):
+    for bands in ([0, 0, 1, 2], [0, 1, 0, 2, 2], [0, 0, 1, 2, 3]):
+        with pytest.raises(EngineError) as caught:
+            run(cache, tiny_model, json_schema=JOINT_SCHEMA, ordinal=[{**JOINT[0], "then": {**JOINT[0]["then"], "bands": bands}}], temperature=1.0)
+        assert caught.value.field == "params.ordinal.0.then.bands"
 
 
 def test_ordinal_choices_are_ignored_when_sampling_or_when_an_option_is_several_tokens(cache, tiny_model):

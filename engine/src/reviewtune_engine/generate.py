@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -123,16 +124,58 @@ class _Penalties(LogitsProcessor):
 ORDINAL_WINDOW = 64
 
 
+def median_index(weights: list[float]) -> int:
+    """The index where the cumulative weight reaches half the total (contracts medianIndex), or -1 when no weight is positive."""
+    total = sum(weights)
+    if not total > 0:
+        return -1
+    cumulative = 0.0
+    for index, weight in enumerate(weights):
+        cumulative += weight
+        if cumulative >= total / 2:
+            return index
+    return len(weights) - 1
+
+
+def joint_choice(first: list[float], second: list[float], bands: list[int]) -> tuple[int, int] | None:
+    """Two ordered choices decided together from two readings (contracts jointChoice, where the rule is
+    explained): the second's option is the median of its reading times the first reading's mass over
+    its band; the first's option is the one of that band nearest to the first reading's median."""
+    median = median_index(first)
+    if median < 0:
+        return None
+    mass = [weight * sum(value for value, band_of in zip(first, bands) if band_of == band) for band, weight in enumerate(second)]
+    chosen = median_index(mass)
+    if chosen < 0:
+        return median, bands[median]
+    nearest = min((index for index, band in enumerate(bands) if band == chosen), key=lambda index: abs(index - median))
+    return nearest, chosen
+
+
+@dataclass
+class _Ordinal:
+    """An ordinal choice as token ids (see _ordinal_tokens); `decided` once an earlier choice decided it."""
+
+    after: str
+    choices: list[int]
+    then: dict | None = None  # {"text": [ids], "after": str, "choices": [ids], "bands": [int]}
+    decided: int | None = None
+
+
 class _OrdinalChoices:
     """Ordered choices decided by their median (protocol OrdinalChoice): the first time a row's answer
     so far ends with a choice's `after` (whitespace ignored), within its first ORDINAL_WINDOW tokens,
     and its likeliest next token is an option, only the option where the cumulative probability over the options reaches one half stays allowed.
+    A choice with a `then` also reads the model's weights over the second choice's options after its
+    median option and the text between (`read_next`, one forward pass of that row), decides both
+    (joint_choice), and keeps only the second's decided option where it comes.
     Runs after the JSON processor, whose mask leaves the options' logits as they were; xgrammar then
     accepts the kept option like any other allowed token."""
 
-    def __init__(self, tokenizer, ordinals: list[tuple[str, list[int]]], prompt_length: int, rows: int):
+    def __init__(self, tokenizer, ordinals: list[_Ordinal], prompt_length: int, rows: int, read_next: Callable[[int, torch.Tensor, list[int], list[int]], list[float]]):
         self.tokenizer = tokenizer
         self.prompt_length = prompt_length
+        self.read_next = read_next
         self.pending = {row: list(ordinals) for row in range(rows)}  # per row, the choices not made yet
 
     def __call__(self, input_ids, scores):
@@ -141,30 +184,57 @@ class _OrdinalChoices:
         for row, ordinals in list(self.pending.items()):
             answer = "".join(self.tokenizer.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True).split())
             likeliest = int(scores[row].argmax())
-            at = next((index for index, (after, choices) in enumerate(ordinals) if answer.endswith(after) and likeliest in choices), None)
+            at = next((index for index, ordinal in enumerate(ordinals) if answer.endswith(ordinal.after) and likeliest in ordinal.choices), None)
             if at is None:
                 continue
-            choices = torch.tensor(ordinals.pop(at)[1], device=scores.device)
+            ordinal = ordinals.pop(at)
+            chosen = ordinal.decided
+            if chosen is None:
+                weights = torch.softmax(scores[row].float(), dim=-1)[torch.tensor(ordinal.choices, device=scores.device)].tolist()
+                median = median_index(weights)
+                if median < 0:
+                    continue
+                chosen = ordinal.choices[median]
+                if ordinal.then is not None:
+                    then = ordinal.then
+                    joint = joint_choice(weights, self.read_next(row, input_ids[row], [chosen, *then["text"]], then["choices"]), then["bands"])
+                    if joint is not None:
+                        chosen = ordinal.choices[joint[0]]
+                        # The second choice is written as decided; a choice of its own over the same options goes.
+                        ordinals[:] = [other for other in ordinals if other.choices != then["choices"]]
+                        ordinals.insert(0, _Ordinal(then["after"], then["choices"], decided=then["choices"][joint[1]]))
             if not ordinals:
                 del self.pending[row]
-            weights = torch.softmax(scores[row].float(), dim=-1)[choices]
-            if not float(weights.sum()) > 0:
-                continue
-            cumulative = torch.cumsum(weights, dim=0)
-            chosen = choices[int(torch.searchsorted(cumulative, cumulative[-1] / 2))]
             kept = scores[row, chosen].clone()
             scores[row] = float("-inf")
             scores[row, chosen] = kept
         return scores
 
 
-def _ordinal_tokens(tokenizer, ordinals: list[dict] | None) -> list[tuple[str, list[int]]]:
-    """The choices whose options are one token each, as (after without whitespace, token ids); the others decode as usual."""
+def _ordinal_tokens(tokenizer, ordinals: list[dict] | None) -> list[_Ordinal]:
+    """The choices whose options are one token each, as token ids (the others decode as usual; a `then` whose options are not is dropped)."""
+
+    def single(choices: list[str]) -> list[int] | None:
+        ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in choices]
+        return [tokens[0] for tokens in ids] if all(len(tokens) == 1 for tokens in ids) else None
+
     usable = []
-    for ordinal in ordinals or []:
-        ids = [tokenizer.encode(choice, add_special_tokens=False) for choice in ordinal["choices"]]
-        if all(len(tokens) == 1 for tokens in ids):
-            usable.append(("".join(ordinal["after"].split()), [tokens[0] for tokens in ids]))
+    for index, ordinal in enumerate(ordinals or []):
+        then = ordinal.get("then")
+        if then and (len(then["bands"]) != len(ordinal["choices"]) or any(band >= len(then["choices"]) or (at > 0 and band < then["bands"][at - 1]) for at, band in enumerate(then["bands"]))):
+            # The schema cannot say this (the contracts' refinement does on the Node side).
+            raise EngineError("invalid_request", "then.bands needs one non-decreasing index into then.choices per option of choices", field=f"params.ordinal.{index}.then.bands")
+        choices = single(ordinal["choices"])
+        if choices is None:
+            continue
+        then_choices = single(then["choices"]) if then else None
+        usable.append(
+            _Ordinal(
+                "".join(ordinal["after"].split()),
+                choices,
+                {"text": tokenizer.encode(then["text"], add_special_tokens=False), "after": "".join(then["text"].split()), "choices": then_choices, "bands": then["bands"]} if then and then_choices else None,
+            )
+        )
     return usable
 
 
@@ -205,7 +275,9 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
     # None: no log-probabilities; 0: only the chosen tokens'; n: also the n likeliest at each step.
     top_logprobs = params.get("logprobs")
     # Greedy only: with sampling the options are sampled as usual.
-    ordinals = _ordinal_tokens(tokenizer, params.get("ordinal")) if temperature == 0 else []
+    ordinals = _ordinal_tokens(tokenizer, params.get("ordinal"))  # checked either way
+    if temperature > 0:
+        ordinals = []
     vocab_size = 0
     grammars = None
     if schemas is not None:
@@ -232,7 +304,15 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
             if presence or frequency:
                 processors.append(_Penalties(prompt_length, presence, frequency, temperature))
             if ordinals:
-                processors.append(_OrdinalChoices(tokenizer, ordinals, prompt_length, len(batch)))
+                pads = (prompt_length - encoded["attention_mask"].sum(dim=1)).tolist()
+
+                def read_next(row: int, so_far: torch.Tensor, tokens: list[int], options: list[int], pads=pads) -> list[float]:
+                    # The row's sequence so far (without its left padding) and `tokens`, in one forward pass.
+                    sequence = torch.cat([so_far[pads[row] :], torch.tensor(tokens, dtype=so_far.dtype, device=so_far.device)]).unsqueeze(0)
+                    logits = model(input_ids=sequence).logits[0, -1].float()
+                    return torch.softmax(logits[options], dim=-1).tolist()
+
+                processors.append(_OrdinalChoices(tokenizer, ordinals, prompt_length, len(batch), read_next))
             generated = model.generate(
                 **encoded,
                 max_new_tokens=max_new_tokens,

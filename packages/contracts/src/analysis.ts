@@ -4,6 +4,7 @@
 // processor), so a constrained answer always parses. Key order is the order the model writes them:
 // the stars first (the finest decision), then what follows from them.
 import { z } from "zod";
+import type { OrdinalChoice } from "./protocol.js";
 import { SENTIMENT_CLASSES } from "./vocabulary.js";
 
 export const QUALITY_LABELS = ["good", "mixed", "poor"] as const;
@@ -161,10 +162,13 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
  * over their options (see OrdinalChoice in the protocol): the answer with the lowest expected
  * distance to the truth, where the likeliest option rounds an uncertain review away from the middle
  * (a 135M model trained for 30 minutes put a 3-star review's mass on 2 and 4, and after "3 stars"
- * still wrote "positive" or "negative": 13% of the neutral reviews were found).
+ * still wrote "positive" or "negative": 13% of the neutral reviews were found). The two are decided
+ * together (jointChoice): the stars' reading and the sentiment's reading are two views of the same
+ * review, and the labels follow the band rule (1-2 negative, 3 neutral, 4-5 positive).
  */
-export const ANALYSIS_ORDINALS: Array<{ after: string; choices: string[] }> = [
-  { after: '"stars":', choices: ["1", "2", "3", "4", "5"] },
+export const ANALYSIS_ORDINALS: OrdinalChoice[] = [
+  { after: '"stars":', choices: ["1", "2", "3", "4", "5"], then: { text: ',"sentiment":"', choices: [...SENTIMENT_CLASSES], bands: [0, 0, 1, 2, 2] } },
+  // Decided alone only where the stars were not (e.g. a tokenizer that splits an option).
   { after: '"sentiment":"', choices: [...SENTIMENT_CLASSES] },
 ];
 

@@ -41,13 +41,74 @@ export const CountTokensRequestSchema = request(
  * sampled as usual. With a JSON schema, the choices must be alternatives of one enum, so that the
  * grammar continues the same way after any of them.
  */
-export const OrdinalChoiceSchema = z.strictObject({
-  after: z.string().min(1).max(200),
-  choices: z.array(z.string().min(1).max(20)).min(2).max(32),
-});
+export const OrdinalChoiceSchema = z
+  .strictObject({
+    after: z.string().min(1).max(200),
+    choices: z.array(z.string().min(1).max(20)).min(2).max(32),
+    /**
+     * A second ordered choice decided together with this one (see jointChoice): the answer goes on
+     * with `text` after any option of this choice, then writes one of `choices`; `bands[i]` is the
+     * index of the second choice's option that this choice's option i belongs to (non-decreasing:
+     * stars 1-2 negative, 3 neutral, 4-5 positive). Where this choice is due, the model's
+     * distribution over the second's options is read once after this choice's median option and
+     * `text`, the two readings decide both options, and the second is written when it comes (one
+     * token each, as above; otherwise each is decided alone).
+     */
+    then: z
+      .strictObject({
+        text: z.string().min(1).max(200),
+        choices: z.array(z.string().min(1).max(20)).min(2).max(32),
+        bands: z.array(z.number().int().nonnegative()).min(2).max(32),
+      })
+      .optional(),
+  })
+  .refine(
+    (choice) =>
+      !choice.then ||
+      (choice.then.bands.length === choice.choices.length &&
+        choice.then.bands.every((band, index) => band < choice.then!.choices.length && (index === 0 || band >= choice.then!.bands[index - 1]!))),
+    { message: "then.bands needs one non-decreasing index into then.choices per option of choices", path: ["then", "bands"] },
+  );
 /** Answer tokens within which ordinal choices are looked for (each of those steps computes the full next-token distribution). */
 export const ORDINAL_WINDOW = 64;
 export type OrdinalChoice = z.infer<typeof OrdinalChoiceSchema>;
+
+/** The index where the cumulative weight reaches half the total (the median option), or -1 when no weight is positive. */
+export function medianIndex(weights: readonly number[]): number {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  if (!(total > 0)) return -1;
+  let cumulative = 0;
+  for (const [index, weight] of weights.entries()) {
+    cumulative += weight;
+    if (cumulative >= total / 2) return index;
+  }
+  return weights.length - 1;
+}
+
+/**
+ * Two ordered choices decided together (OrdinalChoice.then), from two readings of one review: `first`,
+ * the model's weights over the first choice's options (the stars), and `second`, its weights over the
+ * second's options (the sentiment) read after the first's median option. Each option of the second
+ * choice is weighed by its own reading times the first reading's mass over its band, and the median
+ * of those is taken (a model that is sure of its stars keeps the band of its median star); the first
+ * choice's option is then the one of that band nearest to its median (the lowest expected absolute
+ * error under the first reading among the options the second allows). A model whose stars say
+ * nothing yet (the same distribution for every review) still writes stars on the side its sentiment
+ * reading says; a model whose stars are torn between the two ends no longer reads as neutral unless
+ * its sentiment reading says so too. Measured: decision 0018.
+ */
+export function jointChoice(first: readonly number[], second: readonly number[], bands: readonly number[]): { first: number; second: number } | undefined {
+  const median = medianIndex(first);
+  if (median < 0) return undefined;
+  const mass = second.map((weight, band) => weight * first.reduce((sum, value, index) => sum + (bands[index] === band ? value : 0), 0));
+  const chosen = medianIndex(mass);
+  if (chosen < 0) return { first: median, second: bands[median]! };
+  let nearest = -1;
+  for (const [index, band] of bands.entries()) {
+    if (band === chosen && (nearest < 0 || Math.abs(index - median) < Math.abs(nearest - median))) nearest = index;
+  }
+  return { first: nearest, second: chosen };
+}
 export const GenerateRequestSchema = request(
   "generate",
   z.strictObject({

@@ -9,14 +9,14 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ORDINAL_WINDOW, forcedContinuation, type GenerateResult, type JumpRule, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
+import { ORDINAL_WINDOW, forcedContinuation, jointChoice, medianIndex, type GenerateResult, type JumpRule, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
 import { EngineRequestError } from "../errors.js";
 import { convertLoraToGguf, readGgufBaseInfo, readGgufHeader, readLoraConfig } from "../export/gguf-lora.js";
 import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
 import { extractLargeEnums, withEnumTries } from "./enum-trie.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
-import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 import { findStop, safeLength } from "./stop-strings.js";
 
@@ -184,17 +184,12 @@ function grammarAcceptor(llama: Llama): GrammarAcceptor | undefined {
   return { can: (state, token) => can(stateOf(state), token), accept: (state, token) => accept(stateOf(state), token) };
 }
 
-/** The option where the cumulative probability over the options (in their order) reaches one half; undefined if none has any. */
-function medianChoice(probabilities: ReadonlyMap<Token, number>, choices: readonly Token[]): Token | undefined {
-  const weights = choices.map((choice) => probabilities.get(choice) ?? 0);
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  if (!(total > 0)) return undefined;
-  let cumulative = 0;
-  for (const [index, weight] of weights.entries()) {
-    cumulative += weight;
-    if (cumulative >= total / 2) return choices[index];
-  }
-  return choices[choices.length - 1];
+/** An ordinal choice as tokens: its options, a second choice decided with it (OrdinalChoice.then), or the option already decided. */
+interface OrdinalTokens {
+  after: string;
+  choices: Token[];
+  then?: { text: Token[]; after: string; choices: Token[]; bands: number[] } | undefined;
+  decided?: Token | undefined;
 }
 
 export class LlamaCppBackend implements GenerationBackend {
@@ -440,14 +435,41 @@ export class LlamaCppBackend implements GenerationBackend {
     }
   }
 
-  /** The ordinal choices whose options are one token each, as tokens (the others are decoded as usual). */
-  private ordinalTokens(ordinals: OrdinalChoice[] | undefined): Array<{ after: string; choices: Token[] }> {
-    const usable: Array<{ after: string; choices: Token[] }> = [];
+  /** The ordinal choices whose options are one token each, as tokens (the others are decoded as usual; a `then` whose options are not is dropped). */
+  private ordinalTokens(ordinals: OrdinalChoice[] | undefined): OrdinalTokens[] {
+    const usable: OrdinalTokens[] = [];
+    const single = (choices: string[]) => {
+      const tokens = choices.map((choice) => this.model!.tokenize(choice, false));
+      return tokens.every((each) => each.length === 1) ? tokens.map((each) => each[0]!) : undefined;
+    };
     for (const ordinal of ordinals ?? []) {
-      const choices = ordinal.choices.map((choice) => this.model!.tokenize(choice, false));
-      if (choices.every((tokens) => tokens.length === 1)) usable.push({ after: squashSpace(ordinal.after), choices: choices.map((tokens) => tokens[0]!) });
+      const choices = single(ordinal.choices);
+      if (!choices) continue;
+      const then = ordinal.then && single(ordinal.then.choices);
+      usable.push({
+        after: squashSpace(ordinal.after),
+        choices,
+        then: ordinal.then && then ? { text: this.model!.tokenize(ordinal.then.text, false), after: squashSpace(ordinal.then.text), choices: then, bands: ordinal.then.bands } : undefined,
+      });
     }
     return usable;
+  }
+
+  /**
+   * The model's weights over `options` as the next token after `tokens`, read without keeping them:
+   * they are evaluated in one batch at the end of the sequence and erased again.
+   */
+  private async readNext(sequence: LlamaContextSequence, tokens: Token[], options: Token[]): Promise<number[]> {
+    const start = sequence.nextTokenIndex;
+    const input = tokens.map((token, index): ControlledEvaluateInputItem => (index === tokens.length - 1 ? [token, { generateNext: { logits: { filter: { tokens: options } } } }] : token));
+    try {
+      const logits = (await sequence.controlledEvaluate(input)).at(-1)?.next.logits;
+      const values = options.map((option) => logits?.get(option) ?? Number.NEGATIVE_INFINITY);
+      const top = Math.max(...values);
+      return values.map((value) => (Number.isFinite(value) ? Math.exp(value - top) : 0));
+    } finally {
+      await sequence.eraseContextTokenRanges([{ start, end: sequence.nextTokenIndex }]);
+    }
   }
 
   /**
@@ -463,18 +485,22 @@ export class LlamaCppBackend implements GenerationBackend {
    * when every step has it). With a grammar, replacing the sampled option is safe because the options
    * are alternatives of one enum, after each of which the grammar (which accepted the sampled one)
    * continues the same way. A likeliest token that is no option (a space the grammar admits) is kept,
-   * and the choice comes at the next step.
+   * and the choice comes at the next step. A choice with a `then` reads the model's weights over the
+   * second choice's options after its median option and the text between (one batch, erased again),
+   * decides both (jointChoice), and writes the second's option where it comes. After an option, the
+   * jump rules' text follows in the same batch, as after a sampled token.
    */
   private async *tokensOf(
     sequence: LlamaContextSequence,
     tokens: Token[],
     options: Parameters<LlamaContextSequence["evaluate"]>[1],
     logprobs: number | undefined,
-    ordinals: Array<{ after: string; choices: Token[] }>,
+    ordinals: OrdinalTokens[],
     jumps: Array<{ after: RegExp; text: string }> | undefined,
   ): AsyncGenerator<Step> {
     const pending = [...ordinals];
     const generated: Token[] = [];
+    const state = options?.grammarEvaluationState as LlamaGrammarEvaluationState | undefined;
     const due = () => {
       if (pending.length === 0 || generated.length >= ORDINAL_WINDOW) return -1;
       const text = squashSpace(this.model!.detokenize(generated));
@@ -483,18 +509,47 @@ export class LlamaCppBackend implements GenerationBackend {
     for (;;) {
       const at = due();
       if (at >= 0) {
-        let step: { token: Token; probabilities: ReadonlyMap<Token, number> } | undefined;
-        for await (const item of sequence.evaluateWithMetadata(tokens, { probabilities: true }, options)) {
+        const ordinal = pending[at]!;
+        let step: { token: Token; probabilities?: ReadonlyMap<Token, number> } | undefined;
+        // A choice decided earlier needs the distribution only where log-probabilities are asked.
+        const metadata = ordinal.decided === undefined || logprobs !== undefined ? { probabilities: true as const } : {};
+        for await (const item of sequence.evaluateWithMetadata(tokens, metadata, options)) {
           step = item;
           break;
         }
         if (!step) return; // the answer ended (end of generation)
-        const isOption = pending[at]!.choices.includes(step.token);
-        const chosen = isOption ? (medianChoice(step.probabilities, pending[at]!.choices) ?? step.token) : step.token;
-        if (isOption) pending.splice(at, 1);
+        let chosen = step.token;
+        if (ordinal.choices.includes(step.token)) {
+          pending.splice(at, 1);
+          if (ordinal.decided !== undefined) chosen = ordinal.decided;
+          else {
+            const weights = ordinal.choices.map((choice) => step.probabilities?.get(choice) ?? 0);
+            const median = medianIndex(weights);
+            if (median >= 0) chosen = ordinal.choices[median]!;
+            if (median >= 0 && ordinal.then) {
+              const then = ordinal.then;
+              const joint = jointChoice(weights, await this.readNext(sequence, [chosen, ...then.text], then.choices), then.bands);
+              if (joint) {
+                chosen = ordinal.choices[joint.first]!;
+                // The second choice is written as decided; a choice of its own over the same options goes.
+                const same = (other: OrdinalTokens) => other.choices.length === then.choices.length && other.choices.every((token, index) => token === then.choices[index]);
+                for (let index = pending.length - 1; index >= 0; index -= 1) if (same(pending[index]!)) pending.splice(index, 1);
+                pending.unshift({ after: then.after, choices: then.choices, decided: then.choices[joint.second] });
+              }
+            }
+          }
+        }
         generated.push(chosen);
         tokens = [chosen];
-        yield { token: chosen, next: tokens, ...(logprobs === undefined ? {} : { logprob: Math.log(step.probabilities.get(chosen) ?? 0), top: this.topLogprobs(step.probabilities, logprobs) }) };
+        yield { token: chosen, next: tokens, ...(logprobs === undefined ? {} : { logprob: Math.log(step.probabilities?.get(chosen) ?? 0), top: this.topLogprobs(step.probabilities, logprobs) }) };
+        // What the answer must go on with after the option (the keys up to the next value) comes in the same batch.
+        for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
+          if (state) this.acceptor!.accept(state, forced);
+          generated.push(forced);
+          tokens = [...tokens, forced];
+          this.jumpedTokens += 1;
+          yield { token: forced, next: tokens };
+        }
         continue;
       }
       // Plain steps until a choice is due (or to the end).

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "../server.js";
 import { makeSmolAdapters } from "../testing/tiny-models.js";
-import { ANALYSIS_ORDINALS, formatAnalysis, parseAnalysis, reviewSpans, type OrdinalChoice } from "@reviewtune/contracts";
+import { ANALYSIS_ORDINALS, formatAnalysis, jointChoice, medianIndex, parseAnalysis, reviewSpans, type OrdinalChoice } from "@reviewtune/contracts";
 import { LlamaCppBackend, analysisGeneration, analysisPrompt, benchServe } from "@reviewtune/core";
 
 let fixtures: ReturnType<typeof makeSmolAdapters>;
@@ -258,38 +258,48 @@ describe("llama.cpp backend", () => {
     assert.ok(result!.peakMemoryBytes!.server > 200 * 1024 ** 2 && result!.peakMemoryBytes!.engine === undefined, JSON.stringify(result!.peakMemoryBytes));
   });
 
-  it("the analysis's stars and sentiment are the median of the model's distribution over their options, not the likeliest", async () => {
+  it("the analysis's stars and sentiment are decided together from the model's two readings (jointChoice), not the likeliest options", async () => {
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it!", "Too small, returned it.", "Okay for the price.", "Three stars: fine, not great."];
+    const stars = ANALYSIS_ORDINALS[0]!;
+    const then = stars.then!;
+    const weightsOf = (top: ReadonlyArray<{ token: string; logprob: number }>, choices: readonly string[]) => choices.map((choice) => Math.exp(top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
+    // The step where an option was written after `after` (the answer so far, whitespace ignored).
+    const stepAt = (steps: ReadonlyArray<{ token: string }>, after: string, choices: readonly string[]) =>
+      steps.findIndex((step, position) => choices.includes(step.token) && steps.slice(0, position).map((entry) => entry.token).join("").replace(/\s+/g, "").endsWith(after));
     let differs = 0;
-    const chosen = new Map<string, number>();
+    let joint = 0;
     // The base writes each label as one token; the random adapter spells them out but is unsure of the stars.
     for (const adapterDir of [undefined, fixtures.tuned]) {
-      const result = await backend.generate({
-        adapterDir,
-        prompts: reviews.map((text) => backend.renderChat([{ role: "user", content: analysisPrompt({ text }) }])),
-        ...analysisGeneration(reviews.map((text) => ({ text }))),
-        maxNewTokens: 32, // both choices come within the first tokens; the rest of the analysis is not looked at here
-        logprobs: 12, // under the grammar only the options (and the spaces it admits) have any probability there
-        signal: new AbortController().signal,
-      });
-      for (const output of result.outputs) {
-        let text = "";
-        const decided: string[] = [];
-        for (const step of output.logprobs!) {
-          // Where the answer so far ends with the choice's text and the likeliest token is an option
-          // (the base writes a space after the colon first, which the grammar admits).
-          const ordinal = ANALYSIS_ORDINALS.find((candidate) => text.replace(/\s+/g, "").endsWith(candidate.after) && candidate.choices.includes(step.token) && !decided.includes(candidate.after));
-          text += step.token;
-          if (!ordinal) continue;
-          decided.push(ordinal.after);
-          const { median, likeliest } = medianAndLikeliest(step.top, ordinal.choices);
-          assert.equal(step.token, median, `${ordinal.after} in ${output.text}: ${JSON.stringify(step.top)}`);
-          differs += Number(likeliest !== median);
-          chosen.set(ordinal.after, (chosen.get(ordinal.after) ?? 0) + 1);
-        }
-        assert.ok(decided.includes(ANALYSIS_ORDINALS[0]!.after), `the stars chosen in ${output.text}`);
+      const prompts = reviews.map((text) => backend.renderChat([{ role: "user", content: analysisPrompt({ text }) }]));
+      const generation = analysisGeneration(reviews.map((text) => ({ text })));
+      const request = { adapterDir, prompts, ...generation, maxNewTokens: 32, logprobs: 12, signal: new AbortController().signal }; // both choices come within the first tokens; under the grammar only the options (and the spaces it admits) have any probability there
+      const result = await backend.generate(request);
+      for (const [index, output] of result.outputs.entries()) {
+        const steps = output.logprobs!;
+        const starsAt = stepAt(steps, stars.after, stars.choices);
+        assert.ok(starsAt >= 0, `the stars chosen in ${output.text}`);
+        const first = weightsOf(steps[starsAt]!.top, stars.choices);
+        const median = medianIndex(first);
+        const sentimentAt = stepAt(steps, '"sentiment":"', then.choices);
+        if (sentimentAt < 0) continue; // the random adapter spells the label out: decided alone, not jointly
+        // The second reading: the next-token distribution after the answer so far, the median star and
+        // the text between (as the backend reads it, whatever spacing the answer itself used), asked
+        // as a plain one-token completion.
+        const prefix = steps.slice(0, starsAt).map((step) => step.token).join("") + stars.choices[median] + then.text;
+        const reading = (await backend.generate({ adapterDir, prompts: [prompts[index]! + prefix], maxNewTokens: 1, temperature: 0, topP: 1, seed: 0, logprobs: 40, signal: new AbortController().signal })).outputs[0]!;
+        const second = weightsOf(reading.logprobs![0]!.top, then.choices);
+        const expected = jointChoice(first, second, then.bands)!;
+        assert.equal(steps[starsAt]!.token, stars.choices[expected.first], `stars in ${output.text}: ${JSON.stringify({ first, second })}`);
+        assert.equal(steps[sentimentAt]!.token, then.choices[expected.second], `sentiment in ${output.text}: ${JSON.stringify({ first, second })}`);
+        joint += 1;
+        differs += Number(expected.first !== median || expected.second !== medianIndex(second) || stars.choices[median] !== stars.choices[first.indexOf(Math.max(...first))]);
       }
     }
+    assert.ok(joint >= reviews.length, "the base decided every review's stars and sentiment together");
+    assert.ok(differs > 0, "somewhere the decision is not the likeliest star and its own sentiment median (else plain decoding would pass)");
+  });
+
+  it("an ordinal choice is the median of the model's distribution over its options, and the answer follows the option taken", async () => {
     // A scale of nine, where the model is unsure: the median and the likeliest differ.
     const digits = ["1", "2", "3", "4", "5", "6", "7", "8", "9"];
     const pickPrompts = ["Pick a number from 1 to 9.", "How many legs does a spider have?", "Rate pizza from 1 to 9."].map((content) => backend.renderChat([{ role: "user", content }]));
@@ -314,7 +324,6 @@ describe("llama.cpp backend", () => {
       const step = output.logprobs![at]!;
       const { median, likeliest } = medianAndLikeliest(step.top, digits);
       assert.equal(step.token, median, `${output.text}: ${JSON.stringify(step.top)}`);
-      differs += Number(likeliest !== median);
       if (likeliest === median) continue;
       // The rest of the answer (the second choice included) follows the option taken, not the one it
       // replaced: the same as when a grammar admits only that option.
@@ -329,8 +338,5 @@ describe("llama.cpp backend", () => {
       }
     }
     assert.ok(replaced > 0, "some pick was replaced by its median");
-    assert.equal(chosen.get(ANALYSIS_ORDINALS[0]!.after), 2 * reviews.length);
-    assert.ok((chosen.get(ANALYSIS_ORDINALS[1]!.after) ?? 0) > 0, "some sentiments were chosen too");
-    assert.ok(differs > 0, "somewhere the median is not the likeliest option (else plain greedy decoding would pass)");
   });
 });
