@@ -1,4 +1,6 @@
-// The one place JSON text becomes data: every parse goes through a schema.
+// The one place JSON text becomes data: every parse goes through a schema. (Generated text whose form
+// a grammar fixes, the analysis and a teacher's answer, is parsed where that form is known, and
+// binary headers by their readers; everything else the project reads comes through here.)
 import { z } from "zod";
 
 export class JsonParseError extends Error {
@@ -15,6 +17,18 @@ export class JsonParseError extends Error {
 /** Formats zod issues as "path.to.field: message" lines. */
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+}
+
+/** The value when `text` is JSON that `schema` accepts, else undefined: for readers that skip what they cannot use (a line being written, another program's event). */
+export function tryParseJson<S extends z.ZodType>(text: string, schema: S): z.output<S> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Parses JSON text and validates it; `source` names the file/line/stream for the error message. */

@@ -2,8 +2,11 @@
 // is atomic), hidden and named after this process (two writers never share one), then renamed over
 // it. An interrupted write leaves no file that looks complete. The engine writes the same way
 // (reviewtune_engine/files.py: staging_path, write_json_atomic).
-import { renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { z } from "zod";
+import { JsonParseError, parseJson } from "@reviewtune/contracts";
+import { DataError } from "./errors.js";
 
 /** Where a file or folder is written before it is renamed over `target`: `.<name>.partial-<pid>` beside it. */
 export function stagingPath(target: string): string {
@@ -20,4 +23,14 @@ export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferV
 /** `value` as indented JSON (with a final newline) at `file`, whole or not at all. */
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The JSON file `file` as `schema` reads it; otherwise a DataError naming the file and the field (with `hint`, what to do). */
+export function readJsonFile<S extends z.ZodType>(file: string, schema: S, hint?: string): z.output<S> {
+  try {
+    return parseJson(readFileSync(file, "utf8"), schema, file);
+  } catch (error) {
+    if (error instanceof JsonParseError) throw new DataError(error.message, file, undefined, { ...(hint ? { hint } : {}), cause: error });
+    throw error;
+  }
 }

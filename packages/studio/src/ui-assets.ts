@@ -7,6 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { tryParseJson } from "@reviewtune/contracts";
 
 const here = dirname(fileURLToPath(import.meta.url)); // packages/studio/dist
 const packageRoot = join(here, "..");
@@ -25,7 +27,7 @@ function packageFolder(name: string): string {
 
 function isPackage(folder: string, name: string): boolean {
   const file = join(folder, "package.json");
-  return existsSync(file) && (JSON.parse(readFileSync(file, "utf8")) as { name?: string }).name === name;
+  return existsSync(file) && tryParseJson(readFileSync(file, "utf8"), z.object({ name: z.string() }))?.name === name;
 }
 
 /** Bare specifiers the UI imports -> the URL of the module file. */

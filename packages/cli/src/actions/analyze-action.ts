@@ -25,6 +25,7 @@ import {
   type Rejection,
   type Review,
 } from "@reviewtune/core";
+import { tryParseJson } from "@reviewtune/contracts";
 import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { itemProgress } from "../progress.js";
@@ -94,11 +95,8 @@ function resumePoint(partial: string): { lines: number; lastInputLine: number | 
     if (lines > 0) {
       const last = Buffer.alloc(end - previous);
       readSync(fd, last, 0, last.length, previous);
-      try {
-        lastInputLine = (JSON.parse(last.toString("utf8")) as { line: number }).line;
-      } catch {
-        throw new ConfigError(`${partial}: its last complete line is not JSON`, [], { hint: "the partial output was changed by hand; pass --force to start over" });
-      }
+      lastInputLine = tryParseJson(last.toString("utf8"), z.object({ line: z.number().int() }))?.line;
+      if (lastInputLine === undefined) throw new ConfigError(`${partial}: its last complete line is not an analysis line`, [], { hint: "the partial output was changed by hand; pass --force to start over" });
     }
     return { lines, lastInputLine, dropped: position - end };
   } finally {
@@ -112,9 +110,8 @@ function checkResumable(files: ReturnType<typeof analyzeFiles>, state: AnalyzeSt
   if (!existsSync(files.state)) {
     throw new ConfigError(`${files.partial} exists without its state file ${files.state}: what it was made from is unknown`, [], { hint: "pass --force to start over" });
   }
-  const parsed = StateSchema.safeParse(JSON.parse(readFileSync(files.state, "utf8")));
-  if (!parsed.success) throw new ConfigError(`${files.state} is not an analyze state file`, [], { hint: "pass --force to start over" });
-  const before = parsed.data;
+  const before = tryParseJson(readFileSync(files.state, "utf8"), StateSchema);
+  if (!before) throw new ConfigError(`${files.state} is not an analyze state file`, [], { hint: "pass --force to start over" });
   const differences = [
     before.input_sha256 !== state.input_sha256 ? `input ${before.input} (SHA-256 ${before.input_sha256.slice(0, 12)}), now ${state.input} (${state.input_sha256.slice(0, 12)})` : undefined,
     before.run !== state.run ? `run ${before.run ?? "none (the base model)"}, now ${state.run ?? "none"}` : undefined,

@@ -20,7 +20,7 @@ import {
   type ChatTemplate,
   type DatasetCard,
 } from "@reviewtune/core";
-import { ExampleMessageSchema, parseJson } from "@reviewtune/contracts";
+import { ExampleMessageSchema, RejectedRowSchema, parseJson } from "@reviewtune/contracts";
 import { onInterrupt, startEngine } from "../engine.js";
 import { printable } from "../printable.js";
 
@@ -155,7 +155,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     if (rejections.push(line) >= 5) break;
   }
   for (const line of rejections) {
-    const rejection = JSON.parse(line) as { file: string; line: number; unit: string; reason: string; detail: string };
+    const rejection = parseJson(line, RejectedRowSchema.extend({ unit: z.string() }), datasetPath(options.out, "rejected"));
     say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
   say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${datasetPath(options.out, "cardMarkdown")}`);

@@ -13,6 +13,7 @@ import {
   evaluateRun,
   formatEstimate,
   headlineTable,
+  readJsonFile,
   readRunRecord,
   readSemEvalAspects,
   runPath,
@@ -117,9 +118,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
 function readReport(runDirectory: string): EvalReport {
   const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
-  const parsed = EvalReportSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) throw new ConfigError(`${file} is not an evaluation report`, formatIssues(parsed.error), { hint: `re-run reviewtune eval --run ${runDirectory}` });
-  return parsed.data;
+  return readJsonFile(file, EvalReportSchema, `re-run reviewtune eval --run ${runDirectory}`);
 }
 
 export async function runCompare(first: string, second: string, options: EvalOptions): Promise<void> {

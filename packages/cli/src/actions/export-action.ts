@@ -6,7 +6,12 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSy
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
+import { z } from "zod";
+import { ExampleMessageSchema, parseJson } from "@reviewtune/contracts";
 import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
+
+/** A test example as the dataset's test.jsonl holds it: the questions the drift check asks. */
+const TestRowSchema = z.object({ messages: z.array(ExampleMessageSchema), task: z.string().optional() });
 
 export interface ExportOptions {
   run: string;
@@ -34,7 +39,7 @@ export function driftQuestions(train: string | undefined, seed: number, count: n
       .split("\n")
       .filter((line) => line.trim())
       .slice(0, count)
-      .map((line) => JSON.parse(line) as { messages: ChatMessage[]; task?: string });
+      .map((line, index) => parseJson(line, TestRowSchema, `${test}:${index + 1}`));
     if (rows.length > 0) return { questions: rows.map((row) => userTurns(row.messages)), tasks: rows.map((row) => row.task), source: test };
   }
   const demo = demoPromptTasks(seed + 1, count);

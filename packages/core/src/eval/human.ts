@@ -8,7 +8,7 @@ import { z } from "zod";
 import { EvalReportSchema, type Estimate } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
+import { readJsonFile, writeFileAtomic } from "../files.js";
 import { runPath } from "../train/run-folder.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
@@ -19,7 +19,7 @@ const RatingSchema = z.object({ pair: z.string().min(1), preferred: z.enum(["A",
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
   const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
-  const report = EvalReportSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+  const report = readJsonFile(file, EvalReportSchema);
   const items = report.items.filter((item) => item.answers.tuned !== undefined && item.answers.base !== undefined).slice(0, options.limit);
   if (items.length === 0) throw new ConfigError(`the evaluation in ${file} has no base answers to pair`, [], { hint: "evaluate with the base baseline (--baselines base,...)" });
   const seed = options.seed ?? 7;
@@ -50,7 +50,7 @@ export interface HumanResult {
 
 export function scoreHumanRatings(keyFile: string, ratingsFile: string, options: { seed?: number; samples?: number } = {}): HumanResult {
   if (!existsSync(keyFile)) throw new DataError(`key file ${keyFile} does not exist`, keyFile, undefined, { hint: "pass the key.json written by `reviewtune human export`" });
-  const key = HumanKeySchema.parse(JSON.parse(readFileSync(keyFile, "utf8")));
+  const key = readJsonFile(keyFile, HumanKeySchema);
   const ratings = readJsonl(ratingsFile, RatingSchema, { what: "ratings file", hint: 'each line: {"pair": "p0001", "preferred": "A" | "B" | "tie"} (pairs.jsonl with "preferred" filled in works)' });
   const scores = ratings.map((rating, index) => {
     const sides = key.pairs[rating.pair];

@@ -10,7 +10,8 @@
 // Tensors are written as f32 (an adapter is small; f16/bf16 inputs are widened exactly).
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../files.js";
+import { z } from "zod";
+import { readJsonFile, writeFileAtomic } from "../files.js";
 import { ConfigError, DataError } from "../errors.js";
 
 export interface GgufLoraOptions {
@@ -202,22 +203,25 @@ export function writeGguf(file: string, metadata: Array<[string, MetadataValue]>
  * A PEFT adapter folder's LoRA settings, checked for what a GGUF LoRA can hold: its rank and the
  * alpha llama.cpp must use (rsLoRA folded in). Throws with the fix for anything else.
  */
+/** The fields of a PEFT adapter_config.json the conversion reads (others are kept by PEFT, not needed here). */
+const LoraConfigSchema = z.looseObject({
+  peft_type: z.string().optional(),
+  r: z.number().int().positive(),
+  lora_alpha: z.number(),
+  use_rslora: z.boolean().optional(),
+  use_dora: z.boolean().optional(),
+  rank_pattern: z.record(z.string(), z.number()).optional(),
+  alpha_pattern: z.record(z.string(), z.number()).optional(),
+  modules_to_save: z.array(z.string()).nullable().optional(),
+});
+
 export function readLoraConfig(adapterDir: string): { rank: number; alpha: number; weightsFile: string } {
   const configFile = join(adapterDir, "adapter_config.json");
   const weightsFile = join(adapterDir, "adapter_model.safetensors");
   if (!existsSync(configFile) || !existsSync(weightsFile)) {
     throw new DataError(`${adapterDir} is not a PEFT adapter folder (needs adapter_config.json and adapter_model.safetensors)`, adapterDir);
   }
-  const config = JSON.parse(readFileSync(configFile, "utf8")) as {
-    peft_type?: string;
-    r: number;
-    lora_alpha: number;
-    use_rslora?: boolean;
-    use_dora?: boolean;
-    rank_pattern?: Record<string, number>;
-    alpha_pattern?: Record<string, number>;
-    modules_to_save?: string[] | null;
-  };
+  const config = readJsonFile(configFile, LoraConfigSchema);
   if (config.peft_type && config.peft_type !== "LORA") throw new ConfigError(`${configFile}: peft_type ${config.peft_type} is not LoRA`);
   if (config.use_dora) throw new ConfigError(`${configFile}: DoRA adapters have no GGUF LoRA form`, [], { hint: "export --format merged instead" });
   if (Object.keys(config.rank_pattern ?? {}).length || Object.keys(config.alpha_pattern ?? {}).length) {

@@ -10,7 +10,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ORDINAL_WINDOW, forcedContinuation, jointChoice, medianIndex, type GenerateResult, type JumpRule, type LoadAdapterResult, type OrdinalChoice } from "@reviewtune/contracts";
+import { z } from "zod";
 import { EngineRequestError } from "../errors.js";
+import { readJsonFile } from "../files.js";
 import { convertLoraToGguf, readGgufBaseInfo, readGgufHeader, readLoraConfig } from "../export/gguf-lora.js";
 import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
 import { extractLargeEnums, withEnumTries } from "./enum-trie.js";
@@ -653,9 +655,9 @@ export class LlamaCppBackend implements GenerationBackend {
       throw new EngineRequestError("adapter_weights_missing", `${adapterDir} has adapter_config.json but no adapter_model.safetensors`, null, weights, "copy the adapter's weights file too (training writes it beside adapter_config.json)");
     }
     try {
-      JSON.parse(readFileSync(config, "utf8"));
+      readJsonFile(config, z.looseObject({}));
     } catch (error) {
-      throw new EngineRequestError("adapter_config_invalid", `${config} is not valid JSON (${(error as Error).message})`, null, config, "restore the file from the run's adapter/ folder");
+      throw new EngineRequestError("adapter_config_invalid", (error as Error).message, null, config, "restore the file from the run's adapter/ folder");
     }
     let gguf: string;
     let converted: { rank: number; alpha: number };

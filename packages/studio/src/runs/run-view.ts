@@ -1,7 +1,7 @@
 // What the studio shows of a run folder (runs/<id>/): run.json's status and result, the curve points
 // from metrics.jsonl, the ETA from the points' times, and what to do next for a stopped or failed run.
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { RunPoint, RunSummary, TrainEstimate } from "@reviewtune/contracts";
+import { TrainEstimateSchema, tryParseJson, type RunPoint, type RunSummary, type TrainEstimate } from "@reviewtune/contracts";
 import { interruptedBecause, readRunMetrics, readRunRecord, runPath, type RunRecord } from "@reviewtune/core";
 
 /** Curve points from metrics.jsonl starting at byte `from` (a line still being written is left for later). */
@@ -36,7 +36,7 @@ export function plannedSteps(record: RunRecord): number | null {
 
 export function readEstimate(runDirectory: string): TrainEstimate | null {
   const file = runPath(runDirectory, "studioEstimate");
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as TrainEstimate) : null;
+  return existsSync(file) ? (tryParseJson(readFileSync(file, "utf8"), TrainEstimateSchema) ?? null) : null;
 }
 
 export function summarizeRun(runDirectory: string, attached: { active: boolean; logTail: () => string[] }): RunSummary {

@@ -1,0 +1,11 @@
+// Evaluation: tuned vs base vs baselines, the analysis and the chat tasks, intervals, reports.
+// The names other packages use; the rest of the folder is internal to core.
+export { ANALYSIS_MAX_TOKENS, analysisGeneration, loadAnalysisItems, analyzeWithBackend, ruleBasedAnalysis } from "./analysis-eval.js";
+export { compareReports } from "./compare.js";
+export { BASELINES, evaluateRun, evaluateAspects } from "./evaluate.js";
+export type { BaselineName } from "./evaluate.js";
+export { exportHumanPairs, scoreHumanRatings } from "./human.js";
+export { parseAnswer } from "./parse-answer.js";
+export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisTable } from "./report-markdown.js";
+export { readSemEvalAspects } from "./semeval.js";
+export { writeEvalReport } from "./write-report.js";

@@ -1,0 +1,3 @@
+// The training references: an embedding index of a dataset's examples.
+// The names other packages use; the rest of the folder is internal to core.
+export { ReferenceIndex } from "./reference-index.js";
