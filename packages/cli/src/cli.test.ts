@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { listPresets, requireEngineEnvironment } from "@reviewtune/core";
+import { TrainChannelEventSchema, type TrainChannelEvent } from "@reviewtune/contracts";
 
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url)); // the installed command
 const work = mkdtempSync(join(tmpdir(), "reviewtune-cli-"));
@@ -25,6 +26,14 @@ function cli(...args: string[]): Outcome {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The command with `--events FILE`, and the events it appended there (JSON lines). */
+let eventFiles = 0;
+function cliWithEvents(...args: string[]): Outcome & { events: TrainChannelEvent[] } {
+  const file = join(work, `events-${(eventFiles += 1)}.jsonl`);
+  const outcome = cli(...args, "--events", file);
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  return { ...outcome, events: text.split("\n").filter(Boolean).map((line) => TrainChannelEventSchema.parse(JSON.parse(line))) };
+}
 const runFolders = () => (existsSync(runsDir) ? readdirSync(runsDir) : []);
 const readRun = (folder: string) => JSON.parse(readFileSync(join(runsDir, folder, "run.json"), "utf8")) as Record<string, any>;
 const newestRun = (before: string[]) => {
@@ -111,9 +120,23 @@ describe("reviewtune CLI", () => {
   });
 
   it("a missing model folder or corrupt safetensors is an error naming the path; no run is marked complete", () => {
-    const missing = cli(...tinyTrain("--model", join(work, "no-such-model"), "--max-steps", "2"));
+    const missing = cliWithEvents(...tinyTrain("--model", join(work, "no-such-model"), "--max-steps", "2"));
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /no-such-model/);
+    // The same failure on the events channel: no run, the message, the hint and the exit code.
+    assert.equal(missing.events.length, 1, JSON.stringify(missing.events));
+    const [failure] = missing.events as [Extract<TrainChannelEvent, { event: "error" }>];
+    assert.equal(failure.event, "error");
+    assert.match(failure.message, /no-such-model/);
+    assert.equal(failure.exit_code, missing.status);
+    assert.ok(missing.stderr.includes(`error: ${failure.message.split("\n")[0]}`));
+    if (failure.hint) assert.ok(missing.stderr.includes(`hint: ${failure.hint}`));
+    // Events over IPC from a process that has no IPC channel: the user's mistake, said before anything runs.
+    const before = runFolders();
+    const noChannel = cli(...tinyTrain("--max-steps", "2", "--events", "ipc"));
+    assert.equal(noChannel.status, 3, noChannel.stderr);
+    assert.match(noChannel.stderr, /--events ipc: this process has no IPC channel/);
+    assert.deepEqual(runFolders(), before);
 
     const corrupt = join(work, "corrupt-model");
     cpSync(tinyModel, corrupt, { recursive: true });
@@ -202,15 +225,20 @@ describe("reviewtune CLI", () => {
 
   it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {
     const before = runFolders();
-    const child = spawn(process.execPath, [bin, ...tinyTrain("--max-steps", "300", "--set", "checkpoints.every_steps=1000")], {
+    // Started as the studio starts it: events over Node's IPC channel.
+    const child = spawn(process.execPath, [bin, ...tinyTrain("--max-steps", "300", "--set", "checkpoints.every_steps=1000"), "--events", "ipc"], {
       cwd: work,
       detached: true, // its own process group, so the signal reaches the CLI and the engine as in a terminal
       env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
+    const events: TrainChannelEvent[] = [];
+    child.on("message", (message) => events.push(TrainChannelEventSchema.parse(message)));
+    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
     let stderr = "";
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     await new Promise<void>((resolve) => {
-      child.stderr.on("data", (chunk: Buffer) => {
+      child.stderr!.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
         if (/eval at step 12 /.test(stderr)) resolve(); // two epochs in: well under way
       });
@@ -221,13 +249,23 @@ describe("reviewtune CLI", () => {
     assert.equal(code, 130, stderr);
     assert.match(stderr, /reviewtune train --resume/);
     const folder = newestRun(before);
+    // The events say the same: the run's folder (as soon as it existed), its end, the exit.
+    await closed;
+    assert.deepEqual(events.map((event) => event.event), ["run", "done", "error"]);
+    assert.deepEqual(events[0], { event: "run", id: folder, dir: join(runsDir, folder) });
+    assert.deepEqual(events[1], { event: "done", id: folder, status: "cancelled" });
+    assert.equal((events[2] as { exit_code: number }).exit_code, 130);
     const stopped = readRun(folder);
     assert.equal(stopped.status, "cancelled");
     const stoppedAt = stopped.result.global_step as number;
     assert.ok(stoppedAt > 0 && stoppedAt < 300);
 
-    const resumed = cli("train", "--resume", join(runsDir, folder));
+    const resumed = cliWithEvents("train", "--resume", join(runsDir, folder));
     assert.equal(resumed.status, 0, resumed.stderr);
+    assert.deepEqual(resumed.events, [
+      { event: "run", id: folder, dir: join(runsDir, folder) },
+      { event: "done", id: folder, status: "completed" },
+    ]);
     const record = readRun(folder);
     assert.equal(record.status, "completed");
     assert.equal(record.result.global_step, 300);

@@ -7,3 +7,4 @@ export * from "./json-schema.js";
 export * from "./http-api.js";
 export * from "./eval-report.js";
 export * from "./studio-api.js";
+export * from "./train-events.js";

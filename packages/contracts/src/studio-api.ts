@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { EstimateSchema, EvalReportSchema } from "./eval-report.js";
 import { AnalyzeReviewSchema } from "./http-api.js";
+import { RUN_STATUSES } from "./vocabulary.js";
 
 export const STUDIO_SPLITS = ["train", "val", "test"] as const;
 export const TRAIN_METHODS = ["lora", "qlora", "full"] as const;
@@ -154,10 +155,10 @@ export type RunPoint = z.infer<typeof RunPointSchema>;
 export const RunSummarySchema = z.object({
   id: z.string(),
   /**
-   * As run.json says (core's RUN_STATUSES), except "interrupted": run.json says running but no live
+   * As run.json says (RUN_STATUSES), except "interrupted": run.json says running but no live
    * process trains it (its heartbeat.json is missing, its pid gone or silent); resume it.
    */
-  status: z.enum(["running", "interrupted", "completed", "early_stopped", "cancelled", "failed"]),
+  status: z.enum([...RUN_STATUSES, "interrupted"]),
   /** Started by this studio and its process is alive (stop works); a "running" run without it was orphaned. */
   active: z.boolean(),
   created: z.string().nullable(),

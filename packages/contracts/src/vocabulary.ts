@@ -6,6 +6,10 @@ import { z } from "zod";
 export const SENTIMENT_CLASSES = ["negative", "neutral", "positive"] as const;
 export type Sentiment = (typeof SENTIMENT_CLASSES)[number];
 
+/** A run's status as its run.json says it (a run is marked completed only after the engine reported success). */
+export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
 /** The roles of a dataset example's messages (a chat request may also say "developer": http-api.ts). */
 export const EXAMPLE_ROLES = ["system", "user", "assistant"] as const;
 /** One message of a training or test example, as the dataset files hold it. */

@@ -17,9 +17,11 @@ import {
   startRun,
   type RunRecord,
 } from "@reviewtune/core";
-import { CLASS_LABELS, type TrainConfig } from "@reviewtune/contracts";
+import { z } from "zod";
+import { CLASS_LABELS, tryParseJson, type TrainConfig } from "@reviewtune/contracts";
 import { onInterrupt, startEngine } from "../engine.js";
 import { trainingProgress } from "../progress.js";
+import { errorEvent, eventChannel, type EventSink } from "../lib/event-channel.js";
 import { printRunSummary } from "../lib/run-summary.js";
 
 export interface TrainOptions {
@@ -41,6 +43,8 @@ export interface TrainOptions {
   dryRun?: boolean;
   set?: Record<string, unknown>;
   verbose?: boolean;
+  /** Where TrainChannelEvents go (the run's folder, the end, a failure): "ipc" or a file path. */
+  events?: string;
 }
 
 function overridesFrom(options: TrainOptions): Record<string, unknown> {
@@ -66,12 +70,9 @@ function countRows(path: string, mix: TrainConfig["data"]["mix"]): { rows: numbe
   if (!existsSync(file)) throw new DataError(`data file ${file} does not exist`, file);
   const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.trim());
   const rows = lines.map((line) => {
-    try {
-      const row = JSON.parse(line) as { group?: unknown; task?: unknown };
-      return { group: typeof row.group === "string" ? row.group : "", ...(typeof row.task === "string" ? { task: row.task } : {}) };
-    } catch {
-      return { group: "" }; // the engine's reading names the bad line; the plan only counts
-    }
+    // A bad line counts as a row without a group: the engine's reading names it; the plan only counts.
+    const row = tryParseJson(line, z.object({ group: z.unknown(), task: z.unknown() })) ?? { group: undefined, task: undefined };
+    return { group: typeof row.group === "string" ? row.group : "", ...(typeof row.task === "string" ? { task: row.task } : {}) };
   });
   return { rows: rows.length, mixed: applyMix(rows, mix).length };
 }
@@ -149,6 +150,18 @@ function printPlan(config: TrainConfig, origin: string): void {
 }
 
 export async function runTrain(options: TrainOptions): Promise<void> {
+  const events = options.events === undefined ? undefined : eventChannel(options.events);
+  try {
+    await train(options, events);
+  } catch (error) {
+    events?.(errorEvent(error));
+    throw error;
+  } finally {
+    events?.close();
+  }
+}
+
+async function train(options: TrainOptions, events: EventSink | undefined): Promise<void> {
   let directory: string | undefined = options.resume;
   let config: TrainConfig | undefined;
   let origin = "";
@@ -169,9 +182,10 @@ export async function runTrain(options: TrainOptions): Promise<void> {
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   try {
-    const runOptions = { engine, onEvent: progress.onEvent, signal: controller.signal };
+    const runOptions = { engine, onEvent: progress.onEvent, signal: controller.signal, onRunFolder: (id: string, dir: string) => events?.({ event: "run", id, dir }) };
     const record = options.resume ? await resumeRun(options.resume, runOptions) : await startRun(config!, origin, options.runsDir, runOptions);
     progress.stop();
+    events?.({ event: "done", id: record.id, status: record.status });
     directory ??= join(options.runsDir, record.id);
     printRunSummary(record, directory);
     if (record.status === "cancelled") {

@@ -24,6 +24,7 @@ export function registerTrain(program: Command): void {
     .option("--resume <run-dir>", "continue an interrupted run from its last complete checkpoint")
     .option("--dry-run", "validate the config and data and print the plan, without training")
     .option("--verbose", "show the engine's full log")
+    .option("--events <ipc|file>", "also send machine-readable events (the run's folder, the end, a failure; contracts TrainChannelEvent), for programs that run train as a child: over Node's IPC channel, or as JSON lines appended to a file")
     .action(async (options: TrainOptions) => {
       const { runTrain } = await import("../actions/train-action.js");
       await runTrain(options);

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { parseJson, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { RUN_STATUSES, parseJson, tryParseJson, type RunStatus, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
 import { writeJsonAtomic } from "../files.js";
 import type { MethodReport } from "./method-report.js";
@@ -14,9 +14,6 @@ import type { BalanceReport } from "../data/instruction-data.js";
 import { projectRoot } from "../paths.js";
 import { isProcessAlive } from "../process-alive.js";
 import { runPath } from "./run-folder.js";
-
-export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export interface RunRecord {
   id: string;
@@ -81,11 +78,8 @@ export const HEARTBEAT_SECONDS = 15;
 /** Silent this long, a run is taken for interrupted even where its pid cannot be checked (another host). */
 const HEARTBEAT_STALE_SECONDS = 4 * HEARTBEAT_SECONDS;
 
-interface Heartbeat {
-  pid: number;
-  host: string;
-  time: string;
-}
+const HeartbeatSchema = z.object({ pid: z.number().int(), host: z.string(), time: z.string() });
+type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
 /** Writes the heartbeat now and every HEARTBEAT_SECONDS; the returned stop removes it. */
 export function startHeartbeat(directory: string): () => void {
@@ -108,12 +102,8 @@ export function interruptedBecause(directory: string, record: Pick<RunRecord, "s
   if (record.status !== "running") return undefined;
   const file = runPath(directory, "heartbeat");
   if (!existsSync(file)) return "no training process is recorded for it";
-  let heartbeat: Heartbeat;
-  try {
-    heartbeat = JSON.parse(readFileSync(file, "utf8")) as Heartbeat;
-  } catch {
-    return undefined; // being replaced this instant (it is written atomically, but a reader may race a rename on some filesystems)
-  }
+  const heartbeat = tryParseJson(readFileSync(file, "utf8"), HeartbeatSchema);
+  if (!heartbeat) return undefined; // being replaced this instant (it is written atomically, but a reader may race a rename on some filesystems)
   if (heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid)) return `its training process (pid ${heartbeat.pid}) is gone`;
   const silent = (now - Date.parse(heartbeat.time)) / 1000;
   if (silent > HEARTBEAT_STALE_SECONDS) return `its training process (pid ${heartbeat.pid} on ${heartbeat.host}) has been silent for ${Math.round(silent)} s`;

@@ -2,7 +2,7 @@
 // template, split) happens here; the engine gets rendered {prompt, completion} files, or with task
 // "classify" {text, label} files and the class names.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { CLASS_LABELS, type EngineEvent, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
 import { prepareData, sha256, toJsonl, type PreparedData } from "../data/instruction-data.js";
@@ -17,6 +17,8 @@ export interface TrainRunOptions {
   engine: EngineClient;
   onEvent?: (event: EngineEvent) => void;
   signal?: AbortSignal;
+  /** Called once the run's folder exists with its run.json (a new run) or is about to be trained again (a resume). */
+  onRunFolder?: (id: string, directory: string) => void;
 }
 
 /** The rows the engine trains on: rendered chat rows, or (task "classify") texts with their class. */
@@ -64,6 +66,7 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
     attempts: 1,
   };
   writeRunRecord(directory, record);
+  options.onRunFolder?.(id, directory);
   return runEngine(directory, record, false, options);
 }
 
@@ -87,6 +90,7 @@ export async function resumeRun(directory: string, options: TrainRunOptions): Pr
       hint: "start a new run; resuming on different data would not continue the same training",
     });
   }
+  options.onRunFolder?.(record.id, resolve(directory));
   return runEngine(directory, { ...record, status: "running", error: null, attempts: record.attempts + 1 }, true, options);
 }
 

@@ -1,12 +1,14 @@
 // Training from the studio runs the real `reviewtune train` as a child process, so a run started here
 // is the same run folder a terminal would make, and a studio restart loses nothing: the folder is the
 // truth. Stop sends SIGINT (the CLI saves a checkpoint and marks the run "cancelled"); resume runs
-// `train --resume`. One training at a time: they would share the same CPU cores.
+// `train --resume`. One training at a time: they would share the same CPU cores. The child tells the
+// studio its run's folder and any failure over Node's IPC channel (`--events ipc`, contracts
+// TrainChannelEvent); its human output is only shown.
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { StudioTrainRequest, TrainEstimate } from "@reviewtune/contracts";
-import { isRunFolder, projectRoot, runPath, writeJsonAtomic } from "@reviewtune/core";
+import { TrainChannelEventSchema, type StudioTrainRequest, type TrainChannelEvent, type TrainEstimate } from "@reviewtune/contracts";
+import { projectRoot, runPath, writeJsonAtomic } from "@reviewtune/core";
 import { StudioApiError } from "../http/studio-error.js";
 
 const TAIL_LINES = 40;
@@ -18,6 +20,10 @@ interface Training {
   /** Output from before the run's folder existed, written to its train.log once it does. */
   pending: string[];
   exited: Promise<number | null>;
+  /** Resolves once every output of the child was read (its pipes closed), with its exit code. */
+  closed: Promise<number | null>;
+  /** Where the child's events go (start() listens for the run's folder). */
+  onEvent: (event: TrainChannelEvent) => void;
 }
 
 export interface TrainerOptions {
@@ -79,8 +85,21 @@ export class Trainer {
   }
 
   private spawn(args: string[], runId: string | null): Training {
-    const child = spawn(process.execPath, [this.cliBin, ...args], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: "1", ...this.options.env }, stdio: ["ignore", "pipe", "pipe"] });
-    const training: Training = { child, runId, log: [], pending: [], exited: new Promise((done) => child.on("exit", (code) => done(code))) };
+    const child = spawn(process.execPath, [this.cliBin, ...args, "--events", "ipc"], { cwd: process.cwd(), env: { ...process.env, NO_COLOR: "1", ...this.options.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    const training: Training = {
+      child,
+      runId,
+      log: [],
+      pending: [],
+      exited: new Promise((done) => child.on("exit", (code) => done(code))),
+      closed: new Promise((done) => child.on("close", (code) => done(code))),
+      onEvent: () => {},
+    };
+    child.on("message", (message) => {
+      const parsed = TrainChannelEventSchema.safeParse(message);
+      if (parsed.success) training.onEvent(parsed.data);
+      else this.writeLog(training, [`(an event the studio does not know: ${JSON.stringify(message).slice(0, 200)})`]);
+    });
     const onData = (chunk: Buffer) => {
       const lines = chunk.toString("utf8").split(/\r|\n/).map((line) => line.trimEnd()).filter(Boolean);
       training.log.push(...lines);
@@ -94,37 +113,44 @@ export class Trainer {
     return training;
   }
 
-  /** Starts `reviewtune train`; resolves with the run's id once its folder exists. */
+  /** Starts `reviewtune train`; resolves with the run's id once its folder exists (the child's `run` event). */
   async start(args: string[], estimate: TrainEstimate | null): Promise<string> {
     this.busy();
     const runsDir = resolve(this.options.runsDir);
-    const before = new Set(existsSync(runsDir) ? readdirSync(runsDir) : []);
     const training = this.spawn(args, null);
-    let exitCode: number | null | undefined;
-    void training.exited.then((code) => (exitCode = code));
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 180_000);
-    while (Date.now() < deadline) {
-      const added = existsSync(runsDir) ? readdirSync(runsDir).filter((name) => !before.has(name) && isRunFolder(join(runsDir, name))) : [];
-      if (added[0]) {
-        training.runId = added[0];
-        mkdirSync(runPath(join(runsDir, added[0]), "studio"), { recursive: true });
-        appendFileSync(runPath(join(runsDir, added[0]), "studioLog"), `$ reviewtune ${args.join(" ")}\n`);
-        this.writeLog(training, []);
-        if (estimate) writeJsonAtomic(runPath(join(runsDir, added[0]), "studioEstimate"), estimate);
-        return added[0];
-      }
-      if (exitCode !== undefined) {
-        // The CLI reports a known error as "error: ..." and "hint: ..." lines (packages/cli/src/exit.ts).
-        const error = training.log.filter((line) => line.startsWith("error: ")).map((line) => line.slice(7)).join("; ") || training.log.slice(-3).join(" / ") || "no output";
-        const hint = training.log.find((line) => line.startsWith("hint: "))?.slice(6);
-        throw new StudioApiError(400, "training_did_not_start", `training stopped before its run folder was made (exit ${exitCode}): ${error}`, {
-          hint: hint ?? "fix what the message names (model, dataset, a hyper-parameter) and start again; the same command in a terminal shows the whole output",
-        });
-      }
-      await new Promise((done) => setTimeout(done, 200));
+    let failure: Extract<TrainChannelEvent, { event: "error" }> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const started = new Promise<string>((resolveStart) => {
+      training.onEvent = (event) => {
+        if (event.event === "run" && !training.runId) {
+          training.runId = event.id;
+          mkdirSync(runPath(join(runsDir, event.id), "studio"), { recursive: true });
+          appendFileSync(runPath(join(runsDir, event.id), "studioLog"), `$ reviewtune ${args.join(" ")}\n`);
+          this.writeLog(training, []);
+          if (estimate) writeJsonAtomic(runPath(join(runsDir, event.id), "studioEstimate"), estimate);
+          resolveStart(event.id);
+        } else if (event.event === "error") failure = event;
+      };
+    });
+    const ended = training.closed.then((code) => {
+      if (training.runId) return training.runId; // it started, and has ended since
+      // The CLI's own account of the failure (the `error` event), else the end of its output.
+      const message = failure?.message ?? (training.log.slice(-3).join(" / ") || "no output");
+      throw new StudioApiError(400, "training_did_not_start", `training stopped before its run folder was made (exit ${failure?.exit_code ?? code}): ${message}`, {
+        hint: failure?.hint ?? "fix what the message names (model, dataset, a hyper-parameter) and start again; the same command in a terminal shows the whole output",
+      });
+    });
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        training.child.kill("SIGINT");
+        reject(new StudioApiError(504, "training_start_timeout", "the training did not make its run folder in time", { hint: "see the terminal running the studio; the engine may still be preparing the model" }));
+      }, this.options.startTimeoutMs ?? 180_000);
+    });
+    try {
+      return await Promise.race([started, ended, timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
-    training.child.kill("SIGINT");
-    throw new StudioApiError(504, "training_start_timeout", "the training did not make its run folder in time", { hint: "see the terminal running the studio; the engine may still be preparing the model" });
   }
 
   /** SIGINT, as Ctrl-C in a terminal: the CLI cancels the engine, which saves a checkpoint. */
