@@ -190,7 +190,7 @@ function grammarAcceptor(llama: Llama): GrammarAcceptor | undefined {
 interface OrdinalTokens {
   after: string;
   choices: Token[];
-  then?: { text: Token[]; after: string; choices: Token[]; bands: number[] } | undefined;
+  then?: { text: Token[]; raw: string; after: string; choices: Token[]; bands: number[] } | undefined;
   decided?: Token | undefined;
 }
 
@@ -216,6 +216,8 @@ export class LlamaCppBackend implements GenerationBackend {
   private baseMergeable: boolean | undefined;
   /** Tokens fed by jumping forward since start (the backend test checks that analyses jump). */
   jumpedTokens = 0;
+  /** Second readings of a joint ordinal choice whose tokens stayed in the context (see tokensOf). */
+  keptReads = 0;
   /** Prompt chunks evaluated on the whole thread budget since start (see complete; the backend test checks it). */
   widePromptChunks = 0;
   /** Prompts being answered now, over every pool: a lone one's prompt takes every thread (see complete). */
@@ -451,27 +453,35 @@ export class LlamaCppBackend implements GenerationBackend {
       usable.push({
         after: squashSpace(ordinal.after),
         choices,
-        then: ordinal.then && then ? { text: this.model!.tokenize(ordinal.then.text, false), after: squashSpace(ordinal.then.text), choices: then, bands: ordinal.then.bands } : undefined,
+        then: ordinal.then && then ? { text: this.model!.tokenize(ordinal.then.text, false), raw: ordinal.then.text, after: squashSpace(ordinal.then.text), choices: then, bands: ordinal.then.bands } : undefined,
       });
     }
     return usable;
   }
 
   /**
-   * The model's weights over `options` as the next token after `tokens`, read without keeping them:
-   * they are evaluated in one batch at the end of the sequence and erased again.
+   * The model's weights over `options` as the next token after `tokens`, which are evaluated in one
+   * batch at the end of the sequence and stay there (the caller erases them, or keeps them where the
+   * answer goes on with them).
    */
   private async readNext(sequence: LlamaContextSequence, tokens: Token[], options: Token[]): Promise<number[]> {
-    const start = sequence.nextTokenIndex;
     const input = tokens.map((token, index): ControlledEvaluateInputItem => (index === tokens.length - 1 ? [token, { generateNext: { logits: { filter: { tokens: options } } } }] : token));
-    try {
-      const logits = (await sequence.controlledEvaluate(input)).at(-1)?.next.logits;
-      const values = options.map((option) => logits?.get(option) ?? Number.NEGATIVE_INFINITY);
-      const top = Math.max(...values);
-      return values.map((value) => (Number.isFinite(value) ? Math.exp(value - top) : 0));
-    } finally {
-      await sequence.eraseContextTokenRanges([{ start, end: sequence.nextTokenIndex }]);
+    const logits = (await sequence.controlledEvaluate(input)).at(-1)?.next.logits;
+    const values = options.map((option) => logits?.get(option) ?? Number.NEGATIVE_INFINITY);
+    const top = Math.max(...values);
+    return values.map((value) => (Number.isFinite(value) ? Math.exp(value - top) : 0));
+  }
+
+  /** Whether the grammar (if any) admits `tokens` next, one after another (checked on a copy of its state). */
+  private admits(state: LlamaGrammarEvaluationState | undefined, tokens: Token[]): boolean {
+    if (!state) return true;
+    if (!this.acceptor) return false;
+    const probe = state.clone();
+    for (const token of tokens) {
+      if (!this.acceptor.can(probe, token)) return false;
+      this.acceptor.accept(probe, token);
     }
+    return true;
   }
 
   /**
@@ -503,6 +513,7 @@ export class LlamaCppBackend implements GenerationBackend {
     const pending = [...ordinals];
     const generated: Token[] = [];
     const state = options?.grammarEvaluationState as LlamaGrammarEvaluationState | undefined;
+    let kept: Token[] | undefined; // after an option: tokens read into the context that the answer goes on with
     const due = () => {
       if (pending.length === 0 || generated.length >= ORDINAL_WINDOW) return -1;
       const text = squashSpace(this.model!.detokenize(generated));
@@ -530,13 +541,25 @@ export class LlamaCppBackend implements GenerationBackend {
             if (median >= 0) chosen = ordinal.choices[median]!;
             if (median >= 0 && ordinal.then) {
               const then = ordinal.then;
+              const start = sequence.nextTokenIndex;
               const joint = jointChoice(weights, await this.readNext(sequence, [chosen, ...then.text], then.choices), then.bands);
+              const decided = joint ? then.choices[joint.second]! : undefined;
+              // Where the answer goes on exactly as read (the median option kept, the jump rules saying
+              // the answer continues with that text, the grammar admitting it and the second option),
+              // the read tokens stay in the context: one batch fewer. Otherwise they are erased and the
+              // answer goes on from the option taken.
+              const continues = jumps !== undefined && forcedContinuation(jumps, this.model!.detokenize([...generated, chosen])) === then.raw;
+              if (joint && joint.first === median && continues && this.admits(state, [...then.text, decided!])) {
+                kept = [...then.text, decided!];
+                this.keptReads += 1;
+              }
+              else await sequence.eraseContextTokenRanges([{ start, end: sequence.nextTokenIndex }]);
               if (joint) {
                 chosen = ordinal.choices[joint.first]!;
                 // The second choice is written as decided; a choice of its own over the same options goes.
                 const same = (other: OrdinalTokens) => other.choices.length === then.choices.length && other.choices.every((token, index) => token === then.choices[index]);
                 for (let index = pending.length - 1; index >= 0; index -= 1) if (same(pending[index]!)) pending.splice(index, 1);
-                pending.unshift({ after: then.after, choices: then.choices, decided: then.choices[joint.second] });
+                if (!kept) pending.unshift({ after: then.after, choices: then.choices, decided });
               }
             }
           }
@@ -544,6 +567,17 @@ export class LlamaCppBackend implements GenerationBackend {
         generated.push(chosen);
         tokens = [chosen];
         yield { token: chosen, next: tokens, ...(logprobs === undefined ? {} : { logprob: Math.log(step.probabilities?.get(chosen) ?? 0), top: this.topLogprobs(step.probabilities, logprobs) }) };
+        if (kept) {
+          // The text read after the option is already in the context; the second option is not yet.
+          for (const token of kept) {
+            if (state) this.acceptor!.accept(state, token);
+            generated.push(token);
+            this.jumpedTokens += 1;
+            yield { token, next: [token] };
+          }
+          tokens = [kept.at(-1)!];
+          kept = undefined;
+        }
         // What the answer must go on with after the option (the keys up to the next value) comes in the same batch.
         for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
           if (state) this.acceptor!.accept(state, forced);

@@ -227,10 +227,15 @@ describe("llama.cpp backend", () => {
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it! The battery lasts forever.", "Too small, returned it."];
     const prompts = reviews.map((text) => backend.renderChat([{ role: "user", content: `Example answer: ${shot}\n\n${analysisPrompt({ text })}` }]));
     const before = backend.jumpedTokens;
+    const keptBefore = backend.keptReads;
     const jumped = await backend.generate({ prompts, ...analysisGeneration(reviews.map((text) => ({ text }))), signal: new AbortController().signal });
     const fed = backend.jumpedTokens - before;
+    // The sentiment's reading after the stars stayed in the context where the answer went on with it.
+    const kept = backend.keptReads - keptBefore;
+    assert.ok(kept > 0, "some second readings were kept");
     const plain = await backend.generate({ prompts, ...analysisGeneration(reviews.map((text) => ({ text }))), jumps: undefined, signal: new AbortController().signal });
     assert.equal(backend.jumpedTokens - before, fed, "nothing jumps without rules");
+    assert.equal(backend.keptReads - keptBefore, kept, "nor is a reading kept");
     assert.ok(fed >= 10 * reviews.length, `${fed} tokens fed for ${reviews.length} analyses`);
     let terms = 0;
     for (const [index, output] of jumped.outputs.entries()) {
@@ -274,6 +279,10 @@ describe("llama.cpp backend", () => {
       const generation = analysisGeneration(reviews.map((text) => ({ text })));
       const request = { adapterDir, prompts, ...generation, maxNewTokens: 32, logprobs: 12, signal: new AbortController().signal }; // both choices come within the first tokens; under the grammar only the options (and the spaces it admits) have any probability there
       const result = await backend.generate(request);
+      // Without log-probabilities the tokens read for the sentiment stay in the context where the
+      // answer goes on with them (and the keys come in batches): the same answers.
+      const kept = await backend.generate({ ...request, logprobs: undefined });
+      assert.deepEqual(kept.outputs.map((output) => output.text), result.outputs.map((output) => output.text));
       for (const [index, output] of result.outputs.entries()) {
         const steps = output.logprobs!;
         const starsAt = stepAt(steps, stars.after, stars.choices);
