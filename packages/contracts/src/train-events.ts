@@ -1,6 +1,6 @@
-// What `reviewtune train --events-fd N` writes to file descriptor N: one JSON object per line, for a
-// program that starts the CLI as a child (the studio) and must learn the run's folder and a failure's
-// message without reading the human output or watching the runs folder.
+// What `reviewtune train --events ipc|FILE` sends (over Node's IPC channel, or as one JSON object per
+// line appended to FILE), for a program that starts the CLI as a child (the studio) and must learn
+// the run's folder and a failure's message without reading the human output or watching the runs folder.
 import { z } from "zod";
 import { RUN_STATUSES } from "./vocabulary.js";
 
