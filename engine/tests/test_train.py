@@ -18,7 +18,7 @@ from conftest import Engine, sentiment_rows, train_config, write_jsonl
 from reviewtune_engine.errors import EngineError
 from reviewtune_engine.files import current_umask
 from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
-from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, default_max_eval, latest_complete_checkpoint, record_base, train
+from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, TrainingSettings, default_max_eval, latest_complete_checkpoint, record_base, train
 
 
 def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
@@ -131,6 +131,17 @@ def test_resume_after_kill_continues_the_same_curve(tmp_path, tiny_model):
     assert sorted(resumed_losses) == list(range(1, 61)), "every step is logged exactly once"
     for step, loss in reference_losses.items():
         assert resumed_losses[step] == pytest.approx(loss, rel=1e-4, abs=1e-5), f"step {step} differs after resume"
+
+
+def test_the_typed_view_of_training_settings_has_every_field_of_the_protocol():
+    # TrainingSettings is written from contracts' TrainingConfigSchema; the protocol's JSON Schema
+    # (generated from it) says which fields a train request's config.training can carry.
+    import dataclasses
+
+    schema = json.loads((Path(__file__).parents[1] / "src" / "reviewtune_engine" / "protocol.schema.json").read_text())
+    train_request = next(branch for branch in schema["request"]["oneOf"] if branch["properties"]["method"].get("const") == "train")
+    fields = train_request["properties"]["params"]["properties"]["config"]["properties"]["training"]["properties"]
+    assert {field.name for field in dataclasses.fields(TrainingSettings)} == set(fields)
 
 
 def test_incomplete_checkpoints_are_ignored(tmp_path):

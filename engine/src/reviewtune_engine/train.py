@@ -1,4 +1,5 @@
-"""One training job, top to bottom: setup, data, model, fit, save.
+"""One training job, in stages (train() at the end): prepare the run folder, data, model, plan (with a
+time budget), fit, save. TrainJob is the typed view of the request the stages read.
 
 The Node side hands over a resolved config and JSONL files of {prompt, completion} rows whose chat
 template is already applied. We tokenize, mask the prompt out of the loss, and train with
@@ -22,6 +23,7 @@ import resource
 import shutil
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -495,146 +497,277 @@ def _peak_memory_bytes() -> int:
 # ---- the job ----------------------------------------------------------------------------------
 
 
-def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
-    job_started = time.perf_counter()
-    config = params["config"]
-    training = config["training"]
-    classify = config.get("task", "generate") == "classify"
-    label_names: list[str] | None = params.get("label_names") if classify else None
-    if classify and not label_names:
-        raise EngineError("bad_config", 'task "classify" needs label_names in the train request', field="labels")
-    run_dir = Path(params["run_dir"])
-    checkpoints_dir = run_dir / "checkpoints"
-    metrics_path = run_dir / "metrics.jsonl"
-    run_dir.mkdir(parents=True, exist_ok=True)
+# ---- the job, stage by stage ------------------------------------------------------------------
 
-    # setup
-    if training.get("threads"):
-        torch.set_num_threads(training["threads"])
-    set_seed(training["seed"])
-    resume_from = None
-    if params.get("resume"):
-        resume_from = latest_complete_checkpoint(checkpoints_dir)
-        if resume_from is None:
-            raise EngineError("no_checkpoint", f"{checkpoints_dir} has no complete checkpoint to resume from", hint="start the run again without --resume", file=str(checkpoints_dir))
-    else:
-        shutil.rmtree(checkpoints_dir, ignore_errors=True)
-        metrics_path.unlink(missing_ok=True)
 
-    emit({"kind": "status", "message": f"loading {config['model']['source']}"})
-    reference = config["model"]
-    resolved = models.resolve(reference["source"], allow_pickle=reference.get("allow_pickle", False), revision=reference.get("revision"))
-    tokenizer = models.load_tokenizer(resolved)
+@dataclass(frozen=True)
+class TrainingSettings:
+    """config.training as the engine reads it (contracts TrainingConfigSchema; the Node side sends
+    every default filled, the request is validated against the protocol's JSON Schema first, and the
+    optional fields default here as they do there)."""
 
-    # data
-    max_length = training["max_length"]
-    packing = training["packing"]
-    eval_examples = None
-    recorder = None
-    loss_function = None  # task "classify": classification.WeightedLoss; labelled logits: lm_loss.LabelledLoss
-    class_weights: dict[str, float] | None = None
-    if classify:
-        train_examples = classification.tokenize_rows(classification.read_rows(params["train_file"], "train", label_names), tokenizer, max_length)
-        if params.get("eval_file"):
-            eval_examples = classification.tokenize_rows(classification.read_rows(params["eval_file"], "validation", label_names), tokenizer, max_length)
-        collator = _CountingCollator(classification.PaddingCollator(tokenizer, packing, max_length))
-        recorder = classification.MetricsRecorder(label_names)
-        # The loss goes through WeightedLoss also with class_balance "none" (all weights 1): the model's
-        # own classification loss ignores the Trainer's row count, so under gradient accumulation it
-        # was summed over the micro-batches, gradient_accumulation times too large (and clipped so).
-        weights = [1.0] * len(label_names)
-        if training.get("class_balance", "weighted_loss") == "weighted_loss":
-            counts = Counter(example["labels"] for example in train_examples)
-            weights = classification.class_weights([example["labels"] for example in train_examples], len(label_names))
-            class_weights = dict(zip(label_names, weights))
-            rows = {name: counts[index] for index, name in enumerate(label_names)}
-            emit({"kind": "status", "message": "class weights (inverse frequency): " + ", ".join(f"{name} {class_weights[name]:.3f} ({rows[name]} rows)" for name in label_names)})
-            if resume_from is None:  # a resumed run keeps the record written when it started
-                with open(metrics_path, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"kind": "class_weights", "step": 0, "weights": class_weights, "train_rows": rows, "time": time.time()}) + "\n")
-        loss_function = classification.WeightedLoss(weights)
-    else:
-        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+    epochs: float
+    max_steps: int | None
+    learning_rate: float
+    batch_size: int
+    gradient_accumulation: int
+    warmup_steps: int
+    scheduler: str
+    weight_decay: float
+    max_grad_norm: float
+    max_length: int
+    seed: int
+    packing: str
+    logits: str
+    logging_steps: int
+    threads: int
+    time_budget_seconds: float | None
+    class_balance: str
 
-        train_examples, dropped = tokenize_rows(read_rows(params["train_file"], "train"), tokenizer, max_length)
-        if not train_examples:
-            raise EngineError("bad_data", f"no training example has completion tokens within max_length {max_length}", field="training.max_length")
-        if params.get("eval_file"):
-            eval_examples, _ = tokenize_rows(read_rows(params["eval_file"], "validation"), tokenizer, max_length)
-        if dropped:
-            emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {max_length}"})
-        language_model_collator = DataCollatorForLanguageModeling(
-            pad_token_id=tokenizer.pad_token_id,
-            padding_free=packing == "padding_free",
-            pad_to_multiple_of=max_length if packing == "pad_to_max_length" else None,
+    @classmethod
+    def of(cls, raw: dict) -> TrainingSettings:
+        return cls(
+            epochs=raw["epochs"],
+            max_steps=raw.get("max_steps"),
+            learning_rate=raw["learning_rate"],
+            batch_size=raw["batch_size"],
+            gradient_accumulation=raw["gradient_accumulation"],
+            warmup_steps=raw["warmup_steps"],
+            scheduler=raw["scheduler"],
+            weight_decay=raw["weight_decay"],
+            max_grad_norm=raw["max_grad_norm"],
+            max_length=raw["max_length"],
+            seed=raw["seed"],
+            packing=raw["packing"],
+            logits=raw.get("logits", "labelled"),
+            logging_steps=raw["logging_steps"],
+            threads=raw.get("threads") or 0,
+            time_budget_seconds=raw.get("time_budget_seconds"),
+            class_balance=raw.get("class_balance", "weighted_loss"),
         )
-        if training.get("logits", "labelled") == "labelled":
-            # The head and the loss only where a label is (lm_loss.py): same loss, fewer FLOPs and bytes.
-            collator = _CountingCollator(lm_loss.LogitsWhereLabelled(language_model_collator))
-            loss_function = lm_loss.LabelledLoss()
-        else:
-            collator = _CountingCollator(language_model_collator)
-    from datasets import Dataset
 
-    # model
-    model = build_model(config, resolved, tokenizer, label_names)
-    parameters = models.count_parameters(model)
-    emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
+    @property
+    def examples_per_step(self) -> int:
+        return self.batch_size * self.gradient_accumulation
 
-    evaluation = config["evaluation"]
-    budget = training.get("time_budget_seconds")
-    per_step = training["batch_size"] * training["gradient_accumulation"]
-    trained = training["max_steps"] * per_step if training.get("max_steps") else math.ceil(training["epochs"] * len(train_examples))
-    max_eval = evaluation.get("max_examples") or (256 if budget else default_max_eval(trained))
-    if eval_examples and max_eval and len(eval_examples) > max_eval:
-        eval_examples = random.Random(training["seed"]).sample(eval_examples, max_eval)
+
+@dataclass(frozen=True)
+class TrainJob:
+    """A train request (protocol TrainRequest) with a typed view of what the stages read; `config`
+    stays whole for build_model (model, method, lora, quantization)."""
+
+    config: dict
+    training: TrainingSettings
+    evaluation_strategy: str
+    evaluation_every: int | None
+    evaluation_max: int | None
+    early_stopping: dict | None
+    checkpoints_keep: int
+    checkpoints_every: int | None
+    label_names: list[str] | None  # task "classify"; None for "generate"
+    run_dir: Path
+    train_file: str
+    eval_file: str | None
+    resume: bool
+
+    @classmethod
+    def of(cls, params: dict) -> TrainJob:
+        config = params["config"]
+        classify = config.get("task", "generate") == "classify"
+        label_names = params.get("label_names") if classify else None
+        if classify and not label_names:
+            raise EngineError("bad_config", 'task "classify" needs label_names in the train request', field="labels")
+        evaluation = config["evaluation"]
+        return cls(
+            config=config,
+            training=TrainingSettings.of(config["training"]),
+            evaluation_strategy=evaluation["strategy"],
+            evaluation_every=evaluation.get("every_steps"),
+            evaluation_max=evaluation.get("max_examples"),
+            early_stopping=config.get("early_stopping"),
+            checkpoints_keep=config["checkpoints"]["keep"],
+            checkpoints_every=config["checkpoints"].get("every_steps"),
+            label_names=label_names,
+            run_dir=Path(params["run_dir"]),
+            train_file=params["train_file"],
+            eval_file=params.get("eval_file"),
+            resume=bool(params.get("resume")),
+        )
+
+    @property
+    def classify(self) -> bool:
+        return self.label_names is not None
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    @property
+    def plan_file(self) -> Path:
+        return self.run_dir / "time-budget-plan.json"
+
+
+@dataclass
+class TrainingData:
+    """The tokenized examples and what batches and scores them."""
+
+    train_examples: list[dict]
+    eval_examples: list[dict] | None
+    collator: _CountingCollator
+    recorder: object | None = None  # task "classify": classification.MetricsRecorder
+    loss_function: object | None = None  # classification.WeightedLoss, or lm_loss.LabelledLoss
+    class_weights: dict[str, float] | None = None
+
+
+@dataclass
+class Fit:
+    """What the fit stage leaves: the trainer and its outcome."""
+
+    trainer: Trainer
+    output: object | None  # the Trainer's TrainOutput; None when cancelled inside an evaluation
+    callback: _ProtocolCallback
+    budget_stop: _TimeBudgetCallback | None
+    keep_best: bool
+    status: str
+
+
+def _prepare(job: TrainJob) -> Path | None:
+    """The run folder, threads and seed; the checkpoint to resume from (or a clean slate)."""
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    if job.training.threads:
+        torch.set_num_threads(job.training.threads)
+    set_seed(job.training.seed)
+    if job.resume:
+        resume_from = latest_complete_checkpoint(job.checkpoints_dir)
+        if resume_from is None:
+            raise EngineError("no_checkpoint", f"{job.checkpoints_dir} has no complete checkpoint to resume from", hint="start the run again without --resume", file=str(job.checkpoints_dir))
+        return resume_from
+    shutil.rmtree(job.checkpoints_dir, ignore_errors=True)
+    job.metrics_path.unlink(missing_ok=True)
+    return None
+
+
+def _classification_data(job: TrainJob, tokenizer, emit: Callable[[dict], None], resume_from: Path | None) -> TrainingData:
+    training, label_names = job.training, job.label_names
+    train_examples = classification.tokenize_rows(classification.read_rows(job.train_file, "train", label_names), tokenizer, training.max_length)
+    eval_examples = None
+    if job.eval_file:
+        eval_examples = classification.tokenize_rows(classification.read_rows(job.eval_file, "validation", label_names), tokenizer, training.max_length)
+    # The loss goes through WeightedLoss also with class_balance "none" (all weights 1): the model's
+    # own classification loss ignores the Trainer's row count, so under gradient accumulation it
+    # was summed over the micro-batches, gradient_accumulation times too large (and clipped so).
+    weights = [1.0] * len(label_names)
+    class_weights = None
+    if training.class_balance == "weighted_loss":
+        counts = Counter(example["labels"] for example in train_examples)
+        weights = classification.class_weights([example["labels"] for example in train_examples], len(label_names))
+        class_weights = dict(zip(label_names, weights))
+        rows = {name: counts[index] for index, name in enumerate(label_names)}
+        emit({"kind": "status", "message": "class weights (inverse frequency): " + ", ".join(f"{name} {class_weights[name]:.3f} ({rows[name]} rows)" for name in label_names)})
+        if resume_from is None:  # a resumed run keeps the record written when it started
+            with open(job.metrics_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"kind": "class_weights", "step": 0, "weights": class_weights, "train_rows": rows, "time": time.time()}) + "\n")
+    return TrainingData(
+        train_examples,
+        eval_examples,
+        _CountingCollator(classification.PaddingCollator(tokenizer, training.packing, training.max_length)),
+        recorder=classification.MetricsRecorder(label_names),
+        loss_function=classification.WeightedLoss(weights),
+        class_weights=class_weights,
+    )
+
+
+def _instruction_data(job: TrainJob, tokenizer, emit: Callable[[dict], None]) -> TrainingData:
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    training = job.training
+    train_examples, dropped = tokenize_rows(read_rows(job.train_file, "train"), tokenizer, training.max_length)
+    if not train_examples:
+        raise EngineError("bad_data", f"no training example has completion tokens within max_length {training.max_length}", field="training.max_length")
+    eval_examples = tokenize_rows(read_rows(job.eval_file, "validation"), tokenizer, training.max_length)[0] if job.eval_file else None
+    if dropped:
+        emit({"kind": "status", "message": f"{dropped} training example(s) dropped: the prompt alone fills max_length {training.max_length}"})
+    language_model_collator = DataCollatorForLanguageModeling(
+        pad_token_id=tokenizer.pad_token_id,
+        padding_free=training.packing == "padding_free",
+        pad_to_multiple_of=training.max_length if training.packing == "pad_to_max_length" else None,
+    )
+    if training.logits == "labelled":
+        # The head and the loss only where a label is (lm_loss.py): same loss, fewer FLOPs and bytes.
+        return TrainingData(train_examples, eval_examples, _CountingCollator(lm_loss.LogitsWhereLabelled(language_model_collator)), loss_function=lm_loss.LabelledLoss())
+    return TrainingData(train_examples, eval_examples, _CountingCollator(language_model_collator))
+
+
+def _sample_evaluation(job: TrainJob, data: TrainingData, emit: Callable[[dict], None]) -> None:
+    """Evaluations on at most evaluation.max_examples (a seeded sample), or a default sized to the run."""
+    training = job.training
+    budget = training.time_budget_seconds
+    trained = training.max_steps * training.examples_per_step if training.max_steps else math.ceil(training.epochs * len(data.train_examples))
+    max_eval = job.evaluation_max or (256 if budget else default_max_eval(trained))
+    if data.eval_examples and max_eval and len(data.eval_examples) > max_eval:
+        data.eval_examples = random.Random(training.seed).sample(data.eval_examples, max_eval)
         emit({"kind": "status", "message": f"evaluating on a seeded sample of {max_eval} validation examples (evaluation.max_examples)"})
 
-    # plan: with a time budget, time real steps and fit the schedule to what is left of the budget
-    plan = None
-    plan_file = run_dir / "time-budget-plan.json"
-    if budget:
-        if resume_from is not None and plan_file.is_file():
-            plan = json.loads(plan_file.read_text())  # the same schedule as the interrupted attempt
-        else:
-            emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
-            step_seconds = time_one_step(model, collator.inner, train_examples, training["batch_size"], training["gradient_accumulation"], training["seed"], loss_function)
-            planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(eval_examples or []), per_step, math.ceil(len(train_examples) / per_step), training["epochs"])
-            plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
-            files.write_json_atomic(plan_file, plan)
-        emit({"kind": "status", "message": f"time budget {budget:.0f} s: {plan['step_seconds']:.2f} s per step measured, {plan['steps']} steps planned, evaluation every {plan['eval_every']} steps"})
 
-    # fit
-    has_eval_data = bool(eval_examples)
-    has_eval = has_eval_data and (evaluation["strategy"] != "no" or plan is not None)  # evaluations during training
-    early = config.get("early_stopping") if has_eval else None
-    eval_strategy = ("steps" if plan else evaluation["strategy"]) if has_eval else "no"
-    eval_steps = plan["eval_every"] if plan else evaluation.get("every_steps")
+def _plan(job: TrainJob, model, data: TrainingData, job_started: float, resume_from: Path | None, emit: Callable[[dict], None]) -> dict | None:
+    """With a time budget: time real steps and fit the schedule to what is left of the budget (a
+    resumed run keeps the schedule of the interrupted attempt)."""
+    training = job.training
+    budget = training.time_budget_seconds
+    if not budget:
+        return None
+    if resume_from is not None and job.plan_file.is_file():
+        plan = json.loads(job.plan_file.read_text())
+    else:
+        emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
+        step_seconds = time_one_step(model, data.collator.inner, data.train_examples, training.batch_size, training.gradient_accumulation, training.seed, data.loss_function)
+        per_step = training.examples_per_step
+        planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(data.eval_examples or []), per_step, math.ceil(len(data.train_examples) / per_step), training.epochs)
+        plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
+        files.write_json_atomic(job.plan_file, plan)
+    emit({"kind": "status", "message": f"time budget {budget:.0f} s: {plan['step_seconds']:.2f} s per step measured, {plan['steps']} steps planned, evaluation every {plan['eval_every']} steps"})
+    return plan
+
+
+def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> Fit:
+    """The Trainer with our callbacks (protocol events and metrics, early stopping, the time budget), run."""
+    from datasets import Dataset
+
+    training = job.training
+    has_eval_data = bool(data.eval_examples)
+    has_eval = has_eval_data and (job.evaluation_strategy != "no" or plan is not None)  # evaluations during training
+    early = job.early_stopping if has_eval else None
+    eval_strategy = ("steps" if plan else job.evaluation_strategy) if has_eval else "no"
+    eval_steps = plan["eval_every"] if plan else job.evaluation_every
     keep_best = bool(early) or (plan is not None and has_eval)
-    max_steps = plan["steps"] if plan else (training.get("max_steps") or -1)
-    warmup_steps = min(training["warmup_steps"], max(max_steps // 5, 0)) if plan else training["warmup_steps"]
+    max_steps = plan["steps"] if plan else (training.max_steps or -1)
+    warmup_steps = min(training.warmup_steps, max(max_steps // 5, 0)) if plan else training.warmup_steps
     args = TrainingArguments(
-        output_dir=str(checkpoints_dir),
-        per_device_train_batch_size=training["batch_size"],
-        per_device_eval_batch_size=training["batch_size"],
-        gradient_accumulation_steps=training["gradient_accumulation"],
-        num_train_epochs=training["epochs"],
+        output_dir=str(job.checkpoints_dir),
+        per_device_train_batch_size=training.batch_size,
+        per_device_eval_batch_size=training.batch_size,
+        gradient_accumulation_steps=training.gradient_accumulation,
+        num_train_epochs=training.epochs,
         max_steps=max_steps,
-        learning_rate=training["learning_rate"],
-        weight_decay=training["weight_decay"],
+        learning_rate=training.learning_rate,
+        weight_decay=training.weight_decay,
         warmup_steps=warmup_steps,
-        lr_scheduler_type=training["scheduler"],
-        max_grad_norm=training["max_grad_norm"],
+        lr_scheduler_type=training.scheduler,
+        max_grad_norm=training.max_grad_norm,
         optim="adamw_torch",
-        seed=training["seed"],
-        data_seed=training["seed"],
-        logging_steps=training["logging_steps"],
+        seed=training.seed,
+        data_seed=training.seed,
+        logging_steps=training.logging_steps,
         eval_strategy=eval_strategy,
         eval_steps=eval_steps,
         # Early stopping and time budgets restore the best model, which needs a checkpoint at every evaluation.
         save_strategy=eval_strategy if keep_best else "no",
         save_steps=eval_steps if keep_best else None,
-        save_total_limit=config["checkpoints"]["keep"],
+        save_total_limit=job.checkpoints_keep,
         load_best_model_at_end=keep_best,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
@@ -644,29 +777,29 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
         # PEFT wrappers hide the model's forward signature, from which the Trainer finds the labels.
-        label_names=["labels"] if classify else None,
+        label_names=["labels"] if job.classify else None,
     )
-    callback = _ProtocolCallback(emit, is_cancelled, metrics_path, collator, config["checkpoints"].get("every_steps"), recorder)
+    callback = _ProtocolCallback(emit, is_cancelled, job.metrics_path, data.collator, job.checkpoints_every, data.recorder)
     callbacks: list[TrainerCallback] = [callback]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
     budget_stop = None
     schedule = None
     if plan:
-        schedule = _Schedule(training["scheduler"], warmup_steps, plan.get("replanned_steps", plan["steps"]))
+        schedule = _Schedule(training.scheduler, warmup_steps, plan.get("replanned_steps", plan["steps"]))
         # The final evaluation and the save come after the loop: leave them their time.
-        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan, plan_file, emit)
+        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan, job.plan_file, emit)
         callbacks.append(budget_stop)
     trainer = _AtomicCheckpointTrainer(
         model=model,
         args=args,
-        train_dataset=Dataset.from_list(train_examples),
-        eval_dataset=Dataset.from_list(eval_examples) if has_eval_data else None,
-        data_collator=collator,
+        train_dataset=Dataset.from_list(data.train_examples),
+        eval_dataset=Dataset.from_list(data.eval_examples) if has_eval_data else None,
+        data_collator=data.collator,
         processing_class=tokenizer,
         callbacks=callbacks,
-        compute_metrics=recorder,
-        compute_loss_func=loss_function,
+        compute_metrics=data.recorder,
+        compute_loss_func=data.loss_function,
     )
     callback.trainer = trainer
     callback.schedule = schedule
@@ -674,8 +807,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     if budget_stop is not None:
         budget_stop.trainer = trainer
     if resume_from is not None:
-        step = int(resume_from.name.split("-")[1])
-        _truncate_metrics(metrics_path, step)
+        _truncate_metrics(job.metrics_path, _step_of(resume_from))
         emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
     try:
         output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -683,12 +815,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         # Stopped inside an evaluation: the last complete checkpoint is where --resume starts.
         output = None
         emit({"kind": "status", "message": "cancelled during an evaluation; --resume continues from the last checkpoint"})
-    train_seconds = callback.training_seconds()
-    train_tokens = collator.tokens - callback.tokens_at_start
-    tokens_per_second = callback.tokens_per_second()
     state = trainer.state
-    steps_run = state.global_step - (callback.first_step or 0)
-
     if callback.cancelled:
         status = "cancelled"
     elif budget_stop is not None and (budget_stop.stopped or state.global_step >= budget_stop.schedule.total):
@@ -697,52 +824,87 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         status = "early_stopped"
     else:
         status = "completed"
+    return Fit(trainer, output, callback, budget_stop, keep_best, status)
 
-    # save
+
+def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: models.ResolvedModel, resume_from: Path | None, emit: Callable[[dict], None]) -> tuple[float | None, str | None, str | None]:
+    """A final evaluation, then the adapter (or the full model) written whole into the run folder:
+    (final eval loss, adapter dir, model dir). Nothing is saved for a cancelled run."""
+    if fit.status == "cancelled":
+        return None, None, None
+    trainer, state = fit.trainer, fit.trainer.state
     final_eval_loss = None
-    adapter_dir = model_dir = None
-    if status != "cancelled":
-        if has_eval_data:  # a final evaluation also when none ran during training (bench, short runs)
-            callback.final = True
-            # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
-            runtime, steps = output.metrics.get("train_runtime") if output else None, state.global_step - (int(resume_from.name.split("-")[1]) if resume_from else 0)
-            seconds = f", about {runtime / (steps * per_step) / 3 * len(eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
-            emit({"kind": "status", "message": f"final evaluation on {len(eval_examples)} validation examples{seconds}"})
-            try:
-                final_eval_loss = float(trainer.evaluate()["eval_loss"])
-            except _EvaluationCancelled:
-                # The training is done: keep it (the save below takes seconds), without the final figure.
-                emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
-        target = run_dir / ("model" if config["method"] == "full" else "adapter")
-        staging = files.staging_path(target)
-        shutil.rmtree(staging, ignore_errors=True)
-        trainer.model.save_pretrained(staging, safe_serialization=True)
-        tokenizer.save_pretrained(staging)
-        if classify:  # the class names travel with the adapter (a full model's config has id2label)
-            files.write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": label_names})
-        if config["method"] != "full":
-            record_base(staging, resolved)
-        files.honour_umask(staging)
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(staging, target)
-        if config["method"] == "full":
-            model_dir = str(target)
-        else:
-            adapter_dir = str(target)
+    if data.eval_examples:  # a final evaluation also when none ran during training (bench, short runs)
+        fit.callback.final = True
+        # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
+        runtime, steps = fit.output.metrics.get("train_runtime") if fit.output else None, state.global_step - (_step_of(resume_from) if resume_from else 0)
+        seconds = f", about {runtime / (steps * job.training.examples_per_step) / 3 * len(data.eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
+        emit({"kind": "status", "message": f"final evaluation on {len(data.eval_examples)} validation examples{seconds}"})
+        try:
+            final_eval_loss = float(trainer.evaluate()["eval_loss"])
+        except _EvaluationCancelled:
+            # The training is done: keep it (the save below takes seconds), without the final figure.
+            emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
+    full = job.config["method"] == "full"
+    target = job.run_dir / ("model" if full else "adapter")
+    staging = files.staging_path(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.model.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    if job.classify:  # the class names travel with the adapter (a full model's config has id2label)
+        files.write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": job.label_names})
+    if not full:
+        record_base(staging, resolved)
+    files.honour_umask(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.rename(staging, target)
+    return final_eval_loss, (None if full else str(target)), (str(target) if full else None)
 
-    best_metric = state.best_metric if keep_best else None
+
+def _step_of(checkpoint: Path) -> int:
+    """The global step of a checkpoint folder (checkpoint-<step>)."""
+    return int(checkpoint.name.split("-")[1])
+
+
+def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
+    """One training job: prepare, data, model, plan, fit, save; the protocol's TrainResult."""
+    job_started = time.perf_counter()
+    job = TrainJob.of(params)
+    resume_from = _prepare(job)
+
+    emit({"kind": "status", "message": f"loading {job.config['model']['source']}"})
+    reference = job.config["model"]
+    resolved = models.resolve(reference["source"], allow_pickle=reference.get("allow_pickle", False), revision=reference.get("revision"))
+    tokenizer = models.load_tokenizer(resolved)
+    data = _classification_data(job, tokenizer, emit, resume_from) if job.classify else _instruction_data(job, tokenizer, emit)
+
+    model = build_model(job.config, resolved, tokenizer, job.label_names)
+    parameters = models.count_parameters(model)
+    emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
+
+    _sample_evaluation(job, data, emit)
+    plan = _plan(job, model, data, job_started, resume_from, emit)
+    fit = _fit(job, model, tokenizer, data, plan, job_started, resume_from, emit, is_cancelled)
+    train_seconds = fit.callback.training_seconds()
+    train_tokens = data.collator.tokens - fit.callback.tokens_at_start
+    tokens_per_second = fit.callback.tokens_per_second()
+    state = fit.trainer.state
+    steps_run = state.global_step - (fit.callback.first_step or 0)
+    final_eval_loss, adapter_dir, model_dir = _save(job, fit, data, tokenizer, resolved, resume_from, emit)
+
+    best_metric = state.best_metric if fit.keep_best else None
     figures = None
-    if recorder is not None and recorder.last is not None and final_eval_loss is not None:
-        figures = {**recorder.last, "eval_loss": final_eval_loss}
+    if data.recorder is not None and data.recorder.last is not None and final_eval_loss is not None:
+        figures = {**data.recorder.last, "eval_loss": final_eval_loss}
     return {
-        "status": status,
+        "status": fit.status,
         "global_step": state.global_step,
         "max_steps": state.max_steps,
         "epochs_completed": round(state.epoch or 0.0, 4),
         "best_checkpoint": state.best_model_checkpoint,
         "best_eval_loss": float(best_metric) if best_metric is not None else None,
         "final_eval_loss": final_eval_loss,
-        "train_loss": float(output.training_loss) if output is not None and output.training_loss is not None else None,
+        "train_loss": float(fit.output.training_loss) if fit.output is not None and fit.output.training_loss is not None else None,
         "adapter_dir": adapter_dir,
         "model_dir": model_dir,
         "parameters": parameters,
@@ -751,7 +913,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "tokens_per_second": round(tokens_per_second, 2),
         "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
         "peak_memory_bytes": _peak_memory_bytes(),
-        "resumed_from_step": int(resume_from.name.split("-")[1]) if resume_from else None,
+        "resumed_from_step": _step_of(resume_from) if resume_from else None,
         "wall_seconds": round(time.perf_counter() - job_started, 3),
         "classification": figures,
         "time_budget": {
@@ -759,11 +921,11 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
             "measured_seconds_per_step": round(plan["step_seconds"], 4),
             "planned_steps": plan["steps"],
             "eval_every_steps": plan["eval_every"],
-            "eval_examples": len(eval_examples or []),
-            "stopped_by_budget": bool(budget_stop and budget_stop.stopped),
+            "eval_examples": len(data.eval_examples or []),
+            "stopped_by_budget": bool(fit.budget_stop and fit.budget_stop.stopped),
             "replanned_steps": plan.get("replanned_steps"),
         }
         if plan
         else None,
-        "class_weights": class_weights,
+        "class_weights": data.class_weights,
     }
