@@ -579,13 +579,7 @@ export class LlamaCppBackend implements GenerationBackend {
           kept = undefined;
         }
         // What the answer must go on with after the option (the keys up to the next value) comes in the same batch.
-        for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
-          if (state) this.acceptor!.accept(state, forced);
-          generated.push(forced);
-          tokens = [...tokens, forced];
-          this.jumpedTokens += 1;
-          yield { token: forced, next: tokens };
-        }
+        tokens = yield* this.jumpSteps(generated, jumps, state, tokens);
         continue;
       }
       // Plain steps until a choice is due (or to the end).
@@ -638,17 +632,27 @@ export class LlamaCppBackend implements GenerationBackend {
         generated.push(token);
         input = [token];
         yield { token, next: input };
-        for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
-          if (state) this.acceptor!.accept(state, forced);
-          generated.push(forced);
-          input = [...input, forced];
-          this.jumpedTokens += 1;
-          yield { token: forced, next: input };
-        }
+        input = yield* this.jumpSteps(generated, jumps, state, input);
       }
     } finally {
       await iterator.return();
     }
+  }
+
+  /**
+   * After a token the answer took: the text the jump rules say must follow, each token accepted by the
+   * grammar, pushed to `generated` and yielded; returns `input` with them (what to evaluate next).
+   */
+  private *jumpSteps(generated: Token[], jumps: Array<{ after: RegExp; text: string }> | undefined, state: LlamaGrammarEvaluationState | undefined, input: Token[]): Generator<Step, Token[]> {
+    let next = input;
+    for (const forced of jumps ? this.jumpAfter(generated, jumps, state) : []) {
+      if (state) this.acceptor!.accept(state, forced);
+      generated.push(forced);
+      next = [...next, forced];
+      this.jumpedTokens += 1;
+      yield { token: forced, next };
+    }
+    return next;
   }
 
   /** The tokens the answer must go on with under the jump rules, or none (see plainSteps). */
