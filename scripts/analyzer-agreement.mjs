@@ -4,6 +4,7 @@
 // repo) or the CSV/JSONL files given as arguments. Run `npm run build` first.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { sentimentOfStars } from "../packages/contracts/dist/vocabulary.js";
 import { analyzeReview } from "../packages/core/dist/data/labels/analyzer.js";
 import { readRecords } from "../packages/core/dist/data/sources/records.js";
 import { ReviewValidator } from "../packages/core/dist/data/sources/reviews.js";
@@ -17,7 +18,7 @@ if (files.length === 0) {
   }
   files = readdirSync(defaultFolder).filter((name) => name.endsWith(".csv")).map((name) => join(defaultFolder, name));
 }
-const gold = (stars) => (stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive");
+const gold = sentimentOfStars;
 const CLASSES = ["negative", "neutral", "positive"];
 const started = performance.now();
 const totals = newTally();

@@ -5,7 +5,7 @@
 // the stars first (the finest decision), then what follows from them.
 import { z } from "zod";
 import type { OrdinalChoice } from "./protocol.js";
-import { SENTIMENT_CLASSES } from "./vocabulary.js";
+import { SENTIMENT_CLASSES, sentimentOfStars } from "./vocabulary.js";
 
 export const QUALITY_LABELS = ["good", "mixed", "poor"] as const;
 export const RECOMMENDATION_LABELS = ["yes", "mixed", "no"] as const;
@@ -166,8 +166,13 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
  * together (jointChoice): the stars' reading and the sentiment's reading are two views of the same
  * review, and the labels follow the band rule (1-2 negative, 3 neutral, 4-5 positive).
  */
+const STAR_OPTIONS = ["1", "2", "3", "4", "5"];
 export const ANALYSIS_ORDINALS: OrdinalChoice[] = [
-  { after: '"stars":', choices: ["1", "2", "3", "4", "5"], then: { text: ',"sentiment":"', choices: [...SENTIMENT_CLASSES], bands: [0, 0, 1, 2, 2] } },
+  {
+    after: '"stars":',
+    choices: STAR_OPTIONS,
+    then: { text: ',"sentiment":"', choices: [...SENTIMENT_CLASSES], bands: STAR_OPTIONS.map((stars) => SENTIMENT_CLASSES.indexOf(sentimentOfStars(Number(stars)))) },
+  },
   // Decided alone only where the stars were not (e.g. a tokenizer that splits an option).
   { after: '"sentiment":"', choices: [...SENTIMENT_CLASSES] },
 ];

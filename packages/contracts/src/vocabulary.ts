@@ -6,6 +6,11 @@ import { z } from "zod";
 export const SENTIMENT_CLASSES = ["negative", "neutral", "positive"] as const;
 export type Sentiment = (typeof SENTIMENT_CLASSES)[number];
 
+/** The sentiment a star rating implies, the rule every label of this project follows: 1-2 negative, 3 neutral, 4-5 positive. */
+export function sentimentOfStars(stars: number): Sentiment {
+  return stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive";
+}
+
 /** A run's status as its run.json says it (a run is marked completed only after the engine reported success). */
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -9,7 +9,7 @@
 // one unambiguously; the rule-based analyzer does not (demo-reviews.test.ts keeps it from being an
 // oracle), so a tuned model has something to learn beyond the lexicon.
 import type { ReviewLabels } from "./labels/analyzer.js";
-import type { Sentiment } from "@reviewtune/contracts";
+import { sentimentOfStars, type Sentiment } from "@reviewtune/contracts";
 import type { Review } from "./sources/reviews.js";
 import { REVIEW_TASKS, type ReviewTask } from "./augment/answers.js";
 import { analysisExample, reviewExamples, type ReviewExample } from "./augment/augment.js";
@@ -223,10 +223,6 @@ function pickRating(random: Random): Rating {
   return draw < 0.85 ? 2 : 1;
 }
 
-function sentimentOf(rating: Rating): Sentiment {
-  if (rating >= 4) return "positive";
-  return rating === 3 ? "neutral" : "negative";
-}
 
 /** How a review is written; each kind keeps its labels known by construction. */
 type Kind = "plain" | "negation" | "sarcasm" | "mixed" | "comparison" | "understatement" | "implicit" | "ambiguous";
@@ -571,7 +567,7 @@ function makeReview(random: Random, index: number): DemoReview {
   const product = pick(random, Object.keys(products));
   const lexicon = [...new Set([...shared, ...(products[product] ?? [])])];
   const rating = pickRating(random);
-  const sentiment = sentimentOf(rating);
+  const sentiment = sentimentOfStars(rating);
   const kind = pickKind(random, sentiment);
   const featureDraw = random();
   const count = kind === "mixed" ? 2 : featureDraw < 0.3 ? 1 : featureDraw < 0.75 ? 2 : 3;

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ANALYSIS_JUMPS, ANALYSIS_ORDINALS, ExampleMessageSchema, QUALITY_LABELS, RECOMMENDATION_LABELS, SENTIMENT_CLASSES, parseAnalysis, reviewAnalysisJsonSchema, type AnalysisReport, type AnalysisSystemResult, type ExampleMessage, type ReviewAnalysis } from "@reviewtune/contracts";
+import { ANALYSIS_JUMPS, ANALYSIS_ORDINALS, ExampleMessageSchema, QUALITY_LABELS, RECOMMENDATION_LABELS, SENTIMENT_CLASSES, parseAnalysis, sentimentOfStars, reviewAnalysisJsonSchema, type AnalysisReport, type AnalysisSystemResult, type ExampleMessage, type ReviewAnalysis } from "@reviewtune/contracts";
 import { ANALYSIS_TASK, reviewBody } from "../data/augment/augment.js";
 import { datasetPath } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
@@ -206,7 +206,7 @@ export async function headAnalyses(engine: EngineClient, head: { choice: Classif
       latency,
       analyses: result.outputs.map((output) => {
         const stars = Number(output.label) as ReviewAnalysis["stars"];
-        return { stars, sentiment: stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive" };
+        return { stars, sentiment: sentimentOfStars(stars) };
       }),
     };
   }

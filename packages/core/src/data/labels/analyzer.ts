@@ -13,7 +13,7 @@
 import { createRequire } from "node:module";
 import type winkNLP from "wink-nlp";
 import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
-import type { Sentiment } from "@reviewtune/contracts";
+import { sentimentOfStars, type Sentiment } from "@reviewtune/contracts";
 import type { Review } from "../sources/reviews.js";
 
 export type { Sentiment };
@@ -156,7 +156,7 @@ export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" |
   const fromRating = review.rating !== undefined;
   const stars = fromRating ? Math.round(review.rating!) : starsFromScore(textScore);
   const score = fromRating ? (review.rating! - 3) / 2 : textScore;
-  const label: Sentiment = fromRating ? (stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive") : labelFromScore(textScore);
+  const label: Sentiment = fromRating ? sentimentOfStars(stars) : labelFromScore(textScore);
   const source: LabelSource = fromRating ? "rating" : "analyzer";
 
   const praised = new Set<string>();
