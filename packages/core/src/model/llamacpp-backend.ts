@@ -662,14 +662,7 @@ export class LlamaCppBackend implements GenerationBackend {
     const rest = forcedContinuation(jumps, answer);
     if (!rest || (answer.length > 0 && charClass(answer.at(-1)!) === charClass(rest[0]!))) return [];
     const forced = this.model!.tokenize(rest, false);
-    if (state) {
-      const probe = state.clone();
-      for (const token of forced) {
-        if (!this.acceptor!.can(probe, token)) return [];
-        this.acceptor!.accept(probe, token);
-      }
-    }
-    return forced;
+    return this.admits(state, forced) ? forced : [];
   }
 
   /** The `count` likeliest tokens of a next-token distribution (node-llama-cpp's map is sorted, likeliest first). */

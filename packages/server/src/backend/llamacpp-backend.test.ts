@@ -23,11 +23,14 @@ const ask = (model: string, extra: Record<string, unknown> = {}) =>
   });
 
 /** From a step's returned alternatives: the option where the cumulative probability over the options reaches one half, and the likeliest option. */
+/** A step's returned alternatives as weights over the options (0 for an option not among them). */
+function weightsOf(top: ReadonlyArray<{ token: string; logprob: number }>, choices: readonly string[]): number[] {
+  return choices.map((choice) => Math.exp(top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
+}
+
 function medianAndLikeliest(top: ReadonlyArray<{ token: string; logprob: number }>, choices: readonly string[]): { median: string | undefined; likeliest: string | undefined } {
-  const weights = choices.map((choice) => Math.exp(top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  let cumulative = 0;
-  return { median: choices[weights.findIndex((weight) => (cumulative += weight) >= total / 2)], likeliest: choices[weights.indexOf(Math.max(...weights))] };
+  const weights = weightsOf(top, choices);
+  return { median: choices[medianIndex(weights)], likeliest: choices[weights.indexOf(Math.max(...weights))] };
 }
 
 before(async () => {
@@ -267,7 +270,6 @@ describe("llama.cpp backend", () => {
     const reviews = ["It works, I guess. Nothing special.", "Broke after a month but the seller replaced it.", "Love it!", "Too small, returned it.", "Okay for the price.", "Three stars: fine, not great."];
     const stars = ANALYSIS_ORDINALS[0]!;
     const then = stars.then!;
-    const weightsOf = (top: ReadonlyArray<{ token: string; logprob: number }>, choices: readonly string[]) => choices.map((choice) => Math.exp(top.find((entry) => entry.token === choice)?.logprob ?? -Infinity));
     // The step where an option was written after `after` (the answer so far, whitespace ignored).
     const stepAt = (steps: ReadonlyArray<{ token: string }>, after: string, choices: readonly string[]) =>
       steps.findIndex((step, position) => choices.includes(step.token) && steps.slice(0, position).map((entry) => entry.token).join("").replace(/\s+/g, "").endsWith(after));
