@@ -8,3 +8,5 @@ export * from "./http-api.js";
 export * from "./eval-report.js";
 export * from "./studio-api.js";
 export * from "./train-events.js";
+export * from "./dataset.js";
+export * from "./run-record.js";

@@ -2,6 +2,7 @@
 // UI, named by resource and endpoint. Requests are strict (the UI's form validates with the same
 // schema the server does); responses are schemas too, so tests and other clients can check them.
 import { z } from "zod";
+import { RejectionSchema } from "./dataset.js";
 import { EstimateSchema, EvalReportSchema } from "./eval-report.js";
 import { AnalyzeReviewSchema } from "./http-api.js";
 import { RUN_STATUSES } from "./vocabulary.js";
@@ -81,7 +82,7 @@ export type RenderedRow = z.infer<typeof RenderedRowSchema>;
 
 /** GET /studio/api/datasets/:name/rejected?offset&limit */
 export const PageQuerySchema = z.strictObject({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(200).default(20) });
-export const RejectedRowSchema = z.object({ file: z.string(), line: z.number().int(), reason: z.string(), detail: z.string() });
+export const RejectedRowSchema = RejectionSchema.pick({ file: true, line: true, reason: true, detail: true });
 export type RejectedRow = z.infer<typeof RejectedRowSchema>;
 export const RejectedResponseSchema = z.object({
   total: z.number().int(),

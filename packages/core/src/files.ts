@@ -4,7 +4,7 @@
 // (reviewtune_engine/files.py: staging_path, write_json_atomic).
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
 import { JsonParseError, parseJson } from "@reviewtune/contracts";
 import { DataError } from "./errors.js";
 
@@ -33,4 +33,19 @@ export function readJsonFile<S extends z.ZodType>(file: string, schema: S, hint?
     if (error instanceof JsonParseError) throw new DataError(error.message, file, undefined, { ...(hint ? { hint } : {}), cause: error });
     throw error;
   }
+}
+
+const FormatSchema = z.looseObject({ format: z.string().optional() });
+
+/**
+ * A versioned record (run.json, card.json): its `format` is checked first, so a record another version
+ * of reviewtune wrote is refused as such, not by the first field that differs; then the whole record
+ * by `schema`. A record without `format` predates the field and is read as the current version.
+ */
+export function readRecordFile<S extends z.ZodType>(file: string, format: string, schema: S, hint: string): z.output<S> {
+  const found = readJsonFile(file, FormatSchema, hint).format;
+  if (found !== undefined && found !== format) {
+    throw new DataError(`${file} is a "${found}" record; this version of reviewtune reads "${format}"`, file, undefined, { hint });
+  }
+  return readJsonFile(file, schema, hint);
 }

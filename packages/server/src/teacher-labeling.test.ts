@@ -43,7 +43,7 @@ describe("data build --teacher against reviewtune serve", () => {
     assert.equal(card.teacher.used + card.teacher.unusable + card.teacher.failed, texts.length);
     assert.equal(card.teacher.failed, 0, "every request reached the server and was answered");
     assert.equal(card.teacher.model, "tiny");
-    const sources = card.label_sources.sentiment;
+    const sources = card.label_sources.sentiment ?? {};
     assert.equal((sources.teacher ?? 0) + (sources.analyzer ?? 0), texts.length);
     assert.match(readFileSync(join(work, "dataset", "card.md"), "utf8"), /Teacher: tiny at http:\/\/127\.0\.0\.1:\d+\/v1: 5 reviews asked/);
     const served = (await server.app.inject({ method: "GET", url: "/metrics" })).payload;

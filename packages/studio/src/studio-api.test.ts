@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
+  type RunRecord,
   DatasetRowsResponseSchema,
   DatasetSummarySchema,
   PresetSummarySchema,
@@ -31,6 +32,7 @@ import {
   type TestReview,
   type TrainEstimate,
 } from "@reviewtune/contracts";
+import { runRecordFixture, trainResultFixture } from "@reviewtune/contracts/testing";
 import type { z } from "zod";
 import { TorchBackend, buildDataset, buildDemoDataset } from "@reviewtune/core";
 import { createStudio, type Studio } from "./studio.js";
@@ -45,9 +47,11 @@ let studio: Studio;
 const SMOL_CONFIG = { hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, tie_word_embeddings: true };
 const CHATML = "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
-function run(id: string, record: Record<string, unknown>, metrics: Array<Record<string, unknown>>) {
+function run(id: string, record: Partial<RunRecord>, metrics: Array<Record<string, unknown>>) {
   mkdirSync(join(runsDir, id), { recursive: true });
-  writeFileSync(join(runsDir, id, "run.json"), JSON.stringify({ id, created: "2026-01-01T00:00:00Z", config: { model: { source: model }, method: "lora", task: "generate", data: { train: join(data, "demo") }, training: { epochs: 1, batch_size: 2, gradient_accumulation: 1 } }, data: { train_rows: 20 }, error: null, ...record }));
+  const config = { model: { source: model }, method: "lora", task: "generate", data: { train: join(data, "demo") }, training: { epochs: 1, batch_size: 2, gradient_accumulation: 1 } } as const;
+  const data20 = { source: join(data, "demo"), train_rows: 20, validation_rows: 0, hash: "x", train_file: join(data, "demo", "train.jsonl"), validation_file: null };
+  writeFileSync(join(runsDir, id, "run.json"), JSON.stringify(runRecordFixture({ id, config, data: data20, ...record })));
   writeFileSync(join(runsDir, id, "metrics.jsonl"), metrics.map((line) => JSON.stringify(line)).join("\n") + "\n");
 }
 
@@ -60,12 +64,12 @@ before(async () => {
   writeFileSync(input, ['{"text": "Great fit, love it.", "rating": 5}', '{"text": "", "rating": 3}', '{"text": "Great fit, love it.", "rating": 5}', '{"text": "The strap is flimsy.", "rating": 9}', '{"text": "Works fine.", "rating": 4}'].join("\n") + "\n");
   await buildDataset({ inputs: [input], out: join(data, "mine"), skipBadRows: true, validation: 0, test: 0 });
   const times = (step: number) => 1_700_000_000 + step;
-  run("20260101-000000-done", { status: "completed", result: { global_step: 4, max_steps: 4, train_loss: 1.5, final_eval_loss: 1.7, tokens_per_second: 200, peak_memory_bytes: 2 ** 30, train_seconds: 12, adapter_dir: join(runsDir, "20260101-000000-done", "adapter") } }, [
+  run("20260101-000000-done", { status: "completed", result: trainResultFixture({ global_step: 4, max_steps: 4, train_loss: 1.5, final_eval_loss: 1.7, tokens_per_second: 200, peak_memory_bytes: 2 ** 30, train_seconds: 12, adapter_dir: join(runsDir, "20260101-000000-done", "adapter") }) }, [
     ...[1, 2, 3, 4].map((step) => ({ kind: "train", step, loss: 2 - step / 8, tokens_per_second: 200, time: times(step) })),
     { kind: "final_eval", step: 4, eval_loss: 1.7, time: times(5) },
   ]);
   // Resumed once (its first attempt's result is still in run.json), then the studio went away.
-  run("20260101-000001-orphan", { status: "running", attempts: 2, result: { global_step: 1, max_steps: 10, train_loss: 9, peak_memory_bytes: 1 } }, [1, 2].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
+  run("20260101-000001-orphan", { status: "running", attempts: 2, result: trainResultFixture({ global_step: 1, max_steps: 10, train_loss: 9, peak_memory_bytes: 1 }) }, [1, 2].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
   run("20260101-000002-failed", { status: "failed", error: { message: "the engine stopped (exit 137)" }, result: null }, [1].map((step) => ({ kind: "train", step, loss: 2, time: times(step) })));
   mkdirSync(join(runsDir, "20260101-000002-failed", "studio"));
   writeFileSync(join(runsDir, "20260101-000002-failed", "studio", "train.log"), "$ reviewtune train ...\n  step 1/10 | loss 2.0\nerror: the engine stopped (exit 137)\nhint: the machine may be out of memory\n");

@@ -1,11 +1,9 @@
 // `reviewtune data build | preview | demo`.
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
-import { z } from "zod";
 import {
   ConfigError,
-  DataError,
   SPLIT_FILES,
   Teacher,
   TokenBudget,
@@ -16,11 +14,12 @@ import {
   roundedLine,
   buildDemoDataset,
   chatTemplateFor,
-  readJsonl,
+  readDatasetCard,
+  readExampleRows,
   type ChatTemplate,
   type DatasetCard,
 } from "@reviewtune/core";
-import { ExampleMessageSchema, RejectedRowSchema, parseJson } from "@reviewtune/contracts";
+import { RejectionSchema, parseJson } from "@reviewtune/contracts";
 import { onInterrupt, startEngine } from "../engine.js";
 import { printable } from "../printable.js";
 
@@ -72,7 +71,7 @@ const say = (line: string) => console.log(printable(line));
 function printCard(card: DatasetCard, folder: string): void {
   const { splits } = card;
   say(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
-  if (card.rows) say(`  ${accountingLine(card)}`); // cards written before the accounting have none
+  say(`  ${accountingLine(card)}`);
   if (card.reviews === 0) {
     // Ready-made examples (QA keywords, title/description, Alpaca, chat): no review statistics.
     say(`  splits     train ${splits.train.examples} / validation ${splits.validation.examples} / test ${splits.test.examples} examples`);
@@ -155,7 +154,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     if (rejections.push(line) >= 5) break;
   }
   for (const line of rejections) {
-    const rejection = parseJson(line, RejectedRowSchema.extend({ unit: z.string() }), datasetPath(options.out, "rejected"));
+    const rejection = parseJson(line, RejectionSchema, datasetPath(options.out, "rejected"));
     say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
   say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${datasetPath(options.out, "cardMarkdown")}`);
@@ -169,23 +168,11 @@ export async function runDataDemo(options: DataDemoOptions): Promise<void> {
   printCard(card, options.out);
 }
 
-const CardSchema = z.looseObject({ format: z.literal("reviewtune-dataset/1"), reviews: z.number() });
-const ExampleSchema = z.object({
-  group: z.string(),
-  task: z.string(),
-  messages: z.array(ExampleMessageSchema).min(2),
-});
-
 export async function runDataPreview(folder: string, options: DataPreviewOptions): Promise<void> {
-  const cardFile = datasetPath(folder, "card");
-  if (!existsSync(cardFile)) {
-    throw new DataError(`${folder} is not a complete dataset (no card.json)`, cardFile, undefined, { hint: "build one with `reviewtune data build` or `reviewtune data demo`" });
-  }
-  const card = parseJson(readFileSync(cardFile, "utf8"), CardSchema, cardFile) as unknown as DatasetCard;
-  printCard(card, folder);
+  printCard(readDatasetCard(folder), folder);
   const split = options.split;
   if (!(split in SPLIT_FILES)) throw new ConfigError(`--split must be train, validation or test, got "${split}"`);
-  const rows = readJsonl(join(folder, SPLIT_FILES[split]), ExampleSchema, { what: "split file", hint: "rebuild the dataset" }).slice(0, options.rows);
+  const rows = readExampleRows(join(folder, SPLIT_FILES[split])).slice(0, options.rows);
   if (!options.model) {
     for (const [index, row] of rows.entries()) {
       say(`\n--- ${SPLIT_FILES[split]} #${index + 1} (task ${row.task}, review ${row.group}) ---`);

@@ -2,16 +2,11 @@
 // the saved folder with plain transformers and measures drift on held-out prompts), as a GGUF LoRA
 // (our converter; its drift measured in llama.cpp against the PEFT adapter), or as its PEFT adapter
 // folder. An export is complete or absent: each is staged and renamed.
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
-import { z } from "zod";
-import { ExampleMessageSchema, parseJson } from "@reviewtune/contracts";
 import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
-
-/** A test example as the dataset's test.jsonl holds it: the questions the drift check asks. */
-const TestRowSchema = z.object({ messages: z.array(ExampleMessageSchema), task: z.string().optional() });
 
 export interface ExportOptions {
   run: string;
@@ -35,11 +30,7 @@ export function driftQuestions(train: string | undefined, seed: number, count: n
   const folder = !train || !existsSync(train) ? undefined : statSync(train).isDirectory() ? train : hasDatasetFile(dirname(train), "card") ? dirname(train) : undefined;
   const test = folder ? datasetPath(folder, "test") : undefined;
   if (test && existsSync(test)) {
-    const rows = readFileSync(test, "utf8")
-      .split("\n")
-      .filter((line) => line.trim())
-      .slice(0, count)
-      .map((line, index) => parseJson(line, TestRowSchema, `${test}:${index + 1}`));
+    const rows = readExampleRows(test, { what: "test split", allowEmpty: true }).slice(0, count);
     if (rows.length > 0) return { questions: rows.map((row) => userTurns(row.messages)), tasks: rows.map((row) => row.task), source: test };
   }
   const demo = demoPromptTasks(seed + 1, count);

@@ -4,9 +4,9 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { CLASS_LABELS, SENTIMENT_CLASSES, type ClassLabels } from "@reviewtune/contracts";
+import { CLASS_LABELS, type ClassLabels } from "@reviewtune/contracts";
 import { DataError } from "../errors.js";
-import { datasetPath } from "./dataset-folder.js";
+import { datasetPath, readReviewRows } from "./dataset-folder.js";
 import { seededShuffle, type DataSpec } from "./instruction-data.js";
 import { readJsonl } from "./jsonl.js";
 
@@ -23,15 +23,6 @@ export interface PreparedClassificationData {
   labelSources: Record<string, number>;
 }
 
-const ReviewLineSchema = z.looseObject({
-  text: z.string().min(1),
-  split: z.enum(["train", "validation", "test"]),
-  labels: z.looseObject({
-    sentiment: z.looseObject({ label: z.enum(SENTIMENT_CLASSES), source: z.string() }),
-    rating: z.looseObject({ stars: z.number().int().min(1).max(5), source: z.string() }),
-  }),
-});
-
 function labeledRowSchema(labels: ClassLabels) {
   const names = CLASS_LABELS[labels] as readonly string[];
   return z.object({
@@ -43,10 +34,7 @@ function labeledRowSchema(labels: ClassLabels) {
 }
 
 function fromReviews(file: string, labels: ClassLabels): PreparedClassificationData & { test: number } {
-  const reviews = readJsonl(file, ReviewLineSchema, {
-    what: "reviews file",
-    hint: "reviews.jsonl is written by `reviewtune data build`; rebuild the dataset folder",
-  });
+  const reviews = readReviewRows(file);
   const train: ClassificationRow[] = [];
   const validation: ClassificationRow[] = [];
   const labelSources: Record<string, number> = {};

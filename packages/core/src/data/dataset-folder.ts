@@ -1,9 +1,13 @@
 // The dataset folder's owner (what `reviewtune data build` and `data demo` write): where each of its
 // files lives. Commands, the evaluator, the server and the studio go through here instead of
-// spelling the folder out. The card is written last: a folder with card.json is complete.
+// spelling the folder out, and read its records through the schemas in contracts (dataset.ts). The
+// card is written last: a folder with card.json is complete.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { SplitName } from "./builder/splits.js";
+import { DATASET_FORMAT, DatasetCardSchema, ExampleRowSchema, RejectionSchema, ReviewRowSchema, type DatasetCard, type ExampleRow, type Rejection, type ReviewRow, type SplitName } from "@reviewtune/contracts";
+import { DataError } from "../errors.js";
+import { readRecordFile } from "../files.js";
+import { readJsonl } from "./jsonl.js";
 
 /** What a dataset folder holds, relative to it. */
 export const DATASET_PATHS = {
@@ -34,4 +38,35 @@ export const SPLIT_FILES: Record<SplitName, string> = { train: DATASET_PATHS.tra
 /** A folder with the given file (a dataset folder has them all once its card is written). */
 export function hasDatasetFile(folder: string, path: DatasetPath): boolean {
   return existsSync(datasetPath(folder, path));
+}
+
+const REBUILD = "rebuild the folder with `reviewtune data build` (or `reviewtune data demo`)";
+
+/**
+ * The folder's card.json. A folder without one is not a complete dataset (the build writes it last);
+ * a card another version wrote, or a damaged one, is refused naming the file and field.
+ */
+export function readDatasetCard(folder: string): DatasetCard {
+  const file = datasetPath(folder, "card");
+  if (!existsSync(file)) throw new DataError(`${folder} is not a complete dataset (no card.json)`, file, undefined, { hint: `build one: ${REBUILD}` });
+  return readRecordFile(file, DATASET_FORMAT, DatasetCardSchema, REBUILD);
+}
+
+/** The examples of a split file (or of any file in that form), each line checked; `what` names the file in errors. */
+export function readExampleRows(file: string, options: { what?: string; allowEmpty?: boolean } = {}): ExampleRow[] {
+  return readJsonl(file, ExampleRowSchema, {
+    what: options.what ?? "split file",
+    hint: `each line needs "group", "task" and "messages" (a chat ending with the answer), as \`reviewtune data build\` writes them; ${REBUILD}`,
+    ...(options.allowEmpty ? { allowEmpty: true } : {}),
+  });
+}
+
+/** reviews.jsonl: every accepted review with its labels and split. */
+export function readReviewRows(file: string): ReviewRow[] {
+  return readJsonl(file, ReviewRowSchema, { what: "reviews file", hint: `reviews.jsonl is written by \`reviewtune data build\`; ${REBUILD}`, allowEmpty: true });
+}
+
+/** rejected.jsonl: every rejected row with its file, line and reason; none when the file is missing. */
+export function readRejections(file: string): Rejection[] {
+  return existsSync(file) ? readJsonl(file, RejectionSchema, { what: "rejections file", hint: REBUILD, allowEmpty: true }) : [];
 }

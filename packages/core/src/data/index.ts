@@ -9,7 +9,7 @@ export type { DatasetCard } from "./builder/card.js";
 export { buildDemoDataset } from "./builder/demo-dataset.js";
 export { TokenBudget } from "./builder/token-budget.js";
 export { prepareClassificationData, classCounts } from "./classification-data.js";
-export { DATASET_PATHS, datasetPath, SPLIT_FILES, hasDatasetFile } from "./dataset-folder.js";
+export { DATASET_PATHS, datasetPath, SPLIT_FILES, hasDatasetFile, readDatasetCard, readExampleRows, readReviewRows, readRejections } from "./dataset-folder.js";
 export { DEMO_CHAT_TASKS_PER_REVIEW, DEMO_EXAMPLES_PER_REVIEW, demoPrompts, demoPromptTasks } from "./demo-reviews.js";
 export { BUILTIN_DEMO, applyMix } from "./instruction-data.js";
 export { readJsonl } from "./jsonl.js";

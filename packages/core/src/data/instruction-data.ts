@@ -6,8 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_BALANCE_MAX_FACTOR, ExampleMessageSchema, parseAnalysis } from "@reviewtune/contracts";
-import { z } from "zod";
+import { DEFAULT_BALANCE_MAX_FACTOR, InstructionRowSchema, parseAnalysis, type BalanceReport, type InstructionRow } from "@reviewtune/contracts";
 import { DataError } from "../errors.js";
 import type { ChatTemplate } from "../templates/chat-template.js";
 import { ANALYSIS_TASK } from "./augment/augment.js";
@@ -17,12 +16,6 @@ import { readJsonl } from "./jsonl.js";
 
 export const BUILTIN_DEMO = "builtin:demo";
 
-const RowSchema = z.union([
-  z.object({ messages: z.array(ExampleMessageSchema).min(2), group: z.string().optional(), task: z.string().optional() }),
-  z.object({ prompt: z.string(), completion: z.string().min(1), group: z.string().optional(), task: z.string().optional() }),
-]);
-type Row = z.infer<typeof RowSchema>;
-
 export interface RenderedRow {
   prompt: string;
   completion: string;
@@ -31,8 +24,8 @@ export interface RenderedRow {
   task?: string;
 }
 
-function readRows(file: string): Row[] {
-  return readJsonl(file, RowSchema, {
+function readRows(file: string): InstructionRow[] {
+  return readJsonl(file, InstructionRowSchema, {
     what: "data file",
     missingHint: "check data.train / data.validation (or --data)",
     hint: 'each line needs "messages" (a chat ending with an assistant turn) or "prompt" and "completion" strings',
@@ -44,7 +37,7 @@ function readRows(file: string): Row[] {
  * row, read from its answer before the template wraps it: what data.balance balances by, kept out
  * of the rows themselves so the files the engine reads stay {prompt, completion, group, task}.
  */
-function render(rows: Row[], template: ChatTemplate, file: string, sentiments?: Map<RenderedRow, string>): RenderedRow[] {
+function render(rows: InstructionRow[], template: ChatTemplate, file: string, sentiments?: Map<RenderedRow, string>): RenderedRow[] {
   return rows.map((row, index) => {
     const group = row.group ?? `${file}#${index}`;
     const task = row.task;
@@ -128,12 +121,7 @@ export function applyMix<T extends Pick<RenderedRow, "group" | "task">>(rows: T[
 
 
 /** What oversampling did: rows per class before and after (analysis examples of the train split). */
-export interface BalanceReport {
-  by: "sentiment";
-  max_factor: number;
-  before: Record<string, number>;
-  after: Record<string, number>;
-}
+export type { BalanceReport };
 
 export interface PreparedData {
   train: RenderedRow[];

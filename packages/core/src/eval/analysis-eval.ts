@@ -5,11 +5,9 @@
 // aspect terms). Gold comes from the review's labels in reviews.jsonl, with their sources.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
-import { ANALYSIS_JUMPS, ANALYSIS_ORDINALS, ExampleMessageSchema, QUALITY_LABELS, RECOMMENDATION_LABELS, SENTIMENT_CLASSES, parseAnalysis, sentimentOfStars, reviewAnalysisJsonSchema, type AnalysisReport, type AnalysisSystemResult, type ExampleMessage, type ReviewAnalysis } from "@reviewtune/contracts";
+import { ANALYSIS_JUMPS, ANALYSIS_ORDINALS, ExampleMessageSchema, QUALITY_LABELS, RECOMMENDATION_LABELS, SENTIMENT_CLASSES, parseAnalysis, sentimentOfStars, reviewAnalysisJsonSchema, type AnalysisReport, type AnalysisSystemResult, type ExampleMessage, type ReviewAnalysis, type ReviewRow } from "@reviewtune/contracts";
 import { ANALYSIS_TASK, reviewBody } from "../data/augment/augment.js";
-import { datasetPath } from "../data/dataset-folder.js";
-import { readJsonl } from "../data/jsonl.js";
+import { datasetPath, readExampleRows, readReviewRows } from "../data/dataset-folder.js";
 import { analyzeReview } from "../data/labels/analyzer.js";
 import type { Review } from "../data/sources/reviews.js";
 import { classify, type ClassifierChoice } from "../classify/classify.js";
@@ -67,24 +65,6 @@ export interface AnalysisItem {
   review: { text: string; title?: string | undefined; category?: string | undefined };
 }
 
-const Label = z.looseObject({ source: z.string() });
-const ReviewRowSchema = z.looseObject({
-  id: z.string(),
-  text: z.string(),
-  title: z.string().optional(),
-  category: z.string().optional(),
-  split: z.string().optional(),
-  labels: z.looseObject({
-    sentiment: Label.extend({ label: z.enum(SENTIMENT_CLASSES) }),
-    rating: Label.extend({ stars: z.number() }),
-    features: Label.extend({ items: z.array(z.string()) }),
-    quality: Label.extend({ label: z.enum(QUALITY_LABELS) }),
-    recommendation: Label.extend({ label: z.enum(RECOMMENDATION_LABELS) }),
-    aspects: z.array(z.object({ term: z.string(), polarity: z.string() })).optional(),
-  }),
-});
-type ReviewRow = z.infer<typeof ReviewRowSchema>;
-const TestRowSchema = z.looseObject({ group: z.string(), task: z.string(), messages: z.array(ExampleMessageSchema).min(2) });
 
 export interface AnalysisDataset {
   items: AnalysisItem[];
@@ -97,10 +77,10 @@ export function loadAnalysisItems(directory: string, options: { limit?: number |
   const testFile = datasetPath(directory, "test");
   const reviewsFile = datasetPath(directory, "reviews");
   if (!existsSync(testFile) || !existsSync(reviewsFile)) return { items: [], training: [] };
-  const reviews = readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" });
+  const reviews = readReviewRows(reviewsFile);
   const byId = new Map(reviews.map((row) => [row.id, row]));
   const items: AnalysisItem[] = [];
-  for (const row of readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task and messages", allowEmpty: true })) {
+  for (const row of readExampleRows(testFile, { what: "test split", allowEmpty: true })) {
     if (row.task !== ANALYSIS_TASK) continue;
     const review = byId.get(row.group);
     if (!review) continue; // an instruction dataset's row: no labels to score against

@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { z } from "zod";
 import { REVIEW_TASKS, type ReviewTask } from "../data/augment/answers.js";
 import { ANALYSIS_TASK, type ExampleTask } from "../data/augment/augment.js";
-import { datasetPath } from "../data/dataset-folder.js";
+import { datasetPath, readReviewRows } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
 import type { Sentiment } from "../data/labels/analyzer.js";
 import { DataError } from "../errors.js";
 import { parseAnswer, type Quality, type Recommendation } from "./parse-answer.js";
-import { ExampleMessageSchema, type ExampleMessage } from "@reviewtune/contracts";
+import { ExampleRowSchema, type ExampleMessage, type ReviewRow } from "@reviewtune/contracts";
 
 export interface Gold {
   sentiment?: Sentiment;
@@ -44,30 +44,10 @@ export interface EvalItem {
   review: EvalReview | undefined;
 }
 
-const TestRowSchema = z.looseObject({
-  group: z.string().min(1),
-  task: z.enum([...REVIEW_TASKS, ANALYSIS_TASK] as unknown as [ExampleTask, ...ExampleTask[]]),
-  messages: z.array(ExampleMessageSchema).min(2),
-});
+/** A test split's row: a dataset example of a review task or the analysis. */
+const TestRowSchema = ExampleRowSchema.extend({ task: z.enum([...REVIEW_TASKS, ANALYSIS_TASK] as unknown as [ExampleTask, ...ExampleTask[]]) });
 
-const LabelSchema = z.looseObject({ source: z.string() });
-const ReviewRowSchema = z.looseObject({
-  id: z.string(),
-  text: z.string(),
-  title: z.string().optional(),
-  category: z.string().optional(),
-  product_title: z.string().optional(),
-  tags: z.array(z.string()).optional(),
-  split: z.string().optional(),
-  labels: z.looseObject({
-    sentiment: LabelSchema.extend({ label: z.string() }),
-    rating: LabelSchema.extend({ stars: z.number() }),
-    features: LabelSchema,
-    quality: LabelSchema.extend({ label: z.string() }),
-    recommendation: LabelSchema.extend({ label: z.string() }),
-  }),
-});
-export type ReviewRow = z.infer<typeof ReviewRowSchema>;
+export type { ReviewRow };
 
 export interface EvalDataset {
   directory: string;
@@ -89,7 +69,7 @@ export function loadEvalDataset(directory: string, options: { limit?: number | u
   }
   const rows = readJsonl(testFile, TestRowSchema, { what: "test split", hint: "rows need group, task (one of the six review tasks) and messages ending with the reference answer" });
   const reviewsFile = datasetPath(directory, "reviews");
-  const reviewRows = existsSync(reviewsFile) ? readJsonl(reviewsFile, ReviewRowSchema, { what: "reviews file", hint: "rows as `reviewtune data build` writes them" }) : [];
+  const reviewRows = existsSync(reviewsFile) ? readReviewRows(reviewsFile) : [];
   const reviewsById = new Map(reviewRows.map((row) => [row.id, row]));
   const groups = [...new Set(rows.map((row) => row.group))];
   const kept = new Set(options.limit ? groups.slice(0, options.limit) : groups);

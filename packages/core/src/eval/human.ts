@@ -4,16 +4,15 @@
 // the tuned model's win rate (ties count half) gets a bootstrap interval.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
-import { EvalReportSchema, type Estimate } from "@reviewtune/contracts";
+import { EvalReportSchema, HumanKeySchema, HumanRatingSchema, type Estimate, type HumanKey, type HumanPair } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
 import { readJsonFile, writeFileAtomic } from "../files.js";
 import { runPath } from "../train/run-folder.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
-export const HumanKeySchema = z.object({ run: z.string(), seed: z.number().int(), pairs: z.record(z.string(), z.object({ A: z.enum(["base", "tuned"]), B: z.enum(["base", "tuned"]) })) });
-const RatingSchema = z.object({ pair: z.string().min(1), preferred: z.enum(["A", "B", "tie"]) });
+/** The files of an exported set of pairs (the studio keeps its set in the run folder's human/). */
+export const HUMAN_FILES = { pairs: "pairs.jsonl", key: "key.json", ratings: "ratings.jsonl" } as const;
 
 /** pairs.jsonl (for raters) and key.json (kept apart) from an evaluated run's report.json. */
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
@@ -24,16 +23,17 @@ export function exportHumanPairs(runDirectory: string, out: string, options: { l
   if (items.length === 0) throw new ConfigError(`the evaluation in ${file} has no base answers to pair`, [], { hint: "evaluate with the base baseline (--baselines base,...)" });
   const seed = options.seed ?? 7;
   const random = seededRandom(seed);
-  const key: z.infer<typeof HumanKeySchema> = { run: report.run.id, seed, pairs: {} };
+  const key: HumanKey = { run: report.run.id, seed, pairs: {} };
   const lines = items.map((item, index) => {
     const pair = `p${String(index + 1).padStart(4, "0")}`;
     const tunedFirst = random() < 0.5;
     key.pairs[pair] = tunedFirst ? { A: "tuned", B: "base" } : { A: "base", B: "tuned" };
-    return JSON.stringify({ pair, task: item.task, prompt: item.prompt, A: tunedFirst ? item.answers.tuned : item.answers.base, B: tunedFirst ? item.answers.base : item.answers.tuned, preferred: null });
+    const line: HumanPair = { pair, task: item.task, prompt: item.prompt, A: (tunedFirst ? item.answers.tuned : item.answers.base) ?? "", B: (tunedFirst ? item.answers.base : item.answers.tuned) ?? "", preferred: null };
+    return JSON.stringify(line);
   });
   mkdirSync(out, { recursive: true });
-  const pairsFile = join(out, "pairs.jsonl");
-  const keyFile = join(out, "key.json");
+  const pairsFile = join(out, HUMAN_FILES.pairs);
+  const keyFile = join(out, HUMAN_FILES.key);
   writeFileAtomic(pairsFile, `${lines.join("\n")}\n`);
   writeFileAtomic(keyFile, `${JSON.stringify(key, null, 2)}\n`);
   return { pairs: pairsFile, key: keyFile, count: lines.length };
@@ -51,7 +51,7 @@ export interface HumanResult {
 export function scoreHumanRatings(keyFile: string, ratingsFile: string, options: { seed?: number; samples?: number } = {}): HumanResult {
   if (!existsSync(keyFile)) throw new DataError(`key file ${keyFile} does not exist`, keyFile, undefined, { hint: "pass the key.json written by `reviewtune human export`" });
   const key = readJsonFile(keyFile, HumanKeySchema);
-  const ratings = readJsonl(ratingsFile, RatingSchema, { what: "ratings file", hint: 'each line: {"pair": "p0001", "preferred": "A" | "B" | "tie"} (pairs.jsonl with "preferred" filled in works)' });
+  const ratings = readJsonl(ratingsFile, HumanRatingSchema, { what: "ratings file", hint: 'each line: {"pair": "p0001", "preferred": "A" | "B" | "tie"} (pairs.jsonl with "preferred" filled in works)' });
   const scores = ratings.map((rating, index) => {
     const sides = key.pairs[rating.pair];
     if (!sides) throw new DataError(`${ratingsFile}:${index + 1}: pair "${rating.pair}" is not in ${keyFile}`, ratingsFile, index + 1, { hint: "rate the pairs.jsonl exported with this key" });

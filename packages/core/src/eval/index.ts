@@ -4,7 +4,7 @@ export { ANALYSIS_MAX_TOKENS, analysisGeneration, loadAnalysisItems, analyzeWith
 export { compareReports } from "./compare.js";
 export { BASELINES, evaluateRun, evaluateAspects } from "./evaluate.js";
 export type { BaselineName } from "./evaluate.js";
-export { exportHumanPairs, scoreHumanRatings } from "./human.js";
+export { HUMAN_FILES, exportHumanPairs, scoreHumanRatings } from "./human.js";
 export { parseAnswer } from "./parse-answer.js";
 export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisTable } from "./report-markdown.js";
 export { readSemEvalAspects } from "./semeval.js";

@@ -12,18 +12,13 @@ import { DataError } from "../errors.js";
 import { DATASET_PATHS, datasetPath, hasDatasetFile } from "../data/dataset-folder.js";
 import { readJsonl } from "../data/jsonl.js";
 import { userTurns } from "../templates/chat-template.js";
-import { z } from "zod";
+import { ChatRowSchema, type ChatRow } from "@reviewtune/contracts";
 
 export const REFERENCE_MODEL = "all-minilm-l6-v2";
 const TABLE = "examples";
 /** Texts per engine request: large enough to keep the engine busy, small enough to show progress. */
 const EMBED_BATCH = 256;
 
-const ExampleRowSchema = z.looseObject({
-  group: z.string().optional(),
-  task: z.string().optional(),
-  messages: z.array(z.object({ role: z.string(), content: z.string() })).min(1),
-});
 
 export interface ReferenceExample {
   id: string;
@@ -57,7 +52,7 @@ export interface IndexUpdate {
 }
 
 /** A training row as a reference example; the id is a hash of everything shown, so edits re-embed. */
-export function referenceExample(row: z.infer<typeof ExampleRowSchema>, split: string): ReferenceExample {
+export function referenceExample(row: ChatRow, split: string): ReferenceExample {
   const prompt = userTurns(row.messages);
   const answer = [...row.messages].reverse().find((message) => message.role === "assistant")?.content ?? "";
   const id = createHash("sha256").update(JSON.stringify([split, row.task ?? "", row.group ?? "", prompt, answer])).digest("hex").slice(0, 32);
@@ -87,7 +82,7 @@ export class ReferenceIndex {
   /** The training examples as they are now in the dataset folder. */
   examples(): ReferenceExample[] {
     const file = datasetPath(this.dataset, "train");
-    const rows = readJsonl(file, ExampleRowSchema, { what: "training file", hint: 'each line needs "messages" (a chat ending with the answer)' });
+    const rows = readJsonl(file, ChatRowSchema, { what: "training file", hint: 'each line needs "messages" (a chat ending with the answer)' });
     const seen = new Set<string>();
     return rows.map((row) => referenceExample(row, "train")).filter((example) => !seen.has(example.id) && seen.add(example.id));
   }

@@ -1,29 +1,9 @@
 // Recipe R3's report for a run: what was trained (parameters, quantization, LoRA settings), what it
 // cost (peak memory, wall time) and how good it is (eval loss, accuracy, macro F1, AUC). One row per
 // run; `compare-methods` puts several in one table.
-import type { TrainConfig, TrainResult } from "@reviewtune/contracts";
+import type { MethodReport, TrainConfig, TrainResult } from "@reviewtune/contracts";
 
-export interface MethodReport {
-  method: TrainConfig["method"];
-  model: string;
-  trainable_params: number;
-  total_params: number;
-  trainable_percent: number;
-  /** e.g. "4-bit nf4, compute float16, double quant off", or "none". */
-  quantization: string;
-  /** e.g. "r16 alpha64 dropout0.1 q_proj,k_proj,...", or "-" for full fine-tuning. */
-  lora: string;
-  peak_memory_bytes: number;
-  /** What peak memory measures: CUDA allocations on a GPU, the process's resident memory on a CPU. */
-  peak_memory_of: "cuda" | "cpu-rss";
-  wall_seconds: number | null;
-  train_seconds: number;
-  steps: number;
-  eval_loss: number | null;
-  accuracy: number | null;
-  macro_f1: number | null;
-  auc: number | null;
-}
+export type { MethodReport };
 
 export function methodReport(config: TrainConfig, result: TrainResult, device: string | undefined): MethodReport {
   const { quantization, lora } = config;

@@ -3,8 +3,7 @@
 // studio go through here instead of spelling the folder out (run.json itself: runs.ts).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { z } from "zod";
-import { parseJson, type TrainConfig } from "@reviewtune/contracts";
+import { MetricLineSchema, parseJson, type MetricLine, type TrainConfig } from "@reviewtune/contracts";
 import type { FinishedRunRecord } from "./runs.js";
 
 /** What a run folder holds, relative to it. */
@@ -76,17 +75,7 @@ export function runModel(run: FinishedRunRecord, directory: string, options: { b
   return { model: run.config.model, adapter: run.result.adapter_dir ? resolve(runAdapterDir(directory, run.result.adapter_dir)) : undefined };
 }
 
-/** One line of metrics.jsonl: `kind` train | eval | final_eval | …, the step, and what was measured. */
-export const MetricLineSchema = z.looseObject({
-  kind: z.string(),
-  step: z.number(),
-  loss: z.number().nullish(),
-  eval_loss: z.number().nullish(),
-  learning_rate: z.number().nullish(),
-  tokens_per_second: z.number().nullish(),
-  time: z.number().nullish(),
-});
-export type MetricLine = z.infer<typeof MetricLineSchema>;
+export type { MetricLine };
 
 /**
  * The lines of a run's metrics.jsonl from byte `from` on, and the byte to read from next. Only whole

@@ -6,10 +6,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { RUN_FORMAT } from "@reviewtune/contracts";
+import { runRecordFixture } from "@reviewtune/contracts/testing";
 import type { EngineClient } from "../engine/client.js";
+import { DataError } from "../errors.js";
 import { runPath } from "./run-folder.js";
-import { interruptedBecause, requireFinished, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
+import { interruptedBecause, readRunRecord, requireFinished, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
 import { resumeRun } from "./train-run.js";
+
+/** A whole run.json as `reviewtune train` writes it when a run starts. */
+const runRecord = (directory: string): RunRecord =>
+  runRecordFixture({ id: "r1", versions: { node: process.version }, data: { source: "test", train_rows: 1, validation_rows: 0, hash: "x", train_file: join(directory, "missing.jsonl"), validation_file: null } });
 
 const folder = () => mkdtempSync(join(tmpdir(), "reviewtune-run-"));
 const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
@@ -50,12 +57,41 @@ describe("run heartbeat", () => {
 
   it("--resume refuses a run another live process is training, and takes one whose process died", async () => {
     const directory = folder();
-    const record = { id: "r1", status: "running", data: { train_file: join(directory, "missing.jsonl"), validation_file: null, hash: "x" }, config: {}, attempts: 1 } as unknown as RunRecord;
-    writeRunRecord(directory, record);
+    writeRunRecord(directory, runRecord(directory));
     beat(directory, process.pid, hostname(), 1);
     const engine = {} as EngineClient; // never reached: both cases stop before training
     await assert.rejects(resumeRun(directory, { engine }), /run r1 is still being trained by another process/);
     beat(directory, deadPid(), hostname(), 1);
     await assert.rejects(resumeRun(directory, { engine }), /missing.jsonl is missing, so the run cannot resume/);
+  });
+});
+
+describe("run.json", () => {
+  it("is written through its schema and read back whole; a record without `format` (older) reads as the current version", () => {
+    const directory = folder();
+    const record = runRecord(directory);
+    writeRunRecord(directory, record);
+    const read = readRunRecord(directory);
+    assert.equal(read.format, RUN_FORMAT);
+    assert.deepEqual({ ...read, updated: record.updated }, record);
+    const { format: _format, ...older } = JSON.parse(readFileSync(runPath(directory, "record"), "utf8"));
+    writeFileSync(runPath(directory, "record"), JSON.stringify(older));
+    assert.equal(readRunRecord(directory).format, RUN_FORMAT);
+  });
+
+  it("refuses to write a record its schema rejects, and names the file and field of one it cannot read", () => {
+    const directory = folder();
+    assert.throws(() => writeRunRecord(directory, { ...runRecord(directory), attempts: 0 }), /attempts/);
+    assert.equal(existsSync(runPath(directory, "record")), false, "nothing half-valid is written");
+    writeFileSync(runPath(directory, "record"), JSON.stringify({ ...runRecord(directory), seed: "42" }));
+    assert.throws(() => readRunRecord(directory), (error: unknown) => error instanceof DataError && error.message.includes(runPath(directory, "record")) && /seed/.test(error.message));
+  });
+
+  it("refuses a record of another format by its version, not by its first differing field", () => {
+    const directory = folder();
+    writeFileSync(runPath(directory, "record"), JSON.stringify({ format: "reviewtune-run/2", id: "r1", shape: "new" }));
+    assert.throws(() => readRunRecord(directory), {
+      message: `${runPath(directory, "record")} is a "reviewtune-run/2" record; this version of reviewtune reads "${RUN_FORMAT}"`,
+    });
   });
 });

@@ -6,44 +6,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { RUN_STATUSES, parseJson, tryParseJson, type RunStatus, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { RUN_FORMAT, RunRecordSchema, tryParseJson, type RunRecord } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
-import { writeJsonAtomic } from "../files.js";
-import type { MethodReport } from "./method-report.js";
-import type { BalanceReport } from "../data/instruction-data.js";
+import { readRecordFile, writeJsonAtomic } from "../files.js";
 import { projectRoot } from "../paths.js";
 import { isProcessAlive } from "../process-alive.js";
 import { runPath } from "./run-folder.js";
 
-export interface RunRecord {
-  id: string;
-  status: RunStatus;
-  created: string;
-  updated: string;
-  origin: string;
-  config: TrainConfig;
-  seed: number;
-  git_sha: string | null;
-  versions: Record<string, string>;
-  data: {
-    source: string;
-    train_rows: number;
-    validation_rows: number;
-    hash: string;
-    train_file: string;
-    validation_file: string | null;
-    /** Task "classify": where the labels came from (the reviewers' stars, or the analyzer reading the text). */
-    label_sources?: Record<string, number>;
-    /** Task "generate" with data.balance "sentiment": analysis examples per sentiment before and after oversampling. */
-    balance?: BalanceReport;
-  };
-  /** The engine's result plus R3's report row. */
-  result: (TrainResult & { report?: MethodReport }) | null;
-  error: { message: string; code?: string } | null;
-  attempts: number;
-}
 
-const RunRecordSchema = z.looseObject({ id: z.string(), status: z.enum(RUN_STATUSES), config: z.looseObject({}), data: z.looseObject({}) });
 
 export function gitSha(): string | null {
   const result = spawnSync("git", ["rev-parse", "HEAD"], { cwd: projectRoot(), encoding: "utf8" });
@@ -64,8 +34,11 @@ export function createRunDirectory(runsDirectory: string, name: string): { id: s
   return { id, directory };
 }
 
+export type { RunRecord };
+
+/** Replaces run.json, checked by its schema first: what is written can be read back. */
 export function writeRunRecord(directory: string, record: RunRecord): void {
-  writeJsonAtomic(runPath(directory, "record"), { ...record, updated: new Date().toISOString() });
+  writeJsonAtomic(runPath(directory, "record"), RunRecordSchema.parse({ ...record, format: RUN_FORMAT, updated: new Date().toISOString() }));
 }
 
 /**
@@ -124,5 +97,5 @@ export function requireFinished(run: RunRecord, directory: string): asserts run 
 export function readRunRecord(directory: string): RunRecord {
   const file = runPath(directory, "record");
   if (!existsSync(file)) throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: "pass a folder under runs/" });
-  return parseJson(readFileSync(file, "utf8"), RunRecordSchema, file) as unknown as RunRecord;
+  return readRecordFile(file, RUN_FORMAT, RunRecordSchema, "run.json is written by `reviewtune train`: train again, or read it with the reviewtune version that wrote it");
 }

@@ -3,7 +3,7 @@
 // "classify" {text, label} files and the class names.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CLASS_LABELS, type EngineEvent, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { CLASS_LABELS, RUN_FORMAT, type EngineEvent, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
 import { prepareData, sha256, toJsonl, type PreparedData } from "../data/instruction-data.js";
 import type { EngineClient } from "../engine/client.js";
@@ -42,6 +42,7 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
   if (validationFile && validationText) writeFileSync(validationFile, validationText);
   const now = new Date().toISOString();
   const record: RunRecord = {
+    format: RUN_FORMAT,
     id,
     status: "running",
     created: now,

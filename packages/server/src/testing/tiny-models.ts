@@ -1,5 +1,6 @@
 // Test fixtures built by the engine's own helpers: a tiny random Llama and PEFT adapters over it (a
 // working one, a truncated one, an untrained one), and a run folder holding an adapter. No download.
+import { runRecordFixture, trainResultFixture } from "@reviewtune/contracts/testing";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,7 +52,7 @@ export function makeTinyFixtures(): TinyFixtures {
   for (const file of ["adapter_config.json", "adapter_model.safetensors"]) copyFileSync(join(adapters.second, file), join(runsDir, runId, "adapter", file));
   writeFileSync(
     join(runsDir, runId, "run.json"),
-    JSON.stringify({ id: runId, status: "completed", config: { model: { source: model } }, data: {}, result: { adapter_dir: join(runsDir, runId, "adapter"), model_dir: null } }),
+    JSON.stringify(runRecordFixture({ id: runId, status: "completed", config: { model: { source: model } }, result: trainResultFixture({ adapter_dir: join(runsDir, runId, "adapter") }) })),
   );
   return { work, model, adapters, classifier, runsDir, runId };
 }

@@ -1,24 +1,19 @@
 // The dataset folders the studio shows (written by `reviewtune data build|demo`): card.json, the
-// split files, reviews.jsonl (category and sentiment of each row's review) and rejected.jsonl. A
-// data dir is a dataset folder itself or a folder of them. Files are read once per change (mtime).
+// split files, reviews.jsonl (category and sentiment of each row's review) and rejected.jsonl, read
+// through core's dataset-folder readers (the records' schemas are in contracts). A data dir is a
+// dataset folder itself or a folder of them. Files are read once per change (mtime).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
-import { parseJson, type DatasetRow, type DatasetRowsQuery, type DatasetRowsResponse, type DatasetSummary, type RejectedResponse } from "@reviewtune/contracts";
-import { DATASET_PATHS, datasetPath, hasDatasetFile } from "@reviewtune/core";
+import { InstructionRowSchema, parseJson, type ChatRow, type DatasetCard, type DatasetRow, type DatasetRowsQuery, type DatasetRowsResponse, type DatasetSummary, type RejectedResponse } from "@reviewtune/contracts";
+import { DATASET_PATHS, datasetPath, hasDatasetFile, readDatasetCard, readJsonl, readRejections, readReviewRows } from "@reviewtune/core";
 import { notFound, StudioApiError } from "../http/studio-error.js";
 
 /** The splits by the names the studio API uses. */
 export const SPLIT_FILES = { train: DATASET_PATHS.train, val: DATASET_PATHS.validation, test: DATASET_PATHS.test } as const;
 
-// Tolerant: these files are ours, but older builds may lack fields.
-const MessageSchema = z.object({ role: z.string(), content: z.string() });
-const ExampleSchema = z.looseObject({ group: z.string().optional(), task: z.string().optional(), messages: z.array(MessageSchema).optional(), prompt: z.string().optional(), completion: z.string().optional() });
-const ReviewSchema = z.looseObject({ id: z.string(), category: z.string().nullish(), labels: z.looseObject({ sentiment: z.looseObject({ label: z.string() }).nullish() }).nullish() });
-const RejectionSchema = z.looseObject({ file: z.string().default(""), line: z.number().default(0), reason: z.string(), detail: z.string().default("") });
-export const CardSchema = z.looseObject({ created: z.string().optional(), reviews: z.number().optional(), examples: z.number().optional(), rejected: z.record(z.string(), z.number()).optional() });
-
-export type Example = z.infer<typeof ExampleSchema>;
+/** A split file's row: a dataset example, or (a folder of the user's own instruction data) a chat or a prompt and completion. */
+export type Example = Partial<ChatRow> & { prompt?: string; completion?: string };
 
 /** A JSONL file's rows, each checked by `schema` (a bad line names file:line); none when the file is missing. */
 export function readLines<S extends z.ZodType>(file: string, schema: S): Array<z.output<S>> {
@@ -61,9 +56,11 @@ export class DatasetStore {
     return value;
   }
 
-  card(name: string): z.infer<typeof CardSchema> | null {
-    const file = datasetPath(this.folder(name), "card");
-    return existsSync(file) ? this.cached(file, () => parseJson(readFileSync(file, "utf8"), CardSchema, file)) : null;
+  /** The folder's card; null for a folder of the user's own instruction data (a train.jsonl without a card). */
+  card(name: string): DatasetCard | null {
+    const folder = this.folder(name);
+    const file = datasetPath(folder, "card");
+    return existsSync(file) ? this.cached(file, () => readDatasetCard(folder)) : null;
   }
 
   list(): DatasetSummary[] {
@@ -78,12 +75,12 @@ export class DatasetStore {
 
   examples(name: string, split: keyof typeof SPLIT_FILES): Example[] {
     const file = join(this.folder(name), SPLIT_FILES[split]);
-    return this.cached(file, () => readLines(file, ExampleSchema));
+    return this.cached(file, (): Example[] => (existsSync(file) ? readJsonl(file, InstructionRowSchema, { what: "split file", hint: 'each line needs "messages" (a chat ending with the answer) or "prompt" and "completion"', allowEmpty: true }) : []));
   }
 
   private reviews(name: string): Map<string, { category: string | null; sentiment: string | null }> {
     const file = datasetPath(this.folder(name), "reviews");
-    return this.cached(file, () => new Map(readLines(file, ReviewSchema).map((review) => [review.id, { category: review.category ?? null, sentiment: review.labels?.sentiment?.label ?? null }])));
+    return this.cached(file, () => new Map((existsSync(file) ? readReviewRows(file) : []).map((review) => [review.id, { category: review.category ?? null, sentiment: review.labels.sentiment.label }])));
   }
 
   example(name: string, split: keyof typeof SPLIT_FILES, index: number): Example {
@@ -114,7 +111,7 @@ export class DatasetStore {
 
   rejected(name: string, offset: number, limit: number): RejectedResponse {
     const file = datasetPath(this.folder(name), "rejected");
-    const rows = this.cached(file, () => readLines(file, RejectionSchema));
+    const rows = this.cached(file, () => readRejections(file));
     const counts: Record<string, number> = {};
     for (const row of rows) counts[row.reason] = (counts[row.reason] ?? 0) + 1;
     return { total: rows.length, offset, rows: rows.slice(offset, offset + limit).map((row) => ({ file: row.file, line: row.line, reason: row.reason, detail: row.detail })), counts };

@@ -3,30 +3,27 @@
 // and the win rate with its interval is core's scoreHumanRatings over that file.
 import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
-import type { HumanRateRequest, HumanState } from "@reviewtune/contracts";
-import { exportHumanPairs, scoreHumanRatings } from "@reviewtune/core";
+import { HumanPairSchema, HumanRatingSchema, type HumanRateRequest, type HumanState } from "@reviewtune/contracts";
+import { HUMAN_FILES, exportHumanPairs, runPath, scoreHumanRatings } from "@reviewtune/core";
 import { readLines } from "../datasets/dataset-store.js";
 import { StudioApiError } from "../http/studio-error.js";
 
-const PairSchema = z.object({ pair: z.string(), task: z.string(), prompt: z.string(), A: z.string(), B: z.string() });
-const RatingSchema = z.object({ pair: z.string(), preferred: z.enum(["A", "B", "tie"]) });
 
 function files(runDirectory: string) {
-  const folder = join(runDirectory, "human");
-  return { folder, pairs: join(folder, "pairs.jsonl"), key: join(folder, "key.json"), ratings: join(folder, "ratings.jsonl") };
+  const folder = runPath(runDirectory, "human");
+  return { folder, pairs: join(folder, HUMAN_FILES.pairs), key: join(folder, HUMAN_FILES.key), ratings: join(folder, HUMAN_FILES.ratings) };
 }
 
 function pairs(runDirectory: string) {
   const paths = files(runDirectory);
   if (!existsSync(paths.pairs)) exportHumanPairs(runDirectory, paths.folder); // throws, with a hint, when the run has no evaluation
-  return readLines(paths.pairs, PairSchema);
+  return readLines(paths.pairs, HumanPairSchema);
 }
 
 export function humanState(runDirectory: string): HumanState {
   const all = pairs(runDirectory);
   const paths = files(runDirectory);
-  const ratings = readLines(paths.ratings, RatingSchema);
+  const ratings = readLines(paths.ratings, HumanRatingSchema);
   const rated = new Set(ratings.map((rating) => rating.pair));
   const next = all.find((pair) => !rated.has(pair.pair)) ?? null;
   const score = ratings.length > 0 ? scoreHumanRatings(paths.key, paths.ratings) : null;
@@ -42,7 +39,7 @@ export function rate(runDirectory: string, rating: HumanRateRequest): HumanState
   const all = pairs(runDirectory);
   if (!all.some((pair) => pair.pair === rating.pair)) throw new StudioApiError(404, "not_found", `pair ${rating.pair} is not one of this run's pairs`, { hint: "reload the page to get the current pair" });
   const paths = files(runDirectory);
-  if (readLines(paths.ratings, RatingSchema).some((entry) => entry.pair === rating.pair)) throw new StudioApiError(409, "already_rated", `pair ${rating.pair} is already rated`, { hint: "rate the next pair" });
+  if (readLines(paths.ratings, HumanRatingSchema).some((entry) => entry.pair === rating.pair)) throw new StudioApiError(409, "already_rated", `pair ${rating.pair} is already rated`, { hint: "rate the next pair" });
   appendFileSync(paths.ratings, `${JSON.stringify(rating)}\n`);
   return humanState(runDirectory);
 }

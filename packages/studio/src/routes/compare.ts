@@ -3,14 +3,12 @@
 // to ask them; the rule-based analyzer's analysis as the baseline card beside theirs.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import type { FastifyInstance } from "fastify";
-import { CompareLoadRequestSchema, RuleBasedAnalyzeRequestSchema, parseJson, type CompareLoadResponse, type ReviewAnalysis, type TestPrompt, type TestReview } from "@reviewtune/contracts";
+import { CompareLoadRequestSchema, InstructionRowSchema, RuleBasedAnalyzeRequestSchema, parseJson, type CompareLoadResponse, type ReviewAnalysis, type TestPrompt, type TestReview } from "@reviewtune/contracts";
 import { datasetPath, isRunFolder, loadAnalysisItems, readRunRecord, ruleBasedAnalysis, runAdapterDir } from "@reviewtune/core";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { runFolder, type StudioContext } from "../context.js";
 
-const ExampleSchema = z.looseObject({ task: z.string().optional(), messages: z.array(z.object({ role: z.string(), content: z.string() })) });
 
 export function registerCompareRoutes(app: FastifyInstance, context: StudioContext): void {
   app.post("/compare/models", async (request, reply): Promise<CompareLoadResponse> => {
@@ -45,8 +43,8 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
       .slice(0, 30)
       .flatMap((line, index) => {
         // Rendered {prompt, completion} rows (no messages) carry the template already: not a question to ask again.
-        const row = parseJson(line, ExampleSchema.partial({ messages: true }), `${file}:${index + 1}`);
-        const messages = row.messages ?? [];
+        const row = parseJson(line, InstructionRowSchema, `${file}:${index + 1}`);
+        const messages = "messages" in row ? row.messages : [];
         const user = messages.filter((message) => message.role === "user").at(-1)?.content;
         const answer = messages.filter((message) => message.role === "assistant").at(-1)?.content ?? "";
         return user ? [{ task: row.task ?? "", prompt: user, reference: answer }] : [];

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parseAnalysis } from "@reviewtune/contracts";
+import { DATASET_FORMAT, parseAnalysis } from "@reviewtune/contracts";
 import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT } from "../augment/answers.js";
 import { ANALYSIS_TASK, type ExampleTask } from "../augment/augment.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import { buildDataset } from "./build-dataset.js";
-import { SPLIT_FILES } from "../dataset-folder.js";
+import { SPLIT_FILES, datasetPath, readDatasetCard, readExampleRows, readRejections, readReviewRows } from "../dataset-folder.js";
 
 const folder = mkdtempSync(join(tmpdir(), "reviewtune-build-"));
 const readJsonl = (file: string) => readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
@@ -104,6 +104,23 @@ describe("buildDataset", () => {
     assert.equal(card.label_sources.sentiment!.rating, 300);
   });
 
+  it("writes records the contracts' schemas read back whole: the card, every split row, review and rejection", async () => {
+    const out = join(folder, "dataset");
+    const card = readDatasetCard(out);
+    assert.deepEqual(card, JSON.parse(readFileSync(join(out, "card.json"), "utf8")), "the card's schema keeps every field written");
+    for (const file of Object.values(SPLIT_FILES)) {
+      const rows = readExampleRows(join(out, file), { allowEmpty: true });
+      assert.deepEqual(rows, readJsonl(join(out, file)), `${file}: every field written is in the schema`);
+    }
+    assert.deepEqual(readReviewRows(datasetPath(out, "reviews")), readJsonl(datasetPath(out, "reviews")));
+    assert.deepEqual(readRejections(datasetPath(out, "rejected")), readJsonl(datasetPath(out, "rejected")));
+    // A card another version wrote is refused by its format, naming the file.
+    const other = join(folder, "other-version");
+    mkdirSync(other);
+    writeFileSync(join(other, "card.json"), JSON.stringify({ ...card, format: "reviewtune-dataset/2" }));
+    assert.throws(() => readDatasetCard(other), { message: `${join(other, "card.json")} is a "reviewtune-dataset/2" record; this version of reviewtune reads "${DATASET_FORMAT}"` });
+  });
+
   it("refuses to overwrite without --force and leaves nothing half-made on failure", async () => {
     const out = join(folder, "dataset");
     await assert.rejects(buildDataset({ inputs: [input], out }), /already exists/);
@@ -152,6 +169,7 @@ describe("buildDataset on non-review inputs", () => {
     assert.equal(description.messages[1]!.content, "Keeps drinks cold for 24 hours.");
     assert.equal(card.rejected.empty_text, 1);
     assert.deepEqual(card.inputs.map((input) => input.replace(/.*\(/, "(")), ["(title_description)", "(alpaca)", "(chat)"]);
+    assert.deepEqual(readDatasetCard(out), card, "a card without reviews (no label sources) is a valid card");
   });
 });
 

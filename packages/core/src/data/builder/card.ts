@@ -1,74 +1,12 @@
 // The dataset card: what went in, what came out, what was rejected and why, where labels came from.
 // Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
-import type { ReviewLabels } from "../labels/analyzer.js";
+import { DATASET_FORMAT, type DatasetCard, type LengthStats, type ReviewLabels, type TeacherCard } from "@reviewtune/contracts";
 import { rejectedRows, type RejectReason, type Rejection, type Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
 
 type Counts = Record<string, number>;
 
-export interface LengthStats {
-  count: number;
-  mean: number;
-  p50: number;
-  p95: number;
-  max: number;
-  total: number;
-}
-
-export interface DatasetCard {
-  format: "reviewtune-dataset/1";
-  created: string;
-  reviews: number;
-  examples: number;
-  splits: Record<SplitName, { reviews: number; examples: number }>;
-  by_category: Counts;
-  by_sentiment: Counts;
-  by_rating: Counts;
-  /** Ratings with a fraction (3.5 stars): rounded half up to whole stars in by_rating and the labels; reviews.jsonl keeps them as given. */
-  ratings_rounded: number;
-  by_length: Record<LengthBucket, number>;
-  by_task: Record<SplitName, Counts>;
-  /** Tagged edge cases (generated data only). */
-  by_tag: Counts;
-  /** Word counts (whitespace-separated) of review texts and of whole examples (prompt + answer). */
-  review_words: LengthStats;
-  example_words: LengthStats;
-  vocabulary_size: number;
-  /** Token counts with the target model's tokenizer (when the build was given --model). */
-  tokens: {
-    tokenizer: string;
-    max_tokens: number | null;
-    prompt: LengthStats;
-    completion: LengthStats;
-    total: LengthStats;
-    /** Examples whose review text was shortened to fit max_tokens (answers are never cut). */
-    truncated_examples: number;
-  } | null;
-  rejected: Record<RejectReason, number>;
-  /**
-   * Where every input row went: `read` is counted by the readers (a record, or each line of an
-   * unreadable span), `accepted` and `rejected` by what the build did with them. read = accepted +
-   * rejected; `unaccounted` is the difference, 0 unless a row was lost (which would be a bug).
-   * Rejected examples (too_long with --model) are not rows: they are in `rejected` only.
-   */
-  rows: { read: number; accepted: number; rejected: Record<RejectReason, number>; unaccounted: number };
-  label_sources: Record<keyof ReviewLabels, Counts>;
-  /** The LLM teacher that labeled the reviews (with --teacher), and how its answers went. */
-  teacher: TeacherCard | null;
-  inputs: string[];
-  input_sha256: string;
-  config_sha256: string;
-  config: unknown;
-}
-
-export interface TeacherCard {
-  url: string;
-  model: string;
-  asked: number;
-  used: number;
-  unusable: number;
-  failed: number;
-}
+export type { DatasetCard, LengthStats, TeacherCard };
 
 class Histogram {
   private readonly counts = new Map<number, number>();
@@ -187,7 +125,7 @@ export class DatasetCardBuilder {
     const rowsRejected = Object.values(this.rowsRejected).reduce((sum, count) => sum + count, 0);
     const read = meta.rowsRead ?? this.rowsAccepted + rowsRejected;
     return {
-      format: "reviewtune-dataset/1",
+      format: DATASET_FORMAT,
       created: new Date().toISOString(),
       reviews: this.reviews,
       examples: this.examples,

@@ -2,9 +2,10 @@
 // the split furthest below its target share within the review's stratum (category x sentiment x
 // length), so every stratum is split in the asked proportions without holding the data in memory.
 import { createHash } from "node:crypto";
+import { SPLIT_NAMES, type LengthBucket, type SplitName } from "@reviewtune/contracts";
 
-export type SplitName = "train" | "validation" | "test";
-export const SPLITS: readonly SplitName[] = ["train", "validation", "test"];
+export type { LengthBucket, SplitName };
+export const SPLITS: readonly SplitName[] = SPLIT_NAMES;
 
 export interface SplitOptions {
   validation: number;
@@ -15,7 +16,6 @@ export interface SplitOptions {
 }
 
 /** short < 40 words <= medium <= 150 words < long: about the 50 / 200 token lines of recipe R1. */
-export type LengthBucket = "short" | "medium" | "long";
 export function lengthBucket(words: number): LengthBucket {
   return words < 40 ? "short" : words <= 150 ? "medium" : "long";
 }

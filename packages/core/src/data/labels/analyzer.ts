@@ -13,29 +13,11 @@
 import { createRequire } from "node:module";
 import type winkNLP from "wink-nlp";
 import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
-import { sentimentOfStars, type Sentiment } from "@reviewtune/contracts";
+import { sentimentOfStars, type LabelSource, type ReviewLabels, type Sentiment } from "@reviewtune/contracts";
 import type { Review } from "../sources/reviews.js";
 
 export type { Sentiment };
-/**
- * Where a label came from: the star rating, this analyzer, an LLM teacher, the demo generator (known
- * by construction), or a human annotation shipped with the data (SemEval aspect terms).
- */
-export type LabelSource = "rating" | "analyzer" | "teacher" | "generator" | "annotation";
-
-export interface ReviewLabels {
-  sentiment: { label: Sentiment; score: number; source: LabelSource };
-  rating: { stars: number; source: LabelSource };
-  features: { items: string[]; praised: string[]; criticized: string[]; source: LabelSource };
-  quality: { label: "good" | "mixed" | "poor"; evidence: string | null; source: LabelSource };
-  recommendation: { label: "yes" | "mixed" | "no"; reason: string; source: LabelSource };
-  summary: { text: string; source: LabelSource };
-  /**
-   * Aspect terms with their polarity from an annotation (SemEval-style XML; source "annotation", so a
-   * list without a source field); absent: the features above stand in. Empty: annotated, none there.
-   */
-  aspects?: Array<{ term: string; polarity: Sentiment }>;
-}
+export type { LabelSource, ReviewLabels };
 
 /** Calibrated text scores within this band of 0 count as neutral. */
 export const NEUTRAL_BAND = 0.1;

@@ -5,21 +5,10 @@
 import { createHash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { ConfigError } from "../../errors.js";
+import type { RejectReason, Rejection, Review } from "@reviewtune/contracts";
 import type { MalformedRecord, SourceRecord } from "./records.js";
 
-export interface Review {
-  id: string;
-  text: string;
-  title?: string;
-  /** 1-5 stars, when the source has a rating. */
-  rating?: number;
-  category?: string;
-  product_id?: string;
-  product_title?: string;
-  /** Known edge cases in generated data (demo-reviews.ts DEMO_TAGS: sarcasm, negation, typo...), for robustness slices. */
-  tags?: string[];
-  source: { file: string; line: number; unit: "line" | "item" };
-}
+export type { RejectReason, Rejection, Review };
 
 export const REVIEW_FIELDS = ["id", "text", "title", "rating", "category", "product_id", "product_title"] as const;
 export type ReviewField = (typeof REVIEW_FIELDS)[number];
@@ -101,17 +90,7 @@ export function cleanText(raw: string): string {
 /** How many rows a rejection stands for: one, or every line of an unreadable span. */
 export const rejectedRows = (rejection: Pick<Rejection, "line" | "last_line">): number => (rejection.last_line !== undefined ? rejection.last_line - rejection.line + 1 : 1);
 
-export type RejectReason = "empty_text" | "rating_out_of_range" | "bad_encoding" | "duplicate" | "too_long" | "malformed";
 
-export interface Rejection {
-  file: string;
-  line: number;
-  /** The last line of an unreadable span (rows merged by a quote): each line in it counts as one row read and rejected. */
-  last_line?: number;
-  unit: "line" | "item";
-  reason: RejectReason;
-  detail: string;
-}
 
 export interface ValidationOptions {
   mapping?: ColumnMapping;
