@@ -78,6 +78,8 @@ export const RunRecordSchema = z.object({
   attempts: z.number().int().min(1),
 });
 export type RunRecord = z.output<typeof RunRecordSchema>;
+/** A run that finished (completed or stopped early) and so has its result. */
+export type FinishedRunRecord = RunRecord & { result: NonNullable<RunRecord["result"]> };
 
 /** One line of a run's metrics.jsonl (the engine's `_MetricsWriter`): `kind` train | eval | final_eval | …, the step, and what was measured. */
 export const MetricLineSchema = z.looseObject({

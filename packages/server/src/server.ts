@@ -6,11 +6,11 @@ import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
 import PQueue from "p-queue";
 import { AdapterRegistry } from "./adapters/adapter-registry.js";
-import { ReferenceIndex, type ClassifierChoice } from "@reviewtune/core";
-import type { GenerationBackend } from "@reviewtune/core";
+import { ReferenceIndex } from "@reviewtune/core";
+import type { ServerContext, ServerOptions } from "./server-context.js";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { hostCheckHook } from "./http/host-check.js";
-import { createMetrics, type ServerMetrics } from "./metrics/metrics.js";
+import { createMetrics } from "./metrics/metrics.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerAnalyzeRoutes } from "./routes/analyze.js";
 import { registerClassifyRoutes } from "./routes/classify.js";
@@ -19,53 +19,7 @@ import { registerEmbeddingRoutes } from "./routes/embeddings.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerModelRoutes } from "./routes/models.js";
 
-export interface ServerOptions {
-  backend: GenerationBackend;
-  /** The id the base model answers to in `model` (also "base"). */
-  baseId: string;
-  /** Adapters loaded at start: name -> PEFT adapter folder. */
-  adapters?: Array<{ name: string; dir: string }>;
-  /** Classification runs answered by POST /v1/classify, by name (a run's id). */
-  classifiers?: Array<{ name: string; choice: ClassifierChoice }>;
-  /** The dataset whose training examples answer `references: true` (indexed at prepare(), incrementally). */
-  references?: { dataset: string } | undefined;
-  /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
-  runsDir?: string | undefined;
-  /** Required as `Authorization: Bearer <key>` on every route but /health and /ready. */
-  apiKey?: string | undefined;
-  /** Origins allowed by CORS; none (the default): no CORS headers at all. */
-  corsOrigins?: string[];
-  /**
-   * Names besides loopback and the bound address a request's Host may give, and origins besides the
-   * server's own (and corsOrigins) a request's Origin may give; anything else is 403 (DNS rebinding).
-   */
-  allowedHosts?: string[];
-  allowedOrigins?: string[];
-  bodyLimitBytes?: number;
-  /** Requests that may wait for the backend; one more gets 429. */
-  queueCapacity?: number;
-  requestTimeoutMs?: number;
-  /** The largest max_tokens a request may ask for, and the default when it asks for none. */
-  maxTokensLimit?: number;
-  defaultMaxTokens?: number;
-  /** Prompts longer than this many tokens get 400 context_length_exceeded (the model's context always applies). */
-  maxPromptTokens?: number | undefined;
-  /** fastify's logger (pino) options; false to stay quiet (tests). */
-  logger?: boolean | Record<string, unknown>;
-}
-
-export interface ServerContext {
-  options: Required<Pick<ServerOptions, "queueCapacity" | "requestTimeoutMs" | "maxTokensLimit" | "defaultMaxTokens">> & ServerOptions;
-  backend: GenerationBackend;
-  registry: AdapterRegistry;
-  metrics: ServerMetrics;
-  queue: PQueue;
-  /** Runs `task` when the backend has a free slot; 429 when too many wait, 503 while draining. */
-  enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
-  /** The training-reference index, once prepare() has brought it up to date. */
-  references?: ReferenceIndex;
-  isDraining(): boolean;
-}
+export type { ServerContext, ServerOptions } from "./server-context.js";
 
 export interface ReviewtuneServer {
   app: FastifyInstance;

@@ -3,8 +3,7 @@
 // studio go through here instead of spelling the folder out (run.json itself: runs.ts).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
-import { MetricLineSchema, parseJson, type MetricLine, type TrainConfig } from "@reviewtune/contracts";
-import type { FinishedRunRecord } from "./runs.js";
+import { MetricLineSchema, parseJson, type FinishedRunRecord, type MetricLine, type TrainConfig } from "@reviewtune/contracts";
 
 /** What a run folder holds, relative to it. */
 export const RUN_PATHS = {

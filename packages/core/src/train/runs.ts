@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { RUN_FORMAT, RunRecordSchema, tryParseJson, type RunRecord } from "@reviewtune/contracts";
+import { RUN_FORMAT, RunRecordSchema, tryParseJson, type FinishedRunRecord, type RunRecord } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
 import { readRecordFile, writeJsonAtomic } from "../files.js";
 import { projectRoot } from "../paths.js";
@@ -83,8 +83,7 @@ export function interruptedBecause(directory: string, record: Pick<RunRecord, "s
   return undefined;
 }
 
-/** A run that finished (completed or stopped early) and so has its result. */
-export type FinishedRunRecord = RunRecord & { result: NonNullable<RunRecord["result"]> };
+export type { FinishedRunRecord };
 
 /** Refuses a run that has not finished, with the command that resumes it (`directory`: the run folder). */
 export function requireFinished(run: RunRecord, directory: string): asserts run is FinishedRunRecord {

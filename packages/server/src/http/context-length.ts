@@ -3,7 +3,7 @@
 // it one huge prompt held the server for minutes (a 60k-token prompt on a 1,024-token context).
 // The answer is OpenAI's: 400, code context_length_exceeded, naming the field to shorten.
 import { ApiError } from "./api-error.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 /**
  * Counts each prompt's tokens with the backend's tokenizer and throws a 400 when one does not fit.

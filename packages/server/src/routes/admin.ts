@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { AdminLoadAdapterRequestSchema, ResourceNameSchema } from "@reviewtune/contracts";
 import { readRunRecord, runAdapterDir } from "@reviewtune/core";
 import { ApiError, parseBody } from "../http/api-error.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 export function registerAdminRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/admin/adapters", async (request, reply) => {

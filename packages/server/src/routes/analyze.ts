@@ -8,7 +8,7 @@ import { analysisGeneration, analysisPrompt } from "@reviewtune/core";
 import { parseBody } from "../http/api-error.js";
 import { checkContextLength } from "../http/context-length.js";
 import { withRequestSignal } from "../http/request-signal.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 export function registerAnalyzeRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/analyze", async (request, reply) => {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { ClassifyBodySchema, type ClassificationList } from "@reviewtune/contracts";
 import { ApiError, parseBody } from "../http/api-error.js";
 import { withRequestSignal } from "../http/request-signal.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 export function registerClassifyRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/classify", async (request, reply) => {

@@ -23,7 +23,7 @@ import type { ModelRoute } from "../adapters/adapter-registry.js";
 import { ClientGoneError, invalidRequest, parseBody, RequestTimeoutError, toHttpError } from "../http/api-error.js";
 import { checkContextLength } from "../http/context-length.js";
 import { EventStream } from "../http/sse.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 type Kind = "chat" | "text";
 

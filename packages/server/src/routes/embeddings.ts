@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { EMBEDDING_MODEL_ID, EmbeddingsRequestSchema, type EmbeddingList } from "@reviewtune/contracts";
 import { ApiError, parseBody } from "../http/api-error.js";
 import { withRequestSignal } from "../http/request-signal.js";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 export function registerEmbeddingRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/embeddings", async (request, reply) => {

@@ -1,7 +1,7 @@
 // Liveness (/health: the process answers), readiness (/ready: the model is loaded and the server is
 // not restarting or draining) and Prometheus metrics.
 import type { FastifyInstance } from "fastify";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 
 export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
   app.get("/health", async () => ({ status: "ok" }));

@@ -1,7 +1,7 @@
 // GET /v1/models: the base model and every adapter, with each adapter's state and probe result.
 import type { FastifyInstance } from "fastify";
 import { EMBEDDING_MODEL_ID, type ModelList } from "@reviewtune/contracts";
-import type { ServerContext } from "../server.js";
+import type { ServerContext } from "../server-context.js";
 import { ApiError } from "../http/api-error.js";
 
 export function registerModelRoutes(app: FastifyInstance, context: ServerContext): void {

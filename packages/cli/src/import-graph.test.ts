@@ -1,0 +1,78 @@
+// The import graph stays one-way (issue 13): packages import only those below them (contracts <-
+// core <- server <- studio <- cli), and no source file reaches itself through its imports, type-only
+// imports included. Read from the sources, so a new loop fails here with its files named.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const STACK = ["contracts", "core", "server", "studio", "cli"];
+
+/** Every non-test TypeScript source of a package (the browser UI has its own build and is left out). */
+function sources(pkg: string): string[] {
+  const base = join(root, "packages", pkg, "src");
+  return readdirSync(base, { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts") && !file.endsWith(".d.ts") && !file.startsWith("ui/") && !file.includes("/ui/"))
+    .map((file) => join(base, file));
+}
+
+const IMPORT = /^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms;
+const specifiers = (file: string) => [...readFileSync(file, "utf8").matchAll(IMPORT)].map((match) => match[1]!);
+
+describe("import graph", () => {
+  it("each package imports only packages below it", () => {
+    const upward: string[] = [];
+    for (const [level, pkg] of STACK.entries()) {
+      for (const file of sources(pkg)) {
+        for (const specifier of specifiers(file)) {
+          const other = /^@reviewtune\/([a-z]+)/.exec(specifier)?.[1];
+          if (other && STACK.indexOf(other) >= level && other !== pkg) upward.push(`${relative(root, file)} imports ${specifier}`);
+        }
+      }
+    }
+    assert.deepEqual(upward, []);
+  });
+
+  it("no source file imports itself back through other files (type-only imports included)", () => {
+    const files = STACK.flatMap(sources);
+    const known = new Set(files);
+    const graph = new Map(
+      files.map((file) => [file, specifiers(file).filter((specifier) => specifier.startsWith(".")).map((specifier) => resolve(dirname(file), specifier.replace(/\.js$/, ".ts"))).filter((target) => known.has(target))]),
+    );
+    // Tarjan's strongly connected components: any component of more than one file is a loop.
+    let counter = 0;
+    const order = new Map<string, number>();
+    const low = new Map<string, number>();
+    const stack: string[] = [];
+    const onStack = new Set<string>();
+    const loops: string[][] = [];
+    const visit = (file: string) => {
+      order.set(file, counter);
+      low.set(file, counter++);
+      stack.push(file);
+      onStack.add(file);
+      for (const target of graph.get(file)!) {
+        if (!order.has(target)) {
+          visit(target);
+          low.set(file, Math.min(low.get(file)!, low.get(target)!));
+        } else if (onStack.has(target)) low.set(file, Math.min(low.get(file)!, order.get(target)!));
+      }
+      if (low.get(file) === order.get(file)) {
+        const component: string[] = [];
+        let member: string;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          component.push(relative(root, member));
+        } while (member !== file);
+        if (component.length > 1) loops.push(component.sort());
+      }
+    };
+    for (const file of files) if (!order.has(file)) visit(file);
+    assert.ok(files.length > 100, `found only ${files.length} source files under packages/*/src`);
+    assert.deepEqual(loops, []);
+  });
+});
