@@ -50,3 +50,20 @@ if (existsSync(chromium)) {
 } else {
   say(`${chromium} is missing and this is not a root Debian/Ubuntu shell: the report.html and studio browser tests will fail; install chromium (sudo apt-get install chromium) or set REVIEWTUNE_CHROMIUM to a Chromium binary`);
 }
+
+// TCMalloc for the engine (packages/core/src/engine/allocator.ts, decision 0019): PyTorch's CPU
+// training keeps far less memory resident with it than with glibc's malloc. Debian's
+// libtcmalloc-minimal4, installed like chromium; the engine runs without it where it is missing.
+const tcmalloc = ["/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4"];
+if (process.platform !== "linux" || tcmalloc.some((file) => existsSync(file))) {
+  if (process.platform === "linux") say("memory allocator for the engine: TCMalloc");
+} else if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
+  // Not fatal: everything works without it, only with more memory.
+  say("installing TCMalloc (apt-get install libtcmalloc-minimal4) for the engine's memory");
+  const install = () => spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "libtcmalloc-minimal4"], { cwd: root, stdio: "inherit" }).status === 0;
+  if (!install() && !(spawnSync("apt-get", ["update", "-qq"], { cwd: root, stdio: "inherit" }).status === 0 && install())) {
+    say("could not install libtcmalloc-minimal4: the engine runs with glibc's malloc (more memory resident while training)");
+  }
+} else {
+  say("TCMalloc is missing and this is not a root Debian/Ubuntu shell: training keeps more memory resident; install it with sudo apt-get install libtcmalloc-minimal4");
+}

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from conftest import Engine, sentiment_rows, train_config, write_jsonl
+from reviewtune_engine import train as train_module
 from reviewtune_engine.errors import EngineError
 from reviewtune_engine.files import current_umask
 from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
@@ -397,3 +398,32 @@ def test_cancel_during_an_evaluation_stops_it_between_batches(tmp_path, tiny_mod
     assert asked["count"] == 5, "the evaluation stopped at the batch after the cancel"
     assert metrics(tmp_path / "run", "eval") == []
     assert any(event.get("message") == "cancelled during an evaluation; --resume continues from the last checkpoint" for event in events)
+
+
+def test_activation_checkpointing_trains_the_same_curve_and_the_profile_names_each_stage(tmp_path, tiny_model):
+    """Recomputing activations in the backward pass changes where memory goes, not what is learnt:
+    the same losses to float tolerance (dropout off, so the recomputed forward is the same one)."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "checkpointed").mkdir()
+    plain, _, plain_dir = run_train(tmp_path / "plain", train_config(tiny_model, training={"max_steps": 4}))
+    checkpointed, _, checkpointed_dir = run_train(tmp_path / "checkpointed", train_config(tiny_model, training={"max_steps": 4, "activation_checkpointing": True}))
+    assert [record["loss"] for record in metrics(checkpointed_dir, "train")] == pytest.approx([record["loss"] for record in metrics(plain_dir, "train")], rel=1e-4)
+    assert checkpointed["final_eval_loss"] == pytest.approx(plain["final_eval_loss"], rel=1e-4)
+    phases = [mark["phase"] for mark in checkpointed["memory_profile"]]
+    assert phases == ["start", "tokenizer and data", "model", "first training step", "training", "final evaluation and save"]
+    assert all(mark["peak_bytes"] >= mark["bytes"] > 0 for mark in checkpointed["memory_profile"])
+    peaks = [mark["peak_bytes"] for mark in checkpointed["memory_profile"]]
+    assert peaks == sorted(peaks) and peaks[-1] == checkpointed["peak_memory_bytes"]
+
+
+def test_activation_checkpointing_is_on_in_the_model_that_trains(tmp_path, tiny_model, monkeypatch):
+    seen = {}
+    original = train_module.Trainer.training_step
+
+    def spy(self, model, *args, **kwargs):
+        seen.setdefault("checkpointing", model.is_gradient_checkpointing)
+        return original(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(train_module.Trainer, "training_step", spy)
+    run_train(tmp_path, train_config(tiny_model, training={"max_steps": 1, "activation_checkpointing": True}), eval_rows=False)
+    assert seen["checkpointing"] is True

@@ -494,6 +494,45 @@ def _peak_memory_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def _memory_bytes() -> int:
+    """Memory in use now: CUDA allocations on a GPU, else the process's resident set (Linux
+    /proc/self/statm; elsewhere the peak so far stands in)."""
+    if torch.cuda.is_available():
+        return int(torch.cuda.memory_allocated())
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return _peak_memory_bytes()
+
+
+class _MemoryProfile(TrainerCallback):
+    """Memory after each stage of the job (and after the first and the last training step): where
+    the peak comes from. `peak_bytes` is the job's peak so far, so the stage where it jumps is the
+    one that set it."""
+
+    def __init__(self):
+        self.phases: list[dict] = []
+        self.steps = 0
+
+    @property
+    def peak(self) -> int:
+        return self.phases[-1]["peak_bytes"] if self.phases else 0
+
+    def mark(self, phase: str) -> None:
+        now = _memory_bytes()
+        # The kernel's high-water mark can trail the resident set by a little: the peak is at least what is in use.
+        self.phases.append({"phase": phase, "bytes": now, "peak_bytes": max(_peak_memory_bytes(), now, self.peak)})
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.steps += 1
+        if self.steps == 1:
+            self.mark("first training step")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.mark("training")
+
+
 # ---- the job ----------------------------------------------------------------------------------
 
 
@@ -519,6 +558,7 @@ class TrainingSettings:
     seed: int
     packing: str
     logits: str
+    activation_checkpointing: bool
     logging_steps: int
     threads: int
     time_budget_seconds: float | None
@@ -540,6 +580,7 @@ class TrainingSettings:
             seed=raw["seed"],
             packing=raw["packing"],
             logits=raw.get("logits", "labelled"),
+            activation_checkpointing=raw.get("activation_checkpointing", False),
             logging_steps=raw["logging_steps"],
             threads=raw.get("threads") or 0,
             time_budget_seconds=raw.get("time_budget_seconds"),
@@ -733,7 +774,7 @@ def _plan(job: TrainJob, model, data: TrainingData, job_started: float, resume_f
     return plan
 
 
-def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> Fit:
+def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], is_cancelled: Callable[[], bool], memory: _MemoryProfile) -> Fit:
     """The Trainer with our callbacks (protocol events and metrics, early stopping, the time budget), run."""
     from datasets import Dataset
 
@@ -780,7 +821,7 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
         label_names=["labels"] if job.classify else None,
     )
     callback = _ProtocolCallback(emit, is_cancelled, job.metrics_path, data.collator, job.checkpoints_every, data.recorder)
-    callbacks: list[TrainerCallback] = [callback]
+    callbacks: list[TrainerCallback] = [callback, memory]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
     budget_stop = None
@@ -871,26 +912,37 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     job_started = time.perf_counter()
     job = TrainJob.of(params)
     resume_from = _prepare(job)
+    memory = _MemoryProfile()
+    memory.mark("start")
 
     emit({"kind": "status", "message": f"loading {job.config['model']['source']}"})
     reference = job.config["model"]
     resolved = models.resolve(reference["source"], allow_pickle=reference.get("allow_pickle", False), revision=reference.get("revision"))
     tokenizer = models.load_tokenizer(resolved)
     data = _classification_data(job, tokenizer, emit, resume_from) if job.classify else _instruction_data(job, tokenizer, emit)
+    memory.mark("tokenizer and data")
 
     model = build_model(job.config, resolved, tokenizer, job.label_names)
+    if job.training.activation_checkpointing:
+        # Non-reentrant: works with a frozen base under LoRA without making the inputs require grads.
+        # Enabled on the model itself, so the time budget's timed steps run as training will.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    memory.mark("model")
     parameters = models.count_parameters(model)
     emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
 
     _sample_evaluation(job, data, emit)
     plan = _plan(job, model, data, job_started, resume_from, emit)
-    fit = _fit(job, model, tokenizer, data, plan, job_started, resume_from, emit, is_cancelled)
+    if plan:
+        memory.mark("timed steps (time budget plan)")
+    fit = _fit(job, model, tokenizer, data, plan, job_started, resume_from, emit, is_cancelled, memory)
     train_seconds = fit.callback.training_seconds()
     train_tokens = data.collator.tokens - fit.callback.tokens_at_start
     tokens_per_second = fit.callback.tokens_per_second()
     state = fit.trainer.state
     steps_run = state.global_step - (fit.callback.first_step or 0)
     final_eval_loss, adapter_dir, model_dir = _save(job, fit, data, tokenizer, resolved, resume_from, emit)
+    memory.mark("final evaluation and save")
 
     best_metric = state.best_metric if fit.keep_best else None
     figures = None
@@ -912,7 +964,8 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "train_seconds": round(train_seconds, 3),
         "tokens_per_second": round(tokens_per_second, 2),
         "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
-        "peak_memory_bytes": _peak_memory_bytes(),
+        "peak_memory_bytes": max(_peak_memory_bytes(), memory.peak),
+        "memory_profile": memory.phases,
         "resumed_from_step": _step_of(resume_from) if resume_from else None,
         "wall_seconds": round(time.perf_counter() - job_started, 3),
         "classification": figures,

@@ -118,6 +118,12 @@ export const TrainingConfigSchema = z.strictObject({
    * train`). Classification heads ignore it.
    */
   logits: z.enum(["labelled", "all"]).default("labelled"),
+  /**
+   * Keep only each layer's input during the forward pass and recompute the rest during the backward
+   * one (torch's non-reentrant checkpointing): most of a step's activation memory gone, for about a
+   * third more compute (`bench train` prints both).
+   */
+  activation_checkpointing: z.boolean().default(false),
   logging_steps: z.number().int().positive().default(1),
   /** CPU threads for torch; 0 = all cores. */
   threads: z.number().int().nonnegative().default(0),

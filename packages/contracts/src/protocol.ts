@@ -363,6 +363,11 @@ export const TrainResultSchema = z.object({
   tokens_per_second: z.number(),
   seconds_per_step: z.number(),
   peak_memory_bytes: z.number().int(),
+  /**
+   * Memory after each stage of the job (CUDA allocations on a GPU, resident memory on a CPU) and the
+   * job's peak so far: the stage where the peak jumps is the one that set it.
+   */
+  memory_profile: z.array(z.object({ phase: z.string(), bytes: z.number().int(), peak_bytes: z.number().int() })).optional(),
   resumed_from_step: z.number().int().nullable(),
   /** The whole job: loading, data, training, evaluations and saving. */
   wall_seconds: z.number().optional(),

@@ -105,6 +105,8 @@ export const StudioTrainRequestSchema = z
     batch_size: z.number().int().min(1).max(1024),
     max_length: z.number().int().min(16).max(32_768),
     lora_r: z.number().int().min(1).max(1024),
+    /** training.activation_checkpointing: most activation memory saved for recomputing it (slower). */
+    activation_checkpointing: z.boolean().default(false),
   })
   .refine((request) => request.epochs !== undefined || request.max_steps !== undefined, { message: "give epochs or max_steps", path: ["max_steps"] });
 export type StudioTrainRequest = z.infer<typeof StudioTrainRequestSchema>;
@@ -122,6 +124,7 @@ export const PresetSummarySchema = z.object({
     batch_size: z.number().int(),
     max_length: z.number().int(),
     lora_r: z.number().int(),
+    activation_checkpointing: z.boolean(),
   }),
 });
 export type PresetSummary = z.infer<typeof PresetSummarySchema>;

@@ -5,7 +5,7 @@ export function registerBench(program: Command): void {
   const bench = program.command("bench").description("benchmarks that print figures");
   bench
     .command("train")
-    .description("tokens/s, time per step, peak memory and eval loss: padding-free (ours) vs every example padded to max_length (the reference recipes)")
+    .description("tokens/s, time per step, peak memory, eval loss and memory stage by stage: ours vs logits everywhere, every example padded to max_length (the reference recipes), ours with activation checkpointing, ours under glibc's malloc")
     .option("--preset <name>", "base configuration", "demo")
     .option("--steps <n>", "optimizer steps per variant", positiveInteger("--steps"), 6)
     .option("--reviews <n>", "demo reviews to draw examples from (x4 examples each)", positiveInteger("--reviews"), 40)

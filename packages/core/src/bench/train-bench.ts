@@ -1,7 +1,10 @@
 // `reviewtune bench train`: our recipe (padding-free, the head and loss only where labels are) against
 // the same without the labelled-logits step and against the reference recipes' naive one (every
-// example padded to max_length, logits everywhere) on the same review-length data, same seed, same
-// steps, each in a fresh engine process so peak memory is its own. Prints figures; asserts nothing.
+// example padded to max_length, logits everywhere), and our recipe with activation checkpointing (the
+// memory it saves, the speed it costs), on the same review-length data, same seed, same steps, each in
+// a fresh engine process so peak memory is its own, with where each job's memory went stage by stage;
+// last, our recipe under glibc's malloc, to show what the engine's allocator (TCMalloc) saves.
+// Prints figures; asserts nothing.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +16,11 @@ export interface BenchVariant {
   name: string;
   packing: TrainConfig["training"]["packing"];
   logits: TrainConfig["training"]["logits"];
+  activationCheckpointing: boolean;
+  /** "system": the engine runs with glibc's malloc instead of the allocator it would get (allocator.ts). */
+  allocator?: "system";
+  /** The allocator the variant's engine ran with. */
+  ranWith?: string;
   result: TrainResult;
 }
 
@@ -25,9 +33,11 @@ export interface TrainBenchOptions {
 
 export async function benchTrain(options: TrainBenchOptions): Promise<BenchVariant[]> {
   const variants: Array<Omit<BenchVariant, "result">> = [
-    { name: "reviewtune (padding-free, labelled logits)", packing: "padding_free", logits: "labelled" },
-    { name: "padding-free, logits everywhere", packing: "padding_free", logits: "all" },
-    { name: "naive (pad to max_length)", packing: "pad_to_max_length", logits: "all" },
+    { name: "reviewtune (padding-free, labelled logits)", packing: "padding_free", logits: "labelled", activationCheckpointing: false },
+    { name: "padding-free, logits everywhere", packing: "padding_free", logits: "all", activationCheckpointing: false },
+    { name: "naive (pad to max_length)", packing: "pad_to_max_length", logits: "all", activationCheckpointing: false },
+    { name: "reviewtune + activation checkpointing", packing: "padding_free", logits: "labelled", activationCheckpointing: true },
+    { name: "reviewtune, glibc malloc", packing: "padding_free", logits: "labelled", activationCheckpointing: false, allocator: "system" },
   ];
   const runsDirectory = options.keepRuns ?? mkdtempSync(join(tmpdir(), "reviewtune-bench-"));
   const results: BenchVariant[] = [];
@@ -36,16 +46,16 @@ export async function benchTrain(options: TrainBenchOptions): Promise<BenchVaria
       options.log?.(`bench: ${variant.name}, ${options.steps} steps...`);
       const config: TrainConfig = {
         ...options.base,
-        name: `bench-${variant.packing}-${variant.logits}`,
-        training: { ...options.base.training, packing: variant.packing, logits: variant.logits, max_steps: options.steps },
+        name: `bench-${variant.packing}-${variant.logits}${variant.activationCheckpointing ? "-checkpointed" : ""}`,
+        training: { ...options.base.training, packing: variant.packing, logits: variant.logits, activation_checkpointing: variant.activationCheckpointing, max_steps: options.steps },
         evaluation: { strategy: "no" },
         early_stopping: undefined,
         checkpoints: { keep: 1 },
       };
-      const engine = await EngineClient.start();
+      const engine = await EngineClient.start(variant.allocator ? { env: { ...process.env, REVIEWTUNE_ALLOCATOR: variant.allocator } } : {});
       try {
         const record = await startRun(config, "bench train", runsDirectory, { engine });
-        results.push({ ...variant, result: record.result! });
+        results.push({ ...variant, ranWith: engine.allocator.name, result: record.result! });
       } finally {
         await engine.shutdown();
       }
@@ -57,24 +67,54 @@ export async function benchTrain(options: TrainBenchOptions): Promise<BenchVaria
 }
 
 export function formatBench(results: BenchVariant[]): string {
-  const rows = results.map(({ name, result }) => [
+  const rows = results.map(({ name, ranWith, result }) => [
     name,
+    ranWith ?? "-",
     result.tokens_per_second.toFixed(1),
     result.seconds_per_step.toFixed(2),
     (result.peak_memory_bytes / 2 ** 30).toFixed(2),
     result.final_eval_loss?.toFixed(4) ?? "-",
     String(result.train_tokens),
   ]);
-  const header = ["recipe", "tokens/s", "s/step", "peak GiB", "eval loss", "train tokens"];
+  const header = ["recipe", "allocator", "tokens/s", "s/step", "peak GiB", "eval loss", "train tokens"];
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
   const out = [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)];
-  const [ours, everywhere, naive] = results;
+  const [ours, everywhere, naive, checkpointed, glibc] = results;
   const versus = (other: BenchVariant, label: string) =>
     `vs ${label}: ${(ours!.result.tokens_per_second / other.result.tokens_per_second).toFixed(2)}x tokens/s, ` +
     `${(other.result.seconds_per_step / ours!.result.seconds_per_step).toFixed(2)}x time per step, ` +
     `peak memory ${(ours!.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(other.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB; ` +
     `eval loss difference ${Math.abs((ours!.result.final_eval_loss ?? 0) - (other.result.final_eval_loss ?? 0)).toExponential(2)}`;
   if (ours && everywhere && naive) out.push("", versus(everywhere, "logits everywhere"), versus(naive, "naive"));
+  if (ours && checkpointed) {
+    out.push(
+      `activation checkpointing (--set training.activation_checkpointing=true): peak memory ${(checkpointed.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(ours.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ` +
+        `for ${(checkpointed.result.tokens_per_second / ours.result.tokens_per_second).toFixed(2)}x the tokens/s`,
+    );
+  }
+  if (ours && glibc && ours.ranWith !== glibc.ranWith) {
+    out.push(
+      `allocator ${ours.ranWith} vs ${glibc.ranWith}: peak memory ${(ours.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(glibc.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ` +
+        `${(ours.result.tokens_per_second / glibc.result.tokens_per_second).toFixed(2)}x the tokens/s`,
+    );
+  }
+  out.push("", ...formatMemoryProfile(results));
   return out.join("\n");
+}
+
+/** Where each recipe's memory went: in use after each stage of its job, and its peak so far (GiB). */
+export function formatMemoryProfile(results: BenchVariant[]): string[] {
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
+  const phases = [...new Set(results.flatMap(({ result }) => (result.memory_profile ?? []).map((mark) => mark.phase)))];
+  if (phases.length === 0) return [];
+  const header = ["memory after (in use / peak so far, GiB)", ...results.map(({ name }) => name)];
+  const rows = phases.map((phase) => [
+    phase,
+    ...results.map(({ result }) => {
+      const mark = result.memory_profile?.find((entry) => entry.phase === phase);
+      return mark ? `${gib(mark.bytes)} / ${gib(mark.peak_bytes)}` : "-";
+    }),
+  ]);
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.join(" | ")} |`)];
 }

@@ -24,6 +24,7 @@ import {
   EngineTimeoutError,
   ConfigError,
 } from "../errors.js";
+import { engineAllocator, withAllocator, type EngineAllocator } from "./allocator.js";
 import { requireEngineEnvironment } from "./environment.js";
 
 export interface EngineStartOptions {
@@ -65,6 +66,8 @@ export class EngineClient {
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     readonly ready: ReadyMessage,
+    /** The memory allocator the engine runs with (allocator.ts); "system" for a custom command. */
+    readonly allocator: EngineAllocator,
   ) {
     this.exit = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   }
@@ -73,11 +76,13 @@ export class EngineClient {
   static async start(options: EngineStartOptions = {}): Promise<EngineClient> {
     let command = options.command;
     let env = options.env ?? process.env;
+    let allocator: EngineAllocator = { name: "system", reason: "a custom engine command" };
     if (!command) {
       const environment = requireEngineEnvironment();
       command = [environment.python, "-m", "reviewtune_engine"];
       const pythonPath = [environment.engineSource, env.PYTHONPATH].filter(Boolean).join(":");
-      env = { ...env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1" };
+      allocator = engineAllocator(env);
+      env = withAllocator({ ...env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1" }, allocator);
     }
     const [executable, ...args] = command;
     if (!executable) throw new ConfigError("empty engine command");
@@ -123,7 +128,7 @@ export class EngineClient {
         }
       });
     });
-    const client = new EngineClient(child, ready);
+    const client = new EngineClient(child, ready, allocator);
     client.stderrTail.push(...stderrTail);
     remember = (line) => client.rememberStderr(line);
     lines.on("line", (line) => client.onLine(line));

@@ -51,7 +51,7 @@ export async function startRun(config: TrainConfig, origin: string, runsDirector
     config,
     seed: config.training.seed,
     git_sha: gitSha(),
-    versions: { ...options.engine.ready.versions, node: process.version, engine: options.engine.ready.engine_version, device: options.engine.ready.device },
+    versions: { ...options.engine.ready.versions, node: process.version, engine: options.engine.ready.engine_version, device: options.engine.ready.device, allocator: options.engine.allocator.name },
     data: {
       ...(labelSources ? { label_sources: labelSources } : {}),
       ...("balance" in data && data.balance ? { balance: data.balance } : {}),

@@ -30,6 +30,7 @@ export function presetSummaries(): PresetSummary[] {
           batch_size: training.batch_size,
           max_length: training.max_length,
           lora_r: config.lora.r,
+          activation_checkpointing: config.training.activation_checkpointing,
         },
       }];
     } catch {
@@ -76,9 +77,9 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
   }
   const { config } = resolveConfig({ preset: request.preset });
   const trainRows = context.datasets.examples(request.dataset, "train").length;
-  const card = context.datasets.card(request.dataset) as { tokens?: { total?: { mean?: number } } | null; example_words?: { mean?: number } } | null;
+  const card = context.datasets.card(request.dataset);
   // Tokens per example: the card's count with a tokenizer when the build had one, else ~1.4 tokens a word plus the template's ~20.
-  const meanTokens = card?.tokens?.total?.mean ?? (card?.example_words?.mean ? card.example_words.mean * 1.4 + 20 : null);
+  const meanTokens = card?.tokens?.total.mean ?? (card?.example_words.mean ? card.example_words.mean * 1.4 + 20 : null);
   const measured = listRunIds(context.runsDir)
     .map((id) => {
       try {
@@ -95,6 +96,7 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
     gradientAccumulation: config.training.gradient_accumulation,
     trainRows,
     meanTokens,
+    meanAnswerTokens: card?.tokens?.completion.mean ?? null,
     measured: measured ? { tokensPerSecond: measured.result!.tokens_per_second, run: measured.id } : undefined,
   });
 }

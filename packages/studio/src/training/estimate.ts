@@ -9,8 +9,14 @@
 //   weights     = P·4 (fp32, as training runs on CPU here), QLoRA P·0.5625 (4-bit + scales)
 //   optimizer   = T·16 (the trained weights' own fp32 copy for adapters, gradients, AdamW's two moments)
 //                 (full: T·12, the weights are counted above)
-//   activations = b·s·L·h·68 (Korthikanti et al.'s 34·h bytes per token and layer in 16-bit, doubled
-//                 for fp32) + b·s·V·8 (logits and their gradient)
+//   activations = b·s·L·h·133: what the forward pass keeps for the backward one, measured on
+//                 SmolLM2-135M with LoRA on its seven projections in fp32 (torch's saved-tensor hooks:
+//                 1.92 GiB for 899 tokens over 30 layers; Korthikanti et al.'s 34·h bytes per token and
+//                 layer in 16-bit, doubled for fp32, is 68·h before LoRA's dropout copies and the rotary
+//                 q/k); with activation checkpointing b·s·(L·h·4 + h·133): each layer's input, plus one
+//                 layer's whole set while it is recomputed
+//               + b·c·V·8: logits and their gradient at the c answer tokens of an example (the head
+//                 runs only where the loss is; c = the card's answer tokens, else s)
 //   runtime     = 800 MiB: the engine process itself (Python, torch, transformers, the tokenizer),
 //                 measured as the peak of a 0.1 M-parameter model's run on this project's CPU machine
 // Time: steps × tokens per step / tokens per second, with tokens per second measured by an earlier
@@ -26,15 +32,19 @@ export const CPU_FLOPS = 137e9;
 const EFFICIENCY = 0.7;
 const RUNTIME_BYTES = 800 * 2 ** 20;
 const SECONDS_PER_STEP_OVERHEAD = 1.5;
+/** Bytes kept for the backward pass per token, layer and unit of hidden size (fp32, LoRA on every projection): measured, see above. */
+const ACTIVATION_BYTES = 133;
 
 export interface EstimateInput {
-  request: Pick<StudioTrainRequest, "method" | "batch_size" | "max_length" | "lora_r" | "epochs" | "max_steps">;
+  request: Pick<StudioTrainRequest, "method" | "batch_size" | "max_length" | "lora_r" | "epochs" | "max_steps"> & { activation_checkpointing?: boolean | undefined };
   model: ModelConfig;
   targetModules?: string[];
   gradientAccumulation: number;
   trainRows: number;
   /** Mean tokens in a training example (prompt + answer), when known; else max_length. */
   meanTokens: number | null;
+  /** Mean answer tokens of an example (the positions that carry the loss), when known; else all of them. */
+  meanAnswerTokens?: number | null | undefined;
   /** Tokens/s measured by a finished run of the same model and method. */
   measured?: { tokensPerSecond: number; run: string } | undefined;
 }
@@ -64,7 +74,9 @@ export function estimateTraining(input: EstimateInput): TrainEstimate {
   const weights = parameters * (request.method === "qlora" ? 0.5625 : 4);
   const optimizer = trainable * (request.method === "full" ? 12 : 16);
   const sequence = Math.min(request.max_length, input.meanTokens ?? request.max_length);
-  const activations = request.batch_size * sequence * (model.num_hidden_layers * model.hidden_size * 68 + model.vocab_size * 8);
+  const answer = Math.min(sequence, input.meanAnswerTokens ?? sequence);
+  const kept = request.activation_checkpointing ? model.num_hidden_layers * model.hidden_size * 4 + model.hidden_size * ACTIVATION_BYTES : model.num_hidden_layers * model.hidden_size * ACTIVATION_BYTES;
+  const activations = request.batch_size * (sequence * kept + answer * model.vocab_size * 8);
   const effectiveBatch = request.batch_size * input.gradientAccumulation;
   const steps = request.max_steps ?? Math.max(1, Math.ceil(((request.epochs ?? 1) * input.trainRows) / effectiveBatch));
   const tokensPerStep = effectiveBatch * sequence;
@@ -84,7 +96,7 @@ export function estimateTraining(input: EstimateInput): TrainEstimate {
       ? `tokens/s measured by run ${input.measured.run} (same model and method)`
       : `tokens/s from FLOPs: ${request.method === "full" ? 6 : 4}·P per token at 70% of 137 GFLOP/s (2-core CPU, fp32), plus ${SECONDS_PER_STEP_OVERHEAD} s per step of fixed cost`,
     formula:
-      "memory = weights (P·4 bytes; QLoRA P·0.56) + optimizer (trainable·16; full ·12) + activations (batch·tokens·(layers·hidden·68 + vocab·8)) + runtime (the engine process, ~800 MiB); " +
+      "memory = weights (P·4 bytes; QLoRA P·0.56) + optimizer (trainable·16; full ·12) + activations (batch·(tokens·layers·hidden·133, or with activation checkpointing tokens·(layers·hidden·4 + hidden·133), + answer tokens·vocab·8)) + runtime (the engine process, ~800 MiB); " +
       "time = steps · batch · accumulation · tokens per example / tokens per second (+ 1.5 s per step without a measured run)",
   };
 }

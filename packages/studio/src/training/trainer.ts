@@ -48,6 +48,7 @@ export function trainArguments(request: StudioTrainRequest, datasetFolder: strin
     ...(request.max_steps !== undefined ? ["--max-steps", String(request.max_steps)] : ["--epochs", String(request.epochs)]),
     "--set", `training.max_length=${request.max_length}`,
     ...(request.method === "full" ? [] : ["--set", `lora.r=${request.lora_r}`]),
+    "--set", `training.activation_checkpointing=${request.activation_checkpointing}`,
     "--runs-dir", runsDir,
   ];
 }

@@ -9,7 +9,7 @@ import { Empty, ErrorNotice, LineChart, Loading } from "../components.js";
 import { bytes, number, seconds } from "../format.js";
 import { useLoad } from "../hooks.js";
 
-type Form = Record<"preset" | "model" | "dataset" | "method" | "length_kind" | "length" | "learning_rate" | "batch_size" | "max_length" | "lora_r", string>;
+type Form = Record<"preset" | "model" | "dataset" | "method" | "length_kind" | "length" | "learning_rate" | "batch_size" | "max_length" | "lora_r" | "activation_checkpointing", string>;
 
 function formFromPreset(preset: PresetSummary, dataset: string): Form {
   const d = preset.defaults;
@@ -24,6 +24,7 @@ function formFromPreset(preset: PresetSummary, dataset: string): Form {
     batch_size: String(d.batch_size),
     max_length: String(d.max_length),
     lora_r: String(d.lora_r),
+    activation_checkpointing: d.activation_checkpointing ? "on" : "off",
   };
 }
 
@@ -39,6 +40,7 @@ function toRequest(form: Form): unknown {
     batch_size: numeric(form.batch_size),
     max_length: numeric(form.max_length),
     lora_r: numeric(form.lora_r),
+    activation_checkpointing: form.activation_checkpointing === "on",
   };
 }
 
@@ -121,6 +123,8 @@ function TrainForm(props: { presets: PresetSummary[]; datasets: DatasetSummary[]
       ${field("batch_size", "Batch size", { type: "number", min: "1", step: "1", inputmode: "numeric" })}
       ${field("max_length", "Max length (tokens)", { type: "number", min: "16", step: "1", inputmode: "numeric" })}
       ${form.method === "full" ? null : field("lora_r", "LoRA rank r", { type: "number", min: "1", step: "1", inputmode: "numeric" })}
+      <div class="field"><label for="train-activation_checkpointing">Activation checkpointing</label>
+        <select id="train-activation_checkpointing" value=${form.activation_checkpointing} onChange=${set("activation_checkpointing")}><option value="off">off (faster)</option><option value="on">on (less memory, slower)</option></select></div>
     </div>
     <${EstimatePanel} estimate=${estimate.value} error=${estimate.error} />
     <${ErrorNotice} error=${startError} />
