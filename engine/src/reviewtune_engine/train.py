@@ -31,7 +31,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import classification, files, lm_loss, models
+from reviewtune_engine import classification, files, lm_loss, models, packed_attention
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -927,6 +927,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         # Non-reentrant: works with a frozen base under LoRA without making the inputs require grads.
         # Enabled on the model itself, so the time budget's timed steps run as training will.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if not job.classify and job.training.packing == "padding_free" and model.config._attn_implementation == "sdpa":
+        # Attention per example of a padding-free row instead of over the whole row behind a block mask.
+        model.set_attn_implementation(packed_attention.register())
     memory.mark("model")
     parameters = models.count_parameters(model)
     emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
