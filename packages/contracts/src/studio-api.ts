@@ -33,6 +33,8 @@ export const DatasetSummarySchema = z.object({
   examples: z.number().nullable(),
   splits: z.partialRecord(z.enum(STUDIO_SPLITS), z.number().int()),
   rejected: z.number().int(),
+  /** Why the card could not be read (another version's, damaged): the folder is still listed, its figures unknown. */
+  problem: z.string().nullable(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
 

@@ -3,7 +3,7 @@
 // SmolLM2-135M's published size, validation that names every field, run folders as the CLI leaves
 // them (summary, next step, the SSE stream of a finished run), and errors that say what to do.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -153,6 +153,25 @@ describe("studio API: datasets", () => {
     const unknown = await inject<StudioError>("GET", "/datasets/nope/rows");
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error.hint ?? "", /reviewtune data demo/);
+  });
+
+  it("lists a dataset whose card another version wrote with the reason, beside the others, and refuses its card by its format", async () => {
+    const newer = join(data, "newer");
+    cpSync(join(data, "mine"), newer, { recursive: true });
+    const card = JSON.parse(readFileSync(join(newer, "card.json"), "utf8"));
+    writeFileSync(join(newer, "card.json"), JSON.stringify({ ...card, format: "reviewtune-dataset/2" }));
+    try {
+      const { status, body } = await inject<DatasetSummary[]>("GET", "/datasets");
+      assert.equal(status, 200);
+      assert.deepEqual(body.map((dataset) => [dataset.name, dataset.problem === null]), [["demo", true], ["mine", true], ["newer", false]]);
+      assert.match(body[2]!.problem ?? "", /is a "reviewtune-dataset\/2" record; this version of reviewtune reads "reviewtune-dataset\/1"/);
+      assert.equal(body[2]!.reviews, null);
+      const refused = await inject<StudioError>("GET", "/datasets/newer/card");
+      assert.ok(refused.status >= 400);
+      assert.match(refused.body.error.message, /reviewtune-dataset\/2/);
+    } finally {
+      rmSync(newer, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { InstructionRowSchema, parseJson, type ChatRow, type DatasetCard, type DatasetRow, type DatasetRowsQuery, type DatasetRowsResponse, type DatasetSummary, type RejectedResponse } from "@reviewtune/contracts";
-import { DATASET_PATHS, datasetPath, hasDatasetFile, readDatasetCard, readJsonl, readRejections, readReviewRows } from "@reviewtune/core";
+import { DATASET_PATHS, DataError, datasetPath, hasDatasetFile, readDatasetCard, readJsonl, readRejections, readReviewRows } from "@reviewtune/core";
 import { notFound, StudioApiError } from "../http/studio-error.js";
 
 /** The splits by the names the studio API uses. */
@@ -65,11 +65,19 @@ export class DatasetStore {
 
   list(): DatasetSummary[] {
     return [...this.folders()].map(([name, directory]) => {
-      const card = this.card(name);
+      // One unreadable card (another version's, damaged) must not hide every other dataset: listed, with why.
+      let card: DatasetCard | null = null;
+      let problem: string | null = null;
+      try {
+        card = this.card(name);
+      } catch (error) {
+        if (!(error instanceof DataError)) throw error;
+        problem = error.hint ? `${error.message} (${error.hint})` : error.message;
+      }
       const splits: DatasetSummary["splits"] = {};
       for (const [split, file] of Object.entries(SPLIT_FILES)) if (existsSync(join(directory, file))) splits[split as keyof typeof SPLIT_FILES] = this.examples(name, split as keyof typeof SPLIT_FILES).length;
       const rejected = Object.values(card?.rejected ?? {}).reduce((sum, count) => sum + count, 0);
-      return { name, directory, created: card?.created ?? null, reviews: card?.reviews ?? null, examples: card?.examples ?? null, splits, rejected };
+      return { name, directory, created: card?.created ?? null, reviews: card?.reviews ?? null, examples: card?.examples ?? null, splits, rejected, problem };
     });
   }
 

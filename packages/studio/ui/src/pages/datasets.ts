@@ -146,6 +146,7 @@ export function DatasetsPage(props: { dataDirs: string[] }) {
         ${list.data.map((dataset) => html`<option value=${dataset.name}>${dataset.name}</option>`)}
       </select></label>
       <span class="muted">${current.reviews ?? "?"} reviews → ${current.examples ?? "?"} examples; ${Object.entries(current.splits).map(([split, count]) => `${split} ${count}`).join(", ")}; ${current.rejected} rejected</span>
+      ${current.problem ? html`<p class="field-error" role="alert">${current.problem}</p>` : null}
     </div>
     <${Tabs} label="Dataset views" idPrefix="dataset" current=${view} onSelect=${setView} tabs=${[{ id: "rows", label: "Rows" }, { id: "card", label: "Card" }, { id: "rejected", label: `Rejected (${current.rejected})` }]} />
     <div id="dataset-panel" role="tabpanel" aria-labelledby=${`dataset-tab-${view}`}>
