@@ -197,6 +197,13 @@ describe("reviewtune CLI", () => {
     const copied = cli("export", "--run", join(runsDir, folder), "--format", "adapter", "--out", join(work, "adapter-export"));
     assert.equal(copied.status, 0, copied.stderr);
     assert.ok(existsSync(join(work, "adapter-export", "adapter_model.safetensors")));
+    // The vLLM lint ran when training ended, and `export --format vllm` copies the adapter with its `vllm serve` command.
+    const lint = readRun(folder).result.vllm;
+    assert.equal(lint.compatible, true, JSON.stringify(lint.problems));
+    const forVllm = cli("export", "--run", join(runsDir, folder), "--format", "vllm", "--out", join(work, "vllm-export"));
+    assert.equal(forVllm.status, 0, forVllm.stderr);
+    assert.ok(existsSync(join(work, "vllm-export", "adapter_config.json")));
+    assert.match(forVllm.stdout, new RegExp(`vllm serve \\S+ --enable-lora --lora-modules ${folder}=${join(work, "vllm-export")} --max-lora-rank \\d+ --max-loras 1`));
   });
 
   it("export --format gguf-lora: the GGUF LoRA of a SmolLM2 run, with its drift in llama.cpp over the base and over serve's Q8_0 base", () => {

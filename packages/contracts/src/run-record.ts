@@ -45,6 +45,23 @@ export const BalanceReportSchema = z.object({
 });
 export type BalanceReport = z.infer<typeof BalanceReportSchema>;
 
+/** The values vLLM's --max-lora-rank accepts. */
+export const VLLM_MAX_LORA_RANKS = [8, 16, 32, 64, 128, 256, 320, 512] as const;
+
+/** Whether vLLM can serve a LoRA adapter as it is (core export/vllm-lint.ts), and the command that does. */
+export const VllmLintSchema = z.object({
+  compatible: z.boolean(),
+  rank: z.number().int(),
+  /** The smallest --max-lora-rank that holds the rank; null above vLLM's largest. */
+  max_lora_rank: z.number().int().nullable(),
+  /** The model vLLM serves the adapter over: the base's hub id where known. */
+  base: z.string(),
+  /** Each thing vLLM would refuse or apply differently: the adapter_config field, what, and the fix. */
+  problems: z.array(z.object({ field: z.string(), message: z.string(), fix: z.string() })),
+  command: z.string(),
+});
+export type VllmLint = z.infer<typeof VllmLintSchema>;
+
 export const RunRecordSchema = z.object({
   format: z.literal(RUN_FORMAT).default(RUN_FORMAT),
   id: z.string().min(1),
@@ -71,8 +88,8 @@ export const RunRecordSchema = z.object({
     /** Task "generate" with data.balance "sentiment": analysis examples per sentiment before and after oversampling. */
     balance: BalanceReportSchema.optional(),
   }),
-  /** The engine's result plus R3's report row; null until the engine answered. */
-  result: TrainResultSchema.extend({ report: MethodReportSchema.optional() }).nullable(),
+  /** The engine's result plus R3's report row and (LoRA runs) the vLLM lint of the adapter; null until the engine answered. */
+  result: TrainResultSchema.extend({ report: MethodReportSchema.optional(), vllm: VllmLintSchema.optional() }).nullable(),
   error: z.object({ message: z.string(), code: z.string().optional() }).nullable(),
   /** How many times the run was started (1, then one more per --resume). */
   attempts: z.number().int().min(1),

@@ -4,13 +4,13 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
 import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
 
 export interface ExportOptions {
   run: string;
-  format: "merged" | "adapter" | "gguf-lora";
+  format: "merged" | "adapter" | "gguf-lora" | "vllm";
   baseGguf?: string;
   quant?: GgufQuant;
   out?: string;
@@ -109,6 +109,25 @@ export async function runExport(options: ExportOptions): Promise<void> {
   const out = resolve(options.out ?? join(options.run, "export", options.format === "gguf-lora" ? "adapter.gguf" : options.format));
   if (existsSync(out)) throw new ConfigError(`${out} already exists`, [], { hint: "choose another --out, or remove the old export first" });
   mkdirSync(dirname(out), { recursive: true });
+
+  if (options.format === "vllm") {
+    // Checked before anything is written: an adapter vLLM would refuse is not exported as one it serves.
+    const lint = lintAdapterForVllm(adapter, { name: run.id });
+    if (!lint.compatible) {
+      throw new ConfigError(`vLLM cannot serve the adapter of run ${run.id} as it is:\n${lint.problems.map((problem) => `  - ${problem.field}: ${problem.message}; fix: ${problem.fix}`).join("\n")}`, lint.problems.map((problem) => problem.field), {
+        hint: "export --format merged gives a full model vLLM serves without LoRA",
+      });
+    }
+    const staging = stagingPath(out);
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(adapter, staging, { recursive: true });
+    renameSync(staging, out);
+    const served = lintAdapterForVllm(out, { name: run.id });
+    console.log(`PEFT adapter of run ${run.id} exported for vLLM to ${out} (rank ${served.rank}, --max-lora-rank ${served.max_lora_rank})`);
+    console.log(`serve it with: ${served.command}`);
+    console.log(`then ask for model "${run.id}" on vLLM's /v1/chat/completions`);
+    return;
+  }
 
   if (options.format === "adapter") {
     const staging = stagingPath(out);

@@ -15,6 +15,13 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   }
   if (result.report) console.log(`\n${formatMethodTable([{ method: result.report.method, report: result.report }])}\n`);
   if (result.adapter_dir) console.log(`  adapter: ${result.adapter_dir}`);
+  if (result.vllm) {
+    console.log(
+      result.vllm.compatible
+        ? `  vLLM: serves this adapter as it is (reviewtune export --run ${directory} --format vllm)`
+        : `  vLLM: cannot serve this adapter as it is (${result.vllm.problems.map((problem) => problem.field).join(", ")}; reviewtune export --format vllm says why)`,
+    );
+  }
   if (result.model_dir) console.log(`  model: ${result.model_dir}`);
   console.log(`  run folder: ${directory}`);
 }

@@ -3,12 +3,13 @@
 // "classify" {text, label} files and the class names.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CLASS_LABELS, RUN_FORMAT, type EngineEvent, type TrainConfig, type TrainResult } from "@reviewtune/contracts";
+import { CLASS_LABELS, RUN_FORMAT, type EngineEvent, type TrainConfig, type TrainResult, type VllmLint } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
 import { prepareData, sha256, toJsonl, type PreparedData } from "../data/instruction-data.js";
 import type { EngineClient } from "../engine/client.js";
 import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
+import { lintAdapterForVllm } from "../export/vllm-lint.js";
 import { methodReport } from "./method-report.js";
 import { runPath } from "./run-folder.js";
 import { createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
@@ -131,7 +132,18 @@ async function trainInEngine(directory: string, record: RunRecord, resume: boole
   }
   // R3's report row for every run (trainable/total parameters, quantization, LoRA, memory, time, figures).
   const report = methodReport(record.config, result, record.versions.device);
-  const finished: RunRecord = { ...record, status: result.status, result: { ...result, report } };
+  // A generative LoRA adapter: whether vLLM serves it as it is (issue 14), kept with the run.
+  const vllm = result.adapter_dir && record.config.task === "generate" ? vllmLintOf(result.adapter_dir, record.id) : undefined;
+  const finished: RunRecord = { ...record, status: result.status, result: { ...result, report, ...(vllm ? { vllm } : {}) } };
   writeRunRecord(directory, finished);
   return finished;
+}
+
+/** The vLLM lint of a finished run's adapter; none where the folder cannot be read (the run itself stands). */
+function vllmLintOf(adapterDir: string, name: string): VllmLint | undefined {
+  try {
+    return lintAdapterForVllm(adapterDir, { name });
+  } catch {
+    return undefined;
+  }
 }
