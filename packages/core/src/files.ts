@@ -5,7 +5,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
-import { JsonParseError, parseJson } from "@reviewtune/contracts";
+import { JsonParseError, formatIssues, parseJson } from "@reviewtune/contracts";
 import { DataError } from "./errors.js";
 
 /** Where a file or folder is written before it is renamed over `target`: `.<name>.partial-<pid>` beside it. */
@@ -43,9 +43,12 @@ const FormatSchema = z.looseObject({ format: z.string().optional() });
  * by `schema`. A record without `format` predates the field and is read as the current version.
  */
 export function readRecordFile<S extends z.ZodType>(file: string, format: string, schema: S, hint: string): z.output<S> {
-  const found = readJsonFile(file, FormatSchema, hint).format;
-  if (found !== undefined && found !== format) {
-    throw new DataError(`${file} is a "${found}" record; this version of reviewtune reads "${format}"`, file, undefined, { hint });
+  // One read and one JSON parse: the loose format check keeps every field for the schema.
+  const record = readJsonFile(file, FormatSchema, hint);
+  if (record.format !== undefined && record.format !== format) {
+    throw new DataError(`${file} is a "${record.format}" record; this version of reviewtune reads "${format}"`, file, undefined, { hint });
   }
-  return readJsonFile(file, schema, hint);
+  const parsed = schema.safeParse(record);
+  if (!parsed.success) throw new DataError(`${file}: ${formatIssues(parsed.error).join("; ")}`, file, undefined, { hint });
+  return parsed.data;
 }
