@@ -112,7 +112,7 @@ export async function runExport(options: ExportOptions): Promise<void> {
 
   if (options.format === "vllm") {
     // Checked before anything is written: an adapter vLLM would refuse is not exported as one it serves.
-    const lint = lintAdapterForVllm(adapter, { name: run.id });
+    const lint = lintAdapterForVllm(adapter, { name: run.id, servedFrom: out });
     if (!lint.compatible) {
       throw new ConfigError(`vLLM cannot serve the adapter of run ${run.id} as it is:\n${lint.problems.map((problem) => `  - ${problem.field}: ${problem.message}; fix: ${problem.fix}`).join("\n")}`, lint.problems.map((problem) => problem.field), {
         hint: "export --format merged gives a full model vLLM serves without LoRA",
@@ -122,9 +122,8 @@ export async function runExport(options: ExportOptions): Promise<void> {
     rmSync(staging, { recursive: true, force: true });
     cpSync(adapter, staging, { recursive: true });
     renameSync(staging, out);
-    const served = lintAdapterForVllm(out, { name: run.id });
-    console.log(`PEFT adapter of run ${run.id} exported for vLLM to ${out} (rank ${served.rank}, --max-lora-rank ${served.max_lora_rank})`);
-    console.log(`serve it with: ${served.command}`);
+    console.log(`PEFT adapter of run ${run.id} exported for vLLM to ${out} (rank ${lint.rank}, --max-lora-rank ${lint.max_lora_rank})`);
+    console.log(`serve it with: ${lint.command}`);
     console.log(`then ask for model "${run.id}" on vLLM's /v1/chat/completions`);
     return;
   }

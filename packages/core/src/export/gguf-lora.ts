@@ -8,10 +8,9 @@
 // converter permutes the rows of a llama q/k projection (rotary halves interleaved), so B's rows of
 // q_proj / k_proj get the same permutation here, or the adapter would add to the wrong rows.
 // Tensors are written as f32 (an adapter is small; f16/bf16 inputs are widened exactly).
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { z } from "zod";
-import { readJsonFile, writeFileAtomic } from "../files.js";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { writeFileAtomic } from "../files.js";
+import { readPeftAdapter, readSafetensorsHeader } from "./peft-adapter.js";
 import { ConfigError, DataError } from "../errors.js";
 
 export interface GgufLoraOptions {
@@ -45,29 +44,12 @@ const LAYER_TENSORS: Record<string, string> = {
   "mlp.down_proj": "ffn_down",
 };
 
-interface SafetensorsEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
 /** The tensors of a safetensors file as f32 arrays with their shapes. */
 export function readSafetensors(file: string): Map<string, { shape: number[]; data: Float32Array }> {
+  const { entries, dataStart: base } = readSafetensorsHeader(file);
   const buffer = readFileSync(file);
-  if (buffer.length < 8) throw new DataError(`${file} is not a safetensors file (too short)`, file);
-  const headerLength = Number(buffer.readBigUInt64LE(0));
-  if (headerLength <= 0 || 8 + headerLength > buffer.length) throw new DataError(`${file} is not a safetensors file (bad header length)`, file);
-  let header: Record<string, SafetensorsEntry | Record<string, string>>;
-  try {
-    header = JSON.parse(buffer.subarray(8, 8 + headerLength).toString("utf8"));
-  } catch {
-    throw new DataError(`${file} has a corrupt safetensors header`, file);
-  }
-  const base = 8 + headerLength;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets: [start, end] } = entry as SafetensorsEntry;
+  for (const [name, { dtype, shape, data_offsets: [start, end] }] of entries) {
     if (base + end > buffer.length) throw new DataError(`${file}: tensor ${name} runs past the end of the file (truncated?)`, file);
     const bytes = buffer.subarray(base + start, base + end);
     const count = shape.reduce((product, size) => product * size, 1);
@@ -203,25 +185,8 @@ export function writeGguf(file: string, metadata: Array<[string, MetadataValue]>
  * A PEFT adapter folder's LoRA settings, checked for what a GGUF LoRA can hold: its rank and the
  * alpha llama.cpp must use (rsLoRA folded in). Throws with the fix for anything else.
  */
-/** The fields of a PEFT adapter_config.json the conversion reads (others are kept by PEFT, not needed here). */
-const LoraConfigSchema = z.looseObject({
-  peft_type: z.string().optional(),
-  r: z.number().int().positive(),
-  lora_alpha: z.number(),
-  use_rslora: z.boolean().optional(),
-  use_dora: z.boolean().optional(),
-  rank_pattern: z.record(z.string(), z.number()).optional(),
-  alpha_pattern: z.record(z.string(), z.number()).optional(),
-  modules_to_save: z.array(z.string()).nullable().optional(),
-});
-
 export function readLoraConfig(adapterDir: string): { rank: number; alpha: number; weightsFile: string } {
-  const configFile = join(adapterDir, "adapter_config.json");
-  const weightsFile = join(adapterDir, "adapter_model.safetensors");
-  if (!existsSync(configFile) || !existsSync(weightsFile)) {
-    throw new DataError(`${adapterDir} is not a PEFT adapter folder (needs adapter_config.json and adapter_model.safetensors)`, adapterDir);
-  }
-  const config = readJsonFile(configFile, LoraConfigSchema);
+  const { config, configFile, weightsFile } = readPeftAdapter(adapterDir);
   if (config.peft_type && config.peft_type !== "LORA") throw new ConfigError(`${configFile}: peft_type ${config.peft_type} is not LoRA`);
   if (config.use_dora) throw new ConfigError(`${configFile}: DoRA adapters have no GGUF LoRA form`, [], { hint: "export --format merged instead" });
   if (Object.keys(config.rank_pattern ?? {}).length || Object.keys(config.alpha_pattern ?? {}).length) {

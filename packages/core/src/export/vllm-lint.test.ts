@@ -5,7 +5,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { lintAdapterForVllm, safetensorsNames } from "./vllm-lint.js";
+import { readSafetensorsHeader } from "./peft-adapter.js";
+import { lintAdapterForVllm } from "./vllm-lint.js";
 
 const PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
@@ -61,9 +62,9 @@ describe("vLLM lint", () => {
 
   it("reads a safetensors header without the weights, and refuses a file that is not one", () => {
     const folder = adapter({}, { tensors: ["a", "b"] });
-    assert.deepEqual(safetensorsNames(join(folder, "adapter_model.safetensors")), ["a", "b"]);
+    assert.deepEqual([...readSafetensorsHeader(join(folder, "adapter_model.safetensors")).entries.keys()], ["a", "b"]);
     const broken = join(folder, "broken.safetensors");
     writeFileSync(broken, "abc");
-    assert.throws(() => safetensorsNames(broken), /not a safetensors file/);
+    assert.throws(() => readSafetensorsHeader(broken), /not a safetensors file/);
   });
 });

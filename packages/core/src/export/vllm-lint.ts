@@ -6,57 +6,25 @@
 // within --max-lora-rank (one of 8..512), and only the projections it maps (for Llama-family decoders
 // q/k/v/o and gate/up/down, packed into qkv_proj and gate_up_proj); per-module ranks or alphas are not
 // read by vLLM, and added tokens (new embeddings) are not served by current versions.
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { VLLM_MAX_LORA_RANKS, type VllmLint } from "@reviewtune/contracts";
-import { DataError } from "../errors.js";
+import { ALL_LINEAR_PROJECTIONS, VLLM_MAX_LORA_RANKS, type VllmLint } from "@reviewtune/contracts";
 import { readJsonFile } from "../files.js";
+import { readPeftAdapter, readSafetensorsHeader } from "./peft-adapter.js";
 
-/** The projections vLLM applies LoRA to in Llama-family decoders (PEFT's names). */
-export const VLLM_LORA_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
+/** The projections vLLM applies LoRA to in Llama-family decoders (PEFT's names): the same seven the presets target. */
+export const VLLM_LORA_MODULES: readonly string[] = ALL_LINEAR_PROJECTIONS;
 
-const AdapterConfigSchema = z.looseObject({
-  peft_type: z.string().optional(),
-  r: z.number().int().positive(),
-  lora_alpha: z.number(),
-  target_modules: z.union([z.array(z.string()), z.string()]).nullable().optional(),
-  bias: z.string().optional(),
-  use_dora: z.boolean().optional(),
-  modules_to_save: z.array(z.string()).nullable().optional(),
-  rank_pattern: z.record(z.string(), z.number()).optional(),
-  alpha_pattern: z.record(z.string(), z.number()).optional(),
-  base_model_name_or_path: z.string().nullable().optional(),
-});
 const BaseRecordSchema = z.looseObject({ hub_id: z.string().nullable().optional(), local_path: z.string().nullable().optional() });
 
-/** The tensor names of a safetensors file, from its header only (the weights are not read). */
-export function safetensorsNames(file: string): string[] {
-  const handle = openSync(file, "r");
-  try {
-    const size = Buffer.alloc(8);
-    if (readSync(handle, size, 0, 8, 0) !== 8) throw new DataError(`${file} is not a safetensors file (shorter than its header size)`, file);
-    const length = Number(size.readBigUInt64LE(0));
-    if (length <= 0 || length > 100 * 2 ** 20) throw new DataError(`${file} is not a safetensors file (header of ${length} bytes)`, file);
-    const header = Buffer.alloc(length);
-    if (readSync(handle, header, 0, length, 8) !== length) throw new DataError(`${file} is cut short inside its header`, file);
-    return Object.keys(JSON.parse(header.toString("utf8")) as Record<string, unknown>).filter((name) => name !== "__metadata__");
-  } finally {
-    closeSync(handle);
-  }
-}
-
 /**
- * The lint of one adapter folder. `name`: the adapter's name in `--lora-modules`; `base`: the model
- * vLLM serves (default: the hub id the engine recorded, else the adapter's base_model_name_or_path).
+ * The lint of one adapter folder. `name`: the adapter's name in `--lora-modules`; `servedFrom`: the
+ * folder the command gives vLLM (default: this one, e.g. an export's copy); `base`: the model vLLM
+ * serves (default: the hub id the engine recorded, else the adapter's base_model_name_or_path).
  */
-export function lintAdapterForVllm(adapterDir: string, options: { name: string; base?: string | undefined }): VllmLint {
-  const configFile = join(adapterDir, "adapter_config.json");
-  const weightsFile = join(adapterDir, "adapter_model.safetensors");
-  if (!existsSync(configFile) || !existsSync(weightsFile)) {
-    throw new DataError(`${adapterDir} is not a PEFT adapter folder (needs adapter_config.json and adapter_model.safetensors)`, adapterDir);
-  }
-  const config = readJsonFile(configFile, AdapterConfigSchema);
+export function lintAdapterForVllm(adapterDir: string, options: { name: string; servedFrom?: string; base?: string | undefined }): VllmLint {
+  const { config, weightsFile } = readPeftAdapter(adapterDir);
   const problems: VllmLint["problems"] = [];
   const problem = (field: string, message: string, fix: string) => problems.push({ field, message, fix });
   if (config.peft_type && config.peft_type !== "LORA") problem("peft_type", `the adapter is ${config.peft_type}, and vLLM serves LoRA adapters only`, "train with method lora or qlora");
@@ -70,7 +38,7 @@ export function lintAdapterForVllm(adapterDir: string, options: { name: string; 
   if (Object.keys(config.rank_pattern ?? {}).length || Object.keys(config.alpha_pattern ?? {}).length) {
     problem("rank_pattern", "per-module ranks or alphas (rank_pattern / alpha_pattern): vLLM reads one r and one lora_alpha, so its answers would differ from the adapter's", "train with one rank and alpha for every module");
   }
-  const known = new Set<string>(VLLM_LORA_MODULES);
+  const known = new Set(VLLM_LORA_MODULES);
   if (typeof config.target_modules === "string") {
     problem("target_modules", `target_modules is the pattern "${config.target_modules}", not a list of module names vLLM can map`, `train with lora.target_modules among ${VLLM_LORA_MODULES.join(", ")}`);
   } else {
@@ -78,13 +46,13 @@ export function lintAdapterForVllm(adapterDir: string, options: { name: string; 
     if (unknown.length) problem("target_modules", `vLLM applies LoRA to ${VLLM_LORA_MODULES.join(", ")}; not to ${unknown.join(", ")}`, `train with lora.target_modules among ${VLLM_LORA_MODULES.join(", ")}`);
   }
   const added = ["added_tokens.json", "new_embeddings.safetensors"].filter((file) => existsSync(join(adapterDir, file)));
-  const embeddings = safetensorsNames(weightsFile).filter((name) => /(?:^|\.)(?:embed_tokens|lm_head)(?:\.|$)/.test(name) && !/lora_[AB]/.test(name));
+  const embeddings = [...readSafetensorsHeader(weightsFile).entries.keys()].filter((name) => /(?:^|\.)(?:embed_tokens|lm_head)(?:\.|$)/.test(name) && !/lora_[AB]/.test(name));
   if (added.length || embeddings.length) {
     problem("tokens", `the adapter carries new tokens or embeddings (${[...added, ...embeddings.slice(0, 3)].join(", ")}), which current vLLM versions do not serve`, "train without added tokens (the base's tokenizer as it is)");
   }
   const baseFile = join(adapterDir, "reviewtune_base.json");
   const recorded = existsSync(baseFile) ? readJsonFile(baseFile, BaseRecordSchema) : undefined;
   const base = options.base ?? recorded?.hub_id ?? config.base_model_name_or_path ?? recorded?.local_path ?? "<base model>";
-  const command = `vllm serve ${base} --enable-lora --lora-modules ${options.name}=${adapterDir} --max-lora-rank ${maxRank ?? config.r} --max-loras 1`;
+  const command = `vllm serve ${base} --enable-lora --lora-modules ${options.name}=${options.servedFrom ?? adapterDir} --max-lora-rank ${maxRank ?? config.r} --max-loras 1`;
   return { compatible: problems.length === 0, rank: config.r, max_lora_rank: maxRank ?? null, base, problems, command };
 }
