@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const say = (line) => console.error(`[setup] ${line}`);
@@ -51,12 +51,15 @@ if (existsSync(chromium)) {
   say(`${chromium} is missing and this is not a root Debian/Ubuntu shell: the report.html and studio browser tests will fail; install chromium (sudo apt-get install chromium) or set REVIEWTUNE_CHROMIUM to a Chromium binary`);
 }
 
-// TCMalloc for the engine (packages/core/src/engine/allocator.ts, decision 0019): PyTorch's CPU
-// training keeps far less memory resident with it than with glibc's malloc. Debian's
-// libtcmalloc-minimal4, installed like chromium; the engine runs without it where it is missing.
-const tcmalloc = ["/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4"];
-if (process.platform !== "linux" || tcmalloc.some((file) => existsSync(file))) {
-  if (process.platform === "linux") say("memory allocator for the engine: TCMalloc");
+// TCMalloc for the engine (decision 0019): PyTorch's CPU training keeps far less memory resident with
+// it than with glibc's malloc. Whether the engine finds it is core's own rule (engine/allocator.ts,
+// built above); Debian's libtcmalloc-minimal4 is installed like chromium where it is missing.
+const { engineAllocator } = await import(pathToFileURL(join(root, "packages", "core", "dist", "engine", "allocator.js")).href);
+const allocator = engineAllocator({});
+if (allocator.name === "tcmalloc") {
+  say(`memory allocator for the engine: TCMalloc (${allocator.library})`);
+} else if (process.platform !== "linux") {
+  // preloading an allocator is done on Linux only
 } else if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
   // Not fatal: everything works without it, only with more memory.
   say("installing TCMalloc (apt-get install libtcmalloc-minimal4) for the engine's memory");
@@ -65,5 +68,5 @@ if (process.platform !== "linux" || tcmalloc.some((file) => existsSync(file))) {
     say("could not install libtcmalloc-minimal4: the engine runs with glibc's malloc (more memory resident while training)");
   }
 } else {
-  say("TCMalloc is missing and this is not a root Debian/Ubuntu shell: training keeps more memory resident; install it with sudo apt-get install libtcmalloc-minimal4");
+  say(`${allocator.reason}; this is not a root Debian/Ubuntu shell, so install it yourself (sudo apt-get install libtcmalloc-minimal4)`);
 }
