@@ -1,7 +1,7 @@
 // The training configuration a user writes (YAML preset or --config file). Strict: an unknown or
 // misspelled key is an error that names its path, never silently ignored.
 import { z } from "zod";
-import { SENTIMENT_CLASSES } from "./vocabulary.js";
+import { SENTIMENT_CLASSES, TRAIN_METHODS } from "./vocabulary.js";
 
 /** Every attention and MLP projection of Llama-family models: the default LoRA targets. */
 export const ALL_LINEAR_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
@@ -174,7 +174,7 @@ export const TrainConfigSchema = z
     task: z.enum(["generate", "classify"]).default("generate"),
     /** With task "classify": which label of the reviews the head predicts (5 star classes or 3 sentiments). */
     labels: z.enum(["rating", "sentiment"]).optional(),
-    method: z.enum(["lora", "qlora", "full"]).default("lora"),
+    method: z.enum(TRAIN_METHODS).default("lora"),
     lora: LoraConfigSchema.default(LoraConfigSchema.parse({})),
     quantization: QuantizationConfigSchema.optional(),
     training: TrainingConfigSchema.default(TrainingConfigSchema.parse({})),

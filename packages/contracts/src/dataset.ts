@@ -118,7 +118,7 @@ export const DatasetCardSchema = z.object({
   created: z.string(),
   reviews: z.number().int(),
   examples: z.number().int(),
-  splits: z.object({ train: z.object({ reviews: z.number().int(), examples: z.number().int() }), validation: z.object({ reviews: z.number().int(), examples: z.number().int() }), test: z.object({ reviews: z.number().int(), examples: z.number().int() }) }),
+  splits: z.record(z.enum(SPLIT_NAMES), z.object({ reviews: z.number().int(), examples: z.number().int() })),
   by_category: counts,
   by_sentiment: counts,
   by_rating: counts,

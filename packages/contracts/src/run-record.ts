@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { TrainConfigSchema } from "./config.js";
 import { TrainResultSchema } from "./protocol.js";
-import { RUN_STATUSES } from "./vocabulary.js";
+import { RUN_STATUSES, TRAIN_METHODS } from "./vocabulary.js";
 
 /**
  * run.json's `format`: the version of the record. Records written before the field existed have
@@ -14,7 +14,7 @@ export const RUN_FORMAT = "reviewtune-run/1";
 
 /** R3's row for a finished run: the method, its size and cost, and the head's figures (task classify). */
 export const MethodReportSchema = z.object({
-  method: z.enum(["lora", "qlora", "full"]),
+  method: z.enum(TRAIN_METHODS),
   model: z.string(),
   trainable_params: z.number().int(),
   total_params: z.number().int(),
@@ -113,12 +113,13 @@ export type MetricLine = z.infer<typeof MetricLineSchema>;
 // ---- blind A/B pairs (`reviewtune human`, the studio's rating page: runs/<id>/human/) ----
 
 const SIDES = z.enum(["base", "tuned"]);
+const PREFERENCES = z.enum(["A", "B", "tie"]);
 /** pairs.jsonl: what raters see (the base and tuned answers to one prompt, in a seeded random order). */
-export const HumanPairSchema = z.object({ pair: z.string().min(1), task: z.string(), prompt: z.string(), A: z.string(), B: z.string(), preferred: z.enum(["A", "B", "tie"]).nullable().optional() });
+export const HumanPairSchema = z.object({ pair: z.string().min(1), task: z.string(), prompt: z.string(), A: z.string(), B: z.string(), preferred: PREFERENCES.nullable().optional() });
 export type HumanPair = z.infer<typeof HumanPairSchema>;
 /** key.json, kept apart from the raters: which side of each pair is which model. */
 export const HumanKeySchema = z.object({ run: z.string(), seed: z.number().int(), pairs: z.record(z.string(), z.object({ A: SIDES, B: SIDES })) });
 export type HumanKey = z.infer<typeof HumanKeySchema>;
 /** One rating (a line of ratings.jsonl, or a pairs.jsonl line with `preferred` filled in). */
-export const HumanRatingSchema = z.object({ pair: z.string().min(1), preferred: z.enum(["A", "B", "tie"]) });
+export const HumanRatingSchema = z.object({ pair: z.string().min(1), preferred: PREFERENCES });
 export type HumanRating = z.infer<typeof HumanRatingSchema>;

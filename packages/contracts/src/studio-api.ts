@@ -5,10 +5,9 @@ import { z } from "zod";
 import { RejectionSchema } from "./dataset.js";
 import { EstimateSchema, EvalReportSchema } from "./eval-report.js";
 import { AnalyzeReviewSchema } from "./http-api.js";
-import { RUN_STATUSES } from "./vocabulary.js";
+import { RUN_STATUSES, TRAIN_METHODS } from "./vocabulary.js";
 
 export const STUDIO_SPLITS = ["train", "val", "test"] as const;
-export const TRAIN_METHODS = ["lora", "qlora", "full"] as const;
 
 /** GET /studio/api/status: what the studio can do on this machine, and what to do when it cannot. */
 export const StudioStatusSchema = z.object({

@@ -11,6 +11,10 @@ export function sentimentOfStars(stars: number): Sentiment {
   return stars <= 2 ? "negative" : stars === 3 ? "neutral" : "positive";
 }
 
+/** How a model is trained: LoRA, QLoRA (LoRA over a 4-bit base, CUDA) or every weight. */
+export const TRAIN_METHODS = ["lora", "qlora", "full"] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+
 /** A run's status as its run.json says it (a run is marked completed only after the engine reported success). */
 export const RUN_STATUSES = ["running", "completed", "early_stopped", "cancelled", "failed"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];

@@ -66,13 +66,15 @@ export async function benchTrain(options: TrainBenchOptions): Promise<BenchVaria
   return results;
 }
 
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
+
 export function formatBench(results: BenchVariant[]): string {
   const rows = results.map(({ name, ranWith, result }) => [
     name,
     ranWith ?? "-",
     result.tokens_per_second.toFixed(1),
     result.seconds_per_step.toFixed(2),
-    (result.peak_memory_bytes / 2 ** 30).toFixed(2),
+    gib(result.peak_memory_bytes),
     result.final_eval_loss?.toFixed(4) ?? "-",
     String(result.train_tokens),
   ]);
@@ -84,18 +86,18 @@ export function formatBench(results: BenchVariant[]): string {
   const versus = (other: BenchVariant, label: string) =>
     `vs ${label}: ${(ours!.result.tokens_per_second / other.result.tokens_per_second).toFixed(2)}x tokens/s, ` +
     `${(other.result.seconds_per_step / ours!.result.seconds_per_step).toFixed(2)}x time per step, ` +
-    `peak memory ${(ours!.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(other.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB; ` +
+    `peak memory ${gib(ours!.result.peak_memory_bytes)} vs ${gib(other.result.peak_memory_bytes)} GiB; ` +
     `eval loss difference ${Math.abs((ours!.result.final_eval_loss ?? 0) - (other.result.final_eval_loss ?? 0)).toExponential(2)}`;
   if (ours && everywhere && naive) out.push("", versus(everywhere, "logits everywhere"), versus(naive, "naive"));
   if (ours && checkpointed) {
     out.push(
-      `activation checkpointing (--set training.activation_checkpointing=true): peak memory ${(checkpointed.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(ours.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ` +
+      `activation checkpointing (--set training.activation_checkpointing=true): peak memory ${gib(checkpointed.result.peak_memory_bytes)} vs ${gib(ours.result.peak_memory_bytes)} GiB, ` +
         `for ${(checkpointed.result.tokens_per_second / ours.result.tokens_per_second).toFixed(2)}x the tokens/s`,
     );
   }
   if (ours && glibc && ours.ranWith !== glibc.ranWith) {
     out.push(
-      `allocator ${ours.ranWith} vs ${glibc.ranWith}: peak memory ${(ours.result.peak_memory_bytes / 2 ** 30).toFixed(2)} vs ${(glibc.result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ` +
+      `allocator ${ours.ranWith} vs ${glibc.ranWith}: peak memory ${gib(ours.result.peak_memory_bytes)} vs ${gib(glibc.result.peak_memory_bytes)} GiB, ` +
         `${(ours.result.tokens_per_second / glibc.result.tokens_per_second).toFixed(2)}x the tokens/s`,
     );
   }
@@ -105,7 +107,6 @@ export function formatBench(results: BenchVariant[]): string {
 
 /** Where each recipe's memory went: in use after each stage of its job, and its peak so far (GiB). */
 export function formatMemoryProfile(results: BenchVariant[]): string[] {
-  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
   const phases = [...new Set(results.flatMap(({ result }) => (result.memory_profile ?? []).map((mark) => mark.phase)))];
   if (phases.length === 0) return [];
   const header = ["memory after (in use / peak so far, GiB)", ...results.map(({ name }) => name)];

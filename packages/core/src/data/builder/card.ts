@@ -1,6 +1,6 @@
 // The dataset card: what went in, what came out, what was rejected and why, where labels came from.
 // Accumulated while the build streams (histograms, not lists), written as card.json and card.md.
-import { DATASET_FORMAT, type DatasetCard, type LengthStats, type ReviewLabels, type TeacherCard } from "@reviewtune/contracts";
+import { DATASET_FORMAT, REJECT_REASONS, type DatasetCard, type LengthStats, type ReviewLabels, type TeacherCard } from "@reviewtune/contracts";
 import { rejectedRows, type RejectReason, type Rejection, type Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
 
@@ -33,6 +33,9 @@ class Histogram {
   }
 }
 
+/** A zero for every reject reason, in contracts' order (the card lists them all). */
+const noneByReason = () => Object.fromEntries(REJECT_REASONS.map((reason) => [reason, 0])) as Record<RejectReason, number>;
+
 const bump = (counts: Counts, key: string, by = 1) => {
   counts[key] = (counts[key] ?? 0) + by;
 };
@@ -51,8 +54,8 @@ export class DatasetCardBuilder {
   private readonly reviewWords = new Histogram();
   private readonly exampleWords = new Histogram();
   private readonly vocabulary = new Set<string>();
-  private readonly rejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
-  private readonly rowsRejected: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+  private readonly rejected = noneByReason();
+  private readonly rowsRejected = noneByReason();
   private rowsAccepted = 0;
   private readonly sources = {} as Record<keyof ReviewLabels, Counts>;
   private readonly promptTokens = new Histogram();
