@@ -40,6 +40,7 @@ export interface DataBuildOptions {
   teacherModel?: string;
   teacherKey?: string;
   teacherConcurrency: number;
+  workers?: number;
   force?: boolean;
   verbose?: boolean;
 }
@@ -142,6 +143,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     test: options.test,
     seed: options.seed,
     maxChars: options.maxChars,
+    workers: options.workers,
     force: options.force ?? false,
     ...(options.heldOutCategory ? { heldOutCategory: options.heldOutCategory } : {}),
     ...(process.stderr.isTTY ? { onProgress: (reviews: number, rejected: number) => process.stderr.write(`\r  ${reviews} reviews, ${rejected} rejected...`) } : {}),

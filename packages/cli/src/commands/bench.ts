@@ -63,9 +63,10 @@ export function registerBench(program: Command): void {
     .command("data")
     .description("rows/s and peak memory of `data build` on a generated review file (1 million rows by default)")
     .option("--rows <n>", "reviews to generate", positiveInteger("--rows"), 1_000_000)
-    .action(async (options: { rows: number }) => {
+    .option("--workers <n>", "label threads (0: the main thread; default: one per core but one)", nonNegativeInteger("--workers"))
+    .action(async (options: { rows: number; workers?: number }) => {
       const { benchData, formatDataBench } = await import("@reviewtune/core");
-      const result = await benchData({ rows: options.rows, log: (line) => console.error(line) });
+      const result = await benchData({ rows: options.rows, workers: options.workers, log: (line) => console.error(line) });
       console.log(formatDataBench(result));
     });
 }

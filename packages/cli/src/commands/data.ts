@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError } from "@reviewtune/core";
-import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, positiveInteger } from "./shared.js";
+import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, nonNegativeInteger, positiveInteger } from "./shared.js";
 import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../actions/data-action.js";
 
 function fraction(name: string) {
@@ -33,6 +33,7 @@ export function registerData(program: Command): void {
     .option("--teacher-model <name>", "with --teacher: the model to ask (default: the first the endpoint lists)")
     .option("--teacher-key <key>", "with --teacher: API key (or set REVIEWTUNE_TEACHER_KEY)")
     .option("--teacher-concurrency <n>", "with --teacher: requests in flight", positiveInteger("--teacher-concurrency"), 4)
+    .option("--workers <n>", "threads that label reviews (0: the main thread; default: one per core but one, for inputs of 2 MiB or more); the output is the same", nonNegativeInteger("--workers"))
     .option("--force", "replace --out if it exists")
     .option("--verbose", "show the engine's full log")
     .action(async (options: DataBuildOptions) => {

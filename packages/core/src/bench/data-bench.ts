@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDemoReviews } from "../data/demo-reviews.js";
 import { buildDataset } from "../data/builder/build-dataset.js";
+import { defaultLabelThreads } from "../data/labels/label-pool.js";
 import { datasetPath } from "../data/dataset-folder.js";
 import type { DatasetCard } from "../data/builder/card.js";
 
@@ -16,6 +17,8 @@ export interface DataBenchResult {
   generateSeconds: number;
   buildSeconds: number;
   rowsPerSecond: number;
+  /** Label threads (0: the main thread). */
+  workers: number;
   /** Peak resident set size of this process over the build, in bytes. */
   peakRssBytes: number;
   card: DatasetCard;
@@ -37,7 +40,8 @@ export async function generateReviewFile(file: string, rows: number, seed = 7): 
   await once(out, "finish");
 }
 
-export async function benchData(options: { rows: number; log?: (line: string) => void }): Promise<DataBenchResult> {
+export async function benchData(options: { rows: number; workers?: number | undefined; log?: (line: string) => void }): Promise<DataBenchResult> {
+  const workers = options.workers ?? defaultLabelThreads();
   const folder = mkdtempSync(join(tmpdir(), "reviewtune-bench-data-"));
   try {
     const input = datasetPath(folder, "reviews");
@@ -49,9 +53,9 @@ export async function benchData(options: { rows: number; log?: (line: string) =>
     options.log?.(`bench data: building (${(inputBytes / 2 ** 20).toFixed(0)} MiB)...`);
     started = performance.now();
     // maxRSS is the process peak so far; generation stays small (chunks), so it measures the build.
-    const card = await buildDataset({ inputs: [input], out: join(folder, "dataset"), onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`) });
+    const card = await buildDataset({ inputs: [input], out: join(folder, "dataset"), workers, onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`) });
     const buildSeconds = (performance.now() - started) / 1000;
-    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
+    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, workers, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -61,7 +65,7 @@ export function formatDataBench(result: DataBenchResult): string {
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   return [
     `input      ${result.rows} reviews, ${mib(result.inputBytes)} JSONL (generated in ${result.generateSeconds.toFixed(1)} s)`,
-    `build      ${result.buildSeconds.toFixed(1)} s, ${result.rowsPerSecond.toFixed(0)} reviews/s (read, validate, label, split, 6 examples each, write)`,
+    `build      ${result.buildSeconds.toFixed(1)} s, ${result.rowsPerSecond.toFixed(0)} reviews/s (read, validate, label, split, ${(result.card.examples / Math.max(1, result.card.reviews)).toFixed(0)} examples each, write; ${result.workers === 0 ? "labels on the main thread" : `labels on ${result.workers} thread(s)`})`,
     `peak RSS   ${mib(result.peakRssBytes)}`,
     `output     ${result.card.examples} examples; rejected ${Object.values(result.card.rejected).reduce((sum, count) => sum + count, 0)}; vocabulary ${result.card.vocabulary_size}`,
   ].join("\n");

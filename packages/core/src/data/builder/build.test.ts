@@ -135,6 +135,51 @@ describe("buildDataset", () => {
   });
 });
 
+describe("buildDataset on label threads", () => {
+  it("writes the same bytes with 0, 1 and 2 label threads: every file, and the card but its time", async () => {
+    // Reviews in batches across threads with rejections and ready-made examples between them: the order must hold.
+    const reviewsFile = join(folder, "threads.jsonl");
+    const lines = [...reviews(700, 11)].map((row) => JSON.stringify(row));
+    lines.splice(3, 0, '{"review_id": "x1", "text": "", "rating": 4}', "{not json");
+    lines.splice(400, 0, JSON.stringify({ review_id: "x2", text: "Too many stars", rating: 9 }), lines[10]!);
+    writeFileSync(reviewsFile, `${lines.join("\n")}\n`);
+    const qaFile = join(folder, "threads-qa.json");
+    writeFileSync(qaFile, JSON.stringify(Array.from({ length: 30 }, (_, index) => ({ question: `Does size ${index} fit?`, answer_keywords: ["fit"] }))));
+    const built = new Map<number, Map<string, string>>();
+    for (const workers of [0, 1, 2]) {
+      const out = join(folder, `threads-${workers}`);
+      await buildDataset({ inputs: [reviewsFile, qaFile], out, skipBadRows: true, workers });
+      const files = new Map(readdirSync(out).map((name) => [name, readFileSync(join(out, name), "utf8")]));
+      files.set("card.json", files.get("card.json")!.replace(/"created": "[^"]+"/, "\"created\": \"\""));
+      files.set("card.md", files.get("card.md")!.replace(/built \S+ from/, ""));
+      built.set(workers, files);
+    }
+    const one = built.get(0)!;
+    assert.equal(JSON.parse(one.get("card.json")!).reviews, 700);
+    assert.equal(one.get("rejected.jsonl")!.trim().split("\n").length, 4);
+    for (const workers of [1, 2]) {
+      const other = built.get(workers)!;
+      assert.deepEqual([...other.keys()].sort(), [...one.keys()].sort());
+      for (const [name, text] of one) assert.ok(other.get(name) === text, `${name} differs between 0 and ${workers} label threads`);
+    }
+  });
+});
+
+describe("buildDataset across files", () => {
+  it("rejects a review repeated in a later input file as a duplicate of the first file's line", async () => {
+    const first = join(folder, "part-1.jsonl");
+    const second = join(folder, "part-2.jsonl");
+    writeFileSync(first, [{ text: "The strap is flimsy.", rating: 2 }, { text: "Great sound.", rating: 5 }].map((row) => JSON.stringify(row)).join("\n") + "\n");
+    writeFileSync(second, [{ text: "Fits well.", rating: 4 }, { text: "Great  sound.", rating: 5 }].map((row) => JSON.stringify(row)).join("\n") + "\n");
+    const out = join(folder, "parts-dataset");
+    const card = await buildDataset({ inputs: [first, second], out });
+    assert.equal(card.reviews, 3);
+    assert.deepEqual(readRejections(datasetPath(out, "rejected")).map((rejection) => [rejection.file, rejection.line, rejection.reason, rejection.detail]), [
+      [second, 2, "duplicate", `same title and text as ${first}:2`],
+    ]);
+  });
+});
+
 describe("buildDataset on non-review inputs", () => {
   const examplesOf = (out: string) =>
     Object.values(SPLIT_FILES).flatMap((file) => readJsonl(join(out, file))) as Array<{ group: string; task: string; messages: Array<{ role: string; content: string }> }>;

@@ -3,6 +3,7 @@
 import { DATASET_FORMAT, REJECT_REASONS, type DatasetCard, type LengthStats, type ReviewLabels, type TeacherCard } from "@reviewtune/contracts";
 import { rejectedRows, type RejectReason, type Rejection, type Review } from "../sources/reviews.js";
 import type { LengthBucket, SplitName } from "./splits.js";
+import { countWords } from "../words.js";
 
 type Counts = Record<string, number>;
 
@@ -89,7 +90,7 @@ export class DatasetCardBuilder {
     this.examples += 1;
     this.splits[split].examples += 1;
     bump(this.byTask[split], example.task);
-    this.exampleWords.add(example.messages.reduce((sum, message) => sum + message.content.split(/\s+/).filter(Boolean).length, 0));
+    this.exampleWords.add(example.messages.reduce((sum, message) => sum + countWords(message.content), 0));
     if (tokens) {
       this.promptTokens.add(tokens.prompt);
       this.completionTokens.add(tokens.completion);

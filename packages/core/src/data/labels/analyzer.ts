@@ -105,14 +105,29 @@ interface SentenceFacts {
   aspects: string[];
 }
 
+/** A category's lexicon phrases with their patterns, compiled once per category (not per sentence). */
+const lexicons = new Map<string, Array<{ phrase: string; pattern: RegExp }>>();
+function lexiconFor(category: string | undefined): Array<{ phrase: string; pattern: RegExp }> {
+  // Categories come from user data: one without phrases of its own has the shared lexicon ("").
+  const lower = (category ?? "").toLowerCase();
+  const key = Object.hasOwn(CATEGORY_ASPECTS, lower) ? lower : "";
+  let lexicon = lexicons.get(key);
+  if (!lexicon) {
+    const phrases = [...(CATEGORY_ASPECTS[key] ?? []), ...SHARED_ASPECTS];
+    lexicon = phrases.map((phrase) => ({ phrase, pattern: new RegExp(`\\b${phrase.replace(/[-\s]+/g, "[- ]")}\\b`) }));
+    lexicons.set(key, lexicon);
+  }
+  return lexicon;
+}
+
 function sentences(doc: Document, category: string | undefined): SentenceFacts[] {
   const its = engine().its;
-  const lexicon = [...(CATEGORY_ASPECTS[(category ?? "").toLowerCase()] ?? []), ...SHARED_ASPECTS];
+  const lexicon = lexiconFor(category);
   const facts: SentenceFacts[] = [];
   doc.sentences().each((sentence: ItemSentence) => {
     const text = sentence.out();
     const lower = text.toLowerCase();
-    const aspects = new Set(lexicon.filter((phrase) => new RegExp(`\\b${phrase.replace(/[-\s]+/g, "[- ]")}\\b`).test(lower)));
+    const aspects = new Set(lexicon.filter(({ pattern }) => pattern.test(lower)).map(({ phrase }) => phrase));
     sentence.customEntities().each((entity: ItemCustomEntity) => {
       // wink's typings do not accept its.lemma for a token collection, though the library does.
       const tokens = entity.tokens();

@@ -2,7 +2,7 @@
 // (Amazon Reviews 2023's rating/title/text/parent_asin among them); text is cleaned of HTML; every
 // record that cannot become a review is a Rejection with file, line and reason, never dropped
 // silently.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { ConfigError } from "../../errors.js";
 import type { RejectReason, Rejection, Review } from "@reviewtune/contracts";
@@ -101,6 +101,8 @@ export interface ValidationOptions {
    * (`reviewtune analyze`: every row of the user's file gets its analysis, repeated or not).
    */
   duplicates?: "reject" | "keep";
+  /** Shared by the validators of a build's files, so a review repeated in another file is a duplicate too. */
+  seen?: DuplicateIndex;
 }
 
 const text = (value: unknown): string | undefined => {
@@ -113,22 +115,44 @@ const text = (value: unknown): string | undefined => {
 const plain = (value: string | undefined) => value?.replace(CONTROL_CHARACTERS, "").trim();
 
 /**
- * Validates records one at a time (streaming); remembers a hash per accepted text to catch
- * duplicates, which is the only state that grows with the input (32 bytes a review).
+ * Where each accepted review's title and text were first seen, across every input of a build (a
+ * review repeated in a second file would otherwise land in two splits). The only state of a build
+ * that grows with the input: 128 bits of the text's SHA-256 and its file and line in one number,
+ * under 100 bytes a review.
  */
+export class DuplicateIndex {
+  private readonly files: string[] = [];
+  private readonly seen = new Map<string, number>();
+
+  /** Where `digest` was first seen, or undefined after remembering `file`:`line` for it. */
+  firstSeen(digest: Buffer, file: string, line: number): { file: string; line: number } | undefined {
+    const key = digest.toString("latin1", 0, 16);
+    const first = this.seen.get(key);
+    if (first !== undefined) return { file: this.files[first % FILE_SLOTS]!, line: Math.floor(first / FILE_SLOTS) };
+    let index = this.files.lastIndexOf(file);
+    if (index < 0) index = this.files.push(file) - 1;
+    this.seen.set(key, line * FILE_SLOTS + index);
+    return undefined;
+  }
+}
+/** Files a DuplicateIndex tells apart: a line number times this plus the file's index stays an exact integer to 2^33 lines. */
+const FILE_SLOTS = 2 ** 20;
+
+/** Validates records one at a time (streaming); duplicates are found by a DuplicateIndex, which may be shared by several files' validators. */
 export class ReviewValidator {
   private columns: Record<ReviewField, string | undefined> | undefined;
-  private readonly seen = new Map<string, string>();
+  private readonly seen: DuplicateIndex;
   readonly rejections: Rejection[] = [];
 
-  constructor(private readonly options: ValidationOptions = {}) {}
+  constructor(private readonly options: ValidationOptions = {}) {
+    this.seen = options.seen ?? new DuplicateIndex();
+  }
 
   /** Returns the review, or undefined after recording why the record was rejected. */
   accept(record: SourceRecord): Review | undefined {
     this.columns ??= resolveColumns(Object.keys(record.value), this.options.mapping, record.file);
     const columns = this.columns;
     const get = (field: ReviewField) => (columns[field] ? text(record.value[columns[field]]) : undefined);
-    const where = `${record.unit === "item" ? "item " : ""}${record.line}`;
     const reject = (reason: RejectReason, detail: string) => {
       this.rejections.push({ file: record.file, line: record.line, unit: record.unit, reason, detail });
       return undefined;
@@ -155,15 +179,14 @@ export class ReviewValidator {
     }
 
     const title = get("title") ? cleanText(get("title")!) : undefined;
-    const key = createHash("sha256").update(`${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`).digest("hex");
-    const first = this.seen.get(key);
+    const digest = hash("sha256", `${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`, "buffer");
     if (this.options.duplicates !== "keep") {
-      if (first) return reject("duplicate", `same title and text as ${first}`);
-      this.seen.set(key, `${record.file}:${where}`);
+      const first = this.seen.firstSeen(digest, record.file, record.line);
+      if (first) return reject("duplicate", `same title and text as ${first.file}:${record.unit === "item" && first.file === record.file ? "item " : ""}${first.line}`);
     }
 
     const review: Review = {
-      id: plain(get("id")) || `${key.slice(0, 12)}`,
+      id: plain(get("id")) || digest.toString("hex", 0, 6),
       text: body,
       source: { file: record.file, line: record.line, unit: record.unit },
     };

@@ -1,0 +1,44 @@
+// `data build` labels reviews on worker threads: the analyzer's work is per review and independent,
+// and it is most of a build's time on one core. A Piscina pool (decision 0020) runs batches of
+// reviews; the build keeps the order (orderedMap), so the output is byte for byte what one thread
+// writes.
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import type { ReviewLabels } from "./analyzer.js";
+import type { Review } from "../sources/reviews.js";
+
+export type LabelInput = Pick<Review, "text" | "title" | "rating" | "category">;
+
+/**
+ * Threads by default: one per core the process may use but one, which the build's main thread
+ * keeps busy reading, splitting and writing (on 2 cores, a second label thread made the build
+ * slower: README, Performance).
+ */
+export function defaultLabelThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export class LabelPool {
+  private readonly pool: Piscina<LabelInput[], ReviewLabels[]>;
+
+  constructor(readonly threads: number) {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`a label pool needs at least one thread (got ${threads})`);
+    this.pool = new Piscina({
+      filename: new URL("./label-worker.js", import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      // The build bounds what is in flight (orderedMap's window); nothing waits in Piscina's queue long.
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  /** Labels for `reviews`, in their order. */
+  label(reviews: LabelInput[]): Promise<ReviewLabels[]> {
+    // Only what the analyzer reads crosses to the thread: not the review's source or tags.
+    return this.pool.run(reviews.map(({ text, title, rating, category }) => ({ text, title, rating, category })));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
