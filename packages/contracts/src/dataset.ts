@@ -24,6 +24,8 @@ export const ExampleRowSchema = z.object({
   messages: z.array(ExampleMessageSchema).min(2),
   /** The review text was shortened to fit the build's --max-tokens (answers are never cut). */
   truncated: z.literal(true).optional(),
+  /** What the evaluation slices by, kept from the input row (a QA row's question_type "yes/no" or "open-ended", answer_type Y/N/?). */
+  slices: z.record(z.string(), z.string()).optional(),
 });
 export type ExampleRow = z.infer<typeof ExampleRowSchema>;
 
@@ -88,7 +90,7 @@ export type ReviewRow = z.infer<typeof ReviewRowSchema>;
 
 // ---- rejected.jsonl ----
 
-export const REJECT_REASONS = ["empty_text", "rating_out_of_range", "bad_encoding", "duplicate", "too_long", "malformed"] as const;
+export const REJECT_REASONS = ["empty_text", "rating_out_of_range", "bad_encoding", "duplicate", "too_long", "malformed", "too_short"] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** One rejected input row (or example, for too_long with --model), with where it was and why. */

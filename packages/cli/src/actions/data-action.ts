@@ -34,6 +34,7 @@ export interface DataBuildOptions {
   seed: number;
   heldOutCategory?: string;
   maxChars: number;
+  maxAnswerWords?: number;
   model?: string;
   maxTokens: number;
   teacher?: string;
@@ -143,6 +144,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     test: options.test,
     seed: options.seed,
     maxChars: options.maxChars,
+    maxAnswerWords: options.maxAnswerWords,
     workers: options.workers,
     force: options.force ?? false,
     ...(options.heldOutCategory ? { heldOutCategory: options.heldOutCategory } : {}),

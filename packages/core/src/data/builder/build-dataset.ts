@@ -4,7 +4,7 @@
 //   card.json + card.md.
 // Everything is written into a staging folder that is renamed into place only when complete, so
 // an interrupted build never leaves a folder that looks finished.
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { basename, join, resolve } from "node:path";
@@ -31,8 +31,10 @@ export interface BuildOptions extends WriteOptions {
   meta?: string[];
   mapping?: ColumnMapping;
   skipBadRows?: boolean;
-  /** Reviews longer than this many characters are rejected (default 20,000). */
+  /** Reviews, answers and descriptions longer than this many characters are rejected (default 20,000). */
   maxChars?: number;
+  /** QA answers (question/answer rows) with more words than this are rejected as too_long. */
+  maxAnswerWords?: number | undefined;
   /** Label with an LLM teacher over the rule-based analyzer (connected already: see Teacher.connect). */
   teacher?: Teacher | undefined;
   /**
@@ -174,6 +176,9 @@ async function* labeledFromFiles(
   const products = await readMeta(options.meta ?? [], options.skipBadRows ?? false);
   for (const file of options.meta ?? []) await hashFile(file, inputHash);
   const seen = new DuplicateIndex();
+  // Instruction rows by prompt (their group), across all inputs: where each was first seen, and a hash of its answer.
+  const seenGroups = new Map<string, { file: string; line: number; answer: string }>();
+  const limits = { maxChars: options.maxChars ?? 20_000, maxAnswerWords: options.maxAnswerWords };
   for (const input of options.inputs) {
     if (isSemEvalFile(input)) {
       kinds.set(input, "semeval-aspects");
@@ -186,7 +191,6 @@ async function* labeledFromFiles(
       yield* validator.rejections.map((rejection) => ({ rejection }));
       validator.rejections.length = 0; // handed on: keep memory flat
     };
-    const seenGroups = new Set<string>();
     let kind: InputKind | undefined;
     // Rows are counted here, as the reader gives them, apart from what becomes of them: the card checks the two agree.
     const onMalformed = (bad: MalformedRecord) => {
@@ -208,12 +212,20 @@ async function* labeledFromFiles(
         yield { review };
         continue;
       }
-      const row = instructionRow(kind, record);
-      if ("reason" in row) yield { rejection: row };
-      else if (seenGroups.has(row.group)) {
-        yield { rejection: { file: record.file, line: record.line, unit: record.unit, reason: "duplicate", detail: "same prompt as an earlier row" } };
+      const row = instructionRow(kind, record, limits);
+      if ("reason" in row) {
+        yield { rejection: row };
+        continue;
+      }
+      const answer = hash("sha256", row.messages.at(-1)!.content, "base64");
+      const first = seenGroups.get(row.group);
+      if (first) {
+        // A prompt goes to one split with one answer: a second answer to it would teach two things, or leak.
+        const where = `${first.file}:${first.line}`;
+        const detail = first.answer === answer ? `same prompt and answer as ${where}` : `same prompt as ${where}, another answer (the first is kept)`;
+        yield { rejection: { file: record.file, line: record.line, unit: record.unit, reason: "duplicate", detail } };
       } else {
-        seenGroups.add(row.group);
+        seenGroups.set(row.group, { file: record.file, line: record.line, answer });
         yield { example: row };
       }
     }
@@ -277,6 +289,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
     meta: (options.meta ?? []).map((file) => basename(file)),
     skip_bad_rows: options.skipBadRows ?? false,
     max_chars: options.maxChars ?? 20_000,
+    max_answer_words: options.maxAnswerWords ?? null,
     teacher: options.teacher ? { url: options.teacher.options.url, model: options.teacher.model ?? null } : null,
   };
   const teacher = options.teacher;
@@ -362,7 +375,8 @@ export async function writeDataset(
         continue;
       }
       if ("example" in entry) {
-        const split = splitter.assign(entry.example.group, `instruction|${entry.example.task}`);
+        // A QA row's question and answer types are strata too, so yes/no questions are split in the asked shares.
+        const split = splitter.assign(entry.example.group, `instruction|${entry.example.task}|${Object.values(entry.example.slices ?? {}).join("|")}`);
         pending.push({ split, example: { ...entry.example, phrasing: 0 } });
         card.acceptRow();
         card.addVocabulary(entry.example.messages.map((message) => message.content));

@@ -198,6 +198,57 @@ describe("buildDataset on non-review inputs", () => {
     assert.match(card.inputs[0]!, /\(qa\)$/);
   });
 
+  it("a shop catalogue's CSV (ProductName, Description): entities decoded, duplicates and near-empty descriptions rejected with reasons", async () => {
+    const catalogue = join(folder, "catalogue.csv");
+    writeFileSync(catalogue, [
+      "ProductID,ProductName,ProductBrand,Gender,Description",
+      '1,Roadster Men Navy Blue Cotton Shirt,Roadster,Men,"Navy blue solid casual shirt, has a spread collar &amp; long sleeves"',
+      '2,Roadster Men Navy Blue Cotton Shirt,Roadster,Men,"Navy blue solid casual shirt, has a spread collar &amp; long sleeves"',
+      '3,Roadster Men Navy Blue Cotton Shirt,Roadster,Men,"A different text for the same title"',
+      "4,HRX Women Black Tights,HRX,Women,Black tights",
+      "5,Mango Women Red Dress,Mango,Women,",
+      '6,Puma Unisex Grey Backpack,Puma,Unisex,"Grey backpack with one main compartment and a padded strap"',
+    ].join("\n") + "\n");
+    const out = join(folder, "catalogue-dataset");
+    const card = await buildDataset({ inputs: [catalogue], out, validation: 0, test: 0 });
+    const examples = examplesOf(out);
+    assert.deepEqual(examples.map((example) => example.messages[0]!.content.split("Title: ")[1]), ["Roadster Men Navy Blue Cotton Shirt", "Puma Unisex Grey Backpack"]);
+    assert.equal(examples[0]!.messages[1]!.content, "Navy blue solid casual shirt, has a spread collar & long sleeves");
+    assert.deepEqual(readRejections(datasetPath(out, "rejected")).map((rejection) => [rejection.line, rejection.reason, rejection.detail]), [
+      [3, "duplicate", `same prompt and answer as ${catalogue}:2`],
+      [4, "duplicate", `same prompt as ${catalogue}:2, another answer (the first is kept)`],
+      [5, "too_short", "description has 2 word(s), fewer than 3"],
+      [6, "empty_text", "description is empty"],
+    ]);
+    assert.match(card.inputs[0]!, /\(title_description\)$/);
+    assert.deepEqual(card.rows, { read: 6, accepted: 2, rejected: { ...card.rows.rejected, duplicate: 2, too_short: 1, empty_text: 1 }, unaccounted: 0 });
+  });
+
+  it("customer questions with answers (McAuley's Amazon QA): the answer as written, --max-answer-words, the question types as slices", async () => {
+    const qa = join(folder, "qa_appliances.jsonl");
+    const row = (asin: string, question: string, answer: string, questionType: string, answerType?: string) =>
+      JSON.stringify({ questionType, asin, answerTime: "Jun 27, 2014", unixTime: 1403852400, question, ...(answerType ? { answerType } : {}), answer });
+    writeFileSync(qa, [
+      row("B001", "Does it fit a 30 inch range?", "Yes, it fits.", "yes/no", "Y"),
+      row("B002", "Does it fit a 30 inch range?", "No, it is 36 inches wide.", "yes/no", "N"),
+      row("B001", "Does it fit a 30 inch range?", "Yes, it fits.", "yes/no", "Y"),
+      row("B003", "How loud is it?", "It is quiet enough to talk over while it runs on the highest setting for a long time", "open-ended"),
+      row("B003", "What is the warranty?", "One year, parts and labor.", "open-ended"),
+    ].join("\n") + "\n");
+    const out = join(folder, "qa-answers-dataset");
+    await buildDataset({ inputs: [qa], out, maxAnswerWords: 10, validation: 0, test: 0 });
+    const rows = readExampleRows(join(out, SPLIT_FILES.train));
+    assert.deepEqual(rows.map((example) => [example.task, example.messages[1]!.content, example.slices]), [
+      ["qa", "Yes, it fits.", { question_type: "yes/no", answer_type: "Y" }],
+      ["qa", "No, it is 36 inches wide.", { question_type: "yes/no", answer_type: "N" }],
+      ["qa", "One year, parts and labor.", { question_type: "open-ended" }],
+    ]);
+    assert.deepEqual(readRejections(datasetPath(out, "rejected")).map((rejection) => [rejection.line, rejection.reason, rejection.detail]), [
+      [3, "duplicate", `same prompt and answer as ${qa}:1`],
+      [4, "too_long", "answer has 18 words, over --max-answer-words 10"],
+    ]);
+  });
+
   it("title/description pairs, Alpaca rows and chat rows become examples as they are", async () => {
     const titles = join(folder, "titles.jsonl");
     writeFileSync(titles, ['{"uid": "1", "title": "Steel water bottle", "content": "Keeps drinks cold for 24 hours."}', '{"uid": "2", "title": "Yoga mat", "content": ""}'].join("\n"));

@@ -203,7 +203,7 @@ export class ReviewValidator {
 
   /** Rejection counts by reason, for the dataset card. */
   counts(): Record<RejectReason, number> {
-    const counts: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0 };
+    const counts: Record<RejectReason, number> = { empty_text: 0, rating_out_of_range: 0, bad_encoding: 0, duplicate: 0, too_long: 0, malformed: 0, too_short: 0 };
     for (const rejection of this.rejections) counts[rejection.reason] += 1;
     return counts;
   }
