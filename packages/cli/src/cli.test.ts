@@ -323,6 +323,30 @@ describe("reviewtune data", () => {
     assert.match(again.stderr, /already exists/);
   });
 
+  it("recipes R2 and R4 on the project's demo catalogue: data demo --kind qa|descriptions -> train the tiny model -> ask", () => {
+    for (const [kind, task, question] of [
+      ["descriptions", "description", "Write a product description for the following product.\n\nTitle: Kestrel Women Teal Silk Slim Fit Dress"],
+      ["qa", "qa", "Can the Kestrel teal silk dress go in the washing machine?"],
+    ] as const) {
+      const out = join(work, `demo-${kind}`);
+      const demo = cli("data", "demo", "--kind", kind, "--products", "40", "--out", out);
+      assert.equal(demo.status, 0, demo.stderr);
+      const card = JSON.parse(readFileSync(join(out, "card.json"), "utf8"));
+      assert.deepEqual(Object.keys(card.by_task.train), [task]);
+      assert.equal(card.examples, kind === "qa" ? 80 : 40);
+      const before = runFolders();
+      const trained = cli(...tinyTrain("--data", out, "--max-steps", "6", "--batch-size", "4", "--set", "training.max_length=192"));
+      assert.equal(trained.status, 0, trained.stderr);
+      const folder = newestRun(before);
+      assert.equal(readRun(folder).status, "completed");
+      const losses = readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line)).filter((entry) => entry.kind === "train").map((entry) => entry.loss as number);
+      assert.ok(losses.at(-1)! < losses[0]!, `${kind}: loss went from ${losses[0]} to ${losses.at(-1)}`);
+      const asked = cli("ask", "--run", join(runsDir, folder), "--max-tokens", "6", question);
+      assert.equal(asked.status, 0, asked.stderr);
+      assert.ok(asked.stdout.trim().length > 0, `${kind}: an answer`);
+    }
+  });
+
   it("preview --model shows the exact training string with the trained part marked", () => {
     const out = join(work, "demo-dataset-2");
     assert.equal(cli("data", "demo", "--out", out, "--reviews", "20").status, 0);

@@ -20,6 +20,7 @@ import {
   type DatasetCard,
 } from "@reviewtune/core";
 import { RejectionSchema, parseJson } from "@reviewtune/contracts";
+import type { DemoKind } from "@reviewtune/core";
 import { onInterrupt, startEngine } from "../engine.js";
 import { printable } from "../printable.js";
 
@@ -48,7 +49,9 @@ export interface DataBuildOptions {
 
 export interface DataDemoOptions {
   out: string;
+  kind: DemoKind;
   reviews: number;
+  products?: number;
   seed: number;
   force?: boolean;
 }
@@ -168,7 +171,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
 }
 
 export async function runDataDemo(options: DataDemoOptions): Promise<void> {
-  const card = await buildDemoDataset({ out: options.out, reviews: options.reviews, seed: options.seed, force: options.force ?? false });
+  const card = await buildDemoDataset({ out: options.out, kind: options.kind, reviews: options.reviews, products: options.products, seed: options.seed, force: options.force ?? false });
   printCard(card, options.out);
 }
 

@@ -1,5 +1,5 @@
-import type { Command } from "commander";
-import { ConfigError } from "@reviewtune/core";
+import { Option, type Command } from "commander";
+import { ConfigError, DEMO_KINDS } from "@reviewtune/core";
 import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, nonNegativeInteger, positiveInteger } from "./shared.js";
 import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../actions/data-action.js";
 
@@ -55,9 +55,11 @@ export function registerData(program: Command): void {
     });
   data
     .command("demo")
-    .description("write the project's own demo reviews as a dataset folder")
+    .description("write the project's own demo data as a dataset folder: reviews, or a generated catalogue's descriptions (recipe R4) or product questions (R2)")
     .requiredOption("--out <dir>", "the dataset folder to write")
+    .addOption(new Option("--kind <kind>", "reviews | descriptions (title -> description) | qa (questions with short answers)").choices(DEMO_KINDS).default("reviews"))
     .option("--reviews <n>", "how many reviews", positiveInteger("--reviews"), 500)
+    .option("--products <n>", "with --kind descriptions or qa: how many products (one description or two questions each; default 300)", positiveInteger("--products"))
     .option("--seed <n>", "generator and split seed", positiveInteger("--seed"), 42)
     .option("--force", "replace --out if it exists")
     .action(async (options: DataDemoOptions) => {
