@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { listPresets, requireEngineEnvironment } from "@reviewtune/core";
-import { TrainChannelEventSchema, type TrainChannelEvent } from "@reviewtune/contracts";
+import { TextEvalReportSchema, TrainChannelEventSchema, type TrainChannelEvent } from "@reviewtune/contracts";
 
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url)); // the installed command
 const work = mkdtempSync(join(tmpdir(), "reviewtune-cli-"));
@@ -344,6 +344,20 @@ describe("reviewtune data", () => {
       const asked = cli("ask", "--run", join(runsDir, folder), "--max-tokens", "6", question);
       assert.equal(asked.status, 0, asked.stderr);
       assert.ok(asked.stdout.trim().length > 0, `${kind}: an answer`);
+
+      // eval picks the text metrics by the dataset's kind: tuned vs base vs retrieval, paired on the headline metric.
+      const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "5", "--max-tokens", "8", "--bootstrap", "50");
+      assert.equal(evaluated.status, 0, evaluated.stderr);
+      assert.match(evaluated.stdout, /\| system \| ROUGE-L \| token F1 \| exact match/);
+      const report = TextEvalReportSchema.parse(JSON.parse(readFileSync(join(runsDir, folder, "eval", "text-report.json"), "utf8")));
+      assert.deepEqual(report.systems.map((system) => system.name), ["tuned", "base", "retrieval"]);
+      assert.equal(report.headline, kind === "qa" ? "token_f1" : "rouge_l");
+      assert.deepEqual(report.comparisons.map((comparison) => comparison.b), ["base", "retrieval"]);
+      assert.equal(report.items, Math.min(5, readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length));
+      const rows = readFileSync(join(runsDir, folder, "eval", "text-answers.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+      const trainingAnswers = new Set(readFileSync(join(out, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).messages.at(-1).content));
+      assert.ok(rows.every((row) => trainingAnswers.has(row.answers.retrieval)), "retrieval answers with a training answer");
+      if (kind === "qa") assert.ok(report.systems[0]!.metrics.yes_no_accuracy !== null || rows.every((row) => row.slices.question_type !== "yes/no"));
     }
   });
 

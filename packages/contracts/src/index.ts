@@ -10,3 +10,4 @@ export * from "./studio-api.js";
 export * from "./train-events.js";
 export * from "./dataset.js";
 export * from "./run-record.js";
+export * from "./text-eval-report.js";

@@ -18,6 +18,12 @@ import {
   readSemEvalAspects,
   runPath,
   writeEvalReport,
+  TEXT_BASELINES,
+  evaluateTextRun,
+  loadTextItems,
+  textTable,
+  writeTextEvalReport,
+  type TextBaseline,
   type BaselineName,
   type GenerationBackend,
 } from "@reviewtune/core";
@@ -29,7 +35,7 @@ export interface EvalOptions {
   data?: string;
   aspects?: string;
   limit?: number;
-  baselines: string;
+  baselines?: string;
   settings?: string;
   set?: Record<string, unknown>;
   out?: string;
@@ -63,16 +69,55 @@ export function loadSettings(file: string | undefined, overrides: Record<string,
   return parsed.data;
 }
 
-function parseBaselines(list: string): BaselineName[] {
+function parseBaselines<T extends string>(list: string, known: readonly T[], what: string): T[] {
   const names = list.split(",").map((name) => name.trim()).filter(Boolean);
-  const unknown = names.filter((name) => !(BASELINES as readonly string[]).includes(name));
-  if (unknown.length) throw new ConfigError(`unknown baseline(s): ${unknown.join(", ")}`, [], { hint: `choose from ${BASELINES.join(", ")}` });
-  return names as BaselineName[];
+  const unknown = names.filter((name) => !(known as readonly string[]).includes(name));
+  if (unknown.length) throw new ConfigError(`unknown baseline(s) for ${what}: ${unknown.join(", ")}`, [], { hint: `choose from ${known.join(", ")}` });
+  return names as T[];
+}
+
+/** A run trained on free-text answers (QA, descriptions): tuned vs base vs retrieval, text metrics. */
+async function runTextEval(options: EvalOptions): Promise<void> {
+  const baselines = parseBaselines<TextBaseline>(options.baselines ?? TEXT_BASELINES.join(","), TEXT_BASELINES, "a QA or description dataset");
+  const engine = await startEngine({ verbose: options.verbose ?? false });
+  const controller = new AbortController();
+  const dispose = onInterrupt(() => controller.abort(), "no report is written");
+  try {
+    const started = performance.now();
+    const result = await evaluateTextRun({
+      engine,
+      runDirectory: options.run!,
+      dataDirectory: options.data,
+      limit: options.limit,
+      baselines,
+      batchSize: options.batchSize,
+      maxNewTokens: options.maxTokens,
+      seed: options.seed,
+      bootstrapSamples: options.bootstrap,
+      onStatus: (message) => console.error(`  ${message}`),
+      signal: controller.signal,
+    });
+    const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
+    console.log(textTable(result.report));
+    console.log("");
+    for (const comparison of result.report.comparisons) console.log(comparison.verdict);
+    console.log(`
+evaluated ${result.report.items} test prompts (${result.report.tasks.join(", ")}) in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+    console.log(`
+reports: ${files.markdown}
+         ${files.json}
+         ${files.answers} (every answer beside the reference)`);
+  } finally {
+    dispose();
+    await engine.shutdown();
+  }
 }
 
 export async function runEval(options: EvalOptions): Promise<void> {
+  const run = readRunRecord(options.run!);
+  if (loadTextItems(options.data ?? run.data.source, { limit: 1 })) return runTextEval(options);
   const settings = loadSettings(options.settings, options.set);
-  const baselines = parseBaselines(options.baselines);
+  const baselines = parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "a review dataset");
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
@@ -156,7 +201,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
       engine,
       runDirectory: options.run!,
       items,
-      baselines: parseBaselines(options.baselines),
+      baselines: parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "aspects"),
       batchSize: options.batchSize,
       maxNewTokens: Math.min(options.maxTokens, 48),
       seed: options.seed,

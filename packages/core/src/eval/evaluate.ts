@@ -82,7 +82,7 @@ export interface LanguageModel {
 /** Answers every item in batches, timing each batch (an answer's latency is its batch's wall time). */
 export async function generateAnswers(
   target: LanguageModel,
-  items: readonly EvalItem[],
+  items: ReadonlyArray<Pick<EvalItem, "messages">>,
   options: { batchSize: number; maxNewTokens: number; signal?: AbortSignal | undefined; onBatch?: (done: number) => void },
 ): Promise<{ answers: string[]; latency: NonNullable<SystemResult["latency"]> }> {
   const answers: string[] = [];

@@ -1,0 +1,39 @@
+// eval/text-report.json: the evaluation of a run whose answers are free text (recipe R2's short
+// product answers, R4's descriptions): the tuned model, the base and a retrieval baseline on the
+// dataset's test split, each with the text metrics (core eval/text-metrics.ts) and intervals.
+import { z } from "zod";
+import { EstimateSchema } from "./eval-report.js";
+
+export const TEXT_EVAL_FORMAT = "reviewtune-text-eval/1";
+export const TEXT_TASKS = ["qa", "description"] as const;
+export type TextTask = (typeof TEXT_TASKS)[number];
+
+export const TextMetricsSchema = z.object({
+  n: z.number().int().nonnegative(),
+  rouge_l: EstimateSchema,
+  exact_match: EstimateSchema,
+  token_f1: EstimateSchema,
+  /** Mean of the answer's over the reference's length in tokens. */
+  length_ratio: EstimateSchema,
+  /** Over the items with gold keywords; null when none has them. */
+  keyword_recall: EstimateSchema.nullable(),
+  /** Over the items whose reference answers yes or no; null when none does. */
+  yes_no_accuracy: EstimateSchema.nullable(),
+});
+export type TextMetricsReport = z.infer<typeof TextMetricsSchema>;
+
+export const TextEvalReportSchema = z.object({
+  format: z.literal(TEXT_EVAL_FORMAT),
+  created: z.string(),
+  run: z.string(),
+  dataset: z.string(),
+  /** The test split's tasks evaluated. */
+  tasks: z.array(z.enum(TEXT_TASKS)),
+  items: z.number().int().nonnegative(),
+  /** The metric a fine-tune must win: ROUGE-L for descriptions, token F1 for answers. */
+  headline: z.enum(["rouge_l", "token_f1"]),
+  systems: z.array(z.object({ name: z.string(), description: z.string(), metrics: TextMetricsSchema })),
+  /** Paired differences on the headline metric (per item, a minus b), with bootstrap intervals. */
+  comparisons: z.array(z.object({ a: z.string(), b: z.string(), metric: z.string(), difference: EstimateSchema, verdict: z.string() })),
+});
+export type TextEvalReport = z.infer<typeof TextEvalReportSchema>;

@@ -1,0 +1,193 @@
+// `reviewtune eval` on a run whose test split holds free-text answers (recipe R2's product
+// questions, R4's descriptions): the tuned model, the base and a retrieval baseline answer every
+// test prompt; each is scored with the text metrics (text-metrics.ts), and the tuned model is
+// compared with the others item by item on the headline metric. The retrieval baseline answers
+// with the training example whose prompt is most similar (all-MiniLM-L6-v2, the studio's
+// reference index): a fine-tune that cannot beat it is not worth training, and the report says so.
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { TEXT_EVAL_FORMAT, TEXT_TASKS, TextEvalReportSchema, type Estimate, type TextEvalReport, type TextTask } from "@reviewtune/contracts";
+import type { EngineClient } from "../engine/client.js";
+import { SPLIT_FILES, hasDatasetFile, readExampleRows } from "../data/dataset-folder.js";
+import { ConfigError } from "../errors.js";
+import { ReferenceIndex } from "../references/reference-index.js";
+import { chatTemplateFor } from "../templates/model-template.js";
+import { runModel } from "../train/run-folder.js";
+import { readRunRecord, requireFinished } from "../train/runs.js";
+import { generateAnswers } from "./evaluate.js";
+import { DEFAULT_BOOTSTRAP, meanEstimate } from "./statistics.js";
+import { rougeL, textMetrics, tokenF1 } from "./text-metrics.js";
+import type { ExampleMessage } from "@reviewtune/contracts";
+
+export const TEXT_BASELINES = ["base", "retrieval"] as const;
+export type TextBaseline = (typeof TEXT_BASELINES)[number];
+
+export interface TextItem {
+  group: string;
+  task: TextTask;
+  /** The conversation without the reference answer. */
+  messages: ExampleMessage[];
+  reference: string;
+  slices?: Record<string, string> | undefined;
+}
+
+const isTextTask = (task: string): task is TextTask => (TEXT_TASKS as readonly string[]).includes(task);
+
+/** The test split's rows when every one is a free-text task (qa, description); undefined for a review dataset. */
+export function loadTextItems(dataDirectory: string, options: { limit?: number | undefined } = {}): TextItem[] | undefined {
+  if (!hasDatasetFile(dataDirectory, "test")) return undefined;
+  const rows = readExampleRows(join(dataDirectory, SPLIT_FILES.test), { allowEmpty: true });
+  if (rows.length === 0 || !rows.every((row) => isTextTask(row.task))) return undefined;
+  const items = rows.map((row) => ({
+    group: row.group,
+    task: row.task as TextTask,
+    messages: row.messages.slice(0, -1),
+    reference: row.messages.at(-1)!.content,
+    ...(row.slices ? { slices: row.slices } : {}),
+  }));
+  return options.limit !== undefined ? items.slice(0, options.limit) : items;
+}
+
+export interface TextEvalOptions {
+  runDirectory: string;
+  dataDirectory?: string | undefined;
+  engine: EngineClient;
+  limit?: number | undefined;
+  baselines?: readonly TextBaseline[] | undefined;
+  batchSize?: number | undefined;
+  maxNewTokens?: number | undefined;
+  bootstrapSamples?: number | undefined;
+  seed?: number | undefined;
+  onStatus?: (message: string) => void;
+  signal?: AbortSignal | undefined;
+}
+
+export interface TextEvalResult {
+  report: TextEvalReport;
+  /** Each item's prompt, reference and every system's answer, for a side-by-side reading. */
+  answers: Array<{ group: string; task: TextTask; prompt: string; reference: string; slices?: Record<string, string> | undefined; answers: Record<string, string> }>;
+}
+
+/** The headline metric of a task mix: ROUGE-L when descriptions are there, token F1 for answers. */
+function headlineOf(tasks: readonly TextTask[]): "rouge_l" | "token_f1" {
+  return tasks.includes("description") ? "rouge_l" : "token_f1";
+}
+
+const headlineScore = { rouge_l: (answer: string, reference: string) => rougeL(answer, reference).f1, token_f1: tokenF1 } as const;
+
+function verdict(a: string, b: string, metric: string, difference: Estimate): string {
+  const points = (value: number | null) => (value === null ? "n/a" : `${value >= 0 ? "+" : ""}${(100 * value).toFixed(1)}`);
+  const interval = `${points(difference.value)} points (95% CI ${points(difference.low)} to ${points(difference.high)})`;
+  if (difference.low !== null && difference.low > 0) return `${a} beats ${b} on ${metric}: ${interval}`;
+  if (difference.high !== null && difference.high < 0) return `${a} is worse than ${b} on ${metric}: ${interval}${b === "retrieval" ? "; a fine-tune that cannot beat retrieval is not worth training" : ""}`;
+  return `${a} and ${b} are not told apart on ${metric}: ${interval}${b === "retrieval" ? "; the fine-tune does not beat retrieval" : ""}`;
+}
+
+export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEvalResult> {
+  const say = options.onStatus ?? (() => {});
+  const run = readRunRecord(options.runDirectory);
+  requireFinished(run, options.runDirectory);
+  const dataDirectory = options.dataDirectory ?? run.data.source;
+  const items = loadTextItems(dataDirectory, { limit: options.limit });
+  if (!items) throw new ConfigError(`${dataDirectory} has no test split of qa or description rows`, [], { hint: "pass --data <dataset folder> of a QA or title/description build" });
+  const tasks = TEXT_TASKS.filter((task) => items.some((item) => item.task === task));
+  const headline = headlineOf(tasks);
+  const baselines = options.baselines ?? TEXT_BASELINES;
+  const boot = { samples: options.bootstrapSamples ?? DEFAULT_BOOTSTRAP.samples, seed: options.seed ?? DEFAULT_BOOTSTRAP.seed };
+  const template = await chatTemplateFor(options.engine, run.config.model, run.config.data.template);
+  const generation = { batchSize: options.batchSize ?? 8, maxNewTokens: options.maxNewTokens ?? (tasks.includes("description") ? 96 : 48), signal: options.signal };
+  const tuned = runModel(run, options.runDirectory);
+
+  const systems: Array<{ name: string; description: string; answers: string[] }> = [];
+  say(`tuned: answering ${items.length} test prompts`);
+  systems.push({
+    name: "tuned",
+    description: `${run.config.model.source} + ${tuned.adapter ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})`,
+    answers: (await generateAnswers({ engine: options.engine, ...tuned, template }, items, generation)).answers,
+  });
+  if (baselines.includes("base")) {
+    say(`base: answering ${items.length} test prompts`);
+    systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: (await generateAnswers({ engine: options.engine, model: run.config.model, template }, items, generation)).answers });
+  }
+  if (baselines.includes("retrieval")) {
+    say("retrieval: indexing the training prompts (all-MiniLM-L6-v2)");
+    const index = await ReferenceIndex.open(dataDirectory);
+    await index.update(options.engine);
+    const prompts = items.map((item) => item.messages.filter((message) => message.role === "user").map((message) => message.content).join("\n\n"));
+    const found = await index.search(options.engine, prompts, { k: 1 });
+    systems.push({ name: "retrieval", description: "the answer of the most similar training prompt (all-MiniLM-L6-v2, cosine)", answers: found.map((references) => references[0]?.answer ?? "") });
+  }
+
+  const scored = systems.map((system) => ({
+    name: system.name,
+    description: system.description,
+    metrics: textMetrics(items.map((item, index) => ({ prediction: system.answers[index]!, reference: item.reference })), boot),
+  }));
+  const score = headlineScore[headline];
+  const perItem = new Map(systems.map((system) => [system.name, items.map((item, index) => score(system.answers[index]!, item.reference))]));
+  const comparisons = systems
+    .filter((system) => system.name !== "tuned")
+    .map((other) => {
+      const a = perItem.get("tuned")!;
+      const b = perItem.get(other.name)!;
+      const difference = meanEstimate(a.map((value, index) => value - b[index]!), boot);
+      return { a: "tuned", b: other.name, metric: headline, difference, verdict: verdict("tuned", other.name, headline === "rouge_l" ? "ROUGE-L" : "token F1", difference) };
+    });
+  const report = TextEvalReportSchema.parse({
+    format: TEXT_EVAL_FORMAT,
+    created: new Date().toISOString(),
+    run: run.id,
+    dataset: resolve(dataDirectory),
+    tasks,
+    items: items.length,
+    headline,
+    systems: scored,
+    comparisons,
+  });
+  const answers = items.map((item, index) => ({
+    group: item.group,
+    task: item.task,
+    prompt: item.messages.map((message) => message.content).join("\n\n"),
+    reference: item.reference,
+    ...(item.slices ? { slices: item.slices } : {}),
+    answers: Object.fromEntries(systems.map((system) => [system.name, system.answers[index]!])),
+  }));
+  return { report, answers };
+}
+
+/** The text report as a table, one row per system. */
+export function textTable(report: TextEvalReport): string {
+  const cell = (estimate: Estimate | null) =>
+    estimate === null || estimate.value === null ? "n/a" : `${(100 * estimate.value).toFixed(1)} [${estimate.low === null ? "?" : (100 * estimate.low).toFixed(1)}, ${estimate.high === null ? "?" : (100 * estimate.high).toFixed(1)}]`;
+  const lines = [
+    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy |`,
+    `|---|---|---|---|---|---|`,
+    ...report.systems.map(({ name, metrics }) => `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} |`),
+  ];
+  return lines.join("\n");
+}
+
+/** eval/text-report.json, text-report.md and text-answers.jsonl in `out`. */
+export function writeTextEvalReport(out: string, result: TextEvalResult): { json: string; markdown: string; answers: string } {
+  mkdirSync(out, { recursive: true });
+  const files = { json: join(out, "text-report.json"), markdown: join(out, "text-report.md"), answers: join(out, "text-answers.jsonl") };
+  writeFileSync(files.answers, result.answers.map((row) => JSON.stringify(row)).join("\n") + "\n");
+  const { report } = result;
+  writeFileSync(
+    files.markdown,
+    [
+      `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
+      "",
+      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.`,
+      "",
+      textTable(report),
+      "",
+      ...report.comparisons.map((comparison) => `- ${comparison.verdict}`),
+      "",
+      ...report.systems.map((system) => `- **${system.name}**: ${system.description}`),
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`); // last: marks the report complete
+  return files;
+}
