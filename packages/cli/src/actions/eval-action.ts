@@ -20,7 +20,7 @@ import {
   writeEvalReport,
   TEXT_BASELINES,
   evaluateTextRun,
-  loadTextItems,
+  isTextDataset,
   textTable,
   writeTextEvalReport,
   type TextBaseline,
@@ -115,7 +115,7 @@ reports: ${files.markdown}
 
 export async function runEval(options: EvalOptions): Promise<void> {
   const run = readRunRecord(options.run!);
-  if (loadTextItems(options.data ?? run.data.source, { limit: 1 })) return runTextEval(options);
+  if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options);
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "a review dataset");
   const engine = await startEngine({ verbose: options.verbose ?? false });

@@ -9,5 +9,5 @@ export { parseAnswer } from "./parse-answer.js";
 export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisTable } from "./report-markdown.js";
 export { readSemEvalAspects } from "./semeval.js";
 export { writeEvalReport } from "./write-report.js";
-export { TEXT_BASELINES, evaluateTextRun, loadTextItems, textTable, writeTextEvalReport } from "./text-eval.js";
+export { TEXT_BASELINES, evaluateTextRun, isTextDataset, textTable, writeTextEvalReport } from "./text-eval.js";
 export type { TextBaseline } from "./text-eval.js";

@@ -4,11 +4,11 @@
 // compared with the others item by item on the headline metric. The retrieval baseline answers
 // with the training example whose prompt is most similar (all-MiniLM-L6-v2, the studio's
 // reference index): a fine-tune that cannot beat it is not worth training, and the report says so.
-import { writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TEXT_EVAL_FORMAT, TEXT_TASKS, TextEvalReportSchema, type Estimate, type TextEvalReport, type TextTask } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
-import { SPLIT_FILES, hasDatasetFile, readExampleRows } from "../data/dataset-folder.js";
+import { SPLIT_FILES, datasetPath, hasDatasetFile, readDatasetCard, readExampleRows } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
 import { ReferenceIndex } from "../references/reference-index.js";
 import { chatTemplateFor } from "../templates/model-template.js";
@@ -32,6 +32,18 @@ export interface TextItem {
 }
 
 const isTextTask = (task: string): task is TextTask => (TEXT_TASKS as readonly string[]).includes(task);
+
+/**
+ * Whether a dataset folder's test split is free text (every task qa or description), from its
+ * card's task counts where it has a card (a review dataset's test split is not read for this).
+ */
+export function isTextDataset(dataDirectory: string): boolean {
+  if (existsSync(datasetPath(dataDirectory, "card"))) {
+    const tasks = Object.keys(readDatasetCard(dataDirectory).by_task.test ?? {});
+    return tasks.length > 0 && tasks.every(isTextTask);
+  }
+  return loadTextItems(dataDirectory) !== undefined;
+}
 
 /** The test split's rows when every one is a free-text task (qa, description); undefined for a review dataset. */
 export function loadTextItems(dataDirectory: string, options: { limit?: number | undefined } = {}): TextItem[] | undefined {
