@@ -76,6 +76,21 @@ function parseBaselines<T extends string>(list: string, known: readonly T[], wha
   return names as T[];
 }
 
+/** What evaluating a run on its test split takes from the command line, whatever the dataset's kind. */
+function commonOptions(options: EvalOptions, signal: AbortSignal) {
+  return {
+    runDirectory: options.run!,
+    dataDirectory: options.data,
+    limit: options.limit,
+    batchSize: options.batchSize,
+    maxNewTokens: options.maxTokens,
+    seed: options.seed,
+    bootstrapSamples: options.bootstrap,
+    onStatus: (message: string) => console.error(`  ${message}`),
+    signal,
+  };
+}
+
 /** A run trained on free-text answers (QA, descriptions): tuned vs base vs retrieval, text metrics. */
 async function runTextEval(options: EvalOptions): Promise<void> {
   const baselines = parseBaselines<TextBaseline>(options.baselines ?? TEXT_BASELINES.join(","), TEXT_BASELINES, "a QA or description dataset");
@@ -84,19 +99,7 @@ async function runTextEval(options: EvalOptions): Promise<void> {
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
   try {
     const started = performance.now();
-    const result = await evaluateTextRun({
-      engine,
-      runDirectory: options.run!,
-      dataDirectory: options.data,
-      limit: options.limit,
-      baselines,
-      batchSize: options.batchSize,
-      maxNewTokens: options.maxTokens,
-      seed: options.seed,
-      bootstrapSamples: options.bootstrap,
-      onStatus: (message) => console.error(`  ${message}`),
-      signal: controller.signal,
-    });
+    const result = await evaluateTextRun({ engine, baselines, ...commonOptions(options, controller.signal) });
     const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
     console.log(textTable(result.report));
     console.log("");
@@ -130,17 +133,9 @@ export async function runEval(options: EvalOptions): Promise<void> {
       chatPerReview: options.chatPerReview ?? (backend ? 1 : undefined),
       heads: options.head,
       engine,
-      runDirectory: options.run!,
-      dataDirectory: options.data,
-      limit: options.limit,
       baselines,
       settings,
-      batchSize: options.batchSize,
-      maxNewTokens: options.maxTokens,
-      seed: options.seed,
-      bootstrapSamples: options.bootstrap,
-      onStatus: (message) => console.error(`  ${message}`),
-      signal: controller.signal,
+      ...commonOptions(options, controller.signal),
     });
     const files = writeEvalReport(options.out ?? runPath(options.run!, "eval"), report);
     const seconds = (performance.now() - started) / 1000;
