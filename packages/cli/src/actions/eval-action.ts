@@ -72,7 +72,7 @@ export function loadSettings(file: string | undefined, overrides: Record<string,
 function parseBaselines<T extends string>(list: string, known: readonly T[], what: string): T[] {
   const names = list.split(",").map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !(known as readonly string[]).includes(name));
-  if (unknown.length) throw new ConfigError(`unknown baseline(s) for ${what}: ${unknown.join(", ")}`, [], { hint: `choose from ${known.join(", ")}` });
+  if (unknown.length) throw new ConfigError(`unknown baseline(s): ${unknown.join(", ")}`, [], { hint: `for ${what}, choose from ${known.join(", ")}` });
   return names as T[];
 }
 
