@@ -15,6 +15,7 @@ import { chatTemplateFor } from "../templates/model-template.js";
 import { runModel } from "../train/run-folder.js";
 import { readRunRecord, requireFinished } from "../train/runs.js";
 import { generateAnswers } from "./evaluate.js";
+import { formatEstimate } from "./report-markdown.js";
 import { DEFAULT_BOOTSTRAP, meanEstimate } from "./statistics.js";
 import { rougeL, textMetrics, tokenF1 } from "./text-metrics.js";
 import type { ExampleMessage } from "@reviewtune/contracts";
@@ -169,8 +170,7 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
 
 /** The text report as a table, one row per system. */
 export function textTable(report: TextEvalReport): string {
-  const cell = (estimate: Estimate | null) =>
-    estimate === null || estimate.value === null ? "n/a" : `${(100 * estimate.value).toFixed(1)} [${estimate.low === null ? "?" : (100 * estimate.low).toFixed(1)}, ${estimate.high === null ? "?" : (100 * estimate.high).toFixed(1)}]`;
+  const cell = formatEstimate;
   const lines = [
     `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy |`,
     `|---|---|---|---|---|---|`,
