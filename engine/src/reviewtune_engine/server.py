@@ -167,10 +167,13 @@ class Server:
 
             return score(params, self.cache, is_cancelled)
         if method == "train":
+            from reviewtune_engine import distributed
             from reviewtune_engine.train import train
 
             self.cache.clear()  # training loads its own copy; free the serving ones first
             self.classifiers.clear()
+            if distributed.Launch.of(params["config"]) is not None:
+                return distributed.launch(params, emit, is_cancelled)  # torchrun's workers train
             return train(params, emit, is_cancelled)
         if method == "classify":
             from reviewtune_engine.classification import classify

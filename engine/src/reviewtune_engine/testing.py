@@ -69,6 +69,28 @@ def make_tiny_model(target: str | Path, *, seed: int = 0, vocab_size: int = 512)
     return target
 
 
+# Real models' shapes, for speed and memory checks with random weights (no download): the tiny
+# tokenizer's ids all fit in the larger vocabulary.
+SHAPES = {
+    "tinyllama-1.1b": {"vocab_size": 32000, "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22, "num_attention_heads": 32, "num_key_value_heads": 4, "tie_word_embeddings": False},
+    "smollm2-135m": {"vocab_size": 49152, "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3, "tie_word_embeddings": True},
+}
+
+
+def make_shaped_model(target: str | Path, shape: str, *, seed: int = 0) -> Path:
+    """A random Llama with a real model's dimensions (SHAPES) and the tiny tokenizer, in bfloat16."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    target = make_tiny_model(target, seed=seed)
+    tiny = LlamaConfig.from_pretrained(str(target))
+    config = LlamaConfig(**{**tiny.to_dict(), **SHAPES[shape], "max_position_embeddings": 2048, "initializer_range": 0.02})
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(target, safe_serialization=True)
+    return target
+
+
 def make_tiny_adapter(
     base: str | Path,
     target: str | Path,
@@ -128,6 +150,9 @@ def main() -> None:
     make = sub.add_parser("make-tiny-model", help="write a tiny random Llama + tokenizer folder")
     make.add_argument("target")
     make.add_argument("--seed", type=int, default=0)
+    shaped = sub.add_parser("make-shaped-model", help="write a random Llama of a real model's shape (speed and memory checks)")
+    shaped.add_argument("target")
+    shaped.add_argument("--shape", choices=sorted(SHAPES), required=True)
     adapter = sub.add_parser("make-tiny-adapter", help="write a random PEFT LoRA adapter over a (tiny) model folder")
     adapter.add_argument("base")
     adapter.add_argument("target")
@@ -137,6 +162,8 @@ def main() -> None:
     if args.command == "make-tiny-model":
         path = make_tiny_model(args.target, seed=args.seed)
         print(json.dumps({"path": str(path)}))
+    elif args.command == "make-shaped-model":
+        print(json.dumps({"path": str(make_shaped_model(args.target, args.shape))}))
     elif args.command == "make-tiny-adapter":
         path = make_tiny_adapter(args.base, args.target, seed=args.seed, trained=not args.untrained)
         print(json.dumps({"path": str(path)}))

@@ -31,7 +31,8 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import rotate_checkpoints
 
-from reviewtune_engine import classification, files, lm_loss, models, packed_attention
+from reviewtune_engine import classification, distributed, files, lm_loss, models, packed_attention
+from reviewtune_engine.distributed import SINGLE, World
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -93,6 +94,9 @@ def build_model(config: dict, resolved: models.ResolvedModel, tokenizer, label_n
             bnb_4bit_quant_type=quant.get("quant_type", "nf4"),
             bnb_4bit_compute_dtype=getattr(torch, quant.get("compute_dtype", "float16")),
             bnb_4bit_use_double_quant=quant.get("double_quant", False),
+            # FSDP shards float tensors only: the 4-bit weights are then stored in the compute dtype's
+            # bytes (bitsandbytes' FSDP-QLoRA), so that they shard with the rest.
+            **({"bnb_4bit_quant_storage": getattr(torch, quant.get("compute_dtype", "float16"))} if (config.get("distributed") or {}).get("strategy") == "fsdp" else {}),
         )
     model = models.load_model(
         resolved,
@@ -157,6 +161,7 @@ class _AtomicCheckpointTrainer(Trainer):
     eval_seconds = 0.0  # time spent evaluating, left out of the throughput figures
     evaluations = 0
     schedule: "_Schedule | None" = None  # a time-budget run's learning-rate schedule (see _TimeBudgetCallback)
+    world: World = SINGLE
 
     def evaluate(self, *args, **kwargs):
         collator = self.data_collator
@@ -178,6 +183,16 @@ class _AtomicCheckpointTrainer(Trainer):
         self._created_lr_scheduler = True
         return self.lr_scheduler
 
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        # Under DDP the Trainer loads the optimizer's state onto args.device, which accelerate names
+        # "cpu:0" on a CPU rank, a location torch.load cannot map to (resume failed on every rank).
+        # The states are CPU tensors there anyway: load them as the Trainer does on one process.
+        optimizer_file = Path(checkpoint or "") / "optimizer.pt"
+        if checkpoint is None or self.args.world_size <= 1 or self.args.device.type != "cpu" or self.is_fsdp_enabled or self.is_deepspeed_enabled or not optimizer_file.is_file():
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        self.optimizer.load_state_dict(torch.load(optimizer_file, map_location="cpu", weights_only=True))
+        self.lr_scheduler.load_state_dict(torch.load(Path(checkpoint) / "scheduler.pt", weights_only=True))
+
     def _save_checkpoint(self, model, trial):
         limit = self.args.save_total_limit
         self.args.save_total_limit = None
@@ -185,6 +200,9 @@ class _AtomicCheckpointTrainer(Trainer):
             super()._save_checkpoint(model, trial)
         finally:
             self.args.save_total_limit = limit
+        self.world.barrier()  # every rank's part (its RNG state) is on disk before the checkpoint counts
+        if not self.args.should_save:  # process 0, or each node's first with several nodes (save_on_each_node)
+            return
         folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
         files.write_json_atomic(folder / COMPLETE_MARKER, {"step": self.state.global_step, "time": time.time()})
         rotate_checkpoints(
@@ -203,8 +221,10 @@ class _EvaluationCancelled(Exception):
 class _ProtocolCallback(TrainerCallback):
     """Streams progress to the client, appends metrics.jsonl, saves every N steps, honours cancel."""
 
-    def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None, recorder=None):
+    def __init__(self, emit, is_cancelled, metrics_path: Path, counter: _CountingCollator, every_steps: int | None, recorder=None, world: World = SINGLE):
         self.emit, self.is_cancelled, self.metrics_path, self.counter, self.every_steps = emit, is_cancelled, metrics_path, counter, every_steps
+        self.world = world
+        self.tokens = 0  # tokens trained on by every rank, as of the last step's end
         self.recorder: classification.MetricsRecorder | None = recorder  # task "classify": figures of each evaluation
         self.started = time.perf_counter()
         self.trainer = None  # set once the trainer exists, for its evaluation time
@@ -218,6 +238,8 @@ class _ProtocolCallback(TrainerCallback):
         self.final = False  # set for the evaluation after training, logged as "final_eval"
 
     def _append(self, record: dict) -> None:
+        if not self.world.writer:
+            return
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
@@ -228,13 +250,13 @@ class _ProtocolCallback(TrainerCallback):
 
     def tokens_per_second(self) -> float:
         elapsed = self.training_seconds()
-        return (self.counter.tokens - self.tokens_at_start) / elapsed if elapsed > 0 else 0.0
+        return (self.tokens - self.tokens_at_start) / elapsed if elapsed > 0 else 0.0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.started = time.perf_counter()
         self.ended = None
         self.first_step = state.global_step
-        self.tokens_at_start = self.counter.tokens
+        self.tokens = self.tokens_at_start = int(self.world.sum([self.counter.tokens])[0])
         if self.trainer:
             self.trainer.eval_seconds = 0.0
 
@@ -244,7 +266,10 @@ class _ProtocolCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if self.every_steps and state.global_step % self.every_steps == 0:
             control.should_save = True
-        if self.is_cancelled():
+        # One collective a step: the tokens of every rank, and whether any was cancelled (all stop on the same step).
+        tokens, cancelled = self.world.sum([self.counter.tokens, 1.0 if self.is_cancelled() else 0.0])
+        self.tokens = int(tokens)
+        if cancelled:
             self.cancelled = True
             control.should_training_stop = True
             control.should_save = True  # so that --resume continues from here
@@ -252,7 +277,7 @@ class _ProtocolCallback(TrainerCallback):
             self.emit_progress(state)
 
     def on_prediction_step(self, args, state, control, **kwargs):
-        if self.is_cancelled():
+        if self.world.any(self.is_cancelled()):
             self.cancelled = True
             raise _EvaluationCancelled()
 
@@ -342,8 +367,9 @@ class _TimeBudgetCallback(TrainerCallback):
     (evaluating and saving that step when nothing was evaluated yet); the Trainer then restores the
     best checkpoint as usual."""
 
-    def __init__(self, deadline: float, schedule: _Schedule, plan: dict, plan_file: Path, emit: Callable[[dict], None]):
+    def __init__(self, deadline: float, schedule: _Schedule, plan: dict, plan_file: Path, emit: Callable[[dict], None], world: World = SINGLE):
         self.deadline = deadline
+        self.world = world  # on several processes, rank 0's clock decides for all
         self.emit = emit
         self.schedule = schedule
         self.plan = plan  # time-budget-plan.json: steps, eval_every, eval_seconds (and replanned_steps once re-planned)
@@ -364,6 +390,16 @@ class _TimeBudgetCallback(TrainerCallback):
         return self.trainer.evaluations if self.trainer is not None else 0
 
     def on_step_end(self, args, state, control, **kwargs):
+        decision = self._decide(state) if self.world.writer else None
+        total, self.stopped, evaluate, stop = self.world.from_writer(decision)
+        self.schedule.total = total
+        if stop:
+            control.should_training_stop = True
+        if evaluate:
+            control.should_evaluate = control.should_save = True
+
+    def _decide(self, state) -> tuple[int, bool, bool, bool]:
+        """(the schedule's total, stopped by the deadline, evaluate and save now, stop now)."""
         now = time.perf_counter()
         started, first_step, first_eval_time, first_evaluations = self._started or (now, state.global_step, 0.0, 0)
         steps = state.global_step - first_step
@@ -385,15 +421,13 @@ class _TimeBudgetCallback(TrainerCallback):
                     self._announced = total
                     self.emit({"kind": "status", "message": f"time budget: steps take {pace:.2f} s here, so {total} of the {self.planned} planned steps fit; the schedule now ends at step {total}"})
         if self.schedule.total < state.max_steps and state.global_step >= self.schedule.total:
-            control.should_evaluate = control.should_save = control.should_training_stop = True
-        elif now >= self.deadline and state.global_step < state.max_steps:
-            self.stopped = True
-            control.should_training_stop = True
-            if self._evaluations() == 0:
-                # The deadline came before any evaluation (a very short budget, or a machine so busy
-                # that it came before re-planning could start): evaluate and save this step, one
-                # evaluation past the budget, so the run still ends with a measured checkpoint.
-                control.should_evaluate = control.should_save = True
+            return self.schedule.total, self.stopped, True, True
+        if now >= self.deadline and state.global_step < state.max_steps:
+            # The deadline came before any evaluation (a very short budget, or a machine so busy
+            # that it came before re-planning could start): evaluate and save this step, one
+            # evaluation past the budget, so the run still ends with a measured checkpoint.
+            return self.schedule.total, True, self._evaluations() == 0, True
+        return self.schedule.total, self.stopped, False, False
 
 
 PLANNED_EVALUATIONS = 4  # evaluations (each with a checkpoint) spread over a time-budget run
@@ -589,6 +623,7 @@ class TrainingSettings:
 
     @property
     def examples_per_step(self) -> int:
+        """Examples per optimizer step of one process (times the world size for the whole step)."""
         return self.batch_size * self.gradient_accumulation
 
 
@@ -606,6 +641,7 @@ class TrainJob:
     checkpoints_keep: int
     checkpoints_every: int | None
     label_names: list[str] | None  # task "classify"; None for "generate"
+    launch: distributed.Launch | None  # several processes (config.distributed); None for one
     run_dir: Path
     train_file: str
     eval_file: str | None
@@ -629,6 +665,7 @@ class TrainJob:
             checkpoints_keep=config["checkpoints"]["keep"],
             checkpoints_every=config["checkpoints"].get("every_steps"),
             label_names=label_names,
+            launch=distributed.Launch.of(config),
             run_dir=Path(params["run_dir"]),
             train_file=params["train_file"],
             eval_file=params.get("eval_file"),
@@ -676,7 +713,7 @@ class Fit:
     status: str
 
 
-def _prepare(job: TrainJob) -> Path | None:
+def _prepare(job: TrainJob, world: World) -> Path | None:
     """The run folder, threads and seed; the checkpoint to resume from (or a clean slate)."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
     if job.training.threads:
@@ -687,12 +724,14 @@ def _prepare(job: TrainJob) -> Path | None:
         if resume_from is None:
             raise EngineError("no_checkpoint", f"{job.checkpoints_dir} has no complete checkpoint to resume from", hint="start the run again without --resume", file=str(job.checkpoints_dir))
         return resume_from
-    shutil.rmtree(job.checkpoints_dir, ignore_errors=True)
-    job.metrics_path.unlink(missing_ok=True)
+    if world.local_rank == 0:  # each node's own run folder (one folder when they share it)
+        shutil.rmtree(job.checkpoints_dir, ignore_errors=True)
+        job.metrics_path.unlink(missing_ok=True)
+    world.barrier()  # no rank starts before the slate is clean
     return None
 
 
-def _classification_data(job: TrainJob, tokenizer, emit: Callable[[dict], None], resume_from: Path | None) -> TrainingData:
+def _classification_data(job: TrainJob, tokenizer, emit: Callable[[dict], None], resume_from: Path | None, world: World) -> TrainingData:
     training, label_names = job.training, job.label_names
     train_examples = classification.tokenize_rows(classification.read_rows(job.train_file, "train", label_names), tokenizer, training.max_length)
     eval_examples = None
@@ -709,7 +748,7 @@ def _classification_data(job: TrainJob, tokenizer, emit: Callable[[dict], None],
         class_weights = dict(zip(label_names, weights))
         rows = {name: counts[index] for index, name in enumerate(label_names)}
         emit({"kind": "status", "message": "class weights (inverse frequency): " + ", ".join(f"{name} {class_weights[name]:.3f} ({rows[name]} rows)" for name in label_names)})
-        if resume_from is None:  # a resumed run keeps the record written when it started
+        if resume_from is None and world.writer:  # a resumed run keeps the record written when it started
             with open(job.metrics_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"kind": "class_weights", "step": 0, "weights": class_weights, "train_rows": rows, "time": time.time()}) + "\n")
     return TrainingData(
@@ -743,20 +782,21 @@ def _instruction_data(job: TrainJob, tokenizer, emit: Callable[[dict], None]) ->
     return TrainingData(train_examples, eval_examples, _CountingCollator(language_model_collator))
 
 
-def _sample_evaluation(job: TrainJob, data: TrainingData, emit: Callable[[dict], None]) -> None:
+def _sample_evaluation(job: TrainJob, data: TrainingData, emit: Callable[[dict], None], world: World) -> None:
     """Evaluations on at most evaluation.max_examples (a seeded sample), or a default sized to the run."""
     training = job.training
     budget = training.time_budget_seconds
-    trained = training.max_steps * training.examples_per_step if training.max_steps else math.ceil(training.epochs * len(data.train_examples))
+    trained = training.max_steps * training.examples_per_step * world.size if training.max_steps else math.ceil(training.epochs * len(data.train_examples))
     max_eval = job.evaluation_max or (256 if budget else default_max_eval(trained))
     if data.eval_examples and max_eval and len(data.eval_examples) > max_eval:
         data.eval_examples = random.Random(training.seed).sample(data.eval_examples, max_eval)
         emit({"kind": "status", "message": f"evaluating on a seeded sample of {max_eval} validation examples (evaluation.max_examples)"})
 
 
-def _plan(job: TrainJob, model, data: TrainingData, job_started: float, resume_from: Path | None, emit: Callable[[dict], None]) -> dict | None:
+def _plan(job: TrainJob, model, data: TrainingData, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], world: World) -> dict | None:
     """With a time budget: time real steps and fit the schedule to what is left of the budget (a
-    resumed run keeps the schedule of the interrupted attempt)."""
+    resumed run keeps the schedule of the interrupted attempt). On several processes, rank 0's plan
+    is everyone's."""
     training = job.training
     budget = training.time_budget_seconds
     if not budget:
@@ -766,15 +806,16 @@ def _plan(job: TrainJob, model, data: TrainingData, job_started: float, resume_f
     else:
         emit({"kind": "status", "message": f"timing {TIMED_STEPS} steps to plan a {budget:.0f} s budget"})
         step_seconds = time_one_step(model, data.collator.inner, data.train_examples, training.batch_size, training.gradient_accumulation, training.seed, data.loss_function)
-        per_step = training.examples_per_step
+        per_step = training.examples_per_step * world.size  # every rank's share of a step
         planned = plan_time_budget(budget, time.perf_counter() - job_started, step_seconds, len(data.eval_examples or []), per_step, math.ceil(len(data.train_examples) / per_step), training.epochs)
-        plan = {"seconds": budget, "step_seconds": step_seconds, **planned}
-        files.write_json_atomic(job.plan_file, plan)
+        plan = world.from_writer({"seconds": budget, "step_seconds": step_seconds, **planned})
+        if world.writer:
+            files.write_json_atomic(job.plan_file, plan)
     emit({"kind": "status", "message": f"time budget {budget:.0f} s: {plan['step_seconds']:.2f} s per step measured, {plan['steps']} steps planned, evaluation every {plan['eval_every']} steps"})
     return plan
 
 
-def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], is_cancelled: Callable[[], bool], memory: _MemoryProfile) -> Fit:
+def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None, job_started: float, resume_from: Path | None, emit: Callable[[dict], None], is_cancelled: Callable[[], bool], memory: _MemoryProfile, world: World) -> Fit:
     """The Trainer with our callbacks (protocol events and metrics, early stopping, the time budget), run."""
     from datasets import Dataset
 
@@ -819,8 +860,10 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
         use_cpu=not torch.cuda.is_available(),
         # PEFT wrappers hide the model's forward signature, from which the Trainer finds the labels.
         label_names=["labels"] if job.classify else None,
+        # Several processes: DDP's settings, or the FSDP / DeepSpeed config written into the run folder.
+        **distributed.training_arguments(job.launch, world, job.run_dir),
     )
-    callback = _ProtocolCallback(emit, is_cancelled, job.metrics_path, data.collator, job.checkpoints_every, data.recorder)
+    callback = _ProtocolCallback(emit, is_cancelled, job.metrics_path, data.collator, job.checkpoints_every, data.recorder, world)
     callbacks: list[TrainerCallback] = [callback, memory]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
@@ -829,7 +872,7 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
     if plan:
         schedule = _Schedule(training.scheduler, warmup_steps, plan.get("replanned_steps", plan["steps"]))
         # The final evaluation and the save come after the loop: leave them their time.
-        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan, job.plan_file, emit)
+        budget_stop = _TimeBudgetCallback(job_started + plan["seconds"] - plan["eval_seconds"] - 5.0, schedule, plan, job.plan_file, emit, world)
         callbacks.append(budget_stop)
     trainer = _AtomicCheckpointTrainer(
         model=model,
@@ -845,10 +888,12 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
     callback.trainer = trainer
     callback.schedule = schedule
     trainer.schedule = schedule
+    trainer.world = world
     if budget_stop is not None:
         budget_stop.trainer = trainer
     if resume_from is not None:
-        _truncate_metrics(job.metrics_path, _step_of(resume_from))
+        if world.writer:
+            _truncate_metrics(job.metrics_path, _step_of(resume_from))
         emit({"kind": "status", "message": f"resuming from {resume_from.name}"})
     try:
         output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -868,9 +913,10 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
     return Fit(trainer, output, callback, budget_stop, keep_best, status)
 
 
-def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: models.ResolvedModel, resume_from: Path | None, emit: Callable[[dict], None]) -> tuple[float | None, str | None, str | None]:
+def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: models.ResolvedModel, resume_from: Path | None, emit: Callable[[dict], None], world: World) -> tuple[float | None, str | None, str | None]:
     """A final evaluation, then the adapter (or the full model) written whole into the run folder:
-    (final eval loss, adapter dir, model dir). Nothing is saved for a cancelled run."""
+    (final eval loss, adapter dir, model dir). Nothing is saved for a cancelled run. On several
+    processes every rank evaluates (a collective) and rank 0 writes."""
     if fit.status == "cancelled":
         return None, None, None
     trainer, state = fit.trainer, fit.trainer.state
@@ -879,7 +925,7 @@ def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: mode
         fit.callback.final = True
         # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
         runtime, steps = fit.output.metrics.get("train_runtime") if fit.output else None, state.global_step - (_step_of(resume_from) if resume_from else 0)
-        seconds = f", about {runtime / (steps * job.training.examples_per_step) / 3 * len(data.eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
+        seconds = f", about {runtime / (steps * job.training.examples_per_step * world.size) / 3 * len(data.eval_examples):.0f} s at this run's speed" if runtime and steps > 0 else ""
         emit({"kind": "status", "message": f"final evaluation on {len(data.eval_examples)} validation examples{seconds}"})
         try:
             final_eval_loss = float(trainer.evaluate()["eval_loss"])
@@ -888,9 +934,16 @@ def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: mode
             emit({"kind": "status", "message": "final evaluation cancelled: the trained weights are saved without it"})
     full = job.config["method"] == "full"
     target = job.run_dir / ("model" if full else "adapter")
+    if job.launch is not None and job.launch.strategy != "ddp":
+        # Sharded weights: the Trainer gathers them (a collective), rank 0 writes them whole.
+        trainer.save_model(str(files.staging_path(target)))
+    if not world.writer:  # the weights are rank 0's to write (on node 0 of several)
+        world.barrier()
+        return final_eval_loss, None, None
     staging = files.staging_path(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.model.save_pretrained(staging, safe_serialization=True)
+    if job.launch is None or job.launch.strategy == "ddp":
+        shutil.rmtree(staging, ignore_errors=True)
+        trainer.model.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)
     if job.classify:  # the class names travel with the adapter (a full model's config has id2label)
         files.write_json_atomic(staging / classification.LABELS_FILE, {"task": "classify", "labels": job.label_names})
@@ -899,6 +952,7 @@ def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: mode
     files.honour_umask(staging)
     shutil.rmtree(target, ignore_errors=True)
     os.rename(staging, target)
+    world.barrier()
     return final_eval_loss, (None if full else str(target)), (str(target) if full else None)
 
 
@@ -907,11 +961,12 @@ def _step_of(checkpoint: Path) -> int:
     return int(checkpoint.name.split("-")[1])
 
 
-def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
-    """One training job: prepare, data, model, plan, fit, save; the protocol's TrainResult."""
+def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[], bool], world: World = SINGLE) -> dict:
+    """One training job: prepare, data, model, plan, fit, save; the protocol's TrainResult. On
+    several processes (distributed.py's workers) each rank runs this with its `world`."""
     job_started = time.perf_counter()
     job = TrainJob.of(params)
-    resume_from = _prepare(job)
+    resume_from = _prepare(job, world)
     memory = _MemoryProfile()
     memory.mark("start")
 
@@ -919,7 +974,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     reference = job.config["model"]
     resolved = models.resolve(reference["source"], allow_pickle=reference.get("allow_pickle", False), revision=reference.get("revision"))
     tokenizer = models.load_tokenizer(resolved)
-    data = _classification_data(job, tokenizer, emit, resume_from) if job.classify else _instruction_data(job, tokenizer, emit)
+    data = _classification_data(job, tokenizer, emit, resume_from, world) if job.classify else _instruction_data(job, tokenizer, emit)
     memory.mark("tokenizer and data")
 
     model = build_model(job.config, resolved, tokenizer, job.label_names)
@@ -934,18 +989,19 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     parameters = models.count_parameters(model)
     emit({"kind": "status", "message": f"trainable params: {parameters['trainable']:,} || all params: {parameters['total']:,} || trainable%: {parameters['trainable_percent']:.4f}"})
 
-    _sample_evaluation(job, data, emit)
-    plan = _plan(job, model, data, job_started, resume_from, emit)
+    _sample_evaluation(job, data, emit, world)
+    plan = _plan(job, model, data, job_started, resume_from, emit, world)
     if plan:
         memory.mark("timed steps (time budget plan)")
-    fit = _fit(job, model, tokenizer, data, plan, job_started, resume_from, emit, is_cancelled, memory)
+    fit = _fit(job, model, tokenizer, data, plan, job_started, resume_from, emit, is_cancelled, memory, world)
     train_seconds = fit.callback.training_seconds()
-    train_tokens = data.collator.tokens - fit.callback.tokens_at_start
+    train_tokens = fit.callback.tokens - fit.callback.tokens_at_start
     tokens_per_second = fit.callback.tokens_per_second()
     state = fit.trainer.state
     steps_run = state.global_step - (fit.callback.first_step or 0)
-    final_eval_loss, adapter_dir, model_dir = _save(job, fit, data, tokenizer, resolved, resume_from, emit)
+    final_eval_loss, adapter_dir, model_dir = _save(job, fit, data, tokenizer, resolved, resume_from, emit, world)
     memory.mark("final evaluation and save")
+    peak_memory = int(world.max([max(_peak_memory_bytes(), memory.peak)])[0])  # the largest rank's
 
     best_metric = state.best_metric if fit.keep_best else None
     figures = None
@@ -967,7 +1023,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "train_seconds": round(train_seconds, 3),
         "tokens_per_second": round(tokens_per_second, 2),
         "seconds_per_step": round(train_seconds / steps_run, 4) if steps_run > 0 else 0.0,
-        "peak_memory_bytes": max(_peak_memory_bytes(), memory.peak),
+        "peak_memory_bytes": peak_memory,
         "memory_profile": memory.phases,
         "resumed_from_step": _step_of(resume_from) if resume_from else None,
         "wall_seconds": round(time.perf_counter() - job_started, 3),
@@ -984,4 +1040,20 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         if plan
         else None,
         "class_weights": data.class_weights,
+        "distributed": _distributed_record(job, fit, world),
+    }
+
+
+def _distributed_record(job: TrainJob, fit: Fit, world: World) -> dict | None:
+    """How the run was spread, as the Trainer itself saw it (accelerate's distributed type)."""
+    if not world.distributed or job.launch is None:
+        return None
+    state = fit.trainer.accelerator.state
+    return {
+        "world_size": world.size,
+        "nnodes": job.launch.nnodes,
+        "nproc_per_node": job.launch.nproc_per_node,
+        "strategy": job.launch.strategy,
+        "backend": state.backend if hasattr(state, "backend") else distributed.backend(),
+        "mode": str(state.distributed_type.value if hasattr(state.distributed_type, "value") else state.distributed_type),
     }

@@ -287,6 +287,100 @@ describe("reviewtune CLI", () => {
   });
 });
 
+describe("reviewtune train on two processes (torchrun, gloo on this CPU)", () => {
+  const trainLosses = (folder: string) =>
+    readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.kind === "train")
+      .map((entry) => [entry.step as number, entry.loss as number] as const);
+
+  it("--nproc-per-node 2 trains one distributed run with the curve of one process of the same global batch", () => {
+    // A validation file of its own, so that all 48 rows train: 3 global batches of 16 an epoch. (Where
+    // an epoch does not divide into global batches, its last step differs: accelerate evens out the
+    // ranks' last batches by repeating rows.)
+    const validation = join(work, "validation.jsonl");
+    writeFileSync(validation, readFileSync(dataFile, "utf8").split("\n").slice(0, 8).join("\n") + "\n");
+    const exact = ["--set", `data.validation=${validation}`];
+    let before = runFolders();
+    const two = cli(...tinyTrain("--max-steps", "6", "--batch-size", "2", "--nproc-per-node", "2", ...exact));
+    assert.equal(two.status, 0, two.stderr);
+    assert.match(two.stdout, /batches +2 x 4 accumulation x 2 processes = 16/);
+    assert.match(two.stdout, /processes +2 \(2 on this machine\) under torchrun, ddp/);
+    assert.match(two.stdout, /2 processes \(ddp, gloo, MULTI_CPU\)/);
+    const twoFolder = newestRun(before);
+    const record = readRun(twoFolder);
+    // The engine saw one run of world size 2 in accelerate's distributed mode, not two single runs.
+    assert.deepEqual(record.result.distributed, { world_size: 2, nnodes: 1, nproc_per_node: 2, strategy: "ddp", backend: "gloo", mode: "MULTI_CPU" });
+    assert.deepEqual(record.config.distributed, { nproc_per_node: 2, nnodes: 1, node_rank: 0, master_addr: "127.0.0.1", strategy: "ddp" });
+    assert.ok(existsSync(join(runsDir, twoFolder, "distributed", "request.json")));
+    assert.ok(existsSync(join(runsDir, twoFolder, "adapter", "adapter_model.safetensors")));
+
+    before = runFolders();
+    const one = cli(...tinyTrain("--max-steps", "6", "--batch-size", "4", ...exact));
+    assert.equal(one.status, 0, one.stderr);
+    const oneFolder = newestRun(before);
+    assert.equal(readRun(oneFolder).result.distributed ?? null, null);
+    const curveOne = trainLosses(oneFolder);
+    const curveTwo = trainLosses(twoFolder);
+    assert.deepEqual(curveTwo.map(([step]) => step), [1, 2, 3, 4, 5, 6]);
+    for (const [index, [step, loss]] of curveOne.entries()) {
+      const other = curveTwo[index]![1];
+      assert.ok(Math.abs(loss - other) <= 1e-4 * Math.abs(loss), `step ${step}: one process ${loss}, two ${other}`);
+    }
+  });
+
+  it("Ctrl-C stops both processes on one step with a checkpoint, and --resume finishes the run", async () => {
+    const before = runFolders();
+    const child = spawn(process.execPath, [bin, ...tinyTrain("--max-steps", "300", "--batch-size", "2", "--nproc-per-node", "2", "--set", "checkpoints.every_steps=1000")], {
+      cwd: work,
+      detached: true, // its own process group: the signal reaches the CLI and the engine as in a terminal
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stderr!.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/eval at step 6 /.test(stderr)) resolve(); // two epochs of the global batch in
+      });
+      child.on("exit", () => resolve());
+    });
+    process.kill(-child.pid!, "SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /reviewtune train --resume/);
+    const folder = newestRun(before);
+    const stopped = readRun(folder);
+    assert.equal(stopped.status, "cancelled");
+    const stoppedAt = stopped.result.global_step as number;
+    assert.ok(stoppedAt >= 6 && stoppedAt < 300, String(stoppedAt));
+    const checkpoint = join(runsDir, folder, "checkpoints", `checkpoint-${stoppedAt}`);
+    assert.deepEqual(readdirSync(checkpoint).filter((name) => name.startsWith("rng_state")).sort(), ["rng_state_0.pth", "rng_state_1.pth"]);
+
+    const resumed = cli("train", "--resume", join(runsDir, folder));
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const record = readRun(folder);
+    assert.equal(record.status, "completed");
+    assert.equal(record.result.global_step, 300);
+    assert.equal(record.result.resumed_from_step, stoppedAt);
+    assert.equal(record.result.distributed.world_size, 2);
+    assert.deepEqual(trainLosses(folder).map(([step]) => step), Array.from({ length: 300 }, (_, index) => index + 1), "one metrics line per step, none lost or repeated");
+  });
+
+  it("bad distributed options name the field", () => {
+    const rank = cli(...tinyTrain("--nnodes", "2", "--node-rank", "2", "--master-addr", "10.0.0.1", "--dry-run"));
+    assert.notEqual(rank.status, 0);
+    assert.match(rank.stderr, /distributed\.node_rank/);
+    const strategy = cli(...tinyTrain("--nproc-per-node", "2", "--distributed", "horovod", "--dry-run"));
+    assert.notEqual(strategy.status, 0);
+    assert.match(strategy.stderr, /distributed\.strategy/);
+    const address = cli(...tinyTrain("--nnodes", "2", "--node-rank", "1", "--dry-run"));
+    assert.match(address.stderr, /--master-addr/);
+  });
+});
+
 describe("reviewtune setup", () => {
   it("without a usable Python, fails with a message that says what to install", () => {
     const result = spawnSync(process.execPath, [bin, "setup"], {

@@ -162,6 +162,26 @@ export const CheckpointConfigSchema = z.strictObject({
   keep: z.number().int().positive().default(2),
 });
 
+export const DISTRIBUTED_STRATEGIES = ["ddp", "fsdp", "deepspeed-zero2", "deepspeed-zero3"] as const;
+
+/**
+ * Training on several processes, GPUs or nodes: the engine launches torchrun with these (one node
+ * without a port: --standalone), and the Trainer trains with DDP (NCCL on GPUs, gloo on CPUs), FSDP
+ * or DeepSpeed ZeRO; the strategy's stock config is written into the run folder (distributed/).
+ * batch_size is per process: the global batch is batch_size x gradient_accumulation x processes.
+ */
+export const DistributedConfigSchema = z.strictObject({
+  nproc_per_node: z.number().int().positive().default(1),
+  nnodes: z.number().int().positive().default(1),
+  /** This machine's place among the nodes (0 on the one that writes the run). */
+  node_rank: z.number().int().nonnegative().default(0),
+  /** Where node 0 listens for the others (torchrun's static rendezvous). */
+  master_addr: z.string().min(1).default("127.0.0.1"),
+  master_port: z.number().int().min(1).max(65535).optional(),
+  strategy: z.enum(DISTRIBUTED_STRATEGIES).default("ddp"),
+});
+export type DistributedConfig = z.output<typeof DistributedConfigSchema>;
+
 export const TrainConfigSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
@@ -181,6 +201,8 @@ export const TrainConfigSchema = z
     evaluation: EvaluationConfigSchema.default({ strategy: "epoch" }),
     early_stopping: EarlyStoppingConfigSchema.optional(),
     checkpoints: CheckpointConfigSchema.default({ keep: 2 }),
+    /** Several processes (absent: one). */
+    distributed: DistributedConfigSchema.optional(),
     /** Prompts answered before and after training by `reviewtune demo`. */
     prompts: z.array(z.string().min(1)).optional(),
   })
@@ -210,6 +232,12 @@ export const TrainConfigSchema = z
     }
     if (config.training.time_budget_seconds !== undefined && config.training.max_steps !== undefined) {
       context.addIssue({ code: "custom", path: ["training", "time_budget_seconds"], message: "and training.max_steps both set the length of the run: keep one (--time-budget or --max-steps)" });
+    }
+    if (config.distributed && config.distributed.node_rank >= config.distributed.nnodes) {
+      context.addIssue({ code: "custom", path: ["distributed", "node_rank"], message: `is ${config.distributed.node_rank}, but node ranks run from 0 to nnodes - 1 (${config.distributed.nnodes - 1})` });
+    }
+    if (config.distributed && config.distributed.nnodes > 1 && config.distributed.master_addr === "127.0.0.1" && config.distributed.node_rank > 0) {
+      context.addIssue({ code: "custom", path: ["distributed", "master_addr"], message: "must name node 0's address on the other nodes (--master-addr HOST)" });
     }
     if (config.method !== "qlora" && config.quantization) {
       context.addIssue({ code: "custom", path: ["quantization"], message: 'is only used with method "qlora"' });

@@ -2,7 +2,7 @@
 // Defined once here; the engine validates the same shapes through the generated JSON Schema
 // (engine/src/reviewtune_engine/protocol.schema.json) and both test suites replay recorded transcripts.
 import { z } from "zod";
-import { TrainConfigSchema } from "./config.js";
+import { DISTRIBUTED_STRATEGIES, TrainConfigSchema } from "./config.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -390,6 +390,18 @@ export const TrainResultSchema = z.object({
     .optional(),
   /** Task "classify" with training.class_balance "weighted_loss": each class's loss weight. */
   class_weights: z.record(z.string(), z.number()).nullable().optional(),
+  /** Several processes: how the run was spread, as the Trainer saw it (mode: accelerate's distributed type, e.g. MULTI_CPU, MULTI_GPU, FSDP, DEEPSPEED). */
+  distributed: z
+    .object({
+      world_size: z.number().int(),
+      nnodes: z.number().int(),
+      nproc_per_node: z.number().int(),
+      strategy: z.enum(DISTRIBUTED_STRATEGIES),
+      backend: z.string(),
+      mode: z.string(),
+    })
+    .nullable()
+    .optional(),
 });
 export type TrainResult = z.infer<typeof TrainResultSchema>;
 

@@ -38,6 +38,12 @@ export interface TrainOptions {
   lr?: number;
   batchSize?: number;
   allowPickle?: boolean;
+  nprocPerNode?: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
+  distributed?: string;
   runsDir: string;
   resume?: string;
   dryRun?: boolean;
@@ -61,6 +67,14 @@ function overridesFrom(options: TrainOptions): Record<string, unknown> {
   if (options.lr !== undefined) training.learning_rate = options.lr;
   if (options.batchSize !== undefined) training.batch_size = options.batchSize;
   if (Object.keys(training).length > 0) flags.training = training;
+  const distributed: Record<string, unknown> = {};
+  if (options.nprocPerNode !== undefined) distributed.nproc_per_node = options.nprocPerNode;
+  if (options.nnodes !== undefined) distributed.nnodes = options.nnodes;
+  if (options.nodeRank !== undefined) distributed.node_rank = options.nodeRank;
+  if (options.masterAddr !== undefined) distributed.master_addr = options.masterAddr;
+  if (options.masterPort !== undefined) distributed.master_port = options.masterPort;
+  if (options.distributed !== undefined) distributed.strategy = options.distributed;
+  if (Object.keys(distributed).length > 0) flags.distributed = distributed;
   return mergeConfig(flags, options.set ?? {}) as Record<string, unknown>;
 }
 
@@ -117,7 +131,8 @@ function printPlan(config: TrainConfig, origin: string): void {
     if (!existsSync(data.train)) throw new DataError(`data file ${data.train} does not exist`, data.train, undefined, { hint: "check data.train / --data" });
     ({ rows, mixed } = countRows(data.train, data.mix));
   } else if (data.train === BUILTIN_DEMO) rows = data.demo_reviews * DEMO_EXAMPLES_PER_REVIEW;
-  const effectiveBatch = training.batch_size * training.gradient_accumulation;
+  const processes = config.distributed ? config.distributed.nproc_per_node * config.distributed.nnodes : 1;
+  const effectiveBatch = training.batch_size * training.gradient_accumulation * processes;
   const hasValidationFile = !!data.validation || (!!data.train && data.train !== BUILTIN_DEMO && hasDatasetFile(data.train, "validation"));
   const epochRows = mixed ?? rows;
   const trainRows = classificationTrainRows ?? (epochRows !== undefined ? Math.round(epochRows * (hasValidationFile ? 1 : 1 - data.validation_fraction)) : undefined);
@@ -133,7 +148,13 @@ function printPlan(config: TrainConfig, origin: string): void {
   }
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
   const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
-  console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation = ${effectiveBatch}; max_length ${training.max_length}; ${packing}`);
+  const perProcess = processes > 1 ? ` x ${processes} processes` : "";
+  console.log(`  batches      ${training.batch_size} x ${training.gradient_accumulation} accumulation${perProcess} = ${effectiveBatch}; max_length ${training.max_length}; ${packing}`);
+  if (config.distributed) {
+    const { nproc_per_node: perNode, nnodes, node_rank: rank, master_addr: address, master_port: port, strategy } = config.distributed;
+    const where = nnodes > 1 ? `${nnodes} nodes x ${perNode}, this one rank ${rank}, meeting at ${address}:${port ?? 29500}` : `${perNode} on this machine`;
+    console.log(`  processes    ${processes} (${where}) under torchrun, ${strategy}${rank > 0 ? "; node 0 writes the metrics and weights" : ""}`);
+  }
   const length = training.time_budget_seconds
     ? `time budget ${formatSeconds(training.time_budget_seconds)} (steps planned from the first steps' speed; at most ${training.epochs} epochs)`
     : training.max_steps

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { collectSet, duration, finiteNumber, positiveInteger } from "./shared.js";
+import { collectSet, duration, finiteNumber, nonNegativeInteger, positiveInteger } from "./shared.js";
 import type { TrainOptions } from "../actions/train-action.js";
 
 export function registerTrain(program: Command): void {
@@ -20,6 +20,12 @@ export function registerTrain(program: Command): void {
     .option("--batch-size <n>", "per-step batch size", positiveInteger("--batch-size"))
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--set <key=value>", "override any config field, e.g. --set lora.r=8 (repeatable)", collectSet)
+    .option("--nproc-per-node <n>", "train on n processes of this machine under torchrun (one per GPU; on a CPU, gloo); --batch-size is then per process", positiveInteger("--nproc-per-node"))
+    .option("--nnodes <n>", "machines taking part (run the same command on each, with its --node-rank)", positiveInteger("--nnodes"))
+    .option("--node-rank <r>", "this machine's rank among the nodes (0 writes the run's metrics and weights)", nonNegativeInteger("--node-rank"))
+    .option("--master-addr <host>", "node 0's address, where the other nodes meet it")
+    .option("--master-port <port>", "node 0's port for the rendezvous (default 29500 with several nodes)", positiveInteger("--master-port"))
+    .option("--distributed <strategy>", "ddp (default) | fsdp | deepspeed-zero2 | deepspeed-zero3: how the processes share the model; the stock config is written into the run folder")
     .option("--runs-dir <dir>", "where run folders go", "runs")
     .option("--resume <run-dir>", "continue an interrupted run from its last complete checkpoint")
     .option("--dry-run", "validate the config and data and print the plan, without training")

@@ -15,6 +15,8 @@ export const RUN_PATHS = {
   /** The training rows as the engine read them. */
   data: "data",
   checkpoints: "checkpoints",
+  /** Training on several processes: the request torchrun's workers read and the strategy's config (fsdp.json, deepspeed.json); engine distributed.py. */
+  distributed: "distributed",
   /** The PEFT adapter (LoRA, QLoRA, a head) or, for a full fine-tune, `model/`. */
   adapter: "adapter",
   model: "model",
