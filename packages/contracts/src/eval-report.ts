@@ -245,6 +245,6 @@ export const EvalReportSchema = z.object({
   /** Per language model: chat answers in the asked task's format (the test split asks held-out phrasings). */
   format_adherence: z.record(z.string(), FormatAdherenceSchema).optional(),
   /** How the answers were generated: "llamacpp" (the fast CPU path) or "torch" (the engine; AUC and perplexity only there). */
-  backend: z.enum(["torch", "llamacpp"]).optional(),
+  backend: z.enum(["torch", "llamacpp", "upstream"]).optional(),
 });
 export type EvalReport = z.infer<typeof EvalReportSchema>;

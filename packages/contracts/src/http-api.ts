@@ -101,8 +101,38 @@ export const CompletionsRequestSchema = z.strictObject({
   prompt: z.union([TextSchema, z.array(TextSchema).min(1).max(32)]),
   /** The legacy completions' form: the log-probabilities of the answer tokens and of the n (0-5) likeliest at each. */
   logprobs: z.number().int().min(0).max(5).nullish(),
+  /** As on chat completions (vLLM takes it here too): the answer constrained to JSON, or to a schema. */
+  response_format: ResponseFormatSchema.nullish(),
 });
 export type CompletionsRequest = z.infer<typeof CompletionsRequestSchema>;
+
+/**
+ * POST /tokenize: how many tokens a text is under the served model's tokenizer. Takes llama-server's
+ * `content` or vLLM's `prompt`, and answers vLLM's `count` and `max_model_len`, so that a front
+ * (`serve --upstream`) asks any of the three the same way.
+ */
+export const HttpTokenizeRequestSchema = z
+  .strictObject({
+    model: z.string().max(256).optional(),
+    content: TextSchema.optional(),
+    prompt: TextSchema.optional(),
+    /** Accepted (both servers' names); the count never includes special tokens added here. */
+    add_special: z.boolean().optional(),
+    add_special_tokens: z.boolean().optional(),
+  })
+  .refine((body) => body.content !== undefined || body.prompt !== undefined, { message: "give the text as content (llama-server's name) or prompt (vLLM's)", path: ["content"] });
+export const HttpTokenizeResponseSchema = z.object({ count: z.number().int(), max_model_len: z.number().int().nullable() });
+export type HttpTokenizeResponse = z.infer<typeof HttpTokenizeResponseSchema>;
+
+/** GET /props (llama-server's shape, the fields a front needs): the chat template prompts are rendered with, and the context. */
+export const PropsResponseSchema = z.object({
+  model: z.string(),
+  chat_template: z.string().nullable(),
+  bos_token: z.string().nullable(),
+  eos_token: z.string().nullable(),
+  default_generation_settings: z.object({ n_ctx: z.number().int().nullable() }),
+});
+export type PropsResponse = z.infer<typeof PropsResponseSchema>;
 
 export const FinishReasonSchema = z.enum(["stop", "length"]);
 
@@ -110,7 +140,7 @@ export const UsageSchema = z.object({ prompt_tokens: z.number().int(), completio
 
 /** reviewtune's own block on every completion: who answered, and why not the adapter asked for. */
 export const ServedBySchema = z.object({
-  backend: z.enum(["torch", "llamacpp"]),
+  backend: z.enum(["torch", "llamacpp", "upstream"]),
   adapter: z.string().nullable(),
   /** Set when the requested adapter could not be used and the base model answered instead. */
   fallback: z.object({ adapter: z.string(), code: z.string(), message: z.string() }).nullable(),

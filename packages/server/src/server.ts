@@ -11,6 +11,7 @@ import type { ServerContext, ServerOptions } from "./server-context.js";
 import { ApiError, ClientGoneError, QueueFullError, ServiceUnavailableError, toHttpError } from "./http/api-error.js";
 import { hostCheckHook } from "./http/host-check.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { registerPropsRoutes } from "./routes/props.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerAnalyzeRoutes } from "./routes/analyze.js";
 import { registerClassifyRoutes } from "./routes/classify.js";
@@ -147,6 +148,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   registerEmbeddingRoutes(app, context);
   registerClassifyRoutes(app, context);
   registerAdminRoutes(app, context);
+  registerPropsRoutes(app, context);
 
   return {
     app,

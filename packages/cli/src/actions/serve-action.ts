@@ -3,7 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
-import { LlamaCppBackend, TorchBackend, type GenerationBackend } from "@reviewtune/core";
+import { LlamaCppBackend, TorchBackend, UpstreamBackend, localChatTemplate, type GenerationBackend } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
 import { serveUntilInterrupted, servingGguf, type GgufQuant } from "../engine.js";
 import { modelFromOptions } from "../lib/model-choice.js";
@@ -34,6 +34,9 @@ export interface ServeOptions {
   allowPickle?: boolean;
   references?: string | false;
   verbose?: boolean;
+  upstream?: string;
+  upstreamKey?: string;
+  upstreamModel?: string;
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -61,7 +64,29 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const log = (level: string, message: string) => console.error(`[serve] ${level}: ${message}`);
   let backend: GenerationBackend;
   let references: string | undefined;
-  if (options.backend === "llamacpp") {
+  if (options.upstream) {
+    if (options.backend !== "torch" || options.gguf || options.quant) throw new ConfigError("--upstream decodes on the upstream server: drop --backend, --gguf and --quant");
+    if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch, not through an upstream");
+    if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
+    const url = upstreamUrl(options.upstream);
+    const folders = new Map<string, string>();
+    for (const { name, dir } of adapters) {
+      const other = folders.get(dir);
+      if (other) throw new ConfigError(`--adapter ${name} and ${other} name one folder (${dir}); with --upstream each adapter is the upstream model of its folder's name`, [], { hint: "serve it once, under the name the upstream knows it by" });
+      folders.set(dir, name);
+    }
+    backend = new UpstreamBackend({
+      url,
+      apiKey: options.upstreamKey ?? process.env.REVIEWTUNE_UPSTREAM_KEY,
+      baseModel: options.upstreamModel,
+      baseId: baseModelId(choice.model.source),
+      adapterNames: folders,
+      templateOverride: choice.run?.config.data.template,
+      localTemplate: () => localChatTemplate(choice.model.source),
+      concurrency: options.parallel,
+    });
+    console.error(`[serve] decoding on the upstream ${url} (${options.parallel} requests at once); adapters are its model names`);
+  } else if (options.backend === "llamacpp") {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
     const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
@@ -105,6 +130,18 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await serveUntilInterrupted("serve", "finishing queued requests", () => server.close());
 }
 
+/** --upstream as a URL: http(s) only, with a clear message for anything else. */
+function upstreamUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--upstream ${value} is not a URL`, [], { hint: "e.g. --upstream http://127.0.0.1:8001 (vLLM, llama-server or reviewtune serve)" });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--upstream ${value}: only http:// and https:// servers`);
+  return url.toString();
+}
+
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */
 function referenceDataset(options: ServeOptions, runTrain: string | undefined): string | undefined {
   if (options.references === false) return undefined;
@@ -113,7 +150,7 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
     if (!hasDatasetFile(folder, "train")) throw new ConfigError(`--references ${options.references}: no ${DATASET_PATHS.train} there; pass a folder written by \`reviewtune data build\``);
     return folder;
   }
-  if (!options.run || !runTrain) return undefined;
+  if (!options.run || !runTrain || options.upstream) return undefined;
   const folder = resolve(runTrain);
   return existsSync(folder) && statSync(folder).isDirectory() && hasDatasetFile(folder, "train") ? folder : undefined;
 }

@@ -4,9 +4,9 @@
 // its model's chat template.
 import type { GenerateResult, JumpRule, LoadAdapterResult, OrdinalChoice } from "@reviewtune/contracts";
 import type { ClassifierChoice, ClassifyResult } from "../classify/classify.js";
-import type { ChatMessage } from "../templates/chat-template.js";
+import type { ChatMessage, ChatTemplate } from "../templates/chat-template.js";
 
-export type BackendName = "torch" | "llamacpp";
+export type BackendName = "torch" | "llamacpp" | "upstream";
 export type BackendState = "starting" | "ready" | "restarting" | "failed" | "closed";
 
 export interface GenerationRequest {
@@ -59,6 +59,8 @@ export interface GenerationBackend {
    * per sequence); known once started. Past it a model cannot answer, so the server refuses first.
    */
   readonly contextLength?: number | undefined;
+  /** The chat template renderChat applies (its source and tokens), once started: what GET /props tells a front (`serve --upstream`). */
+  readonly chatTemplate?: ChatTemplate | undefined;
   /** Starts (model loaded, chat template known). */
   start(): Promise<void>;
   /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */

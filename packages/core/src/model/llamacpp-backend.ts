@@ -201,6 +201,10 @@ export class LlamaCppBackend implements GenerationBackend {
   private llama: Llama | undefined;
   private model: LlamaModel | undefined;
   private template: ChatTemplate | undefined;
+
+  get chatTemplate(): ChatTemplate | undefined {
+    return this.template;
+  }
   /** The base's pool, made on first use (see basePool). */
   private base: Promise<ContextPool> | undefined;
   private readonly adapters = new Map<string, ContextPool>();

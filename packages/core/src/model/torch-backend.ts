@@ -58,6 +58,10 @@ export class TorchBackend implements GenerationBackend {
     return this.engine?.ready.threads;
   }
 
+  get chatTemplate(): ChatTemplate | undefined {
+    return this.template;
+  }
+
   renderChat(messages: ChatMessage[]): string {
     if (!this.template) throw new Error("the backend has not started");
     return this.template.prompt(messages);

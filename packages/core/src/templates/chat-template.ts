@@ -23,7 +23,7 @@ export class ChatTemplate {
 
   constructor(
     readonly source: string,
-    private readonly tokens: TemplateTokens = {},
+    readonly tokens: TemplateTokens = {},
   ) {
     try {
       this.template = new Template(source);

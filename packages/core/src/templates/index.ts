@@ -2,4 +2,4 @@
 // The names other packages use; the rest of the folder is internal to core.
 export { userTurns, ChatTemplate } from "./chat-template.js";
 export type { ChatMessage } from "./chat-template.js";
-export { chatTemplateFor } from "./model-template.js";
+export { chatTemplateFor, localChatTemplate } from "./model-template.js";

@@ -37,6 +37,8 @@ const FALLBACK_REASONS: Readonly<Record<string, string>> = Object.freeze({
   adapter_incompatible: "the adapter does not fit the base model (other shapes)",
   adapter_wrong_base: "the adapter was trained on another base model",
   adapter_no_effect: "the adapter does not change the model's outputs (untrained or scaled to zero)",
+  adapter_not_upstream: "the upstream server does not serve this adapter",
+  adapter_upstream_fallback: "the upstream server answers this adapter with its base model",
 });
 
 export class AdapterRegistry {

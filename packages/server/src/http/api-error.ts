@@ -1,6 +1,6 @@
 // HTTP errors and the one place any error becomes an OpenAI-style error body and a status code.
 // Known errors carry their message to the client; anything else is a generic 500 and a log line.
-import { EngineCrashedError, EngineRequestError, EngineTimeoutError, ReviewtuneError } from "@reviewtune/core";
+import { EngineCrashedError, EngineRequestError, EngineTimeoutError, ReviewtuneError, UpstreamError } from "@reviewtune/core";
 import { formatIssues, type ApiErrorBody } from "@reviewtune/contracts";
 import type { z } from "zod";
 
@@ -64,6 +64,12 @@ interface FastifyLikeError {
 export function toHttpError(error: unknown, log: (error: unknown) => void): { status: number; headers: Record<string, string>; body: ApiErrorBody } {
   const body = (type: string, code: string, message: string, param: string | null = null): ApiErrorBody => ({ error: { message, type, param, code } });
   if (error instanceof ApiError) return { status: error.status, headers: error.headers, body: body(error.type, error.code, error.message, error.param) };
+  if (error instanceof UpstreamError) {
+    // The upstream's 4xx are the client's to fix (a context too long there); its failures are a 502.
+    if (error.status >= 500) log(error);
+    const type = error.status >= 500 ? "upstream_error" : "invalid_request_error";
+    return { status: error.status, headers: error.status >= 500 ? { "retry-after": "2" } : {}, body: body(type, error.code, error.message, error.param) };
+  }
   if (error instanceof EngineCrashedError || error instanceof EngineTimeoutError) {
     return {
       status: 503,

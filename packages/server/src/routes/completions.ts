@@ -67,6 +67,7 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     const prompts = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
     if (prompts.some((prompt) => prompt.length === 0)) throw invalidRequest("prompt must not be empty", "prompt");
     const job = makeJob(context, "text", body, prompts, body.max_tokens);
+    job.jsonSchema = schemaOf(body.response_format);
     if (body.logprobs != null) job.logprobs = body.logprobs;
     return run(context, job, request, reply);
   });

@@ -1,0 +1,364 @@
+// A GenerationBackend that decodes on another server: any OpenAI-compatible engine (vLLM with
+// --enable-lora, a llama.cpp llama-server, another reviewtune serve) behind `serve --upstream URL`.
+// The front keeps what is reviewtune's own (adapter names, the probe and marked fallback, /v1/analyze,
+// metrics, auth, queue limits) and sends each rendered prompt to the upstream's /v1/completions,
+// streamed when the client streams. Adapters are the upstream's model names: one the upstream does
+// not list (or lists as a fallback itself) is refused here, so the registry marks it a fallback.
+//
+// What it needs from the upstream: GET /v1/models; POST /v1/completions; where they exist, GET /props
+// (the chat template and context, llama-server and reviewtune) and POST /tokenize (token counts,
+// all three). The chat template: the run's override, else the upstream's /props, else the local
+// model's (`localTemplate`). Without /tokenize the context check is left to the upstream.
+import type { GenerateResult, LoadAdapterResult, TokenLogprob } from "@reviewtune/contracts";
+import { ConfigError, EngineRequestError, ReviewtuneError } from "../errors.js";
+import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
+import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+
+export interface UpstreamBackendOptions {
+  /** The upstream's address: http://host:port, with or without /v1. */
+  url: string;
+  apiKey?: string | undefined;
+  /** The base model's name upstream; default: the front's base id when the upstream lists it, else the first model it lists. */
+  baseModel?: string | undefined;
+  /** The front's name for its base model (what clients ask for). */
+  baseId: string;
+  /** Adapter folders by their name upstream (the front's adapter names). */
+  adapterNames: ReadonlyMap<string, string>;
+  /** A chat template that replaces the model's own (a run's data.template). */
+  templateOverride?: string | undefined;
+  /** The chat template of the local model, when the upstream does not say (vLLM): read without loading the model. */
+  localTemplate?: (() => Promise<ChatTemplate | undefined>) | undefined;
+  /** Requests sent at once (the front's queue runs this many). */
+  concurrency?: number | undefined;
+  /** Per upstream call, before the first byte (the request's own timeout and cancel still apply). */
+  connectTimeoutMs?: number | undefined;
+}
+
+/** The upstream refused or failed a call: its status, code and message (4xx: the client's to fix). */
+export class UpstreamError extends ReviewtuneError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+interface UpstreamModel {
+  id: string;
+  max_model_len?: number;
+  reviewtune?: { kind?: string; status?: string; error?: { code: string } | null };
+}
+
+interface CompletionChoice {
+  text?: string;
+  finish_reason?: string | null;
+  logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[]; top_logprobs?: (Record<string, number> | null)[] } | null;
+}
+
+export class UpstreamBackend implements GenerationBackend {
+  readonly name = "upstream" as const;
+  readonly canEmbed = false;
+  readonly concurrency: number;
+  state: BackendState = "starting";
+  contextLength: number | undefined;
+  private template: ChatTemplate | undefined;
+  private base = "";
+  private readonly root: string;
+  private tokenize = true;
+
+  constructor(private readonly options: UpstreamBackendOptions) {
+    this.root = options.url.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.concurrency = options.concurrency ?? 4;
+  }
+
+  get chatTemplate(): ChatTemplate | undefined {
+    return this.template;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const models = await this.models();
+      const ids = models.map((model) => model.id);
+      const wanted = this.options.baseModel ?? (ids.includes(this.options.baseId) ? this.options.baseId : ids.find((id) => !this.isAdapterName(id)));
+      if (!wanted || !ids.includes(wanted)) {
+        throw new ConfigError(`the upstream ${this.root} does not serve ${wanted ? `a model named "${wanted}"` : "any model"} (it lists: ${ids.join(", ") || "nothing"})`, [], {
+          hint: "name the upstream's base model with --upstream-model",
+        });
+      }
+      this.base = wanted;
+      const props = await this.props();
+      this.contextLength = props?.default_generation_settings?.n_ctx ?? models.find((model) => model.id === wanted)?.max_model_len ?? undefined;
+      const source = this.options.templateOverride ?? props?.chat_template ?? undefined;
+      this.template = source ? new ChatTemplate(source, { bos_token: props?.bos_token ?? "", eos_token: props?.eos_token ?? "" }) : await this.options.localTemplate?.();
+      if (!this.template) {
+        throw new ConfigError(`no chat template for ${wanted}: the upstream does not tell it (no GET /props) and the local model has none`, [], {
+          hint: "pass --model with the model folder or .gguf the upstream serves (its chat template is read from there), or --run of a run on it",
+        });
+      }
+      this.state = "ready";
+    } catch (error) {
+      this.state = "failed";
+      throw error;
+    }
+  }
+
+  async whenReady(): Promise<void> {
+    if (this.state !== "ready") throw new UpstreamError(503, "upstream_not_ready", `the upstream backend is ${this.state}`);
+  }
+
+  renderChat(messages: ChatMessage[]): string {
+    if (!this.template) throw new Error("the backend has not started");
+    return this.template.prompt(messages);
+  }
+
+  async countTokens(texts: string[]): Promise<number[]> {
+    if (this.tokenize) {
+      try {
+        const counts: number[] = [];
+        for (const text of texts) {
+          const body = await this.call<{ count?: number; tokens?: unknown[] }>("/tokenize", { model: this.base, content: text, prompt: text, add_special: false, add_special_tokens: false });
+          counts.push(body.count ?? body.tokens?.length ?? 0);
+        }
+        return counts;
+      } catch (error) {
+        if (!(error instanceof UpstreamError) || (error.status !== 404 && error.status !== 405)) throw error;
+        this.tokenize = false; // no /tokenize there: the upstream checks its own context
+        this.contextLength = undefined;
+      }
+    }
+    return texts.map((text) => Math.ceil(text.length / 4)); // an estimate, for usage figures only
+  }
+
+  async generate(request: GenerationRequest): Promise<GenerateResult> {
+    const started = performance.now();
+    const model = request.adapterDir ? this.options.adapterNames.get(request.adapterDir) : this.base;
+    if (!model) throw new EngineRequestError("adapter_not_loaded", `no upstream model for ${request.adapterDir}`, null, null, null);
+    const outputs = new Array<GenerateResult["outputs"][number]>(request.prompts.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < request.prompts.length) {
+        const index = next++;
+        outputs[index] = await this.complete(model, index, request);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, request.prompts.length) }, worker));
+    const seconds = (performance.now() - started) / 1000;
+    const tokens = outputs.reduce((sum, output) => sum + output.new_tokens, 0);
+    return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: model !== this.base };
+  }
+
+  private async complete(model: string, index: number, request: GenerationRequest): Promise<GenerateResult["outputs"][number]> {
+    const schema = Array.isArray(request.jsonSchema) ? request.jsonSchema[index] : request.jsonSchema;
+    const stream = request.onToken !== undefined;
+    const body = {
+      model,
+      prompt: request.prompts[index],
+      max_tokens: request.maxNewTokens,
+      temperature: request.temperature,
+      top_p: request.topP,
+      seed: request.seed,
+      ...(request.stop?.length ? { stop: request.stop } : {}),
+      ...(request.presencePenalty ? { presence_penalty: request.presencePenalty } : {}),
+      ...(request.frequencyPenalty ? { frequency_penalty: request.frequencyPenalty } : {}),
+      ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
+      ...(schema ? { response_format: { type: "json_schema", json_schema: { name: "answer", schema } } } : {}),
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    };
+    let text = "";
+    let finish: string | null | undefined;
+    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    let chunks = 0;
+    const logprobs: TokenLogprob[] = [];
+    const take = (choice: CompletionChoice | undefined) => {
+      if (!choice) return;
+      if (choice.text) {
+        text += choice.text;
+        chunks += 1;
+        request.onToken?.(index, choice.text);
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+      const lp = choice.logprobs;
+      for (const [position, token] of (lp?.tokens ?? []).entries()) {
+        const top = Object.entries(lp?.top_logprobs?.[position] ?? {}).map(([alternative, logprob]) => ({ token: alternative, logprob }));
+        logprobs.push({ token, logprob: lp?.token_logprobs?.[position] ?? 0, top });
+      }
+    };
+    try {
+      if (stream) {
+        await this.stream("/v1/completions", body, request.signal, (event: { choices?: CompletionChoice[]; usage?: typeof usage }) => {
+          take(event.choices?.[0]);
+          if (event.usage) usage = event.usage;
+        });
+      } else {
+        const answer = await this.call<{ choices?: CompletionChoice[]; usage?: typeof usage }>("/v1/completions", body, request.signal);
+        take(answer.choices?.[0]);
+        usage = answer.usage;
+      }
+    } catch (error) {
+      if (!request.signal.aborted) throw error;
+      finish = "cancelled";
+    }
+    if (request.signal.aborted) finish = "cancelled";
+    return {
+      text,
+      new_tokens: usage?.completion_tokens ?? chunks,
+      ...(usage?.prompt_tokens !== undefined ? { prompt_tokens: usage.prompt_tokens } : {}),
+      finish_reason: finish === "length" ? "length" : finish === "cancelled" ? "cancelled" : "stop",
+      ...(request.logprobs !== undefined ? { logprobs } : {}),
+    };
+  }
+
+  async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
+    throw new EngineRequestError("no_embedding_model", "a front over an upstream has no embedding model here", null, null, null);
+  }
+
+  /** An adapter is the upstream's model of that name: refused (the registry then falls back, marked) when it does not list it, or lists it as a fallback itself. */
+  async loadAdapter(dir: string): Promise<LoadAdapterResult> {
+    const name = this.options.adapterNames.get(dir);
+    const model = (await this.models()).find((entry) => entry.id === name);
+    if (!name || !model) {
+      throw new EngineRequestError("adapter_not_upstream", `the upstream ${this.root} serves no model named "${name}" for ${dir}`, null, dir, `start the upstream with this adapter under that name (vLLM: --lora-modules ${name}=<dir>)`);
+    }
+    if (model.reviewtune?.status === "fallback") {
+      throw new EngineRequestError("adapter_upstream_fallback", `the upstream answers "${name}" with its base model (${model.reviewtune.error?.code ?? "fallback"})`, null, dir, null);
+    }
+    return this.probe(dir, name);
+  }
+
+  /**
+   * The probe, through the upstream: the next token's top log-probabilities after a fixed prompt,
+   * base against adapter. An adapter that changes none of them does nothing (refused as in process);
+   * an upstream without log-probabilities leaves the adapter unprobed (NaN differences).
+   */
+  private async probe(dir: string, name: string): Promise<LoadAdapterResult> {
+    const prompt = this.renderChat([{ role: "user", content: "Is this product worth buying? The battery died after two days." }]);
+    const next = async (model: string) => {
+      const answer = await this.call<{ choices?: CompletionChoice[] }>("/v1/completions", { model, prompt, max_tokens: 1, temperature: 0, logprobs: 5 });
+      return answer.choices?.[0]?.logprobs?.top_logprobs?.[0] ?? undefined;
+    };
+    let base: Record<string, number> | undefined;
+    let tuned: Record<string, number> | undefined;
+    try {
+      [base, tuned] = await Promise.all([next(this.base), next(name)]);
+    } catch {
+      base = tuned = undefined;
+    }
+    const unprobed = { adapter: dir, rank: null, alpha: null, base_model: this.base, max_abs_logit_diff: Number.NaN, mean_abs_logit_diff: Number.NaN, top1_changed: false, probe_tokens: 0 };
+    if (!base || !tuned) return unprobed;
+    // Differences of log-probabilities (what an upstream gives) over both top-5s; a token missing from
+    // one table counts at that table's lowest, an upper bound on its own.
+    const floor = (table: Record<string, number>) => Math.min(...Object.values(table));
+    const union = [...new Set([...Object.keys(base), ...Object.keys(tuned)])];
+    const differences = union.map((token) => Math.abs((base![token] ?? floor(base!)) - (tuned![token] ?? floor(tuned!))));
+    const top = (table: Record<string, number>) => Object.entries(table).sort((a, b) => b[1] - a[1])[0]?.[0];
+    const result = {
+      ...unprobed,
+      max_abs_logit_diff: Math.max(0, ...differences),
+      mean_abs_logit_diff: differences.length ? differences.reduce((sum, value) => sum + value, 0) / differences.length : 0,
+      top1_changed: top(base) !== top(tuned),
+      probe_tokens: 1,
+    };
+    if (result.max_abs_logit_diff === 0 && !result.top1_changed) {
+      throw new EngineRequestError("adapter_no_effect", `"${name}" upstream answers the probe exactly as the base model`, null, dir, null);
+    }
+    return result;
+  }
+
+  async unloadAdapter(): Promise<void> {}
+
+  onRestart(): void {}
+
+  async close(): Promise<void> {
+    this.state = "closed"; // the server drains its queue before closing the backend: nothing is in flight
+  }
+
+  private isAdapterName(id: string): boolean {
+    return [...this.options.adapterNames.values()].includes(id);
+  }
+
+  private async models(): Promise<UpstreamModel[]> {
+    const list = await this.call<{ data?: UpstreamModel[] }>("/v1/models");
+    return (list.data ?? []).filter((model) => model.reviewtune?.kind !== "embedding");
+  }
+
+  private async props(): Promise<{ chat_template?: string | null; bos_token?: string | null; eos_token?: string | null; default_generation_settings?: { n_ctx?: number | null } } | undefined> {
+    try {
+      return await this.call("/props");
+    } catch (error) {
+      if (error instanceof UpstreamError && (error.status === 404 || error.status === 405)) return undefined; // vLLM has none
+      throw error;
+    }
+  }
+
+  private async fetch(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    const timer = setTimeout(abort, this.options.connectTimeoutMs ?? 30_000);
+    try {
+      const response = await fetch(`${this.root}${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: controller.signal,
+      });
+      clearTimeout(timer);
+      if (!response.ok) throw await this.refusal(path, response);
+      return response;
+    } catch (error) {
+      clearTimeout(timer);
+      if (error instanceof UpstreamError || signal?.aborted) throw error;
+      throw new UpstreamError(502, "upstream_unavailable", `the upstream ${this.root} did not answer ${path}: ${(error as Error).message}`);
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  private async refusal(path: string, response: Response): Promise<UpstreamError> {
+    const text = await response.text().catch(() => "");
+    let message = text.slice(0, 500);
+    let code = `upstream_${response.status}`;
+    let param: string | null = null;
+    try {
+      const parsed = JSON.parse(text) as { error?: { message?: string; code?: string | number; param?: string | null } | string; message?: string };
+      const error = typeof parsed.error === "object" ? parsed.error : undefined;
+      message = error?.message ?? (typeof parsed.error === "string" ? parsed.error : parsed.message) ?? message;
+      if (typeof error?.code === "string") code = error.code;
+      param = error?.param ?? null;
+    } catch {
+      // not JSON: the text itself is the message
+    }
+    if (response.status === 401 || response.status === 403) {
+      return new UpstreamError(502, "upstream_unauthorized", `the upstream ${this.root} refused this server's key (${response.status} on ${path}): ${message}`);
+    }
+    return new UpstreamError(response.status >= 500 ? 502 : response.status, code, response.status >= 500 ? `the upstream failed (${response.status} on ${path}): ${message}` : message, param);
+  }
+
+  private async call<T>(path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await this.fetch(path, body, signal);
+    return (await response.json()) as T;
+  }
+
+  /** Server-sent events of a streamed completion, each `data:` line's JSON to `onEvent`, until [DONE]. */
+  private async stream<E>(path: string, body: unknown, signal: AbortSignal, onEvent: (event: E) => void): Promise<void> {
+    const response = await this.fetch(path, body, signal);
+    if (!response.body) throw new UpstreamError(502, "upstream_stream", `the upstream sent no stream for ${path}`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, end).trim();
+        buffer = buffer.slice(end + 1);
+        if (!line.startsWith("data:")) continue;
+        const data = line.slice(5).trim();
+        if (data === "[DONE]") return;
+        onEvent(JSON.parse(data) as E);
+      }
+    }
+  }
+}
