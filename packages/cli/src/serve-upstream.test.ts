@@ -5,7 +5,7 @@
 // through the upstream, an adapter the upstream lacks answered by the base and marked.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,6 +138,20 @@ describe("reviewtune serve --upstream (a real second server)", () => {
 
     const metrics = await (await fetch(`${front}/metrics`, { headers: { authorization: `Bearer ${FRONT_KEY}` } })).text();
     assert.match(metrics, /reviewtune_fallback_responses_total\{adapter="ghost",reason="adapter_not_upstream"\} 1/);
+  });
+
+  it("analyze --upstream: every review of a file answered there, in order; one its context cannot hold is an error line", () => {
+    const input = join(work, "reviews.csv");
+    const reviews = ["Great blender, crushes ice in seconds.", "Stopped working after a week.", "Fine for the price.", "The battery died after two days. Awful.", "great ".repeat(900), "Sturdy and quiet, would buy again."];
+    writeFileSync(input, `text\n${reviews.map((text) => `"${text.trim()}"`).join("\n")}\n`);
+    const out = join(work, "analyses.jsonl");
+    const run = spawnSync(process.execPath, [bin, "analyze", "--input", input, "--out", out, "--upstream", upstream, "--upstream-key", UPSTREAM_KEY, "--concurrency", "3"], { cwd: work, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /answering on the upstream backend/);
+    const lines = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((line) => line.line), [2, 3, 4, 5, 6, 7]);
+    assert.match(lines[4].error, /too long for the model's context/);
+    for (const line of [...lines.slice(0, 4), lines[5]]) assert.ok([1, 2, 3, 4, 5].includes(line.analysis?.stars), JSON.stringify(line));
   });
 
   it("says so when the upstream is gone: a 502 naming it", async () => {

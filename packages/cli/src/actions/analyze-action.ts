@@ -21,11 +21,15 @@ import {
   analyzeWithBackend,
   readRecords,
   resolveColumns,
+  localChatTemplate,
+  UpstreamBackend,
+  UpstreamError,
   type GenerationBackend,
   type Rejection,
   type Review,
 } from "@reviewtune/core";
-import { tryParseJson } from "@reviewtune/contracts";
+import { tryParseJson, type ReviewAnalysis } from "@reviewtune/contracts";
+import { baseModelId } from "@reviewtune/server";
 import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { itemProgress } from "../progress.js";
@@ -43,6 +47,10 @@ export interface AnalyzeOptions {
   maxChars: number;
   force?: boolean;
   verbose?: boolean;
+  upstream?: string;
+  upstreamKey?: string;
+  upstreamModel?: string;
+  concurrency?: number;
 }
 
 /** Tokens of context per sequence on the llama.cpp path: the longest prompt it takes is this minus the answer's budget. */
@@ -163,7 +171,10 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
 
   // llama.cpp when the model has a GGUF (the base's, requantized; an adapter converted), else the torch engine.
   console.error(`starting the model ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
-  const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, contextPerSequence: LLAMACPP_CONTEXT });
+  const { backend, adapterDir } = options.upstream
+    ? await openUpstream(choice, options)
+    : await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, contextPerSequence: LLAMACPP_CONTEXT });
+  const batchSize = options.upstream ? Math.max(options.batchSize, options.concurrency ?? 8) : options.batchSize;
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "keeping every finished line; rerun the same command to continue");
   const progress = itemProgress(total, "rows");
@@ -226,7 +237,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
       }
       const ownId = idColumn ? String(record.value[idColumn] ?? "").trim() : "";
       batch.push({ review, id: ownId || String(review.source.line) });
-      if (batch.length >= options.batchSize) {
+      if (batch.length >= batchSize) {
         await flush();
         progress.update(handled, analyzedNow);
       }
@@ -264,19 +275,63 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
 
 type OutputLine = { id: string; line: number; analysis: unknown } | { id: string; line: number; error: string; answer: string };
 
+/**
+ * The run's model on an upstream server (`--upstream`): the base under its name there, a run's
+ * adapter as the upstream's model named by the run id, which must exist there (a batch job does not
+ * fall back to the base as the server does: it stops and says so).
+ */
+async function openUpstream(choice: ReturnType<typeof modelFromOptions>, options: AnalyzeOptions): Promise<{ backend: GenerationBackend; adapterDir: string | undefined }> {
+  const adapterDir = choice.adapter ? resolve(choice.adapter) : undefined;
+  const backend = new UpstreamBackend({
+    url: options.upstream!,
+    apiKey: options.upstreamKey ?? process.env.REVIEWTUNE_UPSTREAM_KEY,
+    baseModel: options.upstreamModel,
+    baseId: baseModelId(choice.model.source),
+    adapterNames: new Map(adapterDir && choice.run ? [[adapterDir, choice.run.id]] : []),
+    templateOverride: choice.run?.config.data.template,
+    localTemplate: () => localChatTemplate(choice.model.source),
+    concurrency: options.concurrency ?? 8,
+  });
+  await backend.start();
+  if (adapterDir) await backend.loadAdapter(adapterDir);
+  return { backend, adapterDir };
+}
+
 /** One batch through the backend, schema-constrained; a review too long for the context gets an error line, not a crash. */
 async function analyzeBatch(backend: GenerationBackend, batch: ReadonlyArray<{ review: Review; id: string }>, adapterDir: string | undefined, signal: AbortSignal): Promise<OutputLine[]> {
   const messages = batch.map(({ review }) => [{ role: "user" as const, content: analysisPrompt(review) }]);
-  const limit = backend.name === "llamacpp" ? LLAMACPP_CONTEXT - ANALYSIS_MAX_TOKENS : Number.POSITIVE_INFINITY;
+  const context = backend.name === "llamacpp" ? LLAMACPP_CONTEXT : backend.name === "upstream" ? backend.contextLength : undefined;
+  const limit = context !== undefined ? context - ANALYSIS_MAX_TOKENS : Number.POSITIVE_INFINITY;
   const tokens = Number.isFinite(limit) ? await backend.countTokens(messages.map((conversation) => backend.renderChat(conversation))) : messages.map(() => 0);
   const fits = batch.map((_, index) => tokens[index]! <= limit);
   const asked = batch.flatMap(({ review }, index) => (fits[index] ? [{ messages: messages[index]!, review }] : []));
-  const answered = asked.length
-    ? await analyzeWithBackend(backend, asked, { adapterDir, chunk: asked.length, signal }).catch((error: unknown) => {
-        if (signal.aborted) return undefined; // interrupted before the batch started
-        throw error;
-      })
-    : { analyses: [], answers: [], errors: [] };
+  const answer = (items: typeof asked) =>
+    analyzeWithBackend(backend, items, { adapterDir, chunk: items.length, signal }).catch((error: unknown) => {
+      if (signal.aborted) return undefined; // interrupted before the batch started
+      throw error;
+    });
+  let answered: Pick<NonNullable<Awaited<ReturnType<typeof answer>>>, "analyses" | "answers" | "errors"> | undefined;
+  try {
+    answered = asked.length ? await answer(asked) : { analyses: [], answers: [], errors: [] };
+  } catch (error) {
+    // An upstream that refuses one review (its 4xx) must not stop the rest: each is asked alone, and
+    // a refused one becomes its error line. Its failures (502: gone, broken) still stop the job.
+    if (!(error instanceof UpstreamError) || error.status >= 500) throw error;
+    const analyses: Array<ReviewAnalysis | null> = [];
+    const answers: string[] = [];
+    const errors: Array<string | null> = [];
+    for (const item of asked) {
+      const one = await answer([item]).catch((refusal: unknown) => {
+        if (refusal instanceof UpstreamError && refusal.status < 500) return { analyses: [null], answers: [""], errors: [`the upstream refused it: ${refusal.message}`] };
+        throw refusal;
+      });
+      if (!one) return [];
+      analyses.push(one.analyses[0] ?? null);
+      answers.push(one.answers[0] ?? "");
+      errors.push(one.errors[0] ?? null);
+    }
+    answered = { analyses, answers, errors };
+  }
   if (!answered) return [];
   let next = 0;
   return batch.map(({ review, id }, index) => {
