@@ -159,3 +159,30 @@ def test_fsdp_on_two_processes_trains_the_same_curve_and_writes_a_whole_adapter(
     fsdp_weights = load_file(tmp_path / "fsdp" / "adapter" / "adapter_model.safetensors")
     assert fsdp_weights.keys() == one_weights.keys()  # gathered whole, not one rank's shard
     assert all(fsdp_weights[name].shape == one_weights[name].shape for name in one_weights)
+
+
+def test_early_stopping_on_two_processes_stops_both_where_one_process_does(tmp_path, tiny_model):
+    # Train on one answer, evaluate on its opposite: eval loss improves (shared format), then worsens.
+    train_rows = [row | {"completion": "Sentiment: positive.<|im_end|>\n"} for row in sentiment_rows(32)]
+    eval_rows = [row | {"completion": "Sentiment: negative.<|im_end|>\n"} for row in sentiment_rows(8, offset=100)]
+
+    def run(name: str, batch_size: int, spread: dict | None) -> dict:
+        config = train_config(
+            tiny_model,
+            training={"epochs": 30, "learning_rate": 0.02, "batch_size": batch_size, "gradient_accumulation": 1},
+            evaluation={"strategy": "steps", "every_steps": 2},
+            early_stopping={"patience": 2, "min_delta": 0.0},
+            **({"distributed": spread} if spread else {}),
+        )
+        request = params(tmp_path, name, config) | {
+            "train_file": write_jsonl(tmp_path / f"{name}-train.jsonl", train_rows),
+            "eval_file": write_jsonl(tmp_path / f"{name}-val.jsonl", eval_rows),
+        }
+        return distributed.launch(request, lambda event: None, lambda: False) if spread else train(request, lambda event: None, lambda: False)
+
+    one = run("one", 8, None)
+    two = run("two", 4, TWO)
+    assert one["status"] == two["status"] == "early_stopped"
+    assert two["global_step"] == one["global_step"] < two["max_steps"]
+    assert Path(two["best_checkpoint"]).name == Path(one["best_checkpoint"]).name  # the same best step, restored
+    assert two["final_eval_loss"] == pytest.approx(one["final_eval_loss"], rel=1e-4)
