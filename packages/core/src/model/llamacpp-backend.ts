@@ -65,6 +65,8 @@ const SMALL_MODEL_BYTES = 1024 ** 3;
 interface ContextPool {
   /** A merged adapter's own model (see loadAdapter), disposed with the pool; absent: the base's. */
   merged?: LlamaModel;
+  /** The model the contexts belong to: the merged one, or the base. */
+  model: LlamaModel;
   contexts: LlamaContext[];
   /** One slot per sequence of the pool: prompts beyond that wait for a free one. */
   slots: PQueue;
@@ -199,7 +201,22 @@ export class LlamaCppBackend implements GenerationBackend {
   readonly canEmbed = false;
   state: BackendState = "starting";
   private llama: Llama | undefined;
+  /**
+   * The base's weights: loaded at start, released when every adapter served is merged into its own
+   * model and nothing asked for the base (serving a run: 200 MB of 790 for the embedded model), and
+   * loaded again when the base is asked for (see baseWeights, releaseBaseWeights).
+   */
   private model: LlamaModel | undefined;
+  private loadingBase: Promise<LlamaModel> | undefined;
+  /** Whether the base's weights are in memory now (see releaseBaseWeights; the backend test checks it). */
+  get baseWeightsLoaded(): boolean {
+    return this.model !== undefined;
+  }
+  /** A merged model being loaded and probed while the base is released: it tokenizes meanwhile. */
+  private pendingVocabulary: LlamaModel | undefined;
+  /** The base file's size and trained context, read at start (the model may be released). */
+  private baseBytes = 0;
+  private trainContextSize = 0;
   private template: ChatTemplate | undefined;
 
   get chatTemplate(): ChatTemplate | undefined {
@@ -243,8 +260,8 @@ export class LlamaCppBackend implements GenerationBackend {
 
   /** Tokens a prompt and its answer may take: a sequence's share of its context, at most what the model was trained on. */
   get contextLength(): number | undefined {
-    if (!this.model) return undefined;
-    return Math.min(this.options.contextPerSequence ?? 1024, this.model.trainContextSize || Number.POSITIVE_INFINITY);
+    if (!this.template) return undefined;
+    return Math.min(this.options.contextPerSequence ?? 1024, this.trainContextSize || Number.POSITIVE_INFINITY);
   }
 
   /** Requests the server may hand over at once: as many as a context decodes together. */
@@ -262,6 +279,8 @@ export class LlamaCppBackend implements GenerationBackend {
       this.llama.maxThreads = this.threads;
       this.acceptor = grammarAcceptor(this.llama);
       this.model = await this.llama.loadModel({ modelPath: this.options.gguf });
+      this.baseBytes = this.model.size;
+      this.trainContextSize = this.model.trainContextSize;
       this.baseInfo = readGgufBaseInfo(this.options.gguf);
       const metadata = this.model.fileInfo.metadata as { tokenizer?: { chat_template?: string } };
       const source = this.options.templateOverride ?? metadata.tokenizer?.chat_template;
@@ -284,7 +303,7 @@ export class LlamaCppBackend implements GenerationBackend {
 
   async countTokens(texts: string[]): Promise<number[]> {
     // As complete() tokenizes a prompt: special-token text (the chat template's markers) as one token each.
-    return texts.map((text) => this.model!.tokenize(text, true).length);
+    return texts.map((text) => this.vocabulary.tokenize(text, true).length);
   }
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
@@ -342,7 +361,7 @@ export class LlamaCppBackend implements GenerationBackend {
   }
 
   private async complete(pool: ContextPool, request: GenerationRequest, index: number, grammar?: LlamaGrammar): Promise<GenerateResult["outputs"][number]> {
-    const model = pool.merged ?? this.model!; // a merged adapter's model has the base's vocabulary
+    const model = pool.model;
     // Cancelled while it waited for a sequence (client gone, time limit): no prompt evaluation at all.
     if (request.signal.aborted) return { text: "", new_tokens: 0, finish_reason: "cancelled" };
     const { context, sequence } = takeSequence(pool);
@@ -447,7 +466,7 @@ export class LlamaCppBackend implements GenerationBackend {
   private ordinalTokens(ordinals: OrdinalChoice[] | undefined): OrdinalTokens[] {
     const usable: OrdinalTokens[] = [];
     const single = (choices: string[]) => {
-      const tokens = choices.map((choice) => this.model!.tokenize(choice, false));
+      const tokens = choices.map((choice) => this.vocabulary.tokenize(choice, false));
       return tokens.every((each) => each.length === 1) ? tokens.map((each) => each[0]!) : undefined;
     };
     for (const ordinal of ordinals ?? []) {
@@ -457,7 +476,7 @@ export class LlamaCppBackend implements GenerationBackend {
       usable.push({
         after: squashSpace(ordinal.after),
         choices,
-        then: ordinal.then && then ? { text: this.model!.tokenize(ordinal.then.text, false), raw: ordinal.then.text, after: squashSpace(ordinal.then.text), choices: then, bands: ordinal.then.bands } : undefined,
+        then: ordinal.then && then ? { text: this.vocabulary.tokenize(ordinal.then.text, false), raw: ordinal.then.text, after: squashSpace(ordinal.then.text), choices: then, bands: ordinal.then.bands } : undefined,
       });
     }
     return usable;
@@ -520,7 +539,7 @@ export class LlamaCppBackend implements GenerationBackend {
     let kept: Token[] | undefined; // after an option: tokens read into the context that the answer goes on with
     const due = () => {
       if (pending.length === 0 || generated.length >= ORDINAL_WINDOW) return -1;
-      const text = squashSpace(this.model!.detokenize(generated));
+      const text = squashSpace(this.vocabulary.detokenize(generated));
       return pending.findIndex((ordinal) => text.endsWith(ordinal.after));
     };
     for (;;) {
@@ -552,7 +571,7 @@ export class LlamaCppBackend implements GenerationBackend {
               // the answer continues with that text, the grammar admitting it and the second option),
               // the read tokens stay in the context: one batch fewer. Otherwise they are erased and the
               // answer goes on from the option taken.
-              const continues = jumps !== undefined && forcedContinuation(jumps, this.model!.detokenize([...generated, chosen])) === then.raw;
+              const continues = jumps !== undefined && forcedContinuation(jumps, this.vocabulary.detokenize([...generated, chosen])) === then.raw;
               if (joint && joint.first === median && continues && this.admits(state, [...then.text, decided!])) {
                 kept = [...then.text, decided!];
                 this.keptReads += 1;
@@ -662,16 +681,16 @@ export class LlamaCppBackend implements GenerationBackend {
   /** The tokens the answer must go on with under the jump rules, or none (see plainSteps). */
   private jumpAfter(generated: Token[], jumps: Array<{ after: RegExp; text: string }>, state: LlamaGrammarEvaluationState | undefined): Token[] {
     if (state && !this.acceptor) return [];
-    const answer = this.model!.detokenize(generated);
+    const answer = this.vocabulary.detokenize(generated);
     const rest = forcedContinuation(jumps, answer);
     if (!rest || (answer.length > 0 && charClass(answer.at(-1)!) === charClass(rest[0]!))) return [];
-    const forced = this.model!.tokenize(rest, false);
+    const forced = this.vocabulary.tokenize(rest, false);
     return this.admits(state, forced) ? forced : [];
   }
 
   /** The `count` likeliest tokens of a next-token distribution (node-llama-cpp's map is sorted, likeliest first). */
   private topLogprobs(probabilities: ReadonlyMap<Token, number> | undefined, count: number): Array<{ token: string; logprob: number }> {
-    return [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, count).map(([token, probability]) => ({ token: this.model!.detokenize([token]), logprob: Math.log(probability) }));
+    return [...(probabilities ?? new Map<Token, number>()).entries()].slice(0, count).map(([token, probability]) => ({ token: this.vocabulary.detokenize([token]), logprob: Math.log(probability) }));
   }
 
   async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
@@ -713,19 +732,33 @@ export class LlamaCppBackend implements GenerationBackend {
       const code = /truncated|corrupt|not a safetensors/.test(message) ? "corrupt_weights" : "adapter_incompatible";
       throw new EngineRequestError(code, `${adapterDir}: ${message}`, null, weights, "export --format merged works for any adapter");
     }
+    // The base's answer to the probe first, before a merged copy of the model is loaded beside it.
+    const base = await (this.baseProbe ??= this.probeBase()); // the same for every adapter
     let pool: ContextPool;
     try {
       const file = this.mergedFile(gguf);
+      if (file) await this.releaseBaseWeights();
       const merged = file ? await this.llama!.loadModel({ modelPath: file }) : undefined;
+      this.pendingVocabulary = merged;
       pool = await this.createPool(merged ? { merged } : { lora: gguf }).catch(async (error: unknown) => {
+        this.pendingVocabulary = undefined;
         await merged?.dispose();
         throw error;
       });
     } catch (error) {
+      await this.keepVocabulary();
       throw new EngineRequestError("adapter_incompatible", `llama.cpp refused the adapter ${adapterDir}: ${(error as Error).message}`, null, weights, "use the base model the adapter was trained on");
     }
-    const tuned = await this.nextTokenLogProbabilities(pool);
-    const base = await (this.baseProbe ??= this.probeBase()); // the same for every adapter
+    let tuned: Awaited<ReturnType<LlamaCppBackend["nextTokenLogProbabilities"]>>;
+    try {
+      tuned = await this.nextTokenLogProbabilities(pool);
+    } catch (error) {
+      this.pendingVocabulary = undefined;
+      await disposePool(pool);
+      await this.keepVocabulary();
+      throw error;
+    }
+    this.pendingVocabulary = undefined;
     let max = 0;
     let sum = 0;
     for (const [token, value] of tuned.values) {
@@ -735,6 +768,7 @@ export class LlamaCppBackend implements GenerationBackend {
     }
     if (max < NO_EFFECT_THRESHOLD) {
       await disposePool(pool);
+      await this.keepVocabulary();
       throw new EngineRequestError("adapter_no_effect", `adapter ${adapterDir} loads but does not change the model's next-token probabilities`, null, adapterDir, "the adapter is untrained or scaled to zero");
     }
     const previous = this.adapters.get(adapterDir);
@@ -759,7 +793,7 @@ export class LlamaCppBackend implements GenerationBackend {
    * every projection an adapter can touch is of a type gguf-merge rewrites; else undefined.
    */
   private mergedFile(lora: string): string | undefined {
-    const wanted = this.options.mergeAdapters ?? (this.model?.size ?? Infinity) < SMALL_MODEL_BYTES;
+    const wanted = this.options.mergeAdapters ?? this.baseBytes < SMALL_MODEL_BYTES;
     if (!wanted) return undefined;
     this.baseMergeable ??= [...readGgufHeader(this.options.gguf).tensors].every(([name, tensor]) => !PROJECTION.test(name) || mergeableType(tensor.type));
     if (!this.baseMergeable) return undefined;
@@ -785,6 +819,51 @@ export class LlamaCppBackend implements GenerationBackend {
     const entry = this.adapters.get(adapterDir);
     this.adapters.delete(adapterDir);
     if (entry) await disposePool(entry);
+    await this.keepVocabulary();
+  }
+
+  /** Loads the base again when no model is left to tokenize (the last merged adapter went, or failed to load). */
+  private async keepVocabulary(): Promise<void> {
+    if (!this.model && ![...this.adapters.values()].some((pool) => pool.merged)) await this.baseWeights();
+  }
+
+  /**
+   * The model that tokenizes: the base while it is loaded, else a merged adapter's model (the base's
+   * vocabulary: merging rewrites projections only).
+   */
+  private get vocabulary(): LlamaModel {
+    const model = this.model ?? [...this.adapters.values()].find((pool) => pool.merged)?.merged ?? this.pendingVocabulary;
+    if (!model) throw new Error("the backend has not started");
+    return model;
+  }
+
+  /** The base's weights, loaded again if they were released. */
+  private async baseWeights(): Promise<LlamaModel> {
+    if (this.model) return this.model;
+    this.loadingBase ??= this.llama!.loadModel({ modelPath: this.options.gguf }).then(
+      (model) => {
+        this.model = model;
+        this.loadingBase = undefined;
+        return model;
+      },
+      (error: unknown) => {
+        this.loadingBase = undefined;
+        throw error;
+      },
+    );
+    return this.loadingBase;
+  }
+
+  /**
+   * Frees the base's weights when nothing uses them: no base pool (no request asked for the base yet)
+   * and no adapter applied at run time over it. Called before a merged adapter's model is loaded, so
+   * the two are never in memory together; that model then tokenizes.
+   */
+  private async releaseBaseWeights(): Promise<void> {
+    if (!this.model || this.base || this.loadingBase || [...this.adapters.values()].some((pool) => !pool.merged)) return;
+    const model = this.model;
+    this.model = undefined;
+    await model.dispose();
   }
 
   onRestart(): void {
@@ -811,7 +890,7 @@ export class LlamaCppBackend implements GenerationBackend {
    */
   private async createPool(adapter: { lora?: string; merged?: LlamaModel; probe?: boolean } = {}): Promise<ContextPool> {
     const { lora, merged, probe } = adapter;
-    const model = merged ?? this.model!;
+    const model = merged ?? (await this.baseWeights());
     const threadsEach = this.threadsPerContext;
     // A probe needs one sequence for one short prompt.
     const count = probe ? 1 : Math.max(1, Math.min(this.parallel, Math.floor(this.threads / threadsEach)));
@@ -838,6 +917,7 @@ export class LlamaCppBackend implements GenerationBackend {
     }
     return {
       ...(merged ? { merged } : {}),
+      model,
       contexts,
       slots: new PQueue({ concurrency: count * sequencesEach }),
       free: new Map(contexts.map((context) => [context, Array.from({ length: sequencesEach }, () => context.getSequence())])),
@@ -846,7 +926,7 @@ export class LlamaCppBackend implements GenerationBackend {
 
   /** Threads of one context: one for a small model (see createPool), the whole budget for a large one. */
   private get threadsPerContext(): number {
-    return (this.model?.size ?? 0) < SMALL_MODEL_BYTES ? 1 : this.threads;
+    return this.baseBytes < SMALL_MODEL_BYTES ? 1 : this.threads;
   }
 
   /**
@@ -880,7 +960,7 @@ export class LlamaCppBackend implements GenerationBackend {
   private async probe(pool: ContextPool): Promise<{ values: Map<Token, number>; top: Token | undefined; promptTokens: number }> {
     const { context, sequence } = takeSequence(pool);
     try {
-      const prompt = this.model!.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
+      const prompt = this.vocabulary.tokenize(this.renderChat([{ role: "user", content: PROBE }]), true);
       await sequence.clearHistory();
       for await (const item of sequence.evaluateWithMetadata(prompt, { probabilities: true }, { temperature: 0 })) {
         const values = new Map<Token, number>();

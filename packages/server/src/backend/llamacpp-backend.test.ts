@@ -63,6 +63,9 @@ describe("llama.cpp backend", () => {
     assert.equal(byId.corrupt!.status, "fallback");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
     assert.equal(byId["all-minilm-l6-v2"], undefined, "no embedding model to list: /v1/embeddings needs --backend torch");
+    // Serving a merged adapter, nothing has asked for the base: its weights were released before the
+    // merged copy was loaded (the two are never in memory together; issue 17's serving memory).
+    assert.equal(backend.baseWeightsLoaded, false);
   });
 
   it("an adapter on a small Q8_0 base is folded into a copy of it: the answers of the adapter applied at run time", async () => {
@@ -97,6 +100,7 @@ describe("llama.cpp backend", () => {
   it("base and adapter answer differently, greedy answers repeat, a corrupt adapter's request is answered by the base and marked", async () => {
     const base = await ask("base");
     assert.equal(base.statusCode, 200, base.payload);
+    assert.equal(backend.baseWeightsLoaded, true, "the base's weights are loaded again when the base is asked for");
     assert.equal(base.json().reviewtune.backend, "llamacpp");
     const tuned = await ask("tuned");
     assert.equal(tuned.json().reviewtune.adapter, "tuned");
