@@ -452,6 +452,16 @@ describe("reviewtune data", () => {
       const trainingAnswers = new Set(readFileSync(join(out, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).messages.at(-1).content));
       assert.ok(rows.every((row) => trainingAnswers.has(row.answers.retrieval)), "retrieval answers with a training answer");
       if (kind === "qa") assert.ok(report.systems[0]!.metrics.yes_no_accuracy !== null || rows.every((row) => row.slices.question_type !== "yes/no"));
+      // Descriptions add the meaning (embeddings) and the attributes the title does not give, for every system.
+      for (const system of report.systems) {
+        assert.equal(system.metrics.embedding_similarity === null || system.metrics.embedding_similarity === undefined, kind === "qa", `${kind} ${system.name}: embedding similarity`);
+        assert.equal(system.metrics.unsupported_attributes === null || system.metrics.unsupported_attributes === undefined, kind === "qa", `${kind} ${system.name}: unsupported attributes`);
+      }
+      if (kind === "descriptions") {
+        // Retrieval answers with another product's description: its similarity to the reference is real but below 1.
+        const retrieval = report.systems.find((system) => system.name === "retrieval")!.metrics.embedding_similarity!;
+        assert.ok(retrieval.value! > 0 && retrieval.value! < 1, JSON.stringify(retrieval));
+      }
     }
   });
 

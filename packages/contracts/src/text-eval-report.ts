@@ -19,6 +19,10 @@ export const TextMetricsSchema = z.object({
   keyword_recall: EstimateSchema.nullable(),
   /** Over the items whose reference answers yes or no; null when none does. */
   yes_no_accuracy: EstimateSchema.nullable(),
+  /** Descriptions: cosine similarity of the answer's and the reference's all-MiniLM-L6-v2 embeddings; null when not measured. */
+  embedding_similarity: EstimateSchema.nullable().optional(),
+  /** Descriptions: the share of answers naming a colour, material, gender or product type their title does not give (lower is better). */
+  unsupported_attributes: EstimateSchema.nullable().optional(),
 });
 export type TextMetricsReport = z.infer<typeof TextMetricsSchema>;
 

@@ -131,11 +131,38 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     systems.push({ name: "retrieval", description: "the answer of the most similar training prompt (all-MiniLM-L6-v2, cosine)", answers: found.map((references) => references[0]?.answer ?? "") });
   }
 
-  const scored = systems.map((system) => ({
-    name: system.name,
-    description: system.description,
-    metrics: textMetrics(items.map((item, index) => ({ prediction: system.answers[index]!, reference: item.reference })), boot),
-  }));
+  // Descriptions: how close each answer is to its reference in meaning (all-MiniLM-L6-v2), and whether
+  // it names an attribute its title does not give. QA-keyword rows: the reference is the keywords.
+  const described = items.map((item) => item.task === "description");
+  const similarity = new Map<string, number[]>();
+  if (described.some(Boolean)) {
+    say("embedding every answer and reference (all-MiniLM-L6-v2)");
+    const embed = async (texts: string[]) => (texts.length ? (await options.engine.request("embed", { texts: texts.map((text) => text || " ") })).embeddings : []);
+    const references = await embed(items.filter((_, index) => described[index]).map((item) => item.reference));
+    for (const system of systems) {
+      const answers = await embed(system.answers.filter((_, index) => described[index]));
+      similarity.set(system.name, answers.map((vector, index) => vector.reduce((sum, value, at) => sum + value * references[index]![at]!, 0)));
+    }
+  }
+  const keywordsOf = (item: TextItem) => (item.slices?.answer_format === "keywords" ? item.reference.split(",").map((keyword) => keyword.trim()).filter(Boolean) : undefined);
+  const titleOf = (item: TextItem) => item.messages.filter((message) => message.role === "user").map((message) => message.content).join("\n");
+  const scored = systems.map((system) => {
+    let next = 0;
+    const similarities = similarity.get(system.name);
+    return {
+      name: system.name,
+      description: system.description,
+      metrics: textMetrics(
+        items.map((item, index) => ({
+          prediction: system.answers[index]!,
+          reference: item.reference,
+          keywords: keywordsOf(item),
+          ...(described[index] ? { similarity: similarities?.[next++], title: titleOf(item) } : {}),
+        })),
+        boot,
+      ),
+    };
+  });
   const score = headlineScore[headline];
   const perItem = new Map(systems.map((system) => [system.name, items.map((item, index) => score(system.answers[index]!, item.reference))]));
   const comparisons = systems
@@ -172,9 +199,12 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
 export function textTable(report: TextEvalReport): string {
   const cell = formatEstimate;
   const lines = [
-    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy |`,
-    `|---|---|---|---|---|---|`,
-    ...report.systems.map(({ name, metrics }) => `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} |`),
+    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy | keyword recall | embedding similarity | unsupported attributes |`,
+    `|---|---|---|---|---|---|---|---|---|`,
+    ...report.systems.map(
+      ({ name, metrics }) =>
+        `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} | ${cell(metrics.keyword_recall)} | ${cell(metrics.embedding_similarity ?? null)} | ${cell(metrics.unsupported_attributes ?? null)} |`,
+    ),
   ];
   return lines.join("\n");
 }

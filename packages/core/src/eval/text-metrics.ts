@@ -11,6 +11,7 @@
 //   - yes/no: what an answer to a yes/no question says, from its first word.
 import { meanEstimate, type BootstrapOptions } from "./statistics.js";
 import type { Estimate } from "@reviewtune/contracts";
+import { unsupportedAttributes } from "./attributes.js";
 
 /** rouge-score's tokenizer (no stemmer): lowercase, non-alphanumerics split, empty tokens dropped. */
 export function rougeTokens(text: string): string[] {
@@ -107,15 +108,21 @@ export interface TextMetrics {
   keyword_recall: Estimate | null;
   /** Over the items whose reference answers yes or no; null when none does. */
   yes_no_accuracy: Estimate | null;
+  /** Over the items given a similarity (the answer's and the reference's embeddings); null when none is. */
+  embedding_similarity: Estimate | null;
+  /** Over the items given a title (descriptions): the share whose answer names an attribute the title does not give. */
+  unsupported_attributes: Estimate | null;
 }
 
 /** Every text metric of `predictions` against `references`, each a mean with its bootstrap interval. */
 export function textMetrics(
-  items: ReadonlyArray<{ prediction: string; reference: string; keywords?: readonly string[] | undefined }>,
+  items: ReadonlyArray<{ prediction: string; reference: string; keywords?: readonly string[] | undefined; similarity?: number | undefined; title?: string | undefined }>,
   options: BootstrapOptions = {},
 ): TextMetrics {
   const keywordScores = items.map((item) => (item.keywords ? keywordRecall(item.prediction, item.keywords) : null)).filter((score): score is number => score !== null);
   const yesNoItems = items.filter((item) => yesNo(item.reference) !== undefined);
+  const similarities = items.flatMap((item) => (item.similarity !== undefined ? [item.similarity] : []));
+  const titled = items.filter((item) => item.title !== undefined);
   const lengths = items.filter((item) => rougeTokens(item.reference).length > 0).map((item) => rougeTokens(item.prediction).length / rougeTokens(item.reference).length);
   return {
     n: items.length,
@@ -128,5 +135,7 @@ export function textMetrics(
       yesNoItems.length > 0
         ? meanEstimate(yesNoItems.map((item) => (yesNo(item.prediction) === yesNo(item.reference) ? 1 : 0)), options)
         : null,
+    embedding_similarity: similarities.length > 0 ? meanEstimate(similarities, options) : null,
+    unsupported_attributes: titled.length > 0 ? meanEstimate(titled.map((item) => (unsupportedAttributes(item.title!, item.prediction).length > 0 ? 1 : 0)), options) : null,
   };
 }

@@ -86,7 +86,8 @@ function rowOf(kind: Exclude<InputKind, "reviews">, record: SourceRecord, limits
       const keywords = (Array.isArray(raw) ? raw.map(str) : str(raw).split(",")).map((keyword) => keyword.trim()).filter(Boolean);
       if (!question) return reject("question is empty");
       if (keywords.length === 0) return reject("answer_keywords is empty");
-      return { group: groupOf(question), task: "qa", messages: [{ role: "user", content: question }, { role: "assistant", content: keywords.join(", ") }] };
+      // The answer is the keywords: eval reads them back for keyword recall (slices.answer_format).
+      return { group: groupOf(question), task: "qa", messages: [{ role: "user", content: question }, { role: "assistant", content: keywords.join(", ") }], slices: { answer_format: "keywords" } };
     }
     case "qa_answer": {
       const question = cleanText(str(field(value, ["question"])));

@@ -162,3 +162,13 @@ describe("cleanText", () => {
     assert.equal(cleanText("  spaced \t out  "), "spaced out");
   });
 });
+
+describe("instruction rows", () => {
+  it("a QA-keyword row answers with its keywords and says so, for keyword recall in eval", async () => {
+    const { instructionRow } = await import("./instructions.js");
+    const row = instructionRow("qa", { file: "qa.json", line: 1, unit: "item", value: { question: "Is it waterproof?", answer_keywords: ["yes", "IPX7 rating"] } });
+    assert.ok("messages" in row);
+    assert.equal(row.messages.at(-1)!.content, "yes, IPX7 rating");
+    assert.deepEqual(row.slices, { answer_format: "keywords" });
+  });
+});
