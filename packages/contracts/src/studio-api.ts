@@ -6,6 +6,7 @@ import { RejectionSchema } from "./dataset.js";
 import { EstimateSchema, EvalReportSchema } from "./eval-report.js";
 import { AnalyzeReviewSchema } from "./http-api.js";
 import { RUN_STATUSES, TRAIN_METHODS } from "./vocabulary.js";
+import { TextEvalReportSchema } from "./text-eval-report.js";
 
 export const STUDIO_SPLITS = ["train", "val", "test"] as const;
 
@@ -142,6 +143,11 @@ export const TrainEstimateSchema = z.object({
   tokens_per_second: z.number(),
   basis: z.string(),
   formula: z.string(),
+  /**
+   * Recipe R4's table: the time of the same run for other numbers of training samples, epochs and
+   * batch sizes, from the same estimate (the same tokens/s, measured by a finished run when there is one).
+   */
+  table: z.array(z.object({ samples: z.number().int(), epochs: z.number(), batch_size: z.number().int(), steps: z.number().int(), seconds: z.number() })).optional(),
 });
 export type TrainEstimate = z.infer<typeof TrainEstimateSchema>;
 
@@ -183,6 +189,8 @@ export const RunSummarySchema = z.object({
   train_seconds: z.number().nullable(),
   has_adapter: z.boolean(),
   has_eval: z.boolean(),
+  /** Which report `eval` wrote: the review analysis (eval/report.json) or, for a QA or description run, the text report. */
+  eval_kind: z.enum(["analysis", "text"]).nullable().optional(),
   error: z.string().nullable(),
   /** What to do next, in words (failed: fix and resume; cancelled: resume; finished: evaluate). */
   next: z.string().nullable(),
@@ -220,6 +228,14 @@ export const RuleBasedAnalyzeRequestSchema = AnalyzeReviewSchema;
 export type RuleBasedAnalyzeRequest = z.infer<typeof RuleBasedAnalyzeRequestSchema>;
 
 /** GET /studio/api/runs/:id/report: report.json as `reviewtune eval` wrote it, and its headline table formatted as report.md formats it. */
+/** GET /studio/api/runs/:id/text-report: a QA or description run's evaluation and its answers side by side (the first `limit`). */
+export const StudioTextReportResponseSchema = z.object({
+  report: TextEvalReportSchema,
+  answers: z.array(z.object({ task: z.string(), prompt: z.string(), reference: z.string(), answers: z.record(z.string(), z.string()) })),
+  total_answers: z.number().int(),
+});
+export type StudioTextReportResponse = z.infer<typeof StudioTextReportResponseSchema>;
+
 export const StudioReportResponseSchema = z.object({
   report: EvalReportSchema,
   headline: z.object({ systems: z.array(z.string()), rows: z.array(z.object({ label: z.string(), figures: z.array(z.string()) })) }),

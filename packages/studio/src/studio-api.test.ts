@@ -21,6 +21,10 @@ import {
   StudioStatusSchema,
   TestReviewSchema,
   TrainEstimateSchema,
+  TextEvalReportSchema,
+  TEXT_EVAL_FORMAT,
+  StudioTextReportResponseSchema,
+  type StudioTextReportResponse,
   type DatasetRowsResponse,
   type DatasetSummary,
   type RejectedResponse,
@@ -91,6 +95,7 @@ const CONTRACTS: Array<[RegExp, z.ZodType]> = [
   [/^\/status$/, StudioStatusSchema],
   [/^\/runs\/[^/]+\/test-reviews$/, TestReviewSchema.array()],
   [/^\/analyze\/rule-based$/, ReviewAnalysisSchema],
+  [/^\/runs\/[^/]+\/text-report$/, StudioTextReportResponseSchema],
 ];
 
 const inject = async <T>(method: "GET" | "POST", url: string, payload?: Record<string, unknown>) => {
@@ -192,6 +197,15 @@ describe("studio API: training", () => {
     const full = await inject<TrainEstimate>("POST", "/estimate", { ...request, method: "full" });
     assert.equal(full.body.trainable, 134_515_008);
     assert.ok(full.body.memory_bytes.optimizer > body.memory_bytes.optimizer * 10);
+    // Recipe R4's table: samples x epochs x batch size from the same estimate (the dataset's own count among the samples).
+    const table = body.table!;
+    const trainRows = readFileSync(join(data, "demo", "train.jsonl"), "utf8").trim().split("\n").length;
+    assert.deepEqual([...new Set(table.map((row) => row.samples))], [...new Set([trainRows, 1_000, 3_000, 10_000])].sort((a, b) => a - b));
+    assert.deepEqual([...new Set(table.map((row) => row.epochs))], [1, 2, 3]);
+    assert.deepEqual([...new Set(table.map((row) => row.batch_size))], [2, 4, 8]);
+    const at = (samples: number, epochs: number, batch: number) => table.find((row) => row.samples === samples && row.epochs === epochs && row.batch_size === batch)!;
+    assert.equal(at(3_000, 2, 4).steps, Math.ceil((2 * 3_000) / (4 * 2)), "the demo preset accumulates 2 batches a step");
+    assert.ok(at(10_000, 3, 4).seconds > at(3_000, 3, 4).seconds && at(3_000, 3, 4).seconds > at(3_000, 1, 4).seconds);
   });
 
   it("rejects bad hyper-parameters naming each field, before anything starts", async () => {
@@ -270,6 +284,43 @@ describe("studio API: training", () => {
     for (const event of events) (event.event === "point" ? RunPointSchema : RunSummarySchema).parse(event.data);
     assert.deepEqual(events.map((event) => event.event), ["run", "point", "point", "point", "point", "point", "end"]);
     assert.deepEqual(events.filter((event) => event.event === "point").map((event) => [event.data.kind, event.data.step]), [["train", 1], ["train", 2], ["train", 3], ["train", 4], ["eval", 4]]);
+  });
+});
+
+describe("studio API: a QA or description run's evaluation", () => {
+  it("serves the text report and the answers side by side; the run is listed as evaluated, of kind text", async () => {
+    const estimate = (value: number) => ({ value, low: value - 0.05, high: value + 0.05, n: 2 });
+    const metrics = (rouge: number) => ({ n: 2, rouge_l: estimate(rouge), exact_match: estimate(0), token_f1: estimate(rouge), length_ratio: estimate(1), keyword_recall: null, yes_no_accuracy: null, embedding_similarity: estimate(0.7), unsupported_attributes: estimate(0.5) });
+    const report = TextEvalReportSchema.parse({
+      format: TEXT_EVAL_FORMAT,
+      created: new Date().toISOString(),
+      run: "20260101-000003-text",
+      dataset: join(data, "descriptions"),
+      tasks: ["description"],
+      items: 2,
+      headline: "rouge_l",
+      systems: [{ name: "tuned", description: "tuned", metrics: metrics(0.4) }, { name: "base", description: "base", metrics: metrics(0.1) }],
+      comparisons: [{ a: "tuned", b: "base", metric: "rouge_l", difference: estimate(0.3), verdict: "tuned beats base on ROUGE-L: +30.0 points" }],
+    });
+    run("20260101-000003-text", { status: "completed", result: trainResultFixture({ global_step: 2, max_steps: 2 }) }, [{ kind: "train", step: 1, loss: 2, time: 1 }]);
+    mkdirSync(join(runsDir, "20260101-000003-text", "eval"));
+    writeFileSync(join(runsDir, "20260101-000003-text", "eval", "text-report.json"), JSON.stringify(report));
+    const answers = [0, 1].map((index) => ({ group: `g${index}`, task: "description", prompt: `Write a product description.\n\nTitle: Kestrel Women Teal Dress ${index}`, reference: `A teal dress ${index}.`, answers: { tuned: `A teal dress, ${index}.`, base: "A dress." } }));
+    writeFileSync(join(runsDir, "20260101-000003-text", "eval", "text-answers.jsonl"), answers.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    const runs = await inject<RunSummary[]>("GET", "/runs");
+    const listed = runs.body.find((entry) => entry.id === "20260101-000003-text")!;
+    assert.equal(listed.has_eval, true);
+    assert.equal(listed.eval_kind, "text");
+    assert.equal(runs.body.find((entry) => entry.id === "20260101-000000-done")!.eval_kind, null);
+    const { status, body } = await inject<StudioTextReportResponse>("GET", "/runs/20260101-000003-text/text-report");
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.report.systems[0]!.metrics.unsupported_attributes!.value, 0.5);
+    assert.equal(body.total_answers, 2);
+    assert.deepEqual(body.answers.map((row) => row.answers.tuned), ["A teal dress, 0.", "A teal dress, 1."]);
+    const missing = await inject<StudioError>("GET", "/runs/20260101-000000-done/text-report");
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error.hint ?? "", /reviewtune eval --run/);
+    rmSync(join(runsDir, "20260101-000003-text"), { recursive: true }); // the other tests count three runs
   });
 });
 

@@ -282,6 +282,37 @@ describe("studio in Chromium", () => {
     await phoneScreenshot("#/evaluate", "evaluate-phone", '[data-testid="headline"]');
   });
 
+  it("recipe R4 in the studio: the training-time table by samples x epochs x batch size; a description run's metrics and answers beside the reference", async () => {
+    await fillTrainForm(4);
+    const table = page.locator('.train-form [data-testid="estimate-table"]');
+    await table.waitFor();
+    assert.deepEqual(await table.locator("thead th").allTextContents(), ["samples", "epochs", "batch 2", "batch 4", "batch 8"]);
+    assert.ok((await table.locator("tbody tr").count()) >= 9, "three epoch counts for each sample count");
+    await screenshot(page, "train-estimate-table-laptop");
+
+    // A real description run: the project's demo catalogue, the tiny model, `reviewtune eval`.
+    const catalogue = join(work, "descriptions");
+    const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    assert.equal(cli("data", "demo", "--kind", "descriptions", "--products", "30", "--out", catalogue).status, 0);
+    const trained = cli("train", "--model", tinyModel, "--data", catalogue, "--max-steps", "4", "--batch-size", "4", "--runs-dir", runsDir, "--lr", "0.02", "--set", "training.max_length=192", "--events", join(work, "descriptions-events.jsonl"));
+    assert.equal(trained.status, 0, trained.stderr);
+    const id = JSON.parse(readFileSync(join(work, "descriptions-events.jsonl"), "utf8").split("\n")[0]!).id as string;
+    const evaluated = cli("eval", "--run", join(runsDir, id), "--limit", "3", "--max-tokens", "8", "--bootstrap", "50");
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    await page.goto(`${url}?load=${Date.now()}#/evaluate`);
+    await page.getByLabel("Run").selectOption(id);
+    const headline = page.locator('[data-testid="text-headline"]');
+    await headline.waitFor();
+    const metrics = await headline.locator("tbody th").allTextContents();
+    for (const metric of ["ROUGE-L", "embedding similarity", "unsupported attributes (lower is better)"]) assert.ok(metrics.includes(metric), `${metric} in ${metrics.join(", ")}`);
+    assert.deepEqual(await headline.locator("thead th").allTextContents(), ["metric", "tuned", "base", "retrieval"]);
+    const sideBySide = page.locator('[data-testid="side-by-side"]');
+    assert.deepEqual(await sideBySide.locator("thead th").allTextContents(), ["prompt", "reference", "tuned", "base", "retrieval"]);
+    assert.equal(await sideBySide.locator("tbody tr").count(), 3);
+    assert.match((await sideBySide.locator("tbody tr").first().locator("td").first().textContent()) ?? "", /^Title: /);
+    await screenshot(page, "evaluate-descriptions-laptop");
+  });
+
   it("train page: a training whose engine dies shows the failure, the end of its log and what to do next", async () => {
     // A real failure: a training started from the page loses its engine process (as the kernel's
     // out-of-memory killer would do) while it runs.

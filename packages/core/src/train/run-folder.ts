@@ -23,6 +23,9 @@ export const RUN_PATHS = {
   /** `reviewtune eval`'s report (report.json, .md, .html). */
   eval: "eval",
   evalReport: join("eval", "report.json"),
+  /** `reviewtune eval` of a QA or description run (recipes R2, R4): the text report and every answer beside its reference. */
+  textReport: join("eval", "text-report.json"),
+  textAnswers: join("eval", "text-answers.jsonl"),
   /** Blind A/B pairs and ratings (`reviewtune human`). */
   human: "human",
   /** What the studio keeps beside a run it started: the CLI's output and the estimate shown when it started. */

@@ -89,7 +89,7 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
       }
     })
     .find((record) => record?.result?.tokens_per_second && record.config.model.source === request.model && record.config.method === request.method && record.status === "completed");
-  return estimateTraining({
+  const input = {
     request,
     model: readModelConfig(folder),
     targetModules: config.lora.target_modules,
@@ -98,7 +98,21 @@ export function estimateFor(context: StudioContext, request: StudioTrainRequest)
     meanTokens,
     meanAnswerTokens: card?.tokens?.completion.mean ?? null,
     measured: measured ? { tokensPerSecond: measured.result!.tokens_per_second, run: measured.id } : undefined,
-  });
+  };
+  return { ...estimateTraining(input), table: estimateTable(input) };
+}
+
+/** Recipe R4's table: samples (R4's demo 3,000 and this dataset's own count among them) x epochs x batch size, from the same estimate. */
+function estimateTable(input: Parameters<typeof estimateTraining>[0]): NonNullable<TrainEstimate["table"]> {
+  const samples = [...new Set([1_000, 3_000, 10_000, input.trainRows].filter((count) => count > 0))].sort((a, b) => a - b);
+  return samples.flatMap((count) =>
+    [1, 2, 3].flatMap((epochs) =>
+      [2, 4, 8].map((batch) => {
+        const estimate = estimateTraining({ ...input, trainRows: count, request: { ...input.request, epochs, batch_size: batch, max_steps: undefined } });
+        return { samples: count, epochs, batch_size: batch, steps: estimate.steps, seconds: estimate.seconds };
+      }),
+    ),
+  );
 }
 
 export function registerTrainingRoutes(app: FastifyInstance, context: StudioContext): void {

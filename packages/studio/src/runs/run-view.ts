@@ -61,7 +61,8 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
   // run.json says "running" until the engine answers: a killed training process would leave it so for ever.
   const interrupted = !attached.active ? interruptedBecause(runDirectory, record) : undefined;
   const status = interrupted ? "interrupted" : record.status;
-  const hasEval = existsSync(runPath(runDirectory, "evalReport"));
+  const evalKind = existsSync(runPath(runDirectory, "evalReport")) ? "analysis" : existsSync(runPath(runDirectory, "textReport")) ? "text" : null;
+  const hasEval = evalKind !== null;
   let next: string | null = null;
   if (status === "cancelled") next = "stopped with a checkpoint: resume it to continue where it stopped";
   else if (status === "failed") next = `training failed: read the error and the log below, fix the cause, then resume (or start a new run). From a terminal: reviewtune train --resume ${runDirectory}`;
@@ -88,6 +89,7 @@ export function summarizeRun(runDirectory: string, attached: { active: boolean; 
     train_seconds: live?.train_seconds ?? null,
     has_adapter: !!record.result?.adapter_dir,
     has_eval: hasEval,
+    eval_kind: evalKind,
     error: record.error?.message ?? null,
     next,
     log_tail: status === "failed" ? attached.logTail() : [],

@@ -2,7 +2,7 @@
 // confusion matrices, flipped examples, training curves) and blind A/B rating feeding the win rate.
 import { html } from "htm/preact";
 import { useEffect, useState } from "preact/hooks";
-import type { EvalReport, HumanState, RunSummary, StudioReportResponse } from "@reviewtune/contracts";
+import type { EvalReport, HumanState, RunSummary, StudioReportResponse, StudioTextReportResponse, TextEvalReport } from "@reviewtune/contracts";
 import { get, post, type StudioRequestError } from "../api.js";
 import { BarChart, ConfusionMatrix, Empty, ErrorNotice, LineChart, Loading } from "../components.js";
 import { percent } from "../format.js";
@@ -77,12 +77,48 @@ function Human(props: { run: string }) {
   </section>`;
 }
 
+const TEXT_METRICS: Array<[keyof TextEvalReport["systems"][number]["metrics"], string]> = [
+  ["rouge_l", "ROUGE-L"],
+  ["token_f1", "token F1"],
+  ["exact_match", "exact match"],
+  ["embedding_similarity", "embedding similarity"],
+  ["unsupported_attributes", "unsupported attributes (lower is better)"],
+  ["keyword_recall", "keyword recall"],
+  ["yes_no_accuracy", "yes/no accuracy"],
+];
+
+/** A QA or description run (recipes R2, R4): the metrics by system, the verdicts, and each answer beside its reference. */
+function TextEvaluation(props: { run: string }) {
+  const loaded = useLoad<StudioTextReportResponse>(`/runs/${encodeURIComponent(props.run)}/text-report`);
+  if (loaded.error) return html`<${ErrorNotice} error=${loaded.error} />`;
+  if (!loaded.data) return html`<${Loading} what="the report" />`;
+  const { report, answers, total_answers: total } = loaded.data;
+  const systems = report.systems.map((system) => system.name);
+  const figure = (estimate: { value: number | null; low: number | null; high: number | null } | null | undefined) =>
+    !estimate || estimate.value === null ? "–" : `${(100 * estimate.value).toFixed(1)} [${(100 * (estimate.low ?? estimate.value)).toFixed(1)}, ${(100 * (estimate.high ?? estimate.value)).toFixed(1)}]`;
+  const rows = TEXT_METRICS.filter(([key]) => report.systems.some((system) => system.metrics[key] !== null && system.metrics[key] !== undefined));
+  return html`<div>
+    <p class="muted">${report.items} test prompts (${report.tasks.join(", ")}); headline ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}; points with 95% bootstrap intervals.</p>
+    <div class="table-scroll"><table class="data-table headline" data-testid="text-headline">
+      <thead><tr><th scope="col">metric</th>${systems.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
+      <tbody>${rows.map(([key, label]) => html`<tr><th scope="row">${label}</th>${report.systems.map((system) => html`<td>${figure(system.metrics[key] as never)}</td>`)}</tr>`)}</tbody>
+    </table></div>
+    <ul class="checks">${report.comparisons.map((comparison) => html`<li>${comparison.verdict}</li>`)}</ul>
+    <h3>Answers beside the reference <span class="muted">(${answers.length} of ${total})</span></h3>
+    <div class="table-scroll"><table class="data-table side-by-side" data-testid="side-by-side">
+      <thead><tr><th scope="col">prompt</th><th scope="col">reference</th>${systems.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
+      <tbody>${answers.map((row) => html`<tr><td class="prompt">${row.prompt.split("\n").at(-1)}</td><td>${row.reference}</td>${systems.map((name) => html`<td>${row.answers[name] ?? "–"}</td>`)}</tr>`)}</tbody>
+    </table></div>
+  </div>`;
+}
+
 export function EvaluatePage() {
   const runs = useLoad<RunSummary[]>("/runs");
   const evaluated = (runs.data ?? []).filter((run) => run.has_eval);
   const [chosen, setChosen] = useState<string | null>(null);
   const current = evaluated.find((run) => run.id === chosen) ?? evaluated[0];
-  const report = useLoad<StudioReportResponse>(current ? `/runs/${encodeURIComponent(current.id)}/report` : null);
+  const textual = current?.eval_kind === "text";
+  const report = useLoad<StudioReportResponse>(current && !textual ? `/runs/${encodeURIComponent(current.id)}/report` : null);
   if (runs.error) return html`<${ErrorNotice} error=${runs.error} onRetry=${runs.reload} />`;
   if (!runs.data) return html`<${Loading} what="runs" />`;
   if (!current) {
@@ -97,8 +133,9 @@ export function EvaluatePage() {
   const flips = data?.report.comparisons[0];
   return html`<div class="page">
     <div class="toolbar"><label>Run <select value=${current.id} onChange=${(event: Event) => setChosen((event.target as HTMLSelectElement).value)}>${evaluated.map((run) => html`<option value=${run.id}>${run.id}</option>`)}</select></label></div>
+    ${textual ? html`<${TextEvaluation} run=${current.id} />` : null}
     <${ErrorNotice} error=${report.error} />
-    ${!data && !report.error ? html`<${Loading} what="the report" />` : null}
+    ${!data && !report.error && !textual ? html`<${Loading} what="the report" />` : null}
     ${data
       ? html`<p class="muted">${data.report.dataset.items} test items from ${data.report.dataset.reviews} reviews; figures with 95% bootstrap intervals (${data.report.bootstrap_samples} resamples). Unparseable answers count as wrong.</p>
         ${data.report.caveats.map((caveat) => html`<p class="notice empty">${caveat}</p>`)}

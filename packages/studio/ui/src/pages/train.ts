@@ -62,7 +62,23 @@ function EstimatePanel(props: { estimate: TrainEstimate | null; error: StudioReq
       <dt>Time</dt><dd><strong>${seconds(estimate.seconds)}</strong> for ${estimate.steps} steps at ${estimate.tokens_per_second.toFixed(0)} tokens/s${measured?.train_seconds ? html`; <em>measured ${seconds(measured.train_seconds)}</em>` : null}</dd>
     </dl>
     <details><summary>How it is computed</summary><p>${estimate.formula}</p><p>${estimate.basis}.</p></details>
+    ${estimate.table?.length ? html`<${TimeTable} table=${estimate.table} />` : null}
   </div>`;
+}
+
+/** Recipe R4's training-time table: rows samples x epochs, columns batch sizes, from the same estimate. */
+function TimeTable(props: { table: NonNullable<TrainEstimate["table"]> }) {
+  const batches = [...new Set(props.table.map((row) => row.batch_size))];
+  const rows = [...new Map(props.table.map((row) => [`${row.samples}/${row.epochs}`, row])).values()];
+  const cell = (samples: number, epochs: number, batch: number) => props.table.find((row) => row.samples === samples && row.epochs === epochs && row.batch_size === batch);
+  return html`<details open><summary>Training time by samples × epochs × batch size</summary>
+    <div class="table-scroll"><table class="data-table" data-testid="estimate-table">
+      <thead><tr><th scope="col">samples</th><th scope="col">epochs</th>${batches.map((batch) => html`<th scope="col">batch ${batch}</th>`)}</tr></thead>
+      <tbody>${rows.map((row) => html`<tr><td>${row.samples.toLocaleString("en-US")}</td><td>${row.epochs}</td>${batches.map((batch) => {
+        const found = cell(row.samples, row.epochs, batch);
+        return html`<td>${found ? html`${seconds(found.seconds)} <span class="muted">(${found.steps} steps)</span>` : "–"}</td>`;
+      })}</tr>`)}</tbody>
+    </table></div></details>`;
 }
 
 function TrainForm(props: { presets: PresetSummary[]; datasets: DatasetSummary[]; onStarted: (run: RunSummary) => void; engineProblem: string | null }) {
