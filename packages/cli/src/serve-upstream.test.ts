@@ -16,7 +16,8 @@ import { requireEngineEnvironment } from "@reviewtune/core";
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "reviewtune-upstream-"));
 const adapter = join(work, "tuned");
-const unknown = join(work, "unknown-upstream"); // a folder of its own: with --upstream the folder identifies the adapter
+const unknown = join(work, "unknown-upstream");
+const dataset = join(work, "demo-dataset"); // the front's training references (embedded here: the upstream has no embedding model) // a folder of its own: with --upstream the folder identifies the adapter
 const UPSTREAM_KEY = "upstream-secret";
 const FRONT_KEY = "front-secret";
 const processes: ChildProcess[] = [];
@@ -34,7 +35,7 @@ const freePort = () =>
 /** `reviewtune serve ...` as a child; resolves with its base URL once /ready answers 200. */
 async function serve(args: string[]): Promise<string> {
   const port = await freePort();
-  const child = spawn(process.execPath, [bin, "serve", "--port", String(port), "--no-references", ...args], { cwd: work, env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(process.execPath, [bin, "serve", "--port", String(port), ...(args.includes("--references") ? [] : ["--no-references"]), ...args], { cwd: work, env: { ...process.env, NO_COLOR: "1" } });
   processes.push(child);
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -72,8 +73,10 @@ before(async () => {
   const made = spawnSync(python, ["-c", code], { encoding: "utf8", env: { ...process.env, PYTHONPATH: engineSource } });
   assert.equal(made.status, 0, made.stderr);
   cpSync(adapter, unknown, { recursive: true });
+  const demo = spawnSync(process.execPath, [bin, "data", "demo", "--out", dataset, "--reviews", "12"], { cwd: work, encoding: "utf8" });
+  assert.equal(demo.status, 0, demo.stderr);
   upstream = await serve(["--backend", "llamacpp", "--adapter", `tuned=${adapter}`, "--api-key", UPSTREAM_KEY, "--parallel", "2"]);
-  front = await serve(["--upstream", upstream, "--upstream-key", UPSTREAM_KEY, "--adapter", `tuned=${adapter}`, "--adapter", `ghost=${unknown}`, "--api-key", FRONT_KEY]);
+  front = await serve(["--upstream", upstream, "--upstream-key", UPSTREAM_KEY, "--adapter", `tuned=${adapter}`, "--adapter", `ghost=${unknown}`, "--api-key", FRONT_KEY, "--references", dataset]);
 });
 
 after(() => {
@@ -116,6 +119,13 @@ describe("reviewtune serve --upstream (a real second server)", () => {
       .map((line) => JSON.parse(line.slice(6)));
     assert.ok(events.length > 3, "streamed in pieces");
     assert.equal(events.map((event) => event.choices[0]?.delta?.content ?? "").join(""), tunedText);
+
+    // Training references: embedded on the front (the engine's all-MiniLM-L6-v2), the answer from the upstream.
+    const referenced = await post(front, "/v1/chat/completions", question("tuned", { references: { k: 2 } }), FRONT_KEY);
+    assert.equal(referenced.status, 200, JSON.stringify(referenced.json));
+    assert.equal(referenced.json.choices[0].message.content, tunedText);
+    assert.equal(referenced.json.reviewtune.references.length, 2);
+    assert.ok(referenced.json.reviewtune.references[0].similarity > 0 && referenced.json.reviewtune.references[0].answer.length > 0);
 
     const ghost = await post(front, "/v1/chat/completions", question("ghost"), FRONT_KEY);
     assert.equal(ghost.json.choices[0].message.content, baseText, "an adapter the upstream lacks is answered by the base");

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
 import { LlamaCppBackend, TorchBackend, UpstreamBackend, localChatTemplate, type GenerationBackend } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
-import { serveUntilInterrupted, servingGguf, type GgufQuant } from "../engine.js";
+import { serveUntilInterrupted, servingGguf, startEngine, type GgufQuant } from "../engine.js";
 import { modelFromOptions } from "../lib/model-choice.js";
 
 export interface ServeOptions {
@@ -67,8 +67,11 @@ export async function runServe(options: ServeOptions): Promise<void> {
   if (options.upstream) {
     if (options.backend !== "torch" || options.gguf || options.quant) throw new ConfigError("--upstream decodes on the upstream server: drop --backend, --gguf and --quant");
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch, not through an upstream");
-    if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
     const url = upstreamUrl(options.upstream);
+    // Training references need sentence embeddings: the engine computes them here (all-MiniLM-L6-v2
+    // only; the model itself stays on the upstream).
+    references = referenceDataset(options, choice.run?.config.data.train);
+    const embedder = references ? await engineEmbedder(verbose) : undefined;
     const folders = new Map<string, string>();
     for (const { name, dir } of adapters) {
       const other = folders.get(dir);
@@ -84,6 +87,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
       templateOverride: choice.run?.config.data.template,
       localTemplate: () => localChatTemplate(choice.model.source),
       concurrency: options.parallel,
+      embedder,
     });
     console.error(`[serve] decoding on the upstream ${url} (${options.parallel} requests at once); adapters are its model names`);
   } else if (options.backend === "llamacpp") {
@@ -130,6 +134,15 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await serveUntilInterrupted("serve", "finishing queued requests", () => server.close());
 }
 
+/** The engine, for sentence embeddings only (it loads all-MiniLM-L6-v2 on the first request, never the served model). */
+async function engineEmbedder(verbose: boolean): Promise<{ embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>; close(): Promise<void> }> {
+  const engine = await startEngine({ verbose });
+  return {
+    embed: (texts, signal) => engine.request("embed", { model: "all-minilm-l6-v2", texts }, { signal }),
+    close: () => engine.shutdown(),
+  };
+}
+
 /** --upstream as a URL: http(s) only, with a clear message for anything else. */
 function upstreamUrl(value: string): string {
   let url: URL;
@@ -150,7 +163,7 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
     if (!hasDatasetFile(folder, "train")) throw new ConfigError(`--references ${options.references}: no ${DATASET_PATHS.train} there; pass a folder written by \`reviewtune data build\``);
     return folder;
   }
-  if (!options.run || !runTrain || options.upstream) return undefined;
+  if (!options.run || !runTrain) return undefined;
   const folder = resolve(runTrain);
   return existsSync(folder) && statSync(folder).isDirectory() && hasDatasetFile(folder, "train") ? folder : undefined;
 }

@@ -32,6 +32,11 @@ export interface UpstreamBackendOptions {
   concurrency?: number | undefined;
   /** Per upstream call, before the first byte (the request's own timeout and cancel still apply). */
   connectTimeoutMs?: number | undefined;
+  /**
+   * Sentence embeddings computed here (the engine's all-MiniLM-L6-v2), for training references; the
+   * upstreams serve no such model. Absent: no embeddings (and no references).
+   */
+  embedder?: { embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>; close(): Promise<void> } | undefined;
 }
 
 /** The upstream refused or failed a call: its status, code and message (4xx: the client's to fix). */
@@ -60,7 +65,7 @@ interface CompletionChoice {
 
 export class UpstreamBackend implements GenerationBackend {
   readonly name = "upstream" as const;
-  readonly canEmbed = false;
+  readonly canEmbed: boolean;
   readonly concurrency: number;
   state: BackendState = "starting";
   contextLength: number | undefined;
@@ -72,6 +77,7 @@ export class UpstreamBackend implements GenerationBackend {
   constructor(private readonly options: UpstreamBackendOptions) {
     this.root = options.url.replace(/\/+$/, "").replace(/\/v1$/, "");
     this.concurrency = options.concurrency ?? 4;
+    this.canEmbed = options.embedder !== undefined;
   }
 
   get chatTemplate(): ChatTemplate | undefined {
@@ -211,8 +217,9 @@ export class UpstreamBackend implements GenerationBackend {
     };
   }
 
-  async embed(): Promise<{ embeddings: number[][]; tokens: number }> {
-    throw new EngineRequestError("no_embedding_model", "a front over an upstream has no embedding model here", null, null, null);
+  async embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }> {
+    if (!this.options.embedder) throw new EngineRequestError("no_embedding_model", "a front over an upstream has no embedding model here", null, null, null);
+    return this.options.embedder.embed(texts, signal);
   }
 
   /** An adapter is the upstream's model of that name: refused (the registry then falls back, marked) when it does not list it, or lists it as a fallback itself. */
@@ -273,6 +280,7 @@ export class UpstreamBackend implements GenerationBackend {
 
   async close(): Promise<void> {
     this.state = "closed"; // the server drains its queue before closing the backend: nothing is in flight
+    await this.options.embedder?.close();
   }
 
   private isAdapterName(id: string): boolean {
