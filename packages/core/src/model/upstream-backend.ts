@@ -30,7 +30,10 @@ export interface UpstreamBackendOptions {
   localTemplate?: (() => Promise<ChatTemplate | undefined>) | undefined;
   /** Requests sent at once (the front's queue runs this many). */
   concurrency?: number | undefined;
-  /** Per upstream call, before the first byte (the request's own timeout and cancel still apply). */
+  /**
+   * How long a call may wait for the upstream's answer, except completions (a long generation sends
+   * nothing until it is done: the request's own time limit and cancel bound those). Default 30 s.
+   */
   connectTimeoutMs?: number | undefined;
   /**
    * Sentence embeddings computed here (the engine's all-MiniLM-L6-v2), for training references; the
@@ -305,7 +308,7 @@ export class UpstreamBackend implements GenerationBackend {
     const controller = new AbortController();
     const abort = () => controller.abort();
     signal?.addEventListener("abort", abort, { once: true });
-    const timer = setTimeout(abort, this.options.connectTimeoutMs ?? 30_000);
+    const timer = path === "/v1/completions" ? undefined : setTimeout(abort, this.options.connectTimeoutMs ?? 30_000);
     try {
       const response = await fetch(`${this.root}${path}`, {
         method: body === undefined ? "GET" : "POST",
