@@ -3,8 +3,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import type { TrainConfig } from "@reviewtune/contracts";
-import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, cacheRoot, ensureEngineEnvironment, type GenerationBackend, type RunRecord } from "@reviewtune/core";
+import { EMBEDDING_MODEL_ID, type TrainConfig } from "@reviewtune/contracts";
+import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, UpstreamBackend, cacheRoot, ensureEngineEnvironment, localChatTemplate, type GenerationBackend, type RunRecord } from "@reviewtune/core";
+import { baseModelId } from "@reviewtune/server";
 import type { ModelChoice } from "./lib/model-choice.js";
 
 export async function startEngine(options: { verbose?: boolean; install?: boolean } = {}): Promise<EngineClient> {
@@ -156,6 +157,51 @@ export async function backendForRun(
 }
 
 /** The torch engine as a model interface, its log shown as startEngine shows it. */
+/**
+ * The backend of `--upstream` (serve, analyze): the URL checked, the key from --upstream-key or
+ * $REVIEWTUNE_UPSTREAM_KEY, the base under --upstream-model or the model's id, the chat template from
+ * the run or the local model when the upstream does not tell it.
+ */
+export function upstreamBackend(
+  choice: ModelChoice,
+  options: { upstream: string; upstreamKey?: string | undefined; upstreamModel?: string | undefined; adapterNames: ReadonlyMap<string, string>; concurrency: number; embedder?: UpstreamBackendEmbedder | undefined },
+): UpstreamBackend {
+  return new UpstreamBackend({
+    url: upstreamUrl(options.upstream),
+    apiKey: options.upstreamKey ?? process.env.REVIEWTUNE_UPSTREAM_KEY,
+    baseModel: options.upstreamModel,
+    baseId: baseModelId(choice.model.source),
+    adapterNames: options.adapterNames,
+    templateOverride: choice.run?.config.data.template,
+    localTemplate: () => localChatTemplate(choice.model.source),
+    concurrency: options.concurrency,
+    embedder: options.embedder,
+  });
+}
+
+type UpstreamBackendEmbedder = NonNullable<ConstructorParameters<typeof UpstreamBackend>[0]["embedder"]>;
+
+/** The engine, for sentence embeddings only (it loads all-MiniLM-L6-v2 on the first request, never the served model): an upstream front's references. */
+export async function engineEmbedder(verbose: boolean): Promise<UpstreamBackendEmbedder> {
+  const engine = await startEngine({ verbose });
+  return {
+    embed: (texts, signal) => engine.request("embed", { model: EMBEDDING_MODEL_ID, texts }, { signal }),
+    close: () => engine.shutdown(),
+  };
+}
+
+/** --upstream as a URL: http(s) only, with a clear message for anything else. */
+function upstreamUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--upstream ${value} is not a URL`, [], { hint: "e.g. --upstream http://127.0.0.1:8001 (vLLM, llama-server or reviewtune serve)" });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--upstream ${value}: only http:// and https:// servers`);
+  return url.toString();
+}
+
 function torchBackendFor(choice: ModelChoice, verbose: boolean): TorchBackend {
   const shown = verbose || process.env.REVIEWTUNE_VERBOSE === "1";
   return new TorchBackend({

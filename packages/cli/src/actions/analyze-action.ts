@@ -21,17 +21,14 @@ import {
   analyzeWithBackend,
   readRecords,
   resolveColumns,
-  localChatTemplate,
-  UpstreamBackend,
   UpstreamError,
   type GenerationBackend,
   type Rejection,
   type Review,
 } from "@reviewtune/core";
 import { tryParseJson, type ReviewAnalysis } from "@reviewtune/contracts";
-import { baseModelId } from "@reviewtune/server";
 import { modelFromOptions } from "../lib/model-choice.js";
-import { onInterrupt, openModel } from "../engine.js";
+import { onInterrupt, openModel, upstreamBackend } from "../engine.js";
 import { itemProgress } from "../progress.js";
 import { printable } from "../printable.js";
 
@@ -282,14 +279,11 @@ type OutputLine = { id: string; line: number; analysis: unknown } | { id: string
  */
 async function openUpstream(choice: ReturnType<typeof modelFromOptions>, options: AnalyzeOptions): Promise<{ backend: GenerationBackend; adapterDir: string | undefined }> {
   const adapterDir = choice.adapter ? resolve(choice.adapter) : undefined;
-  const backend = new UpstreamBackend({
-    url: options.upstream!,
-    apiKey: options.upstreamKey ?? process.env.REVIEWTUNE_UPSTREAM_KEY,
-    baseModel: options.upstreamModel,
-    baseId: baseModelId(choice.model.source),
+  const backend = upstreamBackend(choice, {
+    upstream: options.upstream!,
+    upstreamKey: options.upstreamKey,
+    upstreamModel: options.upstreamModel,
     adapterNames: new Map(adapterDir && choice.run ? [[adapterDir, choice.run.id]] : []),
-    templateOverride: choice.run?.config.data.template,
-    localTemplate: () => localChatTemplate(choice.model.source),
     concurrency: options.concurrency ?? 8,
   });
   await backend.start();

@@ -3,9 +3,9 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
-import { LlamaCppBackend, TorchBackend, UpstreamBackend, localChatTemplate, type GenerationBackend } from "@reviewtune/core";
+import { LlamaCppBackend, TorchBackend, type GenerationBackend } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
-import { serveUntilInterrupted, servingGguf, startEngine, type GgufQuant } from "../engine.js";
+import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant } from "../engine.js";
 import { modelFromOptions } from "../lib/model-choice.js";
 
 export interface ServeOptions {
@@ -67,7 +67,6 @@ export async function runServe(options: ServeOptions): Promise<void> {
   if (options.upstream) {
     if (options.backend !== "torch" || options.gguf || options.quant) throw new ConfigError("--upstream decodes on the upstream server: drop --backend, --gguf and --quant");
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch, not through an upstream");
-    const url = upstreamUrl(options.upstream);
     // Training references need sentence embeddings: the engine computes them here (all-MiniLM-L6-v2
     // only; the model itself stays on the upstream).
     references = referenceDataset(options, choice.run?.config.data.train);
@@ -78,18 +77,9 @@ export async function runServe(options: ServeOptions): Promise<void> {
       if (other) throw new ConfigError(`--adapter ${name} and ${other} name one folder (${dir}); with --upstream each adapter is the upstream model of its folder's name`, [], { hint: "serve it once, under the name the upstream knows it by" });
       folders.set(dir, name);
     }
-    backend = new UpstreamBackend({
-      url,
-      apiKey: options.upstreamKey ?? process.env.REVIEWTUNE_UPSTREAM_KEY,
-      baseModel: options.upstreamModel,
-      baseId: baseModelId(choice.model.source),
-      adapterNames: folders,
-      templateOverride: choice.run?.config.data.template,
-      localTemplate: () => localChatTemplate(choice.model.source),
-      concurrency: options.parallel,
-      embedder,
-    });
-    console.error(`[serve] decoding on the upstream ${url} (${options.parallel} requests at once); adapters are its model names`);
+    const upstream = upstreamBackend(choice, { upstream: options.upstream, upstreamKey: options.upstreamKey, upstreamModel: options.upstreamModel, adapterNames: folders, concurrency: options.parallel, embedder });
+    backend = upstream;
+    console.error(`[serve] decoding on the upstream ${upstream.url} (${options.parallel} requests at once); adapters are its model names`);
   } else if (options.backend === "llamacpp") {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
@@ -132,27 +122,6 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
   await serveUntilInterrupted("serve", "finishing queued requests", () => server.close());
-}
-
-/** The engine, for sentence embeddings only (it loads all-MiniLM-L6-v2 on the first request, never the served model). */
-async function engineEmbedder(verbose: boolean): Promise<{ embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }>; close(): Promise<void> }> {
-  const engine = await startEngine({ verbose });
-  return {
-    embed: (texts, signal) => engine.request("embed", { model: "all-minilm-l6-v2", texts }, { signal }),
-    close: () => engine.shutdown(),
-  };
-}
-
-/** --upstream as a URL: http(s) only, with a clear message for anything else. */
-function upstreamUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`--upstream ${value} is not a URL`, [], { hint: "e.g. --upstream http://127.0.0.1:8001 (vLLM, llama-server or reviewtune serve)" });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`--upstream ${value}: only http:// and https:// servers`);
-  return url.toString();
 }
 
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */

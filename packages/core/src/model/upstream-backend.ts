@@ -74,11 +74,12 @@ export class UpstreamBackend implements GenerationBackend {
   contextLength: number | undefined;
   private template: ChatTemplate | undefined;
   private base = "";
-  private readonly root: string;
+  /** The upstream's address, without /v1. */
+  readonly url: string;
   private tokenize = true;
 
   constructor(private readonly options: UpstreamBackendOptions) {
-    this.root = options.url.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.url = options.url.replace(/\/+$/, "").replace(/\/v1$/, "");
     this.concurrency = options.concurrency ?? 4;
     this.canEmbed = options.embedder !== undefined;
   }
@@ -93,7 +94,7 @@ export class UpstreamBackend implements GenerationBackend {
       const ids = models.map((model) => model.id);
       const wanted = this.options.baseModel ?? (ids.includes(this.options.baseId) ? this.options.baseId : ids.find((id) => !this.isAdapterName(id)));
       if (!wanted || !ids.includes(wanted)) {
-        throw new ConfigError(`the upstream ${this.root} does not serve ${wanted ? `a model named "${wanted}"` : "any model"} (it lists: ${ids.join(", ") || "nothing"})`, [], {
+        throw new ConfigError(`the upstream ${this.url} does not serve ${wanted ? `a model named "${wanted}"` : "any model"} (it lists: ${ids.join(", ") || "nothing"})`, [], {
           hint: "name the upstream's base model with --upstream-model",
         });
       }
@@ -230,7 +231,7 @@ export class UpstreamBackend implements GenerationBackend {
     const name = this.options.adapterNames.get(dir);
     const model = (await this.models()).find((entry) => entry.id === name);
     if (!name || !model) {
-      throw new EngineRequestError("adapter_not_upstream", `the upstream ${this.root} serves no model named "${name}" for ${dir}`, null, dir, `start the upstream with this adapter under that name (vLLM: --lora-modules ${name}=<dir>)`);
+      throw new EngineRequestError("adapter_not_upstream", `the upstream ${this.url} serves no model named "${name}" for ${dir}`, null, dir, `start the upstream with this adapter under that name (vLLM: --lora-modules ${name}=<dir>)`);
     }
     if (model.reviewtune?.status === "fallback") {
       throw new EngineRequestError("adapter_upstream_fallback", `the upstream answers "${name}" with its base model (${model.reviewtune.error?.code ?? "fallback"})`, null, dir, null);
@@ -310,7 +311,7 @@ export class UpstreamBackend implements GenerationBackend {
     signal?.addEventListener("abort", abort, { once: true });
     const timer = path === "/v1/completions" ? undefined : setTimeout(abort, this.options.connectTimeoutMs ?? 30_000);
     try {
-      const response = await fetch(`${this.root}${path}`, {
+      const response = await fetch(`${this.url}${path}`, {
         method: body === undefined ? "GET" : "POST",
         headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -322,7 +323,7 @@ export class UpstreamBackend implements GenerationBackend {
     } catch (error) {
       clearTimeout(timer);
       if (error instanceof UpstreamError || signal?.aborted) throw error;
-      throw new UpstreamError(502, "upstream_unavailable", `the upstream ${this.root} did not answer ${path}: ${(error as Error).message}`);
+      throw new UpstreamError(502, "upstream_unavailable", `the upstream ${this.url} did not answer ${path}: ${(error as Error).message}`);
     } finally {
       signal?.removeEventListener("abort", abort);
     }
@@ -343,7 +344,7 @@ export class UpstreamBackend implements GenerationBackend {
       // not JSON: the text itself is the message
     }
     if (response.status === 401 || response.status === 403) {
-      return new UpstreamError(502, "upstream_unauthorized", `the upstream ${this.root} refused this server's key (${response.status} on ${path}): ${message}`);
+      return new UpstreamError(502, "upstream_unauthorized", `the upstream ${this.url} refused this server's key (${response.status} on ${path}): ${message}`);
     }
     return new UpstreamError(response.status >= 500 ? 502 : response.status, code, response.status >= 500 ? `the upstream failed (${response.status} on ${path}): ${message}` : message, param);
   }
