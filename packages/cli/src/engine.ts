@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { EMBEDDING_MODEL_ID, type TrainConfig } from "@reviewtune/contracts";
-import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, UpstreamBackend, cacheRoot, ensureEngineEnvironment, localChatTemplate, type GenerationBackend, type RunRecord } from "@reviewtune/core";
+import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, UpstreamBackend, cacheRoot, ensureEngineEnvironment, localChatTemplate, type GenerationBackend, type KvCacheType, type RunRecord } from "@reviewtune/core";
 import { baseModelId } from "@reviewtune/server";
 import type { ModelChoice } from "./lib/model-choice.js";
 
@@ -125,6 +125,7 @@ export async function backendForRun(
     engine?: EngineClient;
     parallel?: number;
     contextPerSequence?: number;
+    kvCache?: KvCacheType | undefined;
     say?: (line: string) => void;
   },
 ): Promise<LlamaCppBackend | undefined> {
@@ -146,6 +147,7 @@ export async function backendForRun(
       templateOverride: run?.config.data.template,
       ...(options.parallel ? { parallel: options.parallel } : {}),
       ...(options.contextPerSequence ? { contextPerSequence: options.contextPerSequence } : {}),
+      ...(options.kvCache ? { kvCache: options.kvCache } : {}),
     });
     await backend.start();
     return backend;
@@ -221,7 +223,7 @@ function torchBackendFor(choice: ModelChoice, verbose: boolean): TorchBackend {
  */
 export async function openModel(
   choice: ModelChoice,
-  options: { backend: string; quant?: string | undefined; verbose?: boolean | undefined; parallel?: number; contextPerSequence?: number },
+  options: { backend: string; quant?: string | undefined; verbose?: boolean | undefined; parallel?: number; contextPerSequence?: number; kvCache?: KvCacheType | undefined },
 ): Promise<{ backend: GenerationBackend; adapterDir: string | undefined }> {
   const llama = await backendForRun(choice.run, {
     backend: options.backend,
@@ -229,6 +231,7 @@ export async function openModel(
     model: choice.model,
     ...(options.parallel ? { parallel: options.parallel } : {}),
     ...(options.contextPerSequence ? { contextPerSequence: options.contextPerSequence } : {}),
+    kvCache: options.kvCache,
   });
   const backend: GenerationBackend = llama ?? torchBackendFor(choice, options.verbose ?? false);
   try {

@@ -23,6 +23,7 @@ import {
   resolveColumns,
   UpstreamError,
   type GenerationBackend,
+  type KvCacheType,
   type Rejection,
   type Review,
 } from "@reviewtune/core";
@@ -39,6 +40,7 @@ export interface AnalyzeOptions {
   model?: string;
   backend: string;
   quant?: string;
+  kvCache?: KvCacheType;
   batchSize: number;
   column: Record<string, string>;
   maxChars: number;
@@ -170,7 +172,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
   console.error(`starting the model ${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""}...`);
   const { backend, adapterDir } = options.upstream
     ? await openUpstream(choice, options)
-    : await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, contextPerSequence: LLAMACPP_CONTEXT });
+    : await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose, contextPerSequence: LLAMACPP_CONTEXT, kvCache: options.kvCache });
   const batchSize = options.upstream ? Math.max(options.batchSize, options.concurrency ?? 8) : options.batchSize;
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "keeping every finished line; rerun the same command to continue");
