@@ -63,6 +63,8 @@ def train_config(model: Path, **overrides) -> dict:
             "packing": "padding_free",
             "logging_steps": 1,
             "threads": 0,
+            # The same arithmetic on every machine (auto is bf16 where the CPU has it); bf16 has its own tests.
+            "precision": "fp32",
         },
         "evaluation": {"strategy": "epoch"},
         "checkpoints": {"keep": 2},

@@ -427,3 +427,44 @@ def test_activation_checkpointing_is_on_in_the_model_that_trains(tmp_path, tiny_
     monkeypatch.setattr(train_module.Trainer, "training_step", spy)
     run_train(tmp_path, train_config(tiny_model, training={"max_steps": 1, "activation_checkpointing": True}), eval_rows=False)
     assert seen["checkpointing"] is True
+
+
+def test_precision_auto_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
+    assert train_module.resolve_precision("fp32") == "fp32"
+    assert train_module.resolve_precision("bf16") == "bf16"
+    monkeypatch.setattr(train_module, "native_bf16", lambda: True)
+    assert train_module.resolve_precision("auto") == ("fp32" if torch.cuda.is_available() else "bf16")
+    monkeypatch.setattr(train_module, "native_bf16", lambda: False)
+    assert train_module.resolve_precision("auto") == "fp32"
+
+
+def test_a_bf16_run_learns_the_fp32_curve_within_bfloat16s_precision_and_says_so(tmp_path, tiny_model):
+    """bf16 autocast computes the matmuls in bfloat16 (8 bits of mantissa): the curve is the fp32
+    one's to a few percent, not to float tolerance, and the weights stay float32."""
+    (tmp_path / "fp32").mkdir()
+    (tmp_path / "bf16").mkdir()
+    fp32, _, fp32_dir = run_train(tmp_path / "fp32", train_config(tiny_model, training={"max_steps": 6}))
+    bf16, _, bf16_dir = run_train(tmp_path / "bf16", train_config(tiny_model, training={"max_steps": 6, "precision": "bf16"}))
+    assert (fp32["precision"], bf16["precision"]) == ("fp32", "bf16")
+    fp32_losses = [record["loss"] for record in metrics(fp32_dir, "train")]
+    bf16_losses = [record["loss"] for record in metrics(bf16_dir, "train")]
+    assert bf16_losses != fp32_losses  # it did compute in bf16
+    assert bf16_losses == pytest.approx(fp32_losses, rel=0.05)
+    assert bf16_losses[-1] < bf16_losses[0] * 0.8
+    assert bf16["final_eval_loss"] == pytest.approx(fp32["final_eval_loss"], rel=0.05)
+    from safetensors.torch import load_file
+
+    assert {tensor.dtype for tensor in load_file(bf16_dir / "adapter" / "adapter_model.safetensors").values()} == {torch.float32}
+
+
+def test_a_time_budget_times_its_steps_in_the_runs_precision(tmp_path, tiny_model, monkeypatch):
+    seen = []
+    original = train_module.time_one_step
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1] if len(args) > 7 else kwargs.get("bf16"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "time_one_step", spy)
+    run_train(tmp_path, train_config(tiny_model, training={"time_budget_seconds": 30, "precision": "bf16"}))
+    assert seen == [True]

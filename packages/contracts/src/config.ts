@@ -124,6 +124,14 @@ export const TrainingConfigSchema = z.strictObject({
    * third more compute (`bench train` prints both).
    */
   activation_checkpointing: z.boolean().default(false),
+  /**
+   * The matmuls' precision: bf16 runs the forward and backward passes under bfloat16 autocast (the
+   * weights, LoRA's included, and the optimizer stay fp32); fp32 computes in float32 throughout. auto:
+   * bf16 where the CPU computes it natively (AVX512-BF16 or AMX, where oneDNN's bf16 matmul is 2.4x its
+   * fp32 one), fp32 elsewhere (older CPUs, and GPUs, where bf16 is a choice left to the config). The
+   * run's result records the one used.
+   */
+  precision: z.enum(["auto", "fp32", "bf16"]).default("auto"),
   logging_steps: z.number().int().positive().default(1),
   /** CPU threads for torch; 0 = all cores. */
   threads: z.number().int().nonnegative().default(0),

@@ -362,6 +362,8 @@ export const TrainResultSchema = z.object({
   train_seconds: z.number(),
   tokens_per_second: z.number(),
   seconds_per_step: z.number(),
+  /** training.precision as computed (auto resolved); absent in runs from before the setting: fp32. */
+  precision: z.enum(["fp32", "bf16"]).optional(),
   peak_memory_bytes: z.number().int(),
   /**
    * Memory after each stage of the job (CUDA allocations on a GPU, resident memory on a CPU) and the

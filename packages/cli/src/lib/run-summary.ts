@@ -8,7 +8,7 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   console.log(`\nrun ${record.id}: ${record.status} at step ${result.global_step}/${result.max_steps}${result.resumed_from_step !== null ? ` (resumed from step ${result.resumed_from_step})` : ""}`);
   console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
   console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
-  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
+  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s${result.precision ? ` in ${result.precision}` : ""}, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
   if (result.distributed) {
     const spread = result.distributed;
     console.log(`  ${spread.world_size} processes (${spread.nnodes > 1 ? `${spread.nnodes} nodes x ${spread.nproc_per_node}, ` : ""}${spread.strategy}, ${spread.backend}, ${spread.mode})`);

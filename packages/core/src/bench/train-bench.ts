@@ -3,7 +3,9 @@
 // example padded to max_length, logits everywhere), and our recipe with activation checkpointing (the
 // memory it saves, the speed it costs), on the same review-length data, same seed, same steps, each in
 // a fresh engine process so peak memory is its own, with where each job's memory went stage by stage;
-// last, our recipe under glibc's malloc, to show what the engine's allocator (TCMalloc) saves.
+// our recipe in fp32, to show what bf16 autocast gives where the CPU computes bf16 natively (the
+// config's precision auto); last, our recipe under glibc's malloc, to show what the engine's
+// allocator (TCMalloc) saves.
 // Prints figures; asserts nothing.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +15,10 @@ import { EngineClient } from "../engine/client.js";
 import { startRun } from "../train/train-run.js";
 
 export interface BenchVariant {
+  key: "ours" | "everywhere" | "naive" | "fp32" | "checkpointed" | "glibc";
   name: string;
+  /** training.precision: the base config's (auto) unless the variant is about it. */
+  precision?: TrainConfig["training"]["precision"];
   packing: TrainConfig["training"]["packing"];
   logits: TrainConfig["training"]["logits"];
   activationCheckpointing: boolean;
@@ -33,11 +38,12 @@ export interface TrainBenchOptions {
 
 export async function benchTrain(options: TrainBenchOptions): Promise<BenchVariant[]> {
   const variants: Array<Omit<BenchVariant, "result">> = [
-    { name: "reviewtune (padding-free, labelled logits)", packing: "padding_free", logits: "labelled", activationCheckpointing: false },
-    { name: "padding-free, logits everywhere", packing: "padding_free", logits: "all", activationCheckpointing: false },
-    { name: "naive (pad to max_length)", packing: "pad_to_max_length", logits: "all", activationCheckpointing: false },
-    { name: "reviewtune + activation checkpointing", packing: "padding_free", logits: "labelled", activationCheckpointing: true },
-    { name: "reviewtune, glibc malloc", packing: "padding_free", logits: "labelled", activationCheckpointing: false, allocator: "system" },
+    { key: "ours", name: "reviewtune (padding-free, labelled logits)", packing: "padding_free", logits: "labelled", activationCheckpointing: false },
+    { key: "everywhere", name: "padding-free, logits everywhere", packing: "padding_free", logits: "all", activationCheckpointing: false },
+    { key: "naive", name: "naive (pad to max_length, fp32)", packing: "pad_to_max_length", logits: "all", activationCheckpointing: false, precision: "fp32" },
+    { key: "fp32", name: "reviewtune in fp32", packing: "padding_free", logits: "labelled", activationCheckpointing: false, precision: "fp32" },
+    { key: "checkpointed", name: "reviewtune + activation checkpointing", packing: "padding_free", logits: "labelled", activationCheckpointing: true },
+    { key: "glibc", name: "reviewtune, glibc malloc", packing: "padding_free", logits: "labelled", activationCheckpointing: false, allocator: "system" },
   ];
   const runsDirectory = options.keepRuns ?? mkdtempSync(join(tmpdir(), "reviewtune-bench-"));
   const results: BenchVariant[] = [];
@@ -47,7 +53,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<BenchVaria
       const config: TrainConfig = {
         ...options.base,
         name: `bench-${variant.packing}-${variant.logits}${variant.activationCheckpointing ? "-checkpointed" : ""}`,
-        training: { ...options.base.training, packing: variant.packing, logits: variant.logits, activation_checkpointing: variant.activationCheckpointing, max_steps: options.steps },
+        training: { ...options.base.training, packing: variant.packing, logits: variant.logits, activation_checkpointing: variant.activationCheckpointing, max_steps: options.steps, ...(variant.precision ? { precision: variant.precision } : {}) },
         evaluation: { strategy: "no" },
         early_stopping: undefined,
         checkpoints: { keep: 1 },
@@ -71,6 +77,7 @@ const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
 export function formatBench(results: BenchVariant[]): string {
   const rows = results.map(({ name, ranWith, result }) => [
     name,
+    result.precision ?? "fp32",
     ranWith ?? "-",
     result.tokens_per_second.toFixed(1),
     result.seconds_per_step.toFixed(2),
@@ -78,17 +85,19 @@ export function formatBench(results: BenchVariant[]): string {
     result.final_eval_loss?.toFixed(4) ?? "-",
     String(result.train_tokens),
   ]);
-  const header = ["recipe", "allocator", "tokens/s", "s/step", "peak GiB", "eval loss", "train tokens"];
+  const header = ["recipe", "precision", "allocator", "tokens/s", "s/step", "peak GiB", "eval loss", "train tokens"];
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
   const out = [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)];
-  const [ours, everywhere, naive, checkpointed, glibc] = results;
+  const find = (key: BenchVariant["key"]) => results.find((variant) => variant.key === key);
+  const [ours, everywhere, naive, fp32, checkpointed, glibc] = (["ours", "everywhere", "naive", "fp32", "checkpointed", "glibc"] as const).map(find);
   const versus = (other: BenchVariant, label: string) =>
     `vs ${label}: ${(ours!.result.tokens_per_second / other.result.tokens_per_second).toFixed(2)}x tokens/s, ` +
     `${(other.result.seconds_per_step / ours!.result.seconds_per_step).toFixed(2)}x time per step, ` +
     `peak memory ${gib(ours!.result.peak_memory_bytes)} vs ${gib(other.result.peak_memory_bytes)} GiB; ` +
     `eval loss difference ${Math.abs((ours!.result.final_eval_loss ?? 0) - (other.result.final_eval_loss ?? 0)).toExponential(2)}`;
   if (ours && everywhere && naive) out.push("", versus(everywhere, "logits everywhere"), versus(naive, "naive"));
+  if (ours && fp32 && ours.result.precision !== fp32.result.precision) out.push(versus(fp32, "the same recipe in fp32"));
   if (ours && checkpointed) {
     out.push(
       `activation checkpointing (--set training.activation_checkpointing=true): peak memory ${gib(checkpointed.result.peak_memory_bytes)} vs ${gib(ours.result.peak_memory_bytes)} GiB, ` +
