@@ -14,6 +14,8 @@ Only the CPU takes this path; on a GPU torch's fused dropout kernel is already c
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -35,9 +37,7 @@ class _MaskedScale(torch.autograd.Function):
 
 def dropout_mask(shape: torch.Size, threshold: int) -> torch.Tensor:
     """A boolean keep-mask: True where 15 uniform random bits are at least `threshold` (of 32768)."""
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     # random_() on int32 fills [0, 2^31): the low 16 bits and the high 15 bits of each draw are
     # uniform; 15 bits of each half serve one element.
     bits = torch.empty((count + 1) // 2, dtype=torch.int32).random_().view(torch.int16)[:count]

@@ -675,6 +675,7 @@ class TrainJob:
     checkpoints_keep: int
     checkpoints_every: int | None
     label_names: list[str] | None  # task "classify"; None for "generate"
+    bf16: bool  # the passes run under bfloat16 autocast (training.precision, resolved by resolve_precision)
     launch: distributed.Launch | None  # several processes (config.distributed); None for one
     run_dir: Path
     train_file: str
@@ -699,6 +700,7 @@ class TrainJob:
             checkpoints_keep=config["checkpoints"]["keep"],
             checkpoints_every=config["checkpoints"].get("every_steps"),
             label_names=label_names,
+            bf16=resolve_precision(config["training"].get("precision", "auto")) == "bf16",
             launch=distributed.Launch.of(config),
             run_dir=Path(params["run_dir"]),
             train_file=params["train_file"],
@@ -709,11 +711,6 @@ class TrainJob:
     @property
     def classify(self) -> bool:
         return self.label_names is not None
-
-    @property
-    def bf16(self) -> bool:
-        """Whether the passes run under bfloat16 autocast (training.precision, resolved by resolve_precision)."""
-        return resolve_precision(self.training.precision) == "bf16"
 
     @property
     def checkpoints_dir(self) -> Path:

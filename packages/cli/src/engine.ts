@@ -158,7 +158,6 @@ export async function backendForRun(
   }
 }
 
-/** The torch engine as a model interface, its log shown as startEngine shows it. */
 /**
  * The backend of `--upstream` (serve, analyze): the URL checked, the key from --upstream-key or
  * $REVIEWTUNE_UPSTREAM_KEY, the base under --upstream-model or the model's id, the chat template from
@@ -204,6 +203,7 @@ function upstreamUrl(value: string): string {
   return url.toString();
 }
 
+/** The torch engine as a model interface, its log shown as startEngine shows it. */
 function torchBackendFor(choice: ModelChoice, verbose: boolean): TorchBackend {
   const shown = verbose || process.env.REVIEWTUNE_VERBOSE === "1";
   return new TorchBackend({

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
-import { LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
+import { DEFAULT_KV_CACHE, LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
 import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant } from "../engine.js";
 import { modelFromOptions } from "../lib/model-choice.js";
@@ -87,7 +87,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
     backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel, threads: options.threads, ...(options.kvCache ? { kvCache: options.kvCache } : {}), ...(options.mergeAdapters === false ? { mergeAdapters: false } : {}) });
     const adapters = options.mergeAdapters === false ? "applied as GGUF LoRA at run time" : "converted to GGUF LoRA and, over a base under 1 GiB, merged into a copy of it when loaded (--no-merge-adapters: applied at run time)";
-    console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once${options.threads ? `, ${options.threads} threads` : ""}, ${options.kvCache ?? "q8_0"} key/value cache); adapters are ${adapters}`);
+    console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once${options.threads ? `, ${options.threads} threads` : ""}, ${options.kvCache ?? DEFAULT_KV_CACHE} key/value cache); adapters are ${adapters}`);
   } else {
     references = referenceDataset(options, choice.run?.config.data.train);
     backend = new TorchBackend({

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { KV_CACHE_TYPES } from "@reviewtune/core";
+import { DEFAULT_KV_CACHE, KV_CACHE_TYPES } from "@reviewtune/core";
 import { COLUMN_FIELDS, collectColumn, positiveInteger } from "./shared.js";
 import type { AnalyzeOptions } from "../actions/analyze-action.js";
 
@@ -13,7 +13,7 @@ export function registerAnalyze(program: Command): void {
     .option("--model <source>", "without --run: the model that answers", "smollm2-135m-instruct")
     .option("--backend <name>", "auto (llama.cpp when the model has a GGUF: an adapter run or a base model; else torch), llamacpp or torch", "auto")
     .option("--quant <type>", "with the llama.cpp path: q8_0 (default), q4_0 or source (the base GGUF as it is)")
-    .addOption(new Option("--kv-cache <type>", "with the llama.cpp path: the key/value cache's type, q8_0 (half the memory) or f16").choices(KV_CACHE_TYPES).default("q8_0"))
+    .addOption(new Option("--kv-cache <type>", "with the llama.cpp path: the key/value cache's type, q8_0 (half the memory) or f16").choices(KV_CACHE_TYPES).default(DEFAULT_KV_CACHE))
     .option("--upstream <url>", "decode on an OpenAI-compatible server (a vLLM cluster, llama-server, reviewtune serve) instead of here; a --run's adapter must be served there under the run's id")
     .option("--upstream-key <key>", "the upstream's API key (default: $REVIEWTUNE_UPSTREAM_KEY)")
     .option("--upstream-model <name>", "the base model's name upstream (default: --model's id when the upstream lists it)")

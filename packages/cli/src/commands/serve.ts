@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { KV_CACHE_TYPES } from "@reviewtune/core";
+import { DEFAULT_KV_CACHE, KV_CACHE_TYPES } from "@reviewtune/core";
 import { GGUF_QUANTS } from "../engine.js";
 import { collect, positiveInteger } from "./shared.js";
 import type { ServeOptions } from "../actions/serve-action.js";
@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
     .option("--gguf <file>", "llamacpp: the base model's GGUF (default: the one the base is loaded from, e.g. the embedded model's)")
     .addOption(new Option("--quant <type>", "llamacpp: serve the base GGUF requantized to this type, made once and cached (default: q8_0 for the model's own GGUF, faster on CPU than its Q4_1 with the same answers; q4_0 is faster still but changes answers, see export --format gguf-lora; source for a --gguf file)").choices(GGUF_QUANTS))
     .option("--parallel <n>", "llamacpp: sequences decoded together (requests served at once)", positiveInteger("--parallel"), 4)
-    .addOption(new Option("--kv-cache <type>", "llamacpp: the key/value cache's type: q8_0 (keys and values at 8 bits, flash attention: about half the cache's memory, 5% slower) or f16 (llama.cpp's default)").choices(KV_CACHE_TYPES).default("q8_0"))
+    .addOption(new Option("--kv-cache <type>", "llamacpp: the key/value cache's type: q8_0 (keys and values at 8 bits, flash attention: about half the cache's memory, 5% slower) or f16 (llama.cpp's default)").choices(KV_CACHE_TYPES).default(DEFAULT_KV_CACHE))
     .option("--no-merge-adapters", "llamacpp: apply adapters as GGUF LoRA at run time instead of merging each into a copy of a base under 1 GiB (less memory, exact adapter weights; decoding about a quarter slower)")
     .option("--threads <n>", "CPU threads for generation, one budget shared by all llama.cpp contexts (torch: the engine's threads); lower it when something else computes beside, e.g. a training (default: the cores, at most the physical ones for llama.cpp)", positiveInteger("--threads"))
     .option("--runs-dir <dir>", "where POST /admin/adapters finds runs by id (default: the folder holding --run, else ./runs)")

@@ -59,6 +59,7 @@ export interface LlamaCppBackendOptions {
  */
 export const KV_CACHE_TYPES = ["q8_0", "f16"] as const;
 export type KvCacheType = (typeof KV_CACHE_TYPES)[number];
+export const DEFAULT_KV_CACHE: KvCacheType = "q8_0";
 
 /** Same meaning as the torch backend's: below this the adapter changes nothing a user could see. */
 const NO_EFFECT_THRESHOLD = 1e-4;
@@ -941,7 +942,7 @@ export class LlamaCppBackend implements GenerationBackend {
 
   /** createContext's cache options for options.kvCache. */
   private kvCacheOptions(): { flashAttention?: boolean; experimentalKvCacheKeyType?: "Q8_0"; experimentalKvCacheValueType?: "Q8_0" } {
-    if ((this.options.kvCache ?? "q8_0") === "f16") return {};
+    if ((this.options.kvCache ?? DEFAULT_KV_CACHE) === "f16") return {};
     return { flashAttention: true, experimentalKvCacheKeyType: "Q8_0", experimentalKvCacheValueType: "Q8_0" };
   }
 
