@@ -40,17 +40,23 @@ def embed(params: dict) -> dict:
     name = params.get("model", "all-minilm-l6-v2")
     model, tokenizer = _load(name)
     texts: list[str] = params["texts"]
-    vectors: list[list[float]] = []
     tokens = 0
     batch_size = params.get("batch_size", 32)
+    # Batches of texts of like length (longest first, as sentence-transformers does): a batch is
+    # padded to its longest text, so mixed lengths would spend most of the work on padding.
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+    order = sorted(range(len(texts)), key=lambda index: -lengths[index])
+    vectors: list[list[float] | None] = [None] * len(texts)
     with torch.inference_mode():
         for offset in range(0, len(texts), batch_size):
-            encoded = tokenizer(texts[offset : offset + batch_size], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            batch = order[offset : offset + batch_size]
+            encoded = tokenizer([texts[index] for index in batch], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
             states = model(**encoded).last_hidden_state
             mask = encoded["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             if params.get("normalize", True):
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            vectors.extend(pooled.tolist())
+            for index, vector in zip(batch, pooled.tolist()):
+                vectors[index] = vector
             tokens += int(encoded["attention_mask"].sum())
     return {"model": name, "embeddings": vectors, "dimensions": len(vectors[0]), "tokens": tokens}
