@@ -44,13 +44,14 @@ def embed(params: dict) -> dict:
     batch_size = params.get("batch_size", 32)
     # Batches of texts of like length (longest first, as sentence-transformers does): a batch is
     # padded to its longest text, so mixed lengths would spend most of the work on padding.
-    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]]
-    order = sorted(range(len(texts)), key=lambda index: -lengths[index])
+    # Each text is tokenized once; a batch is its texts' tokens padded together.
+    encodings = tokenizer(texts, truncation=True, max_length=MAX_TOKENS)
+    order = sorted(range(len(texts)), key=lambda index: -len(encodings["input_ids"][index]))
     vectors: list[list[float] | None] = [None] * len(texts)
     with torch.inference_mode():
         for offset in range(0, len(texts), batch_size):
             batch = order[offset : offset + batch_size]
-            encoded = tokenizer([texts[index] for index in batch], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            encoded = tokenizer.pad({key: [values[index] for index in batch] for key, values in encodings.items()}, return_tensors="pt")
             states = model(**encoded).last_hidden_state
             mask = encoded["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
