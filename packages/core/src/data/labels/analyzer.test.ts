@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NEUTRAL_BAND, analyzeReview, labelFromScore, starsFromScore } from "./analyzer.js";
+import { NEUTRAL_BAND, analyzeReview, createWinkInstance, labelFromScore, starsFromScore } from "./analyzer.js";
 
 describe("analyzeReview (rule-based)", () => {
   it("takes sentiment and stars from the rating when there is one, and says so", () => {
@@ -58,5 +58,19 @@ describe("analyzeReview (rule-based)", () => {
     assert.equal(labelFromScore(NEUTRAL_BAND + 0.01), "positive");
     assert.equal(labelFromScore(-NEUTRAL_BAND - 0.01), "negative");
     assert.deepEqual([-1, -0.6, -0.3, 0, 0.3, 0.6, 1].map(starsFromScore), [1, 1, 2, 3, 4, 5, 5]);
+  });
+});
+
+describe("createWinkInstance", () => {
+  it("makes as many fresh instances as a long build needs, with the same tags and entities", () => {
+    // A build replaces its instance every REVIEWS_PER_WINK_INSTANCE reviews; wink's model module
+    // grew its custom-entity model on every load and failed at the 21st.
+    const text = "The battery life is great but the cheap plastic handle broke.";
+    const first = createWinkInstance();
+    const tags = first.readDoc(text).tokens().out(first.its.pos);
+    let last = first;
+    for (let count = 2; count <= 30; count++) last = createWinkInstance();
+    assert.deepEqual(last.readDoc(text).tokens().out(last.its.pos), tags);
+    assert.deepEqual(last.readDoc(text).customEntities().out(), first.readDoc(text).customEntities().out());
   });
 });

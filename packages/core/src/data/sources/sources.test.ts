@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, DataError } from "../../errors.js";
 import { readRecords, type MalformedRecord, type ReadOptions, type SourceRecord } from "./records.js";
-import { ReviewValidator, cleanText, type Review, type ValidationOptions } from "./reviews.js";
+import { DuplicateIndex, ReviewValidator, cleanText, type Review, type ValidationOptions } from "./reviews.js";
+import { hash } from "node:crypto";
 
 const folder = mkdtempSync(join(tmpdir(), "reviewtune-sources-"));
 const write = (name: string, content: string | Buffer) => {
@@ -153,6 +154,24 @@ describe("ReviewValidator", () => {
     assert.equal(reviews.length, 1);
     assert.equal(counts.malformed, 1);
     assert.equal(rejections[0]!.line, 2);
+  });
+});
+
+describe("DuplicateIndex", () => {
+  it("remembers where each of many digests was first seen, across files, through its table's growth", () => {
+    const index = new DuplicateIndex();
+    const digest = (n: number) => hash("sha256", `review ${n}`, "buffer");
+    const count = 20_000; // the table starts at 1,024 slots: it grows five times
+    for (let n = 0; n < count; n++) assert.equal(index.firstSeen(digest(n), n % 2 ? "b.jsonl" : "a.csv", n + 1), undefined);
+    for (let n = 0; n < count; n += 997) assert.deepEqual(index.firstSeen(digest(n), "c.jsonl", 1), { file: n % 2 ? "b.jsonl" : "a.csv", line: n + 1 });
+    // Digests equal in their first 32 bits (the probe's start) but not after are two reviews.
+    const a = Buffer.alloc(32, 1);
+    const b = Buffer.alloc(32, 1);
+    b[15] = 2;
+    assert.equal(index.firstSeen(a, "d.jsonl", 7), undefined);
+    assert.equal(index.firstSeen(b, "d.jsonl", 8), undefined);
+    assert.deepEqual(index.firstSeen(b, "e.jsonl", 9), { file: "d.jsonl", line: 8 });
+    assert.deepEqual(index.firstSeen(a, "e.jsonl", 9), { file: "d.jsonl", line: 7 });
   });
 });
 
