@@ -18,7 +18,8 @@ import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
 import { extractLargeEnums, withEnumTries } from "./enum-trie.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
-import { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel, type ControlledEvaluateInputItem, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+// Loaded by start(): node-llama-cpp and its bindings (~40 MB resident) are for the commands that serve or ask with a GGUF.
+import type { LlamaGrammarEvaluationState, ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from "node-llama-cpp";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
 import { findStop, safeLength } from "./stop-strings.js";
 
@@ -216,6 +217,8 @@ export class LlamaCppBackend implements GenerationBackend {
   readonly canEmbed = false;
   state: BackendState = "starting";
   private llama: Llama | undefined;
+  /** node-llama-cpp's grammar state constructor, once start() has loaded the module. */
+  private grammarState: ((options: { model: LlamaModel; grammar: LlamaGrammar }) => LlamaGrammarEvaluationState) | undefined;
   /**
    * The base's weights: loaded at start, released when every adapter served is merged into its own
    * model and nothing asked for the base (serving a run: 200 MB of 790 for the embedded model), and
@@ -290,6 +293,8 @@ export class LlamaCppBackend implements GenerationBackend {
       // took all the cores, so the base and an adapter answering together ran twice as many threads as
       // cores, and llama.cpp's threads spin at every barrier while one of them waits for a core (17-28 s
       // instead of 0.4 s for an answer beside a training). See createContext for how it is shared.
+      const { getLlama, LlamaGrammarEvaluationState, LlamaLogLevel } = await import("node-llama-cpp");
+      this.grammarState = (options) => new LlamaGrammarEvaluationState(options);
       this.llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
       this.llama.maxThreads = this.threads;
       this.acceptor = grammarAcceptor(this.llama);
@@ -410,7 +415,7 @@ export class LlamaCppBackend implements GenerationBackend {
       const options = {
         temperature: request.temperature,
         topP: request.topP,
-        ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
+        ...(grammar ? { grammarEvaluationState: this.grammarState!({ model, grammar }) } : {}),
         ...(request.temperature > 0 ? { seed: request.seed } : {}),
         // OpenAI's penalties are llama.cpp's additive ones over the answer so far; penalty 1 switches
         // off the multiplicative repeat penalty node-llama-cpp would otherwise apply (1.1).

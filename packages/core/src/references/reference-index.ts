@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as lancedb from "@lancedb/lancedb";
+// Loaded when an index is opened: LanceDB is a native module (~30 MB resident) most commands never use.
+import type * as lancedb from "@lancedb/lancedb";
 import type { EngineClient } from "../engine/client.js";
 import { DataError } from "../errors.js";
 import { DATASET_PATHS, datasetPath, hasDatasetFile } from "../data/dataset-folder.js";
@@ -72,7 +73,8 @@ export class ReferenceIndex {
         hint: "pass a dataset folder written by `reviewtune data build` or `reviewtune data demo`",
       });
     }
-    return new ReferenceIndex(dataset, await lancedb.connect(datasetPath(dataset, "references")));
+    const { connect } = await import("@lancedb/lancedb");
+    return new ReferenceIndex(dataset, await connect(datasetPath(dataset, "references")));
   }
 
   private async table(): Promise<lancedb.Table | undefined> {

@@ -117,58 +117,62 @@ const plain = (value: string | undefined) => value?.replace(CONTROL_CHARACTERS, 
 /**
  * Where each accepted review's title and text were first seen, across every input of a build (a
  * review repeated in a second file would otherwise land in two splits). The only state of a build
- * that grows with the input: 128 bits of the text's SHA-256 and its file and line, in an
- * open-addressing table of typed arrays (24 bytes a slot, at most 2/3 full: 36-72 bytes a review).
- * Typed arrays keep it off the JavaScript heap, whose garbage collector sizes the heap by what lives
- * on it: with a Map of a million keys there (~75 MB) the build's main thread grew to 300+ MB.
+ * that grows with the input: 96 bits of the text's SHA-256 (two distinct reviews share them with a
+ * chance of 1 in 10^15 among ten million) and the file and line, in an open-addressing table of typed
+ * arrays: 18 bytes a slot, at most 2/3 full, 27-54 bytes a review. Typed arrays keep it off the
+ * JavaScript heap, whose garbage collector sizes the heap by what lives on it: with a Map of a
+ * million keys there (~75 MB) the build's main thread grew to 300+ MB.
  */
 export class DuplicateIndex {
   private readonly files: string[] = [];
-  /** Four 32-bit words of digest per slot; a slot whose location is 0 is empty. */
-  private keys = new Uint32Array(4 * 1024);
-  /** line * FILE_SLOTS + file index + 1 per slot (0: empty). */
-  private locations = new Float64Array(1024);
+  /** Three 32-bit words of digest per slot. */
+  private keys = new Uint32Array(3 * 1024);
+  /** The line + 1 per slot (0: the slot is empty). */
+  private lines = new Uint32Array(1024);
+  /** The file's index in `files` per slot. */
+  private fileIndexes = new Uint16Array(1024);
   private size = 0;
 
   /** Where `digest` was first seen, or undefined after remembering `file`:`line` for it. */
   firstSeen(digest: Buffer, file: string, line: number): { file: string; line: number } | undefined {
-    const words = [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)] as const;
+    const words = [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8)] as const;
     const slot = this.find(words);
-    const first = this.locations[slot]!;
-    if (first !== 0) return { file: this.files[(first - 1) % FILE_SLOTS]!, line: Math.floor((first - 1) / FILE_SLOTS) };
+    if (this.lines[slot] !== 0) return { file: this.files[this.fileIndexes[slot]!]!, line: this.lines[slot]! - 1 };
     let index = this.files.lastIndexOf(file);
     if (index < 0) index = this.files.push(file) - 1;
-    this.keys.set(words, slot * 4);
-    this.locations[slot] = line * FILE_SLOTS + index + 1;
-    if (++this.size * 3 > this.locations.length * 2) this.grow();
+    if (index >= 2 ** 16 || line + 1 >= 2 ** 32) throw new RangeError(`a build reads at most ${2 ** 16} files of at most ${2 ** 32 - 2} lines (${file}:${line})`);
+    this.keys.set(words, slot * 3);
+    this.lines[slot] = line + 1;
+    this.fileIndexes[slot] = index;
+    if (++this.size * 3 > this.lines.length * 2) this.grow();
     return undefined;
   }
 
   /** The slot holding `words`, or the empty slot where they belong (linear probing; the digest is already uniform). */
-  private find(words: readonly [number, number, number, number]): number {
-    const mask = this.locations.length - 1;
+  private find(words: readonly [number, number, number]): number {
+    const mask = this.lines.length - 1;
     for (let slot = words[0] & mask; ; slot = (slot + 1) & mask) {
-      if (this.locations[slot] === 0) return slot;
-      const at = slot * 4;
-      if (this.keys[at] === words[0] && this.keys[at + 1] === words[1] && this.keys[at + 2] === words[2] && this.keys[at + 3] === words[3]) return slot;
+      if (this.lines[slot] === 0) return slot;
+      const at = slot * 3;
+      if (this.keys[at] === words[0] && this.keys[at + 1] === words[1] && this.keys[at + 2] === words[2]) return slot;
     }
   }
 
   private grow(): void {
-    const [keys, locations] = [this.keys, this.locations];
+    const [keys, lines, fileIndexes] = [this.keys, this.lines, this.fileIndexes];
     this.keys = new Uint32Array(keys.length * 2);
-    this.locations = new Float64Array(locations.length * 2);
-    for (let slot = 0; slot < locations.length; slot++) {
-      if (locations[slot] === 0) continue;
-      const words = [keys[slot * 4]!, keys[slot * 4 + 1]!, keys[slot * 4 + 2]!, keys[slot * 4 + 3]!] as const;
+    this.lines = new Uint32Array(lines.length * 2);
+    this.fileIndexes = new Uint16Array(fileIndexes.length * 2);
+    for (let slot = 0; slot < lines.length; slot++) {
+      if (lines[slot] === 0) continue;
+      const words = [keys[slot * 3]!, keys[slot * 3 + 1]!, keys[slot * 3 + 2]!] as const;
       const to = this.find(words);
-      this.keys.set(words, to * 4);
-      this.locations[to] = locations[slot]!;
+      this.keys.set(words, to * 3);
+      this.lines[to] = lines[slot]!;
+      this.fileIndexes[to] = fileIndexes[slot]!;
     }
   }
 }
-/** Files a DuplicateIndex tells apart: a line number times this plus the file's index stays an exact integer to 2^33 lines. */
-const FILE_SLOTS = 2 ** 20;
 
 /** Validates records one at a time (streaming); duplicates are found by a DuplicateIndex, which may be shared by several files' validators. */
 export class ReviewValidator {
