@@ -418,7 +418,7 @@ describe("reviewtune data", () => {
     assert.match(again.stderr, /already exists/);
   });
 
-  it("recipes R2 and R4 on the project's demo catalogue: data demo --kind qa|descriptions -> train the tiny model -> ask", () => {
+  it("recipes R2 and R4 on the project's demo catalogue: data demo --kind qa|descriptions -> train the tiny model (R4 with grounded prompts) -> ask -> eval", () => {
     for (const [kind, task, question] of [
       ["descriptions", "description", "Write a product description for the following product.\n\nTitle: Kestrel Women Teal Silk Slim Fit Dress"],
       ["qa", "qa", "Can the Kestrel teal silk dress go in the washing machine?"],
@@ -430,15 +430,29 @@ describe("reviewtune data", () => {
       assert.deepEqual(Object.keys(card.by_task.train), [task]);
       assert.equal(card.examples, kind === "qa" ? 80 : 40);
       const before = runFolders();
-      const trained = cli(...tinyTrain("--data", out, "--max-steps", "6", "--batch-size", "4", "--set", "training.max_length=192"));
+      // R4 trains with each prompt grounded on its nearest training description (another product's).
+      const grounded = kind === "descriptions";
+      const trained = cli(...tinyTrain("--data", out, "--max-steps", "6", "--batch-size", "4", "--set", `training.max_length=${grounded ? 320 : 192}`, ...(grounded ? ["--grounding", "nearest"] : [])));
       assert.equal(trained.status, 0, trained.stderr);
       const folder = newestRun(before);
       assert.equal(readRun(folder).status, "completed");
+      const trainedPrompts = readFileSync(join(runsDir, folder, "data", "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).prompt as string);
+      assert.equal(trainedPrompts.every((prompt) => prompt.includes("A similar request from the training data and its answer:")), grounded);
+      if (grounded) {
+        assert.match(trained.stderr, /grounding: \d+ training examples indexed/);
+        for (const prompt of trainedPrompts) {
+          // The neighbour is another product: its title differs from the row's own.
+          const titles = [...prompt.matchAll(/Title: (.+)/g)].map((match) => match[1]);
+          assert.equal(titles.length, 2, prompt);
+          assert.notEqual(titles[0], titles[1], prompt);
+        }
+      }
       const losses = readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line)).filter((entry) => entry.kind === "train").map((entry) => entry.loss as number);
       assert.ok(losses.at(-1)! < losses[0]!, `${kind}: loss went from ${losses[0]} to ${losses.at(-1)}`);
       const asked = cli("ask", "--run", join(runsDir, folder), "--max-tokens", "6", question);
       assert.equal(asked.status, 0, asked.stderr);
       assert.ok(asked.stdout.trim().length > 0, `${kind}: an answer`);
+      assert.equal(/\[grounded on the nearest training example of /.test(asked.stderr), grounded, asked.stderr);
 
       // eval picks the text metrics by the dataset's kind: tuned vs base vs retrieval, paired on the headline metric.
       const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "5", "--max-tokens", "8", "--bootstrap", "50");
@@ -452,6 +466,9 @@ describe("reviewtune data", () => {
       const rows = readFileSync(join(runsDir, folder, "eval", "text-answers.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
       const trainingAnswers = new Set(readFileSync(join(out, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).messages.at(-1).content));
       assert.ok(rows.every((row) => trainingAnswers.has(row.answers.retrieval)), "retrieval answers with a training answer");
+      // Grounded: the models were asked with the retrieval answer in the prompt; the report says so.
+      assert.equal(report.grounding?.mode, grounded ? "nearest" : undefined);
+      if (grounded) assert.ok(rows.every((row) => row.prompt.includes(`\nAnswer: ${row.answers.retrieval}\n\nNow this request:\n`)), "each prompt carries the retrieval answer");
       if (kind === "qa") assert.ok(report.systems[0]!.metrics.yes_no_accuracy !== null || rows.every((row) => row.slices.question_type !== "yes/no"));
       // Descriptions add the meaning (embeddings) and the attributes the title does not give, for every system.
       for (const system of report.systems) {

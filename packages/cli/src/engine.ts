@@ -180,7 +180,7 @@ export function upstreamBackend(
   });
 }
 
-type UpstreamBackendEmbedder = NonNullable<ConstructorParameters<typeof UpstreamBackend>[0]["embedder"]>;
+export type UpstreamBackendEmbedder = NonNullable<ConstructorParameters<typeof UpstreamBackend>[0]["embedder"]>;
 
 /** The engine, for sentence embeddings only (it loads all-MiniLM-L6-v2 on the first request, never the served model): an upstream front's references. */
 export async function engineEmbedder(verbose: boolean): Promise<UpstreamBackendEmbedder> {

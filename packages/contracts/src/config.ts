@@ -28,6 +28,10 @@ export const ModelConfigSchema = z.strictObject({
   revision: z.string().min(1).optional(),
 });
 
+/** data.grounding: see DataConfigSchema. */
+export const GROUNDING_MODES = ["none", "nearest"] as const;
+export type GroundingMode = (typeof GROUNDING_MODES)[number];
+
 /** data.balance_max_factor's default: see DataConfigSchema. */
 export const DEFAULT_BALANCE_MAX_FACTOR = 3;
 
@@ -69,6 +73,13 @@ export const DataConfigSchema = z.strictObject({
    * far more and a model that memorises the few negative reviews. 1 = no oversampling.
    */
   balance_max_factor: z.number().min(1).max(100).default(DEFAULT_BALANCE_MAX_FACTOR),
+  /**
+   * nearest: every prompt carries the most similar training example and its answer (all-MiniLM-L6-v2
+   * over the user turns; in training, one of another group), in training, eval, ask, generate and
+   * serve alike. For recipes R2 and R4 (question and description datasets, whose catalogues repeat
+   * themselves); train.jsonl must be a dataset folder's. none: the prompts as they are.
+   */
+  grounding: z.enum(GROUNDING_MODES).default("none"),
 });
 
 export const LoraConfigSchema = z.strictObject({

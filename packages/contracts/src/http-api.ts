@@ -159,7 +159,11 @@ export const TrainingReferenceSchema = z.object({
 export type TrainingReference = z.infer<typeof TrainingReferenceSchema>;
 
 /** The reviewtune block of a chat completion: who answered, and the references when asked for. */
-export const ChatServedBySchema = ServedBySchema.extend({ references: z.array(TrainingReferenceSchema).optional() });
+export const ChatServedBySchema = ServedBySchema.extend({
+  references: z.array(TrainingReferenceSchema).optional(),
+  /** Set when the adapter was trained with grounded prompts: the training example put before the question. */
+  grounding: TrainingReferenceSchema.optional(),
+});
 export type ChatServedBy = z.infer<typeof ChatServedBySchema>;
 
 /** A token and its log-probability, as OpenAI sends it (bytes: the token's UTF-8 bytes). */

@@ -36,6 +36,11 @@ export const TextEvalReportSchema = z.object({
   items: z.number().int().nonnegative(),
   /** The metric a fine-tune must win: ROUGE-L for descriptions, token F1 for answers. */
   headline: z.enum(["rouge_l", "token_f1"]),
+  /**
+   * Present when the run was trained with data.grounding "nearest": the tuned and base models were
+   * asked with each prompt grounded on its nearest training example (the retrieval baseline's answer).
+   */
+  grounding: z.object({ mode: z.literal("nearest"), index: z.string(), mean_similarity: z.number().nullable() }).optional(),
   systems: z.array(z.object({ name: z.string(), description: z.string(), metrics: TextMetricsSchema })),
   /** Paired differences on the headline metric (per item, a minus b), with bootstrap intervals. */
   comparisons: z.array(z.object({ a: z.string(), b: z.string(), metric: z.string(), difference: EstimateSchema, verdict: z.string() })),

@@ -16,6 +16,13 @@ export interface ServerOptions {
   classifiers?: Array<{ name: string; choice: ClassifierChoice }>;
   /** The dataset whose training examples answer `references: true` (indexed at prepare(), incrementally). */
   references?: { dataset: string } | undefined;
+  /**
+   * Adapters trained with grounded prompts (data.grounding: nearest), by name, with the dataset whose
+   * training examples ground each chat question (indexed at prepare()).
+   */
+  grounded?: Array<{ adapter: string; dataset: string }> | undefined;
+  /** Sentence embeddings (all-MiniLM-L6-v2) for references and grounding; default: the backend's own. */
+  embed?: ((texts: string[], signal: AbortSignal) => Promise<{ embeddings: number[][] }>) | undefined;
   /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
   runsDir?: string | undefined;
   /** Required as `Authorization: Bearer <key>` on every route but /health and /ready. */
@@ -51,5 +58,9 @@ export interface ServerContext {
   enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
   /** The training-reference index, once prepare() has brought it up to date. */
   references?: ReferenceIndex;
+  /** The grounding index of each grounded adapter (ServerOptions.grounded), once prepared. */
+  grounding: Map<string, ReferenceIndex>;
+  /** ServerOptions.embed, or the backend's. */
+  embed(texts: string[], signal: AbortSignal): Promise<number[][]>;
   isDraining(): boolean;
 }

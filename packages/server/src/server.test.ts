@@ -64,9 +64,12 @@ before(async () => {
       { name: "corrupt", dir: fixtures.adapters.corrupt },
       { name: "untrained", dir: fixtures.adapters.untrained },
       { name: "missing", dir: `${fixtures.work}/no-such-adapter` },
+      // The same weights, served as a run trained with grounded prompts.
+      { name: "grounded", dir: fixtures.adapters.good },
     ],
     runsDir: fixtures.runsDir,
     references: { dataset: referenceDataset(fixtures.work) },
+    grounded: [{ adapter: "grounded", dataset: referenceDataset(fixtures.work) }],
     classifiers: [{ name: "sentiment-run", choice: { model: { source: fixtures.model, allow_pickle: false }, adapter: fixtures.classifier } }],
     maxTokensLimit: 64,
     bodyLimitBytes: 4096,
@@ -84,7 +87,7 @@ describe("serve: routes", () => {
     assert.equal((await server.app.inject({ method: "GET", url: "/ready" })).statusCode, 200);
     const models = (await server.app.inject({ method: "GET", url: "/v1/models" })).json() as { data: Array<{ id: string; reviewtune: { status: string; error: { code: string } | null; max_abs_logit_diff: number | null } }> };
     const byId = Object.fromEntries(models.data.map((model) => [model.id, model.reviewtune]));
-    assert.deepEqual(Object.keys(byId), ["tiny", "all-minilm-l6-v2", "good", "corrupt", "untrained", "missing"]);
+    assert.deepEqual(Object.keys(byId), ["tiny", "all-minilm-l6-v2", "good", "corrupt", "untrained", "missing", "grounded"]);
     assert.equal(byId.good!.status, "loaded");
     assert.ok(byId.good!.max_abs_logit_diff! > 1e-3, "the probe saw the adapter change the logits");
     assert.equal(byId.corrupt!.error!.code, "corrupt_weights");
@@ -375,6 +378,21 @@ describe("training references (references: true)", () => {
     const first = sseEvents(streamed.payload)[0] as { reviewtune: { references: Array<{ review: string }> } };
     assert.deepEqual(first.reviewtune.references.map((reference) => reference.review).slice(0, 1), ["r2"]);
     assert.equal(first.reviewtune.references.length, 2);
+  });
+
+  it("an adapter trained with grounded prompts is asked with the question's nearest training example; others are not", async () => {
+    const messages = [{ role: "user", content: "How many stars? The blender is loud and it broke within a week." }];
+    const grounded = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "grounded", messages, max_tokens: 4 } });
+    assert.equal(grounded.statusCode, 200, grounded.payload);
+    const neighbour = grounded.json().reviewtune.grounding as { review: string; answer: string; similarity: number };
+    assert.equal(neighbour.review, "r2");
+    assert.equal(neighbour.answer, "Rating: 1/5 stars.");
+    const plain = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "good", messages, max_tokens: 4 } });
+    assert.equal(plain.json().reviewtune.grounding, undefined);
+    // The same weights read the neighbour's question and answer too: a longer prompt.
+    assert.ok(grounded.json().usage.prompt_tokens > plain.json().usage.prompt_tokens + 15, `${grounded.json().usage.prompt_tokens} vs ${plain.json().usage.prompt_tokens}`);
+    const streamed = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "grounded", messages, max_tokens: 2, stream: true } });
+    assert.equal((sseEvents(streamed.payload)[0] as { reviewtune: { grounding: { review: string } } }).reviewtune.grounding.review, "r2");
   });
 
   it("a server without a reference dataset says how to start one; bad options are 400s naming the field", async () => {

@@ -66,6 +66,8 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     metrics,
     queue,
     isDraining: () => draining,
+    grounding: new Map(),
+    embed: async (texts, signal) => (await (options.embed ?? ((batch: string[], stop: AbortSignal) => options.backend.embed(batch, stop)))(texts, signal)).embeddings,
     async enqueue(task, signal) {
       if (draining) throw new ServiceUnavailableError("shutting_down", "the server is shutting down", 5);
       if (queue.size >= resolved.queueCapacity) {
@@ -158,9 +160,15 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
       for (const adapter of options.adapters ?? []) await registry.load(adapter.name, adapter.dir);
       if (options.references) {
         const index = await ReferenceIndex.open(options.references.dataset);
-        const update = await index.update(async (texts) => (await options.backend.embed(texts, new AbortController().signal)).embeddings);
+        const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
         app.log.info(`training references: ${update.total} examples of ${options.references.dataset} (${update.added} embedded now)`);
         context.references = index;
+      }
+      for (const { adapter, dataset } of options.grounded ?? []) {
+        const index = await ReferenceIndex.open(dataset);
+        const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
+        app.log.info(`grounding for ${adapter}: ${update.total} training examples of ${dataset} (${update.added} embedded now)`);
+        context.grounding.set(adapter, index);
       }
     },
     async close() {

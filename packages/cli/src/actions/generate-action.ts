@@ -2,9 +2,9 @@
 // the torch engine, the model's chat template applied by the backend); ask streams tokens to stdout
 // as they come.
 
-import { answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
+import { answerWith, readPromptFile, runGrounding, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
 import { modelFromOptions, type ModelChoice } from "../lib/model-choice.js";
-import { onInterrupt, openModel } from "../engine.js";
+import { engineEmbedder, onInterrupt, openModel, type UpstreamBackendEmbedder } from "../engine.js";
 
 export interface AskOptions {
   run?: string;
@@ -27,27 +27,46 @@ export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "tempera
   batchSize: number;
 }
 
-/** Opens the chosen model (and adapter) on a backend, runs `work`, always closes it. */
+type Ground = <M extends ChatMessage>(conversations: M[][]) => Promise<M[][]>;
+
+/**
+ * Opens the chosen model (and adapter) on a backend, runs `work`, always closes it. A run trained
+ * with grounded prompts (data.grounding: nearest) is asked the same way: `ground` puts each
+ * conversation's nearest training example before its last question (embedded by the torch engine,
+ * or with llama.cpp by an engine started for that alone).
+ */
 async function withModel(
   options: AskOptions | GenerateOptions,
-  work: (context: { backend: GenerationBackend; adapterDir: string | undefined; choice: ModelChoice; signal: AbortSignal }) => Promise<void>,
+  work: (context: { backend: GenerationBackend; adapterDir: string | undefined; choice: ModelChoice; signal: AbortSignal; ground: Ground }) => Promise<void>,
 ): Promise<void> {
   const choice = modelFromOptions(options);
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
+  let embedder: UpstreamBackendEmbedder | undefined;
   try {
-    await work({ backend, adapterDir, choice, signal: controller.signal });
+    let ground: Ground = async (conversations) => conversations;
+    if (choice.run && !options.base && choice.run.config.data.grounding === "nearest") {
+      if (backend.name !== "torch") embedder = await engineEmbedder(options.verbose ?? false);
+      const embed = embedder ?? backend;
+      const grounding = await runGrounding(choice.run, async (texts) => (await embed.embed(texts, controller.signal)).embeddings);
+      if (grounding) {
+        console.error(`[grounded on the nearest training example of ${choice.run.config.data.train}]`);
+        ground = grounding;
+      }
+    }
+    await work({ backend, adapterDir, choice, signal: controller.signal, ground });
   } finally {
     dispose();
+    await embedder?.close();
     await backend.close();
   }
 }
 
 export async function runAsk(prompt: string, options: AskOptions): Promise<void> {
-  await withModel(options, async ({ backend, adapterDir, choice, signal }) => {
+  await withModel(options, async ({ backend, adapterDir, choice, signal, ground }) => {
     console.error(`[${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""} on ${backend.name}]`);
-    const result = await answerWith(backend, [[{ role: "user", content: prompt }]], {
+    const result = await answerWith(backend, await ground([[{ role: "user", content: prompt }]]), {
       adapterDir,
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,
@@ -62,8 +81,8 @@ export async function runAsk(prompt: string, options: AskOptions): Promise<void>
 
 export async function runGenerate(options: GenerateOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
-  await withModel(options, async ({ backend, adapterDir, signal }) => {
-    const result = await answerWith(backend, conversations, {
+  await withModel(options, async ({ backend, adapterDir, signal, ground }) => {
+    const result = await answerWith(backend, await ground(conversations), {
       adapterDir,
       maxNewTokens: options.maxTokens,
       temperature: options.temperature,

@@ -2,10 +2,10 @@
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile } from "@reviewtune/core";
+import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile, type RunRecord } from "@reviewtune/core";
 import { DEFAULT_KV_CACHE, LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
-import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant } from "../engine.js";
+import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant, type UpstreamBackendEmbedder } from "../engine.js";
 import { modelFromOptions } from "../lib/model-choice.js";
 
 export interface ServeOptions {
@@ -62,16 +62,21 @@ export async function runServe(options: ServeOptions): Promise<void> {
     names.add(name);
   }
   const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
+  // A run trained with grounded prompts is served the same way: each chat question to its adapter
+  // gets its nearest training example from the run's dataset folder (checked now, indexed at start).
+  const grounded = groundedAdapter(options, choice.run);
   const log = (level: string, message: string) => console.error(`[serve] ${level}: ${message}`);
   let backend: GenerationBackend;
   let references: string | undefined;
+  /** The engine that embeds grounded questions beside llama.cpp (the torch engine and an upstream's embedder embed their own). */
+  let groundingEmbedder: UpstreamBackendEmbedder | undefined;
   if (options.upstream) {
     if (options.backend !== "torch" || options.gguf || options.quant) throw new ConfigError("--upstream decodes on the upstream server: drop --backend, --gguf and --quant");
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch, not through an upstream");
     // Training references need sentence embeddings: the engine computes them here (all-MiniLM-L6-v2
     // only; the model itself stays on the upstream).
     references = referenceDataset(options, choice.run?.config.data.train);
-    const embedder = references ? await engineEmbedder(verbose) : undefined;
+    const embedder = references || grounded ? await engineEmbedder(verbose) : undefined;
     const folders = new Map<string, string>();
     for (const { name, dir } of adapters) {
       const other = folders.get(dir);
@@ -85,6 +90,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (classifiers.length) throw new ConfigError("a classification run is served by --backend torch (llama.cpp has no classification head here)");
     if (typeof options.references === "string") throw new ConfigError("--references needs --backend torch (the references are embedded by the engine)");
     const gguf = await servingGguf(choice.model, { flag: "--gguf", explicit: options.gguf, quant: options.quant });
+    // llama.cpp has no embedding model: the grounding's embeddings come from an engine of their own.
+    if (grounded) groundingEmbedder = await engineEmbedder(verbose);
     backend = new LlamaCppBackend({ gguf: gguf.file, templateOverride: choice.run?.config.data.template, parallel: options.parallel, threads: options.threads, ...(options.kvCache ? { kvCache: options.kvCache } : {}), ...(options.mergeAdapters === false ? { mergeAdapters: false } : {}) });
     const adapters = options.mergeAdapters === false ? "applied as GGUF LoRA at run time" : "converted to GGUF LoRA and, over a base under 1 GiB, merged into a copy of it when loaded (--no-merge-adapters: applied at run time)";
     console.error(`[serve] llama.cpp backend on ${gguf.file} (${gguf.note}; ${options.parallel} sequences at once${options.threads ? `, ${options.threads} threads` : ""}, ${options.kvCache ?? DEFAULT_KV_CACHE} key/value cache); adapters are ${adapters}`);
@@ -104,6 +111,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
     adapters,
     classifiers,
     references: references ? { dataset: references } : undefined,
+    grounded: grounded ? [grounded] : undefined,
+    embed: groundingEmbedder ? (texts, signal) => groundingEmbedder!.embed(texts, signal) : undefined,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
     apiKey,
     corsOrigins: options.corsOrigin,
@@ -118,11 +127,27 @@ export async function runServe(options: ServeOptions): Promise<void> {
   });
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
+  if (grounded) console.error(`[serve] ${grounded.adapter} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
   await server.prepare();
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
-  await serveUntilInterrupted("serve", "finishing queued requests", () => server.close());
+  await serveUntilInterrupted("serve", "finishing queued requests", async () => {
+    await server.close();
+    await groundingEmbedder?.close();
+  });
+}
+
+/** The served run's adapter and dataset folder when the run was trained with data.grounding: nearest. */
+function groundedAdapter(options: ServeOptions, run: RunRecord | undefined): { adapter: string; dataset: string } | undefined {
+  if (!options.run || !run || run.config.task === "classify" || run.config.data.grounding !== "nearest" || !run.result?.adapter_dir) return undefined;
+  const dataset = resolve(run.config.data.train ?? "");
+  if (!hasDatasetFile(dataset, "train")) {
+    throw new ConfigError(`run ${run.id} was trained with grounded prompts (data.grounding: nearest), and its training folder ${dataset} has no ${DATASET_PATHS.train}: each question is grounded on that folder's examples`, [], {
+      hint: "put the dataset folder back where the run found it (or copy it there), then serve again",
+    });
+  }
+  return { adapter: run.id, dataset };
 }
 
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */

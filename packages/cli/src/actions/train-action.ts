@@ -36,6 +36,7 @@ export interface TrainOptions {
   maxSteps?: number;
   timeBudget?: number;
   lr?: number;
+  grounding?: string;
   batchSize?: number;
   allowPickle?: boolean;
   nprocPerNode?: number;
@@ -55,7 +56,7 @@ export interface TrainOptions {
 
 function overridesFrom(options: TrainOptions): Record<string, unknown> {
   const flags: Record<string, unknown> = {};
-  if (options.data) flags.data = { train: options.data };
+  if (options.data || options.grounding) flags.data = { ...(options.data ? { train: options.data } : {}), ...(options.grounding ? { grounding: options.grounding } : {}) };
   if (options.model || options.allowPickle) flags.model = { ...(options.model ? { source: options.model } : {}), ...(options.allowPickle ? { allow_pickle: true } : {}) };
   if (options.method) flags.method = options.method;
   if (options.task) flags.task = options.task;
@@ -145,6 +146,7 @@ function printPlan(config: TrainConfig, origin: string): void {
   if (config.task !== "classify") {
     const share = (value: number, what: string) => (value >= 1 ? `every ${what} example` : `${Math.round(value * 100)}% of the ${what} examples`);
     console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
+    if (data.grounding === "nearest") console.log("  grounding    nearest: each prompt carries its most similar training example (of another group) and its answer, here and in eval, ask, serve");
   }
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
   const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
@@ -203,7 +205,7 @@ async function train(options: TrainOptions, events: EventSink | undefined): Prom
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort());
   try {
-    const runOptions = { engine, onEvent: progress.onEvent, signal: controller.signal, onRunFolder: (id: string, dir: string) => events?.({ event: "run", id, dir }) };
+    const runOptions = { engine, onEvent: progress.onEvent, signal: controller.signal, onRunFolder: (id: string, dir: string) => events?.({ event: "run", id, dir }), onStatus: (message: string) => console.error(message) };
     const record = options.resume ? await resumeRun(options.resume, runOptions) : await startRun(config!, origin, options.runsDir, runOptions);
     progress.stop();
     events?.({ event: "done", id: record.id, status: record.status });

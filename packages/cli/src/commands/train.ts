@@ -17,6 +17,7 @@ export function registerTrain(program: Command): void {
     .option("--max-steps <n>", "stop after n optimizer steps", positiveInteger("--max-steps"))
     .option("--time-budget <duration>", "train for this long (30m, 1h30m, 90s): the schedule is planned for the steps that fit and the run ends with its best checkpoint", duration("--time-budget"))
     .option("--lr <rate>", "learning rate", finiteNumber("--lr"))
+    .option("--grounding <mode>", "nearest: every prompt carries its most similar training example and answer (questions and descriptions, recipes R2/R4; eval, ask, generate and serve do the same) | none")
     .option("--batch-size <n>", "per-step batch size", positiveInteger("--batch-size"))
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--set <key=value>", "override any config field, e.g. --set lora.r=8 (repeatable)", collectSet)

@@ -162,40 +162,46 @@ export function oversampleByClass<T>(rows: T[], classOf: (row: T) => string | un
   return { rows: [...rows, ...copies], before, after };
 }
 
-export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number): PreparedData {
+/** The rows of a data spec as read from its files (the demo set generated), before the template. */
+export interface SourceRows {
+  train: InstructionRow[];
+  trainFile: string;
+  validation?: InstructionRow[] | undefined;
+  validationFile?: string | undefined;
+}
+
+export function readSourceRows(spec: DataSpec, seed: number): SourceRows {
   if (!spec.train) {
     throw new DataError("no training data: data.train is not set", "data.train", undefined, {
       hint: `pass --data <file.jsonl|folder> (or --data ${BUILTIN_DEMO} for the project's demo set)`,
     });
   }
-  const sentiments = spec.balance === "sentiment" ? new Map<RenderedRow, string>() : undefined;
-  let trainRows: RenderedRow[];
-  let validationRows: RenderedRow[] | undefined;
   if (spec.train === BUILTIN_DEMO) {
-    const rows = makeDemoExamples(spec.demo_reviews, seed).map((example) => ({
-      messages: example.messages,
-      group: example.group,
-      task: example.task,
-    }));
-    trainRows = render(rows, template, BUILTIN_DEMO, sentiments);
-  } else {
-    let trainFile = spec.train;
-    let validationFile = spec.validation;
-    if (existsSync(trainFile) && statSync(trainFile).isDirectory()) {
-      const folder = trainFile;
-      trainFile = datasetPath(folder, "train");
-      if (!validationFile && hasDatasetFile(folder, "validation")) validationFile = datasetPath(folder, "validation");
-    }
-    trainRows = render(readRows(trainFile), template, trainFile, sentiments);
-    if (validationFile) validationRows = render(readRows(validationFile), template, validationFile);
+    const rows = makeDemoExamples(spec.demo_reviews, seed).map((example) => ({ messages: example.messages, group: example.group, task: example.task }));
+    return { train: rows, trainFile: BUILTIN_DEMO };
   }
+  let trainFile = spec.train;
+  let validationFile = spec.validation;
+  if (existsSync(trainFile) && statSync(trainFile).isDirectory()) {
+    const folder = trainFile;
+    trainFile = datasetPath(folder, "train");
+    if (!validationFile && hasDatasetFile(folder, "validation")) validationFile = datasetPath(folder, "validation");
+  }
+  return { train: readRows(trainFile), trainFile, ...(validationFile ? { validation: readRows(validationFile), validationFile } : {}) };
+}
+
+/** Rows rendered with the template, mixed, split and balanced as the spec says; `rows` when already read (and perhaps grounded). */
+export function prepareData(spec: DataSpec, template: ChatTemplate, seed: number, rows: SourceRows = readSourceRows(spec, seed)): PreparedData {
+  const sentiments = spec.balance === "sentiment" ? new Map<RenderedRow, string>() : undefined;
+  let trainRows = render(rows.train, template, rows.trainFile, sentiments);
+  let validationRows = rows.validation && rows.validationFile ? render(rows.validation, template, rows.validationFile) : undefined;
   trainRows = applyMix(trainRows, spec.mix);
   if (validationRows) validationRows = applyMix(validationRows, spec.mix);
   const split = validationRows ? { train: trainRows, validation: validationRows } : splitByGroup(trainRows, spec.validation_fraction, seed);
-  if (!sentiments || sentiments.size === 0) return { ...split, source: spec.train };
+  if (!sentiments || sentiments.size === 0) return { ...split, source: spec.train ?? rows.trainFile };
   const maxFactor = spec.balance_max_factor ?? DEFAULT_BALANCE_MAX_FACTOR;
   const balanced = oversampleByClass(split.train, (row) => sentiments.get(row), maxFactor, seed);
-  return { train: balanced.rows, validation: split.validation, source: spec.train, balance: { by: "sentiment", max_factor: maxFactor, before: balanced.before, after: balanced.after } };
+  return { train: balanced.rows, validation: split.validation, source: spec.train ?? rows.trainFile, balance: { by: "sentiment", max_factor: maxFactor, before: balanced.before, after: balanced.after } };
 }
 
 export function toJsonl(rows: ReadonlyArray<object>): string {

@@ -10,6 +10,7 @@ import { TEXT_EVAL_FORMAT, TEXT_TASKS, TextEvalReportSchema, type Estimate, type
 import type { EngineClient } from "../engine/client.js";
 import { SPLIT_FILES, datasetPath, hasDatasetFile, readDatasetCard, readExampleRows } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
+import { groundConversations } from "../references/grounding.js";
 import { ReferenceIndex } from "../references/reference-index.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { runModel } from "../train/run-folder.js";
@@ -111,16 +112,32 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   const generation = { batchSize: options.batchSize ?? 8, maxNewTokens: options.maxNewTokens ?? (tasks.includes("description") ? 96 : 48), signal: options.signal };
   const tuned = runModel(run, options.runDirectory);
 
+  // A run trained with grounded prompts is asked with grounded prompts (its training folder's index),
+  // and so is the base: the same prompts for both. Items keep their bare prompts for the metrics
+  // (an attribute the neighbour names is not supported by the title).
+  let asked = items;
+  let grounding: TextEvalReport["grounding"];
+  if (run.config.data.grounding === "nearest") {
+    const folder = run.config.data.train!;
+    say(`grounding: finding each test prompt's nearest training example in ${folder} (all-MiniLM-L6-v2)`);
+    const index = await ReferenceIndex.open(folder);
+    await index.update(options.engine);
+    const { conversations, neighbours } = await groundConversations(index, options.engine, items.map((item) => ({ messages: item.messages })));
+    asked = items.map((item, at) => ({ ...item, messages: conversations[at]! }));
+    const similarities = neighbours.flatMap((neighbour) => (neighbour ? [neighbour.similarity] : []));
+    grounding = { mode: "nearest", index: resolve(folder), mean_similarity: similarities.length ? Math.round((similarities.reduce((sum, value) => sum + value, 0) / similarities.length) * 10_000) / 10_000 : null };
+  }
+
   const systems: Array<{ name: string; description: string; answers: string[] }> = [];
   say(`tuned: answering ${items.length} test prompts`);
   systems.push({
     name: "tuned",
-    description: `${run.config.model.source} + ${tuned.adapter ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})`,
-    answers: (await generateAnswers({ engine: options.engine, ...tuned, template }, items, generation)).answers,
+    description: `${run.config.model.source} + ${tuned.adapter ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})${grounding ? ", prompts grounded on their nearest training example" : ""}`,
+    answers: (await generateAnswers({ engine: options.engine, ...tuned, template }, asked, generation)).answers,
   });
   if (baselines.includes("base")) {
     say(`base: answering ${items.length} test prompts`);
-    systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: (await generateAnswers({ engine: options.engine, model: run.config.model, template }, items, generation)).answers });
+    systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: (await generateAnswers({ engine: options.engine, model: run.config.model, template }, asked, generation)).answers });
   }
   if (baselines.includes("retrieval")) {
     say("retrieval: indexing the training prompts (all-MiniLM-L6-v2)");
@@ -181,13 +198,14 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     tasks,
     items: items.length,
     headline,
+    ...(grounding ? { grounding } : {}),
     systems: scored,
     comparisons,
   });
   const answers = items.map((item, index) => ({
     group: item.group,
     task: item.task,
-    prompt: item.messages.map((message) => message.content).join("\n\n"),
+    prompt: asked[index]!.messages.map((message) => message.content).join("\n\n"),
     reference: item.reference,
     ...(item.slices ? { slices: item.slices } : {}),
     answers: Object.fromEntries(systems.map((system) => [system.name, system.answers[index]!])),
@@ -221,6 +239,9 @@ export function writeTextEvalReport(out: string, result: TextEvalResult): { json
       `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
       "",
       `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.`,
+      ...(report.grounding
+        ? ["", `The run was trained with grounded prompts: the tuned and base models were asked each test prompt with its nearest training example and that example's answer before it (${report.grounding.index}, mean cosine similarity ${report.grounding.mean_similarity ?? "n/a"}); the retrieval baseline answers with the most similar training example's answer alone.`]
+        : []),
       "",
       textTable(report),
       "",

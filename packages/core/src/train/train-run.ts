@@ -1,18 +1,25 @@
 // `reviewtune train`: config + data -> a run folder, trained by the engine. Data shaping (chat
 // template, split) happens here; the engine gets rendered {prompt, completion} files, or with task
 // "classify" {text, label} files and the class names.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CLASS_LABELS, RUN_FORMAT, type EngineEvent, type TrainConfig, type TrainResult, type VllmLint } from "@reviewtune/contracts";
+import { CLASS_LABELS, RUN_FORMAT, type ChatRow, type InstructionRow, type EngineEvent, type TrainConfig, type TrainResult, type VllmLint } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
-import { prepareData, sha256, toJsonl, type PreparedData } from "../data/instruction-data.js";
+import { prepareData, readSourceRows, sha256, toJsonl, type PreparedData, type SourceRows } from "../data/instruction-data.js";
+import { REVIEW_TASKS } from "../data/augment/answers.js";
+import { ANALYSIS_TASK } from "../data/augment/augment.js";
+import { groundConversations } from "../references/grounding.js";
+import { ReferenceIndex } from "../references/reference-index.js";
 import type { EngineClient } from "../engine/client.js";
-import { DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
+import { ConfigError, DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { lintAdapterForVllm } from "../export/vllm-lint.js";
 import { methodReport } from "./method-report.js";
 import { runPath } from "./run-folder.js";
 import { createRunDirectory, gitSha, interruptedBecause, readRunRecord, startHeartbeat, writeRunRecord, type RunRecord } from "./runs.js";
+
+/** Tasks whose prompt is a review: not grounded (data.grounding). */
+const REVIEW_TASK_NAMES = [ANALYSIS_TASK, ...REVIEW_TASKS] as const;
 
 export interface TrainRunOptions {
   engine: EngineClient;
@@ -20,20 +27,50 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   /** Called once the run's folder exists with its run.json (a new run) or is about to be trained again (a resume). */
   onRunFolder?: (id: string, directory: string) => void;
+  /** Progress of the steps before training (data.grounding's search). */
+  onStatus?: (message: string) => void;
 }
 
 /** The rows the engine trains on: rendered chat rows, or (task "classify") texts with their class. */
-async function prepareRows(config: TrainConfig, engine: EngineClient): Promise<{ data: PreparedData | ReturnType<typeof prepareClassificationData>; labelSources?: Record<string, number> }> {
+async function prepareRows(config: TrainConfig, engine: EngineClient, onStatus: (message: string) => void): Promise<{ data: PreparedData | ReturnType<typeof prepareClassificationData>; labelSources?: Record<string, number> }> {
   if (config.task === "classify") {
     const data = prepareClassificationData(config.data, config.labels!, config.training.seed);
     return { data, labelSources: data.labelSources };
   }
   const template = await chatTemplateFor(engine, config.model, config.data.template);
-  return { data: prepareData(config.data, template, config.training.seed) };
+  const rows = readSourceRows(config.data, config.training.seed);
+  if (config.data.grounding === "nearest") await groundTrainingRows(config, rows, engine, onStatus);
+  return { data: prepareData(config.data, template, config.training.seed, rows) };
+}
+
+/**
+ * data.grounding "nearest": each training and validation row's prompt gets its nearest training
+ * example of another group, from the reference index of the dataset folder (embedded once, kept
+ * there). Only chat rows of question, description and instruction tasks: a review task's prompt is
+ * the review itself, and review evaluation does not ground.
+ */
+async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine: EngineClient, onStatus: (message: string) => void): Promise<void> {
+  const folder = config.data.train!;
+  const hint = "train on a dataset folder of questions or descriptions (reviewtune data build), or set data.grounding: none";
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new ConfigError(`data.grounding: nearest needs data.train to be a dataset folder (its training split is what is searched); got ${folder}`, [], { hint });
+  for (const [file, list] of [[rows.trainFile, rows.train], [rows.validationFile, rows.validation ?? []]] as const) {
+    const at = list.findIndex((row) => !("messages" in row) || (REVIEW_TASK_NAMES as readonly string[]).includes(row.task ?? ""));
+    if (at >= 0) {
+      const row = list[at]!;
+      throw new ConfigError(`data.grounding: nearest grounds question, description and instruction rows; ${file} line ${at + 1} is ${"messages" in row ? `a "${row.task}" review row` : "a prompt/completion row"}`, [], { hint });
+    }
+  }
+  const index = await ReferenceIndex.open(folder);
+  onStatus(`grounding: indexing the training prompts of ${folder} (all-MiniLM-L6-v2)`);
+  const update = await index.update(engine);
+  onStatus(`grounding: ${update.total} training examples indexed (${update.added} embedded now); finding each row's nearest of another group`);
+  const chatRows = (list: InstructionRow[]) => list as ChatRow[];
+  rows.train = (await groundConversations(index, engine, chatRows(rows.train))).conversations.map((messages, at) => ({ ...chatRows(rows.train)[at]!, messages }));
+  if (rows.validation) rows.validation = (await groundConversations(index, engine, chatRows(rows.validation))).conversations.map((messages, at) => ({ ...chatRows(rows.validation!)[at]!, messages }));
 }
 
 export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {
-  const { data, labelSources } = await prepareRows(config, options.engine);
+  const { data, labelSources } = await prepareRows(config, options.engine, options.onStatus ?? (() => {}));
   const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
   const trainText = toJsonl(data.train);
   const validationText = data.validation.length > 0 ? toJsonl(data.validation) : null;

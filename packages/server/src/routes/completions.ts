@@ -17,7 +17,7 @@ import {
   type CompletionLogprobs,
   type TokenLogprob,
 } from "@reviewtune/contracts";
-import type { ChatMessage } from "@reviewtune/core";
+import { groundMessages, nearestNeighbours, type ChatMessage, type ReferenceIndex } from "@reviewtune/core";
 import type { GenerateResult } from "@reviewtune/contracts";
 import type { ModelRoute } from "../adapters/adapter-registry.js";
 import { ClientGoneError, invalidRequest, parseBody, RequestTimeoutError, toHttpError } from "../http/api-error.js";
@@ -36,6 +36,8 @@ interface Job {
   prompts: string[];
   /** Chat requests with `references`: the question to find training examples for, and how. */
   references?: { query: string; k: number; task?: string | undefined } | undefined;
+  /** Set for a grounded adapter: the conversation whose last question gets its nearest training example. */
+  ground?: { index: ReferenceIndex; messages: ChatMessage[] } | undefined;
   maxTokens: number;
   temperature: number;
   topP: number;
@@ -54,8 +56,13 @@ interface Job {
 export function registerCompletionRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseBody(ChatCompletionsRequestSchema, request.body);
-    const job = makeJob(context, "chat", body, [context.backend.renderChat(body.messages.map(toChatMessage))], body.max_completion_tokens ?? body.max_tokens);
+    const messages = body.messages.map(toChatMessage);
+    const job = makeJob(context, "chat", body, [context.backend.renderChat(messages)], body.max_completion_tokens ?? body.max_tokens);
     job.references = referencesAsked(context, body);
+    // An adapter trained with grounded prompts is asked as it was trained: the question's nearest
+    // training example before it (found in the queue, where the embedding is computed).
+    const grounding = job.route.adapter && !job.route.fallback ? context.grounding.get(job.route.adapter.name) : undefined;
+    if (grounding) job.ground = { index: grounding, messages };
     job.jsonSchema = schemaOf(body.response_format);
     // 0 (what some clients send by default) asks for nothing; more needs logprobs, as at OpenAI.
     if (body.top_logprobs && !body.logprobs) throw invalidRequest("top_logprobs needs logprobs: true", "top_logprobs");
@@ -172,10 +179,16 @@ async function run(context: ServerContext, job: Job, request: FastifyRequest, re
     context.enqueue(async (signal) => {
       // Counted in the queue: the engine's tokenizer answers between generations, and the queue's
       // bound and time limit hold for a flood of huge prompts too.
+      const embed = (texts: string[]) => context.embed(texts, signal);
+      if (job.ground) {
+        const [neighbour] = await nearestNeighbours(job.ground.index, embed, [{ messages: job.ground.messages }]);
+        if (signal.aborted) throw signal.reason;
+        job.prompts = [context.backend.renderChat(groundMessages(job.ground.messages, neighbour))];
+        if (neighbour) job.servedBy.grounding = { similarity: neighbour.similarity, task: neighbour.task, review: neighbour.group, prompt: neighbour.prompt, answer: neighbour.answer };
+      }
       await checkContextLength(context, job.prompts, job.maxTokens, job.kind === "chat" ? "messages" : "prompt");
       if (job.references && context.references) {
         // In the queue, like the generation: the engine embeds the question.
-        const embed = async (texts: string[]) => (await context.backend.embed(texts, signal)).embeddings;
         const [found = []] = await context.references.search(embed, [job.references.query], { k: job.references.k, ...(job.references.task ? { task: job.references.task } : {}) });
         if (signal.aborted) throw signal.reason;
         job.servedBy.references = found.map((reference) => ({ similarity: reference.similarity, task: reference.task, review: reference.group, prompt: reference.prompt, answer: reference.answer }));

@@ -1,0 +1,82 @@
+// Grounded prompts over a real dataset folder (the demo catalogue's descriptions), with the real
+// engine's all-MiniLM-L6-v2 embeddings and the LanceDB index.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { buildDemoDataset } from "../data/builder/demo-dataset.js";
+import { EngineClient } from "../engine/client.js";
+import { groundConversations, groundedPrompt, groundMessages, nearestNeighbours, runGrounding } from "./grounding.js";
+import { ReferenceIndex } from "./reference-index.js";
+
+let engine: EngineClient;
+let folder: string;
+let dataset: string;
+type Row = { group: string; messages: Array<{ role: "user" | "assistant"; content: string }> };
+const rows = (file: string): Row[] => readFileSync(join(dataset, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Row);
+
+before(async () => {
+  folder = mkdtempSync(join(tmpdir(), "reviewtune-grounding-"));
+  dataset = join(folder, "descriptions");
+  await buildDemoDataset({ out: dataset, kind: "descriptions", products: 40, seed: 7 });
+  engine = await EngineClient.start();
+});
+
+after(async () => {
+  await engine?.shutdown();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe("grounded prompts", () => {
+  it("put the neighbour's request and answer before the last user turn, and leave other turns alone", () => {
+    const neighbour = { group: "g", task: "description", prompt: "Title: Alder Men Navy Linen Shirt", answer: "A navy linen shirt.", similarity: 0.9 };
+    const prompt = groundedPrompt("Title: Alder Men Grey Linen Shirt", neighbour);
+    assert.equal(prompt, "A similar request from the training data and its answer:\nTitle: Alder Men Navy Linen Shirt\nAnswer: A navy linen shirt.\n\nNow this request:\nTitle: Alder Men Grey Linen Shirt");
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "first" },
+      { role: "assistant", content: "ok" },
+      { role: "user", content: "Title: Alder Men Grey Linen Shirt" },
+    ];
+    const grounded = groundMessages(messages, neighbour);
+    assert.deepEqual(grounded.slice(0, 3), messages.slice(0, 3));
+    assert.equal(grounded[3]!.content, prompt);
+    assert.equal(groundMessages(messages, undefined), messages);
+  });
+
+  it("find a training row's nearest example of another group, and a new prompt's nearest of all", async () => {
+    const index = await ReferenceIndex.open(dataset);
+    await index.update(engine);
+    const train = rows("train.jsonl");
+    const queries = train.map((row) => ({ messages: row.messages.slice(0, -1), group: row.group }));
+    const neighbours = await nearestNeighbours(index, engine, queries);
+    assert.equal(neighbours.length, train.length);
+    for (const [at, neighbour] of neighbours.entries()) {
+      assert.ok(neighbour, `row ${at} has a neighbour`);
+      assert.notEqual(neighbour.group, train[at]!.group, "never the row's own group");
+      assert.ok(neighbour.similarity > 0 && neighbour.similarity < 1, String(neighbour.similarity));
+    }
+    // Without a group (a test prompt, a user's question), a training prompt asked again finds itself.
+    const [self] = await nearestNeighbours(index, engine, [{ messages: train[0]!.messages.slice(0, -1) }]);
+    assert.equal(self!.group, train[0]!.group);
+    assert.equal(self!.answer, train[0]!.messages.at(-1)!.content);
+
+    const test = rows("test.jsonl");
+    const { conversations, neighbours: found } = await groundConversations(index, engine, test.map((row) => ({ messages: row.messages.slice(0, -1) })));
+    const trainAnswers = new Set(train.map((row) => row.messages.at(-1)!.content));
+    for (const [at, conversation] of conversations.entries()) {
+      assert.ok(trainAnswers.has(found[at]!.answer), "the context is a training answer");
+      assert.equal(conversation.at(-1)!.content, groundedPrompt(test[at]!.messages[0]!.content, found[at]!));
+    }
+  });
+
+  it("a run trained with grounding is grounded on its training folder, and names a folder that is gone", async () => {
+    const run = (train: string, grounding: "none" | "nearest") => ({ id: "r1", config: { data: { train, grounding } } });
+    assert.equal(await runGrounding(run(dataset, "none"), engine), undefined);
+    const ground = (await runGrounding(run(dataset, "nearest"), engine))!;
+    const [conversation] = await ground([[{ role: "user", content: rows("test.jsonl")[0]!.messages[0]!.content }]]);
+    assert.match(conversation!.at(-1)!.content, /^A similar request from the training data and its answer:\n/);
+    await assert.rejects(runGrounding(run(join(folder, "gone"), "nearest"), engine), /run r1 was trained with grounded prompts .* has no train\.jsonl/s);
+  });
+});

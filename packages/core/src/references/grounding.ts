@@ -1,0 +1,101 @@
+// Retrieval-grounded prompts (data.grounding: nearest): every prompt a run sees, in training and
+// after it, carries the most similar *training* example (all-MiniLM-L6-v2 over the user turns, the
+// reference index of the run's dataset) with its answer, and the model learns what to keep of it
+// and what to change. Made for recipes R2 (product questions) and R4 (descriptions from titles),
+// whose catalogues repeat themselves: a brand's descriptions share a template, a product family's
+// questions share answers. On Myntra's titles the retrieval baseline alone (the neighbour's answer)
+// scored ROUGE-L 75 against 45 for a model fine-tuned without it.
+//
+// Leak-free by construction: the index holds the training split only, and a training row's
+// neighbour is taken from another group (never the row itself or its own product), so the model
+// cannot learn to copy its own answer; a test prompt's groups are never in training anyway.
+// The same function grounds train, eval, ask, generate and serve, so a run sees one prompt format.
+import type { GroundingMode } from "@reviewtune/contracts";
+import { DATASET_PATHS, hasDatasetFile } from "../data/dataset-folder.js";
+import { ConfigError } from "../errors.js";
+import type { ChatMessage } from "../templates/chat-template.js";
+import { userTurns } from "../templates/chat-template.js";
+import { ReferenceIndex, type Embedder } from "./reference-index.js";
+
+/** Hits looked at per prompt to find one of another group (a product's other rows come first). */
+const SEARCH_DEPTH = 8;
+
+export interface Neighbour {
+  group: string;
+  task: string;
+  prompt: string;
+  answer: string;
+  similarity: number;
+}
+
+/** The prompt with its neighbour before it; the neighbour's request and answer as the index keeps them. */
+export function groundedPrompt(prompt: string, neighbour: Pick<Neighbour, "prompt" | "answer">): string {
+  return `A similar request from the training data and its answer:\n${neighbour.prompt}\nAnswer: ${neighbour.answer}\n\nNow this request:\n${prompt}`;
+}
+
+/** The conversation with its last user turn grounded (earlier turns and any system turn as they were). */
+export function groundMessages<M extends ChatMessage>(messages: M[], neighbour: Neighbour | undefined): M[] {
+  if (!neighbour) return messages;
+  let last = messages.length - 1;
+  while (last >= 0 && messages[last]!.role !== "user") last--;
+  if (last < 0) return messages;
+  return messages.map((message, index) => (index === last ? { ...message, content: groundedPrompt(message.content, neighbour) } : message));
+}
+
+/**
+ * The nearest training example of each query, from another group than the query's own (when the
+ * query has one); undefined where the index has nothing (an empty training split). Queries are the
+ * conversations' user turns, as the index embeds its examples.
+ */
+export async function nearestNeighbours(
+  index: ReferenceIndex,
+  embedder: Embedder,
+  queries: ReadonlyArray<{ messages: ChatMessage[]; group?: string | undefined }>,
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<Array<Neighbour | undefined>> {
+  const found: Array<Neighbour | undefined> = [];
+  const batch = 256;
+  for (let offset = 0; offset < queries.length; offset += batch) {
+    const slice = queries.slice(offset, offset + batch);
+    const results = await index.search(embedder, slice.map((query) => userTurns(query.messages)), { k: SEARCH_DEPTH });
+    for (const [at, hits] of results.entries()) {
+      const group = slice[at]!.group;
+      const hit = hits.find((candidate) => group === undefined || candidate.group !== group);
+      found.push(hit ? { group: hit.group, task: hit.task, prompt: hit.prompt, answer: hit.answer, similarity: hit.similarity } : undefined);
+    }
+    options.onProgress?.(Math.min(queries.length, offset + batch), queries.length);
+  }
+  return found;
+}
+
+/** Conversations grounded on their nearest training example (each of another group than its own). */
+export async function groundConversations<M extends ChatMessage>(
+  index: ReferenceIndex,
+  embedder: Embedder,
+  queries: ReadonlyArray<{ messages: M[]; group?: string | undefined }>,
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ conversations: M[][]; neighbours: Array<Neighbour | undefined> }> {
+  const neighbours = await nearestNeighbours(index, embedder, queries, options);
+  return { conversations: queries.map((query, at) => groundMessages(query.messages, neighbours[at])), neighbours };
+}
+
+/**
+ * How a run's prompts are grounded after training (ask, generate, serve): its training folder's
+ * index, searched per conversation; undefined for a run trained without grounding. The folder must
+ * still be where the run found it: its examples are what the run learned to read.
+ */
+export async function runGrounding(
+  run: { id: string; config: { data: { grounding?: GroundingMode | undefined; train?: string | undefined } } },
+  embedder: Embedder,
+): Promise<(<M extends ChatMessage>(conversations: M[][]) => Promise<M[][]>) | undefined> {
+  if (run.config.data.grounding !== "nearest") return undefined;
+  const folder = run.config.data.train ?? "";
+  if (!hasDatasetFile(folder, "train")) {
+    throw new ConfigError(`run ${run.id} was trained with grounded prompts (data.grounding: nearest), and its training folder ${folder || "(not set)"} has no ${DATASET_PATHS.train}: each prompt is grounded on that folder's examples`, [], {
+      hint: "put the dataset folder back where the run found it (or copy it there), then ask again",
+    });
+  }
+  const index = await ReferenceIndex.open(folder);
+  await index.update(embedder);
+  return async (conversations) => (await groundConversations(index, embedder, conversations.map((messages) => ({ messages })))).conversations;
+}
