@@ -61,3 +61,40 @@ def embed(params: dict) -> dict:
                 vectors[index] = vector
             tokens += int(encoded["attention_mask"].sum())
     return {"model": name, "embeddings": vectors, "dimensions": len(vectors[0]), "tokens": tokens}
+
+
+QUERY_BLOCK = 1024  # queries scored at once: a block x corpus score matrix (1024 x 100,000 floats is 400 MB)
+
+
+def _vectors(encoded: str, dimensions: int, what: str):
+    import base64
+
+    import numpy as np
+    import torch
+
+    raw = base64.b64decode(encoded, validate=True)
+    if len(raw) % (4 * dimensions):
+        raise EngineError("invalid_params", f"{what} holds {len(raw)} bytes, not a whole number of {dimensions}-d float32 vectors", field=what)
+    return torch.from_numpy(np.frombuffer(raw, dtype="<f4").copy().reshape(-1, dimensions))
+
+
+def nearest(params: dict) -> dict:
+    """Exact k nearest corpus rows of each query by dot product (cosine for normalized vectors), best first.
+
+    For the grounded prompts of a whole training split: LanceDB's flat search answers one query in
+    ~15 ms (a training split of 8,596 rows: minutes); a matrix product answers them all in a second.
+    """
+    import torch
+
+    dimensions = params["dimensions"]
+    corpus = _vectors(params["corpus"], dimensions, "corpus")
+    queries = _vectors(params["queries"], dimensions, "queries") if params.get("queries") else corpus
+    k = min(params["k"], corpus.shape[0])
+    indices: list[list[int]] = []
+    scores: list[list[float]] = []
+    with torch.inference_mode():
+        for offset in range(0, queries.shape[0], QUERY_BLOCK):
+            top = torch.topk(queries[offset : offset + QUERY_BLOCK] @ corpus.T, k, dim=1)
+            indices += top.indices.tolist()
+            scores += top.values.tolist()
+    return {"indices": indices, "scores": scores}

@@ -154,6 +154,10 @@ class Server:
             from reviewtune_engine.embed import embed
 
             return embed(params)
+        if method == "nearest":
+            from reviewtune_engine.embed import nearest
+
+            return nearest(params)
         if method == "load_adapter":
             from reviewtune_engine.adapters import load_adapter
 

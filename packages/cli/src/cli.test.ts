@@ -449,6 +449,15 @@ describe("reviewtune data", () => {
       }
       const losses = readFileSync(join(runsDir, folder, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line)).filter((entry) => entry.kind === "train").map((entry) => entry.loss as number);
       assert.ok(losses.at(-1)! < losses[0]!, `${kind}: loss went from ${losses[0]} to ${losses.at(-1)}`);
+      if (grounded) {
+        // A review dataset is refused before any training: a review's prompt is the review itself.
+        const reviews = join(work, "demo-reviews-for-grounding");
+        assert.equal(cli("data", "demo", "--out", reviews, "--reviews", "12").status, 0);
+        const refused = cli(...tinyTrain("--data", reviews, "--max-steps", "1", "--grounding", "nearest"));
+        assert.notEqual(refused.status, 0);
+        assert.match(refused.stderr, /data\.grounding: nearest grounds question, description and instruction rows; .*train\.jsonl line 1 is a "\w+" review row/);
+        assert.equal(newestRun(before), folder, "no run folder for a refused config");
+      }
       const asked = cli("ask", "--run", join(runsDir, folder), "--max-tokens", "6", question);
       assert.equal(asked.status, 0, asked.stderr);
       assert.ok(asked.stdout.trim().length > 0, `${kind}: an answer`);

@@ -153,6 +153,20 @@ export const EmbedRequestSchema = request(
     batch_size: z.number().int().positive().max(512).default(32),
   }),
 );
+/**
+ * The k corpus vectors most similar (dot product: cosine for normalized vectors) to each query, best
+ * first: exact, in blocks of queries. Vectors travel as little-endian float32, base64, row after row.
+ */
+export const NearestRequestSchema = request(
+  "nearest",
+  z.strictObject({
+    dimensions: z.number().int().positive().max(4096),
+    corpus: z.string().min(1),
+    /** Absent: the corpus is its own queries (each row finds itself first). */
+    queries: z.string().min(1).optional(),
+    k: z.number().int().positive().max(64),
+  }),
+);
 /** Loads a PEFT adapter over the cached base and probes it: base vs adapter logits on one prompt. */
 export const LoadAdapterRequestSchema = request(
   "load_adapter",
@@ -243,6 +257,7 @@ export const EngineRequestSchema = z.discriminatedUnion("method", [
   CountTokensRequestSchema,
   GenerateRequestSchema,
   EmbedRequestSchema,
+  NearestRequestSchema,
   LoadAdapterRequestSchema,
   UnloadAdapterRequestSchema,
   ScoreRequestSchema,
@@ -416,6 +431,8 @@ export const ResultSchemas = {
   count_tokens: z.object({ counts: z.array(z.number().int().nonnegative()) }),
   generate: GenerateResultSchema,
   embed: z.object({ model: z.string(), embeddings: z.array(z.array(z.number())), dimensions: z.number().int(), tokens: z.number().int() }),
+  /** Per query, the corpus rows (indices) and their similarities, best first. */
+  nearest: z.object({ indices: z.array(z.array(z.number().int().nonnegative())), scores: z.array(z.array(z.number())) }),
   load_adapter: LoadAdapterResultSchema,
   unload_adapter: z.object({ unloaded: z.boolean() }),
   score: ScoreResultSchema,

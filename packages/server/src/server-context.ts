@@ -58,8 +58,13 @@ export interface ServerContext {
   enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
   /** The training-reference index, once prepare() has brought it up to date. */
   references?: ReferenceIndex;
-  /** The grounding index of each grounded adapter (ServerOptions.grounded), once prepared. */
+  /** The grounding index of each grounded adapter (ServerOptions.grounded, or added with addGrounding). */
   grounding: Map<string, ReferenceIndex>;
+  /**
+   * Grounds the chat questions to `adapter` on `dataset`'s training examples (indexed now): for an
+   * adapter of a run trained with data.grounding "nearest", loaded at start or later.
+   */
+  addGrounding(adapter: string, dataset: string): Promise<void>;
   /** ServerOptions.embed, or the backend's. */
   embed(texts: string[], signal: AbortSignal): Promise<number[][]>;
   isDraining(): boolean;

@@ -2,7 +2,7 @@
 // completions (JSON and SSE), models, health/ready/metrics, validation, auth, CORS, body limits, the
 // bounded queue, timeouts, adapter fallback, run-time adapter loading, and an engine killed mid-request.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createServer, type ReviewtuneServer } from "./server.js";
@@ -249,6 +249,24 @@ describe("serve: adapters", () => {
     assert.equal((await server.app.inject({ method: "DELETE", url: "/admin/adapters/second" })).statusCode, 200);
     assert.equal((await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: chat("second") })).statusCode, 404);
     assert.equal((await server.app.inject({ method: "DELETE", url: "/admin/adapters/second" })).statusCode, 404);
+  });
+
+  it("a run trained with grounded prompts, loaded by id, is asked with its dataset's nearest example; its folder gone is a 400", async () => {
+    const record = JSON.parse(readFileSync(join(fixtures.runsDir, fixtures.runId, "run.json"), "utf8"));
+    const copy = (id: string, train: string) => {
+      mkdirSync(join(fixtures.runsDir, id), { recursive: true });
+      writeFileSync(join(fixtures.runsDir, id, "run.json"), JSON.stringify({ ...record, id, config: { ...record.config, data: { ...record.config.data, train, grounding: "nearest" } } }));
+    };
+    copy("grounded-run", referenceDataset(fixtures.work));
+    copy("grounded-gone", join(fixtures.work, "no-such-dataset"));
+    const loaded = await server.app.inject({ method: "POST", url: "/admin/adapters", payload: { name: "later", run: "grounded-run" } });
+    assert.equal(loaded.statusCode, 201, loaded.payload);
+    const answer = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "later", messages: [{ role: "user", content: "What is the sentiment? The kettle boils fast, but its lid cracked." }], max_tokens: 2 } });
+    assert.equal(answer.json().reviewtune.grounding.review, "r1");
+    const gone = await server.app.inject({ method: "POST", url: "/admin/adapters", payload: { name: "gone", run: "grounded-gone" } });
+    assert.equal(gone.statusCode, 400);
+    assert.equal(gone.json().error.code, "grounding_data_missing");
+    assert.equal((await server.app.inject({ method: "DELETE", url: "/admin/adapters/later" })).statusCode, 200);
   });
 });
 

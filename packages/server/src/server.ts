@@ -67,6 +67,12 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     queue,
     isDraining: () => draining,
     grounding: new Map(),
+    async addGrounding(adapter, dataset) {
+      const index = await ReferenceIndex.open(dataset);
+      const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
+      app.log.info(`grounding for ${adapter}: ${update.total} training examples of ${dataset} (${update.added} embedded now)`);
+      context.grounding.set(adapter, index);
+    },
     embed: async (texts, signal) => (await (options.embed ?? ((batch: string[], stop: AbortSignal) => options.backend.embed(batch, stop)))(texts, signal)).embeddings,
     async enqueue(task, signal) {
       if (draining) throw new ServiceUnavailableError("shutting_down", "the server is shutting down", 5);
@@ -164,12 +170,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
         app.log.info(`training references: ${update.total} examples of ${options.references.dataset} (${update.added} embedded now)`);
         context.references = index;
       }
-      for (const { adapter, dataset } of options.grounded ?? []) {
-        const index = await ReferenceIndex.open(dataset);
-        const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
-        app.log.info(`grounding for ${adapter}: ${update.total} training examples of ${dataset} (${update.added} embedded now)`);
-        context.grounding.set(adapter, index);
-      }
+      for (const { adapter, dataset } of options.grounded ?? []) await context.addGrounding(adapter, dataset);
     },
     async close() {
       draining = true;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildDemoDataset } from "../data/builder/demo-dataset.js";
 import { EngineClient } from "../engine/client.js";
-import { groundConversations, groundedPrompt, groundMessages, nearestNeighbours, runGrounding } from "./grounding.js";
+import { groundConversations, groundedPrompt, groundMessages, nearestNeighbours, nearestNeighboursInBulk, runGrounding } from "./grounding.js";
 import { ReferenceIndex } from "./reference-index.js";
 
 let engine: EngineClient;
@@ -68,6 +68,25 @@ describe("grounded prompts", () => {
     for (const [at, conversation] of conversations.entries()) {
       assert.ok(trainAnswers.has(found[at]!.answer), "the context is a training answer");
       assert.equal(conversation.at(-1)!.content, groundedPrompt(test[at]!.messages[0]!.content, found[at]!));
+    }
+  });
+
+  it("in bulk (the engine's matrix product), the same neighbours as one search a query", async () => {
+    const index = await ReferenceIndex.open(dataset);
+    await index.update(engine);
+    // Training rows (their vectors read from the index) with their groups, and test prompts (embedded now).
+    const queries: Array<{ messages: Row["messages"]; group?: string }> = [
+      ...rows("train.jsonl").map((row) => ({ messages: row.messages.slice(0, -1), group: row.group })),
+      ...rows("test.jsonl").map((row) => ({ messages: row.messages.slice(0, -1) })),
+    ];
+    const bulk = await nearestNeighboursInBulk(index, engine, queries);
+    const searched = await nearestNeighbours(index, async (texts) => (await engine.request("embed", { texts })).embeddings, queries);
+    assert.equal(bulk.length, queries.length);
+    for (const [at, neighbour] of bulk.entries()) {
+      // Equal similarity (to float rounding); the example itself where no other is as similar.
+      assert.ok(Math.abs(neighbour!.similarity - searched[at]!.similarity) < 1e-3, `${at}: ${neighbour!.similarity} vs ${searched[at]!.similarity}`);
+      if (neighbour!.answer !== searched[at]!.answer) assert.ok(Math.abs(neighbour!.similarity - searched[at]!.similarity) < 1e-4, "only a tie may differ");
+      if (queries[at]!.group) assert.notEqual(neighbour!.group, queries[at]!.group);
     }
   });
 

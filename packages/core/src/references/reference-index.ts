@@ -118,6 +118,20 @@ export class ReferenceIndex {
     return update;
   }
 
+  /** Every indexed example with its vector (all-MiniLM-L6-v2), vectors row after row in one array. */
+  async entries(): Promise<{ examples: ReferenceExample[]; vectors: Float32Array; dimensions: number }> {
+    const table = await this.table();
+    if (!table) return { examples: [], vectors: new Float32Array(0), dimensions: 0 };
+    const rows = await table.query().select(["id", "split", "task", "group", "prompt", "answer", "vector"]).toArray();
+    const dimensions = rows.length > 0 ? (rows[0].vector as { length: number }).length : 0;
+    const vectors = new Float32Array(rows.length * dimensions);
+    const examples = rows.map((row, at) => {
+      vectors.set(Float32Array.from(row.vector as Iterable<number>), at * dimensions);
+      return { id: String(row.id), split: String(row.split), task: String(row.task), group: String(row.group), prompt: String(row.prompt), answer: String(row.answer) };
+    });
+    return { examples, vectors, dimensions };
+  }
+
   /** The k training examples whose prompts are most similar to each query (cosine similarity). */
   async search(embedder: Embedder, queries: string[], options: { k?: number; task?: string } = {}): Promise<Reference[][]> {
     const table = await this.table();

@@ -64,9 +64,17 @@ async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine:
   onStatus(`grounding: indexing the training prompts of ${folder} (all-MiniLM-L6-v2)`);
   const update = await index.update(engine);
   onStatus(`grounding: ${update.total} training examples indexed (${update.added} embedded now); finding each row's nearest of another group`);
+  const started = performance.now();
   const chatRows = (list: InstructionRow[]) => list as ChatRow[];
-  rows.train = (await groundConversations(index, engine, chatRows(rows.train))).conversations.map((messages, at) => ({ ...chatRows(rows.train)[at]!, messages }));
-  if (rows.validation) rows.validation = (await groundConversations(index, engine, chatRows(rows.validation))).conversations.map((messages, at) => ({ ...chatRows(rows.validation!)[at]!, messages }));
+  const ground = async (list: InstructionRow[]) => {
+    const { conversations, neighbours } = await groundConversations(index, engine, chatRows(list));
+    return { rows: conversations.map((messages, at) => ({ ...chatRows(list)[at]!, messages })), similarities: neighbours.flatMap((neighbour) => (neighbour ? [neighbour.similarity] : [])) };
+  };
+  const train = await ground(rows.train);
+  rows.train = train.rows;
+  if (rows.validation) rows.validation = (await ground(rows.validation)).rows;
+  const mean = train.similarities.reduce((sum, value) => sum + value, 0) / Math.max(1, train.similarities.length);
+  onStatus(`grounding: ${rows.train.length + (rows.validation?.length ?? 0)} rows grounded in ${((performance.now() - started) / 1000).toFixed(1)} s (training rows' mean similarity to their neighbour ${mean.toFixed(3)})`);
 }
 
 export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {

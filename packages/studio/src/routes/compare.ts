@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { CompareLoadRequestSchema, InstructionRowSchema, RuleBasedAnalyzeRequestSchema, parseJson, type CompareLoadResponse, type ReviewAnalysis, type TestPrompt, type TestReview } from "@reviewtune/contracts";
 import { datasetPath, isRunFolder, loadAnalysisItems, readRunRecord, ruleBasedAnalysis, runAdapterDir } from "@reviewtune/core";
+import { groundingDataset } from "@reviewtune/server";
 import { parseInput, StudioApiError } from "../http/studio-error.js";
 import { runFolder, type StudioContext } from "../context.js";
 
@@ -24,7 +25,10 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
       throw new StudioApiError(400, "other_base_model", `run ${body.run} was trained on ${record.config.model.source}, but this studio answers with ${context.model}`, { hint: `start the studio with --model ${record.config.model.source}` });
     }
     const existing = context.server.context.registry.list().find((entry) => entry.name === record.id);
+    // A run trained with grounded prompts is asked as it was trained (its dataset folder's neighbours).
+    const grounding = existing ? undefined : groundingDataset(record);
     const entry = existing ?? (await context.server.context.registry.load(record.id, runAdapterDir(folder, record.result.adapter_dir)));
+    if (grounding) await context.server.context.addGrounding(record.id, grounding);
     reply.code(existing ? 200 : 201);
     return { model: entry.name, status: entry.status, message: entry.error?.message ?? null };
   });
