@@ -17,10 +17,11 @@ export interface ServerOptions {
   /** The dataset whose training examples answer `references: true` (indexed at prepare(), incrementally). */
   references?: { dataset: string } | undefined;
   /**
-   * Adapters trained with grounded prompts (data.grounding: nearest), by name, with the dataset whose
-   * training examples ground each chat question (indexed at prepare()).
+   * Adapters trained with grounded prompts (data.grounding: nearest), by name (null: the base model,
+   * when it is a fully fine-tuned run's weights), with the dataset whose training examples ground each
+   * chat question (indexed at prepare()).
    */
-  grounded?: Array<{ adapter: string; dataset: string }> | undefined;
+  grounded?: Array<{ adapter: string | null; dataset: string }> | undefined;
   /** Sentence embeddings (all-MiniLM-L6-v2) for references and grounding; default: the backend's own. */
   embed?: ((texts: string[], signal: AbortSignal) => Promise<{ embeddings: number[][] }>) | undefined;
   /** Where POST /admin/adapters finds runs by id (requests never carry a path). */
@@ -58,13 +59,13 @@ export interface ServerContext {
   enqueue<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>;
   /** The training-reference index, once prepare() has brought it up to date. */
   references?: ReferenceIndex;
-  /** The grounding index of each grounded adapter (ServerOptions.grounded, or added with addGrounding). */
-  grounding: Map<string, ReferenceIndex>;
+  /** The grounding index of each grounded adapter, null: the base model (a fully fine-tuned run's weights). */
+  grounding: Map<string | null, ReferenceIndex>;
   /**
    * Grounds the chat questions to `adapter` on `dataset`'s training examples (indexed now): for an
    * adapter of a run trained with data.grounding "nearest", loaded at start or later.
    */
-  addGrounding(adapter: string, dataset: string): Promise<void>;
+  addGrounding(adapter: string | null, dataset: string): Promise<void>;
   /** ServerOptions.embed, or the backend's. */
   embed(texts: string[], signal: AbortSignal): Promise<number[][]>;
   isDraining(): boolean;

@@ -70,7 +70,7 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     async addGrounding(adapter, dataset) {
       const index = await ReferenceIndex.open(dataset);
       const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
-      app.log.info(`grounding for ${adapter}: ${update.total} training examples of ${dataset} (${update.added} embedded now)`);
+      app.log.info(`grounding for ${adapter ?? "the base model"}: ${update.total} training examples of ${dataset} (${update.added} embedded now)`);
       context.grounding.set(adapter, index);
     },
     embed: async (texts, signal) => (await (options.embed ?? ((batch: string[], stop: AbortSignal) => options.backend.embed(batch, stop)))(texts, signal)).embeddings,

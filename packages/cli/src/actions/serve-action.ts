@@ -127,7 +127,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   });
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
-  if (grounded) console.error(`[serve] ${grounded.adapter} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
+  if (grounded) console.error(`[serve] ${grounded.adapter ?? choice.model.source} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
   await server.prepare();
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
@@ -138,16 +138,19 @@ export async function runServe(options: ServeOptions): Promise<void> {
   });
 }
 
-/** The served run's adapter and dataset folder when the run was trained with data.grounding: nearest. */
-function groundedAdapter(options: ServeOptions, run: RunRecord | undefined): { adapter: string; dataset: string } | undefined {
-  if (!options.run || !run || run.config.task === "classify" || run.config.data.grounding !== "nearest" || !run.result?.adapter_dir) return undefined;
+/**
+ * The served run's adapter (null: its fully fine-tuned weights, served as the base) and dataset
+ * folder when the run was trained with data.grounding: nearest.
+ */
+function groundedAdapter(options: ServeOptions, run: RunRecord | undefined): { adapter: string | null; dataset: string } | undefined {
+  if (!options.run || !run || run.config.task === "classify" || run.config.data.grounding !== "nearest") return undefined;
   const dataset = resolve(run.config.data.train ?? "");
   if (!hasDatasetFile(dataset, "train")) {
     throw new ConfigError(`run ${run.id} was trained with grounded prompts (data.grounding: nearest), and its training folder ${dataset} has no ${DATASET_PATHS.train}: each question is grounded on that folder's examples`, [], {
       hint: "put the dataset folder back where the run found it (or copy it there), then serve again",
     });
   }
-  return { adapter: run.id, dataset };
+  return { adapter: run.result?.adapter_dir ? run.id : null, dataset };
 }
 
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */

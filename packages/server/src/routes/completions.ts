@@ -61,7 +61,8 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     job.references = referencesAsked(context, body);
     // An adapter trained with grounded prompts is asked as it was trained: the question's nearest
     // training example before it (found in the queue, where the embedding is computed).
-    const grounding = job.route.adapter && !job.route.fallback ? context.grounding.get(job.route.adapter.name) : undefined;
+    // (A fallback to the base is not grounded: the base was not trained so, unless it is the run's own weights.)
+    const grounding = job.route.fallback ? undefined : context.grounding.get(job.route.adapter?.name ?? null);
     if (grounding) job.ground = { index: grounding, messages };
     job.jsonSchema = schemaOf(body.response_format);
     // 0 (what some clients send by default) asks for nothing; more needs logprobs, as at OpenAI.
