@@ -452,7 +452,7 @@ describe("reviewtune data", () => {
       if (grounded) {
         // A review dataset is refused before any training: a review's prompt is the review itself.
         const reviews = join(work, "demo-reviews-for-grounding");
-        assert.equal(cli("data", "demo", "--out", reviews, "--reviews", "12").status, 0);
+        assert.equal(cli("data", "demo", "--out", reviews, "--reviews", "60").status, 0);
         const refused = cli(...tinyTrain("--data", reviews, "--max-steps", "1", "--grounding", "nearest"));
         assert.notEqual(refused.status, 0);
         assert.match(refused.stderr, /data\.grounding: nearest grounds question, description and instruction rows; .*train\.jsonl line 1 is a "\w+" review row/);
@@ -462,6 +462,15 @@ describe("reviewtune data", () => {
       assert.equal(asked.status, 0, asked.stderr);
       assert.ok(asked.stdout.trim().length > 0, `${kind}: an answer`);
       assert.equal(/\[grounded on the nearest training example of /.test(asked.stderr), grounded, asked.stderr);
+      if (grounded) {
+        // `test` (a prompts file) asks the grounded run the same way; the document keeps the bare questions.
+        const prompts = join(work, "r4-prompts.jsonl");
+        writeFileSync(prompts, `${JSON.stringify({ prompt: question })}\n`);
+        const tested = cli("test", "--run", join(runsDir, folder), "--prompts", prompts, "--out", join(work, "r4-answers.json"), "--max-tokens", "4");
+        assert.equal(tested.status, 0, tested.stderr);
+        assert.match(tested.stderr, /\[grounded on the nearest training example of /);
+        assert.deepEqual((JSON.parse(readFileSync(join(work, "r4-answers.json"), "utf8")) as { answers: Array<{ question: string }> }).answers.map((entry) => entry.question), [question]);
+      }
 
       // eval picks the text metrics by the dataset's kind: tuned vs base vs retrieval, paired on the headline metric.
       const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "5", "--max-tokens", "8", "--bootstrap", "50");

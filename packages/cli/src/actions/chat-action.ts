@@ -5,6 +5,7 @@ import { createInterface } from "node:readline";
 import { answerWith, readPromptFile, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
 import { modelFromOptions } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
+import { groundingForRun } from "../lib/grounding.js";
 import { sideBySide } from "../lib/side-by-side.js";
 
 export interface ChatOptions {
@@ -40,7 +41,10 @@ export async function runChat(options: ChatOptions): Promise<void> {
   let input: ReturnType<typeof createInterface> | undefined;
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "ending the chat");
+  let grounding: Awaited<ReturnType<typeof groundingForRun>> | undefined;
   try {
+    // A grounded run: each new question (both sides alike) carries its nearest training example; the histories keep it bare.
+    grounding = await groundingForRun(tuned.run, tunedModel.backend, controller.signal, options.verbose ?? false);
     const sameModel = base.model.source === tuned.model.source;
     const baseModel = !options.sideBySide || sameModel ? { backend: tunedModel.backend, adapterDir: undefined } : await openModel(base, open);
     if (baseModel.backend !== tunedModel.backend) opened.push(baseModel.backend);
@@ -64,7 +68,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
       const replies: Record<string, string> = {};
       for (const side of asked) {
         histories[side].push({ role: "user", content: line });
-        const result = await answerWith(sides[side].backend, [histories[side]], {
+        const result = await answerWith(sides[side].backend, await grounding.ground([histories[side]]), {
           adapterDir: sides[side].adapterDir,
           maxNewTokens: options.maxTokens,
           temperature: options.temperature,
@@ -81,6 +85,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
   } finally {
     dispose();
     input?.close();
+    await grounding?.close();
     for (const backend of opened) await backend.close();
   }
 }
@@ -91,8 +96,10 @@ export async function runTest(options: TestOptions): Promise<void> {
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
+  let grounding: Awaited<ReturnType<typeof groundingForRun>> | undefined;
   try {
-    const result = await answerWith(backend, conversations, { adapterDir, maxNewTokens: options.maxTokens, temperature: 0, batchSize: options.batchSize, signal: controller.signal });
+    grounding = await groundingForRun(choice.run, backend, controller.signal, options.verbose ?? false);
+    const result = await answerWith(backend, await grounding.ground(conversations), { adapterDir, maxNewTokens: options.maxTokens, temperature: 0, batchSize: options.batchSize, signal: controller.signal });
     if (controller.signal.aborted) {
       console.error(`interrupted: nothing written to ${options.out}`);
       process.exitCode = 130;
@@ -116,6 +123,7 @@ export async function runTest(options: TestOptions): Promise<void> {
     console.error(`${document.answers.length} answers written to ${options.out} (${result.seconds.toFixed(1)} s, ${result.tokens_per_second.toFixed(1)} tokens/s on ${backend.name}${choice.adapter ? ", with adapter" : ", base model"})`);
   } finally {
     dispose();
+    await grounding?.close();
     await backend.close();
   }
 }

@@ -2,9 +2,10 @@
 // the torch engine, the model's chat template applied by the backend); ask streams tokens to stdout
 // as they come.
 
-import { answerWith, readPromptFile, runGrounding, writeFileAtomic, type ChatMessage, type GenerationBackend } from "@reviewtune/core";
+import { answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
 import { modelFromOptions, type ModelChoice } from "../lib/model-choice.js";
-import { engineEmbedder, onInterrupt, openModel, type UpstreamBackendEmbedder } from "../engine.js";
+import { onInterrupt, openModel } from "../engine.js";
+import { groundingForRun, type Ground } from "../lib/grounding.js";
 
 export interface AskOptions {
   run?: string;
@@ -27,13 +28,9 @@ export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "tempera
   batchSize: number;
 }
 
-type Ground = <M extends ChatMessage>(conversations: M[][]) => Promise<M[][]>;
-
 /**
  * Opens the chosen model (and adapter) on a backend, runs `work`, always closes it. A run trained
- * with grounded prompts (data.grounding: nearest) is asked the same way: `ground` puts each
- * conversation's nearest training example before its last question (embedded by the torch engine,
- * or with llama.cpp by an engine started for that alone).
+ * with grounded prompts is asked the same way (lib/grounding.ts).
  */
 async function withModel(
   options: AskOptions | GenerateOptions,
@@ -43,22 +40,13 @@ async function withModel(
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
-  let embedder: UpstreamBackendEmbedder | undefined;
+  let grounding: Awaited<ReturnType<typeof groundingForRun>> | undefined;
   try {
-    let ground: Ground = async (conversations) => conversations;
-    if (choice.run && !options.base && choice.run.config.data.grounding === "nearest") {
-      if (backend.name !== "torch") embedder = await engineEmbedder(options.verbose ?? false);
-      const embed = embedder ?? backend;
-      const grounding = await runGrounding(choice.run, async (texts) => (await embed.embed(texts, controller.signal)).embeddings);
-      if (grounding) {
-        console.error(`[grounded on the nearest training example of ${choice.run.config.data.train}]`);
-        ground = grounding;
-      }
-    }
-    await work({ backend, adapterDir, choice, signal: controller.signal, ground });
+    grounding = await groundingForRun(choice.run, backend, controller.signal, options.verbose ?? false);
+    await work({ backend, adapterDir, choice, signal: controller.signal, ground: grounding.ground });
   } finally {
     dispose();
-    await embedder?.close();
+    await grounding?.close();
     await backend.close();
   }
 }

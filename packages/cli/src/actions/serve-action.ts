@@ -2,7 +2,7 @@
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ConfigError, DATASET_PATHS, classifierOfRun, hasDatasetFile, type RunRecord } from "@reviewtune/core";
+import { ConfigError, DATASET_PATHS, classifierOfRun, groundingFolder, hasDatasetFile, type RunRecord } from "@reviewtune/core";
 import { DEFAULT_KV_CACHE, LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
 import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant, type UpstreamBackendEmbedder } from "../engine.js";
@@ -143,14 +143,9 @@ export async function runServe(options: ServeOptions): Promise<void> {
  * folder when the run was trained with data.grounding: nearest.
  */
 function groundedAdapter(options: ServeOptions, run: RunRecord | undefined): { adapter: string | null; dataset: string } | undefined {
-  if (!options.run || !run || run.config.task === "classify" || run.config.data.grounding !== "nearest") return undefined;
-  const dataset = resolve(run.config.data.train ?? "");
-  if (!hasDatasetFile(dataset, "train")) {
-    throw new ConfigError(`run ${run.id} was trained with grounded prompts (data.grounding: nearest), and its training folder ${dataset} has no ${DATASET_PATHS.train}: each question is grounded on that folder's examples`, [], {
-      hint: "put the dataset folder back where the run found it (or copy it there), then serve again",
-    });
-  }
-  return { adapter: run.result?.adapter_dir ? run.id : null, dataset };
+  if (!options.run || !run || run.config.task === "classify") return undefined;
+  const dataset = groundingFolder(run);
+  return dataset ? { adapter: run.result?.adapter_dir ? run.id : null, dataset } : undefined;
 }
 
 /** The dataset folder for `references: true`: --references, else a --run's training folder when it is one. */

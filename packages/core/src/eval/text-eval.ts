@@ -10,7 +10,7 @@ import { TEXT_EVAL_FORMAT, TEXT_TASKS, TextEvalReportSchema, type Estimate, type
 import type { EngineClient } from "../engine/client.js";
 import { SPLIT_FILES, datasetPath, hasDatasetFile, readDatasetCard, readExampleRows } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
-import { groundConversations } from "../references/grounding.js";
+import { groundConversations, groundingFolder } from "../references/grounding.js";
 import { ReferenceIndex } from "../references/reference-index.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { runModel } from "../train/run-folder.js";
@@ -117,8 +117,8 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   // (an attribute the neighbour names is not supported by the title).
   let asked = items;
   let grounding: TextEvalReport["grounding"];
-  if (run.config.data.grounding === "nearest") {
-    const folder = run.config.data.train!;
+  const folder = groundingFolder(run);
+  if (folder) {
     say(`grounding: finding each test prompt's nearest training example in ${folder} (all-MiniLM-L6-v2)`);
     const index = await ReferenceIndex.open(folder);
     await index.update(options.engine);

@@ -7,9 +7,11 @@
 // scored ROUGE-L 75 against 45 for a model fine-tuned without it.
 //
 // Leak-free by construction: the index holds the training split only, and a training row's
-// neighbour is taken from another group (never the row itself or its own product), so the model
-// cannot learn to copy its own answer; a test prompt's groups are never in training anyway.
+// neighbour is never the row itself (its index id) nor of its own group (its product), nor a row the
+// split holds out for validation, so the model cannot learn to copy its own answer; a test prompt's
+// groups are never in training anyway.
 // The same function grounds train, eval, ask, generate and serve, so a run sees one prompt format.
+import { resolve } from "node:path";
 import type { GroundingMode } from "@reviewtune/contracts";
 import { DATASET_PATHS, hasDatasetFile } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
@@ -18,8 +20,33 @@ import { userTurns } from "../templates/chat-template.js";
 import { EngineClient } from "../engine/client.js";
 import { REFERENCE_MODEL, ReferenceIndex, type Embedder } from "./reference-index.js";
 
-/** Hits looked at per prompt to find one of another group (a product's other rows come first). */
+/** Hits looked at per prompt to find one of another group (a product's other rows come first): one search, and in bulk. */
 const SEARCH_DEPTH = 8;
+const BULK_DEPTH = 64;
+
+/**
+ * What is searched for: a conversation's user turns. A training row gives its group (hits of that
+ * group, its own product's rows, are skipped) and its index id (itself skipped, group or not).
+ */
+export interface GroundingQuery<M extends ChatMessage = ChatMessage> {
+  messages: M[];
+  group?: string | undefined;
+  id?: string | undefined;
+}
+
+export interface GroundingOptions {
+  /** Groups never taken as neighbours (the validation groups a split carves out of train.jsonl). */
+  excludeGroups?: ReadonlySet<string> | undefined;
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
+
+function acceptable(hit: { id: string; group: string }, query: GroundingQuery, options: GroundingOptions): boolean {
+  if (query.id !== undefined && hit.id === query.id) return false;
+  if (query.group !== undefined && query.group !== "" && hit.group === query.group) return false;
+  return !options.excludeGroups?.has(hit.group);
+}
+
+const toNeighbour = (hit: Omit<Neighbour, "similarity">, similarity: number): Neighbour => ({ group: hit.group, task: hit.task, prompt: hit.prompt, answer: hit.answer, similarity });
 
 export interface Neighbour {
   group: string;
@@ -48,21 +75,15 @@ export function groundMessages<M extends ChatMessage>(messages: M[], neighbour: 
  * query has one); undefined where the index has nothing (an empty training split). Queries are the
  * conversations' user turns, as the index embeds its examples.
  */
-export async function nearestNeighbours(
-  index: ReferenceIndex,
-  embedder: Embedder,
-  queries: ReadonlyArray<{ messages: ChatMessage[]; group?: string | undefined }>,
-  options: { onProgress?: (done: number, total: number) => void } = {},
-): Promise<Array<Neighbour | undefined>> {
+export async function nearestNeighbours(index: ReferenceIndex, embedder: Embedder, queries: readonly GroundingQuery[], options: GroundingOptions = {}): Promise<Array<Neighbour | undefined>> {
   const found: Array<Neighbour | undefined> = [];
   const batch = 256;
   for (let offset = 0; offset < queries.length; offset += batch) {
     const slice = queries.slice(offset, offset + batch);
     const results = await index.search(embedder, slice.map((query) => userTurns(query.messages)), { k: SEARCH_DEPTH });
     for (const [at, hits] of results.entries()) {
-      const group = slice[at]!.group;
-      const hit = hits.find((candidate) => group === undefined || candidate.group !== group);
-      found.push(hit ? { group: hit.group, task: hit.task, prompt: hit.prompt, answer: hit.answer, similarity: hit.similarity } : undefined);
+      const hit = hits.find((candidate) => acceptable(candidate, slice[at]!, options));
+      found.push(hit ? toNeighbour(hit, hit.similarity) : undefined);
     }
     options.onProgress?.(Math.min(queries.length, offset + batch), queries.length);
   }
@@ -79,11 +100,7 @@ const base64Of = (vectors: Float32Array) => Buffer.from(vectors.buffer, vectors.
  * and the engine ranks them all by a matrix product (LanceDB's flat search takes ~15 ms a query:
  * minutes for a training split, where this takes seconds). The same neighbours as the search.
  */
-export async function nearestNeighboursInBulk(
-  index: ReferenceIndex,
-  engine: EngineClient,
-  queries: ReadonlyArray<{ messages: ChatMessage[]; group?: string | undefined }>,
-): Promise<Array<Neighbour | undefined>> {
+export async function nearestNeighboursInBulk(index: ReferenceIndex, engine: EngineClient, queries: readonly GroundingQuery[], options: GroundingOptions = {}): Promise<Array<Neighbour | undefined>> {
   const { examples, vectors, dimensions } = await index.entries();
   if (examples.length === 0 || queries.length === 0) return queries.map(() => undefined);
   const rowOf = new Map<string, number>();
@@ -105,13 +122,12 @@ export async function nearestNeighboursInBulk(
   const found: Array<Neighbour | undefined> = [];
   for (let offset = 0; offset < queries.length; offset += NEAREST_BLOCK) {
     const block = queryVectors.subarray(offset * dimensions, Math.min(queries.length, offset + NEAREST_BLOCK) * dimensions);
-    const { indices, scores } = await engine.request("nearest", { dimensions, corpus, queries: base64Of(block), k: SEARCH_DEPTH });
+    const { indices, scores } = await engine.request("nearest", { dimensions, corpus, queries: base64Of(block), k: BULK_DEPTH });
     indices.forEach((rows, position) => {
-      const group = queries[offset + position]!.group;
-      const at = rows.findIndex((row) => group === undefined || examples[row]!.group !== group);
-      const hit = at >= 0 ? examples[rows[at]!]! : undefined;
-      found.push(hit ? { group: hit.group, task: hit.task, prompt: hit.prompt, answer: hit.answer, similarity: Math.round(scores[position]![at]! * 10_000) / 10_000 } : undefined);
+      const at = rows.findIndex((row) => acceptable(examples[row]!, queries[offset + position]!, options));
+      found.push(at >= 0 ? toNeighbour(examples[rows[at]!]!, Math.round(scores[position]![at]! * 10_000) / 10_000) : undefined);
     });
+    options.onProgress?.(Math.min(queries.length, offset + NEAREST_BLOCK), queries.length);
   }
   return found;
 }
@@ -120,29 +136,41 @@ export async function nearestNeighboursInBulk(
 export async function groundConversations<M extends ChatMessage>(
   index: ReferenceIndex,
   embedder: Embedder,
-  queries: ReadonlyArray<{ messages: M[]; group?: string | undefined }>,
-  options: { onProgress?: (done: number, total: number) => void } = {},
+  queries: ReadonlyArray<GroundingQuery<M>>,
+  options: GroundingOptions = {},
 ): Promise<{ conversations: M[][]; neighbours: Array<Neighbour | undefined> }> {
-  const neighbours = embedder instanceof EngineClient ? await nearestNeighboursInBulk(index, embedder, queries) : await nearestNeighbours(index, embedder, queries, options);
+  const neighbours = embedder instanceof EngineClient ? await nearestNeighboursInBulk(index, embedder, queries, options) : await nearestNeighbours(index, embedder, queries, options);
   return { conversations: queries.map((query, at) => groundMessages(query.messages, neighbours[at])), neighbours };
 }
 
 /**
  * How a run's prompts are grounded after training (ask, generate, serve): its training folder's
- * index, searched per conversation; undefined for a run trained without grounding. The folder must
- * still be where the run found it: its examples are what the run learned to read.
+ * index (searched per conversation, or in bulk with the engine); undefined for a run trained without
+ * grounding. The folder must still be where the run found it: its examples are what the run learned to read.
  */
-export async function runGrounding(
-  run: { id: string; config: { data: { grounding?: GroundingMode | undefined; train?: string | undefined } } },
-  embedder: Embedder,
-): Promise<(<M extends ChatMessage>(conversations: M[][]) => Promise<M[][]>) | undefined> {
+type GroundedRun = { id: string; config: { data: { grounding?: GroundingMode | undefined; train?: string | undefined } } };
+
+/**
+ * The dataset folder a run's prompts are grounded on (undefined: a run trained without grounding);
+ * a ConfigError naming data.train, the path and the fix when the folder is no longer there. Runs
+ * record the folder's absolute path (train resolves it), so any working directory finds it.
+ */
+export function groundingFolder(run: GroundedRun): string | undefined {
   if (run.config.data.grounding !== "nearest") return undefined;
   const folder = run.config.data.train ?? "";
   if (!hasDatasetFile(folder, "train")) {
-    throw new ConfigError(`run ${run.id} was trained with grounded prompts (data.grounding: nearest), and its training folder ${folder || "(not set)"} has no ${DATASET_PATHS.train}: each prompt is grounded on that folder's examples`, [], {
-      hint: "put the dataset folder back where the run found it (or copy it there), then ask again",
-    });
+    throw new ConfigError(
+      `run ${run.id} was trained with grounded prompts (data.grounding: nearest) on the dataset folder data.train = ${folder || "(not set)"}, which has no ${DATASET_PATHS.train} now: each prompt is grounded on that folder's training examples`,
+      [],
+      { hint: "put the dataset folder back at that path (or copy it there), then try again" },
+    );
   }
+  return resolve(folder);
+}
+
+export async function runGrounding(run: GroundedRun, embedder: Embedder): Promise<(<M extends ChatMessage>(conversations: M[][]) => Promise<M[][]>) | undefined> {
+  const folder = groundingFolder(run);
+  if (!folder) return undefined;
   const index = await ReferenceIndex.open(folder);
   await index.update(embedder);
   return async (conversations) => (await groundConversations(index, embedder, conversations.map((messages) => ({ messages })))).conversations;

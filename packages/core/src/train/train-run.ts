@@ -5,11 +5,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CLASS_LABELS, RUN_FORMAT, type ChatRow, type InstructionRow, type EngineEvent, type TrainConfig, type TrainResult, type VllmLint } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
-import { prepareData, readSourceRows, sha256, toJsonl, type PreparedData, type SourceRows } from "../data/instruction-data.js";
+import { prepareData, readSourceRows, sha256, splitByGroup, toJsonl, type PreparedData, type SourceRows } from "../data/instruction-data.js";
 import { REVIEW_TASKS } from "../data/augment/answers.js";
 import { ANALYSIS_TASK } from "../data/augment/augment.js";
 import { groundConversations } from "../references/grounding.js";
-import { ReferenceIndex } from "../references/reference-index.js";
+import { ReferenceIndex, referenceExample } from "../references/reference-index.js";
 import type { EngineClient } from "../engine/client.js";
 import { ConfigError, DataError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { chatTemplateFor } from "../templates/model-template.js";
@@ -66,18 +66,34 @@ async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine:
   onStatus(`grounding: ${update.total} training examples indexed (${update.added} embedded now); finding each row's nearest of another group`);
   const started = performance.now();
   const chatRows = (list: InstructionRow[]) => list as ChatRow[];
-  const ground = async (list: InstructionRow[]) => {
-    const { conversations, neighbours } = await groundConversations(index, engine, chatRows(list));
-    return { rows: conversations.map((messages, at) => ({ ...chatRows(list)[at]!, messages })), similarities: neighbours.flatMap((neighbour) => (neighbour ? [neighbour.similarity] : [])) };
+  // Without a validation file, the split holds groups of train.jsonl out after this: they are in the
+  // index, and must not lend their answers to training prompts (splitByGroup reads only the groups,
+  // and the mix keeps these rows whole, so the held-out groups are known now).
+  const fallbackGroup = (row: InstructionRow, at: number) => row.group ?? `${rows.trainFile}#${at}`;
+  const excludeGroups = rows.validation ? undefined : new Set(splitByGroup(rows.train.map((row, at) => ({ group: fallbackGroup(row, at), prompt: "", completion: "" })), config.data.validation_fraction, config.training.seed).validation.map((row) => row.group));
+  const ground = async (list: InstructionRow[], inIndex: boolean) => {
+    // A training row is in the index: its own entry (by id) and its group's are skipped.
+    const queries = chatRows(list).map((row) => ({ messages: row.messages, group: row.group, ...(inIndex ? { id: referenceExample(row, "train").id } : {}) }));
+    const { conversations, neighbours } = await groundConversations(index, engine, queries, { excludeGroups });
+    return { rows: conversations.map((messages, at) => ({ ...chatRows(list)[at]!, messages })), neighbours };
   };
-  const train = await ground(rows.train);
+  const train = await ground(rows.train, true);
   rows.train = train.rows;
-  if (rows.validation) rows.validation = (await ground(rows.validation)).rows;
-  const mean = train.similarities.reduce((sum, value) => sum + value, 0) / Math.max(1, train.similarities.length);
-  onStatus(`grounding: ${rows.train.length + (rows.validation?.length ?? 0)} rows grounded in ${((performance.now() - started) / 1000).toFixed(1)} s (training rows' mean similarity to their neighbour ${mean.toFixed(3)})`);
+  const validation = rows.validation ? await ground(rows.validation, false) : undefined;
+  if (validation) rows.validation = validation.rows;
+  const found = train.neighbours.flatMap((neighbour) => (neighbour ? [neighbour.similarity] : []));
+  const alone = train.neighbours.length - found.length + (validation ? validation.neighbours.filter((neighbour) => !neighbour).length : 0);
+  const mean = found.reduce((sum, value) => sum + value, 0) / Math.max(1, found.length);
+  onStatus(
+    `grounding: ${rows.train.length + (rows.validation?.length ?? 0)} rows grounded in ${((performance.now() - started) / 1000).toFixed(1)} s (training rows' mean similarity to their neighbour ${mean.toFixed(3)})` +
+      (alone > 0 ? `; ${alone} row(s) found no neighbour outside their own group among the 64 nearest and stay bare` : ""),
+  );
 }
 
 export async function startRun(config: TrainConfig, origin: string, runsDirectory: string, options: TrainRunOptions): Promise<RunRecord> {
+  // A grounded run reads its dataset folder again at inference (ask, serve, eval): recorded absolute,
+  // so any working directory finds it.
+  if (config.data.grounding === "nearest" && config.data.train) config = { ...config, data: { ...config.data, train: resolve(config.data.train) } };
   const { data, labelSources } = await prepareRows(config, options.engine, options.onStatus ?? (() => {}));
   const { id, directory } = createRunDirectory(runsDirectory, config.name ?? "run");
   const trainText = toJsonl(data.train);

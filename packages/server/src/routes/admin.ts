@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { AdminLoadAdapterRequestSchema, ResourceNameSchema } from "@reviewtune/contracts";
-import { DATASET_PATHS, hasDatasetFile, readRunRecord, runAdapterDir, type RunRecord } from "@reviewtune/core";
+import { ConfigError, groundingFolder, readRunRecord, runAdapterDir, type RunRecord } from "@reviewtune/core";
 import { ApiError, parseBody } from "../http/api-error.js";
 import type { ServerContext } from "../server-context.js";
 
@@ -24,8 +24,10 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
       request.log.warn({ err: error }, "run lookup failed");
       throw new ApiError(404, "invalid_request_error", "run_not_found", `run ${body.run} was not found (or its run.json is unreadable) in the server's runs folder`, "run");
     }
-    const entry = await context.registry.load(body.name, adapterDir);
+    // Indexed before the adapter is served: it is never answered without its grounding.
     if (grounding) await context.addGrounding(body.name, grounding);
+    else context.grounding.delete(body.name);
+    const entry = await context.registry.load(body.name, adapterDir);
     return reply.code(entry.status === "loaded" ? 201 : 200).send({ name: entry.name, status: entry.status, error: entry.error, max_abs_logit_diff: entry.probe?.max_abs_logit_diff ?? null });
   });
   app.delete<{ Params: { name: string } }>("/admin/adapters/:name", async (request) => {
@@ -40,13 +42,13 @@ export function registerAdminRoutes(app: FastifyInstance, context: ServerContext
 
 /**
  * The dataset folder a run's prompts are grounded on (data.grounding: nearest), or undefined; a 400
- * when that folder is gone, since the adapter would be asked differently from how it was trained.
+ * naming the folder when it is gone, since the adapter would be asked differently from how it was trained.
  */
 export function groundingDataset(run: RunRecord): string | undefined {
-  if (run.config.data.grounding !== "nearest") return undefined;
-  const dataset = run.config.data.train ?? "";
-  if (!hasDatasetFile(dataset, "train")) {
-    throw new ApiError(400, "invalid_request_error", "grounding_data_missing", `run ${run.id} was trained with grounded prompts, and its training folder has no ${DATASET_PATHS.train}: put the dataset folder back where the run found it`, "run");
+  try {
+    return groundingFolder(run);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ApiError(400, "invalid_request_error", "grounding_data_missing", `${error.message}; ${error.hint ?? ""}`.trim(), "run");
+    throw error;
   }
-  return dataset;
 }

@@ -61,8 +61,8 @@ export function registerCompletionRoutes(app: FastifyInstance, context: ServerCo
     job.references = referencesAsked(context, body);
     // An adapter trained with grounded prompts is asked as it was trained: the question's nearest
     // training example before it (found in the queue, where the embedding is computed).
-    // (A fallback to the base is not grounded: the base was not trained so, unless it is the run's own weights.)
-    const grounding = job.route.fallback ? undefined : context.grounding.get(job.route.adapter?.name ?? null);
+    // A fallback answers with the base: grounded only when the base is itself a grounded run's weights (key null).
+    const grounding = context.grounding.get(job.route.adapter?.name ?? null);
     if (grounding) job.ground = { index: grounding, messages };
     job.jsonSchema = schemaOf(body.response_format);
     // 0 (what some clients send by default) asks for nothing; more needs logprobs, as at OpenAI.

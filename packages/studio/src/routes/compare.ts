@@ -26,9 +26,10 @@ export function registerCompareRoutes(app: FastifyInstance, context: StudioConte
     }
     const existing = context.server.context.registry.list().find((entry) => entry.name === record.id);
     // A run trained with grounded prompts is asked as it was trained (its dataset folder's neighbours).
+    // Indexed before the adapter is served, so it is never answered without its grounding.
     const grounding = existing ? undefined : groundingDataset(record);
-    const entry = existing ?? (await context.server.context.registry.load(record.id, runAdapterDir(folder, record.result.adapter_dir)));
     if (grounding) await context.server.context.addGrounding(record.id, grounding);
+    const entry = existing ?? (await context.server.context.registry.load(record.id, runAdapterDir(folder, record.result.adapter_dir)));
     reply.code(existing ? 200 : 201);
     return { model: entry.name, status: entry.status, message: entry.error?.message ?? null };
   });
