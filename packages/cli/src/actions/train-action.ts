@@ -146,7 +146,7 @@ function printPlan(config: TrainConfig, origin: string): void {
   if (config.task !== "classify") {
     const share = (value: number, what: string) => (value >= 1 ? `every ${what} example` : `${Math.round(value * 100)}% of the ${what} examples`);
     console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
-    if (data.grounding === "nearest") console.log("  grounding    nearest: each prompt carries its most similar training example (of another group) and its answer, here and in eval, ask, serve");
+    if (data.grounding === "nearest") console.log("  grounding    nearest: each prompt carries its most similar training example (of another group) and its answer, here and in eval, ask, generate, chat, test and serve");
   }
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
   const packing = config.task === "classify" && training.packing === "padding_free" ? "padded to the longest in the batch (the head reads each example's last token)" : training.packing;
