@@ -470,6 +470,11 @@ describe("reviewtune data", () => {
         assert.equal(tested.status, 0, tested.stderr);
         assert.match(tested.stderr, /\[grounded on the nearest training example of /);
         assert.deepEqual((JSON.parse(readFileSync(join(work, "r4-answers.json"), "utf8")) as { answers: Array<{ question: string }> }).answers.map((entry) => entry.question), [question]);
+        // An export carries the weights, not the index: it says how to keep the prompts grounded.
+        const exported = cli("export", "--run", join(runsDir, folder), "--format", "adapter", "--out", join(work, "r4-adapter"));
+        assert.equal(exported.status, 0, exported.stderr);
+        assert.ok(existsSync(join(work, "r4-adapter", "adapter_config.json")));
+        assert.match(exported.stdout, /was trained with grounded prompts .*This export holds the weights only: served on its own it gets bare prompts\. Put reviewtune in front \(serve --run .* --upstream/);
       }
 
       // eval picks the text metrics by the dataset's kind: tuned vs base vs retrieval, paired on the headline metric.

@@ -4,7 +4,7 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord, type FinishedRunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
 import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
 
@@ -102,6 +102,18 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
 export async function runExport(options: ExportOptions): Promise<void> {
   const run = readRunRecord(options.run);
   requireFinished(run, options.run);
+  await exportRun(run, options);
+  if (run.config.data.grounding === "nearest") {
+    // The weights travel; the reference index the run reads at inference does not (decision 0026).
+    console.log(
+      `note: run ${run.id} was trained with grounded prompts (data.grounding: nearest): it answers well when each prompt carries its nearest training example, ` +
+        `which reviewtune adds from ${run.config.data.train ?? "its dataset folder"}. This export holds the weights only: served on its own it gets bare prompts. ` +
+        `Put reviewtune in front (serve --run ${options.run} --upstream <the server's URL>: it grounds each chat request), or ground prompts in the same format yourself.`,
+    );
+  }
+}
+
+async function exportRun(run: FinishedRunRecord, options: ExportOptions): Promise<void> {
   if (run.result.model_dir) throw new ConfigError(`run ${run.id} is a full fine-tuning run: its model/ folder already holds merged transformers weights`, [], { hint: `use ${runPath(options.run, "model")} as it is` });
   if (!run.result.adapter_dir) throw new ConfigError(`run ${run.id} saved no adapter`);
   if (run.config.task === "classify") throw new ConfigError(`run ${run.id} is a classification run; export handles generative LoRA runs`, [], { hint: "serve it with reviewtune serve --run (POST /v1/classify)" });

@@ -109,6 +109,11 @@ describe("grounded prompts", () => {
     const excludeGroups = new Set([itself!.group]);
     const [other] = await nearestNeighboursInBulk(index, engine, [{ messages: queries[0]!.messages }], { excludeGroups });
     assert.notEqual(other!.group, itself!.group);
+    // A held-out row without a group (indexed under "") is kept out by its id, on both search paths.
+    const excludeIds = new Set([examples[0]!.id]);
+    for (const [found] of [await nearestNeighboursInBulk(index, engine, [{ messages: queries[0]!.messages }], { excludeIds }), await nearestNeighbours(index, engine, [{ messages: queries[0]!.messages }], { excludeIds })]) {
+      assert.notEqual(`${found!.prompt}|${found!.answer}`, `${examples[0]!.prompt}|${examples[0]!.answer}`);
+    }
   });
 
   it("a run trained with grounding is grounded on its training folder, and names a folder that is gone", async () => {

@@ -37,13 +37,15 @@ export interface GroundingQuery<M extends ChatMessage = ChatMessage> {
 export interface GroundingOptions {
   /** Groups never taken as neighbours (the validation groups a split carves out of train.jsonl). */
   excludeGroups?: ReadonlySet<string> | undefined;
+  /** Index entries never taken as neighbours, by id (held-out rows without a group: the index files them under ""). */
+  excludeIds?: ReadonlySet<string> | undefined;
   onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
 function acceptable(hit: { id: string; group: string }, query: GroundingQuery, options: GroundingOptions): boolean {
   if (query.id !== undefined && hit.id === query.id) return false;
   if (query.group !== undefined && query.group !== "" && hit.group === query.group) return false;
-  return !options.excludeGroups?.has(hit.group);
+  return !options.excludeGroups?.has(hit.group) && !options.excludeIds?.has(hit.id);
 }
 
 const toNeighbour = (hit: Omit<Neighbour, "similarity">, similarity: number): Neighbour => ({ group: hit.group, task: hit.task, prompt: hit.prompt, answer: hit.answer, similarity });

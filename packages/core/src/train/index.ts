@@ -3,5 +3,5 @@
 export { formatMethodTable } from "./method-report.js";
 export { runPath, isRunFolder, listRunIds, runAdapterDir, runModel, readRunMetrics } from "./run-folder.js";
 export { newRunId, interruptedBecause, requireFinished, readRunRecord } from "./runs.js";
-export type { RunRecord } from "./runs.js";
+export type { FinishedRunRecord, RunRecord } from "./runs.js";
 export { startRun, resumeRun } from "./train-run.js";

@@ -69,12 +69,15 @@ async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine:
   // Without a validation file, the split holds groups of train.jsonl out after this: they are in the
   // index, and must not lend their answers to training prompts (splitByGroup reads only the groups,
   // and the mix keeps these rows whole, so the held-out groups are known now).
+  // A row without a group is its own group here (the split names it by line) but is indexed under "":
+  // such held-out rows are excluded by their index id.
   const fallbackGroup = (row: InstructionRow, at: number) => row.group ?? `${rows.trainFile}#${at}`;
   const excludeGroups = rows.validation ? undefined : new Set(splitByGroup(rows.train.map((row, at) => ({ group: fallbackGroup(row, at), prompt: "", completion: "" })), config.data.validation_fraction, config.training.seed).validation.map((row) => row.group));
+  const excludeIds = excludeGroups && new Set(chatRows(rows.train).flatMap((row, at) => (row.group === undefined && excludeGroups.has(fallbackGroup(row, at)) ? [referenceExample(row, "train").id] : [])));
   const ground = async (list: InstructionRow[], inIndex: boolean) => {
     // A training row is in the index: its own entry (by id) and its group's are skipped.
     const queries = chatRows(list).map((row) => ({ messages: row.messages, group: row.group, ...(inIndex ? { id: referenceExample(row, "train").id } : {}) }));
-    const { conversations, neighbours } = await groundConversations(index, engine, queries, { excludeGroups });
+    const { conversations, neighbours } = await groundConversations(index, engine, queries, { excludeGroups, excludeIds });
     return { rows: conversations.map((messages, at) => ({ ...chatRows(list)[at]!, messages })), neighbours };
   };
   const train = await ground(rows.train, true);
