@@ -497,13 +497,42 @@ describe("reviewtune data", () => {
       for (const system of report.systems) {
         assert.equal(system.metrics.embedding_similarity === null || system.metrics.embedding_similarity === undefined, kind === "qa", `${kind} ${system.name}: embedding similarity`);
         assert.equal(system.metrics.unsupported_attributes === null || system.metrics.unsupported_attributes === undefined, kind === "qa", `${kind} ${system.name}: unsupported attributes`);
+        assert.equal(system.metrics.invented_attributes === null || system.metrics.invented_attributes === undefined, kind === "qa", `${kind} ${system.name}: invented attributes`);
+        // Invented (in neither the title nor the reference) is a part of unsupported (not in the title).
+        if (kind === "descriptions") assert.ok(system.metrics.invented_attributes!.value! <= system.metrics.unsupported_attributes!.value!, `${system.name}: invented <= unsupported`);
       }
+      // The references read as answers, for descriptions only: the yardstick of "unsupported".
+      assert.equal(report.references === undefined, kind === "qa");
       if (kind === "descriptions") {
         // Retrieval answers with another product's description: its similarity to the reference is real but below 1.
         const retrieval = report.systems.find((system) => system.name === "retrieval")!.metrics.embedding_similarity!;
         assert.ok(retrieval.value! > 0 && retrieval.value! < 1, JSON.stringify(retrieval));
       }
     }
+  });
+  it("recipe R4 on the llama.cpp path: a grounded SmolLM2 run's eval answers through llama.cpp (the adapter as GGUF LoRA), grounding and retrieval on the engine", () => {
+    const out = join(work, "demo-descriptions-smol");
+    assert.equal(cli("data", "demo", "--kind", "descriptions", "--products", "40", "--out", out).status, 0);
+    const items = Math.min(3, readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length);
+    const before = runFolders();
+    const trained = cli("train", "--model", "smollm2-135m-instruct", "--data", out, "--grounding", "nearest", "--runs-dir", runsDir, "--max-steps", "2", "--batch-size", "2", "--set", "training.max_length=320", "--set", "evaluation.strategy=no");
+    assert.equal(trained.status, 0, trained.stderr);
+    const run = join(runsDir, newestRun(before));
+    const evaluated = cli("eval", "--run", run, "--limit", "3", "--max-tokens", "8", "--bootstrap", "50");
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    assert.match(evaluated.stderr, /llama\.cpp path: .*\.Q8_0\.gguf/);
+    assert.match(evaluated.stderr, new RegExp(`tuned: answering ${items} test prompts \\(llamacpp, chunks of \\d+, greedy\\)`));
+    assert.match(evaluated.stdout, new RegExp(`evaluated ${items} test prompts \\(description\\) in [\\d.]+ min \\(llamacpp\\)`));
+    const report = TextEvalReportSchema.parse(JSON.parse(readFileSync(join(run, "eval", "text-report.json"), "utf8")));
+    assert.equal(report.backend, "llamacpp");
+    assert.equal(report.grounding?.mode, "nearest");
+    const rows = readFileSync(join(run, "eval", "text-answers.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(rows.length, items);
+    for (const row of rows) {
+      assert.ok(row.answers.tuned.length > 0 && row.answers.base.length > 0, JSON.stringify(row.answers));
+      assert.match(row.prompt, /\nNow this request:\n/, "the llama.cpp path is asked the grounded prompt");
+    }
+    assert.match(readFileSync(join(run, "eval", "text-report.md"), "utf8"), /The tuned and base answers come from the llama\.cpp path/);
   });
 
   it("preview --model shows the exact training string with the trained part marked", () => {

@@ -23,6 +23,12 @@ export const TextMetricsSchema = z.object({
   embedding_similarity: EstimateSchema.nullable().optional(),
   /** Descriptions: the share of answers naming a colour, material, gender or product type their title does not give (lower is better). */
   unsupported_attributes: EstimateSchema.nullable().optional(),
+  /**
+   * Descriptions: the share of answers naming one that neither the title nor the reference gives,
+   * made up as far as the data can tell (lower is better). Unsupported alone overstates it: references
+   * name what titles leave out (see the report's references block).
+   */
+  invented_attributes: EstimateSchema.nullable().optional(),
 });
 export type TextMetricsReport = z.infer<typeof TextMetricsSchema>;
 
@@ -36,11 +42,18 @@ export const TextEvalReportSchema = z.object({
   items: z.number().int().nonnegative(),
   /** The metric a fine-tune must win: ROUGE-L for descriptions, token F1 for answers. */
   headline: z.enum(["rouge_l", "token_f1"]),
+  /** Who wrote the tuned and base answers: the torch engine, or the llama.cpp path (the base GGUF, Q8_0 by default, the adapter as GGUF LoRA); absent in reports before it was recorded. */
+  backend: z.enum(["torch", "llamacpp", "upstream"]).optional(),
   /**
    * Present when the run was trained with data.grounding "nearest": the tuned and base models were
    * asked with each prompt grounded on its nearest training example (the retrieval baseline's answer).
    */
   grounding: z.object({ mode: z.literal("nearest"), index: z.string(), mean_similarity: z.number().nullable() }).optional(),
+  /**
+   * Descriptions: the test split's own reference descriptions read as answers, the yardstick for
+   * unsupported_attributes (the share of references naming an attribute their title does not give).
+   */
+  references: z.object({ unsupported_attributes: EstimateSchema }).optional(),
   systems: z.array(z.object({ name: z.string(), description: z.string(), metrics: TextMetricsSchema })),
   /** Paired differences on the headline metric (per item, a minus b), with bootstrap intervals. */
   comparisons: z.array(z.object({ a: z.string(), b: z.string(), metric: z.string(), difference: EstimateSchema, verdict: z.string() })),

@@ -97,21 +97,25 @@ async function runTextEval(options: EvalOptions): Promise<void> {
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
+  let backend: GenerationBackend | undefined;
   try {
+    // The answers on the llama.cpp path where it can serve the run (as for review datasets); embeddings, grounding and retrieval stay on the engine.
+    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
     const started = performance.now();
-    const result = await evaluateTextRun({ engine, baselines, ...commonOptions(options, controller.signal) });
+    const result = await evaluateTextRun({ engine, backend, baselines, ...commonOptions(options, controller.signal) });
     const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
     console.log(textTable(result.report));
     console.log("");
     for (const comparison of result.report.comparisons) console.log(comparison.verdict);
     console.log(`
-evaluated ${result.report.items} test prompts (${result.report.tasks.join(", ")}) in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+evaluated ${result.report.items} test prompts (${result.report.tasks.join(", ")}) in ${((performance.now() - started) / 60_000).toFixed(1)} min (${result.report.backend})`);
     console.log(`
 reports: ${files.markdown}
          ${files.json}
          ${files.answers} (every answer beside the reference)`);
   } finally {
     dispose();
+    await backend?.close();
     await engine.shutdown();
   }
 }

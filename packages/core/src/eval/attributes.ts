@@ -52,17 +52,33 @@ export function namedAttributes(text: string): Set<string> {
 }
 
 /**
- * The attributes an answer names that the title does not support. A phrase is supported when the
- * title names it, or a longer one of the same kind containing it ("navy" by "navy blue"), or a
- * shorter one it contains ("navy blue" by "blue" is not: that would be a made-up shade).
+ * Whether `attribute` ("kind:phrase") is supported by one of `given`: the same phrase, or a longer
+ * one of the same kind containing it ("navy" by "navy blue"); not by a shorter one it contains
+ * ("navy blue" by "blue" is not: that would be a made-up shade).
  */
+function supported(attribute: string, given: Iterable<string>): boolean {
+  const [kind, phrase] = attribute.split(":") as [string, string];
+  for (const other of given) {
+    const [otherKind, otherPhrase] = other.split(":") as [string, string];
+    if (otherKind === kind && (otherPhrase === phrase || ` ${otherPhrase} `.includes(` ${phrase} `))) return true;
+  }
+  return false;
+}
+
+/** The attributes an answer names that the title does not support (see `supported`). */
 export function unsupportedAttributes(title: string, answer: string): string[] {
-  const given = [...namedAttributes(title)];
-  return [...namedAttributes(answer)].filter((attribute) => {
-    const [kind, phrase] = attribute.split(":") as [string, string];
-    return !given.some((other) => {
-      const [otherKind, otherPhrase] = other.split(":") as [string, string];
-      return otherKind === kind && (otherPhrase === phrase || ` ${otherPhrase} `.includes(` ${phrase} `));
-    });
-  });
+  const given = namedAttributes(title);
+  return [...namedAttributes(answer)].filter((attribute) => !supported(attribute, given));
+}
+
+/**
+ * The attributes an answer names that neither the title nor the reference description supports:
+ * made up as far as the data can tell. "Unsupported" alone overstates it: a catalogue's own
+ * descriptions name what the title leaves out (on Myntra's test split, 35.5% of references name a
+ * colour, material, gender or product type their title does not give), and an answer that says the
+ * same is right. Title and reference are read apart, so no phrase is formed across the two.
+ */
+export function inventedAttributes(title: string, reference: string, answer: string): string[] {
+  const given = [...namedAttributes(title), ...namedAttributes(reference)];
+  return [...namedAttributes(answer)].filter((attribute) => !supported(attribute, given));
 }

@@ -126,7 +126,7 @@ const LABEL_CANDIDATES = SENTIMENT_CLASSES.map((label) => ` ${label}`);
 export async function generateWithBackend(
   backend: GenerationBackend,
   adapterDir: string | undefined,
-  items: readonly EvalItem[],
+  items: ReadonlyArray<Pick<EvalItem, "messages">>,
   options: { chunk: number; maxNewTokens: number; signal?: AbortSignal | undefined; onBatch?: (done: number) => void },
 ): Promise<{ answers: string[]; latency: NonNullable<SystemResult["latency"]> }> {
   const answers: string[] = [];

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { TEXT_EVAL_FORMAT, TEXT_TASKS, TextEvalReportSchema, type Estimate, type TextEvalReport, type TextTask } from "@reviewtune/contracts";
 import type { EngineClient } from "../engine/client.js";
+import type { GenerationBackend } from "../model/backend.js";
 import { SPLIT_FILES, datasetPath, hasDatasetFile, readDatasetCard, readExampleRows } from "../data/dataset-folder.js";
 import { ConfigError } from "../errors.js";
 import { groundConversations, groundingFolder } from "../references/grounding.js";
@@ -15,10 +16,11 @@ import { ReferenceIndex } from "../references/reference-index.js";
 import { chatTemplateFor } from "../templates/model-template.js";
 import { runModel } from "../train/run-folder.js";
 import { readRunRecord, requireFinished } from "../train/runs.js";
-import { generateAnswers } from "./evaluate.js";
+import { generateAnswers, generateWithBackend } from "./evaluate.js";
 import { formatEstimate } from "./report-markdown.js";
 import { DEFAULT_BOOTSTRAP, meanEstimate } from "./statistics.js";
 import { rougeL, textMetrics, tokenF1 } from "./text-metrics.js";
+import { unsupportedAttributes } from "./attributes.js";
 import type { ExampleMessage } from "@reviewtune/contracts";
 
 export const TEXT_BASELINES = ["base", "retrieval"] as const;
@@ -65,7 +67,10 @@ export function loadTextItems(dataDirectory: string, options: { limit?: number |
 export interface TextEvalOptions {
   runDirectory: string;
   dataDirectory?: string | undefined;
+  /** The torch engine: embeddings (retrieval, grounding, similarity), and the answers when no backend is given. */
   engine: EngineClient;
+  /** Who writes the tuned and base answers (the llama.cpp path: a chunk's prompts decode together); default the engine. */
+  backend?: GenerationBackend | undefined;
   limit?: number | undefined;
   baselines?: readonly TextBaseline[] | undefined;
   batchSize?: number | undefined;
@@ -111,6 +116,18 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   const template = await chatTemplateFor(options.engine, run.config.model, run.config.data.template);
   const generation = { batchSize: options.batchSize ?? 8, maxNewTokens: options.maxNewTokens ?? (tasks.includes("description") ? 96 : 48), signal: options.signal };
   const tuned = runModel(run, options.runDirectory);
+  const backend = options.backend;
+  if (backend && run.result.model_dir) throw new ConfigError(`run ${run.id} trained the whole model (${run.result.model_dir}): evaluate it on the torch path`, [], { hint: "pass --backend torch" });
+  if (backend && tuned.adapter) {
+    say(`${backend.name}: loading the adapter ${tuned.adapter}`);
+    await backend.loadAdapter(tuned.adapter); // probed: an adapter that changes nothing is an error here, not a silent base model
+  }
+  const answerAll = async (name: string, target: { adapter?: string | undefined; model: typeof run.config.model }) => {
+    const onBatch = (done: number) => say(`${name}: ${done}/${asked.length} answered`);
+    return backend
+      ? (await generateWithBackend(backend, target.adapter, asked, { chunk: Math.max(backend.concurrency ?? 1, generation.batchSize), maxNewTokens: generation.maxNewTokens, signal: options.signal, onBatch })).answers
+      : (await generateAnswers({ engine: options.engine, ...target, template }, asked, { ...generation, onBatch })).answers;
+  };
 
   // A run trained with grounded prompts is asked with grounded prompts (its training folder's index),
   // and so is the base: the same prompts for both. Items keep their bare prompts for the metrics
@@ -129,15 +146,16 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   }
 
   const systems: Array<{ name: string; description: string; answers: string[] }> = [];
-  say(`tuned: answering ${items.length} test prompts`);
+  const path = backend ? `${backend.name}, chunks of ${Math.max(backend.concurrency ?? 1, generation.batchSize)}` : `torch, batches of ${generation.batchSize}`;
+  say(`tuned: answering ${items.length} test prompts (${path}, greedy)`);
   systems.push({
     name: "tuned",
     description: `${run.config.model.source} + ${tuned.adapter ? "LoRA adapter" : "fine-tuned weights"} (run ${run.id})${grounding ? ", prompts grounded on their nearest training example" : ""}`,
-    answers: (await generateAnswers({ engine: options.engine, ...tuned, template }, asked, generation)).answers,
+    answers: await answerAll("tuned", tuned),
   });
   if (baselines.includes("base")) {
-    say(`base: answering ${items.length} test prompts`);
-    systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: (await generateAnswers({ engine: options.engine, model: run.config.model, template }, asked, generation)).answers });
+    say(`base: answering ${items.length} test prompts (${path}, greedy)`);
+    systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: await answerAll("base", { model: run.config.model }) });
   }
   if (baselines.includes("retrieval")) {
     say("retrieval: indexing the training prompts (all-MiniLM-L6-v2)");
@@ -180,6 +198,9 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
       ),
     };
   });
+  // The references read as answers: how often the data itself names what the title does not give.
+  const titled = items.filter((_, index) => described[index]);
+  const references = titled.length > 0 ? { unsupported_attributes: meanEstimate(titled.map((item) => (unsupportedAttributes(titleOf(item), item.reference).length > 0 ? 1 : 0)), boot) } : undefined;
   const score = headlineScore[headline];
   const perItem = new Map(systems.map((system) => [system.name, items.map((item, index) => score(system.answers[index]!, item.reference))]));
   const comparisons = systems
@@ -198,7 +219,9 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     tasks,
     items: items.length,
     headline,
+    backend: backend?.name ?? "torch",
     ...(grounding ? { grounding } : {}),
+    ...(references ? { references } : {}),
     systems: scored,
     comparisons,
   });
@@ -217,11 +240,11 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
 export function textTable(report: TextEvalReport): string {
   const cell = formatEstimate;
   const lines = [
-    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy | keyword recall | embedding similarity | unsupported attributes |`,
-    `|---|---|---|---|---|---|---|---|---|`,
+    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy | keyword recall | embedding similarity | unsupported attributes | invented attributes |`,
+    `|---|---|---|---|---|---|---|---|---|---|`,
     ...report.systems.map(
       ({ name, metrics }) =>
-        `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} | ${cell(metrics.keyword_recall)} | ${cell(metrics.embedding_similarity ?? null)} | ${cell(metrics.unsupported_attributes ?? null)} |`,
+        `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} | ${cell(metrics.keyword_recall)} | ${cell(metrics.embedding_similarity ?? null)} | ${cell(metrics.unsupported_attributes ?? null)} | ${cell(metrics.invented_attributes ?? null)} |`,
     ),
   ];
   return lines.join("\n");
@@ -238,12 +261,18 @@ export function writeTextEvalReport(out: string, result: TextEvalResult): { json
     [
       `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
       "",
-      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.`,
+      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base GGUF, Q8_0 by default, with the adapter as GGUF LoRA), greedy." : ""}`,
       ...(report.grounding
         ? ["", `The run was trained with grounded prompts: the tuned and base models were asked each test prompt with its nearest training example and that example's answer before it (${report.grounding.index}, mean cosine similarity ${report.grounding.mean_similarity ?? "n/a"}); the retrieval baseline answers with the most similar training example's answer alone.`]
         : []),
       "",
       textTable(report),
+      ...(report.references
+        ? [
+            "",
+            `Attributes (descriptions): an answer's colour, material, gender or product type is unsupported when its title does not give it, invented when neither the title nor the reference description does. The references themselves name one their title does not give: ${formatEstimate(report.references.unsupported_attributes)} (% of items). Unsupported is not wrong; invented is made up as far as the data can tell.`,
+          ]
+        : []),
       "",
       ...report.comparisons.map((comparison) => `- ${comparison.verdict}`),
       "",

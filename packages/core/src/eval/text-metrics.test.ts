@@ -74,5 +74,22 @@ describe("keyword recall and yes/no", () => {
     assert.equal(metrics.yes_no_accuracy?.n, 2);
     assert.ok(metrics.rouge_l.low! <= metrics.rouge_l.value! && metrics.rouge_l.value! <= metrics.rouge_l.high!);
     assert.equal(textMetrics([{ prediction: "x", reference: "Maybe" }]).yes_no_accuracy, null);
+    assert.equal(metrics.unsupported_attributes, null, "no titles: no attribute check");
+    assert.equal(metrics.invented_attributes, null);
+  });
+
+  it("counts answers naming an attribute the title lacks (unsupported) and those the reference lacks too (invented)", () => {
+    const title = "Title: Roadster Men Blue Denim Jacket";
+    const metrics = textMetrics([
+      // grey: not in the title, but the reference says it (a true detail): unsupported, not invented.
+      { title, prediction: "Blue denim jacket with grey lining", reference: "Blue denim jacket, has a grey lining" },
+      // red: in neither.
+      { title, prediction: "Red denim jacket", reference: "Blue denim jacket, has a grey lining" },
+      { title, prediction: "Blue jacket for men", reference: "Blue denim jacket" },
+      { title, prediction: "A jacket", reference: "Blue denim jacket" },
+    ], { samples: 200 });
+    assert.equal(metrics.unsupported_attributes?.value, 0.5);
+    assert.equal(metrics.invented_attributes?.value, 0.25);
+    assert.equal(metrics.invented_attributes?.n, 4);
   });
 });

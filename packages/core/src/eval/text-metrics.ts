@@ -11,7 +11,7 @@
 //   - yes/no: what an answer to a yes/no question says, from its first word.
 import { meanEstimate, type BootstrapOptions } from "./statistics.js";
 import type { Estimate } from "@reviewtune/contracts";
-import { unsupportedAttributes } from "./attributes.js";
+import { inventedAttributes, unsupportedAttributes } from "./attributes.js";
 
 /** rouge-score's tokenizer (no stemmer): lowercase, non-alphanumerics split, empty tokens dropped. */
 export function rougeTokens(text: string): string[] {
@@ -112,6 +112,8 @@ export interface TextMetrics {
   embedding_similarity: Estimate | null;
   /** Over the items given a title (descriptions): the share whose answer names an attribute the title does not give. */
   unsupported_attributes: Estimate | null;
+  /** Over the same items: the share whose answer names an attribute neither the title nor the reference gives. */
+  invented_attributes: Estimate | null;
 }
 
 /** Every text metric of `predictions` against `references`, each a mean with its bootstrap interval. */
@@ -137,5 +139,6 @@ export function textMetrics(
         : null,
     embedding_similarity: similarities.length > 0 ? meanEstimate(similarities, options) : null,
     unsupported_attributes: titled.length > 0 ? meanEstimate(titled.map((item) => (unsupportedAttributes(item.title!, item.prediction).length > 0 ? 1 : 0)), options) : null,
+    invented_attributes: titled.length > 0 ? meanEstimate(titled.map((item) => (inventedAttributes(item.title!, item.reference, item.prediction).length > 0 ? 1 : 0)), options) : null,
   };
 }

@@ -82,7 +82,8 @@ const TEXT_METRICS: Array<[keyof TextEvalReport["systems"][number]["metrics"], s
   ["token_f1", "token F1"],
   ["exact_match", "exact match"],
   ["embedding_similarity", "embedding similarity"],
-  ["unsupported_attributes", "unsupported attributes (lower is better)"],
+  ["unsupported_attributes", "unsupported attributes: not in the title"],
+  ["invented_attributes", "invented attributes: in neither title nor reference (lower is better)"],
   ["keyword_recall", "keyword recall"],
   ["yes_no_accuracy", "yes/no accuracy"],
 ];
@@ -103,6 +104,9 @@ function TextEvaluation(props: { run: string }) {
       <thead><tr><th scope="col">metric</th>${systems.map((name) => html`<th scope="col">${name}</th>`)}</tr></thead>
       <tbody>${rows.map(([key, label]) => html`<tr><th scope="row">${label}</th>${report.systems.map((system) => html`<td>${figure(system.metrics[key] as never)}</td>`)}</tr>`)}</tbody>
     </table></div>
+    ${report.references
+      ? html`<p class="muted" data-testid="reference-attributes">The references themselves name an attribute their title does not give: ${figure(report.references.unsupported_attributes)} points. Unsupported is not wrong; invented (in neither the title nor the reference) is made up as far as the data can tell.</p>`
+      : null}
     <ul class="checks">${report.comparisons.map((comparison) => html`<li>${comparison.verdict}</li>`)}</ul>
     <h3>Answers beside the reference <span class="muted">(${answers.length} of ${total})</span></h3>
     <div class="table-scroll"><table class="data-table side-by-side" data-testid="side-by-side">
