@@ -510,7 +510,7 @@ describe("reviewtune data", () => {
       }
     }
   });
-  it("recipe R4 on the llama.cpp path: a grounded SmolLM2 run's eval answers through llama.cpp (the adapter as GGUF LoRA), grounding and retrieval on the engine", () => {
+  it("recipe R4 on the llama.cpp path: a grounded SmolLM2 run's eval answers through llama.cpp (the adapter as GGUF LoRA), grounding and retrieval on the engine; Ctrl-C writes no report", async () => {
     const out = join(work, "demo-descriptions-smol");
     assert.equal(cli("data", "demo", "--kind", "descriptions", "--products", "40", "--out", out).status, 0);
     const items = Math.min(3, readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length);
@@ -533,6 +533,19 @@ describe("reviewtune data", () => {
       assert.match(row.prompt, /\nNow this request:\n/, "the llama.cpp path is asked the grounded prompt");
     }
     assert.match(readFileSync(join(run, "eval", "text-report.md"), "utf8"), /The tuned and base answers come from the llama\.cpp path/);
+
+    // Ctrl-C while the adapter loads: the llama.cpp path then answers "" at once; eval must stop, not report empty answers.
+    const other = join(work, "r4-interrupted");
+    const child = spawn(process.execPath, [bin, "eval", "--run", run, "--limit", "3", "--max-tokens", "8", "--bootstrap", "50", "--out", other], { cwd: work, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !/llamacpp: loading the adapter/.test(stderr) && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted: stopping cleanly \(no report is written\)/);
+    assert.ok(!existsSync(join(other, "text-report.json")) && !existsSync(join(other, "text-answers.jsonl")), "no report of an interrupted evaluation");
   });
 
   it("preview --model shows the exact training string with the trained part marked", () => {

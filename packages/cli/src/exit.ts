@@ -6,7 +6,8 @@ import { printable } from "./printable.js";
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130, brokenPipe: 141 } as const;
 
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof CancelledError) return EXIT.cancelled;
+  // Ctrl-C: our own CancelledError, or an AbortSignal's error where the work stopped at signal.throwIfAborted().
+  if (error instanceof CancelledError || (error instanceof Error && error.name === "AbortError")) return EXIT.cancelled;
   if (error instanceof ConfigError) return EXIT.config;
   if (error instanceof DataError) return EXIT.data;
   if (error instanceof EngineNotInstalledError) return EXIT.engine;

@@ -21,7 +21,7 @@ export const TextMetricsSchema = z.object({
   yes_no_accuracy: EstimateSchema.nullable(),
   /** Descriptions: cosine similarity of the answer's and the reference's all-MiniLM-L6-v2 embeddings; null when not measured. */
   embedding_similarity: EstimateSchema.nullable().optional(),
-  /** Descriptions: the share of answers naming a colour, material, gender or product type their title does not give (lower is better). */
+  /** Descriptions: the share of answers naming a colour, material, gender or product type their title does not give (not always wrong: compare the report's references block). */
   unsupported_attributes: EstimateSchema.nullable().optional(),
   /**
    * Descriptions: the share of answers naming one that neither the title nor the reference gives,

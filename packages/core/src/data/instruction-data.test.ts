@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { DataError } from "../errors.js";
 import { ChatTemplate } from "../templates/chat-template.js";
 import { formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
-import { BUILTIN_DEMO, oversampleByClass, prepareData, splitByGroup, type RenderedRow } from "./instruction-data.js";
+import { BUILTIN_DEMO, heldOutGroups, oversampleByClass, prepareData, readSourceRows, splitByGroup, type RenderedRow } from "./instruction-data.js";
 
 const CHATML =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
@@ -17,6 +17,23 @@ const folder = () => mkdtempSync(join(tmpdir(), "reviewtune-data-"));
 const lines = (...rows: unknown[]) => rows.map((row) => (typeof row === "string" ? row : JSON.stringify(row))).join("\n") + "\n";
 
 describe("instruction data", () => {
+  it("heldOutGroups names the groups prepareData holds out for validation, rows with and without a group", () => {
+    const dir = folder();
+    const file = join(dir, "train.jsonl");
+    const chat = (at: number, group?: string) => ({ ...(group ? { group } : {}), messages: [{ role: "user", content: `Question ${at}` }, { role: "assistant", content: `Answer ${at}` }] });
+    // Grouped rows (two per product) and rows without a group (each split alone, by its line).
+    writeFileSync(file, lines(...Array.from({ length: 40 }, (_, at) => (at % 2 === 0 ? chat(at, `product-${at % 10}`) : chat(at)))));
+    for (const seed of [1, 7, 42]) {
+      const data = prepareData(spec(file), template, seed);
+      const held = heldOutGroups(spec(file), seed, readSourceRows(spec(file), seed))!;
+      assert.deepEqual([...held].sort(), [...new Set(data.validation.map((row) => row.group))].sort(), `seed ${seed}`);
+      assert.ok([...held].some((group) => group.startsWith(`${file}#`)), "a row without a group is held out by its line");
+    }
+    // With a validation file nothing is carved out of the training file.
+    writeFileSync(join(dir, "val.jsonl"), lines(chat(99)));
+    assert.equal(heldOutGroups(spec(file), 1, readSourceRows(spec(file, { validation: join(dir, "val.jsonl") }), 1)), undefined);
+  });
+
   it("renders chat rows with the model's template and keeps prompt/completion rows verbatim", () => {
     const file = join(folder(), "train.jsonl");
     writeFileSync(

@@ -39,7 +39,7 @@ function readRows(file: string): InstructionRow[] {
  */
 function render(rows: InstructionRow[], template: ChatTemplate, file: string, sentiments?: Map<RenderedRow, string>): RenderedRow[] {
   return rows.map((row, index) => {
-    const group = row.group ?? `${file}#${index}`;
+    const group = rowGroup(row, file, index);
     const task = row.task;
     const rendered =
       "messages" in row
@@ -188,6 +188,20 @@ export function readSourceRows(spec: DataSpec, seed: number): SourceRows {
     if (!validationFile && hasDatasetFile(folder, "validation")) validationFile = datasetPath(folder, "validation");
   }
   return { train: readRows(trainFile), trainFile, ...(validationFile ? { validation: readRows(validationFile), validationFile } : {}) };
+}
+
+/** A row's group: its own, or (a row without one) its file and line index, so it is split alone. */
+export const rowGroup = (row: InstructionRow, file: string, index: number): string => row.group ?? `${file}#${index}`;
+
+/**
+ * The groups prepareData holds out of the training file for validation (the same mix and split, read
+ * from the groups alone), or undefined when there is a validation file. Grounding needs them before
+ * the split is made: a held-out row must not lend its answer to a training prompt.
+ */
+export function heldOutGroups(spec: Pick<DataSpec, "validation_fraction" | "mix">, seed: number, rows: SourceRows): Set<string> | undefined {
+  if (rows.validation) return undefined;
+  const grouped = applyMix(rows.train.map((row, index) => ({ group: rowGroup(row, rows.trainFile, index), task: row.task, prompt: "", completion: "" })), spec.mix);
+  return new Set(splitByGroup(grouped, spec.validation_fraction, seed).validation.map((row) => row.group));
 }
 
 /** Rows rendered with the template, mixed, split and balanced as the spec says; `rows` when already read (and perhaps grounded). */

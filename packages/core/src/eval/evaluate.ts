@@ -135,9 +135,12 @@ export async function generateWithBackend(
   let seconds = 0;
   const signal = options.signal ?? new AbortController().signal;
   for (let offset = 0; offset < items.length; offset += options.chunk) {
+    // A cancelled backend answers "" at once: stop here, so that no report is made of empty answers.
+    signal.throwIfAborted();
     const batch = items.slice(offset, offset + options.chunk);
     const started = performance.now();
     const result = await backend.generate({ adapterDir, prompts: batch.map((item) => backend.renderChat(item.messages)), maxNewTokens: options.maxNewTokens, temperature: 0, topP: 1, seed: 0, signal });
+    signal.throwIfAborted();
     const elapsed = (performance.now() - started) / 1000;
     seconds += elapsed;
     for (const output of result.outputs) {

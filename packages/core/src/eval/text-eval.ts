@@ -145,6 +145,19 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     grounding = { mode: "nearest", index: resolve(folder), mean_similarity: similarities.length ? Math.round((similarities.reduce((sum, value) => sum + value, 0) / similarities.length) * 10_000) / 10_000 : null };
   }
 
+  if (backend?.contextLength) {
+    // llama.cpp's sequences hold a fixed context: a prompt that leaves no room for the answer is named now, not cut later.
+    const counts = await backend.countTokens(asked.map((item) => backend.renderChat(item.messages)));
+    const room = backend.contextLength - generation.maxNewTokens;
+    const at = counts.findIndex((count) => count > room);
+    if (at >= 0) {
+      throw new ConfigError(
+        `test prompt ${at + 1} of ${join(dataDirectory, SPLIT_FILES.test)} (group ${asked[at]!.group}) takes ${counts[at]} tokens; the llama.cpp path holds ${backend.contextLength} per sequence, ${room} after the ${generation.maxNewTokens} new tokens`,
+        [],
+        { hint: "pass --backend torch (the model's whole context), or a smaller --max-tokens" },
+      );
+    }
+  }
   const systems: Array<{ name: string; description: string; answers: string[] }> = [];
   const path = backend ? `${backend.name}, chunks of ${Math.max(backend.concurrency ?? 1, generation.batchSize)}` : `torch, batches of ${generation.batchSize}`;
   say(`tuned: answering ${items.length} test prompts (${path}, greedy)`);
@@ -157,6 +170,7 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     say(`base: answering ${items.length} test prompts (${path}, greedy)`);
     systems.push({ name: "base", description: `${run.config.model.source}, the same prompts, no fine-tuning`, answers: await answerAll("base", { model: run.config.model }) });
   }
+  options.signal?.throwIfAborted();
   if (baselines.includes("retrieval")) {
     say("retrieval: indexing the training prompts (all-MiniLM-L6-v2)");
     const index = await ReferenceIndex.open(dataDirectory);
@@ -261,7 +275,7 @@ export function writeTextEvalReport(out: string, result: TextEvalResult): { json
     [
       `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
       "",
-      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base GGUF, Q8_0 by default, with the adapter as GGUF LoRA), greedy." : ""}`,
+      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base GGUF, Q8_0 by default, with the adapter as GGUF LoRA, merged into a copy of a small base), greedy." : ""}`,
       ...(report.grounding
         ? ["", `The run was trained with grounded prompts: the tuned and base models were asked each test prompt with its nearest training example and that example's answer before it (${report.grounding.index}, mean cosine similarity ${report.grounding.mean_similarity ?? "n/a"}); the retrieval baseline answers with the most similar training example's answer alone.`]
         : []),

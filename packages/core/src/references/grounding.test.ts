@@ -1,14 +1,16 @@
 // Grounded prompts over a real dataset folder (the demo catalogue's descriptions), with the real
 // engine's all-MiniLM-L6-v2 embeddings and the LanceDB index.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildDemoDataset } from "../data/builder/demo-dataset.js";
 import { EngineClient } from "../engine/client.js";
 import { groundConversations, groundedPrompt, groundMessages, nearestNeighbours, nearestNeighboursInBulk, runGrounding } from "./grounding.js";
-import { ReferenceIndex } from "./reference-index.js";
+import { ReferenceIndex, referenceExample } from "./reference-index.js";
+import { readSourceRows } from "../data/instruction-data.js";
+import { groundingExclusions } from "../train/train-run.js";
 
 let engine: EngineClient;
 let folder: string;
@@ -113,6 +115,29 @@ describe("grounded prompts", () => {
     const excludeIds = new Set([examples[0]!.id]);
     for (const [found] of [await nearestNeighboursInBulk(index, engine, [{ messages: queries[0]!.messages }], { excludeIds }), await nearestNeighbours(index, engine, [{ messages: queries[0]!.messages }], { excludeIds })]) {
       assert.notEqual(`${found!.prompt}|${found!.answer}`, `${examples[0]!.prompt}|${examples[0]!.answer}`);
+    }
+  });
+
+  it("a training file without groups or a validation file: the rows the split will hold out lend no answer to training prompts", async () => {
+    // A user's own JSONL: the catalogue's prompts, no group, each with an answer of its own.
+    const own = join(folder, "own");
+    mkdirSync(own);
+    const source = rows("train.jsonl").map((row, at) => ({ task: "description", messages: [row.messages[0]!, { role: "assistant", content: `answer number ${at}` }] }));
+    writeFileSync(join(own, "train.jsonl"), source.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    const spec = { train: own, validation_fraction: 0.25, demo_reviews: 0 };
+    const read = readSourceRows(spec, 3);
+    const { excludeGroups, excludeIds } = groundingExclusions(spec as never, 3, read);
+    assert.ok(excludeIds && excludeIds.size > 0 && excludeGroups!.size === excludeIds.size, "held-out rows, each by its index id");
+    const heldAnswers = new Set(read.train.filter((row) => excludeIds.has(referenceExample(row as never, "train").id)).map((row) => (row as Row).messages.at(-1)!.content));
+    const index = await ReferenceIndex.open(own);
+    await index.update(engine);
+    const queries = read.train.map((row) => ({ messages: (row as Row).messages.slice(0, 1), id: referenceExample(row as never, "train").id }));
+    for (const options of [{ excludeGroups, excludeIds }, {}]) {
+      const { neighbours } = await groundConversations(index, engine, queries, options);
+      const lent = neighbours.filter((neighbour) => heldAnswers.has(neighbour!.answer)).length;
+      // Without the exclusion the held-out answers are lent (the check below can fail); with it, never.
+      if ("excludeIds" in options) assert.equal(lent, 0);
+      else assert.ok(lent > 0, "without the exclusion some training prompt is grounded on a held-out row");
     }
   });
 

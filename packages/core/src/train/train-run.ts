@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CLASS_LABELS, RUN_FORMAT, type ChatRow, type InstructionRow, type EngineEvent, type TrainConfig, type TrainResult, type VllmLint } from "@reviewtune/contracts";
 import { prepareClassificationData } from "../data/classification-data.js";
-import { prepareData, readSourceRows, sha256, splitByGroup, toJsonl, type PreparedData, type SourceRows } from "../data/instruction-data.js";
+import { heldOutGroups, prepareData, readSourceRows, rowGroup, sha256, toJsonl, type PreparedData, type SourceRows } from "../data/instruction-data.js";
 import { REVIEW_TASKS } from "../data/augment/answers.js";
 import { ANALYSIS_TASK } from "../data/augment/augment.js";
 import { groundConversations } from "../references/grounding.js";
@@ -49,6 +49,16 @@ async function prepareRows(config: TrainConfig, engine: EngineClient, onStatus: 
  * there). Only chat rows of question, description and instruction tasks: a review task's prompt is
  * the review itself, and review evaluation does not ground.
  */
+/** What grounding must not take as a neighbour: the groups (and group-less rows, by index id) the split will hold out for validation. */
+export function groundingExclusions(spec: TrainConfig["data"], seed: number, rows: SourceRows): { excludeGroups?: Set<string> | undefined; excludeIds?: Set<string> | undefined } {
+  const held = heldOutGroups(spec, seed, rows);
+  if (!held) return {};
+  const excludeIds = new Set(
+    rows.train.flatMap((row, at) => (row.group === undefined && "messages" in row && held.has(rowGroup(row, rows.trainFile, at)) ? [referenceExample(row as ChatRow, "train").id] : [])),
+  );
+  return { excludeGroups: held, excludeIds };
+}
+
 async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine: EngineClient, onStatus: (message: string) => void): Promise<void> {
   const folder = config.data.train!;
   const hint = "train on a dataset folder of questions or descriptions (reviewtune data build), or set data.grounding: none";
@@ -67,13 +77,9 @@ async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine:
   const started = performance.now();
   const chatRows = (list: InstructionRow[]) => list as ChatRow[];
   // Without a validation file, the split holds groups of train.jsonl out after this: they are in the
-  // index, and must not lend their answers to training prompts (splitByGroup reads only the groups,
-  // and the mix keeps these rows whole, so the held-out groups are known now).
-  // A row without a group is its own group here (the split names it by line) but is indexed under "":
-  // such held-out rows are excluded by their index id.
-  const fallbackGroup = (row: InstructionRow, at: number) => row.group ?? `${rows.trainFile}#${at}`;
-  const excludeGroups = rows.validation ? undefined : new Set(splitByGroup(rows.train.map((row, at) => ({ group: fallbackGroup(row, at), prompt: "", completion: "" })), config.data.validation_fraction, config.training.seed).validation.map((row) => row.group));
-  const excludeIds = excludeGroups && new Set(chatRows(rows.train).flatMap((row, at) => (row.group === undefined && excludeGroups.has(fallbackGroup(row, at)) ? [referenceExample(row, "train").id] : [])));
+  // index, and must not lend their answers to training prompts. A row without a group is split alone
+  // (by its line) but indexed under "": such held-out rows are excluded by their index id.
+  const { excludeGroups, excludeIds } = groundingExclusions(config.data, config.training.seed, rows);
   const ground = async (list: InstructionRow[], inIndex: boolean) => {
     // A training row is in the index: its own entry (by id) and its group's are skipped.
     const queries = chatRows(list).map((row) => ({ messages: row.messages, group: row.group, ...(inIndex ? { id: referenceExample(row, "train").id } : {}) }));
