@@ -546,6 +546,13 @@ describe("reviewtune data", () => {
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted: stopping cleanly \(no report is written\)/);
     assert.ok(!existsSync(join(other, "text-report.json")) && !existsSync(join(other, "text-answers.jsonl")), "no report of an interrupted evaluation");
+
+    // A sequence's context (1,024 tokens) cannot hold a prompt and 1,100 new tokens: named before any answer, with the fix.
+    const tooLong = cli("eval", "--run", run, "--limit", "1", "--max-tokens", "1100", "--out", join(work, "r4-too-long"));
+    assert.equal(tooLong.status, 3, tooLong.stderr);
+    assert.match(tooLong.stderr, /test prompt 1 of .*test\.jsonl \(group .+\) takes \d+ tokens and its answer up to 1100: \d+ in all, more than the 1024 a llama\.cpp sequence holds/);
+    assert.match(tooLong.stderr, /hint: pass --backend torch/);
+    assert.ok(!existsSync(join(work, "r4-too-long", "text-report.json")));
   });
 
   it("preview --model shows the exact training string with the trained part marked", () => {

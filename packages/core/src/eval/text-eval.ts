@@ -152,7 +152,7 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     const at = counts.findIndex((count) => count > room);
     if (at >= 0) {
       throw new ConfigError(
-        `test prompt ${at + 1} of ${join(dataDirectory, SPLIT_FILES.test)} (group ${asked[at]!.group}) takes ${counts[at]} tokens; the llama.cpp path holds ${backend.contextLength} per sequence, ${room} after the ${generation.maxNewTokens} new tokens`,
+        `test prompt ${at + 1} of ${join(dataDirectory, SPLIT_FILES.test)} (group ${asked[at]!.group}) takes ${counts[at]} tokens and its answer up to ${generation.maxNewTokens}: ${counts[at]! + generation.maxNewTokens} in all, more than the ${backend.contextLength} a llama.cpp sequence holds`,
         [],
         { hint: "pass --backend torch (the model's whole context), or a smaller --max-tokens" },
       );
