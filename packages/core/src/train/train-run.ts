@@ -43,12 +43,6 @@ async function prepareRows(config: TrainConfig, engine: EngineClient, onStatus: 
   return { data: prepareData(config.data, template, config.training.seed, rows) };
 }
 
-/**
- * data.grounding "nearest": each training and validation row's prompt gets its nearest training
- * example of another group, from the reference index of the dataset folder (embedded once, kept
- * there). Only chat rows of question, description and instruction tasks: a review task's prompt is
- * the review itself, and review evaluation does not ground.
- */
 /** What grounding must not take as a neighbour: the groups (and group-less rows, by index id) the split will hold out for validation. */
 export function groundingExclusions(spec: TrainConfig["data"], seed: number, rows: SourceRows): { excludeGroups?: Set<string> | undefined; excludeIds?: Set<string> | undefined } {
   const held = heldOutGroups(spec, seed, rows);
@@ -59,6 +53,12 @@ export function groundingExclusions(spec: TrainConfig["data"], seed: number, row
   return { excludeGroups: held, excludeIds };
 }
 
+/**
+ * data.grounding "nearest": each training and validation row's prompt gets its nearest training
+ * example of another group, from the reference index of the dataset folder (embedded once, kept
+ * there). Only chat rows of question, description and instruction tasks: a review task's prompt is
+ * the review itself, and review evaluation does not ground.
+ */
 async function groundTrainingRows(config: TrainConfig, rows: SourceRows, engine: EngineClient, onStatus: (message: string) => void): Promise<void> {
   const folder = config.data.train!;
   const hint = "train on a dataset folder of questions or descriptions (reviewtune data build), or set data.grounding: none";
