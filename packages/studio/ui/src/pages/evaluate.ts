@@ -105,7 +105,7 @@ function TextEvaluation(props: { run: string }) {
       <tbody>${rows.map(([key, label]) => html`<tr><th scope="row">${label}</th>${report.systems.map((system) => html`<td>${figure(system.metrics[key] as never)}</td>`)}</tr>`)}</tbody>
     </table></div>
     ${report.references
-      ? html`<p class="muted" data-testid="reference-attributes">The references themselves name an attribute their title does not give: ${figure(report.references.unsupported_attributes)} points. Unsupported is not wrong; invented (in neither the title nor the reference) is made up as far as the data can tell.</p>`
+      ? html`<p class="muted" data-testid="reference-attributes">The references themselves name an attribute their title does not give in ${figure(report.references.unsupported_attributes)} % of the test items. Unsupported is not wrong; invented (in neither the title nor the reference) is made up as far as the data can tell.</p>`
       : null}
     <ul class="checks">${report.comparisons.map((comparison) => html`<li>${comparison.verdict}</li>`)}</ul>
     <h3>Answers beside the reference <span class="muted">(${answers.length} of ${total})</span></h3>
