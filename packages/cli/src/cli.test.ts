@@ -545,7 +545,18 @@ describe("reviewtune data", () => {
     child.kill("SIGINT");
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted: stopping cleanly \(no report is written\)/);
+    assert.match(stderr, /error: the evaluation was interrupted: no report was written\nhint: run the same command again/);
+    assert.doesNotMatch(stderr, /operation was aborted|cancelled before it started/, "the interrupt is said in the product's words");
     assert.ok(!existsSync(join(other, "text-report.json")) && !existsSync(join(other, "text-answers.jsonl")), "no report of an interrupted evaluation");
+
+    // A mistyped run folder lists the runs beside it; a bad --backend names the choices.
+    const missing = cli("eval", "--run", join(runsDir, "no-such-run"));
+    assert.equal(missing.status, 3, missing.stderr);
+    assert.match(missing.stderr, /error: run folder .*no-such-run does not exist/);
+    assert.ok(missing.stderr.includes(`hint: run folders in ${runsDir}: `) && missing.stderr.includes(run), missing.stderr);
+    const badBackend = cli("eval", "--run", run, "--backend", "gpu");
+    assert.equal(badBackend.status, 3, badBackend.stderr);
+    assert.match(badBackend.stderr, /--backend must be auto, llamacpp or torch, got "gpu"/);
 
     // A sequence's context (1,024 tokens) cannot hold a prompt and 1,100 new tokens: named before any answer, with the fix.
     const tooLong = cli("eval", "--run", run, "--limit", "1", "--max-tokens", "1100", "--out", join(work, "r4-too-long"));

@@ -109,6 +109,12 @@ export async function servingGguf(
   }
 }
 
+/** --backend and --quant checked as given, before any engine or model starts (backendForRun checks them again). */
+export function checkBackendOptions(options: { backend: string; quant?: string | undefined }): void {
+  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
+  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
+}
+
 /**
  * The model interface a run's answers go through (eval, analyze, the demo): llama.cpp in process
  * (the base GGUF requantized to Q8_0, the run's adapter converted to GGUF LoRA and, for a small base,
@@ -130,8 +136,7 @@ export async function backendForRun(
   },
 ): Promise<LlamaCppBackend | undefined> {
   const say = options.say ?? ((line: string) => console.error(`  ${line}`));
-  if (!["auto", "llamacpp", "torch"].includes(options.backend)) throw new ConfigError(`--backend must be auto, llamacpp or torch, got "${options.backend}"`);
-  if (options.quant && !(GGUF_QUANTS as readonly string[]).includes(options.quant)) throw new ConfigError(`--quant must be one of ${GGUF_QUANTS.join(", ")}, got "${options.quant}"`);
+  checkBackendOptions(options);
   if (options.backend === "torch") return undefined;
   if (run?.result?.model_dir) {
     if (options.backend === "llamacpp") throw new ConfigError(`run ${run.id} trained the whole model: the llama.cpp path serves adapters on a GGUF base`, [], { hint: "use --backend torch, or export --format merged and convert it to GGUF" });

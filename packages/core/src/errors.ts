@@ -84,3 +84,19 @@ export class EngineRequestError extends ReviewtuneError {
 
 /** The user interrupted (Ctrl-C); whatever could be saved was saved. */
 export class CancelledError extends ReviewtuneError {}
+
+/**
+ * Work the user may interrupt, whose result is only worth keeping whole (an evaluation's report):
+ * once `signal` is aborted, however the work ends (an AbortError where a stage checks the signal, a
+ * cancelled engine request or a dying engine's error, or a result from a stage that did not check),
+ * the caller gets a CancelledError with `message` and writes nothing.
+ */
+export async function unlessInterrupted<T>(signal: AbortSignal, work: () => Promise<T>, message: string, hint?: string): Promise<T> {
+  try {
+    const result = await work();
+    if (!signal.aborted) return result;
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+  throw new CancelledError(message, hint ? { hint } : {});
+}

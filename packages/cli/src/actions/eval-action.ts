@@ -23,11 +23,14 @@ import {
   isTextDataset,
   textTable,
   writeTextEvalReport,
+  unlessInterrupted,
   type TextBaseline,
   type BaselineName,
   type GenerationBackend,
 } from "@reviewtune/core";
-import { backendForRun, onInterrupt, startEngine } from "../engine.js";
+import { backendForRun, checkBackendOptions, onInterrupt, startEngine } from "../engine.js";
+
+const INTERRUPTED = ["the evaluation was interrupted: no report was written", "run the same command again to evaluate"] as const;
 
 export interface EvalOptions {
   run?: string;
@@ -94,6 +97,7 @@ function commonOptions(options: EvalOptions, signal: AbortSignal) {
 /** A run trained on free-text answers (QA, descriptions): tuned vs base vs retrieval, text metrics. */
 async function runTextEval(options: EvalOptions): Promise<void> {
   const baselines = parseBaselines<TextBaseline>(options.baselines ?? TEXT_BASELINES.join(","), TEXT_BASELINES, "a QA or description dataset");
+  checkBackendOptions(options);
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
@@ -102,7 +106,7 @@ async function runTextEval(options: EvalOptions): Promise<void> {
     // The answers on the llama.cpp path where it can serve the run (as for review datasets); embeddings, grounding and retrieval stay on the engine.
     backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
     const started = performance.now();
-    const result = await evaluateTextRun({ engine, backend, baselines, ...commonOptions(options, controller.signal) });
+    const result = await unlessInterrupted(controller.signal, () => evaluateTextRun({ engine, backend, baselines, ...commonOptions(options, controller.signal) }), ...INTERRUPTED);
     const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
     console.log(textTable(result.report));
     console.log("");
@@ -125,6 +129,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
   if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options);
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "a review dataset");
+  checkBackendOptions(options);
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
@@ -132,15 +137,18 @@ export async function runEval(options: EvalOptions): Promise<void> {
   try {
     backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
     const started = performance.now();
-    const report = await evaluateRun({
-      backend,
-      chatPerReview: options.chatPerReview ?? (backend ? 1 : undefined),
-      heads: options.head,
-      engine,
-      baselines,
-      settings,
-      ...commonOptions(options, controller.signal),
-    });
+    const report = await unlessInterrupted(controller.signal, () =>
+      evaluateRun({
+        backend,
+        chatPerReview: options.chatPerReview ?? (backend ? 1 : undefined),
+        heads: options.head,
+        engine,
+        baselines,
+        settings,
+        ...commonOptions(options, controller.signal),
+      }),
+      ...INTERRUPTED,
+    );
     const files = writeEvalReport(options.out ?? runPath(options.run!, "eval"), report);
     const seconds = (performance.now() - started) / 1000;
     if (report.analysis) console.log(`${analysisTable(report)}\n`);
@@ -196,7 +204,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
   try {
-    const systems = await evaluateAspects({
+    const systems = await unlessInterrupted(controller.signal, () => evaluateAspects({
       engine,
       runDirectory: options.run!,
       items,
@@ -207,7 +215,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
       bootstrapSamples: options.bootstrap,
       onStatus: (message) => console.error(`  ${message}`),
       signal: controller.signal,
-    });
+    }), ...INTERRUPTED);
     const gold = items.reduce((sum, item) => sum + item.gold.features!.length, 0);
     console.log(`feature extraction on ${items.length} sentences of ${options.aspects} (${gold} gold aspect terms, SemEval-2014 annotation)\n`);
     console.log("| system | precision % | recall % | F1 % | unparseable |\n|---|---|---|---|---|");

@@ -2,9 +2,9 @@
 // git sha, status), metrics.jsonl, checkpoints/, adapter/. run.json is always replaced atomically,
 // and a run is marked completed only after the engine reported success.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { RUN_FORMAT, RunRecordSchema, tryParseJson, type FinishedRunRecord, type RunRecord } from "@reviewtune/contracts";
 import { ConfigError } from "../errors.js";
@@ -93,8 +93,31 @@ export function requireFinished(run: RunRecord, directory: string): asserts run 
   }
 }
 
+/** The hint for a wrong --run: the newest run folders in the folder given (runs/ itself) or beside it. */
+function runsHint(directory: string): string {
+  const runsIn = (parent: string): string[] => {
+    try {
+      return readdirSync(parent, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && existsSync(runPath(join(parent, entry.name), "record")))
+        .map((entry) => join(parent, entry.name))
+        .sort()
+        .reverse();
+    } catch {
+      return [];
+    }
+  };
+  for (const parent of [directory, dirname(directory)]) {
+    const runs = runsIn(parent);
+    if (runs.length > 0) return `run folders in ${parent}: ${runs.slice(0, 5).join(", ")}${runs.length > 5 ? ` and ${runs.length - 5} older` : ""}`;
+  }
+  return "pass a run folder made by reviewtune train (runs/<id>)";
+}
+
 export function readRunRecord(directory: string): RunRecord {
   const file = runPath(directory, "record");
-  if (!existsSync(file)) throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: "pass a folder under runs/" });
+  if (!existsSync(file)) {
+    if (!existsSync(directory)) throw new ConfigError(`run folder ${directory} does not exist`, [], { hint: runsHint(directory) });
+    throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: runsHint(directory) });
+  }
   return readRecordFile(file, RUN_FORMAT, RunRecordSchema, "run.json is written by `reviewtune train`: train again, or read it with the reviewtune version that wrote it");
 }
