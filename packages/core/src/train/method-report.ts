@@ -33,9 +33,14 @@ export type MethodRow = { method: string; report: MethodReport } | { method: str
 
 const fixed = (value: number | null, digits: number) => (value === null ? "-" : value.toFixed(digits));
 
-/** Markdown table, one row per method; a method that could not run says why in place of its figures. */
+/**
+ * Markdown table, one row per method; a method that could not run says why in place of its figures.
+ * The classifier's columns (accuracy, macro F1, AUC) only when a row has them: a generative run's
+ * table would carry three columns of dashes.
+ */
 export function formatMethodTable(rows: MethodRow[]): string {
-  const header = ["method", "trainable params", "total params", "trainable %", "quantization", "LoRA", "peak memory GiB", "wall s", "steps", "eval loss", "accuracy", "macro F1", "AUC"];
+  const scored = rows.some((row) => row.report && (row.report.accuracy !== null || row.report.macro_f1 !== null || row.report.auc !== null));
+  const header = ["method", "trainable params", "total params", "trainable %", "quantization", "LoRA", "peak memory GiB", "wall s", "steps", "eval loss", ...(scored ? ["accuracy", "macro F1", "AUC"] : [])];
   const lines = rows.map((row) => {
     if (!row.report) return [row.method, `not run: ${row.reason}`, ...Array(header.length - 2).fill("")];
     const report = row.report;
@@ -50,9 +55,7 @@ export function formatMethodTable(rows: MethodRow[]): string {
       fixed(report.wall_seconds, 0),
       String(report.steps),
       fixed(report.eval_loss, 4),
-      fixed(report.accuracy, 4),
-      fixed(report.macro_f1, 4),
-      fixed(report.auc, 4),
+      ...(scored ? [fixed(report.accuracy, 4), fixed(report.macro_f1, 4), fixed(report.auc, 4)] : []),
     ];
   });
   const escape = (cell: string) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ");
