@@ -429,6 +429,7 @@ describe("reviewtune data", () => {
       const card = JSON.parse(readFileSync(join(out, "card.json"), "utf8"));
       assert.deepEqual(Object.keys(card.by_task.train), [task]);
       assert.equal(card.examples, kind === "qa" ? 80 : 40);
+      assert.match(demo.stdout, new RegExp(`: ${card.examples} examples \\(ready-made, no reviews\\)`));
       const before = runFolders();
       // R4 trains with each prompt grounded on its nearest training description (another product's).
       const grounded = kind === "descriptions";

@@ -75,7 +75,8 @@ const say = (line: string) => console.log(printable(line));
 
 function printCard(card: DatasetCard, folder: string): void {
   const { splits } = card;
-  say(`${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
+  // Ready-made examples (questions, title/description pairs, chat rows) come from no review.
+  say(card.reviews === 0 ? `${folder}: ${card.examples} examples (ready-made, no reviews)` : `${folder}: ${card.reviews} reviews -> ${card.examples} examples`);
   say(`  ${accountingLine(card)}`);
   if (card.reviews === 0) {
     // Ready-made examples (QA keywords, title/description, Alpaca, chat): no review statistics.
