@@ -5,7 +5,7 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   const result = record.result;
   if (!result) return;
   const { parameters } = result;
-  console.log(`\nrun ${record.id}: ${record.status} at step ${result.global_step}/${result.max_steps}${result.resumed_from_step !== null ? ` (resumed from step ${result.resumed_from_step})` : ""}`);
+  console.log(`\n${runStatusLine(record)}`);
   console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
   console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
   console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s${result.precision ? ` in ${result.precision}` : ""}, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
@@ -29,4 +29,14 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   }
   if (result.model_dir) console.log(`  model: ${result.model_dir}`);
   console.log(`  run folder: ${directory}`);
+}
+
+/** "run <id>: <status> at step n/N", with a resume and what a time budget did to the schedule. */
+export function runStatusLine(record: RunRecord): string {
+  const result = record.result!;
+  // A time budget plans the schedule from its first timed steps; when the run's own pace then fits fewer, the schedule ends there.
+  const budget = result.time_budget;
+  const replanned = budget?.replanned_steps != null && budget.replanned_steps < result.max_steps ? `, the time budget's plan of ${result.max_steps} steps cut to ${budget.replanned_steps} at the run's own pace` : "";
+  const outOfTime = budget?.stopped_by_budget ? `, stopped by the time budget (${budget.seconds.toFixed(0)} s)` : "";
+  return `run ${record.id}: ${record.status} at step ${result.global_step}/${result.max_steps}${result.resumed_from_step !== null ? ` (resumed from step ${result.resumed_from_step})` : ""}${replanned}${outOfTime}`;
 }
