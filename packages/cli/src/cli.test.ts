@@ -482,6 +482,10 @@ describe("reviewtune data", () => {
       const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "5", "--max-tokens", "8", "--bootstrap", "50");
       assert.equal(evaluated.status, 0, evaluated.stderr);
       assert.match(evaluated.stdout, /\| system \| ROUGE-L \| token F1 \| exact match/);
+      // The table carries only what the dataset's kind measures.
+      assert.equal(/embedding similarity \| unsupported attributes \| invented attributes \(lower is better\) \|/.test(evaluated.stdout), kind === "descriptions", evaluated.stdout);
+      if (kind === "descriptions") assert.doesNotMatch(evaluated.stdout, /yes\/no accuracy|keyword recall/, "no column of n/a");
+      assert.match(readFileSync(join(runsDir, folder, "eval", "text-report.md"), "utf8"), /How to read it: ROUGE-L is the longest common run of words/);
       const report = TextEvalReportSchema.parse(JSON.parse(readFileSync(join(runsDir, folder, "eval", "text-report.json"), "utf8")));
       assert.deepEqual(report.systems.map((system) => system.name), ["tuned", "base", "retrieval"]);
       assert.equal(report.headline, kind === "qa" ? "token_f1" : "rouge_l");

@@ -253,16 +253,35 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
 /** The text report as a table, one row per system. */
 export function textTable(report: TextEvalReport): string {
   const cell = formatEstimate;
+  type Metrics = TextEvalReport["systems"][number]["metrics"];
+  const columns: Array<[string, (metrics: Metrics) => string, (metrics: Metrics) => boolean]> = [
+    ["ROUGE-L", (m) => cell(m.rouge_l), () => true],
+    ["token F1", (m) => cell(m.token_f1), () => true],
+    ["exact match", (m) => cell(m.exact_match), () => true],
+    ["length ratio", (m) => (m.length_ratio.value === null ? "n/a" : m.length_ratio.value.toFixed(2)), () => true],
+    ["yes/no accuracy", (m) => cell(m.yes_no_accuracy), (m) => m.yes_no_accuracy !== null],
+    ["keyword recall", (m) => cell(m.keyword_recall), (m) => m.keyword_recall !== null],
+    ["embedding similarity", (m) => cell(m.embedding_similarity ?? null), (m) => m.embedding_similarity != null],
+    ["unsupported attributes", (m) => cell(m.unsupported_attributes ?? null), (m) => m.unsupported_attributes != null],
+    ["invented attributes (lower is better)", (m) => cell(m.invented_attributes ?? null), (m) => m.invented_attributes != null],
+  ];
+  // A column no system has a figure for (yes/no accuracy of descriptions, attributes of answers) is left out.
+  const shown = columns.filter(([, , measured]) => report.systems.some((system) => measured(system.metrics)));
   const lines = [
-    `| system | ROUGE-L | token F1 | exact match | length ratio | yes/no accuracy | keyword recall | embedding similarity | unsupported attributes | invented attributes |`,
-    `|---|---|---|---|---|---|---|---|---|---|`,
-    ...report.systems.map(
-      ({ name, metrics }) =>
-        `| ${name} | ${cell(metrics.rouge_l)} | ${cell(metrics.token_f1)} | ${cell(metrics.exact_match)} | ${metrics.length_ratio.value === null ? "n/a" : metrics.length_ratio.value.toFixed(2)} | ${cell(metrics.yes_no_accuracy)} | ${cell(metrics.keyword_recall)} | ${cell(metrics.embedding_similarity ?? null)} | ${cell(metrics.unsupported_attributes ?? null)} | ${cell(metrics.invented_attributes ?? null)} |`,
-    ),
+    `| system | ${shown.map(([name]) => name).join(" | ")} |`,
+    `|---|${shown.map(() => "---|").join("")}`,
+    ...report.systems.map(({ name, metrics }) => `| ${name} | ${shown.map(([, value]) => value(metrics)).join(" | ")} |`),
   ];
   return lines.join("\n");
 }
+
+/** What each column of the table means, under it in text-report.md. */
+const TEXT_METRICS_GLOSSARY = [
+  "How to read it: ROUGE-L is the longest common run of words (in order, gaps allowed) shared with the reference, the F1 of its precision and recall, as Google's rouge-score computes it;",
+  "token F1 and exact match compare the bags of words after SQuAD's normalization (lowercase, no punctuation or articles); length ratio is the answer's words over the reference's (1.00: as long);",
+  "yes/no accuracy (questions whose reference starts with yes or no) asks whether the answer's first word agrees; keyword recall is the share of the reference keywords the answer contains;",
+  "embedding similarity is the cosine of the answer's and the reference's all-MiniLM-L6-v2 embeddings. Higher is better except for the attribute columns; a column no system has a figure for is left out.",
+].join(" ");
 
 /** eval/text-report.json, text-report.md and text-answers.jsonl in `out`. */
 export function writeTextEvalReport(out: string, result: TextEvalResult): { json: string; markdown: string; answers: string } {
@@ -275,12 +294,14 @@ export function writeTextEvalReport(out: string, result: TextEvalResult): { json
     [
       `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
       "",
-      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base GGUF, Q8_0 by default, with the adapter as GGUF LoRA, merged into a copy of a small base), greedy." : ""}`,
+      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base model as GGUF, the run's adapter converted to a GGUF LoRA), greedy." : ""}`,
       ...(report.grounding
         ? ["", `The run was trained with grounded prompts: the tuned and base models were asked each test prompt with its nearest training example and that example's answer before it (${report.grounding.index}, mean cosine similarity ${report.grounding.mean_similarity ?? "n/a"}); the retrieval baseline answers with the most similar training example's answer alone.`]
         : []),
       "",
       textTable(report),
+      "",
+      TEXT_METRICS_GLOSSARY,
       ...(report.references
         ? [
             "",
