@@ -564,11 +564,14 @@ describe("reviewtune data", () => {
     assert.match(badBackend.stderr, /--backend must be auto, llamacpp or torch, got "gpu"/);
 
     // A sequence's context (1,024 tokens) cannot hold a prompt and 1,100 new tokens: named before any answer, with the fix.
-    const tooLong = cli("eval", "--run", run, "--limit", "1", "--max-tokens", "1100", "--out", join(work, "r4-too-long"));
+    // Into the run's eval folder, which holds the first report: the note says it would be replaced, and the refusal leaves it as it was.
+    const earlier = readFileSync(join(run, "eval", "text-report.json"), "utf8");
+    const tooLong = cli("eval", "--run", run, "--limit", "1", "--max-tokens", "1100");
     assert.equal(tooLong.status, 3, tooLong.stderr);
+    assert.match(tooLong.stderr, /note: .*eval holds an earlier evaluation; it is replaced when this one finishes \(pass --out DIR to keep both\)/);
     assert.match(tooLong.stderr, /test prompt 1 of .*test\.jsonl \(group .+\) takes \d+ tokens and its answer up to 1100: \d+ in all, more than the 1024 a llama\.cpp sequence holds/);
     assert.match(tooLong.stderr, /hint: pass --backend torch/);
-    assert.ok(!existsSync(join(work, "r4-too-long", "text-report.json")));
+    assert.equal(readFileSync(join(run, "eval", "text-report.json"), "utf8"), earlier, "a refused evaluation leaves the earlier report");
   });
 
   it("preview --model shows the exact training string with the trained part marked", () => {

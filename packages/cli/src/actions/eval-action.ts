@@ -32,6 +32,11 @@ import { backendForRun, checkBackendOptions, onInterrupt, startEngine } from "..
 
 const INTERRUPTED = ["the evaluation was interrupted: no report was written", "run the same command again to evaluate"] as const;
 
+/** Says, before the work, that an earlier report in the output folder will be replaced. */
+function noteReplacing(out: string, report: string): void {
+  if (existsSync(join(out, report))) console.error(`  note: ${out} holds an earlier evaluation; it is replaced when this one finishes (pass --out DIR to keep both)`);
+}
+
 export interface EvalOptions {
   run?: string;
   compare?: string[];
@@ -105,6 +110,7 @@ async function runTextEval(options: EvalOptions): Promise<void> {
   try {
     // The answers on the llama.cpp path where it can serve the run (as for review datasets); embeddings, grounding and retrieval stay on the engine.
     backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
+    noteReplacing(options.out ?? runPath(options.run!, "eval"), "text-report.json");
     const started = performance.now();
     const result = await unlessInterrupted(controller.signal, () => evaluateTextRun({ engine, backend, baselines, ...commonOptions(options, controller.signal) }), ...INTERRUPTED);
     const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
@@ -136,6 +142,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
   let backend: GenerationBackend | undefined;
   try {
     backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
+    noteReplacing(options.out ?? runPath(options.run!, "eval"), "report.json");
     const started = performance.now();
     const report = await unlessInterrupted(controller.signal, () =>
       evaluateRun({
