@@ -50,10 +50,16 @@ export class EngineCrashedError extends ReviewtuneError {
     readonly signal: string | null,
     readonly stderrTail: string[],
   ) {
-    super(`${message}${stderrTail.length > 0 ? `\nlast engine output:\n  ${stderrTail.join("\n  ")}` : ""}`, {
-      hint: "run with REVIEWTUNE_ENGINE_LOG=DEBUG for more, or `reviewtune setup --force` if the environment is damaged",
-    });
+    super(`${message}${stderrTail.length > 0 ? `\nlast engine output:\n  ${stderrTail.join("\n  ")}` : ""}`, { hint: crashHint(signal) });
   }
+}
+
+/** What to do after the engine died: a signal from outside is not a damaged environment. */
+function crashHint(signal: string | null): string {
+  const log = "REVIEWTUNE_VERBOSE=1 REVIEWTUNE_ENGINE_LOG=DEBUG shows the engine's whole log";
+  if (signal === "SIGKILL") return `the engine was killed, most often by the system for want of memory (see dmesg): free memory or ask for less (a smaller model, batch or context); ${log}`;
+  if (signal === "SIGTERM" || signal === "SIGINT" || signal === "SIGHUP") return `the engine was stopped from outside (${signal}), not by an error of its own: run the command again`;
+  return `${log}; \`reviewtune setup --force\` rebuilds its environment if that is damaged`;
 }
 
 /** The engine did not answer in time; it has been stopped. */

@@ -78,9 +78,28 @@ describe("EngineClient against a replayed engine transcript", () => {
       assert.ok(error instanceof EngineCrashedError);
       assert.equal(error.exitCode, 3);
       assert.match(error.message, /simulated crash/);
+      assert.match(error.hint ?? "", /REVIEWTUNE_VERBOSE=1 REVIEWTUNE_ENGINE_LOG=DEBUG .*reviewtune setup --force/);
       return true;
     });
     await assert.rejects(engine.request("ping", {}), EngineCrashedError);
+  });
+
+  it("an engine stopped or killed from outside is not called a damaged environment", async () => {
+    for (const [signal, hint] of [
+      ["SIGTERM", /stopped from outside \(SIGTERM\), not by an error of its own/],
+      ["SIGKILL", /killed, most often by the system for want of memory/],
+    ] as const) {
+      const engine = await start("--hang-on", "tokenize");
+      const pending = engine.request("tokenize", { model, text: "x" });
+      process.kill(engine.pid!, signal);
+      await assert.rejects(pending, (error: unknown) => {
+        assert.ok(error instanceof EngineCrashedError);
+        assert.equal(error.signal, signal);
+        assert.match(error.hint ?? "", hint);
+        assert.doesNotMatch(error.hint ?? "", /setup --force/);
+        return true;
+      });
+    }
   });
 
   it("times out a hung request and stops the engine", async () => {
