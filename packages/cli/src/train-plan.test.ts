@@ -24,3 +24,17 @@ describe("train plan: the evaluation's size and cost", () => {
     assert.match(plan("training.max_steps=60", "evaluation.max_examples=100"), /on at most 100 validation examples .*about 7% of the training time/);
   });
 });
+
+describe("train plan: the mix line by the dataset's kind", () => {
+  const dryRun = (folder: string) => spawnSync(process.execPath, [bin, "train", "--preset", "demo", "--data", folder, "--dry-run", "--runs-dir", join(work, "runs")], { encoding: "utf8", cwd: work });
+  it("a folder of ready-made examples (questions) has nothing to mix or balance; a review folder says its mix and balance", () => {
+    const questions = join(work, "qa");
+    assert.equal(spawnSync(process.execPath, [bin, "data", "demo", "--kind", "qa", "--products", "10", "--out", questions], { encoding: "utf8", cwd: work }).status, 0);
+    const planned = dryRun(questions);
+    assert.equal(planned.status, 0, planned.stderr);
+    assert.match(planned.stdout, /mix {10}every example as it is \(ready-made examples: no review tasks to mix, no sentiment to balance\)/);
+    const reviews = join(work, "reviews");
+    assert.equal(spawnSync(process.execPath, [bin, "data", "demo", "--reviews", "10", "--out", reviews], { encoding: "utf8", cwd: work }).status, 0);
+    assert.match(dryRun(reviews).stdout, /mix {10}every analysis example \+ every chat example \(datasets with analysis examples\); balance sentiment \(at most x3\)/);
+  });
+});

@@ -11,6 +11,7 @@ import {
   datasetPath,
   hasDatasetFile,
   prepareClassificationData,
+  readDatasetCard,
   mergeConfig,
   resolveConfig,
   resumeRun,
@@ -145,7 +146,10 @@ function printPlan(config: TrainConfig, origin: string): void {
   console.log(`  data         ${data.train ?? "(not set: pass --data)"}${rows !== undefined ? ` (${rows} rows${mixed !== undefined && mixed !== rows ? `, ${mixed} kept by the mix before balancing` : ""})` : ""}`);
   if (config.task !== "classify") {
     const share = (value: number, what: string) => (value >= 1 ? `every ${what} example` : `${Math.round(value * 100)}% of the ${what} examples`);
-    console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
+    // A folder of ready-made examples (questions, descriptions) has no review tasks to mix nor sentiments to balance.
+    const readyMade = !!data.train && data.train !== BUILTIN_DEMO && hasDatasetFile(data.train, "card") && readDatasetCard(data.train).reviews === 0;
+    if (readyMade) console.log("  mix          every example as it is (ready-made examples: no review tasks to mix, no sentiment to balance)");
+    else console.log(`  mix          ${share(data.mix.analysis, "analysis")} + ${share(data.mix.chat, "chat")} (datasets with analysis examples); balance ${data.balance}${data.balance === "sentiment" ? ` (at most x${data.balance_max_factor})` : ""}`);
     if (data.grounding === "nearest") console.log("  grounding    nearest: each prompt carries its most similar training example (of another group) and its answer, here and in eval, ask, generate, chat, test and serve");
   }
   console.log(`  optimizer    AdamW lr=${training.learning_rate} weight_decay=${training.weight_decay} ${training.scheduler} warmup=${training.warmup_steps}`);
