@@ -539,6 +539,14 @@ describe("reviewtune data", () => {
     }
     assert.match(readFileSync(join(run, "eval", "text-report.md"), "utf8"), /The tuned and base answers come from the llama\.cpp path/);
 
+    // The GGUF LoRA's drift is measured on the prompts the run answers in use: grounded, as it was trained.
+    const gguf = join(work, "r4-lora.gguf");
+    const exported = cli("export", "--run", run, "--format", "gguf-lora", "--out", gguf, "--prompts", "2", "--max-tokens", "6");
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.match(exported.stderr, /drift check: 2 prompts from .*, grounded as the run was trained, greedy/);
+    assert.equal(JSON.parse(readFileSync(`${gguf}.json`, "utf8")).drift.grounded, true);
+    assert.match(exported.stdout, /was trained with grounded prompts/);
+
     // Ctrl-C while the adapter loads: the llama.cpp path then answers "" at once; eval must stop, not report empty answers.
     const other = join(work, "r4-interrupted");
     const child = spawn(process.execPath, [bin, "eval", "--run", run, "--limit", "3", "--max-tokens", "8", "--bootstrap", "50", "--out", other], { cwd: work, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });

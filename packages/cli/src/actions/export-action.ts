@@ -4,7 +4,7 @@
 // folder. An export is complete or absent: each is staged and renamed.
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError, answer, chatTemplateFor, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord, type FinishedRunRecord } from "@reviewtune/core";
+import { ConfigError, answer, chatTemplateFor, runGrounding, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord, type FinishedRunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
 import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
 
@@ -61,12 +61,13 @@ export function labelAgreement(tasks: Array<string | undefined>, reference: stri
  */
 async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, lora: string, bases: Array<{ label: string; file: string }>, prompts: number, maxTokens: number) {
   const { questions, tasks, source } = driftQuestions(run.config.data.train, run.config.training.seed, prompts);
-  console.error(`drift check: ${questions.length} prompts from ${source}, greedy, ${maxTokens} tokens; the PEFT adapter in the engine first...`);
+  // A run trained with grounded prompts is compared on the prompts it answers in use: each with its nearest training example.
+  const ground = await runGrounding(run, engine);
+  const conversations: ChatMessage[][] = questions.map((content) => [{ role: "user", content }]);
+  const asked = ground ? await ground(conversations) : conversations;
+  console.error(`drift check: ${questions.length} prompts from ${source}${ground ? ", grounded as the run was trained" : ""}, greedy, ${maxTokens} tokens; the PEFT adapter in the engine first...`);
   const template = await chatTemplateFor(engine, run.config.model, run.config.data.template);
-  const result = await answer(
-    questions.map((content) => [{ role: "user", content }]),
-    { engine, model: run.config.model, template, adapter, maxNewTokens: maxTokens },
-  );
+  const result = await answer(asked, { engine, model: run.config.model, template, adapter, maxNewTokens: maxTokens });
   const reference = result.outputs.map((output) => output.text.trim());
   const rows = [];
   for (const base of bases) {
@@ -76,7 +77,7 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
       await backend.loadAdapter(adapter, lora);
       const result = await backend.generate({
         adapterDir: adapter,
-        prompts: questions.map((content) => backend.renderChat([{ role: "user", content }])),
+        prompts: asked.map((messages) => backend.renderChat(messages)),
         maxNewTokens: maxTokens,
         temperature: 0,
         topP: 1,
@@ -96,7 +97,7 @@ async function ggufDrift(engine: EngineClient, run: RunRecord, adapter: string, 
       await backend.close();
     }
   }
-  return { prompts_from: source, max_new_tokens: maxTokens, rows };
+  return { prompts_from: source, grounded: ground !== undefined, max_new_tokens: maxTokens, rows };
 }
 
 export async function runExport(options: ExportOptions): Promise<void> {
