@@ -206,30 +206,6 @@ describe("reviewtune CLI", () => {
     assert.match(forVllm.stdout, new RegExp(`vllm serve \\S+ --enable-lora --lora-modules ${folder}=${join(work, "vllm-export")} --max-lora-rank \\d+ --max-loras 1`));
   });
 
-  it("export --format gguf-lora: the GGUF LoRA of a SmolLM2 run, with its drift in llama.cpp over the base and over serve's Q8_0 base", () => {
-    const before = runFolders();
-    const trained = cli("train", "--model", "smollm2-135m-instruct", "--data", dataFile, "--runs-dir", runsDir, "--max-steps", "2", "--batch-size", "2", "--set", "training.max_length=64");
-    assert.equal(trained.status, 0, trained.stderr);
-    const run = join(runsDir, newestRun(before));
-    const out = join(work, "smol-lora.gguf");
-    const exported = cli("export", "--run", run, "--format", "gguf-lora", "--out", out, "--prompts", "2", "--max-tokens", "6");
-    assert.equal(exported.status, 0, exported.stderr);
-    assert.ok(statSync(out).size > 1024 && !readdirSync(work).some((name) => name.includes(".partial")));
-    const report = JSON.parse(readFileSync(`${out}.json`, "utf8"));
-    assert.equal(report.format, "gguf-lora");
-    assert.equal(report.drift.rows.length, 2, "the model's own Q4_1 file, and the Q8_0 file serve loads");
-    assert.match(report.drift.rows[1].file, /\.Q8_0\.gguf$/);
-    for (const row of report.drift.rows) {
-      assert.equal(row.prompts, 2);
-      assert.ok(row.identical_answers >= 0 && row.identical_answers <= 2);
-      assert.ok(row.samples.every((sample: { adapter: string; gguf: string }) => sample.adapter.length > 0 && sample.gguf.length > 0), JSON.stringify(row.samples));
-    }
-    assert.match(exported.stdout, /identical answers \d\/2/);
-    const quantError = cli("export", "--run", run, "--format", "gguf-lora", "--out", join(work, "other.gguf"), "--quant", "q3");
-    assert.notEqual(quantError.status, 0);
-    assert.match(quantError.stderr, /q4_0, q8_0, source/);
-  });
-
   it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {
     const before = runFolders();
     // Started as the studio starts it: events over Node's IPC channel.
@@ -515,7 +491,7 @@ describe("reviewtune data", () => {
       }
     }
   });
-  it("recipe R4 on the llama.cpp path: a grounded SmolLM2 run's eval answers through llama.cpp (the adapter as GGUF LoRA), grounding and retrieval on the engine; Ctrl-C writes no report", async () => {
+  it("recipe R4 on the llama.cpp path: a grounded SmolLM2 run's eval answers through llama.cpp (the adapter as GGUF LoRA), grounding and retrieval on the engine; Ctrl-C writes no report; export --format gguf-lora measures its drift on grounded prompts", async () => {
     const out = join(work, "demo-descriptions-smol");
     assert.equal(cli("data", "demo", "--kind", "descriptions", "--products", "40", "--out", out).status, 0);
     const items = Math.min(3, readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length);
@@ -539,13 +515,28 @@ describe("reviewtune data", () => {
     }
     assert.match(readFileSync(join(run, "eval", "text-report.md"), "utf8"), /The tuned and base answers come from the llama\.cpp path/);
 
-    // The GGUF LoRA's drift is measured on the prompts the run answers in use: grounded, as it was trained.
+    // export --format gguf-lora: the GGUF LoRA with its drift in llama.cpp over the model's own base and
+    // over serve's Q8_0 base, measured on the prompts the run answers in use (grounded, as it was trained).
     const gguf = join(work, "r4-lora.gguf");
     const exported = cli("export", "--run", run, "--format", "gguf-lora", "--out", gguf, "--prompts", "2", "--max-tokens", "6");
     assert.equal(exported.status, 0, exported.stderr);
+    assert.ok(statSync(gguf).size > 1024 && !readdirSync(work).some((name) => name.includes(".partial")));
     assert.match(exported.stderr, /drift check: 2 prompts from .*, grounded as the run was trained, greedy/);
-    assert.equal(JSON.parse(readFileSync(`${gguf}.json`, "utf8")).drift.grounded, true);
+    const exportReport = JSON.parse(readFileSync(`${gguf}.json`, "utf8"));
+    assert.equal(exportReport.format, "gguf-lora");
+    assert.equal(exportReport.drift.grounded, true);
+    assert.equal(exportReport.drift.rows.length, 2, "the model's own Q4_1 file, and the Q8_0 file serve loads");
+    assert.match(exportReport.drift.rows[1].file, /\.Q8_0\.gguf$/);
+    for (const row of exportReport.drift.rows) {
+      assert.equal(row.prompts, 2);
+      assert.ok(row.identical_answers >= 0 && row.identical_answers <= 2);
+      assert.ok(row.samples.every((sample: { adapter: string; gguf: string }) => sample.adapter.length > 0 && sample.gguf.length > 0), JSON.stringify(row.samples));
+    }
+    assert.match(exported.stdout, /identical answers \d\/2/);
     assert.match(exported.stdout, /was trained with grounded prompts/);
+    const quantError = cli("export", "--run", run, "--format", "gguf-lora", "--out", join(work, "other.gguf"), "--quant", "q3");
+    assert.notEqual(quantError.status, 0);
+    assert.match(quantError.stderr, /q4_0, q8_0, source/);
 
     // Ctrl-C while the adapter loads: the llama.cpp path then answers "" at once; eval must stop, not report empty answers.
     const other = join(work, "r4-interrupted");
