@@ -27,6 +27,7 @@ import {
   type TextBaseline,
   type BaselineName,
   type GenerationBackend,
+  type RunRecord,
 } from "@reviewtune/core";
 import { backendForRun, checkBackendOptions, onInterrupt, startEngine } from "../engine.js";
 
@@ -100,7 +101,8 @@ function commonOptions(options: EvalOptions, signal: AbortSignal) {
 }
 
 /** A run trained on free-text answers (QA, descriptions): tuned vs base vs retrieval, text metrics. */
-async function runTextEval(options: EvalOptions): Promise<void> {
+async function runTextEval(options: EvalOptions, run: RunRecord): Promise<void> {
+  const out = options.out ?? runPath(options.run!, "eval");
   const baselines = parseBaselines<TextBaseline>(options.baselines ?? TEXT_BASELINES.join(","), TEXT_BASELINES, "a QA or description dataset");
   checkBackendOptions(options);
   const engine = await startEngine({ verbose: options.verbose ?? false });
@@ -109,11 +111,11 @@ async function runTextEval(options: EvalOptions): Promise<void> {
   let backend: GenerationBackend | undefined;
   try {
     // The answers on the llama.cpp path where it can serve the run (as for review datasets); embeddings, grounding and retrieval stay on the engine.
-    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
-    noteReplacing(options.out ?? runPath(options.run!, "eval"), "text-report.json");
+    backend = await backendForRun(run, { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
+    noteReplacing(out, "text-report.json");
     const started = performance.now();
     const result = await unlessInterrupted(controller.signal, () => evaluateTextRun({ engine, backend, baselines, ...commonOptions(options, controller.signal) }), ...INTERRUPTED);
-    const files = writeTextEvalReport(options.out ?? runPath(options.run!, "eval"), result);
+    const files = writeTextEvalReport(out, result);
     console.log(textTable(result.report));
     console.log("");
     for (const comparison of result.report.comparisons) console.log(comparison.verdict);
@@ -132,7 +134,8 @@ reports: ${files.markdown}
 
 export async function runEval(options: EvalOptions): Promise<void> {
   const run = readRunRecord(options.run!);
-  if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options);
+  if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options, run);
+  const out = options.out ?? runPath(options.run!, "eval");
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "a review dataset");
   checkBackendOptions(options);
@@ -141,8 +144,8 @@ export async function runEval(options: EvalOptions): Promise<void> {
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
   let backend: GenerationBackend | undefined;
   try {
-    backend = await backendForRun(readRunRecord(options.run!), { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
-    noteReplacing(options.out ?? runPath(options.run!, "eval"), "report.json");
+    backend = await backendForRun(run, { backend: options.backend, quant: options.quant, engine, parallel: options.parallel });
+    noteReplacing(out, "report.json");
     const started = performance.now();
     const report = await unlessInterrupted(controller.signal, () =>
       evaluateRun({
@@ -156,7 +159,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
       }),
       ...INTERRUPTED,
     );
-    const files = writeEvalReport(options.out ?? runPath(options.run!, "eval"), report);
+    const files = writeEvalReport(out, report);
     const seconds = (performance.now() - started) / 1000;
     if (report.analysis) console.log(`${analysisTable(report)}\n`);
     console.log(headlineTable(report));
