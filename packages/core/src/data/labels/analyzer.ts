@@ -12,7 +12,7 @@
 //   - summary: the review's most opinionated sentence (extractive).
 import { createRequire } from "node:module";
 import type winkNLP from "wink-nlp";
-import type { Document, ItemCustomEntity, ItemSentence, Model } from "wink-nlp";
+import type { Document, Model } from "wink-nlp";
 import { sentimentOfStars, type LabelSource, type ReviewLabels, type Sentiment } from "@reviewtune/contracts";
 import type { Review } from "../sources/reviews.js";
 
@@ -84,36 +84,84 @@ let nlp: Wink | undefined;
 let analyzedByInstance = 0;
 
 /**
- * A new wink instance with the analyzer's pipe and patterns. The model module is loaded once; its
- * custom-entity loader (wink-eng-lite-web-model 1.8.1, load-cer-meta-model.js) assigns
- * JSON.stringify(machines) back to its own variable, so each load stringifies the last result again:
- * the string doubles, the 16th instance took 0.3 s and the 21st failed ("Invalid string length").
- * The loader's first result is kept and handed to every instance.
+ * wink's English model, loaded once. Its custom-entity loader (wink-eng-lite-web-model 1.8.1,
+ * load-cer-meta-model.js) assigns JSON.stringify(machines) back to its own variable, so each load
+ * stringifies the last result again: the string doubles, the 16th instance took 0.3 s and the 21st
+ * failed ("Invalid string length"), and a second instance in a process matched custom entities
+ * differently from the first. The loader's first result is kept and handed to every instance.
  */
-export function createWinkInstance(): Wink {
-  const require = createRequire(import.meta.url);
+export function winkModel(): Model {
   if (!model) {
     // wink's typings call the model's loaders data; they are functions.
-    const loaded = require("wink-eng-lite-web-model") as Record<string, unknown>;
+    const loaded = createRequire(import.meta.url)("wink-eng-lite-web-model") as Record<string, unknown>;
     const meta = (loaded.metaCER as () => unknown)();
     model = Object.assign(Object.create(null) as Record<string, unknown>, loaded, { metaCER: () => meta }) as unknown as Model;
   }
-  const create = require("wink-nlp") as typeof winkNLP;
-  // Without wink's named-entity pass (dates, numbers, money...): nothing here reads entities, and
-  // it was a fifth of readDoc's time. Custom entities then match over the tokens an entity would
-  // have swallowed ("first aid kit" is nouns, not a CARDINAL): on 1,381 MARC reviews 28 got other
-  // features, and the aspect F1 against SemEval's laptop terms was 0.242 against 0.243 with it.
-  const instance = create(model, ["sbd", "negation", "sentiment", "pos", "cer"]);
-  // A noun counts as a feature when an opinion is attached to it: "great sound", "cheap plastic
-  // handle", "the fit is perfect", "the strap is very flimsy". Bare nouns ("my family") do not.
-  instance.learnCustomEntities([
-    { name: "aspect", patterns: ["[ADJ] [NOUN]", "[ADJ] [NOUN] [NOUN]", "[ADJ] [ADJ] [NOUN]"] },
-    { name: "aspect", patterns: ["[NOUN] [AUX] [ADJ]", "[NOUN] [NOUN] [AUX] [ADJ]", "[NOUN] [AUX] [ADV] [ADJ]", "[NOUN] [NOUN] [AUX] [ADV] [ADJ]", "[NOUN] [AUX] [PART] [ADJ]"] },
-    { name: "aspect", patterns: ["[NOUN] [VERB]"] },
-  ]);
-  return instance;
+  return model;
 }
 
+/** A new wink instance with the analyzer's pipe. */
+export function createWinkInstance(): Wink {
+  const create = createRequire(import.meta.url)("wink-nlp") as typeof winkNLP;
+  // Without wink's named-entity pass (dates, numbers, money...): nothing here reads entities, and
+  // it was a fifth of readDoc's time. Without its custom-entity pass too: the aspect patterns are
+  // matched by aspectSpans over the tags, the same spans for a third of readDoc's time.
+  return create(winkModel(), ["sbd", "negation", "sentiment", "pos"]);
+}
+
+/**
+ * A noun counts as a feature when an opinion is attached to it: "great sound", "cheap plastic
+ * handle", "the fit is perfect", "the strap is very flimsy". Bare nouns ("my family") do not.
+ * Sequences of part-of-speech tags, matched by aspectSpans.
+ */
+export const ASPECT_PATTERNS: readonly string[][] = [
+  ["ADJ", "NOUN"], ["ADJ", "NOUN", "NOUN"], ["ADJ", "ADJ", "NOUN"],
+  ["NOUN", "AUX", "ADJ"], ["NOUN", "NOUN", "AUX", "ADJ"], ["NOUN", "AUX", "ADV", "ADJ"], ["NOUN", "NOUN", "AUX", "ADV", "ADJ"], ["NOUN", "AUX", "PART", "ADJ"],
+  ["NOUN", "VERB"],
+];
+
+interface PatternNode {
+  next: Map<string, PatternNode>;
+  /** A pattern ends here. */
+  ends: boolean;
+}
+const patternTrie: PatternNode = { next: new Map(), ends: false };
+for (const pattern of ASPECT_PATTERNS) {
+  let node = patternTrie;
+  for (const tag of pattern) {
+    let child = node.next.get(tag);
+    if (!child) node.next.set(tag, (child = { next: new Map(), ends: false }));
+    node = child;
+  }
+  node.ends = true;
+}
+
+/**
+ * Where ASPECT_PATTERNS match in a document's tags, as [first, last] token indexes: what wink's
+ * custom-entity pass found for them (learnCustomEntities; analyzer.test compares the two), for a
+ * third of readDoc's time. Its matching, kept here: from each token, the longest pattern that
+ * starts there; the scan goes on after a match, or one token on when none starts. A line break is
+ * a token (SPACE) and breaks a pattern.
+ */
+export function aspectSpans(tags: readonly string[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (let start = 0; start < tags.length; start += 1) {
+    let node = patternTrie;
+    let longest = -1;
+    for (let index = start; index < tags.length; index += 1) {
+      const next = node.next.get(tags[index]!);
+      if (!next) break;
+      node = next;
+      if (node.ends) longest = index;
+      if (node.next.size === 0) break;
+    }
+    if (longest >= 0) {
+      spans.push([start, longest]);
+      start = longest;
+    }
+  }
+  return spans;
+}
 function engine(): Wink {
   // Loaded on first use (the model is 4 MB), so commands that never label start fast.
   if (!nlp) {
@@ -159,25 +207,40 @@ function lexiconFor(category: string | undefined): Array<{ phrase: string; patte
 function sentences(doc: Document, category: string | undefined): SentenceFacts[] {
   const its = engine().its;
   const lexicon = lexiconFor(category);
-  const facts: SentenceFacts[] = [];
-  doc.sentences().each((sentence: ItemSentence) => {
-    const text = sentence.out();
+  // Whole-document arrays, read once: wink's per-item collections cost more than the matching.
+  const tokens = doc.tokens();
+  const tags = tokens.out(its.pos) as string[];
+  const entities = aspectSpans(tags);
+  const texts = doc.sentences().out() as string[];
+  const scores = doc.sentences().out(its.sentiment) as unknown as number[];
+  const spans = doc.sentences().out(its.span) as unknown as Array<[number, number]>;
+  const lemmas = new Map<number, string>();
+  const lemmaOf = (index: number) => {
+    let lemma = lemmas.get(index);
+    if (lemma === undefined) lemmas.set(index, (lemma = (tokens.itemAt(index).out(its.lemma as never) as string).toLowerCase()));
+    return lemma;
+  };
+  let firstEntity = 0;
+  return texts.map((text, index) => {
+    const [start, end] = spans[index]!;
     const lower = text.toLowerCase();
     const aspects = new Set(lexicon.filter(({ pattern }) => pattern.test(lower)).map(({ phrase }) => phrase));
-    sentence.customEntities().each((entity: ItemCustomEntity) => {
-      // wink's typings do not accept its.lemma for a token collection, though the library does.
-      const tokens = entity.tokens();
-      const tags = tokens.out(its.pos) as string[];
-      const lemmas = (tokens.out(its.lemma as never) as string[]).map((lemma) => lemma.toLowerCase());
-      const words = lemmas.filter((lemma, index) => tags[index] === "NOUN" && /^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma));
-      if (words.length === 0) return;
+    // A sentence holds the entities that overlap it (one across a sentence break counts in both).
+    while (firstEntity < entities.length && entities[firstEntity]![1] < start) firstEntity += 1;
+    for (let entity = firstEntity; entity < entities.length && entities[entity]![0] <= end; entity += 1) {
+      const words: string[] = [];
+      for (let token = entities[entity]![0]; token <= entities[entity]![1]; token += 1) {
+        if (tags[token] !== "NOUN") continue;
+        const lemma = lemmaOf(token);
+        if (/^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma)) words.push(lemma);
+      }
+      if (words.length === 0) continue;
       const phrase = words.join(" ");
       // A lexicon phrase that contains this one already says it better ("battery life" over "battery").
       if (![...aspects].some((known) => known.includes(phrase))) aspects.add(phrase);
-    });
-    facts.push({ text, score: calibratedScore(sentence.out(its.sentiment) as number, text), aspects: [...aspects] });
+    }
+    return { text, score: calibratedScore(scores[index]!, text), aspects: [...aspects] };
   });
-  return facts;
 }
 
 export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" | "category">): ReviewLabels {
