@@ -14,7 +14,7 @@ import { CancelledError, ConfigError, DataError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
 import { ANALYSIS_TASK, analysisExample, reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
-import { LabelPool, defaultLabelThreads } from "../labels/label-pool.js";
+import { BATCHES_PER_THREAD, LabelPool, defaultLabelThreads } from "../labels/label-pool.js";
 import { orderedMap, type Teacher } from "../labels/teacher.js";
 import { detectKind, instructionRow, type InputKind, type InstructionRow } from "../sources/instructions.js";
 import { readRecords, type MalformedRecord } from "../sources/records.js";
@@ -264,7 +264,7 @@ async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number): 
   }
   const pool = new LabelPool(threads);
   try {
-    const batches = orderedMap(chunks(entries, LABEL_BATCH), threads * 4, async (chunk): Promise<BuildEntry[]> => {
+    const batches = orderedMap(chunks(entries, LABEL_BATCH), threads * BATCHES_PER_THREAD, async (chunk): Promise<BuildEntry[]> => {
       const reviews = chunk.filter(unlabeled).map((entry) => entry.review);
       const labels = reviews.length > 0 ? await pool.label(reviews).catch((error: unknown) => {
         const [first, last] = [reviews[0]!.source, reviews.at(-1)!.source];

@@ -18,6 +18,14 @@ export function defaultLabelThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
+/**
+ * Batches a label thread holds at once: the build keeps this many per thread in flight, and the pool
+ * hands them all to the thread. With one at a time, a thread that finished a batch waited for the
+ * main thread to come back to its event loop (it writes a batch's examples without yielding) before
+ * it got the next one, and sat idle a third of the build (4,800 reviews/s against 6,600 here).
+ */
+export const BATCHES_PER_THREAD = 4;
+
 export class LabelPool {
   private readonly pool: Piscina<LabelInput[], ReviewLabels[]>;
 
@@ -27,8 +35,8 @@ export class LabelPool {
       filename: new URL("./label-worker.js", import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      // The build bounds what is in flight (orderedMap's window); nothing waits in Piscina's queue long.
-      concurrentTasksPerWorker: 1,
+      // The build bounds what is in flight (orderedMap's window of BATCHES_PER_THREAD a thread).
+      concurrentTasksPerWorker: BATCHES_PER_THREAD,
     });
   }
 
