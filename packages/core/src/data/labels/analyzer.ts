@@ -35,8 +35,8 @@ const NEGATIVE_CUES =
   /\b(would not|wouldn't|won't|do not|don't|can't|cannot) (recommend|buy)|\b(returned|returning|return(ed)? it|sending it back|waste of (my )?money|don't waste|avoid|broke|broken|stopped working|doesn't work|does not work|didn't work|did not work|not work|junk|garbage|refund|disappoint\w*|useless|cheap(ly)? made|fell apart|poor quality)\b/i;
 
 /** A wink sentiment score for `text`, shifted by the fitted bias and the complaint cues, in [-1, 1]. */
-export function calibratedScore(raw: number, text: string): number {
-  return clamp(raw - TEXT_BIAS - (NEGATIVE_CUES.test(text) ? NEGATIVE_CUE_PENALTY : 0), -1, 1);
+export function calibratedScore(raw: number, text: string, cuesAnywhere = true): number {
+  return clamp(raw - TEXT_BIAS - (cuesAnywhere && NEGATIVE_CUES.test(text) ? NEGATIVE_CUE_PENALTY : 0), -1, 1);
 }
 
 /** Multi-word aspects the tagger would split, by category (matched case-insensitively). */
@@ -220,11 +220,17 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
     if (lemma === undefined) lemmas.set(index, (lemma = (tokens.itemAt(index).out(its.lemma as never) as string).toLowerCase()));
     return lemma;
   };
+  // The sentences joined by line breaks, which none of the phrases and cues matches across: what
+  // the whole lacks, every sentence lacks, and most sentences are spared the tests.
+  const whole = texts.join("\n");
+  const wholeLower = whole.toLowerCase();
+  const present = lexicon.filter(({ pattern }) => pattern.test(wholeLower));
+  const cues = NEGATIVE_CUES.test(whole);
   let firstEntity = 0;
   return texts.map((text, index) => {
     const [start, end] = spans[index]!;
-    const lower = text.toLowerCase();
-    const aspects = new Set(lexicon.filter(({ pattern }) => pattern.test(lower)).map(({ phrase }) => phrase));
+    const lower = present.length > 0 ? text.toLowerCase() : "";
+    const aspects = new Set(present.filter(({ pattern }) => pattern.test(lower)).map(({ phrase }) => phrase));
     // A sentence holds the entities that overlap it (one across a sentence break counts in both).
     while (firstEntity < entities.length && entities[firstEntity]![1] < start) firstEntity += 1;
     for (let entity = firstEntity; entity < entities.length && entities[entity]![0] <= end; entity += 1) {
@@ -239,7 +245,7 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
       // A lexicon phrase that contains this one already says it better ("battery life" over "battery").
       if (![...aspects].some((known) => known.includes(phrase))) aspects.add(phrase);
     }
-    return { text, score: calibratedScore(scores[index]!, text), aspects: [...aspects] };
+    return { text, score: calibratedScore(scores[index]!, text, cues), aspects: [...aspects] };
   });
 }
 
@@ -267,7 +273,8 @@ export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" |
     }
   }
 
-  const qualityFacts = facts.filter((fact) => QUALITY_WORDS.test(fact.text));
+  // As in sentences(): no quality word across the line breaks that join them, none in any sentence.
+  const qualityFacts = QUALITY_WORDS.test(facts.map((fact) => fact.text).join("\n")) ? facts.filter((fact) => QUALITY_WORDS.test(fact.text)) : [];
   let quality: ReviewLabels["quality"];
   if (qualityFacts.length > 0) {
     const mean = qualityFacts.reduce((sum, fact) => sum + fact.score, 0) / qualityFacts.length;
