@@ -162,6 +162,7 @@ export function aspectSpans(tags: readonly string[]): Array<[number, number]> {
   }
   return spans;
 }
+
 function engine(): Wink {
   // Loaded on first use (the model is 4 MB), so commands that never label start fast.
   if (!nlp) {
