@@ -5,6 +5,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { makeDemoReviews } from "../data/demo-reviews.js";
 import { buildDataset } from "../data/builder/build-dataset.js";
 import { defaultLabelThreads } from "../data/labels/label-pool.js";
@@ -17,6 +18,10 @@ export interface DataBenchResult {
   generateSeconds: number;
   buildSeconds: number;
   rowsPerSecond: number;
+  /** The main thread's share of the build spent working (the rest it waited for labels or writes). */
+  mainBusy: number;
+  /** The label threads' share spent working, averaged (undefined on the main thread). */
+  labelBusy?: number | undefined;
   /** Label threads (0: the main thread). */
   workers: number;
   /** Peak resident set size of this process over the build, in bytes. */
@@ -52,10 +57,19 @@ export async function benchData(options: { rows: number; workers?: number | unde
     const inputBytes = statSync(input).size;
     options.log?.(`bench data: building (${(inputBytes / 2 ** 20).toFixed(0)} MiB)...`);
     started = performance.now();
+    const loop = performance.eventLoopUtilization();
+    let labelBusy: number | undefined;
     // maxRSS is the process peak so far; generation stays small (chunks), so it measures the build.
-    const card = await buildDataset({ inputs: [input], out: join(folder, "dataset"), workers, onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`) });
+    const card = await buildDataset({
+      inputs: [input],
+      out: join(folder, "dataset"),
+      workers,
+      onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`),
+      onLabelThreads: (stats) => (labelBusy = stats.busy),
+    });
     const buildSeconds = (performance.now() - started) / 1000;
-    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, workers, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
+    const mainBusy = performance.eventLoopUtilization(loop).utilization;
+    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, mainBusy, labelBusy, workers, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -63,9 +77,11 @@ export async function benchData(options: { rows: number; workers?: number | unde
 
 export function formatDataBench(result: DataBenchResult): string {
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
   return [
     `input      ${result.rows} reviews, ${mib(result.inputBytes)} JSONL (generated in ${result.generateSeconds.toFixed(1)} s)`,
     `build      ${result.buildSeconds.toFixed(1)} s, ${result.rowsPerSecond.toFixed(0)} reviews/s (read, validate, label, split, ${(result.card.examples / Math.max(1, result.card.reviews)).toFixed(0)} examples each, write; ${result.workers === 0 ? "labels on the main thread" : `labels on ${result.workers} thread(s)`})`,
+    `threads    main ${percent(result.mainBusy)} busy${result.labelBusy === undefined ? "" : `, label ${percent(result.labelBusy)} busy`} (the rest waiting: near 100% is the side that limits the rate)`,
     `peak RSS   ${mib(result.peakRssBytes)}`,
     `output     ${result.card.examples} examples; rejected ${Object.values(result.card.rejected).reduce((sum, count) => sum + count, 0)}; vocabulary ${result.card.vocabulary_size}`,
   ].join("\n");

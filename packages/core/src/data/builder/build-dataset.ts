@@ -43,6 +43,8 @@ export interface BuildOptions extends WriteOptions {
    * wink's model). The output is the same bytes either way.
    */
   workers?: number | undefined;
+  /** Called once labeling is done with how busy the label threads were (`bench data` prints it); not with 0 threads. */
+  onLabelThreads?: ((stats: { threads: number; busy: number }) => void) | undefined;
 }
 
 /** Inputs at least this large are labeled on a thread pool unless `workers` says otherwise (about 5,000 short reviews). */
@@ -256,7 +258,7 @@ async function* chunks<T>(items: AsyncIterable<T>, size: number): AsyncGenerator
  * The analyzer's labels for every review that waits for them: on `threads` worker threads, a few
  * batches in flight per thread and the order kept, or on this thread when `threads` is 0.
  */
-async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number): AsyncGenerator<BuildEntry> {
+async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number, onStats?: BuildOptions["onLabelThreads"]): AsyncGenerator<BuildEntry> {
   const unlabeled = (entry: ReadEntry): entry is { review: Review; labels?: undefined } => "review" in entry && entry.labels === undefined;
   if (threads === 0) {
     for await (const entry of entries) yield unlabeled(entry) ? { review: entry.review, labels: analyzeReview(entry.review) } : entry;
@@ -274,6 +276,7 @@ async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number): 
       return chunk.map((entry) => (unlabeled(entry) ? { review: entry.review, labels: labels[next++]! } : entry));
     });
     for await (const batch of batches) yield* batch;
+    onStats?.({ threads, busy: pool.busy() });
   } finally {
     await pool.close();
   }
@@ -293,7 +296,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
     teacher: options.teacher ? { url: options.teacher.options.url, model: options.teacher.model ?? null } : null,
   };
   const teacher = options.teacher;
-  const labeled = withLabels(labeledFromFiles(options, inputHash, kinds, rows), labelThreads(options));
+  const labeled = withLabels(labeledFromFiles(options, inputHash, kinds, rows), labelThreads(options), options.onLabelThreads);
   const entries = teacher
     ? orderedMap(labeled, teacher.concurrency, async (entry) =>
         "review" in entry ? { review: entry.review, labels: await teacher.label(entry.review, entry.labels) } : entry,

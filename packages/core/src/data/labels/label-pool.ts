@@ -5,6 +5,7 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import type { ReviewLabels } from "./analyzer.js";
+import type { LabeledBatch } from "./label-worker.js";
 import type { Review } from "../sources/reviews.js";
 
 export type LabelInput = Pick<Review, "text" | "title" | "rating" | "category">;
@@ -27,7 +28,9 @@ export function defaultLabelThreads(): number {
 export const BATCHES_PER_THREAD = 4;
 
 export class LabelPool {
-  private readonly pool: Piscina<LabelInput[], ReviewLabels[]>;
+  private readonly pool: Piscina<LabelInput[], LabeledBatch>;
+  private readonly started = performance.now();
+  private workedMilliseconds = 0;
 
   constructor(readonly threads: number) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`a label pool needs at least one thread (got ${threads})`);
@@ -41,9 +44,19 @@ export class LabelPool {
   }
 
   /** Labels for `reviews`, in their order. */
-  label(reviews: LabelInput[]): Promise<ReviewLabels[]> {
+  async label(reviews: LabelInput[]): Promise<ReviewLabels[]> {
     // Only what the analyzer reads crosses to the thread: not the review's source or tags.
-    return this.pool.run(reviews.map(({ text, title, rating, category }) => ({ text, title, rating, category })));
+    const batch = await this.pool.run(reviews.map(({ text, title, rating, category }) => ({ text, title, rating, category })));
+    this.workedMilliseconds += batch.milliseconds;
+    return batch.labels;
+  }
+
+  /**
+   * The share of the pool's life its threads spent labeling, averaged over the threads: near 1 when
+   * labeling limits a build, lower when the threads wait for the main thread to hand them reviews.
+   */
+  busy(): number {
+    return this.workedMilliseconds / (this.threads * (performance.now() - this.started));
   }
 
   async close(): Promise<void> {
