@@ -153,7 +153,6 @@ export function aspectSpans(tags: readonly string[]): Array<[number, number]> {
       if (!next) break;
       node = next;
       if (node.ends) longest = index;
-      if (node.next.size === 0) break;
     }
     if (longest >= 0) {
       spans.push([start, longest]);
@@ -205,7 +204,8 @@ function lexiconFor(category: string | undefined): Array<{ phrase: string; patte
   return lexicon;
 }
 
-function sentences(doc: Document, category: string | undefined): SentenceFacts[] {
+/** The review's sentences with their facts, and the sentences joined by line breaks (`whole`, below). */
+function sentences(doc: Document, category: string | undefined): { facts: SentenceFacts[]; whole: string } {
   const its = engine().its;
   const lexicon = lexiconFor(category);
   // Whole-document arrays, read once: wink's per-item collections cost more than the matching.
@@ -215,12 +215,6 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
   const texts = doc.sentences().out() as string[];
   const scores = doc.sentences().out(its.sentiment) as unknown as number[];
   const spans = doc.sentences().out(its.span) as unknown as Array<[number, number]>;
-  const lemmas = new Map<number, string>();
-  const lemmaOf = (index: number) => {
-    let lemma = lemmas.get(index);
-    if (lemma === undefined) lemmas.set(index, (lemma = (tokens.itemAt(index).out(its.lemma as never) as string).toLowerCase()));
-    return lemma;
-  };
   // The sentences joined by line breaks, which none of the phrases and cues matches across: what
   // the whole lacks, every sentence lacks, and most sentences are spared the tests.
   const whole = texts.join("\n");
@@ -228,7 +222,7 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
   const present = lexicon.filter(({ pattern }) => pattern.test(wholeLower));
   const cues = NEGATIVE_CUES.test(whole);
   let firstEntity = 0;
-  return texts.map((text, index) => {
+  const facts = texts.map((text, index) => {
     const [start, end] = spans[index]!;
     const lower = present.length > 0 ? text.toLowerCase() : "";
     const aspects = new Set(present.filter(({ pattern }) => pattern.test(lower)).map(({ phrase }) => phrase));
@@ -238,7 +232,7 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
       const words: string[] = [];
       for (let token = entities[entity]![0]; token <= entities[entity]![1]; token += 1) {
         if (tags[token] !== "NOUN") continue;
-        const lemma = lemmaOf(token);
+        const lemma = (tokens.itemAt(token).out(its.lemma as never) as string).toLowerCase();
         if (/^[a-z][a-z-]+$/.test(lemma) && !NOT_ASPECTS.has(lemma)) words.push(lemma);
       }
       if (words.length === 0) continue;
@@ -248,6 +242,7 @@ function sentences(doc: Document, category: string | undefined): SentenceFacts[]
     }
     return { text, score: calibratedScore(scores[index]!, text, cues), aspects: [...aspects] };
   });
+  return { facts, whole };
 }
 
 export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" | "category">): ReviewLabels {
@@ -255,7 +250,7 @@ export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" |
   const its = engine().its;
   const doc = engine().readDoc(review.text);
   const textScore = calibratedScore(doc.out(its.sentiment) as number, review.text);
-  const facts = sentences(doc, review.category);
+  const { facts, whole: sentencesJoined } = sentences(doc, review.category);
 
   const fromRating = review.rating !== undefined;
   const stars = fromRating ? Math.round(review.rating!) : starsFromScore(textScore);
@@ -275,7 +270,7 @@ export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" |
   }
 
   // As in sentences(): no quality word across the line breaks that join them, none in any sentence.
-  const qualityFacts = QUALITY_WORDS.test(facts.map((fact) => fact.text).join("\n")) ? facts.filter((fact) => QUALITY_WORDS.test(fact.text)) : [];
+  const qualityFacts = QUALITY_WORDS.test(sentencesJoined) ? facts.filter((fact) => QUALITY_WORDS.test(fact.text)) : [];
   let quality: ReviewLabels["quality"];
   if (qualityFacts.length > 0) {
     const mean = qualityFacts.reduce((sum, fact) => sum + fact.score, 0) / qualityFacts.length;
