@@ -101,8 +101,7 @@ function commonOptions(options: EvalOptions, signal: AbortSignal) {
 }
 
 /** A run trained on free-text answers (QA, descriptions): tuned vs base vs retrieval, text metrics. */
-async function runTextEval(options: EvalOptions, run: RunRecord): Promise<void> {
-  const out = options.out ?? runPath(options.run!, "eval");
+async function runTextEval(options: EvalOptions, run: RunRecord, out: string): Promise<void> {
   const baselines = parseBaselines<TextBaseline>(options.baselines ?? TEXT_BASELINES.join(","), TEXT_BASELINES, "a QA or description dataset");
   checkBackendOptions(options);
   const engine = await startEngine({ verbose: options.verbose ?? false });
@@ -134,8 +133,8 @@ reports: ${files.markdown}
 
 export async function runEval(options: EvalOptions): Promise<void> {
   const run = readRunRecord(options.run!);
-  if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options, run);
   const out = options.out ?? runPath(options.run!, "eval");
+  if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options, run, out);
   const settings = loadSettings(options.settings, options.set);
   const baselines = parseBaselines<BaselineName>(options.baselines ?? BASELINES.join(","), BASELINES, "a review dataset");
   checkBackendOptions(options);
