@@ -627,7 +627,9 @@ describe("reviewtune data", () => {
     const child = spawn(process.execPath, [bin, "data", "build", "--input", input, "--out", join(work, "piped-dataset")], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.stdout.once("data", () => child.stdout.destroy()); // head -1: the first line read, then gone
+    // The reader gone before the build prints (as `| head -0`, or a head that quit early): waiting for its
+    // first line raced the build, which now prints all of it in one go before the reader can leave.
+    child.stdout.destroy();
     const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     assert.equal(status, 141, stderr);
     assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /);
