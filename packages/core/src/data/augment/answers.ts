@@ -22,8 +22,8 @@
 //   summary         /^Summary: The reviewer rates the .+ ([1-5])\/5 stars and .+\.$/
 //                   "Summary: The reviewer rates the wireless earbuds 5/5 stars and praises the battery life."
 
-import { hash as digest } from "node:crypto";
 import type { Sentiment } from "@reviewtune/contracts";
+import { sha256Bytes, wordBE } from "../digest.js";
 
 export type ReviewTask = "sentiment" | "rating" | "quality" | "recommendation" | "features" | "summary";
 export const REVIEW_TASKS: readonly ReviewTask[] = ["sentiment", "rating", "quality", "recommendation", "features", "summary"];
@@ -234,7 +234,7 @@ export function heldOutPhrasings(task: ReviewTask): readonly string[] {
  * gives the same data and, over many reviews, every phrasing of the block is used.
  */
 export function phrasingIndex(task: ReviewTask, key: string, heldOut = false): number {
-  // crypto.hash, one call: a createHash object per example was 8% of a build's main thread.
-  const hash = digest("sha256", `${key}:${task}`, "buffer").readUInt32BE(0);
+  // One crypto.hash call to a string (digest.ts): a createHash object per example was 8% of a build's main thread.
+  const hash = wordBE(sha256Bytes(`${key}:${task}`));
   return heldOut ? TRAINING_PHRASING_COUNT + (hash % HELD_OUT_PHRASING_COUNT) : hash % TRAINING_PHRASING_COUNT;
 }

@@ -1,8 +1,8 @@
 // Streaming, stratified, leak-free splits. Each review (with all its examples) is assigned once, to
 // the split furthest below its target share within the review's stratum (category x sentiment x
 // length), so every stratum is split in the asked proportions without holding the data in memory.
-import { hash } from "node:crypto";
 import { SPLIT_NAMES, type LengthBucket, type SplitName } from "@reviewtune/contracts";
+import { sha256Bytes, wordBE } from "../digest.js";
 
 export type { LengthBucket, SplitName };
 export const SPLITS: readonly SplitName[] = SPLIT_NAMES;
@@ -37,7 +37,7 @@ export class StratifiedSplitter {
     if (!counts) this.counts.set(stratum, (counts = { train: 0, validation: 0, test: 0 }));
     const total = counts.train + counts.validation + counts.test + 1;
     // Ties (equal deficits) are broken by a seeded hash of the group, so order effects stay small.
-    const tiebreak = hash("sha256", `${this.options.seed}:${group}`, "buffer").readUInt32BE(0) / 2 ** 32;
+    const tiebreak = wordBE(sha256Bytes(`${this.options.seed}:${group}`)) / 2 ** 32;
     let best: SplitName = "train";
     let bestDeficit = -Infinity;
     for (const split of SPLITS) {

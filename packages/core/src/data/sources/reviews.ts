@@ -2,11 +2,11 @@
 // (Amazon Reviews 2023's rating/title/text/parent_asin among them); text is cleaned of HTML; every
 // record that cannot become a review is a Rejection with file, line and reason, never dropped
 // silently.
-import { hash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { ConfigError } from "../../errors.js";
 import type { RejectReason, Rejection, Review } from "@reviewtune/contracts";
 import type { MalformedRecord, SourceRecord } from "./records.js";
+import { sha256Bytes, wordLE } from "../digest.js";
 
 export type { RejectReason, Rejection, Review };
 
@@ -133,9 +133,9 @@ export class DuplicateIndex {
   private fileIndexes = new Uint16Array(1024);
   private size = 0;
 
-  /** Where `digest` was first seen, or undefined after remembering `file`:`line` for it. */
-  firstSeen(digest: Buffer, file: string, line: number): { file: string; line: number } | undefined {
-    const words = [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8)] as const;
+  /** Where `digest` (a SHA-256 digest from sha256Bytes) was first seen, or undefined after remembering `file`:`line` for it. */
+  firstSeen(digest: string, file: string, line: number): { file: string; line: number } | undefined {
+    const words = [wordLE(digest, 0), wordLE(digest, 4), wordLE(digest, 8)] as const;
     const slot = this.find(words);
     if (this.lines[slot] !== 0) return { file: this.files[this.fileIndexes[slot]!]!, line: this.lines[slot]! - 1 };
     let index = this.files.lastIndexOf(file);
@@ -215,14 +215,14 @@ export class ReviewValidator {
     }
 
     const title = get("title") ? cleanText(get("title")!) : undefined;
-    const digest = hash("sha256", `${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`, "buffer");
+    const digest = sha256Bytes(`${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`);
     if (this.options.duplicates !== "keep") {
       const first = this.seen.firstSeen(digest, record.file, record.line);
       if (first) return reject("duplicate", `same title and text as ${first.file}:${record.unit === "item" && first.file === record.file ? "item " : ""}${first.line}`);
     }
 
     const review: Review = {
-      id: plain(get("id")) || digest.toString("hex", 0, 6),
+      id: plain(get("id")) || Buffer.from(digest.slice(0, 6), "latin1").toString("hex"),
       text: body,
       source: { file: record.file, line: record.line, unit: record.unit },
     };
