@@ -5,6 +5,7 @@
 import { ANALYSIS_INSTRUCTION, ANALYSIS_MAX_ASPECTS, ANALYSIS_SUMMARY_MAX_CHARS, ANALYSIS_TERM_MAX_CHARS, formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
 import type { ReviewLabels } from "../labels/analyzer.js";
 import type { Review } from "../sources/reviews.js";
+import { countWords } from "../words.js";
 import { PHRASINGS, REVIEW_TASKS, answerFor, phrasingIndex, opinion as opinionOf, type AnswerFacts, type ReviewTask } from "./answers.js";
 
 export const ANALYSIS_TASK = "analysis";
@@ -35,13 +36,21 @@ export function factsFor(review: Review, labels: ReviewLabels): AnswerFacts {
 }
 
 export function reviewPrompt(review: Review, question: string): string {
-  const about = review.product_title
+  return `${promptHead(question, aboutLine(review))}${quotedReview(review)}`;
+}
+
+/** The prompt's line on the product: "Product: <title> (<category>)", "Category: <category>" or nothing. */
+function aboutLine(review: Pick<Review, "product_title" | "category">): string {
+  return review.product_title
     ? `Product: ${review.product_title}${review.category ? ` (${review.category})` : ""}\n`
     : review.category
       ? `Category: ${review.category}\n`
       : "";
-  return `${question}\n\n${about}Review: "${reviewBody(review)}"`;
 }
+
+/** A prompt's start, up to the quoted review: it ends with a line break. */
+const promptHead = (question: string, about: string) => `${question}\n\n${about}`;
+const quotedReview = (review: Pick<Review, "text"> & Partial<Pick<Review, "title">>) => `Review: "${reviewBody(review)}"`;
 
 /** The review as a prompt quotes it: its title, then its text. */
 export function reviewBody(review: Pick<Review, "text"> & Partial<Pick<Review, "title">>): string {
@@ -110,4 +119,44 @@ export function analysisExample(review: Review, labels: ReviewLabels): ReviewExa
       { role: "assistant", content: formatAnalysis(analysisFromLabels(review, labels)) },
     ],
   };
+}
+
+/** One example as a line of a split file, with what the dataset card counts of it. */
+export interface ExampleLine {
+  task: ExampleTask;
+  /** JSON.stringify of the example (reviewExamples', analysisExample's), the same characters. */
+  json: string;
+  /** The words of its messages (countWords of each, summed). */
+  words: number;
+}
+
+/** JSON.stringify(text) without its quotes. Escaped pieces joined at ASCII characters are the escaped join. */
+const escaped = (text: string) => JSON.stringify(text).slice(1, -1);
+
+/**
+ * The lines `data build` writes for a review: its reviewExamples, then its analysisExample, as JSON.
+ * Every example quotes the whole review: here it is escaped and its words counted once, not seven
+ * times (JSON.stringify of each example was a quarter of a build's main thread). augment.test
+ * checks the lines against JSON.stringify of the examples.
+ */
+export function reviewExampleLines(review: Review, labels: ReviewLabels, options: { heldOutPhrasings?: boolean } = {}): ExampleLine[] {
+  const facts = factsFor(review, labels);
+  const about = aboutLine(review);
+  const quoted = quotedReview(review);
+  const group = JSON.stringify(review.id);
+  const quotedJson = escaped(quoted);
+  const quotedWords = countWords(quoted);
+  // The head ends with a line break, so no word spans the head and the quote: their counts add up.
+  const line = (task: ExampleTask, phrasing: number, question: string, answer: string): ExampleLine => {
+    const head = promptHead(question, about);
+    const user = `{"role":"user","content":"${escaped(head)}${quotedJson}"}`;
+    const json = `{"group":${group},"task":"${task}","phrasing":${phrasing},"messages":[${user},{"role":"assistant","content":${JSON.stringify(answer)}}]}`;
+    return { task, json, words: countWords(head) + quotedWords + countWords(answer) };
+  };
+  const lines = REVIEW_TASKS.map((task) => {
+    const phrasing = phrasingIndex(task, review.id, options.heldOutPhrasings);
+    return line(task, phrasing, PHRASINGS[task][phrasing]!, answerFor(facts, task));
+  });
+  lines.push(line(ANALYSIS_TASK, 0, ANALYSIS_INSTRUCTION, formatAnalysis(analysisFromLabels(review, labels))));
+  return lines;
 }

@@ -87,10 +87,15 @@ export class DatasetCardBuilder {
 
   /** One written example; `tokens` when the build counted them with a model's tokenizer. */
   addExample(split: SplitName, example: { task: string; messages: Array<{ content: string }> }, tokens?: { prompt: number; completion: number; truncated: boolean }): void {
+    this.addExampleCounts(split, example.task, example.messages.reduce((sum, message) => sum + countWords(message.content), 0), tokens);
+  }
+
+  /** addExample from the example's task and the words of its messages (ExampleLine). */
+  addExampleCounts(split: SplitName, task: string, words: number, tokens?: { prompt: number; completion: number; truncated: boolean }): void {
     this.examples += 1;
     this.splits[split].examples += 1;
-    bump(this.byTask[split], example.task);
-    this.exampleWords.add(example.messages.reduce((sum, message) => sum + countWords(message.content), 0));
+    bump(this.byTask[split], task);
+    this.exampleWords.add(words);
     if (tokens) {
       this.promptTokens.add(tokens.prompt);
       this.completionTokens.add(tokens.completion);
