@@ -12,7 +12,7 @@ import { stagingPath } from "../../files.js";
 import { SPLIT_FILES, datasetPath } from "../dataset-folder.js";
 import { CancelledError, ConfigError, DataError } from "../../errors.js";
 import { REVIEW_TASKS } from "../augment/answers.js";
-import { ANALYSIS_TASK, analysisExample, reviewExampleLines, reviewExamples, type ExampleLine } from "../augment/augment.js";
+import { ANALYSIS_TASK, analysisExample, reviewExampleLines, reviewExamples } from "../augment/augment.js";
 import { analyzeReview, type ReviewLabels } from "../labels/analyzer.js";
 import { BATCHES_PER_THREAD, LabelPool, defaultLabelThreads } from "../labels/label-pool.js";
 import { orderedMap, type Teacher } from "../labels/teacher.js";
@@ -354,22 +354,17 @@ export async function writeDataset(
     opened.push(...Object.values(writers));
     const splitter = new StratifiedSplitter({ validation: settings.validation, test: settings.test, seed: settings.seed, heldOutCategory: options.heldOutCategory });
     const card = new DatasetCardBuilder();
-    // Examples wait in a small buffer so token counts go to the engine in batches. Without a token
-    // budget nothing changes them: a review's examples wait as their lines (reviewExampleLines).
+    // With a token budget, examples wait in a small buffer so token counts go to the engine in
+    // batches; without one nothing waits, and a review's examples are written as their lines
+    // (reviewExampleLines), in the same order.
     type Pending = { split: SplitName; example: { group: string; task: string; phrasing: number; messages: ChatExample["messages"] }; source?: Review["source"] };
-    const pending: Array<Pending | { split: SplitName; line: ExampleLine }> = [];
+    const pending: Pending[] = [];
+    const pendingLimit = options.tokens ? 512 : 1;
     const flush = async () => {
       const batch = pending.splice(0, pending.length);
-      const examples = batch.flatMap((item) => ("example" in item ? [item] : []));
-      const measured = options.tokens ? await options.tokens.measure(examples.map((item) => item.example)) : undefined;
-      let measuredIndex = 0;
-      for (const item of batch) {
-        if ("line" in item) {
-          await writers[item.split].writeJson(item.line.json);
-          card.addExampleCounts(item.split, item.line.task, item.line.words);
-          continue;
-        }
-        const result = measured?.[measuredIndex++];
+      const measured = options.tokens ? await options.tokens.measure(batch.map((item) => item.example)) : undefined;
+      for (const [index, item] of batch.entries()) {
+        const result = measured?.[index];
         if (result?.tooLong) {
           const where = item.source ?? { file: "(input)", line: 0, unit: "line" as const };
           const rejection: Rejection = { ...where, reason: "too_long", detail: `${item.example.task} example: ${result.tooLong}` };
@@ -404,13 +399,16 @@ export async function writeDataset(
           for (const example of reviewExamples(review, labels, { heldOutPhrasings: split === "test" })) pending.push({ split, example, source: review.source });
           pending.push({ split, example: analysisExample(review, labels), source: review.source });
         } else {
-          for (const line of reviewExampleLines(review, labels, { heldOutPhrasings: split === "test" })) pending.push({ split, line });
+          for (const line of reviewExampleLines(review, labels, { heldOutPhrasings: split === "test" })) {
+            await writers[split].writeJson(line.json);
+            card.addExampleCounts(split, line.task, line.words);
+          }
         }
         await writers.reviews.write({ ...review, labels, split });
         card.addReview({ review, labels, split, bucket, words });
         if (card.reviews % 1000 === 0) options.onProgress?.(card.reviews, card.rejectedTotal());
       }
-      if (pending.length >= 512) await flush();
+      if (pending.length >= pendingLimit) await flush();
     }
     await flush();
     for (const writer of Object.values(writers)) await writer.close();
