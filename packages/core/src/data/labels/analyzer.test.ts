@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { describe, it } from "node:test";
 import type winkNLP from "wink-nlp";
 import { makeDemoReviews } from "../demo-reviews.js";
-import { ASPECT_PATTERNS, NEUTRAL_BAND, analyzeReview, aspectSpans, createWinkInstance, labelFromScore, starsFromScore, winkModel } from "./analyzer.js";
+import { ASPECT_PATTERNS, NEUTRAL_BAND, TEXT_BIAS, analyzeReview, calibratedScore, displayedScore, aspectSpans, createWinkInstance, labelFromScore, starsFromScore, winkModel } from "./analyzer.js";
 
 describe("analyzeReview (rule-based)", () => {
   it("takes sentiment and stars from the rating when there is one, and says so", () => {
@@ -61,6 +61,18 @@ describe("analyzeReview (rule-based)", () => {
     assert.equal(labelFromScore(NEUTRAL_BAND + 0.01), "positive");
     assert.equal(labelFromScore(-NEUTRAL_BAND - 0.01), "negative");
     assert.deepEqual([-1, -0.6, -0.3, 0, 0.3, 0.6, 1].map(starsFromScore), [1, 1, 2, 3, 4, 5, 5]);
+  });
+
+  it("prints a text score that agrees with its label (none inside the neutral band unless neutral)", () => {
+    // No sentiment words: wink scores 0, the calibration -TEXT_BIAS (-0.125), which one decimal
+    // printed as -0.1 beside the label negative.
+    assert.equal(calibratedScore(0, "It has a 15 inch screen."), -TEXT_BIAS);
+    assert.deepEqual([displayedScore(-0.125), displayedScore(0.12), displayedScore(0.1), displayedScore(-0.46)], [-0.2, 0.2, 0.1, -0.5]);
+    const texts = ["It has a 15 inch screen.", "I bought it in May.", "The screen is bright.", "Works great, love it.", "It stopped working after a week."];
+    for (const text of texts) {
+      const { sentiment } = analyzeReview({ text });
+      assert.equal(labelFromScore(sentiment.score), sentiment.label, `${text}: ${sentiment.label} with score ${sentiment.score}`);
+    }
   });
 });
 

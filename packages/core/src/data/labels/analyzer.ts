@@ -178,6 +178,19 @@ export function labelFromScore(score: number): Sentiment {
   return score > NEUTRAL_BAND ? "positive" : score < -NEUTRAL_BAND ? "negative" : "neutral";
 }
 
+/**
+ * A text score as labels and answers print it, to one decimal, never inside the neutral band when
+ * its label is not neutral: a text with no sentiment words scores -TEXT_BIAS = -0.125, negative,
+ * which one decimal would print as -0.1, a score the band calls neutral ("negative (-0.1)").
+ */
+export function displayedScore(score: number): number {
+  const rounded = round1(score);
+  const label = labelFromScore(score);
+  if (label === "negative") return Math.min(rounded, round1(-NEUTRAL_BAND - 0.1));
+  if (label === "positive") return Math.max(rounded, round1(NEUTRAL_BAND + 0.1));
+  return rounded;
+}
+
 /** Stars implied by a text score in [-1, 1]. */
 export function starsFromScore(score: number): number {
   return score <= -0.5 ? 1 : score < -NEUTRAL_BAND ? 2 : score <= NEUTRAL_BAND ? 3 : score < 0.5 ? 4 : 5;
@@ -293,7 +306,7 @@ export function analyzeReview(review: Pick<Review, "text" | "title" | "rating" |
   }
 
   return {
-    sentiment: { label, score: round1(score), source },
+    sentiment: { label, score: fromRating ? round1(score) : displayedScore(score), source },
     rating: { stars: clamp(stars, 1, 5), source },
     features: { items, praised: items.filter((item) => praised.has(item)), criticized: items.filter((item) => criticized.has(item)), source: "analyzer" },
     quality,
