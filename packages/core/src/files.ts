@@ -2,7 +2,7 @@
 // is atomic), hidden and named after this process (two writers never share one), then renamed over
 // it. An interrupted write leaves no file that looks complete. The engine writes the same way
 // (reviewtune_engine/files.py: staging_path, write_json_atomic).
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { JsonParseError, formatIssues, parseJson } from "@reviewtune/contracts";
@@ -13,8 +13,10 @@ export function stagingPath(target: string): string {
   return join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
 }
 
-/** `data` at `file`, whole or not at all. */
+/** `data` at `file`, whole or not at all; its folder is made when missing (`--out new/answers.json`
+ * after minutes of generation must not end in ENOENT and lose them). */
 export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferView): void {
+  mkdirSync(dirname(file), { recursive: true });
   const staging = stagingPath(file);
   writeFileSync(staging, data);
   renameSync(staging, file);

@@ -9,8 +9,8 @@
 // different input or run is refused. Only a finished run renames <out>.partial to <out>, so <out>
 // existing means complete.
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import {
   CancelledError,
@@ -165,6 +165,7 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
     resume = resumePoint(files.partial);
     console.error(`continuing ${files.partial}: ${resume.lines} review(s) already analyzed${resume.dropped ? ` (a half-written last line of ${resume.dropped} bytes dropped, redone now)` : ""}`);
   } else {
+    mkdirSync(dirname(files.out), { recursive: true });
     writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
   }
 

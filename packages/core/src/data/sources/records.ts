@@ -2,8 +2,8 @@
 // array (stream-json), so a file of millions of rows needs no more memory than one row. Each record
 // carries where it came from, so every later rejection can name the file and line.
 import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
-import { extname } from "node:path";
+import { open, readdir, stat } from "node:fs/promises";
+import { extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseCsv } from "csv-parse";
 import chain from "stream-chain";
@@ -54,6 +54,11 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 /** Streams the records of `file`; throws DataError at the first unreadable one unless skipBadRows. */
 export async function* readRecords(file: string, options: ReadOptions = {}): AsyncGenerator<SourceRecord> {
   const info = await stat(file).catch(() => null);
+  if (info?.isDirectory()) {
+    const inside = (await readdir(file).catch(() => [] as string[])).filter((name) => /\.(csv|tsv|jsonl|ndjson|json|xml)$/i.test(name)).sort();
+    const listed = inside.length > 0 ? `: ${inside.slice(0, 5).map((name) => `--input ${join(file, name)}`).join(" ")}${inside.length > 5 ? ` ... (${inside.length} files)` : ""}` : " (.csv, .tsv, .jsonl, .json or .xml)";
+    throw new DataError(`input ${file} is a folder, not a review file`, file, undefined, { hint: `pass its files, one --input each${listed}` });
+  }
   if (!info?.isFile()) throw new DataError(`input file ${file} does not exist`, file, undefined, { hint: "check --input" });
   const format = recordFormat(file);
   await checkIsText(file);

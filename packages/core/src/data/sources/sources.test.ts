@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -78,6 +78,17 @@ describe("readRecords", () => {
   it("refuses unknown file types and missing files, naming them", async () => {
     await assert.rejects(collect(write("reviews.xlsx", "x")), /unknown file type "\.xlsx"/);
     await assert.rejects(collect(join(folder, "missing.csv")), /missing\.csv does not exist/);
+    // A folder is named as one, with the --input flags for the review files in it.
+    const inputs = join(folder, "inputs");
+    mkdirSync(inputs);
+    writeFileSync(join(inputs, "b.jsonl"), "");
+    writeFileSync(join(inputs, "a.csv"), "");
+    writeFileSync(join(inputs, "notes.txt"), "");
+    await assert.rejects(collect(inputs), (error: DataError) => {
+      assert.match(error.message, /inputs is a folder, not a review file/);
+      assert.equal(error.hint, `pass its files, one --input each: --input ${join(inputs, "a.csv")} --input ${join(inputs, "b.jsonl")}`);
+      return true;
+    });
   });
 });
 
