@@ -9,6 +9,7 @@ import {
   TokenBudget,
   ANALYSIS_TASK,
   accountingLine,
+  rejectionLine,
   datasetPath,
   buildDataset,
   roundedLine,
@@ -64,9 +65,10 @@ export interface DataPreviewOptions {
 }
 
 const percent = (part: number, whole: number) => `${whole ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
-const counts = (values: Record<string, number>) =>
+/** "key count" pairs, most frequent first, or in the keys' own order (`byKey`: stars 1-5). */
+const counts = (values: Record<string, number>, byKey = false) =>
   Object.entries(values)
-    .sort((a, b) => b[1] - a[1])
+    .sort((a, b) => (byKey ? a[0].localeCompare(b[0], "en", { numeric: true }) : b[1] - a[1]))
     .map(([key, count]) => `${key} ${count}`)
     .join(", ");
 
@@ -87,7 +89,7 @@ function printCard(card: DatasetCard, folder: string): void {
   say(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
   say(`  sentiment  ${counts(card.by_sentiment)}`);
   say(`  category   ${counts(card.by_category)}`);
-  say(`  rating     ${counts(card.by_rating)}`);
+  say(`  rating     ${counts(card.by_rating, true)}`);
   if (card.ratings_rounded) say(`             ${roundedLine(card)}`);
   say(`  length     short ${card.by_length.short}, medium ${card.by_length.medium}, long ${card.by_length.long} (words: < 40, 40-150, > 150)`);
   if (Object.keys(card.by_tag ?? {}).length > 0) say(`  edge cases ${counts(card.by_tag)}`);
@@ -96,8 +98,7 @@ function printCard(card: DatasetCard, folder: string): void {
     say(`  tokens     ${card.tokens.tokenizer}: example mean ${total.mean}, p50 ${total.p50}, p95 ${total.p95}, total ${total.total} (prompt mean ${prompt.mean}, answer mean ${completion.mean}); ${card.tokens.truncated_examples} shortened to fit ${card.tokens.max_tokens}`);
   }
   say(`  words      review mean ${card.review_words.mean}, p50 ${card.review_words.p50}, p95 ${card.review_words.p95}; vocabulary ${card.vocabulary_size}`);
-  const rejected = Object.values(card.rejected).reduce((sum, count) => sum + count, 0);
-  say(`  rejected   ${rejected}${rejected ? ` (${counts(Object.fromEntries(Object.entries(card.rejected).filter(([, count]) => count > 0)))}; see rejected.jsonl)` : ""}`);
+  say(`  rejected   ${rejectionLine(card)}`);
   say(`  labels     sentiment from ${counts(card.label_sources.sentiment ?? {})}; features from ${counts(card.label_sources.features ?? {})}`);
   if (card.teacher) {
     const { model, asked, used, unusable, failed } = card.teacher;

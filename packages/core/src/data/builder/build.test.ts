@@ -8,6 +8,7 @@ import { ANSWER_PATTERNS, PHRASINGS, REVIEW_TASKS, TRAINING_PHRASING_COUNT } fro
 import { ANALYSIS_TASK, type ExampleTask } from "../augment/augment.js";
 import { StratifiedSplitter, lengthBucket, type SplitName } from "./splits.js";
 import { buildDataset } from "./build-dataset.js";
+import { rejectionLine } from "./card.js";
 import { SPLIT_FILES, datasetPath, readDatasetCard, readExampleRows, readRejections, readReviewRows } from "../dataset-folder.js";
 
 const folder = mkdtempSync(join(tmpdir(), "reviewtune-build-"));
@@ -132,6 +133,23 @@ describe("buildDataset", () => {
     assert.deepEqual(readdirSync(folder).filter((name) => name.includes("partial")), []);
     const skipped = await buildDataset({ inputs: [broken], out: failed, skipBadRows: true });
     assert.equal(skipped.rejected.malformed, 1);
+  });
+
+  it("counts rejections in the Rows line's units: a broken quote's lines are rows, one entry in rejected.jsonl", async () => {
+    const csv = join(folder, "spans.csv");
+    const good = Array.from({ length: 12 }, (_, index) => `"Review ${index}: the strap is great and the battery lasts all day.",5`);
+    writeFileSync(csv, ["text,rating", ...good, `"Review dup.",4`, `"Review dup.",4`, `"a quote that never closes,3`, "goes on,2", `"Review end.",5`].join("\n") + "\n");
+    const out = join(folder, "spans");
+    const card = await buildDataset({ inputs: [csv], out, skipBadRows: true });
+    assert.deepEqual([card.rows.rejected.malformed, card.rejected.malformed, card.rows.rejected.duplicate], [3, 1, 1]);
+    assert.equal(rejectionLine(card), "4 row(s) (duplicate 1, malformed 3); 2 entries in rejected.jsonl");
+    const markdown = readFileSync(join(out, "card.md"), "utf8");
+    assert.match(markdown, /Rows: 17 read = 13 accepted \+ 4 rejected \(duplicate 1, malformed 3\)\./);
+    assert.match(markdown, /\| malformed \| 3 \| 0 \| 1 \|/);
+    assert.match(markdown, /### Rating\n\n\| value \| count \| share \|\n\|---\|---\|---\|\n\| 4 \| 1 \| 7\.7% \|\n\| 5 \| 12 /, "stars in their own order");
+    // Examples dropped for a token budget are not rows: their own column and words.
+    const budget = { ...card, rejected: { ...card.rejected, too_long: 5 }, tokens: { max_tokens: 256 } } as typeof card;
+    assert.equal(rejectionLine(budget), "4 row(s) (duplicate 1, malformed 3) + 5 example(s) too long for 256 tokens (their reviews' other examples kept); 7 entries in rejected.jsonl");
   });
 });
 

@@ -171,10 +171,10 @@ export class DatasetCardBuilder {
   }
 }
 
-const table = (title: string, counts: Counts) => {
+const table = (title: string, counts: Counts, byKey = false) => {
   const total = Object.values(counts).reduce((sum, count) => sum + count, 0) || 1;
   const rows = Object.entries(counts)
-    .sort((a, b) => b[1] - a[1])
+    .sort((a, b) => (byKey ? a[0].localeCompare(b[0], "en", { numeric: true }) : b[1] - a[1]))
     .map(([key, count]) => `| ${key} | ${count} | ${((100 * count) / total).toFixed(1)}% |`);
   return [`### ${title}`, "", "| value | count | share |", "|---|---|---|", ...rows, ""].join("\n");
 };
@@ -197,6 +197,30 @@ export function accountingLine(card: Pick<DatasetCard, "rows">): string {
   );
 }
 
+/**
+ * What was rejected, in the Rows line's units: input rows by reason (an unreadable span of lines is
+ * one entry in rejected.jsonl and as many rows as it has lines), and examples dropped for the token
+ * budget (too_long with --model: their review was accepted, its other examples kept).
+ */
+export function rejectionSummary(card: Pick<DatasetCard, "rows" | "rejected">): { rows: Partial<Record<RejectReason, number>>; examplesTooLong: number; entries: number } {
+  const rows = Object.fromEntries(Object.entries(card.rows.rejected).filter(([, count]) => count > 0)) as Partial<Record<RejectReason, number>>;
+  return {
+    rows,
+    examplesTooLong: Math.max(0, card.rejected.too_long - card.rows.rejected.too_long),
+    entries: Object.values(card.rejected).reduce((sum, count) => sum + count, 0),
+  };
+}
+
+/** The rejections as one line (`data build`'s summary). */
+export function rejectionLine(card: Pick<DatasetCard, "rows" | "rejected" | "tokens">): string {
+  const { rows, examplesTooLong, entries } = rejectionSummary(card);
+  const rowCount = Object.values(rows).reduce((sum, count) => sum + count, 0);
+  if (entries === 0) return "0";
+  const parts = [`${rowCount} row(s)${rowCount > 0 ? ` (${Object.entries(rows).map(([reason, count]) => `${reason} ${count}`).join(", ")})` : ""}`];
+  if (examplesTooLong > 0) parts.push(`${examplesTooLong} example(s) too long for ${card.tokens?.max_tokens ?? "the"} tokens (their reviews' other examples kept)`);
+  return `${parts.join(" + ")}; ${entries} entries in rejected.jsonl`;
+}
+
 export function renderCardMarkdown(card: DatasetCard): string {
   const stats = (name: string, value: LengthStats) => `| ${name} | ${value.mean} | ${value.p50} | ${value.p95} | ${value.max} | ${value.total} |`;
   return [
@@ -212,7 +236,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
     "",
     table("Category", card.by_category),
     table("Sentiment", card.by_sentiment),
-    table("Rating", card.by_rating),
+    table("Rating", card.by_rating, true),
     ...(card.ratings_rounded ? [roundedLine(card), ""] : []),
     table("Length (words: short < 40 <= medium <= 150 < long)", card.by_length),
     table("Tasks (train)", card.by_task.train),
@@ -240,7 +264,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
           "",
         ]
       : []),
-    table("Rejected rows (see rejected.jsonl)", card.rejected),
+    ...rejectionTable(card),
     "### Label sources",
     "",
     "| label | sources |",
@@ -257,4 +281,23 @@ export function renderCardMarkdown(card: DatasetCard): string {
     `Input sha256 ${card.input_sha256}; config sha256 ${card.config_sha256}.`,
     "",
   ].join("\n");
+}
+
+/** Rejections by reason: input rows (as in the Rows line), examples dropped for the token budget, entries in rejected.jsonl. */
+function rejectionTable(card: DatasetCard): string[] {
+  const { examplesTooLong } = rejectionSummary(card);
+  const reasons = (Object.keys(card.rejected) as RejectReason[]).filter((reason) => card.rejected[reason] > 0 || card.rows.rejected[reason] > 0);
+  if (reasons.length === 0) return ["### Rejected", "", "Nothing was rejected.", ""];
+  return [
+    "### Rejected (see rejected.jsonl)",
+    "",
+    "| reason | input rows | examples dropped | entries in rejected.jsonl |",
+    "|---|---|---|---|",
+    ...reasons
+      .sort((a, b) => card.rejected[b] - card.rejected[a])
+      .map((reason) => `| ${reason} | ${card.rows.rejected[reason]} | ${reason === "too_long" ? examplesTooLong : 0} | ${card.rejected[reason]} |`),
+    "",
+    "An unreadable span of lines (a broken quote) is one entry and as many input rows as it has lines; an example too long for the token budget is dropped alone, its review and other examples kept.",
+    "",
+  ];
 }
