@@ -91,6 +91,10 @@ describe("reviewtune eval", () => {
       compared.stdout.includes(`| sentiment (exact match of the answer's label) | ${reviews} | 0.0 [0.0, 0.0] | 0 | 0 | 1.0000 |`),
       compared.stdout,
     );
+    // The one-pass analysis too: its table with a column per run, and each field paired.
+    const id = runDir.split("/").at(-1)!;
+    assert.ok(compared.stdout.includes(`| analysis | ${id} | ${id} |`), compared.stdout);
+    assert.match(compared.stdout, /\| analysis: sentiment accuracy \| \d+ \| 0\.0 \[0\.0, 0\.0\] \| 0 \| 0 \| 1\.0000 \|/);
   });
 
   it("test answers a prompts file into one JSON document; chat --side-by-side answers each turn with both models", () => {

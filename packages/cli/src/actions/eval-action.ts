@@ -7,6 +7,7 @@ import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, ty
 import {
   BASELINES,
   ConfigError,
+  analysisColumns,
   analysisTable,
   compareReports,
   evaluateAspects,
@@ -15,6 +16,7 @@ import {
   headlineTable,
   readJsonFile,
   readRunRecord,
+  requireFinished,
   readSemEvalAspects,
   runPath,
   writeEvalReport,
@@ -133,6 +135,7 @@ reports: ${files.markdown}
 
 export async function runEval(options: EvalOptions): Promise<void> {
   const run = readRunRecord(options.run!);
+  requireFinished(run, options.run!); // before minutes of starting the engine and loading the model
   const out = options.out ?? runPath(options.run!, "eval");
   if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options, run, out);
   const settings = loadSettings(options.settings, options.set);
@@ -199,6 +202,13 @@ export async function runCompare(first: string, second: string, options: EvalOpt
   ];
   console.log(`| metric | ${a.run.id} | ${b.run.id} |\n|---|---|---|`);
   for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  const analysisA = a.analysis?.systems.find((system) => system.name === "tuned");
+  const analysisB = b.analysis?.systems.find((system) => system.name === "tuned");
+  if (a.analysis && analysisA && analysisB) {
+    console.log(`\n${analysisColumns(a.analysis, [[a.run.id, analysisA], [b.run.id, analysisB]])}`);
+  } else if (analysisA || analysisB) {
+    console.error(`note: only ${analysisA ? a.run.id : b.run.id}'s report has the one-pass analysis (the other was evaluated before it existed, or on a dataset without reviews)`);
+  }
   const comparisons = compareReports(a, b, { seed: options.seed, samples: options.bootstrap });
   if (comparisons.length === 0) throw new ConfigError("the two reports share no items to pair", [], { hint: "evaluate both runs with the same --data and --limit" });
   console.log(`\n| paired on the same items | n | ${a.run.id} minus ${b.run.id} (points) | only a right | only b right | McNemar p |\n|---|---|---|---|---|---|`);

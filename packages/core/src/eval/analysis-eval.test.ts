@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { formatAnalysis, type ReviewAnalysis } from "@reviewtune/contracts";
+import { formatAnalysis, type EvalReport, type ReviewAnalysis } from "@reviewtune/contracts";
 import { buildDataset } from "../data/builder/build-dataset.js";
+import { compareReports } from "./compare.js";
 import { analysisReport, loadAnalysisItems, ruleBasedAnalyses, scoreAnalyses, type AnalysisItem, type AnalysisRun } from "./analysis-eval.js";
 
 const close = (actual: number | null | undefined, expected: number, message?: string) => {
@@ -84,6 +85,18 @@ describe("analysis evaluation", () => {
     assert.deepEqual(report.rows!.map((row) => row.id), items.map((item) => item.id));
     assert.deepEqual(report.rows![0]!.gold, { ...items[0]!.gold });
     assert.deepEqual(report.rows![0]!.predicted, { tuned: run.analyses[0] ?? null, base: null });
+  });
+
+  it("pairs two reports' tuned analyses field by field (eval --compare)", () => {
+    const better: AnalysisRun = { ...run, analyses: [analysis(5, "positive", []), analysis(1, "negative", []), analysis(3, "neutral", []), analysis(4, "positive", [])] };
+    const report = (id: string, tuned: AnalysisRun) => ({ run: { id }, items: [], analysis: analysisReport(items, [tuned], { samples: 50 }) }) as unknown as EvalReport;
+    const comparisons = compareReports(report("first", run), report("second", better), { samples: 50 });
+    const sentiment = comparisons.find((comparison) => comparison.metric === "analysis: sentiment accuracy")!;
+    // first: a and b right; second: all four right (c was unparseable, d neutral for positive)
+    assert.deepEqual([sentiment.n, sentiment.only_a, sentiment.only_b], [4, 0, 2]);
+    assert.deepEqual(sentiment.right_to_wrong.map((item) => [item.id, item.tuned, item.base]), [["c:analysis", "(unparseable)", "neutral"], ["d:analysis", "neutral", "positive"]]);
+    const stars = comparisons.find((comparison) => comparison.metric === "analysis: stars exact")!;
+    assert.deepEqual([stars.only_a, stars.only_b], [0, 3]);
   });
 
   it("reads the gold of a built dataset from its reviews (stars where the author gave them), and the analyzer sees no stars", async () => {

@@ -62,5 +62,29 @@ export function compareReports(a: EvalReport, b: EvalReport, options: BootstrapO
       }),
     );
   }
+  comparisons.push(...compareAnalyses(a, b, options));
+  return comparisons;
+}
+
+/** The one-pass analyses of two reports' tuned systems, paired on the test reviews both analyzed, field by field. */
+function compareAnalyses(a: EvalReport, b: EvalReport, options: BootstrapOptions): Comparison[] {
+  const rowsA = a.analysis?.rows;
+  const rowsB = new Map((b.analysis?.rows ?? []).map((row) => [row.id, row]));
+  if (!rowsA || rowsB.size === 0) return [];
+  const comparisons: Comparison[] = [];
+  const show = (value: unknown) => (value === undefined || value === null ? "(unparseable)" : String(value));
+  for (const field of ["sentiment", "stars", "quality", "recommendation"]) {
+    const items: PairedItem[] = [];
+    for (const row of rowsA) {
+      const other = rowsB.get(row.id);
+      const gold = row.gold[field];
+      if (!other || gold === undefined || gold === null) continue;
+      const answerA = row.predicted.tuned?.[field];
+      const answerB = other.predicted.tuned?.[field];
+      items.push({ id: row.id, task: "analysis", gold: String(gold), a: { correct: answerA === gold, answer: show(answerA) }, b: { correct: answerB === gold, answer: show(answerB) } });
+    }
+    if (items.length === 0) continue;
+    comparisons.push(compareCorrectness({ a: a.run.id, b: b.run.id, metric: `analysis: ${field} ${field === "stars" ? "exact" : "accuracy"}`, items, bootstrap: options }));
+  }
   return comparisons;
 }

@@ -49,6 +49,11 @@ const floor = (majority: { label: string; share: number } | null | undefined) =>
 export function analysisTable(report: EvalReport): string {
   const analysis = report.analysis;
   if (!analysis) return "";
+  return analysisColumns(analysis, analysis.systems.map((system) => [system.name, system]));
+}
+
+/** The analysis rows for the given columns (`eval --compare`: each report's tuned system; floors from `analysis`). */
+export function analysisColumns(analysis: NonNullable<EvalReport["analysis"]>, columns: ReadonlyArray<readonly [string, AnalysisSystemResult]>): string {
   const rows: Array<{ label: string; figure: (system: AnalysisSystemResult) => string }> = [
     { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment?.macro_f1) },
     { label: `sentiment accuracy %${floor(analysis.majority.sentiment)}`, figure: (system) => formatEstimate(system.sentiment?.accuracy) },
@@ -61,7 +66,7 @@ export function analysisTable(report: EvalReport): string {
     { label: "unparseable", figure: (system) => `${system.unparseable}/${system.n}` },
     { label: "analyses per minute", figure: (system) => (system.latency ? system.latency.analyses_per_minute.toFixed(1) : "n/a") },
   ];
-  return table(["analysis", ...analysis.systems.map((system) => system.name)], rows.map((row) => [row.label, ...analysis.systems.map(row.figure)]));
+  return table(["analysis", ...columns.map(([name]) => name)], rows.map((row) => [row.label, ...columns.map(([, system]) => row.figure(system))]));
 }
 
 export function renderMarkdown(report: EvalReport): string {

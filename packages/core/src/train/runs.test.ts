@@ -2,7 +2,7 @@
 // being trained is told by the process that trains it, in heartbeat.json.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -42,6 +42,17 @@ describe("run heartbeat", () => {
     rmSync(runPath(directory, "heartbeat"));
     assert.throws(() => requireFinished({ id: "r1", status: "running", result: null } as unknown as RunRecord, directory), {
       message: "run r1 has not finished (status: interrupted, no training process is recorded for it)",
+      hint: `it has no complete checkpoint to resume from: train again with the same command (its settings are under "config" in ${runPath(directory, "record")})`,
+    });
+    // With complete checkpoints, the last one is where --resume continues; a half-written one does not count.
+    for (const [step, complete] of [[4, true], [8, true], [12, false]] as const) {
+      mkdirSync(join(runPath(directory, "checkpoints"), `checkpoint-${step}`), { recursive: true });
+      if (complete) writeFileSync(join(runPath(directory, "checkpoints"), `checkpoint-${step}`, "reviewtune-complete.json"), "{}");
+    }
+    const failed = { id: "r2", status: "failed", result: null, error: { message: "out of memory" } } as unknown as RunRecord;
+    assert.throws(() => requireFinished(failed, directory), {
+      message: "run r2 has not finished (status: failed: out of memory)",
+      hint: `resume it from its checkpoint at step 8: reviewtune train --resume ${directory}`,
     });
   });
 

@@ -85,11 +85,37 @@ export function interruptedBecause(directory: string, record: Pick<RunRecord, "s
 
 export type { FinishedRunRecord };
 
-/** Refuses a run that has not finished, with the command that resumes it (`directory`: the run folder). */
+/** The engine's mark of a checkpoint written whole (reviewtune_engine/train.py: COMPLETE_MARKER). */
+const CHECKPOINT_COMPLETE = "reviewtune-complete.json";
+
+/** The step of the run's last complete checkpoint, the one `train --resume` continues from; undefined when it has none. */
+export function lastCompleteCheckpoint(directory: string): number | undefined {
+  let steps: number[] = [];
+  try {
+    steps = readdirSync(runPath(directory, "checkpoints"))
+      .map((name) => /^checkpoint-(\d+)$/.exec(name))
+      .filter((match): match is RegExpExecArray => match !== null && existsSync(join(runPath(directory, "checkpoints"), match[0], CHECKPOINT_COMPLETE)))
+      .map((match) => Number(match[1]));
+  } catch {
+    return undefined; // no checkpoints folder
+  }
+  return steps.length > 0 ? Math.max(...steps) : undefined;
+}
+
+/**
+ * Refuses a run that has not finished (`directory`: the run folder), saying what to do: resume it
+ * from its last complete checkpoint, or, without one (a run that failed before its first), train again.
+ */
 export function requireFinished(run: RunRecord, directory: string): asserts run is FinishedRunRecord {
   if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
     const interrupted = interruptedBecause(directory, run);
-    throw new ConfigError(`run ${run.id} has not finished (status: ${interrupted ? `interrupted, ${interrupted}` : run.status})`, [], { hint: `resume it: reviewtune train --resume ${directory}` });
+    const status = interrupted ? `interrupted, ${interrupted}` : `${run.status}${run.error ? `: ${run.error.message}` : ""}`;
+    const step = lastCompleteCheckpoint(directory);
+    const hint =
+      step !== undefined
+        ? `resume it from its checkpoint at step ${step}: reviewtune train --resume ${directory}`
+        : `it has no complete checkpoint to resume from: train again with the same command (its settings are under "config" in ${runPath(directory, "record")})`;
+    throw new ConfigError(`run ${run.id} has not finished (status: ${status})`, [], { hint });
   }
 }
 
