@@ -49,6 +49,11 @@ def test_loss_goes_down_and_outputs_a_run_folder(tmp_path, tiny_model):
     assert result["global_step"] == result["max_steps"] == 12  # 32 rows / (4 x 2) x 3 epochs
     assert losses[-1] < losses[0] * 0.8
     assert evals[-1] < evals[0]
+    # A checkpoint at each evaluation (the end of each of the 3 epochs), the last 2 kept, as the plan
+    # prints it; the best evaluation is reported without early stopping too.
+    saved = sorted((path.name for path in (run_dir / "checkpoints").iterdir() if path.name.startswith("checkpoint-")), key=lambda name: int(name.split("-")[1]))
+    assert saved == ["checkpoint-8", "checkpoint-12"]
+    assert result["best_eval_loss"] == pytest.approx(min(evals))
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     # safetensors writes 0600; an adapter is meant to be shared, so it gets the user's umask like any file.
@@ -132,6 +137,18 @@ def test_resume_after_kill_continues_the_same_curve(tmp_path, tiny_model):
     assert sorted(resumed_losses) == list(range(1, 61)), "every step is logged exactly once"
     for step, loss in reference_losses.items():
         assert resumed_losses[step] == pytest.approx(loss, rel=1e-4, abs=1e-5), f"step {step} differs after resume"
+    # The run's mean loss over all 60 steps, not this process's steps over 60 (the Trainer's figure).
+    assert result["train_loss"] == pytest.approx(reference["train_loss"], rel=1e-3)
+    assert reference["train_loss"] == pytest.approx(sum(reference_losses.values()) / 60, rel=1e-3)
+
+
+def test_the_train_loss_of_a_resumed_run_counts_the_steps_before_the_resume():
+    history = [{"step": 2, "loss": 1.0}, {"step": 4, "loss": 0.8}, {"step": 4, "eval_loss": 0.9}, {"step": 6, "loss": 0.5}]
+    # Resumed at step 4, then 8 steps at a mean of 0.25 (the step-6 log is one of them, already in
+    # the Trainer's sum); the Trainer reports that sum over all 12 steps.
+    assert train_module.run_train_loss(0.25 * 8 / 12, history, 12, 4) == pytest.approx((2 * 1.0 + 2 * 0.8 + 8 * 0.25) / 12)
+    assert train_module.run_train_loss(0.6, [], 10, 0) == pytest.approx(0.6)
+    assert train_module.run_train_loss(None, history, 12, 4) is None
 
 
 def test_the_typed_view_of_training_settings_has_every_field_of_the_protocol():
@@ -228,6 +245,12 @@ def test_plan_time_budget_fits_the_steps_evaluations_and_saves_into_the_budget()
     with pytest.raises(EngineError) as error:
         plan_time_budget(30.0, 29.0, 2.0, 0, 8, 100, 3)
     assert error.value.code == "budget_too_short" and "--time-budget" in error.value.hint
+    assert "evaluation.max_examples" not in error.value.hint  # no evaluations: they are not the cost
+    # 90 s where 5 evaluations of 2,000 examples need ~830 s: the message says so, the hint names the setting.
+    with pytest.raises(EngineError) as error:
+        plan_time_budget(90.0, 10.0, 2.0, 2000, 8, 100, 3)
+    assert "5 evaluations on 2000 validation examples would take about 833 s" in error.value.message
+    assert "--set evaluation.max_examples=250" in error.value.hint
 
 
 def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tmp_path, tiny_model):

@@ -509,10 +509,16 @@ def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_exam
     left = budget - spent - (PLANNED_EVALUATIONS + 1) * eval_seconds - PLANNED_EVALUATIONS * save_seconds
     steps = int(left // step_seconds)
     if steps < 1:
+        evaluations = (PLANNED_EVALUATIONS + 1) * eval_seconds
+        costs = [f"loading took {spent:.0f} s", f"{PLANNED_EVALUATIONS + 1} evaluations on {eval_examples} validation examples would take about {evaluations:.0f} s", f"one step takes {step_seconds:.1f} s"]
+        hints = ["give a longer --time-budget"]
+        if evaluations > step_seconds * 4:  # the evaluations are what does not fit: fewer examples each
+            hints.append(f"evaluate on fewer examples (--set evaluation.max_examples={max(16, eval_examples // 8)})")
+        hints.append("a smaller --batch-size / training.max_length")
         raise EngineError(
             "budget_too_short",
-            f"a time budget of {budget:.0f} s leaves no time to train: loading took {spent:.0f} s and one step takes {step_seconds:.1f} s",
-            hint="give a longer --time-budget, or a smaller --batch-size / training.max_length",
+            f"a time budget of {budget:.0f} s leaves no time to train: {', '.join(costs)}",
+            hint=", or ".join(hints),
             field="training.time_budget_seconds",
         )
     steps = min(steps, max(1, math.ceil(steps_per_epoch * epochs)))
@@ -882,9 +888,11 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
         logging_steps=training.logging_steps,
         eval_strategy=eval_strategy,
         eval_steps=eval_steps,
-        # Early stopping and time budgets restore the best model, which needs a checkpoint at every evaluation.
-        save_strategy=eval_strategy if keep_best else "no",
-        save_steps=eval_steps if keep_best else None,
+        # A checkpoint at every evaluation, as the plan says (config checkpoints.every_steps: "also at
+        # each evaluation"): --resume continues from there after a crash, and early stopping and time
+        # budgets restore the best one.
+        save_strategy=eval_strategy,
+        save_steps=eval_steps if eval_strategy == "steps" else None,
         save_total_limit=job.checkpoints_keep,
         load_best_model_at_end=keep_best,
         metric_for_best_model="eval_loss",
@@ -993,6 +1001,28 @@ def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: mode
     return final_eval_loss, (None if full else str(target)), (str(target) if full else None)
 
 
+def run_train_loss(trainer_loss: float | None, log_history: list[dict], global_step: int, first_step: int) -> float | None:
+    """The mean training loss over the run's steps, resumed or not. The Trainer's own figure is the
+    loss summed over the steps this process ran divided by every step of the run: a run resumed at
+    step 11 of 12 reported a twelfth of its last step's loss (0.24 where the curve read 0.95). The
+    steps before the resume count by the logged losses the checkpoint kept (each the mean since the
+    log before it); steps after the last such log and before the checkpoint were never logged."""
+    if trainer_loss is None:
+        return None
+    steps_run = global_step - first_step
+    total = trainer_loss * global_step  # undoes the Trainer's division: the sum over this process's steps
+    counted = steps_run
+    previous = 0
+    for entry in log_history:
+        step = entry.get("step", 0)
+        if "loss" not in entry or step > first_step or step <= previous:
+            continue
+        total += float(entry["loss"]) * (step - previous)
+        counted += step - previous
+        previous = step
+    return total / counted if counted > 0 else None
+
+
 def _step_of(checkpoint: Path) -> int:
     """The global step of a checkpoint folder (checkpoint-<step>)."""
     return int(checkpoint.name.split("-")[1])
@@ -1040,7 +1070,9 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
     memory.mark("final evaluation and save")
     peak_memory = int(world.max([max(_peak_memory_bytes(), memory.peak)])[0])  # the largest rank's
 
-    best_metric = state.best_metric if fit.keep_best else None
+    # The best evaluation's loss whenever evaluations ran (each saves a checkpoint, which records it):
+    # a cancelled run has no final evaluation, and its summary still shows how far it got.
+    best_metric = state.best_metric
     figures = None
     if data.recorder is not None and data.recorder.last is not None and final_eval_loss is not None:
         figures = {**data.recorder.last, "eval_loss": final_eval_loss}
@@ -1052,7 +1084,7 @@ def train(params: dict, emit: Callable[[dict], None], is_cancelled: Callable[[],
         "best_checkpoint": state.best_model_checkpoint,
         "best_eval_loss": float(best_metric) if best_metric is not None else None,
         "final_eval_loss": final_eval_loss,
-        "train_loss": float(fit.output.training_loss) if fit.output is not None and fit.output.training_loss is not None else None,
+        "train_loss": run_train_loss(fit.output.training_loss if fit.output is not None else None, state.log_history, state.global_step, fit.callback.first_step or 0),
         "adapter_dir": adapter_dir,
         "model_dir": model_dir,
         "parameters": parameters,

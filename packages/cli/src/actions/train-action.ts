@@ -106,7 +106,11 @@ function printClassificationData(config: TrainConfig): number | undefined {
   return prepared.train.length;
 }
 
-const formatSeconds = (seconds: number) => (seconds >= 3600 ? `${Math.floor(seconds / 3600)}h${Math.round((seconds % 3600) / 60)}m` : seconds >= 60 ? `${Math.round(seconds / 60)}m` : `${seconds}s`);
+/** 90 -> "1m30s", 7200 -> "2h", 5400 -> "1h30m": exact to the second, as given. */
+const formatSeconds = (seconds: number) => {
+  const parts: Array<[number, string]> = [[Math.floor(seconds / 3600), "h"], [Math.floor((seconds % 3600) / 60), "m"], [Math.round(seconds % 60), "s"]];
+  return parts.filter(([value]) => value > 0).map(([value, unit]) => `${value}${unit}`).join("") || "0s";
+};
 
 /**
  * How many validation examples each evaluation scores, and its share of the training time: the
@@ -173,7 +177,11 @@ function printPlan(config: TrainConfig, origin: string): void {
     const share = sample.share !== undefined ? `, each evaluation about ${Math.max(1, Math.round(100 * sample.share))}% of the training time` : "";
     console.log(`               on at most ${sample.examples} validation examples (a seeded sample; evaluation.max_examples)${share}`);
   }
-  console.log(`  checkpoints  ${config.checkpoints.every_steps ? `every ${config.checkpoints.every_steps} steps` : "at evaluations"}, keep ${config.checkpoints.keep}`);
+  const saves = [
+    ...(config.checkpoints.every_steps ? [`every ${config.checkpoints.every_steps} steps`] : []),
+    ...(config.evaluation.strategy !== "no" || training.time_budget_seconds ? ["at evaluations"] : []),
+  ];
+  console.log(`  checkpoints  ${saves.length > 0 ? `${saves.join(" and ")}, keep ${config.checkpoints.keep}` : "only when stopped (Ctrl-C); set checkpoints.every_steps for more"}`);
 }
 
 export async function runTrain(options: TrainOptions): Promise<void> {

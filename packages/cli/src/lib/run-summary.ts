@@ -1,4 +1,5 @@
 // What a finished training prints: status, steps, parameters, where the adapter is, R3's method row (`train` and the demo).
+import { basename } from "node:path";
 import { formatMethodTable, type RunRecord } from "@reviewtune/core";
 
 export function printRunSummary(record: RunRecord, directory: string): void {
@@ -7,7 +8,9 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   const { parameters } = result;
   console.log(`\n${runStatusLine(record)}`);
   console.log(`  trainable params: ${parameters.trainable.toLocaleString("en-US")} || all params: ${parameters.total.toLocaleString("en-US")} || trainable%: ${parameters.trainable_percent.toFixed(4)}`);
-  console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${result.final_eval_loss?.toFixed(4) ?? "-"}${result.best_eval_loss !== null ? ` (best ${result.best_eval_loss.toFixed(4)})` : ""}`);
+  const finalEval = result.final_eval_loss?.toFixed(4) ?? (record.status === "cancelled" ? "- (stopped before the final evaluation)" : "-");
+  const bestEval = result.best_eval_loss !== null ? `; best evaluation ${result.best_eval_loss.toFixed(4)}${result.best_checkpoint ? ` (${basename(result.best_checkpoint)})` : ""}` : "";
+  console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${finalEval}${bestEval}`);
   console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s${result.precision ? ` in ${result.precision}` : ""}, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
   if (result.distributed) {
     const spread = result.distributed;
