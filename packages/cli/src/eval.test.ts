@@ -5,13 +5,13 @@
 // (`npm test` installs both: scripts/setup.mjs).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { before, describe, it } from "node:test";
 import { EvalReportSchema } from "@reviewtune/contracts";
-import { requireEngineEnvironment } from "@reviewtune/core";
+import { analysisReport, requireEngineEnvironment } from "@reviewtune/core";
 
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "reviewtune-eval-"));
@@ -91,10 +91,50 @@ describe("reviewtune eval", () => {
       compared.stdout.includes(`| sentiment (exact match of the answer's label) | ${reviews} | 0.0 [0.0, 0.0] | 0 | 0 | 1.0000 |`),
       compared.stdout,
     );
-    // The one-pass analysis too: its table with a column per run, and each field paired.
+    // The one-pass analysis too (written by eval on the llama.cpp path, which a tiny random model has
+    // not: two copies of the run whose reports get one, as that path writes it), a column per run and
+    // each field paired.
+    const report = JSON.parse(readFileSync(join(runDir, "eval", "report.json"), "utf8"));
+    const gold = { sentiment: "positive" as const, stars: 5, quality: "good" as const, recommendation: "yes" as const, aspects: ["strap"] };
+    const items = ["r1", "r2", "r3"].map((group) => ({ id: `${group}:analysis`, group, messages: [], gold, sources: { sentiment: "rating", stars: "rating", quality: "analyzer", recommendation: "analyzer", aspects: "analyzer" }, review: { text: group } }));
+    const analysis = (sentiment: "positive" | "negative") => ({ stars: 5 as const, sentiment, score: 0.8, quality: "good" as const, recommendation: "yes" as const, aspects: [{ term: "strap", polarity: "positive" as const }], summary: "s" });
+    const copies = ["first", "second"].map((name, index) => {
+      const copy = join(work, name);
+      cpSync(runDir, copy, { recursive: true });
+      const analyses = [analysis("positive"), analysis(index === 0 ? "negative" : "positive"), analysis("positive")];
+      report.analysis = analysisReport(items, [{ name: "tuned", description: name, analyses, answers: analyses.map((entry) => JSON.stringify(entry)) }], { samples: 20 });
+      writeFileSync(join(copy, "eval", "report.json"), JSON.stringify(report));
+      return copy;
+    });
+    const pair = cli("eval", "--compare", ...copies);
+    assert.equal(pair.status, 0, pair.stderr);
     const id = runDir.split("/").at(-1)!;
-    assert.ok(compared.stdout.includes(`| analysis | ${id} | ${id} |`), compared.stdout);
-    assert.match(compared.stdout, /\| analysis: sentiment accuracy \| \d+ \| 0\.0 \[0\.0, 0\.0\] \| 0 \| 0 \| 1\.0000 \|/);
+    assert.ok(pair.stdout.includes(`| analysis | ${id} | ${id} |`), pair.stdout);
+    assert.match(pair.stdout, /\| sentiment accuracy % \(floor 100\.0: always "positive"\) \| 66\.7 \[[\d.]+, [\d.]+\] \| 100\.0 \[100\.0, 100\.0\] \|/);
+    assert.match(pair.stdout, /\| analysis: sentiment accuracy \| 3 \| -33\.3 \[[-\d.]+, [-\d.]+\] \| 0 \| 1 \| 1\.0000 \|/);
+  });
+
+  it("--aspects scores the features question on SemEval sentences and keeps every answer in aspects.json", () => {
+    const xml = join(work, "aspects.xml");
+    writeFileSync(
+      xml,
+      `<?xml version="1.0" encoding="UTF-8"?>\n<sentences>\n` +
+        `<sentence id="1"><text>The battery life is great.</text><aspectTerms><aspectTerm term="battery life" polarity="positive" from="4" to="16"/></aspectTerms></sentence>\n` +
+        `<sentence id="2"><text>I bought it in May.</text></sentence>\n</sentences>\n`,
+    );
+    const out = join(work, "aspects-eval");
+    const evaluated = cli("eval", "--run", runDir, "--aspects", xml, "--baselines", "rule-based", "--bootstrap", "20", "--max-tokens", "8", "--out", out);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    assert.match(evaluated.stdout, /feature extraction on 2 sentences/);
+    assert.match(evaluated.stdout, /\| tuned \|/);
+    const record = JSON.parse(readFileSync(join(out, "aspects.json"), "utf8"));
+    assert.equal(record.sentences, 2);
+    assert.deepEqual(record.rows.map((row: { gold: string[] }) => row.gold), [["battery life"], []]);
+    assert.equal(typeof record.rows[0].answers.tuned.answer, "string", "the tuned model's answer as it wrote it");
+    assert.equal(record.rows[0].answers["rule-based"].answer, null, "the analyzer writes no answer, only terms");
+    // The random tiny model's answers are unreadable: listed, and counted in the table.
+    const tunedUnparseable = record.unparseable.filter((entry: { system: string }) => entry.system === "tuned").length;
+    assert.equal(tunedUnparseable, record.systems.find((system: { name: string }) => system.name === "tuned").features.unparseable);
   });
 
   it("test answers a prompts file into one JSON document; chat --side-by-side answers each turn with both models", () => {

@@ -16,6 +16,8 @@ export interface ServerOptions {
   classifiers?: Array<{ name: string; choice: ClassifierChoice }>;
   /** The dataset whose training examples answer `references: true` (indexed at prepare(), incrementally). */
   references?: { dataset: string } | undefined;
+  /** Without `references`: why this server has none, said in the 400 to `references: true` (default: how to start it with some). */
+  referencesUnavailable?: string | undefined;
   /**
    * Adapters trained with grounded prompts (data.grounding: nearest), by name (null: the base model,
    * when it is a fully fine-tuned run's weights), with the dataset whose training examples ground each

@@ -420,6 +420,11 @@ describe("training references (references: true)", () => {
     assert.equal(refused.json().error.code, "references_unavailable");
     assert.match(refused.json().error.message, /--references/);
     await plain.app.close();
+    // One that cannot have them (the llama.cpp backend) says why instead of how to start it.
+    const llama = createServer({ backend, baseId: "tiny", referencesUnavailable: "the llama.cpp backend does not serve them" });
+    const why = await llama.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { ...chat("tiny"), references: true } });
+    assert.equal(why.json().error.message, "this server has no training references: the llama.cpp backend does not serve them");
+    await llama.app.close();
     const bad = await ask({ k: 0 });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.param, "references.k");

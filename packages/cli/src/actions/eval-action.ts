@@ -17,6 +17,7 @@ import {
   readJsonFile,
   readRunRecord,
   requireFinished,
+  writeJsonAtomic,
   readSemEvalAspects,
   runPath,
   writeEvalReport,
@@ -223,7 +224,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
   try {
-    const systems = await unlessInterrupted(controller.signal, () => evaluateAspects({
+    const { systems, rows } = await unlessInterrupted(controller.signal, () => evaluateAspects({
       engine,
       runDirectory: options.run!,
       items,
@@ -243,6 +244,11 @@ export async function runAspects(options: EvalOptions): Promise<void> {
       console.log(`| ${system.name} | ${formatEstimate(features.precision)} | ${formatEstimate(features.recall)} | ${formatEstimate(features.f1)} | ${features.unparseable} |`);
     }
     console.log(`\nnormalization: ${systems[0]!.features!.normalization}`);
+    // Every sentence with its gold and each system's answer, the unparseable ones listed first: what the table scored.
+    const out = join(options.out ?? runPath(options.run!, "eval"), "aspects.json");
+    const unparseable = rows.flatMap((row) => Object.entries(row.answers).filter(([, entry]) => entry.terms === null).map(([system, entry]) => ({ system, id: row.id, answer: entry.answer })));
+    writeJsonAtomic(out, { aspects: options.aspects, sentences: rows.length, systems, unparseable, rows });
+    console.log(`answers: ${out} (every sentence's gold and answers${unparseable.length ? `; ${unparseable.length} unparseable listed first` : ""})`);
   } finally {
     dispose();
     await engine.shutdown();

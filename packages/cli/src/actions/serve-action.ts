@@ -111,6 +111,12 @@ export async function runServe(options: ServeOptions): Promise<void> {
     adapters,
     classifiers,
     references: references ? { dataset: references } : undefined,
+    referencesUnavailable:
+      options.references === false
+        ? "it was started with --no-references"
+        : options.backend === "llamacpp" && !options.upstream
+          ? "the llama.cpp backend does not serve them (the torch engine embeds them): start it with --backend torch"
+          : undefined,
     grounded: grounded ? [grounded] : undefined,
     embed: groundingEmbedder ? (texts, signal) => groundingEmbedder!.embed(texts, signal) : undefined,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),

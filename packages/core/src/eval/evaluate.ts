@@ -507,7 +507,15 @@ export function isUnparseable(item: EvalItem, prediction: Prediction): boolean {
 }
 
 /** Feature extraction against external aspect gold (SemEval XML): tuned, base and rule-based, P/R/F1 with intervals. */
-export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings" | "engine"> & { engine: EngineClient; items: EvalItem[] }): Promise<SystemResult[]> {
+/** One sentence of `eval --aspects`: its gold terms and each system's answer (null: a baseline that writes none) and the terms read from it (null: unparseable). */
+export interface AspectAnswerRow {
+  id: string;
+  sentence: string;
+  gold: string[];
+  answers: Record<string, { answer: string | null; terms: string[] | null }>;
+}
+
+export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirectory" | "settings" | "engine"> & { engine: EngineClient; items: EvalItem[] }): Promise<{ systems: SystemResult[]; rows: AspectAnswerRow[] }> {
   const say = options.onStatus ?? (() => {});
   const run = readRunRecord(options.runDirectory);
   requireFinished(run, options.runDirectory);
@@ -529,5 +537,11 @@ export async function evaluateAspects(options: Omit<EvaluateOptions, "dataDirect
     systems.push({ name, description, answers: generated.answers, latency: generated.latency, predictions: options.items.map((item, index) => parseAnswer("features", generated.answers[index]!)) });
   }
   if (baselines.includes("rule-based")) systems.push({ name: "rule-based", description: "rule-based analyzer", predictions: ruleBasedPredictions(options.items) });
-  return systems.map((system) => systemResult(options.items, system, boot));
+  const rows = options.items.map((item, index): AspectAnswerRow => ({
+    id: item.id,
+    sentence: item.review?.text ?? "",
+    gold: item.gold.features ?? [],
+    answers: Object.fromEntries(systems.map((system) => [system.name, { answer: system.answers?.[index] ?? null, terms: system.predictions[index]?.features ?? null }])),
+  }));
+  return { systems: systems.map((system) => systemResult(options.items, system, boot)), rows };
 }

@@ -1,6 +1,6 @@
 // Evaluation: tuned vs base vs baselines, the analysis and the chat tasks, intervals, reports.
 // The names other packages use; the rest of the folder is internal to core.
-export { ANALYSIS_MAX_TOKENS, analysisGeneration, loadAnalysisItems, analyzeWithBackend, ruleBasedAnalysis } from "./analysis-eval.js";
+export { ANALYSIS_MAX_TOKENS, analysisGeneration, analysisReport, loadAnalysisItems, analyzeWithBackend, ruleBasedAnalysis } from "./analysis-eval.js";
 export { compareReports } from "./compare.js";
 export { BASELINES, evaluateRun, evaluateAspects } from "./evaluate.js";
 export type { BaselineName } from "./evaluate.js";

@@ -114,7 +114,7 @@ function referencesAsked(context: ServerContext, body: ChatCompletionsRequest): 
   if (!body.references) return undefined;
   if (!context.references) {
     throw invalidRequest(
-      "this server has no training references: start it with `reviewtune serve --run runs/<id>` (the run's dataset) or `--references <dataset folder>`",
+      `this server has no training references: ${context.options.referencesUnavailable ?? "start it with `reviewtune serve --run runs/<id>` (the run's dataset) or `--references <dataset folder>`"}`,
       "references",
       "references_unavailable",
     );
