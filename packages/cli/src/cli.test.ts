@@ -113,6 +113,14 @@ describe("reviewtune CLI", () => {
     assert.equal(typo.status, 3);
     assert.match(typo.stderr, /Unrecognized key: "rank"/);
 
+    // A missing required option is usage (2), as commander's own; fractions that leave no training rows are configuration (3).
+    const noRun = cli("eval");
+    assert.equal(noRun.status, 2, noRun.stderr);
+    assert.match(noRun.stderr, /eval needs --run/);
+    const fractions = cli("data", "build", "--input", join(work, "no-such.csv"), "--out", join(work, "never"), "--validation", "0.6", "--test", "0.6");
+    assert.equal(fractions.status, 3, fractions.stderr);
+    assert.match(fractions.stderr, /--validation 0\.6 and --test 0\.6 leave no reviews for training/);
+
     const missingData = cli("train", "--preset", "demo", "--data", join(work, "no-such.jsonl"), "--runs-dir", runsDir);
     assert.equal(missingData.status, 4);
     assert.match(missingData.stderr, /no-such\.jsonl does not exist/);

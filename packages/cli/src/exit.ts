@@ -1,6 +1,6 @@
 // The one place errors become exit codes and messages. Internal errors show their stack only with
 // REVIEWTUNE_DEBUG=1; known errors show their message and what to do next.
-import { CancelledError, ConfigError, DataError, EngineNotInstalledError, EngineRequestError, ReviewtuneError } from "@reviewtune/core";
+import { CancelledError, ConfigError, DataError, EngineNotInstalledError, EngineRequestError, ReviewtuneError, UsageError } from "@reviewtune/core";
 import { printable } from "./printable.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5, cancelled: 130, brokenPipe: 141 } as const;
@@ -8,6 +8,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, data: 4, engine: 5
 export function exitCodeFor(error: unknown): number {
   // Ctrl-C: our own CancelledError, or an AbortSignal's error where the work stopped at signal.throwIfAborted().
   if (error instanceof CancelledError || (error instanceof Error && error.name === "AbortError")) return EXIT.cancelled;
+  if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof ConfigError) return EXIT.config;
   if (error instanceof DataError) return EXIT.data;
   if (error instanceof EngineNotInstalledError) return EXIT.engine;

@@ -128,7 +128,7 @@ describe("data build on hostile files: every row accounted for", () => {
   it("duplicates are rejected naming the first; NUL and control characters are removed from reviews and never printed raw", () => {
     write("duplicates.csv", `text,rating\n${review(1)},5\n${review(1)},5\n${review(1).toUpperCase()},4\n${review(2)},3\n`);
     const { rejections } = accounted("duplicates.csv", { read: 4, accepted: 2, rejected: { duplicate: 2 } });
-    assert.match(rejections[0]!.detail, /same title and text as .*duplicates.csv:2/);
+    assert.match(rejections[0]!.detail, /same text as .*duplicates.csv:2/); // no title column: not "title and text"
     write("control.csv", `text,rating,category\n"${review(1)}\u0000 with a NUL",5,Home${ESC}[31m\n"${ESC}]0;pwned${BEL}${review(2)}",4,Home\n"${ESC}[2J${review(3)}\r\u007f",3,Home\n`);
     accounted("control.csv", { read: 3, accepted: 3, rejected: {} });
     const reviews = readJsonl(join(`${join(work, "control.csv")}.dataset`, "reviews.jsonl"));

@@ -14,9 +14,31 @@ export class JsonParseError extends Error {
   }
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The issues to show: a union's own ("Invalid input") replaced by those of the one branch the value
+ * has the type of, when there is exactly one (`stop: ["a", ..., "e"]` is an array, too long: "at most
+ * 4 stop strings", not "Invalid input"). A branch fails only on its root's type when it is the wrong kind.
+ */
+export function issuesOf(error: z.ZodError): Issue[] {
+  const expand = (issue: Issue): Issue[] => {
+    if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+    const near = issue.errors.filter((branch) => !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0));
+    if (near.length === 0) {
+      // The wrong kind for every branch: say which kinds would do.
+      const expected = [...new Set(issue.errors.flatMap((branch) => branch.map((inner) => (inner.code === "invalid_type" ? String(inner.expected) : ""))))].filter(Boolean);
+      return [{ ...issue, message: `Invalid input: expected ${expected.join(" or ")}` }];
+    }
+    if (near.length !== 1) return [issue];
+    return near[0]!.flatMap((inner) => expand({ ...inner, path: [...issue.path, ...inner.path] } as Issue));
+  };
+  return error.issues.flatMap(expand);
+}
+
 /** Formats zod issues as "path.to.field: message" lines. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+  return issuesOf(error).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
 }
 
 /** The value when `text` is JSON that `schema` accepts, else undefined: for readers that skip what they cannot use (a line being written, another program's event). */

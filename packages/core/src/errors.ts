@@ -27,6 +27,9 @@ export class ConfigError extends ReviewtuneError {
   }
 }
 
+/** A command was called wrongly: a required option missing, options that go together given alone (exit 2, as commander's own). */
+export class UsageError extends ReviewtuneError {}
+
 /** Input data (a file, a line) is wrong or missing. */
 export class DataError extends ReviewtuneError {
   constructor(

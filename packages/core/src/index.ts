@@ -1,6 +1,6 @@
 // core's public API: what the other packages (server, studio, cli) and the scripts use, named by
 // each folder's index.ts; everything else in core is internal to it.
-export { ReviewtuneError, ConfigError, DataError, EngineNotInstalledError, EngineCrashedError, EngineTimeoutError, EngineRequestError, CancelledError, unlessInterrupted } from "./errors.js";
+export { ReviewtuneError, ConfigError, DataError, UsageError, EngineNotInstalledError, EngineCrashedError, EngineTimeoutError, EngineRequestError, CancelledError, unlessInterrupted } from "./errors.js";
 export { stagingPath, writeFileAtomic, writeJsonAtomic, readJsonFile } from "./files.js";
 export { projectRoot, cacheRoot } from "./paths.js";
 export * from "./bench/index.js";

@@ -179,8 +179,8 @@ export async function runDataDemo(options: DataDemoOptions): Promise<void> {
 
 export async function runDataPreview(folder: string, options: DataPreviewOptions): Promise<void> {
   printCard(readDatasetCard(folder), folder);
-  const split = options.split;
-  if (!(split in SPLIT_FILES)) throw new ConfigError(`--split must be train, validation or test, got "${split}"`);
+  const split = (options.split as string) === "val" ? "validation" : options.split; // the file is val.jsonl
+  if (!(split in SPLIT_FILES)) throw new ConfigError(`--split must be train, validation (or val) or test, got "${split}"`);
   const rows = readExampleRows(join(folder, SPLIT_FILES[split])).slice(0, options.rows);
   if (!options.model) {
     for (const [index, row] of rows.entries()) {

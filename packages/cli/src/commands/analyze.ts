@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { DEFAULT_KV_CACHE, KV_CACHE_TYPES } from "@reviewtune/core";
-import { COLUMN_FIELDS, collectColumn, positiveInteger } from "./shared.js";
+import { columnOption, positiveInteger } from "./shared.js";
 import type { AnalyzeOptions } from "../actions/analyze-action.js";
 
 export function registerAnalyze(program: Command): void {
@@ -19,7 +19,7 @@ export function registerAnalyze(program: Command): void {
     .option("--upstream-model <name>", "the base model's name upstream (default: --model's id when the upstream lists it)")
     .option("--concurrency <n>", "with --upstream: requests in flight at once (the batch is at least this many reviews)", positiveInteger("--concurrency"), 8)
     .option("--batch-size <n>", "reviews per generation batch (and per write)", positiveInteger("--batch-size"), 16)
-    .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${COLUMN_FIELDS.join(", ")}); common names are found without it`, collectColumn, {})
+    .addOption(columnOption())
     .option("--max-chars <n>", "reject reviews longer than this", positiveInteger("--max-chars"), 20_000)
     .option("--force", "start over: replace --out and any partial output of an earlier run")
     .option("--verbose", "show the engine's full log")

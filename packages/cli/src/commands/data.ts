@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { ConfigError, DEMO_KINDS } from "@reviewtune/core";
-import { COLUMN_FIELDS as FIELDS, collect, collectColumn, finiteNumber, nonNegativeInteger, positiveInteger } from "./shared.js";
+import { collect, columnOption, finiteNumber, nonNegativeInteger, positiveInteger } from "./shared.js";
 import type { DataBuildOptions, DataDemoOptions, DataPreviewOptions } from "../actions/data-action.js";
 
 function fraction(name: string) {
@@ -20,7 +20,7 @@ export function registerData(program: Command): void {
     .requiredOption("--input <file>", "reviews: .csv, .tsv, .jsonl or .json (repeatable; Amazon Reviews 2023 JSONL works as is), or .xml: SemEval-2014 aspect terms, the gold of the sentences' aspects", collect)
     .requiredOption("--out <dir>", "the dataset folder to write")
     .option("--meta <file>", "Amazon Reviews 2023 meta file: product titles and categories by parent_asin (repeatable)", collect)
-    .option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${FIELDS.join(", ")}); common names are found without it`, collectColumn, {})
+    .addOption(columnOption())
     .option("--skip-bad-rows", "report unreadable rows in rejected.jsonl and go on, instead of stopping at the first")
     .option("--validation <fraction>", "share of reviews for validation", fraction("--validation"), 0.1)
     .option("--test <fraction>", "share of reviews for test", fraction("--test"), 0.1)
@@ -45,7 +45,7 @@ export function registerData(program: Command): void {
     .command("preview")
     .description("a dataset's card and sample rows; with --model, the exact training strings with the trained part marked")
     .argument("<dataset>", "a folder written by `data build` or `data demo`")
-    .option("--split <name>", "train | validation | test", "train")
+    .option("--split <name>", "train | validation (val) | test", "train")
     .option("--rows <n>", "sample rows to show", positiveInteger("--rows"), 3)
     .option("--model <source>", "render with this model's chat template and count its tokens (starts the engine)")
     .option("--verbose", "show the engine's full log")

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ConfigError } from "@reviewtune/core";
+import { UsageError } from "@reviewtune/core";
 import { collect, collectSet, positiveInteger } from "./shared.js";
 import type { EvalOptions } from "../actions/eval-action.js";
 
@@ -28,12 +28,12 @@ export function registerEval(program: Command): void {
     .option("--verbose", "show the engine's full log")
     .action(async (options: EvalOptions) => {
       if (options.compare) {
-        if (options.compare.length !== 2) throw new ConfigError(`--compare takes two run folders, got ${options.compare.length}`, [], { hint: "reviewtune eval --compare runs/<a> runs/<b>" });
+        if (options.compare.length !== 2) throw new UsageError(`--compare takes two run folders, got ${options.compare.length}`, { hint: "reviewtune eval --compare runs/<a> runs/<b>" });
         const { runCompare } = await import("../actions/eval-action.js");
         await runCompare(options.compare[0]!, options.compare[1]!, options);
         return;
       }
-      if (!options.run) throw new ConfigError("eval needs --run <run-dir> (or --compare <a> <b>)", [], { hint: "reviewtune eval --run runs/<id>" });
+      if (!options.run) throw new UsageError("eval needs --run <run-dir> (or --compare <a> <b>)", { hint: "reviewtune eval --run runs/<id>" });
       const { runAspects, runEval } = await import("../actions/eval-action.js");
       await (options.aspects ? runAspects(options) : runEval(options));
     });

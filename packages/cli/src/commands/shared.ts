@@ -1,4 +1,5 @@
 // Helpers shared by the commands: option parsing into config overrides.
+import { Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "@reviewtune/core";
 
@@ -50,7 +51,13 @@ export function collectColumn(entry: string, previous: Record<string, string> = 
   return { ...previous, [field]: column };
 }
 
-/** --set a.b.c=value (value parsed as YAML: numbers, booleans, lists) into a nested object. */
+/** The --column option of `data build` and `analyze` (help shows "default: none", not "{}"). */
+export function columnOption(): Option {
+  return new Option("--column <field=name>", `map a column, e.g. --column text=body (fields: ${COLUMN_FIELDS.join(", ")}); common names are found without it`)
+    .argParser(collectColumn)
+    .default({}, "none");
+}
+
 /** commander's repeatable option: every value given, in order. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -1,7 +1,7 @@
 // HTTP errors and the one place any error becomes an OpenAI-style error body and a status code.
 // Known errors carry their message to the client; anything else is a generic 500 and a log line.
 import { EngineCrashedError, EngineRequestError, EngineTimeoutError, ReviewtuneError, UpstreamError } from "@reviewtune/core";
-import { formatIssues, type ApiErrorBody } from "@reviewtune/contracts";
+import { formatIssues, issuesOf, type ApiErrorBody } from "@reviewtune/contracts";
 import type { z } from "zod";
 
 export class ApiError extends ReviewtuneError {
@@ -49,7 +49,7 @@ export class ServiceUnavailableError extends ApiError {
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
-  const first = parsed.error.issues[0];
+  const first = issuesOf(parsed.error)[0];
   const issues = formatIssues(parsed.error);
   throw invalidRequest(`invalid request body: ${issues.join("; ")}`, first && first.path.length > 0 ? first.path.join(".") : null);
 }

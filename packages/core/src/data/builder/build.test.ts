@@ -193,7 +193,7 @@ describe("buildDataset across files", () => {
     const card = await buildDataset({ inputs: [first, second], out });
     assert.equal(card.reviews, 3);
     assert.deepEqual(readRejections(datasetPath(out, "rejected")).map((rejection) => [rejection.file, rejection.line, rejection.reason, rejection.detail]), [
-      [second, 2, "duplicate", `same title and text as ${first}:2`],
+      [second, 2, "duplicate", `same text as ${first}:2`],
     ]);
   });
 });

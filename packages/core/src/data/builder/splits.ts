@@ -2,6 +2,7 @@
 // the split furthest below its target share within the review's stratum (category x sentiment x
 // length), so every stratum is split in the asked proportions without holding the data in memory.
 import { SPLIT_NAMES, type LengthBucket, type SplitName } from "@reviewtune/contracts";
+import { ConfigError } from "../../errors.js";
 import { sha256Bytes, wordBE } from "../digest.js";
 
 export type { LengthBucket, SplitName };
@@ -26,7 +27,9 @@ export class StratifiedSplitter {
 
   constructor(private readonly options: SplitOptions) {
     if (options.validation < 0 || options.test < 0 || options.validation + options.test >= 1) {
-      throw new RangeError("validation and test fractions must be >= 0 and leave room for training");
+      throw new ConfigError(`--validation ${options.validation} and --test ${options.test} leave no reviews for training`, [], {
+        hint: "give fractions >= 0 whose sum is under 1, e.g. --validation 0.1 --test 0.1 (the default)",
+      });
     }
     this.targets = { train: 1 - options.validation - options.test, validation: options.validation, test: options.test };
   }

@@ -218,7 +218,7 @@ export class ReviewValidator {
     const digest = sha256Bytes(`${(title ?? "").toLowerCase()}\n${body.toLowerCase().replace(/\s+/g, " ")}`);
     if (this.options.duplicates !== "keep") {
       const first = this.seen.firstSeen(digest, record.file, record.line);
-      if (first) return reject("duplicate", `same title and text as ${first.file}:${record.unit === "item" && first.file === record.file ? "item " : ""}${first.line}`);
+      if (first) return reject("duplicate", `same ${title ? "title and text" : "text"} as ${first.file}:${record.unit === "item" && first.file === record.file ? "item " : ""}${first.line}`);
     }
 
     const review: Review = {

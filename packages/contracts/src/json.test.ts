@@ -1,0 +1,21 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { z } from "zod";
+import { ChatCompletionsRequestSchema } from "./http-api.js";
+import { formatIssues } from "./json.js";
+
+const problems = (schema: z.ZodType, value: unknown) => formatIssues(schema.safeParse(value).error!);
+
+describe("formatIssues", () => {
+  const request = (extra: Record<string, unknown>) => ({ model: "m", messages: [{ role: "user", content: "hi" }], ...extra });
+
+  it("names the problem of the union branch the value has the type of, not 'Invalid input'", () => {
+    assert.deepEqual(problems(ChatCompletionsRequestSchema, request({ stop: ["a", "b", "c", "d", "e"] })), ["stop: at most 4 stop strings"]);
+    assert.deepEqual(problems(ChatCompletionsRequestSchema, request({ stop: [1] })), ["stop.0: Invalid input: expected string, received number"]);
+  });
+
+  it("says which kinds would do when the value is the wrong kind for every branch", () => {
+    assert.deepEqual(problems(ChatCompletionsRequestSchema, request({ stop: 5 })), ["stop: Invalid input: expected string or array"]);
+    assert.deepEqual(problems(z.object({ a: z.number() }), { a: "x" }), ["a: Invalid input: expected number, received string"]);
+  });
+});
