@@ -13,7 +13,10 @@ export async function startEngine(options: { verbose?: boolean; install?: boolea
   const verbose = options.verbose || process.env.REVIEWTUNE_VERBOSE === "1";
   return EngineClient.start({
     onStderr: (line) => {
-      if (verbose || /^\[engine\] (INFO|WARNING|ERROR) reviewtune/.test(line)) console.error(line);
+      if (verbose) console.error(line);
+      // The engine's own news without the log's level and logger name ("[engine] preparing the embedded model..."); warnings and errors keep their level.
+      else if (/^\[engine\] INFO reviewtune/.test(line)) console.error(line.replace(/^\[engine\] INFO reviewtune[\w.]*: /, "[engine] "));
+      else if (/^\[engine\] (WARNING|ERROR) reviewtune/.test(line)) console.error(line.replace(/^\[engine\] (WARNING|ERROR) reviewtune[\w.]*: /, "[engine] $1: "));
     },
   });
 }

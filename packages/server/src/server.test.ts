@@ -74,7 +74,10 @@ before(async () => {
     maxTokensLimit: 64,
     bodyLimitBytes: 4096,
   });
-  await server.prepare();
+  const said: string[] = [];
+  await server.prepare({ say: (line) => said.push(line) });
+  // The first start embeds the references and says how far it got (the last batch always).
+  assert.equal(said.at(-1), "training references: 3 of 3 new examples embedded");
 });
 
 after(async () => {

@@ -25,8 +25,8 @@ export type { ServerContext, ServerOptions } from "./server-context.js";
 export interface ReviewtuneServer {
   app: FastifyInstance;
   context: ServerContext;
-  /** Loads the start-up adapters (each probed); call before listen. */
-  prepare(): Promise<void>;
+  /** Starts the backend, loads the start-up adapters (each probed), brings the reference index up to date; call before listen. `say`: progress a person waits on (embedding a dataset the first time takes minutes). */
+  prepare(options?: { say?: (line: string) => void }): Promise<void>;
   /** Stops taking requests, lets queued and running ones finish, then stops the backend. */
   close(): Promise<void>;
 }
@@ -161,12 +161,19 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   return {
     app,
     context,
-    async prepare() {
+    async prepare(prepareOptions: { say?: (line: string) => void } = {}) {
       await options.backend.start();
       for (const adapter of options.adapters ?? []) await registry.load(adapter.name, adapter.dir);
       if (options.references) {
         const index = await ReferenceIndex.open(options.references.dataset);
-        const update = await index.update((texts) => context.embed(texts, new AbortController().signal));
+        let said = performance.now();
+        const update = await index.update((texts) => context.embed(texts, new AbortController().signal), {
+          onProgress: (done, todo) => {
+            if (done < todo && performance.now() - said < 10_000) return;
+            said = performance.now();
+            prepareOptions.say?.(`training references: ${done.toLocaleString("en-US")} of ${todo.toLocaleString("en-US")} new examples embedded`);
+          },
+        });
         app.log.info(`training references: ${update.total} examples of ${options.references.dataset} (${update.added} embedded now)`);
         context.references = index;
       }

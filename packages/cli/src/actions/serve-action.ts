@@ -134,7 +134,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
   if (grounded) console.error(`[serve] ${grounded.adapter ?? choice.model.source} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
-  await server.prepare();
+  await server.prepare({ say: (line) => console.error(`[serve] ${line}`) });
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);

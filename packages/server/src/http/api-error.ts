@@ -78,12 +78,12 @@ export function toHttpError(error: unknown, log: (error: unknown) => void): { st
     };
   }
   if (error instanceof EngineRequestError) {
-    log(error);
     // A request the engine refused for what it asked (llama.cpp: a schema its grammar cannot express;
     // the engine: `bad_schema` from xgrammar) is the client's to fix: a 400 naming the field. The only
     // schema a client sends is `response_format`'s.
     if (error.code === "bad_schema") return { status: 400, headers: {}, body: body("invalid_request_error", error.code, error.message, "response_format") };
     if (error.code === "invalid_request") return { status: 400, headers: {}, body: body("invalid_request_error", error.code, error.message, error.field === "response_format" ? error.field : null) };
+    log(error); // the server's failure, not the client's: logged with its stack (a 400 above is the client's to read)
     return { status: 500, headers: {}, body: body("server_error", error.code, `the engine could not answer (${error.code})`) };
   }
   // fastify's own errors: unparseable JSON, a body over the limit, a wrong content type.
