@@ -38,3 +38,13 @@ describe("train plan: the mix line by the dataset's kind", () => {
     assert.match(dryRun(reviews).stdout, /mix {10}every analysis example \+ every chat example \(datasets with analysis examples\); balance sentiment \(at most x3\)/);
   });
 });
+
+describe("train plan: schedule and checkpoints", () => {
+  it("warns of a warmup as long as the run, says where checkpoints are saved and prints a time budget exactly", () => {
+    assert.match(plan("training.max_steps=3"), /warning {6}warmup 4 steps >= the run's 3: the learning rate never reaches 0\.001 \(--set training\.warmup_steps=0\)/);
+    assert.doesNotMatch(plan("training.max_steps=60"), /warning/);
+    assert.match(plan("training.max_steps=60"), /checkpoints {2}every 10 steps and at evaluations, keep 2/);
+    assert.match(plan("training.max_steps=60", "evaluation.strategy=no"), /checkpoints {2}every 10 steps, keep 2/);
+    assert.match(plan("training.time_budget_seconds=90"), /time budget 1m30s/);
+  });
+});

@@ -171,6 +171,11 @@ function printPlan(config: TrainConfig, origin: string): void {
       ? `${training.max_steps} steps`
       : `${training.epochs} epochs`;
   console.log(`  length       ${length}${stepsPerEpoch ? ` (~${stepsPerEpoch} steps/epoch)` : ""}`);
+  // A warmup as long as the run: the learning rate climbs the whole time and never reaches its value. (A time budget shortens its warmup to a fifth of the steps that fit.)
+  const totalSteps = training.time_budget_seconds ? undefined : training.max_steps ?? (stepsPerEpoch !== undefined ? Math.ceil(stepsPerEpoch * training.epochs) : undefined);
+  if (totalSteps !== undefined && training.warmup_steps >= totalSteps) {
+    console.log(`  warning      warmup ${training.warmup_steps} steps >= the run's ${totalSteps}: the learning rate never reaches ${training.learning_rate} (--set training.warmup_steps=${Math.floor(totalSteps / 10)})`);
+  }
   console.log(`  evaluation   ${config.evaluation.strategy}${config.evaluation.every_steps ? ` every ${config.evaluation.every_steps} steps` : ""}${config.early_stopping ? `; early stopping patience ${config.early_stopping.patience}` : ""}`);
   const sample = evaluationSample(config, trainRows);
   if (sample) {

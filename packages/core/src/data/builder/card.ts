@@ -172,6 +172,8 @@ export class DatasetCardBuilder {
 }
 
 const table = (title: string, counts: Counts, byKey = false) => {
+  // A folder of ready-made examples (questions, descriptions) has no reviews to count by category, sentiment or stars.
+  if (Object.values(counts).every((count) => count === 0)) return [`### ${title}`, "", "None in this dataset.", ""].join("\n");
   const total = Object.values(counts).reduce((sum, count) => sum + count, 0) || 1;
   const rows = Object.entries(counts)
     .sort((a, b) => (byKey ? a[0].localeCompare(b[0], "en", { numeric: true }) : b[1] - a[1]))
