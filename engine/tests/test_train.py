@@ -250,7 +250,12 @@ def test_plan_time_budget_fits_the_steps_evaluations_and_saves_into_the_budget()
     with pytest.raises(EngineError) as error:
         plan_time_budget(90.0, 10.0, 2.0, 2000, 8, 100, 3)
     assert "5 evaluations on 2000 validation examples would take about 833 s" in error.value.message
-    assert "--set evaluation.max_examples=250" in error.value.hint
+    # Evaluations on 86 examples take 5 x 7.2 s: half of the 72 s left after loading and saves.
+    assert "--set evaluation.max_examples=86" in error.value.hint
+    assert plan_time_budget(90.0, 10.0, 2.0, 86, 8, 100, 3)["steps"] >= 15
+    with pytest.raises(EngineError) as error:  # no validation set: no evaluations in the message
+        plan_time_budget(30.0, 29.0, 2.0, 0, 8, 100, 3)
+    assert "evaluations" not in error.value.message and "one step takes 2.0 s" in error.value.message
 
 
 def test_time_budget_plans_from_timed_steps_and_ends_with_the_best_checkpoint(tmp_path, tiny_model):
@@ -396,6 +401,32 @@ def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_p
     assert result["status"] == "completed" and result["final_eval_loss"] is None
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
     assert any(event.get("message") == "final evaluation cancelled: the trained weights are saved without it" for event in events)
+
+
+@pytest.mark.parametrize("seen, saved", [(4, 5), (5, 6)])
+def test_a_cancel_saves_a_checkpoint_to_resume_from_and_keep_1_keeps_it(tmp_path, tiny_model, seen, saved):
+    # checkpoints.keep=1 with evaluations: the Trainer's own limit of 1 deleted every checkpoint but the
+    # best when training ended, the one saved at the cancel included, and --resume had nothing newer.
+    # A cancel on an evaluation's step saves without evaluating (it evaluated, then dropped the step).
+    config = train_config(tiny_model, training={"max_steps": 9, "batch_size": 4, "gradient_accumulation": 1}, evaluation={"strategy": "steps", "every_steps": 3}, checkpoints={"keep": 1})
+    steps: list[int] = []
+
+    def emit(event: dict) -> None:
+        if event["kind"] == "progress":
+            steps.append(event["step"])
+
+    params = {
+        "run_dir": str(tmp_path / "run"),
+        "config": config,
+        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(40)),
+        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(8, offset=100)),
+        "resume": False,
+    }
+    result = train(params, emit, lambda: bool(steps) and steps[-1] >= seen)  # seen as the next step ends
+    kept = sorted(folder.name for folder in (tmp_path / "run" / "checkpoints").iterdir())
+    assert result["status"] == "cancelled"
+    assert latest_complete_checkpoint(tmp_path / "run" / "checkpoints").name == f"checkpoint-{saved}", kept
+    assert len(kept) <= 2, kept  # the newest and the best, no more
 
 
 def test_cancel_during_an_evaluation_stops_it_between_batches(tmp_path, tiny_model):

@@ -165,6 +165,10 @@ class _AtomicCheckpointTrainer(Trainer):
     evaluations = 0
     schedule: "_Schedule | None" = None  # a time-budget run's learning-rate schedule (see _TimeBudgetCallback)
     world: World = SINGLE
+    # checkpoints.keep. Not the Trainer's save_total_limit: with a limit of 1 it deletes every
+    # checkpoint but the best when training ends, the one saved at a Ctrl-C included, which --resume
+    # needs; our rotation after each save keeps the newest and the best.
+    keep: int | None = None
 
     def evaluate(self, *args, **kwargs):
         collator = self.data_collator
@@ -197,12 +201,7 @@ class _AtomicCheckpointTrainer(Trainer):
         self.lr_scheduler.load_state_dict(torch.load(Path(checkpoint) / "scheduler.pt", weights_only=True))
 
     def _save_checkpoint(self, model, trial):
-        limit = self.args.save_total_limit
-        self.args.save_total_limit = None
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self.args.save_total_limit = limit
+        super()._save_checkpoint(model, trial)  # args.save_total_limit is None: nothing rotated before the marker
         self.world.barrier()  # every rank's part (its RNG state) is on disk before the checkpoint counts
         if not self.args.should_save:  # process 0, or each node's first with several nodes (save_on_each_node)
             return
@@ -210,7 +209,7 @@ class _AtomicCheckpointTrainer(Trainer):
         files.write_json_atomic(folder / COMPLETE_MARKER, {"step": self.state.global_step, "time": time.time()})
         rotate_checkpoints(
             output_dir=self.args.output_dir,
-            save_total_limit=limit,
+            save_total_limit=self.keep,
             best_model_checkpoint=self.state.best_model_checkpoint,
             use_mtime=False,
         )
@@ -276,6 +275,9 @@ class _ProtocolCallback(TrainerCallback):
             self.cancelled = True
             control.should_training_stop = True
             control.should_save = True  # so that --resume continues from here
+            # Not an evaluation first, even when one is due at this step: the cancel would stop it
+            # between batches, and the step's checkpoint was never written (resume went back to the last).
+            control.should_evaluate = False
         if not control.should_log:  # when a log is due, on_log reports progress with this step's loss
             self.emit_progress(state)
 
@@ -510,10 +512,16 @@ def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_exam
     steps = int(left // step_seconds)
     if steps < 1:
         evaluations = (PLANNED_EVALUATIONS + 1) * eval_seconds
-        costs = [f"loading took {spent:.0f} s", f"{PLANNED_EVALUATIONS + 1} evaluations on {eval_examples} validation examples would take about {evaluations:.0f} s", f"one step takes {step_seconds:.1f} s"]
+        costs = [f"loading took {spent:.0f} s"]
+        if eval_examples:
+            costs.append(f"{PLANNED_EVALUATIONS + 1} evaluations on {eval_examples} validation examples would take about {evaluations:.0f} s")
+        costs.append(f"one step takes {step_seconds:.1f} s")
         hints = ["give a longer --time-budget"]
-        if evaluations > step_seconds * 4:  # the evaluations are what does not fit: fewer examples each
-            hints.append(f"evaluate on fewer examples (--set evaluation.max_examples={max(16, eval_examples // 8)})")
+        # The evaluations are what does not fit: the sample whose evaluations take half of what is left,
+        # the other half training (an evaluation example costs a third of a step's example).
+        fitting = int((budget - spent - PLANNED_EVALUATIONS * save_seconds) / 2 / (PLANNED_EVALUATIONS + 1) * 3 * examples_per_step / step_seconds)
+        if 16 <= fitting < eval_examples:
+            hints.append(f"evaluate on fewer examples (--set evaluation.max_examples={fitting})")
         hints.append("a smaller --batch-size / training.max_length")
         raise EngineError(
             "budget_too_short",
@@ -893,7 +901,7 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
         # budgets restore the best one.
         save_strategy=eval_strategy,
         save_steps=eval_steps if eval_strategy == "steps" else None,
-        save_total_limit=job.checkpoints_keep,
+        save_total_limit=None,  # the trainer's keep (see _AtomicCheckpointTrainer.keep)
         load_best_model_at_end=keep_best,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
@@ -934,6 +942,7 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
     callback.schedule = schedule
     trainer.schedule = schedule
     trainer.world = world
+    trainer.keep = job.checkpoints_keep
     if budget_stop is not None:
         budget_stop.trainer = trainer
     if resume_from is not None:
@@ -1006,7 +1015,10 @@ def run_train_loss(trainer_loss: float | None, log_history: list[dict], global_s
     loss summed over the steps this process ran divided by every step of the run: a run resumed at
     step 11 of 12 reported a twelfth of its last step's loss (0.24 where the curve read 0.95). The
     steps before the resume count by the logged losses the checkpoint kept (each the mean since the
-    log before it); steps after the last such log and before the checkpoint were never logged."""
+    log before it); steps after the last such log and before the checkpoint were never logged and
+    are left out, so the figure is the mean over the steps it can see: exact when the resumed
+    checkpoint's step was a logging step, a close approximation otherwise (and after several resumes,
+    each leaving out its own few unlogged steps)."""
     if trainer_loss is None:
         return None
     steps_run = global_step - first_step
