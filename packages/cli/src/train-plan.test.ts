@@ -46,5 +46,6 @@ describe("train plan: schedule and checkpoints", () => {
     assert.match(plan("training.max_steps=60"), /checkpoints {2}every 10 steps and at evaluations, keep 2/);
     assert.match(plan("training.max_steps=60", "evaluation.strategy=no"), /checkpoints {2}every 10 steps, keep 2/);
     assert.match(plan("training.time_budget_seconds=90"), /time budget 1m30s/);
+    assert.match(plan("training.time_budget_seconds=119.7"), /time budget 2m \(/);
   });
 });

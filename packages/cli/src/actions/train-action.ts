@@ -107,8 +107,9 @@ function printClassificationData(config: TrainConfig): number | undefined {
 }
 
 /** 90 -> "1m30s", 7200 -> "2h", 5400 -> "1h30m": exact to the second, as given. */
-const formatSeconds = (seconds: number) => {
-  const parts: Array<[number, string]> = [[Math.floor(seconds / 3600), "h"], [Math.floor((seconds % 3600) / 60), "m"], [Math.round(seconds % 60), "s"]];
+const formatSeconds = (given: number) => {
+  const seconds = Math.round(given); // before the split: 119.7 is 2m, not 1m60s
+  const parts: Array<[number, string]> = [[Math.floor(seconds / 3600), "h"], [Math.floor((seconds % 3600) / 60), "m"], [seconds % 60, "s"]];
   return parts.filter(([value]) => value > 0).map(([value, unit]) => `${value}${unit}`).join("") || "0s";
 };
 

@@ -97,6 +97,11 @@ describe("analysis evaluation", () => {
     assert.deepEqual(sentiment.right_to_wrong.map((item) => [item.id, item.tuned, item.base]), [["c:analysis", "(unparseable)", "neutral"], ["d:analysis", "neutral", "positive"]]);
     const stars = comparisons.find((comparison) => comparison.metric === "analysis: stars exact")!;
     assert.deepEqual([stars.only_a, stars.only_b], [0, 3]);
+    // A review whose gold differs between the two reports (a rebuilt split) is not paired.
+    const relabelled = report("third", better);
+    relabelled.analysis!.rows![0]!.gold = { ...relabelled.analysis!.rows![0]!.gold, sentiment: "negative" };
+    const paired = compareReports(report("first", run), relabelled, { samples: 50 }).find((comparison) => comparison.metric === "analysis: sentiment accuracy")!;
+    assert.equal(paired.n, 3);
   });
 
   it("reads the gold of a built dataset from its reviews (stars where the author gave them), and the analyzer sees no stars", async () => {

@@ -38,7 +38,9 @@ export function compareCorrectness(input: { a: string; b: string; metric: string
 /** Two runs' reports on the same items: the tuned systems paired item by item, per task. */
 export function compareReports(a: EvalReport, b: EvalReport, options: BootstrapOptions = {}): Comparison[] {
   const byId = new Map(b.items.map((item) => [item.id, item]));
-  const shared = a.items.filter((item) => byId.has(item.id) && item.gold !== null);
+  // Paired only where both reports hold the same item with the same gold (a test split rebuilt with
+  // other labels keeps its ids).
+  const shared = a.items.filter((item) => item.gold !== null && byId.get(item.id)?.gold === item.gold);
   const comparisons: Comparison[] = [];
   for (const task of ["sentiment", "rating", "quality", "recommendation", "features"]) {
     const items = shared.filter((item) => item.task === task);
@@ -78,7 +80,7 @@ function compareAnalyses(a: EvalReport, b: EvalReport, options: BootstrapOptions
     for (const row of rowsA) {
       const other = rowsB.get(row.id);
       const gold = row.gold[field];
-      if (!other || gold === undefined || gold === null) continue;
+      if (!other || gold === undefined || gold === null || other.gold[field] !== gold) continue;
       const answerA = row.predicted.tuned?.[field];
       const answerB = other.predicted.tuned?.[field];
       items.push({ id: row.id, task: "analysis", gold: String(gold), a: { correct: answerA === gold, answer: show(answerA) }, b: { correct: answerB === gold, answer: show(answerB) } });

@@ -44,6 +44,13 @@ describe("run heartbeat", () => {
       message: "run r1 has not finished (status: interrupted, no training process is recorded for it)",
       hint: `it has no complete checkpoint to resume from: train again with the same command (its settings are under "config" in ${runPath(directory, "record")})`,
     });
+    // A run whose process still beats is training: wait for it, not resume or retrain it.
+    beat(directory, process.pid, hostname(), 1);
+    assert.throws(() => requireFinished({ id: "r1", status: "running", result: null } as unknown as RunRecord, directory), {
+      message: `run r1 is still training (its process beats in ${runPath(directory, "heartbeat")})`,
+      hint: /^wait until it finishes/,
+    });
+    rmSync(runPath(directory, "heartbeat"));
     // With complete checkpoints, the last one is where --resume continues; a half-written one does not count.
     for (const [step, complete] of [[4, true], [8, true], [12, false]] as const) {
       mkdirSync(join(runPath(directory, "checkpoints"), `checkpoint-${step}`), { recursive: true });

@@ -109,6 +109,11 @@ export function lastCompleteCheckpoint(directory: string): number | undefined {
 export function requireFinished(run: RunRecord, directory: string): asserts run is FinishedRunRecord {
   if (!run.result || (run.status !== "completed" && run.status !== "early_stopped")) {
     const interrupted = interruptedBecause(directory, run);
+    if (run.status === "running" && !interrupted) {
+      throw new ConfigError(`run ${run.id} is still training (its process beats in ${runPath(directory, "heartbeat")})`, [], {
+        hint: `wait until it finishes (its curve grows in ${runPath(directory, "metrics")}), or stop it (Ctrl-C where it runs) and resume it later with reviewtune train --resume ${directory}`,
+      });
+    }
     const status = interrupted ? `interrupted, ${interrupted}` : `${run.status}${run.error ? `: ${run.error.message}` : ""}`;
     const step = lastCompleteCheckpoint(directory);
     const hint =
