@@ -22,7 +22,8 @@ from reviewtune_engine.models import EMBEDDED_HUB_IDS, ModelCache, ResolvedModel
 from reviewtune_engine.train import BASE_FILE, COMPLETE_MARKER, TrainingSettings, default_max_eval, latest_complete_checkpoint, record_base, train
 
 
-def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None):
+def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, resume=False, run_dir=None, watch=None, is_cancelled=lambda: False):
+    """train() on the rows given (sentiment rows by default); `watch` sees each event as it comes."""
     run_dir = run_dir or tmp_path / "run"
     params = {
         "run_dir": str(run_dir),
@@ -33,7 +34,13 @@ def run_train(tmp_path: Path, config: dict, *, train_rows=None, eval_rows=None, 
     if eval_rows is not False:
         params["eval_file"] = write_jsonl(tmp_path / "val.jsonl", eval_rows or sentiment_rows(8, offset=100))
     events: list[dict] = []
-    result = train(params, events.append, lambda: False)
+
+    def emit(event: dict) -> None:
+        events.append(event)
+        if watch is not None:
+            watch(event)
+
+    result = train(params, emit, is_cancelled)
     return result, events, run_dir
 
 
@@ -382,22 +389,13 @@ def test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training(tmp_path,
 def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_path, tiny_model):
     # Cancel as soon as the final evaluation is announced: it stops between batches, the adapter is still saved.
     config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no", "max_examples": 400})
-    events: list[dict] = []
     cancelled = {"now": False}
 
-    def emit(event: dict) -> None:
-        events.append(event)
+    def watch(event: dict) -> None:
         if event["kind"] == "status" and event["message"].startswith("final evaluation on"):
             cancelled["now"] = True
 
-    params = {
-        "run_dir": str(tmp_path / "run"),
-        "config": config,
-        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
-        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(400, offset=1000)),
-        "resume": False,
-    }
-    result = train(params, emit, lambda: cancelled["now"])
+    result, events, _ = run_train(tmp_path, config, eval_rows=sentiment_rows(400, offset=1000), watch=watch, is_cancelled=lambda: cancelled["now"])
     assert result["status"] == "completed" and result["final_eval_loss"] is None
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
     assert any(event.get("message") == "final evaluation cancelled: the trained weights are saved without it" for event in events)
@@ -411,18 +409,12 @@ def test_a_cancel_saves_a_checkpoint_to_resume_from_and_keep_1_keeps_it(tmp_path
     config = train_config(tiny_model, training={"max_steps": 9, "batch_size": 4, "gradient_accumulation": 1}, evaluation={"strategy": "steps", "every_steps": 3}, checkpoints={"keep": 1})
     steps: list[int] = []
 
-    def emit(event: dict) -> None:
+    def watch(event: dict) -> None:
         if event["kind"] == "progress":
             steps.append(event["step"])
 
-    params = {
-        "run_dir": str(tmp_path / "run"),
-        "config": config,
-        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(40)),
-        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(8, offset=100)),
-        "resume": False,
-    }
-    result = train(params, emit, lambda: bool(steps) and steps[-1] >= seen)  # seen as the next step ends
+    # Cancelled once step `seen` is reported, which the next step's end sees.
+    result, _, _ = run_train(tmp_path, config, train_rows=sentiment_rows(40), watch=watch, is_cancelled=lambda: bool(steps) and steps[-1] >= seen)
     kept = sorted(folder.name for folder in (tmp_path / "run" / "checkpoints").iterdir())
     assert result["status"] == "cancelled"
     assert latest_complete_checkpoint(tmp_path / "run" / "checkpoints").name == f"checkpoint-{saved}", kept
@@ -439,15 +431,7 @@ def test_cancel_during_an_evaluation_stops_it_between_batches(tmp_path, tiny_mod
         asked["count"] += 1
         return asked["count"] >= 5
 
-    events: list[dict] = []
-    params = {
-        "run_dir": str(tmp_path / "run"),
-        "config": config,
-        "train_file": write_jsonl(tmp_path / "train.jsonl", sentiment_rows(32)),
-        "eval_file": write_jsonl(tmp_path / "val.jsonl", sentiment_rows(64, offset=1000)),
-        "resume": False,
-    }
-    result = train(params, events.append, is_cancelled)
+    result, events, _ = run_train(tmp_path, config, eval_rows=sentiment_rows(64, offset=1000), is_cancelled=is_cancelled)
     assert result["status"] == "cancelled" and result["global_step"] == 2
     assert asked["count"] == 5, "the evaluation stopped at the batch after the cancel"
     assert metrics(tmp_path / "run", "eval") == []
