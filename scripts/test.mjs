@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // Runs every test: the TypeScript suites (node's test runner over the built *.test.js files) and the
-// engine's pytest suite in the engine environment. Fails if either fails, or if pytest collected no
-// test at all (its exit 5 would otherwise look like "nothing wrong").
-import { spawn, spawnSync } from "node:child_process";
+// engine's pytest suite in the engine environment, side by side. Fails if either fails, or if pytest
+// collected no test at all (its exit 5 would otherwise look like "nothing wrong").
+//
+// Side by side because the TypeScript suite leaves the machine ~30% idle (its tests wait on servers,
+// a browser and engine start-ups; vmstat over a whole run on 2 cores), and the engine suite, ~6
+// minutes of CPU, fits in those gaps: pytest runs its torch on one thread there (OMP_NUM_THREADS=1),
+// and its output is shown whole when it ends rather than interleaved. `node scripts/test.mjs py`
+// runs it alone, on every core, its output live.
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,64 +32,92 @@ function testFiles() {
   return files.sort();
 }
 
-/** Runs a command (stdio inherited) in its own process group, killed as a group after `limitMs`. */
-function runWithin(limitMs, command, args) {
+// Every runner's process group, killed together on Ctrl-C or SIGTERM.
+const groups = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    for (const pid of groups) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+
+/**
+ * Runs a command in its own process group, killed as a group after `limitMs`; stdio inherited, or
+ * with `capture` its output kept and returned (stdout and stderr in the order they came).
+ */
+function runWithin(limitMs, command, args, { cwd = root, env = process.env, capture = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, stdio: "inherit", detached: true });
+    const child = spawn(command, args, { cwd, env, stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit", detached: true });
+    groups.add(child.pid);
+    let output = "";
+    if (capture) for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk) => (output += chunk));
     let timedOut = false;
-    const interrupt = (signal) => {
-      process.kill(-child.pid, "SIGKILL");
-      process.exit(signal === "SIGINT" ? 130 : 143);
-    };
-    process.once("SIGINT", interrupt);
-    process.once("SIGTERM", interrupt);
     const timer = setTimeout(() => {
       timedOut = true;
       process.kill(-child.pid, "SIGKILL");
     }, limitMs);
     child.on("error", reject);
-    child.on("exit", (status, signal) => {
+    child.on("close", (status, signal) => {
       clearTimeout(timer);
-      process.off("SIGINT", interrupt);
-      process.off("SIGTERM", interrupt);
-      resolve({ status, signal, timedOut });
+      groups.delete(child.pid);
+      resolve({ status, signal, timedOut, output });
     });
   });
 }
 
-const failures = [];
-
-if (only !== "py") {
+async function typescriptTests() {
   const files = testFiles();
-  if (files.length === 0) failures.push("no TypeScript test files were found (did the build run?)");
-  else {
-    say(`TypeScript: ${files.length} test files`);
-    // Limits so that a hung test fails the run with a reason instead of running into CI's own limit:
-    // one test may take 15 minutes, the whole TypeScript suite 40 (it takes about 20 on 2 cores). Each
-    // file runs in its own process and counts as one test: the longest, cli.test.js, takes about 7.5
-    // minutes on a quiet machine and went past 10 with a training beside it. The runner gets its own
-    // process group so that a time-out also stops the processes its tests started.
-    const result = await runWithin(40 * 60_000, process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files]);
-    if (result.timedOut) failures.push("TypeScript tests did not finish within 40 minutes (a test or a process it started hung)");
-    else if (result.status !== 0) failures.push(`TypeScript tests failed (exit ${result.status ?? result.signal})`);
-  }
+  if (files.length === 0) return ["no TypeScript test files were found (did the build run?)"];
+  say(`TypeScript: ${files.length} test files`);
+  // Limits so that a hung test fails the run with a reason instead of running into CI's own limit:
+  // one test may take 15 minutes, the whole TypeScript suite 40 (it takes about 20-25 on 2 cores). Each
+  // file runs in its own process and counts as one test: the longest, cli.test.js, takes about 7.5
+  // minutes on a quiet machine and went past 10 with a training beside it. The runner gets its own
+  // process group so that a time-out also stops the processes its tests started.
+  const started = performance.now();
+  const result = await runWithin(40 * 60_000, process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files]);
+  say(`TypeScript tests ended in ${Math.round((performance.now() - started) / 1000)} s`);
+  if (result.timedOut) return ["TypeScript tests did not finish within 40 minutes (a test or a process it started hung)"];
+  if (result.status !== 0) return [`TypeScript tests failed (exit ${result.status ?? result.signal})`];
+  return [];
 }
 
-if (only !== "ts") {
+async function engineTests(alongside) {
   const { engineEnvironment } = await import(join(root, "packages/core/dist/engine/environment.js"));
   const environment = engineEnvironment(root);
-  say(`engine (pytest) in ${environment.directory}`);
-  const result = spawnSync(environment.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", join(root, "engine", "tests")], {
+  say(`engine (pytest) in ${environment.directory}${alongside ? ", beside the TypeScript tests on one torch thread; its output follows when it ends" : ""}`);
+  const env = { ...process.env, PYTHONPATH: environment.engineSource, ...(alongside ? { OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } : {}) };
+  const started = performance.now();
+  // --durations: the slowest tests in every run's log, where CI's time goes.
+  const result = await runWithin(30 * 60_000, environment.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=8", join(root, "engine", "tests")], {
     cwd: join(root, "engine"),
-    stdio: "inherit",
-    env: { ...process.env, PYTHONPATH: environment.engineSource },
-    timeout: 20 * 60_000,
-    killSignal: "SIGKILL",
+    env,
+    capture: alongside,
   });
-  if (result.error?.code === "ETIMEDOUT") failures.push("engine tests did not finish within 20 minutes");
-  else if (result.status === 5) failures.push("pytest collected no tests: the engine suite is missing or broken");
-  else if (result.status !== 0) failures.push(`engine tests failed (exit ${result.status ?? result.signal})`);
+  const seconds = Math.round((performance.now() - started) / 1000);
+  const show = () => {
+    if (!alongside) return;
+    say(`engine (pytest) output, ended in ${seconds} s:`);
+    process.stderr.write(result.output);
+  };
+  if (result.timedOut) return { failures: ["engine tests did not finish within 30 minutes"], show };
+  if (result.status === 5) return { failures: ["pytest collected no tests: the engine suite is missing or broken"], show };
+  if (result.status !== 0) return { failures: [`engine tests failed (exit ${result.status ?? result.signal})`], show };
+  return { failures: [], show };
 }
+
+const [typescript, engine] = await Promise.all([
+  only === "py" ? [] : typescriptTests(),
+  only === "ts" ? { failures: [], show() {} } : engineTests(only !== "py"),
+]);
+engine.show(); // after the TypeScript suite's output, not in the middle of it
+const failures = [...typescript, ...engine.failures];
 
 if (failures.length > 0) {
   for (const failure of failures) say(`FAILED: ${failure}`);
