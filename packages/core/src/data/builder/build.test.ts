@@ -59,6 +59,12 @@ describe("StratifiedSplitter", () => {
     assert.ok(Array.from({ length: 50 }, (_, index) => splitter.assign(`g${index}`, "x", "Home")).every((split) => split === "test"));
   });
 
+  it("names a negative or missing fraction, and fractions that leave no training rows", () => {
+    assert.throws(() => new StratifiedSplitter({ validation: -0.1, test: 0.1, seed: 1 }), { message: "--validation -0.1 is not a fraction of the reviews: it must be 0 or more" });
+    assert.throws(() => new StratifiedSplitter({ validation: 0.1, test: Number.NaN, seed: 1 }), { message: "--test NaN is not a fraction of the reviews: it must be 0 or more" });
+    assert.throws(() => new StratifiedSplitter({ validation: 0.5, test: 0.5, seed: 1 }), { message: "--validation 0.5 and --test 0.5 leave no reviews for training" });
+  });
+
   it("buckets lengths at 40 and 150 words", () => {
     assert.deepEqual([39, 40, 150, 151].map(lengthBucket), ["short", "medium", "medium", "long"]);
   });

@@ -26,7 +26,10 @@ export class StratifiedSplitter {
   private readonly targets: Record<SplitName, number>;
 
   constructor(private readonly options: SplitOptions) {
-    if (options.validation < 0 || options.test < 0 || options.validation + options.test >= 1) {
+    for (const [flag, value] of [["--validation", options.validation], ["--test", options.test]] as const) {
+      if (!(value >= 0)) throw new ConfigError(`${flag} ${value} is not a fraction of the reviews: it must be 0 or more`, [], { hint: "e.g. --validation 0.1 --test 0.1 (the default); 0 leaves that split empty" });
+    }
+    if (options.validation + options.test >= 1) {
       throw new ConfigError(`--validation ${options.validation} and --test ${options.test} leave no reviews for training`, [], {
         hint: "give fractions >= 0 whose sum is under 1, e.g. --validation 0.1 --test 0.1 (the default)",
       });
