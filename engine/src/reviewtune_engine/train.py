@@ -519,7 +519,7 @@ def plan_time_budget(budget: float, spent: float, step_seconds: float, eval_exam
         hints = ["give a longer --time-budget"]
         # The evaluations are what does not fit: the sample whose evaluations take half of what is left,
         # the other half training (an evaluation example costs a third of a step's example).
-        fitting = int((budget - spent - PLANNED_EVALUATIONS * save_seconds) / 2 / (PLANNED_EVALUATIONS + 1) * 3 * examples_per_step / step_seconds)
+        fitting = int((left + evaluations) / 2 / (PLANNED_EVALUATIONS + 1) * 3 * examples_per_step / step_seconds)
         if 16 <= fitting < eval_examples:
             hints.append(f"evaluate on fewer examples (--set evaluation.max_examples={fitting})")
         hints.append("a smaller --batch-size / training.max_length")
