@@ -49,11 +49,13 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 /**
  * Runs a command in its own process group, killed as a group after `limitMs`; stdio inherited, or
- * with `capture` its output kept and returned (stdout and stderr in the order they came).
+ * with `capture` its output kept and returned (stdout and stderr in the order they came), with the
+ * seconds it took.
  */
 function runWithin(limitMs, command, args, { cwd = root, env = process.env, capture = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit", detached: true });
+    const started = performance.now();
     groups.add(child.pid);
     let output = "";
     if (capture) for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk) => (output += chunk));
@@ -66,7 +68,7 @@ function runWithin(limitMs, command, args, { cwd = root, env = process.env, capt
     child.on("close", (status, signal) => {
       clearTimeout(timer);
       groups.delete(child.pid);
-      resolve({ status, signal, timedOut, output });
+      resolve({ status, signal, timedOut, output, seconds: Math.round((performance.now() - started) / 1000) });
     });
   });
 }
@@ -80,9 +82,8 @@ async function typescriptTests() {
   // file runs in its own process and counts as one test: the longest, cli.test.js, takes about 7.5
   // minutes on a quiet machine and went past 10 with a training beside it. The runner gets its own
   // process group so that a time-out also stops the processes its tests started.
-  const started = performance.now();
   const result = await runWithin(40 * 60_000, process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=900000", ...files]);
-  say(`TypeScript tests ended in ${Math.round((performance.now() - started) / 1000)} s`);
+  say(`TypeScript tests ended in ${result.seconds} s`);
   if (result.timedOut) return ["TypeScript tests did not finish within 40 minutes (a test or a process it started hung)"];
   if (result.status !== 0) return [`TypeScript tests failed (exit ${result.status ?? result.signal})`];
   return [];
@@ -93,30 +94,27 @@ async function engineTests(alongside) {
   const environment = engineEnvironment(root);
   say(`engine (pytest) in ${environment.directory}${alongside ? ", beside the TypeScript tests on one torch thread; its output follows when it ends" : ""}`);
   const env = { ...process.env, PYTHONPATH: environment.engineSource, ...(alongside ? { OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } : {}) };
-  const started = performance.now();
   // --durations: the slowest tests in every run's log, where CI's time goes.
   const result = await runWithin(30 * 60_000, environment.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=8", join(root, "engine", "tests")], {
     cwd: join(root, "engine"),
     env,
     capture: alongside,
   });
-  const seconds = Math.round((performance.now() - started) / 1000);
-  const show = () => {
-    if (!alongside) return;
-    say(`engine (pytest) output, ended in ${seconds} s:`);
-    process.stderr.write(result.output);
-  };
-  if (result.timedOut) return { failures: ["engine tests did not finish within 30 minutes"], show };
-  if (result.status === 5) return { failures: ["pytest collected no tests: the engine suite is missing or broken"], show };
-  if (result.status !== 0) return { failures: [`engine tests failed (exit ${result.status ?? result.signal})`], show };
-  return { failures: [], show };
+  if (result.timedOut) return { result, failures: ["engine tests did not finish within 30 minutes"] };
+  if (result.status === 5) return { result, failures: ["pytest collected no tests: the engine suite is missing or broken"] };
+  if (result.status !== 0) return { result, failures: [`engine tests failed (exit ${result.status ?? result.signal})`] };
+  return { result, failures: [] };
 }
 
 const [typescript, engine] = await Promise.all([
   only === "py" ? [] : typescriptTests(),
-  only === "ts" ? { failures: [], show() {} } : engineTests(only !== "py"),
+  only === "ts" ? { failures: [] } : engineTests(only !== "py"),
 ]);
-engine.show(); // after the TypeScript suite's output, not in the middle of it
+if (engine.result?.output) {
+  // Captured beside the TypeScript suite: shown after its output, not in the middle of it.
+  say(`engine (pytest) output, ended in ${engine.result.seconds} s:`);
+  process.stderr.write(engine.result.output);
+}
 const failures = [...typescript, ...engine.failures];
 
 if (failures.length > 0) {
