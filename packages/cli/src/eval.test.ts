@@ -47,8 +47,9 @@ describe("reviewtune eval", () => {
   it("writes report.json (valid against the contract), report.md and a report.html that opens in Chromium without errors", async () => {
     const evaluated = cli("eval", "--run", runDir, "--limit", "3", "--bootstrap", "50", "--max-tokens", "12", "--set", "targets.min_slice=2");
     assert.equal(evaluated.status, 0, evaluated.stderr);
-    assert.match(evaluated.stdout, /\| metric \| tuned \| base \| random \| rule-based \|/);
     const report = EvalReportSchema.parse(JSON.parse(readFileSync(join(runDir, "eval", "report.json"), "utf8")));
+    // The printed table says in its corner what it measured, and on how many.
+    assert.ok(evaluated.stdout.includes(`| chat answers (${report.dataset.items}) | tuned | base | random | rule-based |`), evaluated.stdout);
     assert.ok(report.dataset.reviews >= 1 && report.dataset.reviews <= 3, "--limit bounds the reviews per task");
     assert.equal(report.dataset.items, report.dataset.reviews * 6);
     reviews = report.dataset.reviews;

@@ -70,7 +70,8 @@ async function demoWithoutStudio(options: DemoOptions): Promise<{ data: string; 
       throw new CancelledError("the demo was interrupted; its checkpoint is saved", { hint: `resume the training with: npx reviewtune train --resume ${directory}` });
     }
 
-    console.log("\nstep 4/5: the same prompts, base vs fine-tuned");
+    // A small model after a few minutes on a CPU: a reader should not take a few answers for its measure.
+    console.log(`\nstep 4/5: the same prompts, base vs fine-tuned (${config.data.demo_reviews} reviews, ${record.result!.global_step} steps: ${prompts.length} answers to read, not a measure; step 5 measures it on ${options.evalReviews} held-out reviews)`);
     const after = await answer(conversations, { ...generation, adapter: record.result!.adapter_dir! });
     const width = Math.min(process.stdout.columns || 120, 140);
     prompts.forEach((prompt, index) => {

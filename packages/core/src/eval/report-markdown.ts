@@ -28,9 +28,14 @@ export const HEADLINE_ROWS: Array<{ label: string; figure: (system: SystemResult
 const table = (header: string[], rows: string[][]) =>
   [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.map((cell) => cell.replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`)].join("\n");
 
+/**
+ * The chat tasks' rows, one column a system. Its corner names what was answered, beside the
+ * analysis table printed above it; a row no system has a figure for (the AUC without
+ * classification heads, the perplexity when it was not measured) is left out.
+ */
 export function headlineTable(report: EvalReport): string {
   const adherence = report.format_adherence;
-  const rows = HEADLINE_ROWS.map((row) => [row.label, ...report.systems.map(row.figure)]);
+  const rows = HEADLINE_ROWS.map((row) => [row.label, ...report.systems.map(row.figure)]).filter((row) => row.slice(1).some((cell) => cell !== "n/a"));
   if (adherence) {
     rows.push([
       "format adherence % (held-out phrasings)",
@@ -40,7 +45,7 @@ export function headlineTable(report: EvalReport): string {
       }),
     ]);
   }
-  return table(["metric", ...report.systems.map((system) => system.name)], rows);
+  return table([`chat answers (${report.dataset.items})`, ...report.systems.map((system) => system.name)], rows);
 }
 
 const floor = (majority: { label: string; share: number } | null | undefined) => (majority ? ` (floor ${(100 * majority.share).toFixed(1)}: always "${majority.label}")` : "");
@@ -49,11 +54,11 @@ const floor = (majority: { label: string; share: number } | null | undefined) =>
 export function analysisTable(report: EvalReport): string {
   const analysis = report.analysis;
   if (!analysis) return "";
-  return analysisColumns(analysis, analysis.systems.map((system) => [system.name, system]));
+  return analysisColumns(analysis, analysis.systems.map((system) => [system.name, system]), `one-pass analysis (${analysis.items} reviews)`);
 }
 
 /** The analysis rows for the given columns (`eval --compare`: each report's tuned system; floors from `analysis`). */
-export function analysisColumns(analysis: NonNullable<EvalReport["analysis"]>, columns: ReadonlyArray<readonly [string, AnalysisSystemResult]>): string {
+export function analysisColumns(analysis: NonNullable<EvalReport["analysis"]>, columns: ReadonlyArray<readonly [string, AnalysisSystemResult]>, corner = "analysis"): string {
   const rows: Array<{ label: string; figure: (system: AnalysisSystemResult) => string }> = [
     { label: "sentiment macro F1 %", figure: (system) => formatEstimate(system.sentiment?.macro_f1) },
     { label: `sentiment accuracy %${floor(analysis.majority.sentiment)}`, figure: (system) => formatEstimate(system.sentiment?.accuracy) },
@@ -66,7 +71,7 @@ export function analysisColumns(analysis: NonNullable<EvalReport["analysis"]>, c
     { label: "unparseable", figure: (system) => `${system.unparseable}/${system.n}` },
     { label: "analyses per minute", figure: (system) => (system.latency ? system.latency.analyses_per_minute.toFixed(1) : "n/a") },
   ];
-  return table(["analysis", ...columns.map(([name]) => name)], rows.map((row) => [row.label, ...columns.map(([, system]) => row.figure(system))]));
+  return table([corner, ...columns.map(([name]) => name)], rows.map((row) => [row.label, ...columns.map(([, system]) => row.figure(system))]));
 }
 
 export function renderMarkdown(report: EvalReport): string {
