@@ -117,6 +117,15 @@ describe("reviewtune CLI", () => {
     const noRun = cli("eval");
     assert.equal(noRun.status, 2, noRun.stderr);
     assert.match(noRun.stderr, /eval needs --run/);
+    // ask refuses what no model should be loaded for: nothing to answer, a temperature out of the API's range.
+    const empty = cli("ask", "  ");
+    assert.equal(empty.status, 2, empty.stderr);
+    assert.match(empty.stderr, /error: the prompt is empty/);
+    for (const value of ["-1", "50"]) {
+      const hot = cli("ask", "--temperature", value, "hi");
+      assert.equal(hot.status, 3, hot.stderr);
+      assert.match(hot.stderr, new RegExp(`--temperature must be between 0 \\(greedy\\) and 2, got ${value}`));
+    }
     const fractions = cli("data", "build", "--input", join(work, "no-such.csv"), "--out", join(work, "never"), "--validation", "0.6", "--test", "0.6");
     assert.equal(fractions.status, 3, fractions.stderr);
     assert.match(fractions.stderr, /--validation 0\.6 and --test 0\.6 leave no reviews for training/);

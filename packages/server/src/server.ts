@@ -115,7 +115,14 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
   }
 
-  app.addHook("onRequest", hostCheckHook({ allowedHosts: options.allowedHosts, allowedOrigins: [...(options.allowedOrigins ?? []), ...(options.corsOrigins ?? [])] }));
+  app.addHook(
+    "onRequest",
+    hostCheckHook({
+      allowedHosts: options.allowedHosts,
+      allowedOrigins: [...(options.allowedOrigins ?? []), ...(options.corsOrigins ?? [])],
+      letOriginIn: (origin) => `start the server with --cors-origin ${origin} to let that page call it (--allow-origin ${origin} when a reverse proxy serves the page and this API as one origin)`,
+    }),
+  );
   const expectedKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   app.addHook("onRequest", async (request, reply) => {
     // Latency of everything, streams included: observed when the response is done.

@@ -2,7 +2,7 @@
 // the torch engine, the model's chat template applied by the backend); ask streams tokens to stdout
 // as they come.
 
-import { answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
+import { UsageError, answerWith, readPromptFile, writeFileAtomic, type GenerationBackend } from "@reviewtune/core";
 import { modelFromOptions, type ModelChoice } from "../lib/model-choice.js";
 import { onInterrupt, openModel } from "../engine.js";
 import { groundingForRun, type Ground } from "../lib/grounding.js";
@@ -34,12 +34,13 @@ export interface GenerateOptions extends Omit<AskOptions, "maxTokens" | "tempera
  */
 async function withModel(
   options: AskOptions | GenerateOptions,
+  onStop: string,
   work: (context: { backend: GenerationBackend; adapterDir: string | undefined; choice: ModelChoice; signal: AbortSignal; ground: Ground }) => Promise<void>,
 ): Promise<void> {
   const choice = modelFromOptions(options);
   const { backend, adapterDir } = await openModel(choice, { backend: options.backend, quant: options.quant, verbose: options.verbose });
   const controller = new AbortController();
-  const dispose = onInterrupt(() => controller.abort(), "no answers file is written");
+  const dispose = onInterrupt(() => controller.abort(), onStop);
   let grounding: Awaited<ReturnType<typeof groundingForRun>> | undefined;
   try {
     grounding = await groundingForRun(choice.run, backend, controller.signal, options.verbose ?? false);
@@ -52,7 +53,9 @@ async function withModel(
 }
 
 export async function runAsk(prompt: string, options: AskOptions): Promise<void> {
-  await withModel(options, async ({ backend, adapterDir, choice, signal, ground }) => {
+  // Checked before a model is loaded: an empty message was answered with 128 tokens of nothing in particular.
+  if (prompt.trim() === "") throw new UsageError("the prompt is empty", { hint: 'ask a question: reviewtune ask "Is this review positive? Review: ..."' });
+  await withModel(options, "the answer so far stays printed", async ({ backend, adapterDir, choice, signal, ground }) => {
     console.error(`[${choice.model.source}${choice.adapter ? ` + adapter ${choice.adapter}` : ""} on ${backend.name}]`);
     const result = await answerWith(backend, await ground([[{ role: "user", content: prompt }]]), {
       adapterDir,
@@ -64,12 +67,14 @@ export async function runAsk(prompt: string, options: AskOptions): Promise<void>
     const output = result.outputs[0]!;
     process.stdout.write("\n");
     console.error(`[${output.new_tokens} tokens, ${result.tokens_per_second.toFixed(1)} tokens/s, ${output.finish_reason}]`);
+    // Ctrl-C exits 130 as every other command does: a script must not take a cut answer for a whole one.
+    if (signal.aborted) process.exitCode = 130;
   });
 }
 
 export async function runGenerate(options: GenerateOptions): Promise<void> {
   const conversations = readPromptFile(options.prompts);
-  await withModel(options, async ({ backend, adapterDir, signal, ground }) => {
+  await withModel(options, "no answers file is written", async ({ backend, adapterDir, signal, ground }) => {
     const result = await answerWith(backend, await ground(conversations), {
       adapterDir,
       maxNewTokens: options.maxTokens,

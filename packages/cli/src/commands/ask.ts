@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { finiteNumber, positiveInteger } from "./shared.js";
+import { positiveInteger, temperature } from "./shared.js";
 import type { AskOptions, GenerateOptions } from "../actions/generate-action.js";
 
 /** The options ask and generate share: which model (and adapter) answers, and how. */
@@ -11,7 +11,7 @@ function withModelOptions(command: Command): Command {
     .option("--base", "with --run: answer with the run's base model, without the adapter")
     .option("--allow-pickle", "allow loading pickle (.bin) weights you trust")
     .option("--max-tokens <n>", "new tokens at most", positiveInteger("--max-tokens"), 128)
-    .option("--temperature <t>", "0 = greedy", finiteNumber("--temperature"), 0)
+    .option("--temperature <t>", "0 = greedy, up to 2", temperature(), 0)
     .option("--backend <name>", "who answers: auto (llama.cpp when the model has a GGUF: the embedded model, an adapter run on it; else torch), llamacpp or torch", "auto")
     .option("--quant <type>", "on the llama.cpp path: the base GGUF's quantization (q8_0, q4_0 or source)")
     .option("--verbose", "show the engine's full log");

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { finiteNumber, positiveInteger } from "./shared.js";
+import { positiveInteger, temperature } from "./shared.js";
 import type { ChatOptions, TestOptions } from "../actions/chat-action.js";
 
 /** Who answers: the same choice as ask, generate, analyze and eval. */
@@ -16,7 +16,7 @@ export function registerChat(program: Command): void {
     .requiredOption("--run <run-dir>", "a finished run")
     .option("--side-by-side", "base and tuned model answer every turn, shown next to each other")
     .option("--max-tokens <n>", "new tokens per answer at most", positiveInteger("--max-tokens"), 128)
-    .option("--temperature <t>", "0 = greedy", finiteNumber("--temperature"), 0)
+    .option("--temperature <t>", "0 = greedy, up to 2", temperature(), 0)
     .option("--verbose", "show the engine's full log"))
     .action(async (options: ChatOptions) => {
       const { runChat } = await import("../actions/chat-action.js");

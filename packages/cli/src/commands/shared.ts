@@ -27,6 +27,16 @@ export function finiteNumber(name: string) {
   };
 }
 
+/** A sampling temperature: 0 (greedy) to 2, the range the API server and OpenAI's accept. */
+export function temperature(name = "--temperature") {
+  const parse = finiteNumber(name);
+  return (value: string): number => {
+    const number = parse(value);
+    if (number < 0 || number > 2) throw new ConfigError(`${name} must be between 0 (greedy) and 2, got ${value}`);
+    return number;
+  };
+}
+
 /** A duration: "30m", "1h30m", "90s", "2h", or a number of seconds. */
 export function duration(name: string) {
   return (value: string): number => {

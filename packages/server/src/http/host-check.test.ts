@@ -56,7 +56,8 @@ describe("Host and Origin checks", () => {
     const answer = await send("POST", "/v1/chat/completions", { host: `127.0.0.1:${port}`, origin: "http://evil.example" }, "{}");
     assert.equal(answer.status, 403);
     assert.equal(JSON.parse(answer.body).error.code, "origin_not_allowed");
-    assert.match(JSON.parse(answer.body).error.message, /--allow-origin http:\/\/evil\.example/);
+    // The API server names the flag that lets a browser page read its answers: CORS.
+    assert.match(JSON.parse(answer.body).error.message, /start the server with --cors-origin http:\/\/evil\.example to let that page call it/);
     // Another port of this machine is another origin too (a page served by some other local server).
     assert.equal((await send("GET", "/health", { host: `127.0.0.1:${port}`, origin: "http://127.0.0.1:1" })).status, 403);
     assert.equal((await send("GET", "/health", { host: `localhost:${port}`, origin: "null" })).status, 403);

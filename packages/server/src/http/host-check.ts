@@ -11,7 +11,16 @@ export interface HostPolicy {
   allowedHosts?: string[] | undefined;
   /** Extra origins whose pages may call the server (`--allow-origin`, and `--cors-origin`'s). */
   allowedOrigins?: string[] | undefined;
+  /**
+   * How a refused origin is let in, for the 403's message: `--allow-origin` on the studio (its pages
+   * are its own), `--cors-origin` on the API server, where a page of another origin also needs CORS
+   * headers to read an answer (`--allow-origin` alone let its requests through, but the browser
+   * refused them: no preflight route, no Access-Control-Allow-Origin).
+   */
+  letOriginIn?: ((origin: string) => string) | undefined;
 }
+
+const allowOriginFlag = (origin: string) => `start the server with --allow-origin ${origin} to let that page call it`;
 
 const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
@@ -55,7 +64,7 @@ export function foreignRequest(request: FastifyRequest, policy: HostPolicy): { m
   if (own || (policy.allowedOrigins ?? []).some((allowed) => normalizeOrigin(allowed) === normalizeOrigin(origin))) return null;
   return {
     code: "origin_not_allowed",
-    message: `Origin "${origin}" is not this server's (refused: another web page must not drive it); start the server with --allow-origin ${origin} to let that page call it`,
+    message: `Origin "${origin}" is not this server's (refused: another web page must not drive it); ${(policy.letOriginIn ?? allowOriginFlag)(origin)}`,
   };
 }
 
