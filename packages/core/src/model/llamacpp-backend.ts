@@ -16,6 +16,7 @@ import { readJsonFile } from "../files.js";
 import { convertLoraToGguf, readGgufBaseInfo, readGgufHeader, readLoraConfig } from "../export/gguf-lora.js";
 import { mergeGgufLora, mergeableType } from "../export/gguf-merge.js";
 import { extractLargeEnums, withEnumTries } from "./enum-trie.js";
+import { grammarSchema } from "./grammar-schema.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 // Loaded by start(): node-llama-cpp and its bindings (~40 MB resident) are for the commands that serve or ask with a GGUF.
@@ -350,9 +351,20 @@ export class LlamaCppBackend implements GenerationBackend {
       this.grammars.delete(key);
       this.grammars.set(key, grammar);
     } else {
+      const { schema: readable, unenforced } = grammarSchema(schema);
+      if (unenforced.length > 0) {
+        const error = new EngineRequestError(
+          "invalid_request",
+          `the JSON Schema asks what llama.cpp's grammar cannot hold an answer to: ${unenforced.join("; ")}`,
+          "response_format",
+          null,
+          "write a bounded number as an enum of its values (stars: {\"enum\": [1, 2, 3, 4, 5]}), keep to types, enums, const, properties, items, lengths and oneOf/anyOf, or serve with --backend torch",
+        );
+        return Promise.reject(error);
+      }
       // A schema per review (each aspect term one of its phrases) makes a grammar per request: keep the last few.
       if (this.grammars.size >= GRAMMAR_CACHE) this.grammars.delete(this.grammars.keys().next().value!);
-      grammar = this.compileGrammar(schema).catch((error: Error) => {
+      grammar = this.compileGrammar(readable).catch((error: Error) => {
         this.grammars.delete(key);
         throw new EngineRequestError("invalid_request", `the JSON Schema cannot be used to constrain decoding: ${error.message}`, "response_format", null, "use types, enums, required properties and bounded strings/arrays");
       });

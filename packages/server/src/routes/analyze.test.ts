@@ -182,6 +182,21 @@ for (const setup of setups) {
           assert.match(error.message, /cannot be enforced/);
           return true;
         });
+      } else {
+        // llama.cpp's grammar builder passes over what it does not know: a maximum let the model write
+        // 10 stars, a reference to a missing definition became any JSON. Refused, each named, instead.
+        const bounded = { type: "json_schema" as const, json_schema: { name: "bounded", schema: { type: "object", properties: { stars: { type: "integer", minimum: 1, maximum: 5 }, a: { $ref: "#/$defs/nope" } }, required: ["stars", "a"] } } };
+        await assert.rejects(client.chat.completions.create({ model: "base", messages, max_tokens: 8, response_format: bounded }), (error: unknown) => {
+          assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+          assert.equal(error.param, "response_format");
+          assert.match(error.message, /minimum at properties\.stars; maximum at properties\.stars; \$ref "#\/\$defs\/nope" at properties\.a: no such definition/);
+          return true;
+        });
+        // anyOf is what the grammar offers for oneOf (one of the alternatives): honoured, not read as null.
+        const either = { type: "json_schema" as const, json_schema: { name: "either", schema: { type: "object", properties: { v: { anyOf: [{ enum: ["yes", "no"] }, { type: "boolean" }] } }, required: ["v"], additionalProperties: false } } };
+        const answer = await client.chat.completions.create({ model: "base", messages: [{ role: "user", content: "Is this a good blender? Answer as JSON." }], max_tokens: 16, response_format: either });
+        const value = (JSON.parse(answer.choices[0]!.message.content!) as { v: unknown }).v;
+        assert.ok(["yes", "no", true, false].includes(value as never), answer.choices[0]!.message.content!);
       }
       const missing = await fetch(`${base}/v1/chat/completions`, {
         method: "POST",
