@@ -404,6 +404,10 @@ describe("reviewtune data", () => {
     const preview = cli("data", "preview", out, "--rows", "1");
     assert.equal(preview.status, 0, preview.stderr);
     assert.match(preview.stdout, /--- train\.jsonl #1 \(task \w+, review demo-\d+\) ---/);
+    const bogus = cli("data", "preview", out, "--split", "bogus");
+    assert.equal(bogus.status, 3, bogus.stderr);
+    assert.match(bogus.stderr, /--split must be train, validation \(or val\) or test, got "bogus"/);
+    assert.equal(bogus.stdout, "", "the flag is checked before the card is printed");
     const plan = cli("train", "--preset", "demo", "--data", out, "--dry-run", "--runs-dir", runsDir);
     assert.equal(plan.status, 0, plan.stderr);
     const again = cli("data", "demo", "--out", out);

@@ -172,11 +172,18 @@ describe("reviewtune eval", () => {
     assert.match(bad.stderr, /bad\.jsonl:1: pair "p9999" is not in/);
   });
 
-  it("names what is wrong: an unknown baseline, a run without an evaluation", () => {
+  it("names what is wrong: an unknown baseline, a run without an evaluation, a dataset without a test split", () => {
     const unknown = cli("eval", "--run", runDir, "--baselines", "base,oracle");
     assert.equal(unknown.status, 3);
     assert.match(unknown.stderr, /unknown baseline\(s\): oracle/);
     const missing = cli("eval", "--compare", runDir, work);
     assert.notEqual(missing.status, 0);
+    // Said before the engine starts (it was "test.jsonl has no rows" after the model had loaded).
+    writeFileSync(join(work, "few.csv"), `text,rating\n${Array.from({ length: 12 }, (_, index) => `The kettle number ${index} boils fast,${1 + (index % 5)}`).join("\n")}\n`);
+    assert.equal(cli("data", "build", "--input", join(work, "few.csv"), "--out", join(work, "no-test"), "--test", "0").status, 0);
+    const empty = cli("eval", "--run", runDir, "--data", join(work, "no-test"));
+    assert.equal(empty.status, 4, empty.stderr);
+    assert.match(empty.stderr, /no-test has no test split to evaluate on \(train \d+ \/ validation \d+ \/ test 0 reviews\)\nhint: build it again from more rows or with a larger share for test/);
+    assert.doesNotMatch(empty.stderr, /loading|llama\.cpp path/, "refused before a model is loaded");
   });
 });

@@ -160,6 +160,32 @@ describe("data build on hostile files: every row accounted for", () => {
     assert.match(chat.rejections[0]!.detail, /message 1 \(user\) holds a lone UTF-16 surrogate/);
   });
 
+  it("a build that gives less than it was asked for says so: most rows rejected, an empty split, no ratings, a held-out category no review has", () => {
+    // A Latin-1 file: every row with an accent rejected, one left; exit 0 (it trains), but not in silence.
+    write("latin1.csv", Buffer.concat([Buffer.from("text,rating,category\n"), Buffer.from(`${review(1)} caf\xe9,5,home\n${review(2)} na\xefve,1,home\n`, "latin1"), Buffer.from(`${review(3)},4,home\n`)]));
+    const latin1 = accounted("latin1.csv", { read: 3, accepted: 1, rejected: { bad_encoding: 2 } });
+    assert.match(latin1.stderr, /warning: most rows were rejected: 2 of 3 \(bad_encoding 2\); .*re-save it as UTF-8/);
+    assert.match(latin1.stderr, /warning: the test split is empty \(1 reviews, --test 0\.1\): `reviewtune eval` needs one/);
+    assert.match(latin1.stderr, /warning: the validation split is empty/);
+    assert.doesNotMatch(latin1.stderr, /star rating/, "its rows have ratings");
+    // Forty reviews in ten categories: a split for each share, and no rating column under a known name.
+    const rows = Array.from({ length: 40 }, (_, index) => `${review(index)},${1 + (index % 5)},${["home", "garden", "toys", "tools"][index % 4]}`);
+    write("renamed-rating.csv", `text,score_x,category\n${rows.join("\n")}\n`);
+    const renamed = build("renamed-rating.csv", "--test", "0.25", "--validation", "0.25");
+    assert.equal(renamed.status, 0, renamed.stderr);
+    assert.match(renamed.stderr, /warning: no review has a star rating: .*--column rating=<column>/);
+    assert.doesNotMatch(renamed.stderr, /split is empty|most rows/);
+    assert.doesNotMatch(build("renamed-rating.csv", "--column", "rating=score_x", "--test", "0.25", "--validation", "0.25").stderr, /warning/);
+    // A held-out category no review has held nothing out: refused, listing the categories there are.
+    const held = build("renamed-rating.csv", "--held-out-category", "furniture", "--test", "0.25", "--validation", "0.25");
+    assert.equal(held.status, 3, held.stderr);
+    assert.match(held.stderr, /error: --held-out-category "furniture": no review has this category, so nothing would be held out\nhint: categories of these reviews: /);
+    for (const category of ["home", "garden", "toys", "tools"]) assert.ok(held.stderr.includes(`${category} (10)`), held.stderr);
+    // The folder the build before wrote is left as it was (the refused build never replaced it).
+    assert.equal(JSON.parse(readFileSync(join(held.out, "card.json"), "utf8")).config.held_out_category, null);
+    assert.equal(build("renamed-rating.csv", "--held-out-category", "Toys").status, 0, "the category's case does not matter");
+  });
+
   it("50,000 rows: every one accounted for, the rejected ones by reason", () => {
     // 2,000 distinct reviews; the other 48,000 rows are rejected in four ways, to account for at scale.
     const rows: string[] = [];

@@ -106,6 +106,30 @@ function printCard(card: DatasetCard, folder: string): void {
   }
 }
 
+/**
+ * What makes a built dataset less than its command line asked for, said where the build ends (the
+ * build still succeeds: a folder with only a train split trains). A Latin-1 file with 3 of its 4
+ * rows rejected, or 29 reviews with no test split, printed "train on it" and nothing else.
+ */
+export function buildWarnings(card: DatasetCard, asked: { out: string; validation: number; test: number; ratingColumn: boolean }): string[] {
+  const warnings: string[] = [];
+  const { read, accepted } = card.rows;
+  const reasons = Object.entries(card.rows.rejected).filter(([, count]) => count > 0).sort((a, b) => b[1] - a[1]);
+  const rejected = reasons.reduce((sum, [, count]) => sum + count, 0);
+  if (rejected > accepted) {
+    const encoding = reasons[0]![0] === "bad_encoding" ? "; a file in another encoding (Latin-1, Windows-1252) is rejected row by row: re-save it as UTF-8 and build again" : "";
+    warnings.push(`most rows were rejected: ${rejected} of ${read} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")}); the first are listed above, every one in ${datasetPath(asked.out, "rejected")}${encoding}`);
+  }
+  const sized = card.reviews > 0 ? (split: keyof DatasetCard["splits"]) => card.splits[split].reviews : (split: keyof DatasetCard["splits"]) => card.splits[split].examples;
+  const unit = card.reviews > 0 ? `${card.reviews} reviews` : `${card.examples} examples`;
+  if (asked.test > 0 && sized("test") === 0) warnings.push(`the test split is empty (${unit}, --test ${asked.test}): \`reviewtune eval\` needs one; build from more rows or with a larger --test`);
+  if (asked.validation > 0 && sized("validation") === 0) warnings.push(`the validation split is empty (${unit}, --validation ${asked.validation}): training will run without evaluations or early stopping; build from more rows or with a larger --validation`);
+  if (card.reviews > 0 && !asked.ratingColumn && Object.keys(card.by_rating).every((stars) => stars === "(none)")) {
+    warnings.push("no review has a star rating: every sentiment and star label comes from the rule-based analyzer; if the file has a rating column under another name, map it: --column rating=<column>");
+  }
+  return warnings;
+}
+
 export async function runDataBuild(options: DataBuildOptions): Promise<void> {
   const started = performance.now();
   const engine = options.model ? await startEngine({ verbose: options.verbose ?? false }) : undefined;
@@ -166,6 +190,7 @@ async function build(options: DataBuildOptions, tokens: TokenBudget | undefined,
     const rejection = parseJson(line, RejectionSchema, datasetPath(options.out, "rejected"));
     say(`    ${rejection.file}:${rejection.unit === "item" ? "item " : ""}${rejection.line}: ${rejection.reason} (${rejection.detail})`);
   }
+  for (const warning of buildWarnings(card, { out: options.out, validation: options.validation, test: options.test, ratingColumn: options.column?.rating !== undefined })) console.error(printable(`warning: ${warning}`));
   say(`built in ${((performance.now() - started) / 1000).toFixed(1)} s; card: ${datasetPath(options.out, "cardMarkdown")}`);
   // Review datasets carry one analysis example per review: the one-pass analysis recipe trains those.
   const preset = (card.by_task.train[ANALYSIS_TASK] ?? 0) > 0 ? "reviews-analysis" : "demo";
@@ -178,9 +203,9 @@ export async function runDataDemo(options: DataDemoOptions): Promise<void> {
 }
 
 export async function runDataPreview(folder: string, options: DataPreviewOptions): Promise<void> {
-  printCard(readDatasetCard(folder), folder);
   const split = (options.split as string) === "val" ? "validation" : options.split; // the file is val.jsonl
   if (!(split in SPLIT_FILES)) throw new ConfigError(`--split must be train, validation (or val) or test, got "${split}"`);
+  printCard(readDatasetCard(folder), folder);
   const rows = readExampleRows(join(folder, SPLIT_FILES[split])).slice(0, options.rows);
   if (!options.model) {
     for (const [index, row] of rows.entries()) {

@@ -7,14 +7,18 @@ import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, ty
 import {
   BASELINES,
   ConfigError,
+  DataError,
+  SPLIT_FILES,
   analysisColumns,
   analysisTable,
   compareReports,
+  datasetPath,
   evaluateAspects,
   evaluateRun,
   formatEstimate,
   headlineTable,
   readJsonFile,
+  readDatasetCard,
   readRunRecord,
   requireFinished,
   writeJsonAtomic,
@@ -134,9 +138,24 @@ reports: ${files.markdown}
   }
 }
 
+/**
+ * A dataset folder whose test split is empty is said to be so before the model loads (it was a
+ * "test.jsonl has no rows" after it, with a hint about the rows' fields).
+ */
+function requireTestSplit(dataDirectory: string): void {
+  if (!existsSync(datasetPath(dataDirectory, "card"))) return; // not a dataset folder: the evaluation says what it lacks
+  const { splits, reviews } = readDatasetCard(dataDirectory);
+  if (splits.test.examples > 0) return;
+  const unit = reviews > 0 ? "reviews" : "examples";
+  throw new DataError(`${dataDirectory} has no test split to evaluate on (train ${splits.train[unit]} / validation ${splits.validation[unit]} / test 0 ${unit})`, join(dataDirectory, SPLIT_FILES.test), undefined, {
+    hint: `build it again from more rows or with a larger share for test (reviewtune data build ... --test 0.2), or pass --data <a dataset folder with a test split>`,
+  });
+}
+
 export async function runEval(options: EvalOptions): Promise<void> {
   const run = readRunRecord(options.run!);
   requireFinished(run, options.run!); // before minutes of starting the engine and loading the model
+  requireTestSplit(options.data ?? run.data.source);
   const out = options.out ?? runPath(options.run!, "eval");
   if (isTextDataset(options.data ?? run.data.source)) return runTextEval(options, run, out);
   const settings = loadSettings(options.settings, options.set);

@@ -431,6 +431,13 @@ export async function writeDataset(
         { hint: result.rows.read === 0 ? "pass a file with at least one review" : "check the column mapping (--column text=<name>) and the rejections" },
       );
     }
+    const held = options.heldOutCategory;
+    if (held && result.reviews > 0 && !Object.keys(result.by_category).some((category) => category.toLowerCase() === held.toLowerCase())) {
+      // Without this the split was an ordinary random one, and nothing said the held-out category was not held out.
+      throw new ConfigError(`--held-out-category "${held}": no review has this category, so nothing would be held out`, [], {
+        hint: `categories of these reviews: ${Object.entries(result.by_category).sort((a, b) => b[1] - a[1]).map(([category, count]) => `${category} (${count})`).join(", ")}`,
+      });
+    }
     writeFileSync(datasetPath(staging, "cardMarkdown"), renderCardMarkdown(result));
     writeFileSync(datasetPath(staging, "card"), `${JSON.stringify(result, null, 2)}\n`); // last: marks the folder complete
     rmSync(out, { recursive: true, force: true });
