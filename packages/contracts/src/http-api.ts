@@ -84,6 +84,8 @@ export const ResponseFormatSchema = z.discriminatedUnion("type", [
 ]);
 export type ResponseFormat = z.infer<typeof ResponseFormatSchema>;
 
+const TOOLS_UNSUPPORTED = "function calling (tools) is not supported by this server: ask for JSON with response_format json_schema instead";
+
 export const ChatCompletionsRequestSchema = z.strictObject({
   ...samplingFields,
   messages: z.array(ChatCompletionMessageSchema).min(1).max(512),
@@ -93,6 +95,12 @@ export const ChatCompletionsRequestSchema = z.strictObject({
   /** Each answer token's log-probability; `top_logprobs` (0-20) also the likeliest alternatives at each. */
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  // Function calling is not served: said by name (it was "Unrecognized key"); an empty list, or a
+  // choice that asks for no call, is what some clients send by default and asks for nothing.
+  tools: z.array(z.unknown()).max(0, TOOLS_UNSUPPORTED).nullish(),
+  tool_choice: z.enum(["none", "auto"], TOOLS_UNSUPPORTED).nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  functions: z.array(z.unknown()).max(0, TOOLS_UNSUPPORTED).nullish(),
 });
 export type ChatCompletionsRequest = z.infer<typeof ChatCompletionsRequestSchema>;
 

@@ -179,10 +179,10 @@ describe("serve: errors are OpenAI-shaped and say what to fix", () => {
   const post = (payload: unknown, headers: Record<string, string> = {}) => server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: payload as any, headers });
 
   it("validation: unknown fields, bad values, unknown model, max_tokens over the limit", async () => {
-    const unknown = await post({ ...chat("tiny"), tools: [] });
+    const unknown = await post({ ...chat("tiny"), best_of: 2 });
     assert.equal(unknown.statusCode, 400);
     assert.equal(unknown.json().error.type, "invalid_request_error");
-    assert.match(unknown.json().error.message, /Unrecognized key: "tools"/);
+    assert.match(unknown.json().error.message, /Unrecognized key: "best_of"/);
     const badTemperature = await post(chat("tiny", { temperature: 7 }));
     assert.equal(badTemperature.statusCode, 400);
     assert.equal(badTemperature.json().error.param, "temperature");
@@ -197,6 +197,11 @@ describe("serve: errors are OpenAI-shaped and say what to fix", () => {
     assert.equal(tooMany.json().error.code, "max_tokens_too_large");
     const n = await post(chat("tiny", { n: 2 }));
     assert.equal(n.json().error.param, "n");
+    const tools = await post(chat("tiny", { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object" } } }] }));
+    assert.equal(tools.statusCode, 400);
+    assert.equal(tools.json().error.param, "tools");
+    assert.match(tools.json().error.message, /function calling \(tools\) is not supported by this server: ask for JSON with response_format json_schema/);
+    assert.equal((await post(chat("tiny", { tools: [], tool_choice: "none", max_tokens: 1 }))).statusCode, 200, "what clients send by default asks for nothing");
   });
 
   it("no request can name a file path", async () => {
