@@ -57,6 +57,9 @@ describe("reviewtune analyze", () => {
     assert.ok(!existsSync(out), "no --out while partial");
     const before = lines(`${out}.partial`).length;
     assert.ok(before >= 4 && before < ROWS - 1, `stopped part way (${before} lines)`);
+    // The progress never counts the batch Ctrl-C cut (not written): its rows done are the lines kept, and the one bad row.
+    const shown = Number([...stderr.matchAll(/^ {2}(\d+)\/\d+ rows/gm)].at(-1)?.[1] ?? 0);
+    assert.ok(shown <= before + 1, `progress showed ${shown} rows done, ${before} were kept\n${stderr}`);
 
     // 2. A kill mid-write leaves half a line: simulated.
     appendFileSync(`${out}.partial`, '{"id":"rev-99","li');

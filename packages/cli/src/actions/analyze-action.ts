@@ -239,6 +239,8 @@ export async function runAnalyze(options: AnalyzeOptions): Promise<void> {
       batch.push({ review, id: ownId || String(review.source.line) });
       if (batch.length >= batchSize) {
         await flush();
+        // A batch cut by Ctrl-C is not written: the rows read are not rows done (it printed 32/60, then kept 24).
+        if (controller.signal.aborted) break;
         progress.update(handled, analyzedNow);
       }
     }
