@@ -70,10 +70,27 @@ export function encodingProblem(value: string): string | undefined {
  */
 export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
+/** Two numeric character references in a row, decimal or hex: `&#55357;&#56842;`. */
+const NUMERIC_PAIR = /&#(\d+|x[0-9a-f]+);&#(\d+|x[0-9a-f]+);/gi;
+const codeOf = (reference: string) => (reference[0] === "x" || reference[0] === "X" ? parseInt(reference.slice(1), 16) : parseInt(reference, 10));
+
+/**
+ * An emoji written as its two UTF-16 halves, each a numeric reference (`&#55357;&#56842;` for 😊,
+ * what some exporters write): as one reference to the character. HTML decodes each half on its own
+ * to U+FFFD, and the row was rejected as "not valid UTF-8, re-save it", which no re-saving mends.
+ */
+function joinSurrogateReferences(text: string): string {
+  return text.replace(NUMERIC_PAIR, (whole, high: string, low: string) => {
+    const [first, second] = [codeOf(high), codeOf(low)];
+    if (first < 0xd800 || first > 0xdbff || second < 0xdc00 || second > 0xdfff) return whole;
+    return `&#${0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00)};`;
+  });
+}
+
 /** Decodes HTML entities, turns <br> and block tags into line breaks, drops other tags and control characters, trims spaces. */
 export function cleanText(raw: string): string {
   return decodeHTML(
-    raw
+    (raw.includes("&#") ? joinSurrogateReferences(raw) : raw)
       .replace(/\r\n?/g, "\n")
       .replace(/<\s*br\s*\/?\s*>/gi, "\n")
       .replace(/<\/\s*(p|div|li)\s*>/gi, "\n")

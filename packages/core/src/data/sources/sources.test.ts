@@ -193,6 +193,9 @@ describe("cleanText", () => {
   it("decodes entities, turns <br /> into line breaks (two make a paragraph) and drops tags", () => {
     assert.equal(cleanText("Great &amp; cheap<br /><br/>Works &quot;fine&quot; &#39;really&#39;&nbsp;<b>yes</b>"), "Great & cheap\n\nWorks \"fine\" 'really' yes");
     assert.equal(cleanText("  spaced \t out  "), "spaced out");
+    // An emoji as its two UTF-16 halves, each a numeric reference (decimal or hex): the character, not two U+FFFD.
+    assert.equal(cleanText("Love it &#55357;&#56842; and &#xD83D;&#xDC4D;"), "Love it \u{1F60A} and \u{1F44D}");
+    assert.equal(cleanText("&#65;&#66; &#55357;x"), "AB \ufffdx", "other references as HTML decodes them");
   });
 });
 
