@@ -487,7 +487,12 @@ describe("reviewtune data", () => {
       assert.deepEqual(report.systems.map((system) => system.name), ["tuned", "base", "retrieval"]);
       assert.equal(report.headline, kind === "qa" ? "token_f1" : "rouge_l");
       assert.deepEqual(report.comparisons.map((comparison) => comparison.b), ["base", "retrieval"]);
-      assert.equal(report.items, Math.min(5, readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length));
+      const splitItems = readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length;
+      assert.equal(report.items, Math.min(5, splitItems));
+      // --limit is recorded and said: the part must not read as the whole split.
+      assert.equal(report.split_items, splitItems);
+      assert.ok(splitItems > 5, `the demo ${kind} split has more than the limit (${splitItems})`);
+      assert.ok(readFileSync(join(runsDir, folder, "eval", "text-report.md"), "utf8").includes(`5 test prompts of ${out} (the first 5 of its ${splitItems}: --limit)`));
       const rows = readFileSync(join(runsDir, folder, "eval", "text-answers.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
       const trainingAnswers = new Set(readFileSync(join(out, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).messages.at(-1).content));
       assert.ok(rows.every((row) => trainingAnswers.has(row.answers.retrieval)), "retrieval answers with a training answer");

@@ -136,6 +136,12 @@ describe("reviewtune eval", () => {
     // The random tiny model's answers are unreadable: listed, and counted in the table.
     const tunedUnparseable = record.unparseable.filter((entry: { system: string }) => entry.system === "tuned").length;
     assert.equal(tunedUnparseable, record.systems.find((system: { name: string }) => system.name === "tuned").features.unparseable);
+    // A --limit is said, and recorded beside the file's own count.
+    const part = cli("eval", "--run", runDir, "--aspects", xml, "--baselines", "rule-based", "--bootstrap", "20", "--max-tokens", "8", "--limit", "1", "--out", join(work, "aspects-part"));
+    assert.equal(part.status, 0, part.stderr);
+    assert.match(part.stdout, /feature extraction on 1 sentences of .*aspects\.xml \(the first 1 of its 2: --limit\)/);
+    const partRecord = JSON.parse(readFileSync(join(work, "aspects-part", "aspects.json"), "utf8"));
+    assert.deepEqual([partRecord.sentences, partRecord.file_sentences], [1, 2]);
   });
 
   it("test answers a prompts file into one JSON document; chat --side-by-side answers each turn with both models", () => {

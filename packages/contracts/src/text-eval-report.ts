@@ -40,6 +40,8 @@ export const TextEvalReportSchema = z.object({
   /** The test split's tasks evaluated. */
   tasks: z.array(z.enum(TEXT_TASKS)),
   items: z.number().int().nonnegative(),
+  /** The test split's prompts: more than `items` when --limit took the first ones; absent in reports before it was recorded. */
+  split_items: z.number().int().nonnegative().optional(),
   /** The metric a fine-tune must win: ROUGE-L for descriptions, token F1 for answers. */
   headline: z.enum(["rouge_l", "token_f1"]),
   /** Who wrote the tuned and base answers: the torch engine, or the llama.cpp path (the base GGUF, Q8_0 by default, the adapter as GGUF LoRA); absent in reports before it was recorded. */

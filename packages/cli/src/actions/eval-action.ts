@@ -126,7 +126,7 @@ async function runTextEval(options: EvalOptions, run: RunRecord, out: string): P
     console.log("");
     for (const comparison of result.report.comparisons) console.log(comparison.verdict);
     console.log(`
-evaluated ${result.report.items} test prompts (${result.report.tasks.join(", ")}) in ${((performance.now() - started) / 60_000).toFixed(1)} min (${result.report.backend})`);
+evaluated ${result.report.items}${(result.report.split_items ?? 0) > result.report.items ? ` of ${result.report.split_items}` : ""} test prompts (${result.report.tasks.join(", ")}) in ${((performance.now() - started) / 60_000).toFixed(1)} min (${result.report.backend})`);
     console.log(`
 reports: ${files.markdown}
          ${files.json}
@@ -238,7 +238,10 @@ export async function runCompare(first: string, second: string, options: EvalOpt
 }
 
 export async function runAspects(options: EvalOptions): Promise<void> {
-  const items = readSemEvalAspects(options.aspects!, { limit: options.limit });
+  const all = readSemEvalAspects(options.aspects!);
+  const items = options.limit !== undefined ? all.slice(0, options.limit) : all;
+  // A --limit is said in the table's title and recorded in aspects.json: a part must not read as the whole file.
+  const part = items.length < all.length ? ` (the first ${items.length} of its ${all.length}: --limit)` : "";
   const engine = await startEngine({ verbose: options.verbose ?? false });
   const controller = new AbortController();
   const dispose = onInterrupt(() => controller.abort(), "no report is written");
@@ -256,7 +259,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
       signal: controller.signal,
     }), ...INTERRUPTED);
     const gold = items.reduce((sum, item) => sum + item.gold.features!.length, 0);
-    console.log(`feature extraction on ${items.length} sentences of ${options.aspects} (${gold} gold aspect terms, SemEval-2014 annotation)\n`);
+    console.log(`feature extraction on ${items.length} sentences of ${options.aspects}${part} (${gold} gold aspect terms, SemEval-2014 annotation)\n`);
     console.log("| system | precision % | recall % | F1 % | unparseable |\n|---|---|---|---|---|");
     for (const system of systems) {
       const features = system.features!;
@@ -266,7 +269,7 @@ export async function runAspects(options: EvalOptions): Promise<void> {
     // Every sentence with its gold and each system's answer, the unparseable ones listed first: what the table scored.
     const out = join(options.out ?? runPath(options.run!, "eval"), "aspects.json");
     const unparseable = rows.flatMap((row) => Object.entries(row.answers).filter(([, entry]) => entry.terms === null).map(([system, entry]) => ({ system, id: row.id, answer: entry.answer })));
-    writeJsonAtomic(out, { aspects: options.aspects, sentences: rows.length, systems, unparseable, rows });
+    writeJsonAtomic(out, { aspects: options.aspects, sentences: rows.length, file_sentences: all.length, systems, unparseable, rows });
     console.log(`answers: ${out} (every sentence's gold and answers${unparseable.length ? `; ${unparseable.length} unparseable listed first` : ""})`);
   } finally {
     dispose();

@@ -107,8 +107,9 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   const run = readRunRecord(options.runDirectory);
   requireFinished(run, options.runDirectory);
   const dataDirectory = options.dataDirectory ?? run.data.source;
-  const items = loadTextItems(dataDirectory, { limit: options.limit });
-  if (!items) throw new ConfigError(`${dataDirectory} has no test split of qa or description rows`, [], { hint: "pass --data <dataset folder> of a QA or title/description build" });
+  const split = loadTextItems(dataDirectory);
+  const items = split && options.limit !== undefined ? split.slice(0, options.limit) : split;
+  if (!split || !items) throw new ConfigError(`${dataDirectory} has no test split of qa or description rows`, [], { hint: "pass --data <dataset folder> of a QA or title/description build" });
   const tasks = TEXT_TASKS.filter((task) => items.some((item) => item.task === task));
   const headline = headlineOf(tasks);
   const baselines = options.baselines ?? TEXT_BASELINES;
@@ -232,6 +233,7 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
     dataset: resolve(dataDirectory),
     tasks,
     items: items.length,
+    split_items: split.length,
     headline,
     backend: backend?.name ?? "torch",
     ...(grounding ? { grounding } : {}),
@@ -294,7 +296,7 @@ export function writeTextEvalReport(out: string, result: TextEvalResult): { json
     [
       `# Evaluation of run ${report.run} (${report.tasks.join(", ")})`,
       "",
-      `${report.items} test prompts of ${report.dataset}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base model as GGUF, the run's adapter converted to a GGUF LoRA), greedy." : ""}`,
+      `${report.items} test prompts of ${report.dataset}${report.split_items !== undefined && report.split_items > report.items ? ` (the first ${report.items} of its ${report.split_items}: --limit)` : ""}; headline metric ${report.headline === "rouge_l" ? "ROUGE-L" : "token F1"}. Values in points with 95% bootstrap intervals.${report.backend === "llamacpp" ? " The tuned and base answers come from the llama.cpp path (the base model as GGUF, the run's adapter converted to a GGUF LoRA), greedy." : ""}`,
       ...(report.grounding
         ? ["", `The run was trained with grounded prompts: the tuned and base models were asked each test prompt with its nearest training example and that example's answer before it (${report.grounding.index}, mean cosine similarity ${report.grounding.mean_similarity ?? "n/a"}); the retrieval baseline answers with the most similar training example's answer alone.`]
         : []),
