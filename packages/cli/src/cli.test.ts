@@ -476,7 +476,7 @@ describe("reviewtune data", () => {
       }
 
       // eval picks the text metrics by the dataset's kind: tuned vs base vs retrieval, paired on the headline metric.
-      const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "5", "--max-tokens", "8", "--bootstrap", "50");
+      const evaluated = cli("eval", "--run", join(runsDir, folder), "--limit", "3", "--max-tokens", "8", "--bootstrap", "50");
       assert.equal(evaluated.status, 0, evaluated.stderr);
       assert.match(evaluated.stdout, /\| system \| ROUGE-L \| token F1 \| exact match/);
       // The table carries only what the dataset's kind measures.
@@ -488,11 +488,11 @@ describe("reviewtune data", () => {
       assert.equal(report.headline, kind === "qa" ? "token_f1" : "rouge_l");
       assert.deepEqual(report.comparisons.map((comparison) => comparison.b), ["base", "retrieval"]);
       const splitItems = readFileSync(join(out, "test.jsonl"), "utf8").trim().split("\n").length;
-      assert.equal(report.items, Math.min(5, splitItems));
+      assert.equal(report.items, 3);
       // --limit is recorded and said: the part must not read as the whole split.
       assert.equal(report.split_items, splitItems);
-      assert.ok(splitItems > 5, `the demo ${kind} split has more than the limit (${splitItems})`);
-      assert.ok(readFileSync(join(runsDir, folder, "eval", "text-report.md"), "utf8").includes(`5 test prompts of ${out} (the first 5 of its ${splitItems}: --limit)`));
+      assert.ok(splitItems > 3, `the demo ${kind} split has more than the limit (${splitItems})`);
+      assert.ok(readFileSync(join(runsDir, folder, "eval", "text-report.md"), "utf8").includes(`3 test prompts of ${out} (the first 3 of its ${splitItems}: --limit)`));
       const rows = readFileSync(join(runsDir, folder, "eval", "text-answers.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
       const trainingAnswers = new Set(readFileSync(join(out, "train.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).messages.at(-1).content));
       assert.ok(rows.every((row) => trainingAnswers.has(row.answers.retrieval)), "retrieval answers with a training answer");
