@@ -148,7 +148,7 @@ function requireTestSplit(dataDirectory: string): void {
   if (splits.test.examples > 0) return;
   const unit = reviews > 0 ? "reviews" : "examples";
   throw new DataError(`${dataDirectory} has no test split to evaluate on (train ${splits.train[unit]} / validation ${splits.validation[unit]} / test 0 ${unit})`, join(dataDirectory, SPLIT_FILES.test), undefined, {
-    hint: `build it again from more rows or with a larger share for test (reviewtune data build ... --test 0.2), or pass --data <a dataset folder with a test split>`,
+    hint: "build it again from more rows or with a larger share for test (reviewtune data build ... --test 0.2), or pass --data <a dataset folder with a test split>",
   });
 }
 

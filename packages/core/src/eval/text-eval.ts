@@ -50,18 +50,17 @@ export function isTextDataset(dataDirectory: string): boolean {
 }
 
 /** The test split's rows when every one is a free-text task (qa, description); undefined for a review dataset. */
-export function loadTextItems(dataDirectory: string, options: { limit?: number | undefined } = {}): TextItem[] | undefined {
+export function loadTextItems(dataDirectory: string): TextItem[] | undefined {
   if (!hasDatasetFile(dataDirectory, "test")) return undefined;
   const rows = readExampleRows(join(dataDirectory, SPLIT_FILES.test), { allowEmpty: true });
   if (rows.length === 0 || !rows.every((row) => isTextTask(row.task))) return undefined;
-  const items = rows.map((row) => ({
+  return rows.map((row) => ({
     group: row.group,
     task: row.task as TextTask,
     messages: row.messages.slice(0, -1),
     reference: row.messages.at(-1)!.content,
     ...(row.slices ? { slices: row.slices } : {}),
   }));
-  return options.limit !== undefined ? items.slice(0, options.limit) : items;
 }
 
 export interface TextEvalOptions {
@@ -108,8 +107,8 @@ export async function evaluateTextRun(options: TextEvalOptions): Promise<TextEva
   requireFinished(run, options.runDirectory);
   const dataDirectory = options.dataDirectory ?? run.data.source;
   const split = loadTextItems(dataDirectory);
-  const items = split && options.limit !== undefined ? split.slice(0, options.limit) : split;
-  if (!split || !items) throw new ConfigError(`${dataDirectory} has no test split of qa or description rows`, [], { hint: "pass --data <dataset folder> of a QA or title/description build" });
+  if (!split) throw new ConfigError(`${dataDirectory} has no test split of qa or description rows`, [], { hint: "pass --data <dataset folder> of a QA or title/description build" });
+  const items = options.limit !== undefined ? split.slice(0, options.limit) : split;
   const tasks = TEXT_TASKS.filter((task) => items.some((item) => item.task === task));
   const headline = headlineOf(tasks);
   const baselines = options.baselines ?? TEXT_BASELINES;
