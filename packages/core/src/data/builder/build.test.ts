@@ -54,6 +54,29 @@ describe("StratifiedSplitter", () => {
     }
   });
 
+  it("gives small strata's shares overall: 100 reviews in 60 strata still get about 10 for validation and 10 for test", () => {
+    // Each stratum rounds its 0.1 of one or two reviews to none; what they round away is made up across strata.
+    for (const seed of [1, 2, 3]) {
+      const splitter = new StratifiedSplitter({ validation: 0.1, test: 0.1, seed });
+      const counts: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
+      const perStratum = new Map<string, Record<SplitName, number>>();
+      for (let index = 0; index < 100; index++) {
+        const stratum = `s${(index * 37) % 60}`;
+        const split = splitter.assign(`review-${index}`, stratum);
+        counts[split] += 1;
+        const mine = perStratum.get(stratum) ?? { train: 0, validation: 0, test: 0 };
+        mine[split] += 1;
+        perStratum.set(stratum, mine);
+      }
+      assert.ok(Math.abs(counts.validation - 10) <= 1 && Math.abs(counts.test - 10) <= 1, `seed ${seed}: ${JSON.stringify(counts)}`);
+      // No stratum gets a review past its share of either split.
+      for (const [stratum, mine] of perStratum) {
+        const total = mine.train + mine.validation + mine.test;
+        assert.ok(mine.validation < 0.1 * total + 1 && mine.test < 0.1 * total + 1, `${stratum}: ${JSON.stringify(mine)}`);
+      }
+    }
+  });
+
   it("sends a held-out category to test only", () => {
     const splitter = new StratifiedSplitter({ validation: 0.1, test: 0.1, seed: 1, heldOutCategory: "home" });
     assert.ok(Array.from({ length: 50 }, (_, index) => splitter.assign(`g${index}`, "x", "Home")).every((split) => split === "test"));

@@ -23,6 +23,8 @@ export function lengthBucket(words: number): LengthBucket {
 
 export class StratifiedSplitter {
   private readonly counts = new Map<string, Record<SplitName, number>>();
+  /** Every stratum's counts together (held-out reviews apart): what the strata's rounding leaves behind shows here. */
+  private readonly overall: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
   private readonly targets: Record<SplitName, number>;
 
   constructor(private readonly options: SplitOptions) {
@@ -54,7 +56,24 @@ export class StratifiedSplitter {
         bestDeficit = deficit;
       }
     }
+    // A stratum's first reviews go to train (its share of 0.1 of 1, 2, 3 reviews rounds to none), so a
+    // file of many small strata gave validation and test far less than asked: 100 reviews, --test
+    // 0.1, 2 in test. What the strata round away is made up here: a review the stratum would send to
+    // train goes to the split lagging a whole review behind its share overall, when that split is
+    // still under its share in this stratum (so no stratum's count goes a review past its share).
+    if (best === "train") {
+      const overallTotal = this.overall.train + this.overall.validation + this.overall.test + 1;
+      let lagging = 1;
+      for (const split of ["validation", "test"] as const) {
+        const behind = this.targets[split] * overallTotal - this.overall[split];
+        if (behind >= lagging && counts[split] < this.targets[split] * total) {
+          best = split;
+          lagging = behind;
+        }
+      }
+    }
     counts[best] += 1;
+    this.overall[best] += 1;
     return best;
   }
 }
