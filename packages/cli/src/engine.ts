@@ -21,15 +21,23 @@ export async function startEngine(options: { verbose?: boolean; install?: boolea
   });
 }
 
-/** Ctrl-C once: `onCancel` (graceful, doing `what`); twice: exit at once. Returns a disposer. */
+/**
+ * A second signal this soon after the first is the same Ctrl-C delivered twice, not a second press:
+ * the terminal signals the whole process group, and a wrapper in it (`timeout`, a script runner)
+ * forwards its own copy. Taken as "quit at once", it threw away the checkpoint the first one was saving.
+ */
+export const REPEAT_SIGNAL_MS = 1000;
+
+/** Ctrl-C once: `onCancel` (graceful, doing `what`); again, a second later or more: exit at once. Returns a disposer. */
 export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"): () => void {
-  let count = 0;
+  let first: number | undefined;
   const handler = () => {
-    count += 1;
-    if (count === 1) {
+    const now = performance.now();
+    if (first === undefined) {
+      first = now;
       console.error(`\ninterrupted: stopping cleanly (${what}); press Ctrl-C again to quit at once`);
       onCancel();
-    } else {
+    } else if (now - first >= REPEAT_SIGNAL_MS) {
       process.exit(130);
     }
   };
@@ -47,10 +55,13 @@ export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"):
  */
 export function serveUntilInterrupted(label: string, stopping: string, close: () => Promise<void>): Promise<void> {
   return new Promise<void>((done) => {
-    let closing = false;
+    let closing: number | undefined;
     const stop = () => {
-      if (closing) process.exit(130);
-      closing = true;
+      if (closing !== undefined) {
+        if (performance.now() - closing >= REPEAT_SIGNAL_MS) process.exit(130);
+        return; // the same Ctrl-C delivered twice (see REPEAT_SIGNAL_MS)
+      }
+      closing = performance.now();
       console.error(`[${label}] stopping: ${stopping} (Ctrl-C again to quit at once)`);
       void close().then(done, (error: unknown) => {
         console.error(`[${label}] error while stopping: ${(error as Error).message}`);

@@ -200,7 +200,7 @@ describe("data build on hostile files: every row accounted for", () => {
     accounted("fifty-thousand.csv", { read: 50_000, accepted: 2_000, rejected: { empty_text: 12_000, rating_out_of_range: 12_000, duplicate: 24_000 } });
   });
 
-  it("Ctrl-C during a build stops it, exits 130 and leaves no .partial folder", async () => {
+  it("Ctrl-C during a build stops it, exits 130 and leaves no .partial folder; the same Ctrl-C delivered twice is one", async () => {
     write("long.csv", `text,rating\n${Array.from({ length: 50_000 }, (_, index) => `${review(index)},${1 + (index % 5)}`).join("\n")}\n`);
     const out = join(work, "interrupted");
     const child = spawn(process.execPath, [bin, "data", "build", "--input", join(work, "long.csv"), "--out", out], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
@@ -211,8 +211,14 @@ describe("data build on hostile files: every row accounted for", () => {
     const staged = () => readdirSync(work).some((name) => name.startsWith(".interrupted.partial-"));
     for (let waited = 0; !staged() && waited < 30_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.ok(staged(), "the build never started writing");
+    // The terminal's SIGINT and a wrapper's forwarded copy (`timeout`, a script runner) arrive together:
+    // a clean stop, not "quit at once" (which would skip the stop's own work, a training's checkpoint).
+    child.kill("SIGINT");
+    // Apart enough to be two signals (two sent at once merge into one pending), well under a second.
+    await new Promise((resolve) => setTimeout(resolve, 150));
     child.kill("SIGINT");
     assert.equal(await exited, 130, stderr);
+    assert.equal(stderr.match(/interrupted: stopping cleanly/g)?.length, 1, stderr);
     assert.match(stderr, /data build interrupted after \d+ reviews: nothing was written/);
     assert.equal(existsSync(out), false);
     assert.deepEqual(readdirSync(work).filter((name) => name.includes(".partial")), []);
