@@ -386,6 +386,20 @@ def test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training(tmp_path,
     assert default_max_eval(480) == 256 and default_max_eval(80_000) == 20_000
 
 
+def test_weights_evaluated_at_the_last_step_are_not_evaluated_again(tmp_path, tiny_model):
+    # Evaluations at steps 2 and 4 of 4: the final figure is step 4's, said and logged, not a second pass over the same examples.
+    config = train_config(tiny_model, training={"max_steps": 4}, evaluation={"strategy": "steps", "every_steps": 2})
+    result, events, run_dir = run_train(tmp_path, config, eval_rows=sentiment_rows(40, offset=1000))
+    last = metrics(run_dir, "eval")[-1]
+    assert last["step"] == 4
+    assert result["final_eval_loss"] == last["eval_loss"]
+    assert [record["eval_loss"] for record in metrics(run_dir, "final_eval")] == [last["eval_loss"]]
+    messages = [event["message"] for event in events if event["kind"] == "status"]
+    assert f"final evaluation: step 4's evaluation was of these weights (eval loss {last['eval_loss']:.4f}), not run again" in messages, messages
+    assert not any(message.startswith("final evaluation on") for message in messages), messages
+    # Without an evaluation during training the final one runs: test_the_final_evaluation_is_a_seeded_sample_sized_to_the_training.
+
+
 def test_cancel_reaches_the_final_evaluation_and_keeps_the_trained_weights(tmp_path, tiny_model):
     # Cancel as soon as the final evaluation is announced: it stops between batches, the adapter is still saved.
     config = train_config(tiny_model, training={"max_steps": 2}, evaluation={"strategy": "no", "max_examples": 400})

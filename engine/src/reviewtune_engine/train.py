@@ -238,6 +238,7 @@ class _ProtocolCallback(TrainerCallback):
         self.last_lr: float | None = None
         self.cancelled = False
         self.final = False  # set for the evaluation after training, logged as "final_eval"
+        self.last_eval: tuple[int, float] | None = None  # (step, eval loss) of this session's last evaluation
 
     def _append(self, record: dict) -> None:
         if not self.world.writer:
@@ -332,6 +333,7 @@ class _ProtocolCallback(TrainerCallback):
                 details = {"per_class": figures["per_class"], "confusion_matrix": figures["confusion_matrix"], "labels": figures["labels"]}
             self._append({**record, **details, "time": time.time()})
             if not self.final:
+                self.last_eval = (state.global_step, float(logs["eval_loss"]))
                 self.emit(record)
 
     def on_save(self, args, state, control, **kwargs):
@@ -975,7 +977,16 @@ def _save(job: TrainJob, fit: Fit, data: TrainingData, tokenizer, resolved: mode
         return None, None, None
     trainer, state = fit.trainer, fit.trainer.state
     final_eval_loss = None
-    if data.eval_examples:  # a final evaluation also when none ran during training (bench, short runs)
+    evaluated = _evaluated_weights(trainer, fit.callback) if data.eval_examples else None
+    if evaluated is not None:
+        # The weights in memory were scored on these same examples during training (the last step's
+        # evaluation, or the restored best checkpoint's): that is the final figure, not measured twice.
+        # It was measured twice, minutes on a CPU (the final evaluation of a 24-step run took 7).
+        step, final_eval_loss = evaluated
+        fit.callback.final = True
+        fit.callback.on_log(trainer.args, state, None, logs={"eval_loss": final_eval_loss})
+        emit({"kind": "status", "message": f"final evaluation: step {step}'s evaluation was of these weights (eval loss {final_eval_loss:.4f}), not run again"})
+    elif data.eval_examples:  # a final evaluation also when none ran during training (bench, short runs)
         fit.callback.final = True
         # Scoring an example costs about a third of training on one: said before the wait, from this session's speed.
         runtime, steps = fit.output.metrics.get("train_runtime") if fit.output else None, state.global_step - (_step_of(resume_from) if resume_from else 0)
@@ -1033,6 +1044,25 @@ def run_train_loss(trainer_loss: float | None, log_history: list[dict], global_s
         counted += step - previous
         previous = step
     return total / counted if counted > 0 else None
+
+
+def _evaluated_weights(trainer, callback: _ProtocolCallback) -> tuple[int, float] | None:
+    """(step, eval loss) of an evaluation this session ran on the weights the trainer now holds: the
+    last one when it was at the last step, or the best one when the Trainer restored its checkpoint at
+    the end (load_best_model_at_end). None when the weights were never evaluated as they are, or when a
+    classification head's figures (the recorder's, the last evaluation's) would not be theirs."""
+    if callback.last_eval is None:
+        return None
+    state = trainer.state
+    step, loss = callback.last_eval
+    if trainer.args.load_best_model_at_end and state.best_model_checkpoint:
+        best = _step_of(Path(state.best_model_checkpoint))
+        if best == step:
+            return step, loss
+        if callback.recorder is not None or state.best_metric is None:
+            return None
+        return best, float(state.best_metric)
+    return (step, loss) if step == state.global_step else None
 
 
 def _step_of(checkpoint: Path) -> int:
