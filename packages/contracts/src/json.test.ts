@@ -18,4 +18,13 @@ describe("formatIssues", () => {
     assert.deepEqual(problems(ChatCompletionsRequestSchema, request({ stop: 5 })), ["stop: Invalid input: expected string or array"]);
     assert.deepEqual(problems(z.object({ a: z.number() }), { a: "x" }), ["a: Invalid input: expected number, received string"]);
   });
+
+  it("reads a union of objects by the keys the value has, when given the value", () => {
+    const row = z.union([z.object({ prompt: z.string() }), z.object({ messages: z.array(z.object({ role: z.enum(["user", "assistant"]) })) })]);
+    const withInput = (value: unknown) => formatIssues(row.safeParse(value).error!, value);
+    assert.deepEqual(withInput({ messages: [{ role: "bogus" }] }), ['messages.0.role: Invalid option: expected one of "user"|"assistant"']);
+    assert.deepEqual(withInput({ text: "wrong key" }), ['(root): Invalid input: needs "prompt" or "messages"']);
+    assert.deepEqual(withInput({ prompt: 3 }), ["prompt: Invalid input: expected string, received number"]);
+    assert.deepEqual(problems(row, { messages: [{ role: "bogus" }] }), ["(root): Invalid input"], "without the value, as before");
+  });
 });

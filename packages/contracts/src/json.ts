@@ -16,19 +16,42 @@ export class JsonParseError extends Error {
 
 type Issue = z.core.$ZodIssue;
 
+/** The value at `path` inside `input` (undefined where the path leads nowhere). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
 /**
  * The issues to show: a union's own ("Invalid input") replaced by those of the one branch the value
  * has the type of, when there is exactly one (`stop: ["a", ..., "e"]` is an array, too long: "at most
  * 4 stop strings", not "Invalid input"). A branch fails only on its root's type when it is the wrong kind.
+ * With the `input` at hand, a union of objects is read by the keys the value has: a branch that
+ * fails only for keys the value lacks is another shape, not this one's problem (`{"messages":
+ * [{"role": "bogus"}]}` is told about messages.0.role, not "Invalid input"), and a value with none
+ * of the branches' keys is told which keys would do.
  */
-export function issuesOf(error: z.ZodError): Issue[] {
+export function issuesOf(error: z.ZodError, input?: unknown): Issue[] {
   const expand = (issue: Issue): Issue[] => {
     if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
-    const near = issue.errors.filter((branch) => !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0));
+    let near = issue.errors.filter((branch) => !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0));
     if (near.length === 0) {
       // The wrong kind for every branch: say which kinds would do.
       const expected = [...new Set(issue.errors.flatMap((branch) => branch.map((inner) => (inner.code === "invalid_type" ? String(inner.expected) : ""))))].filter(Boolean);
       return [{ ...issue, message: `Invalid input: expected ${expected.join(" or ")}` }];
+    }
+    if (near.length > 1 && input !== undefined) {
+      const lacking = (inner: Issue) => inner.code === "invalid_type" && inner.path.length === 1 && valueAt(input, [...issue.path, ...inner.path]) === undefined;
+      const shaped = near.filter((branch) => !branch.every(lacking));
+      if (shaped.length === 0) {
+        const keys = [...new Set(near.flatMap((branch) => branch.filter(lacking).map((inner) => JSON.stringify(String(inner.path[0])))))];
+        return [{ ...issue, message: `Invalid input: needs ${keys.join(" or ")}` }];
+      }
+      near = shaped;
     }
     if (near.length !== 1) return [issue];
     return near[0]!.flatMap((inner) => expand({ ...inner, path: [...issue.path, ...inner.path] } as Issue));
@@ -37,8 +60,8 @@ export function issuesOf(error: z.ZodError): Issue[] {
 }
 
 /** Formats zod issues as "path.to.field: message" lines. */
-export function formatIssues(error: z.ZodError): string[] {
-  return issuesOf(error).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+export function formatIssues(error: z.ZodError, input?: unknown): string[] {
+  return issuesOf(error, input).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
 }
 
 /** The value when `text` is JSON that `schema` accepts, else undefined: for readers that skip what they cannot use (a line being written, another program's event). */
@@ -63,7 +86,7 @@ export function parseJson<S extends z.ZodType>(text: string, schema: S, source: 
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issues = formatIssues(parsed.error);
+    const issues = formatIssues(parsed.error, value);
     throw new JsonParseError(`${source}: ${issues.join("; ")}`, source, issues);
   }
   return parsed.data;

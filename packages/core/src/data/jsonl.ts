@@ -32,7 +32,7 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S, options:
         });
       }
       const parsed = schema.safeParse(value);
-      if (!parsed.success) throw new DataError(`${file}:${index + 1}: ${formatIssues(parsed.error).join("; ")}`, file, index + 1, { hint: options.hint });
+      if (!parsed.success) throw new DataError(`${file}:${index + 1}: ${formatIssues(parsed.error, value).join("; ")}`, file, index + 1, { hint: options.hint });
       rows.push(parsed.data);
     });
   if (rows.length === 0 && !options.allowEmpty) throw new DataError(`${file} has no rows`, file, undefined, { hint: options.hint });

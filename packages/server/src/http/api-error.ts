@@ -49,8 +49,8 @@ export class ServiceUnavailableError extends ApiError {
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
-  const first = issuesOf(parsed.error)[0];
-  const issues = formatIssues(parsed.error);
+  const first = issuesOf(parsed.error, body ?? {})[0];
+  const issues = formatIssues(parsed.error, body ?? {});
   throw invalidRequest(`invalid request body: ${issues.join("; ")}`, first && first.path.length > 0 ? first.path.join(".") : null);
 }
 
