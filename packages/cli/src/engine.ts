@@ -28,16 +28,18 @@ export async function startEngine(options: { verbose?: boolean; install?: boolea
  */
 export const REPEAT_SIGNAL_MS = 1000;
 
-/** Ctrl-C once: `onCancel` (graceful, doing `what`); again, a second later or more: exit at once. Returns a disposer. */
-export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"): () => void {
-  let first: number | undefined;
+/**
+ * SIGINT / SIGTERM: `first` on the first; a later one, a second or more after it, exits at once (130);
+ * one sooner is the same signal delivered again (REPEAT_SIGNAL_MS). Returns a disposer.
+ */
+function onSignals(first: () => void): () => void {
+  let at: number | undefined;
   const handler = () => {
     const now = performance.now();
-    if (first === undefined) {
-      first = now;
-      console.error(`\ninterrupted: stopping cleanly (${what}); press Ctrl-C again to quit at once`);
-      onCancel();
-    } else if (now - first >= REPEAT_SIGNAL_MS) {
+    if (at === undefined) {
+      at = now;
+      first();
+    } else if (now - at >= REPEAT_SIGNAL_MS) {
       process.exit(130);
     }
   };
@@ -49,27 +51,27 @@ export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"):
   };
 }
 
+/** Ctrl-C once: `onCancel` (graceful, doing `what`); again, a second later or more: exit at once. Returns a disposer. */
+export function onInterrupt(onCancel: () => void, what = "saving a checkpoint"): () => void {
+  return onSignals(() => {
+    console.error(`\ninterrupted: stopping cleanly (${what}); press Ctrl-C again to quit at once`);
+    onCancel();
+  });
+}
+
 /**
  * Keeps a server running until Ctrl-C / SIGTERM, then `close()` (which lets queued work finish) and
  * resolves; a second Ctrl-C quits at once. `stopping` says what closing waits for.
  */
 export function serveUntilInterrupted(label: string, stopping: string, close: () => Promise<void>): Promise<void> {
   return new Promise<void>((done) => {
-    let closing: number | undefined;
-    const stop = () => {
-      if (closing !== undefined) {
-        if (performance.now() - closing >= REPEAT_SIGNAL_MS) process.exit(130);
-        return; // the same Ctrl-C delivered twice (see REPEAT_SIGNAL_MS)
-      }
-      closing = performance.now();
+    onSignals(() => {
       console.error(`[${label}] stopping: ${stopping} (Ctrl-C again to quit at once)`);
       void close().then(done, (error: unknown) => {
         console.error(`[${label}] error while stopping: ${(error as Error).message}`);
         done();
       });
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+    });
   });
 }
 
