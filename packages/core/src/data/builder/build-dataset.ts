@@ -431,10 +431,9 @@ export async function writeDataset(
         { hint: result.rows.read === 0 ? "pass a file with at least one review" : "check the column mapping (--column text=<name>) and the rejections" },
       );
     }
-    const held = options.heldOutCategory;
-    if (held && result.reviews > 0 && !Object.keys(result.by_category).some((category) => category.toLowerCase() === held.toLowerCase())) {
+    if (options.heldOutCategory && result.reviews > 0 && splitter.heldOut === 0) {
       // Without this the split was an ordinary random one, and nothing said the held-out category was not held out.
-      throw new ConfigError(`--held-out-category "${held}": no review has this category, so nothing would be held out`, [], {
+      throw new ConfigError(`--held-out-category "${options.heldOutCategory}": no review has this category, so nothing would be held out`, [], {
         hint: `categories of these reviews: ${Object.entries(result.by_category).sort((a, b) => b[1] - a[1]).map(([category, count]) => `${category} (${count})`).join(", ")}`,
       });
     }

@@ -26,6 +26,8 @@ export class StratifiedSplitter {
   /** Every stratum's counts together (held-out reviews apart): what the strata's rounding leaves behind shows here. */
   private readonly overall: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
   private readonly targets: Record<SplitName, number>;
+  /** Reviews sent to test for being of the held-out category. */
+  heldOut = 0;
 
   constructor(private readonly options: SplitOptions) {
     for (const [flag, value] of [["--validation", options.validation], ["--test", options.test]] as const) {
@@ -40,7 +42,10 @@ export class StratifiedSplitter {
   }
 
   assign(group: string, stratum: string, category?: string): SplitName {
-    if (this.options.heldOutCategory && category?.toLowerCase() === this.options.heldOutCategory.toLowerCase()) return "test";
+    if (this.options.heldOutCategory && category?.toLowerCase() === this.options.heldOutCategory.toLowerCase()) {
+      this.heldOut += 1;
+      return "test";
+    }
     let counts = this.counts.get(stratum);
     if (!counts) this.counts.set(stratum, (counts = { train: 0, validation: 0, test: 0 }));
     const total = counts.train + counts.validation + counts.test + 1;
