@@ -120,10 +120,10 @@ export function buildWarnings(card: DatasetCard, asked: { out: string; validatio
     const encoding = reasons[0]![0] === "bad_encoding" ? "; a file in another encoding (Latin-1, Windows-1252) is rejected row by row: re-save it as UTF-8 and build again" : "";
     warnings.push(`most rows were rejected: ${rejected} of ${read} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")}); the first are listed above, every one in ${datasetPath(asked.out, "rejected")}${encoding}`);
   }
-  const sized = card.reviews > 0 ? (split: keyof DatasetCard["splits"]) => card.splits[split].reviews : (split: keyof DatasetCard["splits"]) => card.splits[split].examples;
-  const unit = card.reviews > 0 ? `${card.reviews} reviews` : `${card.examples} examples`;
-  if (asked.test > 0 && sized("test") === 0) warnings.push(`the test split is empty (${unit}, --test ${asked.test}): \`reviewtune eval\` needs one; build from more rows or with a larger --test`);
-  if (asked.validation > 0 && sized("validation") === 0) warnings.push(`the validation split is empty (${unit}, --validation ${asked.validation}): training will run without evaluations or early stopping; build from more rows or with a larger --validation`);
+  const unit = card.reviews > 0 ? "reviews" : "examples";
+  const size = `${card[unit]} ${unit}`;
+  if (asked.test > 0 && card.splits.test[unit] === 0) warnings.push(`the test split is empty (${size}, --test ${asked.test}): \`reviewtune eval\` needs one; build from more rows or with a larger --test`);
+  if (asked.validation > 0 && card.splits.validation[unit] === 0) warnings.push(`the validation split is empty (${size}, --validation ${asked.validation}): training will run without evaluations or early stopping; build from more rows or with a larger --validation`);
   if (card.reviews > 0 && !asked.ratingColumn && Object.keys(card.by_rating).every((stars) => stars === "(none)")) {
     warnings.push("no review has a star rating: every sentiment and star label comes from the rule-based analyzer; if the file has a rating column under another name, map it: --column rating=<column>");
   }

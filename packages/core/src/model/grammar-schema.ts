@@ -43,14 +43,15 @@ export function grammarSchema(schema: Record<string, unknown>): GrammarSchema {
       else if (!scope.has(ref.slice(DEFS_PREFIX.length))) unenforced.push(`$ref "${ref}" at ${at}: no such definition in $defs`);
     }
     if ("anyOf" in node && "oneOf" in node) unenforced.push(`anyOf beside oneOf at ${at}`);
+    const under = (key: string) => (path ? `${path}.${key}` : key);
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
       const name = key === "anyOf" && !("oneOf" in node) ? "oneOf" : key;
       // Subschemas: under these keywords (an enum's or const's values are data, left as they are).
       if (key === "properties" || key === "$defs") {
-        out[name] = isObject(value) ? Object.fromEntries(Object.entries(value).map(([child, sub]) => [child, walk(sub, `${path ? `${path}.` : ""}${key}.${child}`, scope)])) : value;
+        out[name] = isObject(value) ? Object.fromEntries(Object.entries(value).map(([child, sub]) => [child, walk(sub, under(`${key}.${child}`), scope)])) : value;
       } else if (["items", "additionalProperties", "prefixItems", "oneOf", "anyOf"].includes(key)) {
-        out[name] = walk(value, `${path ? `${path}.` : ""}${key}`, scope);
+        out[name] = walk(value, under(key), scope);
       } else {
         out[name] = value;
       }
