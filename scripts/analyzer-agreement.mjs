@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Dev check: how often the rule-based analyzer, reading only the text, agrees with the reviewers'
 // own star ratings. Reads ../shared/data/reviews-marc-en (research data, never copied into this
-// repo) or the CSV/JSONL files given as arguments. Run `npm run build` first.
+// repo) or the CSV/JSONL files given as arguments. With ../shared/data/aspects-semeval14-laptops
+// beside it, also its features against the annotated aspect terms. Run `npm run build` first.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { sentimentOfStars } from "../packages/contracts/dist/vocabulary.js";
+import { readSemEvalSentences } from "../packages/core/dist/data/sources/semeval.js";
+import { featureCounts } from "../packages/core/dist/eval/metrics.js";
 import { analyzeReview } from "../packages/core/dist/data/labels/analyzer.js";
 import { readRecords } from "../packages/core/dist/data/sources/records.js";
 import { ReviewValidator } from "../packages/core/dist/data/sources/reviews.js";
@@ -64,3 +67,22 @@ for (const [file, tally] of perFile) console.log(`  ${file.split("/").pop()} (${
 console.log(`all: ${line(totals)}`);
 console.log("confusion (rows: from stars, columns: analyzer)");
 for (const [truth, row] of Object.entries(totals.confusion)) console.log(`  ${truth.padEnd(8)} ${JSON.stringify(row)}`);
+
+// Features against SemEval-2014 laptop aspect terms (the evaluation's matching: lower case, singular),
+// for each half of the file (even and odd sentences), so a change tuned on one half shows on the other.
+const semeval = new URL("../../shared/data/aspects-semeval14-laptops/Laptop_Train_v2.xml", import.meta.url).pathname;
+if (existsSync(semeval)) {
+  const halves = [{ matched: 0, predicted: 0, gold: 0 }, { matched: 0, predicted: 0, gold: 0 }];
+  readSemEvalSentences(semeval, {}).forEach((sentence, index) => {
+    const { features } = analyzeReview({ text: sentence.text, category: "electronics" });
+    const counts = featureCounts(sentence.aspects.map((aspect) => aspect.term), features.items);
+    for (const key of ["matched", "predicted", "gold"]) halves[index % 2][key] += counts[key];
+  });
+  const percent = (value) => (100 * value).toFixed(1);
+  const figures = ({ matched, predicted, gold }) => {
+    const precision = matched / predicted;
+    const recall = matched / gold;
+    return `precision ${percent(precision)}, recall ${percent(recall)}, F1 ${percent((2 * precision * recall) / (precision + recall))}`;
+  };
+  console.log(`features against ${semeval.split("/").pop()} aspect terms (category electronics): even sentences ${figures(halves[0])}; odd ${figures(halves[1])}`);
+}

@@ -63,6 +63,16 @@ const NOT_ASPECTS = new Set([
   "son", "daughter", "kid", "kids", "friend", "family", "mom", "dad", "baby", "gift", "home", "house", "work", "minute", "minutes", "hour", "hours", "job", "fact", "end",
   // opinion words the tagger sometimes reads as nouns ("Love it!")
   "love", "hate", "like", "recommend", "recommendation", "waste", "disappointment", "star",
+  // people, sellers and makers: whom a review talks about, not what ("a different vendor", "my granddaughter")
+  "user", "person", "customer", "guy", "someone", "everyone", "anyone", "everybody", "somebody", "girlfriend", "boyfriend", "student", "parent",
+  "child", "brother", "sister", "grandson", "granddaughter", "niece", "nephew", "man", "woman", "boy", "girl", "teacher", "owner", "buyer",
+  "seller", "vendor", "manufacturer", "company", "brand", "store", "shop", "retailer", "dealer", "website", "site",
+  // times ("for a good while": wink tags "while" a noun)
+  "while", "moment", "period", "morning", "night", "evening", "today", "yesterday", "weekend", "season", "summer", "winter", "christmas",
+  "birthday", "holiday",
+  // the buying and the reviewer's own frame of mind, and amounts
+  "deal", "experience", "decision", "investment", "idea", "choice", "option", "situation", "stuff", "point", "opinion", "expectation",
+  "complaint", "chance", "luck", "difference", "amount", "pair", "result", "place", "looking", "getting",
 ]);
 
 const QUALITY_WORDS = /\b(quality|durable|durability|sturdy|solid|flimsy|cheap(ly)?|broke|broken|breaks|fell apart|falls apart|well[- ]made|poorly made|well built|last(s|ed)?|ripped|torn|tear|defective|sturdiness|junk|garbage)\b/i;
