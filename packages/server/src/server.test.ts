@@ -311,6 +311,16 @@ describe("serve: robustness and security", () => {
     assert.equal(allowed.headers["access-control-allow-origin"], "http://studio.local");
     const other = await locked.app.inject({ method: "GET", url: "/health", headers: { origin: "http://evil.example" } });
     assert.equal(other.headers["access-control-allow-origin"], undefined);
+    // A preflight is answered before the API key is asked for (browsers send none with it), and only
+    // for an allowed origin: another page's gets the 403 its request would get, naming the flag.
+    const preflight = (origin: string) =>
+      locked.app.inject({ method: "OPTIONS", url: "/v1/chat/completions", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+    const allowedPreflight = await preflight("http://studio.local");
+    assert.equal(allowedPreflight.statusCode, 204);
+    assert.equal(allowedPreflight.headers["access-control-allow-origin"], "http://studio.local");
+    const otherPreflight = await preflight("http://evil.example");
+    assert.equal(otherPreflight.statusCode, 403);
+    assert.match(otherPreflight.json().error.message, /--cors-origin http:\/\/evil\.example/);
     const open = await server.app.inject({ method: "GET", url: "/health", headers: { origin: "http://studio.local" } });
     assert.equal(open.headers["access-control-allow-origin"], undefined);
     await locked.app.close();

@@ -111,10 +111,6 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
     },
   };
 
-  if (options.corsOrigins && options.corsOrigins.length > 0) {
-    void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
-  }
-
   app.addHook(
     "onRequest",
     hostCheckHook({
@@ -123,6 +119,12 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
       letOriginIn: (origin) => `start the server with --cors-origin ${origin} to let that page call it (--allow-origin ${origin} when a reverse proxy serves the page and this API as one origin)`,
     }),
   );
+  // After the host check (fastify runs hooks in the order they are added, plugins' included): the
+  // CORS plugin answers a preflight in its own hook, and before it a page of any origin got a 204
+  // for its preflight (without CORS headers) where its request itself got the 403 naming the flag.
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
+  }
   const expectedKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   app.addHook("onRequest", async (request, reply) => {
     // Latency of everything, streams included: observed when the response is done.
