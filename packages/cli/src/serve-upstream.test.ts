@@ -164,6 +164,15 @@ describe("reviewtune serve --upstream (a real second server)", () => {
     for (const line of [...lines.slice(0, 4), lines[5]]) assert.ok([1, 2, 3, 4, 5].includes(line.analysis?.stars), JSON.stringify(line));
   });
 
+  it("without --adapter, a model the upstream lists is a 404 that says how to serve it here", async () => {
+    const bare = await serve(["--upstream", upstream, "--upstream-key", UPSTREAM_KEY]);
+    const answer = await post(bare, "/v1/chat/completions", question("tuned"), "");
+    assert.equal(answer.status, 404);
+    assert.match(answer.json.error.message, /the upstream lists "tuned": start this server with --adapter tuned=<its adapter folder> \(or --run/);
+    const other = await post(bare, "/v1/chat/completions", question("nowhere"), "");
+    assert.doesNotMatch(other.json.error.message, /upstream lists/, "a name the upstream lacks gets no such advice");
+  });
+
   it("says so when the upstream is gone: a 502 naming it", async () => {
     const [upstreamProcess] = processes;
     upstreamProcess!.kill("SIGKILL");

@@ -138,6 +138,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const address = await server.app.listen({ host: options.host, port: options.port });
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
+  const unserved = (backend.otherModels ?? []).filter((name) => !server.context.registry.list().some((entry) => entry.name === name));
+  if (unserved.length) console.error(`[serve] the upstream also lists ${unserved.join(", ")}: not served here (start with --adapter NAME=<its adapter folder> or --run of its run to serve one)`);
   await serveUntilInterrupted("serve", "finishing queued requests", async () => {
     await server.close();
     await groundingEmbedder?.close();

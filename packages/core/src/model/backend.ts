@@ -61,6 +61,11 @@ export interface GenerationBackend {
   readonly contextLength?: number | undefined;
   /** The chat template renderChat applies (its source and tokens), once started: what GET /props tells a front (`serve --upstream`). */
   readonly chatTemplate?: ChatTemplate | undefined;
+  /**
+   * Models the backend's upstream lists besides the base, once started (`serve --upstream`): names a
+   * request may mean though this server was not told them (no --adapter or --run for them).
+   */
+  readonly otherModels?: readonly string[];
   /** Starts (model loaded, chat template known). */
   start(): Promise<void>;
   /** Resolves once the backend can take a request (waits through a restart); rejects if it failed for good. */

@@ -74,6 +74,8 @@ export class UpstreamBackend implements GenerationBackend {
   contextLength: number | undefined;
   private template: ChatTemplate | undefined;
   private base = "";
+  /** The upstream's models but the base, as it listed them at start. */
+  otherModels: string[] = [];
   /** The upstream's address, without /v1. */
   readonly url: string;
   private tokenize = true;
@@ -99,6 +101,7 @@ export class UpstreamBackend implements GenerationBackend {
         });
       }
       this.base = wanted;
+      this.otherModels = ids.filter((id) => id !== wanted);
       const props = await this.props();
       this.contextLength = props?.default_generation_settings?.n_ctx ?? models.find((model) => model.id === wanted)?.max_model_len ?? undefined;
       const source = this.options.templateOverride ?? props?.chat_template ?? undefined;

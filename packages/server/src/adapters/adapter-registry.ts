@@ -97,7 +97,11 @@ export class AdapterRegistry {
     if (model === this.baseId || model === BASE_ALIAS) return { model, adapter: null, fallback: null };
     const entry = this.adapters.get(model);
     if (!entry) {
-      throw new ApiError(404, "invalid_request_error", "model_not_found", `model "${model}" does not exist; this server has: ${[this.baseId, ...this.adapters.keys()].join(", ")}`, "model");
+      // Through an upstream, a model it lists but this server was not told of: say how to serve it here.
+      const upstream = this.backend.otherModels?.includes(model)
+        ? `; the upstream lists "${model}": start this server with --adapter ${model}=<its adapter folder> (or --run of the run that trained it) to serve it here, probed and with fallback`
+        : "";
+      throw new ApiError(404, "invalid_request_error", "model_not_found", `model "${model}" does not exist; this server has: ${[this.baseId, ...this.adapters.keys()].join(", ")}${upstream}`, "model");
     }
     if (entry.status === "loaded") return { model, adapter: entry, fallback: null };
     this.metrics.fallbacks.inc({ adapter: model, reason: entry.error!.code });
