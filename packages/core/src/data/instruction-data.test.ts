@@ -62,6 +62,16 @@ describe("instruction data", () => {
       assert.equal(error.file, file);
       assert.equal(error.line, 2);
       assert.match(error.message, new RegExp(`^${file}:2: not valid JSON`));
+      // Every bad line is named in one go (line 3 lacks its completion), each line's fix in the hint.
+      assert.match(error.message, new RegExp(`\\n${file}:3: .*needs "messages" or "completion"`));
+      assert.match(error.hint ?? "", /one JSON object.*"completion"|"completion".*one JSON object/);
+      return true;
+    });
+    writeFileSync(file, lines(...Array.from({ length: 13 }, () => "{not json")));
+    assert.throws(() => prepareData(spec(file), template, 1), (error: unknown) => {
+      assert.ok(error instanceof DataError);
+      assert.equal(error.message.split("\n").length, 11, "ten lines named, the rest counted");
+      assert.match(error.message, /\n\(and 3 more bad lines\)$/);
       return true;
     });
     writeFileSync(file, lines({ prompt: "a", completion: "b" }, { prompt: "c" }));
