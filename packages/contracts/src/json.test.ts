@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
+import { TrainConfigSchema } from "./config.js";
 import { ChatCompletionsRequestSchema } from "./http-api.js";
 import { formatIssues } from "./json.js";
 
@@ -26,5 +27,15 @@ describe("formatIssues", () => {
     assert.deepEqual(withInput({ text: "wrong key" }), ['(root): Invalid input: needs "prompt" or "messages"']);
     assert.deepEqual(withInput({ prompt: 3 }), ["prompt: Invalid input: expected string, received number"]);
     assert.deepEqual(problems(row, { messages: [{ role: "bogus" }] }), ["(root): Invalid input"], "without the value, as before");
+  });
+
+  it("with the schema, an unknown key is told the known key it is a typo of, at any depth", () => {
+    const told = (schema: z.ZodType, value: unknown) => formatIssues(schema.safeParse(value).error!, value, schema);
+    assert.deepEqual(told(TrainConfigSchema, { training: { max_lenght: 256 } }), ['training: Unrecognized key: "max_lenght" (did you mean "max_length"?)']);
+    assert.deepEqual(told(TrainConfigSchema, { traning: {} }), ['(root): Unrecognized key: "traning" (did you mean "training"?)']);
+    assert.deepEqual(told(TrainConfigSchema, { training: { zzzzzz: 1 } }), ['training: Unrecognized key: "zzzzzz"'], "nothing near: no guess");
+    assert.deepEqual(told(ChatCompletionsRequestSchema, request({ max_token: 5 })), ['(root): Unrecognized key: "max_token" (did you mean "max_tokens"?)']);
+    assert.deepEqual(told(ChatCompletionsRequestSchema, request({ messages: [{ role: "user", contnet: "hi" }] })).at(-1), 'messages.0: Unrecognized key: "contnet" (did you mean "content"?)');
+    assert.deepEqual(problems(TrainConfigSchema, { training: { max_lenght: 256 } }), ['training: Unrecognized key: "max_lenght"'], "without the schema, as before");
   });
 });

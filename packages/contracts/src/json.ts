@@ -1,6 +1,7 @@
 // The one place JSON text becomes data: every parse goes through a schema. (Generated text whose form
 // a grammar fixes, the analysis and a teacher's answer, is parsed where that form is known, and
 // binary headers by their readers; everything else the project reads comes through here.)
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 
 export class JsonParseError extends Error {
@@ -35,7 +36,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * [{"role": "bogus"}]}` is told about messages.0.role, not "Invalid input"), and a value with none
  * of the branches' keys is told which keys would do.
  */
-export function issuesOf(error: z.ZodError, input?: unknown): Issue[] {
+export function issuesOf(error: z.ZodError, input?: unknown, schema?: z.ZodType): Issue[] {
   const expand = (issue: Issue): Issue[] => {
     if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
     let near = issue.errors.filter((branch) => !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0));
@@ -56,12 +57,52 @@ export function issuesOf(error: z.ZodError, input?: unknown): Issue[] {
     if (near.length !== 1) return [issue];
     return near[0]!.flatMap((inner) => expand({ ...inner, path: [...issue.path, ...inner.path] } as Issue));
   };
-  return error.issues.flatMap(expand);
+  const issues = error.issues.flatMap(expand);
+  return schema ? issues.map((issue) => (issue.code === "unrecognized_keys" ? withSuggestions(issue, schema) : issue)) : issues;
 }
 
-/** Formats zod issues as "path.to.field: message" lines. */
-export function formatIssues(error: z.ZodError, input?: unknown): string[] {
-  return issuesOf(error, input).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+/** The schema inside optional, default, nullable and pipe wrappers. */
+function unwrapped(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  for (;;) {
+    const def = inner._zod.def as { innerType?: z.ZodType; in?: z.ZodType; type: string };
+    if (def.innerType) inner = def.innerType;
+    else if (def.type === "pipe" && def.in) inner = def.in;
+    else return inner;
+  }
+}
+
+/** The keys an object at `path` of `schema` may have (of every object a union there allows); none where it is no object. */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let here = [unwrapped(schema)];
+  const spread = (schemas: z.ZodType[]) => schemas.flatMap((each) => (each instanceof z.ZodUnion ? (each.options as z.ZodType[]).map(unwrapped) : [each]));
+  for (const key of path) {
+    here = spread(here).flatMap((each) => {
+      if (each instanceof z.ZodObject) return typeof key === "string" && key in each.shape ? [unwrapped(each.shape[key] as z.ZodType)] : [];
+      if (each instanceof z.ZodArray) return typeof key === "number" ? [unwrapped(each.element as z.ZodType)] : [];
+      if (each instanceof z.ZodRecord) return [unwrapped(each.valueType as z.ZodType)];
+      return [];
+    });
+  }
+  return [...new Set(spread(here).flatMap((each) => (each instanceof z.ZodObject ? Object.keys(each.shape) : [])))];
+}
+
+/** "Unrecognized key: "max_lenght"" with the known key it is a typo of, where one is near (two edits, or a third of a long key). */
+function withSuggestions(issue: Issue & { code: "unrecognized_keys" }, schema: z.ZodType): Issue {
+  const known = keysAt(schema, issue.path);
+  if (known.length === 0) return issue;
+  const meant = issue.keys.flatMap((key) => {
+    const near = closest(key, known);
+    return distance(key, near) <= Math.max(2, Math.floor(key.length / 3)) ? [`"${near}" for "${key}"`] : [];
+  });
+  if (meant.length === 0) return issue;
+  const what = issue.keys.length === 1 ? "" : ` ${meant.join(", ")}`;
+  return { ...issue, message: `${issue.message} (did you mean${what || ` "${closest(issue.keys[0]!, known)}"`}?)` };
+}
+
+/** Formats zod issues as "path.to.field: message" lines; with the `schema`, an unknown key is told the known one it is a typo of. */
+export function formatIssues(error: z.ZodError, input?: unknown, schema?: z.ZodType): string[] {
+  return issuesOf(error, input, schema).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
 }
 
 /** The value when `text` is JSON that `schema` accepts, else undefined: for readers that skip what they cannot use (a line being written, another program's event). */
@@ -86,7 +127,7 @@ export function parseJson<S extends z.ZodType>(text: string, schema: S, source: 
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issues = formatIssues(parsed.error, value);
+    const issues = formatIssues(parsed.error, value, schema);
     throw new JsonParseError(`${source}: ${issues.join("; ")}`, source, issues);
   }
   return parsed.data;

@@ -80,8 +80,9 @@ export function loadSettings(file: string | undefined, overrides: Record<string,
     if (!existsSync(file)) throw new ConfigError(`settings file ${file} does not exist`, [], { hint: "check the --settings path" });
     raw = (parseYaml(readFileSync(file, "utf8")) as Record<string, unknown> | null) ?? {};
   }
-  const parsed = EvalSettingsSchema.safeParse(mergeDeep(raw, overrides));
-  if (!parsed.success) throw new ConfigError(`invalid eval settings${file ? ` in ${file}` : ""}`, formatIssues(parsed.error), { hint: "fields: targets.{category_drop,class_gap_points,length_drop,min_slice,...}, cost.{power_watts,price_per_kwh,currency,api_prices_per_1000}" });
+  const merged = mergeDeep(raw, overrides);
+  const parsed = EvalSettingsSchema.safeParse(merged);
+  if (!parsed.success) throw new ConfigError(`invalid eval settings${file ? ` in ${file}` : ""}`, formatIssues(parsed.error, merged, EvalSettingsSchema), { hint: "fields: targets.{category_drop,class_gap_points,length_drop,min_slice,...}, cost.{power_watts,price_per_kwh,currency,api_prices_per_1000}" });
   return parsed.data;
 }
 

@@ -43,7 +43,7 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S, options:
         return;
       }
       const parsed = schema.safeParse(value);
-      if (!parsed.success) refuse(index + 1, formatIssues(parsed.error, value).join("; "), options.hint);
+      if (!parsed.success) refuse(index + 1, formatIssues(parsed.error, value, schema).join("; "), options.hint);
       else rows.push(parsed.data);
     });
   if (bad.length > 0) {

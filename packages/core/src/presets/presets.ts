@@ -68,6 +68,6 @@ export function resolveConfig(source: ConfigSource): { config: TrainConfig; orig
   if (raw !== null && raw !== undefined && !isPlain(raw)) throw new ConfigError(`${origin}: expected a mapping of settings`);
   const merged = mergeConfig(raw ?? {}, source.overrides ?? {});
   const parsed = TrainConfigSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(`invalid configuration (${origin})`, formatIssues(parsed.error));
+  if (!parsed.success) throw new ConfigError(`invalid configuration (${origin})`, formatIssues(parsed.error, merged, TrainConfigSchema));
   return { config: parsed.data, origin };
 }

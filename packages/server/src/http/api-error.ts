@@ -50,7 +50,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   const first = issuesOf(parsed.error, body ?? {})[0];
-  const issues = formatIssues(parsed.error, body ?? {});
+  const issues = formatIssues(parsed.error, body ?? {}, schema);
   throw invalidRequest(`invalid request body: ${issues.join("; ")}`, first && first.path.length > 0 ? first.path.join(".") : null);
 }
 

@@ -28,7 +28,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.ou
   if (parsed.success) return parsed.data;
   const fields: Record<string, string> = {};
   for (const issue of parsed.error.issues) fields[issue.path.join(".") || "(request)"] ??= issue.message;
-  throw new StudioApiError(400, "invalid_request", `invalid request: ${formatIssues(parsed.error).join("; ")}`, { hint: "correct the fields named and send again", fields });
+  throw new StudioApiError(400, "invalid_request", `invalid request: ${formatIssues(parsed.error, value ?? {}, schema).join("; ")}`, { hint: "correct the fields named and send again", fields });
 }
 
 export function studioErrorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
