@@ -679,6 +679,7 @@ describe("reviewtune classification heads", () => {
     const trained = cli(...tinyTrain("--data", dataset, "--task", "classify", "--labels", "sentiment", "--max-steps", "4", "--batch-size", "4"));
     assert.equal(trained.status, 0, trained.stderr);
     assert.match(trained.stdout, /task {9}classify \(sentiment: negative: \d+, neutral: \d+, positive: \d+ in train; \d+ validation rows\)/);
+    assert.match(trained.stdout, /GiB, \d+ s training of \d+ s in all \(loading, evaluation and saving included: the table's wall s\)/);
     assert.match(trained.stdout, /\| method \| trainable params \| total params \| trainable % \| quantization \| LoRA \| peak memory GiB \| wall s \| steps \| eval loss \| accuracy \| macro F1 \| AUC \|/);
     const folder = newestRun(before);
     const record = readRun(folder);

@@ -11,7 +11,7 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   const finalEval = result.final_eval_loss?.toFixed(4) ?? (record.status === "cancelled" ? "- (stopped before the final evaluation)" : "-");
   const bestEval = result.best_eval_loss !== null ? `; best evaluation ${result.best_eval_loss.toFixed(4)}${result.best_checkpoint ? ` (${basename(result.best_checkpoint)})` : ""}` : "";
   console.log(`  train loss ${result.train_loss?.toFixed(4) ?? "-"}; eval loss ${finalEval}${bestEval}`);
-  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s${result.precision ? ` in ${result.precision}` : ""}, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${result.train_seconds.toFixed(0)} s`);
+  console.log(`  ${result.tokens_per_second.toFixed(1)} tokens/s${result.precision ? ` in ${result.precision}` : ""}, ${result.seconds_per_step.toFixed(2)} s/step, peak memory ${(result.peak_memory_bytes / 2 ** 30).toFixed(2)} GiB, ${wallClock(result)}`);
   if (result.distributed) {
     const spread = result.distributed;
     console.log(`  ${spread.world_size} processes (${spread.nnodes > 1 ? `${spread.nnodes} nodes x ${spread.nproc_per_node}, ` : ""}${spread.strategy}, ${spread.backend}, ${spread.mode})`);
@@ -32,6 +32,15 @@ export function printRunSummary(record: RunRecord, directory: string): void {
   }
   if (result.model_dir) console.log(`  model: ${result.model_dir}`);
   console.log(`  run folder: ${directory}`);
+}
+
+/**
+ * The training loop's seconds, and the whole job's where the report has them: the method table's
+ * "wall s" counts loading, evaluation and saving too, and beside "474 s" a "1438" read as a mistake.
+ */
+function wallClock(result: NonNullable<RunRecord["result"]>): string {
+  const whole = result.report?.wall_seconds;
+  return `${result.train_seconds.toFixed(0)} s training${whole != null ? ` of ${whole.toFixed(0)} s in all (loading, evaluation and saving included: the table's wall s)` : ""}`;
 }
 
 /** "run <id>: <status> at step n/N", with a resume and what a time budget did to the schedule. */
