@@ -362,6 +362,10 @@ def test_an_adapter_of_the_embedded_model_names_its_hub_id_and_still_loads_over_
     record_base(adapter, embedded)
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == EMBEDDED_HUB_IDS["smollm2-135m-instruct"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    # PEFT's model card beside it names the hub id too, not the cache folder it was loaded from.
+    card = (adapter / "README.md").read_text()
+    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct\n" in card and "- base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct\n" in card
+    assert str(tiny_model) not in card
     base = json.loads((adapter / BASE_FILE).read_text())
     assert base == {"source": "smollm2-135m-instruct", "kind": "embedded", "local_path": str(Path(tiny_model).resolve()), "hub_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "revision": None}
     # The engine still takes it over the embedded model (it compares the hub id), and refuses another base.

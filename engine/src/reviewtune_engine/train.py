@@ -552,6 +552,22 @@ def record_base(adapter_dir: Path, resolved: models.ResolvedModel) -> None:
         if resolved.revision:
             config["revision"] = resolved.revision
         files.write_json_atomic(config_file, config)
+        _card_names_base(adapter_dir / "README.md", hub)
+
+
+def _card_names_base(card_file: Path, hub: str) -> None:
+    """PEFT's model card (README.md, written by save_pretrained) names the base as it was loaded, a
+    folder of this machine's cache, in its metadata (`base_model`, the `base_model:adapter:` tag): the
+    hub id there too, so an exported adapter's card says what a reader elsewhere can load."""
+    if not card_file.is_file():
+        return
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(card_file)
+    card.data.base_model = hub
+    if card.data.tags:
+        card.data.tags = [f"base_model:adapter:{hub}" if str(tag).startswith("base_model:adapter:") else tag for tag in card.data.tags]
+    card.save(card_file)
 
 
 def latest_complete_checkpoint(checkpoints_dir: Path) -> Path | None:
