@@ -41,7 +41,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // A value outside an option's choices (`--quant q9`) is a value that cannot be used, as our own
+    // parsers say it (3); an unknown command or option, a missing one, is usage (2).
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : error.code === "commander.invalidArgument" ? EXIT.config : EXIT.usage;
   } else {
     reportError(error);
   }

@@ -11,7 +11,7 @@ export function registerEval(program: Command): void {
     .option("--compare <run-dirs...>", "two evaluated runs side by side, paired item by item, with significance")
     .option("--data <dir>", "a dataset folder (default: the one the run trained on)")
     .option("--limit <n>", "evaluate the first n test reviews of each task (with --aspects: the first n sentences)", positiveInteger("--limit"))
-    .option("--aspects <file.xml>", "the chat features question only, against SemEval-2014 Task 4 aspect terms as gold; every answer goes to <out>/aspects.json (the one-pass analysis's aspects: data build --input FILE.xml, then eval)")
+    .option("--aspects <file.xml>", "the chat features question only, against SemEval-2014 Task 4 aspect terms as gold; every answer goes to <out>/aspects.json (to score the one-pass analysis's aspects instead: build a dataset with data build --input FILE.xml and eval on it)")
     .option("--baselines <list>", "comma-separated: base, random, rule-based (for QA and description datasets: base, retrieval; default all)")
     .option("--settings <file>", "YAML with targets (slice thresholds) and cost (power, price, API prices)")
     .option("--set <key=value>", "override one setting, e.g. --set targets.min_slice=20 --set cost.power_watts=30 (repeatable)", collectSet)

@@ -25,9 +25,9 @@ export function registerStudio(program: Command): void {
     // Half the cores by default: the studio answers Compare questions while a training it started
     // computes on the same machine, and two torch processes with a thread per core each made every
     // answer many times slower. Trainings keep their own threads (training.threads).
-    .option("--threads <n>", "CPU threads of the engine that answers the Compare page (default: half the cores, the rest for a training beside it)", positiveInteger("--threads"), Math.max(1, Math.floor(availableParallelism() / 2)))
+    .option("--threads <n>", "CPU threads of the engine that answers the Compare page (the rest of the cores for a training beside it)", positiveInteger("--threads"), Math.max(1, Math.floor(availableParallelism() / 2)))
     .option("--no-open", "do not open a browser")
-    .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable); others than localhost get 403 (DNS rebinding)", collect, [])
+    .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable); other names than localhost get 403 (DNS rebinding)", collect, [])
     .option("--allow-origin <origin>", "also accept requests from pages of this origin (repeatable); other web pages get 403", collect, [])
     .option("--verbose", "log every request")
     .action(async (options: StudioCommandOptions) => {
