@@ -117,6 +117,24 @@ describe("reviewtune CLI", () => {
     const noRun = cli("eval");
     assert.equal(noRun.status, 2, noRun.stderr);
     assert.match(noRun.stderr, /eval needs --run/);
+    // A value outside an option's choices is a value that cannot be used (3), as our own parsers' are.
+    const badChoice = cli("export", "--run", "nowhere", "--format", "bogus");
+    assert.equal(badChoice.status, 3, badChoice.stderr);
+    assert.match(badChoice.stderr, /Allowed choices are merged, adapter, gguf-lora, vllm/);
+    // Paths that are not there are said so, before anything is made or started.
+    const noDataset = cli("data", "preview", join(work, "no-such-dataset"));
+    assert.equal(noDataset.status, 4, noDataset.stderr);
+    assert.match(noDataset.stderr, /dataset folder .*no-such-dataset does not exist/);
+    const noRunToCompare = cli("eval", "--compare", join(work, "no-run-a"), join(work, "no-run-b"));
+    assert.equal(noRunToCompare.status, 3, noRunToCompare.stderr);
+    assert.match(noRunToCompare.stderr, /run folder .*no-run-a does not exist/);
+    const comparisonOut = join(work, "comparison-of-nothing");
+    const noData = cli("compare-methods", "--data", join(work, "no-such-data"), "--out", comparisonOut);
+    assert.equal(noData.status, 4, noData.stderr);
+    assert.equal(existsSync(comparisonOut), false, "no comparison folder is left behind");
+    const noServer = cli("bench", "serve", "--url", "mine=http://127.0.0.1:9", "--requests", "1");
+    assert.equal(noServer.status, 3, noServer.stderr);
+    assert.match(noServer.stderr, /http:\/\/127\.0\.0\.1:9 did not answer \(/);
     // ask refuses what no model should be loaded for: nothing to answer, a temperature out of the API's range.
     const empty = cli("ask", "  ");
     assert.equal(empty.status, 2, empty.stderr);

@@ -201,6 +201,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
 }
 
 function readReport(runDirectory: string): EvalReport {
+  readRunRecord(runDirectory); // a folder that is not there, or no run's, is said so (and where runs are)
   const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
   return readJsonFile(file, EvalReportSchema, `re-run reviewtune eval --run ${runDirectory}`);

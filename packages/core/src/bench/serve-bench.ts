@@ -128,7 +128,11 @@ export function nearestRankPercentile(sorted: number[], fraction: number): numbe
 }
 
 async function pickModel(target: ServeBenchTarget, headers: Record<string, string>, wanted: string | undefined): Promise<string> {
-  const response = await fetch(`${target.url}/v1/models`, { headers });
+  // Nothing listening there is said with the URL (fetch's own message is "fetch failed").
+  const response = await fetch(`${target.url}/v1/models`, { headers }).catch((error: Error) => {
+    const cause = (error.cause as { code?: string; message?: string } | undefined) ?? {};
+    throw new ConfigError(`${target.url} did not answer (${cause.code ?? cause.message ?? error.message})`, [], { hint: `start the server first (reviewtune serve ... --port <its port>), or correct --url ${target.label}=<url>` });
+  });
   if (!response.ok) throw new ConfigError(`${target.url}/v1/models answered ${response.status}`, [], { hint: "is `reviewtune serve` running there (and the API key right)?" });
   const list = (await response.json()) as { data: Array<{ id: string; reviewtune?: { kind: string; status: string } }> };
   if (wanted) return wanted;

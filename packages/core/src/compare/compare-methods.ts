@@ -10,6 +10,7 @@ import { CancelledError, ConfigError, EngineCrashedError, EngineRequestError, En
 import { formatMethodTable, type MethodRow } from "../train/method-report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../files.js";
 import { startRun } from "../train/train-run.js";
+import { prepareClassificationData } from "../data/classification-data.js";
 
 export const COMPARABLE_METHODS = ["lora", "qlora", "full"] as const;
 export type ComparableMethod = (typeof COMPARABLE_METHODS)[number];
@@ -60,6 +61,9 @@ function reasonNotRun(error: unknown): string | null {
 
 export async function compareMethods(options: CompareMethodsOptions): Promise<Comparison> {
   if (options.base.task !== "classify") throw new ConfigError('compare-methods compares classification heads: the config needs task "classify"');
+  // The data is read and checked before any folder or engine: a wrong --data left an empty
+  // comparison folder behind, after an engine had started for nothing.
+  prepareClassificationData(options.base.data, options.base.labels!, options.base.training.seed);
   const runsDirectory = join(options.outDirectory, "runs");
   mkdirSync(runsDirectory, { recursive: true });
   const comparison: Comparison = {

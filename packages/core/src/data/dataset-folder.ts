@@ -48,6 +48,7 @@ const REBUILD = "rebuild the folder with `reviewtune data build` (or `reviewtune
  */
 export function readDatasetCard(folder: string): DatasetCard {
   const file = datasetPath(folder, "card");
+  if (!existsSync(folder)) throw new DataError(`dataset folder ${folder} does not exist`, folder, undefined, { hint: "check the path; a dataset folder is made by `reviewtune data build` (or `reviewtune data demo`)" });
   if (!existsSync(file)) throw new DataError(`${folder} is not a complete dataset (no card.json)`, file, undefined, { hint: `build one: ${REBUILD}` });
   return readRecordFile(file, DATASET_FORMAT, DatasetCardSchema, REBUILD);
 }

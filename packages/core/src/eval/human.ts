@@ -9,6 +9,7 @@ import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
 import { readJsonFile, writeFileAtomic } from "../files.js";
 import { runPath } from "../train/run-folder.js";
+import { readRunRecord } from "../train/runs.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
 /** The files of an exported set of pairs (the studio keeps its set in the run folder's human/). */
@@ -16,6 +17,7 @@ export const HUMAN_FILES = { pairs: "pairs.jsonl", key: "key.json", ratings: "ra
 
 /** pairs.jsonl (for raters) and key.json (kept apart) from an evaluated run's report.json. */
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
+  readRunRecord(runDirectory); // a folder that is not there, or no run's, is said so (and where runs are)
   const file = runPath(runDirectory, "evalReport");
   if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
   const report = readJsonFile(file, EvalReportSchema);
