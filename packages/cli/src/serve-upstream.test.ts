@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { sentimentOfStars } from "@reviewtune/contracts";
 import { requireEngineEnvironment } from "@reviewtune/core";
 
 const bin = fileURLToPath(new URL("../bin/reviewtune.js", import.meta.url));
@@ -141,6 +142,7 @@ describe("reviewtune serve --upstream (a real second server)", () => {
     const analysis = await post(front, "/v1/analyze", { model: "tuned", reviews: [{ text: "The battery died after two days. Awful." }] }, FRONT_KEY);
     assert.equal(analysis.status, 200, JSON.stringify(analysis.json));
     assert.ok([1, 2, 3, 4, 5].includes(analysis.json.data[0].analysis.stars), JSON.stringify(analysis.json.data[0]));
+    assert.equal(analysis.json.data[0].analysis.sentiment, sentimentOfStars(analysis.json.data[0].analysis.stars), JSON.stringify(analysis.json.data[0]));
 
     const long = await post(front, "/v1/chat/completions", question("tuned", { messages: [{ role: "user", content: "word ".repeat(1500) }] }), FRONT_KEY);
     assert.equal(long.status, 400);
@@ -162,6 +164,9 @@ describe("reviewtune serve --upstream (a real second server)", () => {
     assert.deepEqual(lines.map((line) => line.line), [2, 3, 4, 5, 6, 7]);
     assert.match(lines[4].error, /too long for the model's context/);
     for (const line of [...lines.slice(0, 4), lines[5]]) assert.ok([1, 2, 3, 4, 5].includes(line.analysis?.stars), JSON.stringify(line));
+    // The stars and the sentiment decided together from the upstream's log-probabilities, as in
+    // process (decision 0018): the band rule holds for every answer (greedy alone broke it here).
+    for (const line of [...lines.slice(0, 4), lines[5]]) assert.equal(line.analysis.sentiment, sentimentOfStars(line.analysis.stars), JSON.stringify(line.analysis));
   });
 
   it("without --adapter, a model the upstream lists is a 404 that says how to serve it here", async () => {

@@ -9,7 +9,7 @@
 // (the chat template and context, llama-server and reviewtune) and POST /tokenize (token counts,
 // all three). The chat template: the run's override, else the upstream's /props, else the local
 // model's (`localTemplate`). Without /tokenize the context check is left to the upstream.
-import type { GenerateResult, LoadAdapterResult, TokenLogprob } from "@reviewtune/contracts";
+import { jointChoice, medianIndex, type GenerateResult, type LoadAdapterResult, type TokenLogprob } from "@reviewtune/contracts";
 import { ConfigError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
@@ -154,7 +154,7 @@ export class UpstreamBackend implements GenerationBackend {
     const worker = async () => {
       while (next < request.prompts.length) {
         const index = next++;
-        outputs[index] = await this.complete(model, index, request);
+        outputs[index] = await this.decideOrdinals(model, index, request, await this.complete(model, index, request));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, request.prompts.length) }, worker));
@@ -222,6 +222,75 @@ export class UpstreamBackend implements GenerationBackend {
       finish_reason: finish === "length" ? "length" : finish === "cancelled" ? "cancelled" : "stop",
       ...(request.logprobs !== undefined ? { logprobs } : {}),
     };
+  }
+
+  /**
+   * Ordered choices (request.ordinal; greedy, not streamed) decided as the in-process backends decide
+   * them (decision 0018), from the upstream's next-token log-probabilities: where the greedy answer
+   * reaches a choice, the reading after the answer so far gives the options' weights, a choice with
+   * `then` gets its second reading after its median option (the greedy option where none of the
+   * options is among the upstream's five likeliest tokens), jointChoice decides, and an answer whose
+   * values differ is decoded again with the decided values fixed in its schema (the rest of the
+   * answer then follows them: quality and recommendation are written after a consistent pair). An
+   * upstream without log-probabilities keeps the greedy answer (the stars could then contradict the
+   * sentiment, as before).
+   */
+  private async decideOrdinals(model: string, index: number, request: GenerationRequest, greedy: GenerateResult["outputs"][number]): Promise<GenerateResult["outputs"][number]> {
+    const schema = Array.isArray(request.jsonSchema) ? request.jsonSchema[index] : request.jsonSchema;
+    if (!request.ordinal || request.temperature !== 0 || request.onToken || greedy.finish_reason !== "stop" || !isObjectSchema(schema)) return greedy;
+    let answer: Record<string, unknown>;
+    try {
+      answer = JSON.parse(greedy.text) as Record<string, unknown>;
+    } catch {
+      return greedy; // not the schema's JSON (cut short): nothing to decide in it
+    }
+    const prompt = request.prompts[index]!;
+    const decided = new Map<string, string | number>();
+    for (const choice of request.ordinal) {
+      const key = ordinalKey(choice.after);
+      if (!key || decided.has(key) || !schema.properties[key]) continue;
+      const at = endOf(greedy.text, choice.after);
+      if (at < 0) continue;
+      const prefix = greedy.text.slice(0, at);
+      const first = await this.optionWeights(model, prompt + prefix, choice.choices, request.signal);
+      if (!first) return greedy;
+      // No option among the upstream's likeliest tokens (an untrained model): the greedy one stands.
+      let median = medianIndex(first);
+      if (median < 0) median = choice.choices.indexOf(String(answer[key]));
+      if (median < 0) continue;
+      decided.set(key, ordinalValue(choice.choices[median]!, choice.after));
+      const then = choice.then;
+      const thenKey = then ? ordinalKey(then.text) : undefined;
+      if (!then || !thenKey || !schema.properties[thenKey]) continue;
+      const second = await this.optionWeights(model, `${prompt}${prefix}${choice.choices[median]}${then.text}`, then.choices, request.signal);
+      const joint = (second && jointChoice(first, second, then.bands)) ?? { first: median, second: then.bands[median]! };
+      decided.set(key, ordinalValue(choice.choices[joint.first]!, choice.after));
+      decided.set(thenKey, ordinalValue(then.choices[joint.second]!, then.text));
+    }
+    if ([...decided].every(([key, value]) => answer[key] === value)) return greedy;
+    const properties = { ...schema.properties };
+    for (const [key, value] of decided) properties[key] = { ...(properties[key] as object), enum: [value] };
+    const again = await this.complete(model, index, { ...request, jsonSchema: { ...schema, properties } });
+    return { ...again, new_tokens: greedy.new_tokens + again.new_tokens };
+  }
+
+  /**
+   * The weight of each option as the upstream's next token after `prompt`, or undefined without
+   * log-probabilities. From its five likeliest tokens (the most the completions API gives): a model
+   * trained on the analysis puts nearly all its mass on the options, an untrained one may leave some
+   * out (weight 0; the in-process backends read every option's logit). A token that begins two
+   * options counts for neither.
+   */
+  private async optionWeights(model: string, prompt: string, options: readonly string[], signal: AbortSignal): Promise<number[] | undefined> {
+    const answer = await this.call<{ choices?: CompletionChoice[] }>("/v1/completions", { model, prompt, max_tokens: 1, temperature: 0, logprobs: 5 }, signal);
+    const top = answer.choices?.[0]?.logprobs?.top_logprobs?.[0];
+    if (!top) return undefined;
+    const weights = options.map(() => 0);
+    for (const [token, logprob] of Object.entries(top)) {
+      const matching = token ? options.flatMap((option, at) => (option.startsWith(token) ? [at] : [])) : [];
+      if (matching.length === 1) weights[matching[0]!]! += Math.exp(logprob);
+    }
+    return weights;
   }
 
   async embed(texts: string[], signal: AbortSignal): Promise<{ embeddings: number[][]; tokens: number }> {
@@ -376,4 +445,26 @@ export class UpstreamBackend implements GenerationBackend {
       }
     }
   }
+}
+
+/** A JSON Schema of an object with properties (what ordinal choices name keys of). */
+function isObjectSchema(schema: unknown): schema is Record<string, unknown> & { properties: Record<string, unknown> } {
+  return typeof schema === "object" && schema !== null && typeof (schema as { properties?: unknown }).properties === "object" && (schema as { properties?: unknown }).properties !== null;
+}
+
+/** The key an ordinal choice's text ends at: `"stars":` -> stars, `,"sentiment":"` -> sentiment. */
+function ordinalKey(text: string): string | undefined {
+  return /"([^"\\]+)":"?$/.exec(text)?.[1];
+}
+
+/** An option as the JSON value it is written as: a string where the text before it opens a quote, else a number. */
+function ordinalValue(option: string, before: string): string | number {
+  return before.endsWith('"') ? option : Number(option);
+}
+
+/** Where `after` ends in `text` (spaces after its colon allowed, as another engine may write them), or -1. */
+function endOf(text: string, after: string): number {
+  const pattern = new RegExp(after.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:/g, ":\\s*"));
+  const found = pattern.exec(text);
+  return found ? found.index + found[0].length : -1;
 }
