@@ -34,6 +34,7 @@ describe("formatIssues", () => {
     assert.deepEqual(told(TrainConfigSchema, { training: { max_lenght: 256 } }), ['training: Unrecognized key: "max_lenght" (did you mean "max_length"?)']);
     assert.deepEqual(told(TrainConfigSchema, { traning: {} }), ['(root): Unrecognized key: "traning" (did you mean "training"?)']);
     assert.deepEqual(told(TrainConfigSchema, { training: { zzzzzz: 1 } }), ['training: Unrecognized key: "zzzzzz"'], "nothing near: no guess");
+    assert.deepEqual(told(TrainConfigSchema, { training: { max_lenght: 256, zzzzzz: 1 } }), ['training: Unrecognized keys: "max_lenght", "zzzzzz" (did you mean "max_length" for "max_lenght"?)']);
     assert.deepEqual(told(ChatCompletionsRequestSchema, request({ max_token: 5 })), ['(root): Unrecognized key: "max_token" (did you mean "max_tokens"?)']);
     assert.deepEqual(told(ChatCompletionsRequestSchema, request({ messages: [{ role: "user", contnet: "hi" }] })).at(-1), 'messages.0: Unrecognized key: "contnet" (did you mean "content"?)');
     assert.deepEqual(problems(TrainConfigSchema, { training: { max_lenght: 256 } }), ['training: Unrecognized key: "max_lenght"'], "without the schema, as before");

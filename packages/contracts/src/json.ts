@@ -93,11 +93,11 @@ function withSuggestions(issue: Issue & { code: "unrecognized_keys" }, schema: z
   if (known.length === 0) return issue;
   const meant = issue.keys.flatMap((key) => {
     const near = closest(key, known);
-    return distance(key, near) <= Math.max(2, Math.floor(key.length / 3)) ? [`"${near}" for "${key}"`] : [];
+    return distance(key, near) <= Math.max(2, Math.floor(key.length / 3)) ? [{ key, near }] : [];
   });
   if (meant.length === 0) return issue;
-  const what = issue.keys.length === 1 ? "" : ` ${meant.join(", ")}`;
-  return { ...issue, message: `${issue.message} (did you mean${what || ` "${closest(issue.keys[0]!, known)}"`}?)` };
+  const said = issue.keys.length === 1 ? `"${meant[0]!.near}"` : meant.map(({ key, near }) => `"${near}" for "${key}"`).join(", ");
+  return { ...issue, message: `${issue.message} (did you mean ${said}?)` };
 }
 
 /** Formats zod issues as "path.to.field: message" lines; with the `schema`, an unknown key is told the known one it is a typo of. */
