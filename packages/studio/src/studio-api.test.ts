@@ -369,6 +369,28 @@ describe("studio API and UI assets", () => {
       const asset = await studio.app.inject({ method: "GET", url });
       assert.equal(asset.statusCode, 200, url);
     }
+    // Every module the page loads, followed as the browser resolves them from main.js: each bare
+    // import is in the map (a library the contracts import, left out, broke every page) and served.
+    const seen = new Set<string>();
+    const pending = ["/studio/ui/main.js"];
+    while (pending.length > 0) {
+      const url = pending.pop()!;
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const module = await studio.app.inject({ method: "GET", url });
+      assert.equal(module.statusCode, 200, url);
+      // Static imports and re-exports where a statement starts, and dynamic import("...").
+      const statements = /(?:^|[;}])\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']|(?:^|[;}])\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+      for (const match of module.body.matchAll(statements)) {
+        const specifier = match[1] ?? match[2] ?? match[3];
+        if (specifier!.startsWith(".") || specifier!.startsWith("/")) pending.push(new URL(specifier!, `http://studio${url}`).pathname);
+        else {
+          assert.ok(map.imports[specifier!], `${url} imports "${specifier}", which the import map lacks`);
+          pending.push(map.imports[specifier!]!);
+        }
+      }
+    }
+    assert.ok(seen.size > 10, `${seen.size} modules followed`);
     const outside = await studio.app.inject({ method: "GET", url: "/studio/vendor/preact/package.json" });
     assert.equal(outside.statusCode, 404, "only module files are served from node_modules");
     const unknown = await inject<StudioError>("GET", "/nope");

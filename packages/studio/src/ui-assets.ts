@@ -36,6 +36,8 @@ export const VENDOR: Record<string, { folder: () => string; entries: Record<stri
   htm: { folder: () => packageFolder("htm"), entries: { htm: "dist/htm.mjs", "htm/preact": "preact/index.mjs" } },
   uplot: { folder: () => packageFolder("uplot"), entries: { uplot: "dist/uPlot.esm.js" } },
   zod: { folder: () => packageFolder("zod"), entries: { zod: "index.js" } },
+  // What the contracts import in turn (json.ts: typo suggestions): the browser resolves it by this map too.
+  "fastest-levenshtein": { folder: () => packageFolder("fastest-levenshtein"), entries: { "fastest-levenshtein": "esm/mod.js" } },
   contracts: { folder: () => packageFolder("@reviewtune/contracts"), entries: { "@reviewtune/contracts": "dist/index.js" } },
 };
 
