@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { EvalReportSchema, EvalSettingsSchema, formatIssues, type EvalReport, type EvalSettings } from "@reviewtune/contracts";
+import { EvalSettingsSchema, formatIssues, type EvalSettings } from "@reviewtune/contracts";
 import {
   BASELINES,
   ConfigError,
@@ -17,8 +17,8 @@ import {
   evaluateRun,
   formatEstimate,
   headlineTable,
-  readJsonFile,
   readDatasetCard,
+  readEvalReport,
   readRunRecord,
   requireFinished,
   writeJsonAtomic,
@@ -200,16 +200,9 @@ export async function runEval(options: EvalOptions): Promise<void> {
   }
 }
 
-function readReport(runDirectory: string): EvalReport {
-  readRunRecord(runDirectory); // a folder that is not there, or no run's, is said so (and where runs are)
-  const file = runPath(runDirectory, "evalReport");
-  if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
-  return readJsonFile(file, EvalReportSchema, `re-run reviewtune eval --run ${runDirectory}`);
-}
-
 export async function runCompare(first: string, second: string, options: EvalOptions): Promise<void> {
-  const a = readReport(first);
-  const b = readReport(second);
+  const a = readEvalReport(first);
+  const b = readEvalReport(second);
   if (a.dataset.directory !== b.dataset.directory) {
     console.error(`note: the runs were evaluated on different datasets (${a.dataset.directory} vs ${b.dataset.directory}); only items with the same id are paired`);
   }

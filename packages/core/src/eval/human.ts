@@ -4,12 +4,12 @@
 // the tuned model's win rate (ties count half) gets a bootstrap interval.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { EvalReportSchema, HumanKeySchema, HumanRatingSchema, type Estimate, type HumanKey, type HumanPair } from "@reviewtune/contracts";
+import { HumanKeySchema, HumanRatingSchema, type Estimate, type HumanKey, type HumanPair } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
 import { ConfigError, DataError } from "../errors.js";
 import { readJsonFile, writeFileAtomic } from "../files.js";
 import { runPath } from "../train/run-folder.js";
-import { readRunRecord } from "../train/runs.js";
+import { readEvalReport } from "./write-report.js";
 import { bootstrap, seededRandom } from "./statistics.js";
 
 /** The files of an exported set of pairs (the studio keeps its set in the run folder's human/). */
@@ -17,12 +17,9 @@ export const HUMAN_FILES = { pairs: "pairs.jsonl", key: "key.json", ratings: "ra
 
 /** pairs.jsonl (for raters) and key.json (kept apart) from an evaluated run's report.json. */
 export function exportHumanPairs(runDirectory: string, out: string, options: { limit?: number | undefined; seed?: number } = {}): { pairs: string; key: string; count: number } {
-  readRunRecord(runDirectory); // a folder that is not there, or no run's, is said so (and where runs are)
-  const file = runPath(runDirectory, "evalReport");
-  if (!existsSync(file)) throw new ConfigError(`${runDirectory} has no evaluation (${file})`, [], { hint: `evaluate it first: reviewtune eval --run ${runDirectory}` });
-  const report = readJsonFile(file, EvalReportSchema);
+  const report = readEvalReport(runDirectory);
   const items = report.items.filter((item) => item.answers.tuned !== undefined && item.answers.base !== undefined).slice(0, options.limit);
-  if (items.length === 0) throw new ConfigError(`the evaluation in ${file} has no base answers to pair`, [], { hint: "evaluate with the base baseline (--baselines base,...)" });
+  if (items.length === 0) throw new ConfigError(`the evaluation in ${runPath(runDirectory, "evalReport")} has no base answers to pair`, [], { hint: "evaluate with the base baseline (--baselines base,...)" });
   const seed = options.seed ?? 7;
   const random = seededRandom(seed);
   const key: HumanKey = { run: report.run.id, seed, pairs: {} };

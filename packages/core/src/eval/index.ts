@@ -8,6 +8,6 @@ export { HUMAN_FILES, exportHumanPairs, scoreHumanRatings } from "./human.js";
 export { parseAnswer } from "./parse-answer.js";
 export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisColumns, analysisTable } from "./report-markdown.js";
 export { readSemEvalAspects } from "./semeval.js";
-export { writeEvalReport } from "./write-report.js";
+export { readEvalReport, writeEvalReport } from "./write-report.js";
 export { TEXT_BASELINES, evaluateTextRun, isTextDataset, textTable, writeTextEvalReport } from "./text-eval.js";
 export type { TextBaseline } from "./text-eval.js";

@@ -144,11 +144,14 @@ function runsHint(directory: string): string {
   return "pass a run folder made by reviewtune train (runs/<id>)";
 }
 
+/** A wrong --run (a folder that is not there, or not a run's) said with where the runs are; run.json is not read. */
+export function requireRunFolder(directory: string): void {
+  if (existsSync(runPath(directory, "record"))) return;
+  if (!existsSync(directory)) throw new ConfigError(`run folder ${directory} does not exist`, [], { hint: runsHint(directory) });
+  throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: runsHint(directory) });
+}
+
 export function readRunRecord(directory: string): RunRecord {
-  const file = runPath(directory, "record");
-  if (!existsSync(file)) {
-    if (!existsSync(directory)) throw new ConfigError(`run folder ${directory} does not exist`, [], { hint: runsHint(directory) });
-    throw new ConfigError(`${directory} is not a run folder (no run.json)`, [], { hint: runsHint(directory) });
-  }
-  return readRecordFile(file, RUN_FORMAT, RunRecordSchema, "run.json is written by `reviewtune train`: train again, or read it with the reviewtune version that wrote it");
+  requireRunFolder(directory);
+  return readRecordFile(runPath(directory, "record"), RUN_FORMAT, RunRecordSchema, "run.json is written by `reviewtune train`: train again, or read it with the reviewtune version that wrote it");
 }
