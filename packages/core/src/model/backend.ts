@@ -85,3 +85,13 @@ export interface GenerationBackend {
   onRestart(listener: () => Promise<void>): void;
   close(): Promise<void>;
 }
+
+/** The schema each prompt's answer follows: one for all, one per prompt, or none. */
+export function schemasOf(request: Pick<GenerationRequest, "prompts" | "jsonSchema">): Array<Record<string, unknown> | undefined> {
+  const { jsonSchema, prompts } = request;
+  if (Array.isArray(jsonSchema)) {
+    if (jsonSchema.length !== prompts.length) throw new Error(`${jsonSchema.length} JSON Schemas for ${prompts.length} prompts: give one for all or one per prompt`);
+    return jsonSchema;
+  }
+  return prompts.map(() => jsonSchema);
+}

@@ -21,7 +21,7 @@ import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import PQueue from "p-queue";
 // Loaded by start(): node-llama-cpp and its bindings (~40 MB resident) are for the commands that serve or ask with a GGUF.
 import type { LlamaGrammarEvaluationState, ControlledEvaluateInputItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from "node-llama-cpp";
-import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+import { schemasOf, type BackendState, type GenerationBackend, type GenerationRequest } from "./backend.js";
 import { findStop, safeLength } from "./stop-strings.js";
 
 export interface LlamaCppBackendOptions {
@@ -128,16 +128,6 @@ interface Step {
 
 /** Compiled grammars kept (the fixed schemas of a server's clients, and the last requests' per-review ones). */
 const GRAMMAR_CACHE = 64;
-
-/** The schema each prompt's answer follows: one for all, one per prompt, or none. */
-function schemasOf(request: Pick<GenerationRequest, "prompts" | "jsonSchema">): Array<Record<string, unknown> | undefined> {
-  const { jsonSchema, prompts } = request;
-  if (Array.isArray(jsonSchema)) {
-    if (jsonSchema.length !== prompts.length) throw new Error(`${jsonSchema.length} JSON Schemas for ${prompts.length} prompts: give one for all or one per prompt`);
-    return jsonSchema;
-  }
-  return prompts.map(() => jsonSchema);
-}
 
 /** Whether a constrained answer is already one whole JSON value (then the grammar has only its end marker left). */
 function completeJson(text: string): boolean {

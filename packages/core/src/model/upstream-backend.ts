@@ -12,7 +12,7 @@
 import { jointChoice, medianIndex, type GenerateResult, type LoadAdapterResult, type TokenLogprob } from "@reviewtune/contracts";
 import { ConfigError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
-import type { BackendState, GenerationBackend, GenerationRequest } from "./backend.js";
+import { schemasOf, type BackendState, type GenerationBackend, type GenerationRequest } from "./backend.js";
 
 export interface UpstreamBackendOptions {
   /** The upstream's address: http://host:port, with or without /v1. */
@@ -149,12 +149,13 @@ export class UpstreamBackend implements GenerationBackend {
     const started = performance.now();
     const model = request.adapterDir ? this.options.adapterNames.get(request.adapterDir) : this.base;
     if (!model) throw new EngineRequestError("adapter_not_loaded", `no upstream model for ${request.adapterDir}`, null, null, null);
+    const schemas = schemasOf(request);
     const outputs = new Array<GenerateResult["outputs"][number]>(request.prompts.length);
     let next = 0;
     const worker = async () => {
       while (next < request.prompts.length) {
         const index = next++;
-        outputs[index] = await this.decideOrdinals(model, index, request, await this.complete(model, index, request));
+        outputs[index] = await this.decideOrdinals(model, index, request, schemas[index], await this.complete(model, index, request, schemas[index]));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, request.prompts.length) }, worker));
@@ -163,8 +164,7 @@ export class UpstreamBackend implements GenerationBackend {
     return { outputs, seconds, tokens_per_second: seconds > 0 ? tokens / seconds : 0, adapter_loaded: model !== this.base };
   }
 
-  private async complete(model: string, index: number, request: GenerationRequest): Promise<GenerateResult["outputs"][number]> {
-    const schema = Array.isArray(request.jsonSchema) ? request.jsonSchema[index] : request.jsonSchema;
+  private async complete(model: string, index: number, request: GenerationRequest, schema: Record<string, unknown> | undefined): Promise<GenerateResult["outputs"][number]> {
     const stream = request.onToken !== undefined;
     const body = {
       model,
@@ -235,8 +235,7 @@ export class UpstreamBackend implements GenerationBackend {
    * upstream without log-probabilities keeps the greedy answer (the stars could then contradict the
    * sentiment, as before).
    */
-  private async decideOrdinals(model: string, index: number, request: GenerationRequest, greedy: GenerateResult["outputs"][number]): Promise<GenerateResult["outputs"][number]> {
-    const schema = Array.isArray(request.jsonSchema) ? request.jsonSchema[index] : request.jsonSchema;
+  private async decideOrdinals(model: string, index: number, request: GenerationRequest, schema: Record<string, unknown> | undefined, greedy: GenerateResult["outputs"][number]): Promise<GenerateResult["outputs"][number]> {
     if (!request.ordinal || request.temperature !== 0 || request.onToken || greedy.finish_reason !== "stop" || !isObjectSchema(schema)) return greedy;
     let answer: Record<string, unknown>;
     try {
@@ -270,7 +269,7 @@ export class UpstreamBackend implements GenerationBackend {
     if ([...decided].every(([key, value]) => answer[key] === value)) return greedy;
     const properties = { ...schema.properties };
     for (const [key, value] of decided) properties[key] = { ...(properties[key] as object), enum: [value] };
-    const again = await this.complete(model, index, { ...request, jsonSchema: { ...schema, properties } });
+    const again = await this.complete(model, index, request, { ...schema, properties });
     return { ...again, new_tokens: greedy.new_tokens + again.new_tokens };
   }
 
