@@ -100,9 +100,14 @@ function withSuggestions(issue: Issue & { code: "unrecognized_keys" }, schema: z
   return { ...issue, message: `${issue.message} (did you mean ${said}?)` };
 }
 
+/** An issue as a "path.to.field: message" line. */
+export function issueLine(issue: Issue): string {
+  return `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`;
+}
+
 /** Formats zod issues as "path.to.field: message" lines; with the `schema`, an unknown key is told the known one it is a typo of. */
 export function formatIssues(error: z.ZodError, input?: unknown, schema?: z.ZodType): string[] {
-  return issuesOf(error, input, schema).map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`);
+  return issuesOf(error, input, schema).map(issueLine);
 }
 
 /** The value when `text` is JSON that `schema` accepts, else undefined: for readers that skip what they cannot use (a line being written, another program's event). */

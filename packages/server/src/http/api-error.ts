@@ -1,7 +1,7 @@
 // HTTP errors and the one place any error becomes an OpenAI-style error body and a status code.
 // Known errors carry their message to the client; anything else is a generic 500 and a log line.
 import { EngineCrashedError, EngineRequestError, EngineTimeoutError, ReviewtuneError, UpstreamError } from "@reviewtune/core";
-import { formatIssues, issuesOf, type ApiErrorBody } from "@reviewtune/contracts";
+import { issueLine, issuesOf, type ApiErrorBody } from "@reviewtune/contracts";
 import type { z } from "zod";
 
 export class ApiError extends ReviewtuneError {
@@ -49,9 +49,10 @@ export class ServiceUnavailableError extends ApiError {
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
-  const first = issuesOf(parsed.error, body ?? {})[0];
-  const issues = formatIssues(parsed.error, body ?? {}, schema);
-  throw invalidRequest(`invalid request body: ${issues.join("; ")}`, first && first.path.length > 0 ? first.path.join(".") : null);
+  // Read once: the union and typo reading walk the schema.
+  const issues = issuesOf(parsed.error, body ?? {}, schema);
+  const first = issues[0];
+  throw invalidRequest(`invalid request body: ${issues.map(issueLine).join("; ")}`, first && first.path.length > 0 ? first.path.join(".") : null);
 }
 
 interface FastifyLikeError {
