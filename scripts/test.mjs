@@ -5,11 +5,19 @@
 //
 // Side by side because the TypeScript suite leaves the machine ~30% idle (its tests wait on servers,
 // a browser and engine start-ups; vmstat over a whole run on 2 cores), and the engine suite, ~6
-// minutes of CPU, fits in those gaps: pytest runs its torch on one thread there (OMP_NUM_THREADS=1),
-// and its output is shown whole when it ends rather than interleaved. `node scripts/test.mjs py`
-// runs it alone, on every core, its output live.
+// minutes of CPU, fits in those gaps: pytest runs its torch on one thread there (OMP_NUM_THREADS=1)
+// at a lower CPU priority (nice 10), and its output is shown whole when it ends rather than
+// interleaved. The priority matters: the TypeScript suite's engines run torch on two OpenMP
+// threads, which wait for each other at every operation, and a third busy thread of equal priority
+// kept taking one of their cores: they went ~3x slower while pytest ran (analyze.test took 100 s
+// beside it, 34 s alone). A 2-thread torch loop of small layers: 84 it/s alone, 31 beside a 1-thread
+// matmul loop, 85 beside the same loop at nice 10, which itself kept 63% of its speed (the loop
+// leaves gaps). Nice 10 rather than 19 so that pytest's own time limits (30 s and up) still hold
+// while a TypeScript test trains. `node scripts/test.mjs py` runs it alone, on every core, its
+// output live.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { constants, setPriority } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,11 +58,19 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 /**
  * Runs a command in its own process group, killed as a group after `limitMs`; stdio inherited, or
  * with `capture` its output kept and returned (stdout and stderr in the order they came), with the
- * seconds it took.
+ * seconds it took. With `background` it runs at a lower CPU priority (nice 10), and so do the
+ * processes it starts (they inherit it).
  */
-function runWithin(limitMs, command, args, { cwd = root, env = process.env, capture = false } = {}) {
+function runWithin(limitMs, command, args, { cwd = root, env = process.env, capture = false, background = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env, stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit", detached: true });
+    if (background && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, constants.priority.PRIORITY_BELOW_NORMAL);
+      } catch (error) {
+        say(`could not lower the priority of ${command} (${error.message}); it runs at the normal one`);
+      }
+    }
     const started = performance.now();
     groups.add(child.pid);
     let output = "";
@@ -92,13 +108,14 @@ async function typescriptTests() {
 async function engineTests(alongside) {
   const { engineEnvironment } = await import(join(root, "packages/core/dist/engine/environment.js"));
   const environment = engineEnvironment(root);
-  say(`engine (pytest) in ${environment.directory}${alongside ? ", beside the TypeScript tests on one torch thread; its output follows when it ends" : ""}`);
+  say(`engine (pytest) in ${environment.directory}${alongside ? ", beside the TypeScript tests on one torch thread at a lower CPU priority; its output follows when it ends" : ""}`);
   const env = { ...process.env, PYTHONPATH: environment.engineSource, ...(alongside ? { OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" } : {}) };
   // --durations: the slowest tests in every run's log, where CI's time goes.
   const result = await runWithin(30 * 60_000, environment.python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=8", join(root, "engine", "tests")], {
     cwd: join(root, "engine"),
     env,
     capture: alongside,
+    background: alongside,
   });
   if (result.timedOut) return { result, failures: ["engine tests did not finish within 30 minutes"] };
   if (result.status === 5) return { result, failures: ["pytest collected no tests: the engine suite is missing or broken"] };
