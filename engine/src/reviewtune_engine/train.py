@@ -33,6 +33,7 @@ from transformers.trainer_utils import rotate_checkpoints
 
 from reviewtune_engine import classification, distributed, fast_dropout, files, lm_loss, models, packed_attention
 from reviewtune_engine.distributed import SINGLE, World
+from reviewtune_engine.cpu_share import CpuReader, SharedCpuCallback
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
@@ -781,6 +782,15 @@ class Fit:
     status: str
 
 
+def shared_cpu_callback(training: TrainingSettings, world: World, emit: Callable[[dict], None]) -> SharedCpuCallback | None:
+    """Threads that follow the cores other processes leave (cpu_share.py): for a training on this
+    machine's CPU whose thread count is not set, on one process (torchrun's processes divide the
+    cores among themselves)."""
+    if training.threads or world.distributed or torch.cuda.is_available() or not CpuReader.available():
+        return None
+    return SharedCpuCallback(emit)
+
+
 def _prepare(job: TrainJob, world: World) -> Path | None:
     """The run folder, threads and seed; the checkpoint to resume from (or a clean slate)."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
@@ -936,6 +946,9 @@ def _fit(job: TrainJob, model, tokenizer, data: TrainingData, plan: dict | None,
     )
     callback = _ProtocolCallback(emit, is_cancelled, job.metrics_path, data.collator, job.checkpoints_every, data.recorder, world)
     callbacks: list[TrainerCallback] = [callback, memory]
+    shared_cpu = shared_cpu_callback(training, world, emit)
+    if shared_cpu is not None:
+        callbacks.append(shared_cpu)
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=early["patience"], early_stopping_threshold=early.get("min_delta", 0.0)))
     budget_stop = None

@@ -144,7 +144,11 @@ export const TrainingConfigSchema = z.strictObject({
    */
   precision: z.enum(["auto", "fp32", "bf16"]).default("auto"),
   logging_steps: z.number().int().positive().default(1),
-  /** CPU threads for torch; 0 = all cores. */
+  /**
+   * CPU threads for torch. 0: torch's default (the physical cores), fewer while other processes
+   * keep cores busy, and back when they stop (one-process CPU trainings; cpu_share.py). A number:
+   * that many, always.
+   */
   threads: z.number().int().nonnegative().default(0),
   /**
    * Train for this many seconds of wall time instead of epochs / max_steps: the engine times a few
