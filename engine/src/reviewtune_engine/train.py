@@ -32,8 +32,8 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traini
 from transformers.trainer_utils import rotate_checkpoints
 
 from reviewtune_engine import classification, distributed, fast_dropout, files, lm_loss, models, packed_attention
-from reviewtune_engine.distributed import SINGLE, World
 from reviewtune_engine.cpu_share import CpuReader, SharedCpuCallback
+from reviewtune_engine.distributed import SINGLE, World
 from reviewtune_engine.errors import EngineError
 
 log = logging.getLogger("reviewtune.engine.train")
