@@ -24,7 +24,8 @@ export function registerStudio(program: Command): void {
     .option("--no-references", "no training references")
     // Half the cores by default: the studio answers Compare questions while a training it started
     // computes on the same machine, and two torch processes with a thread per core each made every
-    // answer many times slower. Trainings keep their own threads (training.threads).
+    // answer many times slower. A training takes the cores this engine leaves, and gives one back
+    // while it answers (training.threads 0: decision 0027).
     .option("--threads <n>", "CPU threads of the engine that answers the Compare page (the rest of the cores for a training beside it)", positiveInteger("--threads"), Math.max(1, Math.floor(availableParallelism() / 2)))
     .option("--no-open", "do not open a browser")
     .option("--allow-host <name>", "also accept requests whose Host is this name (repeatable); other names than localhost get 403 (DNS rebinding)", collect, [])
