@@ -73,6 +73,7 @@ class Step:
 
 def test_the_training_drops_threads_while_others_are_busy_and_takes_them_back():
     original = torch.get_num_threads()
+    torch.set_num_threads(2)  # as a training on 2 cores starts (the suite may run on one thread: OMP_NUM_THREADS=1)
     messages: list[str] = []
     callback = SharedCpuCallback(lambda event: messages.append(event["message"]), Readings([None, 0.1, 0.9, 1.0, 0.2], cores=2), most=2)
     seen = []
@@ -91,6 +92,7 @@ def test_the_training_drops_threads_while_others_are_busy_and_takes_them_back():
 
 def test_a_load_that_comes_and_goes_is_logged_a_few_times_only():
     original = torch.get_num_threads()
+    torch.set_num_threads(2)
     messages: list[str] = []
     callback = SharedCpuCallback(lambda event: messages.append(event["message"]), Readings([1.0, 0.0] * 20, cores=2), most=2)
     try:
