@@ -94,7 +94,7 @@ async function typescriptTests() {
   if (files.length === 0) return ["no TypeScript test files were found (did the build run?)"];
   say(`TypeScript: ${files.length} test files`);
   // Limits so that a hung test fails the run with a reason instead of running into CI's own limit:
-  // one test may take 15 minutes, the whole TypeScript suite 40 (it takes about 20-25 on 2 cores). Each
+  // one test may take 15 minutes, the whole TypeScript suite 40 (it takes about 26-29 on 2 cores). Each
   // file runs in its own process and counts as one test: the longest, cli.test.js, takes about 7.5
   // minutes on a quiet machine and went past 10 with a training beside it. The runner gets its own
   // process group so that a time-out also stops the processes its tests started.
