@@ -73,7 +73,6 @@ class SharedCpuCallback(TrainerCallback):
         self.emit = emit
         self.reader = reader or CpuReader()
         self.most = most or torch.get_num_threads()
-        self.threads = self.most
         self.changes = 0
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -81,18 +80,18 @@ class SharedCpuCallback(TrainerCallback):
         if others is None:
             return
         wanted = threads_for(others, self.reader.cores, self.most)
-        if wanted == self.threads:
+        threads = torch.get_num_threads()
+        if wanted == threads:
             return
         torch.set_num_threads(wanted)
         self.changes += 1
         uses = f"its {self.most} threads" if wanted == self.most else f"{wanted} of its {self.most} threads"
-        if wanted < self.threads:
+        if wanted < threads:
             message = (f"the CPU is shared: other processes kept {others:.1f} of {self.reader.cores} cores busy, so the training "
                        f"uses {uses} while they do (threads that share a core wait for each other; --set training.threads=N "
                        f"fixes the number)")
         else:
             message = f"other processes keep {others:.1f} of {self.reader.cores} cores busy now: the training uses {uses} again"
-        self.threads = wanted
         if self.changes <= CHANGES_SAID:
             more = "; further changes are not logged" if self.changes == CHANGES_SAID else ""
             self.emit({"kind": "status", "message": f"step {state.global_step}: {message}{more}"})

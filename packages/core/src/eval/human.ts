@@ -2,7 +2,7 @@
 // each pair is randomized (seeded) and the key that says which side is which is written to its own
 // file, so raters see only pairs.jsonl. Ratings come back as {pair, preferred: "A" | "B" | "tie"};
 // the tuned model's win rate (ties count half) gets a bootstrap interval.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { HumanKeySchema, HumanRatingSchema, type Estimate, type HumanKey, type HumanPair } from "@reviewtune/contracts";
 import { readJsonl } from "../data/jsonl.js";
