@@ -9,7 +9,7 @@
 // (the chat template and context, llama-server and reviewtune) and POST /tokenize (token counts,
 // all three). The chat template: the run's override, else the upstream's /props, else the local
 // model's (`localTemplate`). Without /tokenize the context check is left to the upstream.
-import { jointChoice, medianIndex, type GenerateResult, type LoadAdapterResult, type TokenLogprob } from "@reviewtune/contracts";
+import { jointChoice, medianIndex, type GenerateResult, type OrdinalChoice, type LoadAdapterResult, type TokenLogprob } from "@reviewtune/contracts";
 import { ConfigError, EngineRequestError, ReviewtuneError } from "../errors.js";
 import { ChatTemplate, type ChatMessage } from "../templates/chat-template.js";
 import { schemasOf, type BackendState, type GenerationBackend, type GenerationRequest } from "./backend.js";
@@ -79,6 +79,8 @@ export class UpstreamBackend implements GenerationBackend {
   /** The upstream's address, without /v1. */
   readonly url: string;
   private tokenize = true;
+  /** The upstream gives log-probabilities (until a reading comes back without them). */
+  private logprobs = true;
 
   constructor(private readonly options: UpstreamBackendOptions) {
     this.url = options.url.replace(/\/+$/, "").replace(/\/v1$/, "");
@@ -155,7 +157,7 @@ export class UpstreamBackend implements GenerationBackend {
     const worker = async () => {
       while (next < request.prompts.length) {
         const index = next++;
-        outputs[index] = await this.decideOrdinals(model, index, request, schemas[index], await this.complete(model, index, request, schemas[index]));
+        outputs[index] = await this.answer(model, index, request, schemas[index]);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, request.prompts.length) }, worker));
@@ -225,18 +227,65 @@ export class UpstreamBackend implements GenerationBackend {
   }
 
   /**
-   * Ordered choices (request.ordinal; greedy, not streamed) decided as the in-process backends decide
-   * them (decision 0018), from the upstream's next-token log-probabilities: where the greedy answer
-   * reaches a choice, the reading after the answer so far gives the options' weights, a choice with
-   * `then` gets its second reading after its median option (the greedy option where none of the
-   * options is among the upstream's five likeliest tokens), jointChoice decides, and an answer whose
-   * values differ is decoded again with the decided values fixed in its schema (the rest of the
-   * answer then follows them: quality and recommendation are written after a consistent pair). An
-   * upstream without log-probabilities keeps the greedy answer (the stars could then contradict the
-   * sentiment, as before).
+   * One prompt's answer. Ordered choices (request.ordinal, greedy decoding) are decided as the
+   * in-process backends decide them (decision 0018), from the upstream's next-token
+   * log-probabilities, before the answer is decoded where they can be: the choice whose key opens the
+   * schema's object (the analysis's stars, decision 0017) is read after `{"stars":`, its `then` after
+   * the median star, jointChoice decides the pair, and the answer is decoded once with the pair fixed
+   * in its schema (the rest of it follows them: quality and recommendation are written after a
+   * consistent pair): three requests, one of them a decoding (greedy first, then the readings and a
+   * second decoding where the pair differed, cost four requests and two decodings for most answers of
+   * a trained model). Where nothing can be decided first (no such choice, or a model that has not
+   * learnt the compact answer: see decideFirst), the answer is decoded greedily and decided after it
+   * (decideOrdinals). An upstream without log-probabilities keeps the greedy answer (the stars could
+   * then contradict the sentiment).
    */
-  private async decideOrdinals(model: string, index: number, request: GenerationRequest, schema: Record<string, unknown> | undefined, greedy: GenerateResult["outputs"][number]): Promise<GenerateResult["outputs"][number]> {
-    if (!request.ordinal || request.temperature !== 0 || request.onToken || greedy.finish_reason !== "stop" || !isObjectSchema(schema)) return greedy;
+  private async answer(model: string, index: number, request: GenerationRequest, schema: Record<string, unknown> | undefined): Promise<GenerateResult["outputs"][number]> {
+    const readings = new Map<string, number[] | undefined>();
+    const decided = await this.decideFirst(model, request.prompts[index]!, request, schema, readings);
+    if (decided) return this.complete(model, index, request, fixedSchema(schema as ObjectSchema, decided));
+    return this.decideOrdinals(model, index, request, schema, await this.complete(model, index, request, schema), readings);
+  }
+
+  /** decideFirst and decideOrdinals apply to greedy answers to an object schema; the choices decided after the answer are also not streamed. */
+  private ordinalsApply(request: GenerationRequest, schema: Record<string, unknown> | undefined): schema is ObjectSchema {
+    return request.ordinal !== undefined && request.temperature === 0 && this.logprobs && isObjectSchema(schema);
+  }
+
+  /**
+   * The ordinal choice at the start of the answer decided before it is decoded (see answer), or
+   * undefined. Only where the reading after the compact opening (`{"stars":`, as formatAnalysis
+   * writes it and a trained model answers) puts at least FIRST_READING_MASS on the options: a model
+   * that has not learnt the compact answer may write `{\n  "stars": ` instead, and its reading there
+   * (after the greedy answer) is the one the in-process backends take.
+   */
+  private async decideFirst(model: string, prompt: string, request: GenerationRequest, schema: Record<string, unknown> | undefined, readings: Map<string, number[] | undefined>): Promise<Map<string, string | number> | undefined> {
+    if (!this.ordinalsApply(request, schema)) return undefined;
+    const opening = Object.keys(schema.properties)[0];
+    const choice = request.ordinal!.find((candidate) => ordinalKey(candidate.after) === opening);
+    if (!choice) return undefined;
+    const context = `${prompt}{${choice.after}`;
+    const first = await this.reading(model, context, choice.choices, request.signal, readings);
+    if (!first || first.reduce((sum, weight) => sum + weight, 0) < FIRST_READING_MASS) return undefined;
+    const decided = await this.decideChoice(model, context, choice, schema, undefined, request.signal, readings);
+    return decided && decided.length > 0 ? new Map(decided) : undefined;
+  }
+
+  /**
+   * The ordinal choices decided after a greedy answer (not streamed): where the answer reaches a choice,
+   * the reading after the answer so far gives the options' weights (the greedy option stands in for
+   * the median where none of the options is among the upstream's five likeliest tokens), and an answer
+   * whose values differ from the decided ones is decoded again with them fixed in its schema.
+   */
+  private async decideOrdinals(
+    model: string,
+    index: number,
+    request: GenerationRequest,
+    schema: Record<string, unknown> | undefined,
+    greedy: GenerateResult["outputs"][number],
+    readings: Map<string, number[] | undefined>,
+  ): Promise<GenerateResult["outputs"][number]> {
+    if (!this.ordinalsApply(request, schema) || request.onToken || greedy.finish_reason !== "stop") return greedy;
     let answer: Record<string, unknown>;
     try {
       answer = JSON.parse(greedy.text) as Record<string, unknown>;
@@ -245,32 +294,58 @@ export class UpstreamBackend implements GenerationBackend {
     }
     const prompt = request.prompts[index]!;
     const decided = new Map<string, string | number>();
-    for (const choice of request.ordinal) {
+    for (const choice of request.ordinal!) {
       const key = ordinalKey(choice.after);
-      if (!key || decided.has(key) || !schema.properties[key]) continue;
+      if (!key || decided.has(key)) continue;
       const at = endOf(greedy.text, choice.after);
       if (at < 0) continue;
-      const prefix = greedy.text.slice(0, at);
-      const first = await this.optionWeights(model, prompt + prefix, choice.choices, request.signal);
-      if (!first) return greedy;
-      // No option among the upstream's likeliest tokens (an untrained model): the greedy one stands.
-      let median = medianIndex(first);
-      if (median < 0) median = choice.choices.indexOf(String(answer[key]));
-      if (median < 0) continue;
-      decided.set(key, ordinalValue(choice.choices[median]!, choice.after));
-      const then = choice.then;
-      const thenKey = then ? ordinalKey(then.text) : undefined;
-      if (!then || !thenKey || !schema.properties[thenKey]) continue;
-      const second = await this.optionWeights(model, `${prompt}${prefix}${choice.choices[median]}${then.text}`, then.choices, request.signal);
-      const joint = (second && jointChoice(first, second, then.bands)) ?? { first: median, second: then.bands[median]! };
-      decided.set(key, ordinalValue(choice.choices[joint.first]!, choice.after));
-      decided.set(thenKey, ordinalValue(then.choices[joint.second]!, then.text));
+      const values = await this.decideChoice(model, prompt + greedy.text.slice(0, at), choice, schema, String(answer[key]), request.signal, readings);
+      if (!values) return greedy;
+      for (const [name, value] of values) decided.set(name, value);
     }
     if ([...decided].every(([key, value]) => answer[key] === value)) return greedy;
-    const properties = { ...schema.properties };
-    for (const [key, value] of decided) properties[key] = { ...(properties[key] as object), enum: [value] };
-    const again = await this.complete(model, index, request, { ...schema, properties });
+    const again = await this.complete(model, index, request, fixedSchema(schema, decided));
     return { ...again, new_tokens: greedy.new_tokens + again.new_tokens };
+  }
+
+  /**
+   * One ordinal choice decided from the reading after `context` (the prompt and the answer up to the
+   * choice), with its `then` read after the median option and jointChoice deciding the two: the keys
+   * and values decided, none where no option is among the likeliest tokens and there is no `greedy`
+   * option to stand in for the median, undefined when the upstream gives no log-probabilities.
+   */
+  private async decideChoice(
+    model: string,
+    context: string,
+    choice: OrdinalChoice,
+    schema: ObjectSchema,
+    greedy: string | undefined,
+    signal: AbortSignal,
+    readings: Map<string, number[] | undefined>,
+  ): Promise<Array<[string, string | number]> | undefined> {
+    const key = ordinalKey(choice.after);
+    if (!key || !schema.properties[key]) return [];
+    const first = await this.reading(model, context, choice.choices, signal, readings);
+    if (!first) return undefined;
+    let median = medianIndex(first);
+    if (median < 0 && greedy !== undefined) median = choice.choices.indexOf(greedy);
+    if (median < 0) return [];
+    const then = choice.then;
+    const thenKey = then ? ordinalKey(then.text) : undefined;
+    if (!then || !thenKey || !schema.properties[thenKey]) return [[key, ordinalValue(choice.choices[median]!, choice.after)]];
+    const second = await this.reading(model, `${context}${choice.choices[median]}${then.text}`, then.choices, signal, readings);
+    const joint = (second && jointChoice(first, second, then.bands)) ?? { first: median, second: then.bands[median]! };
+    return [
+      [key, ordinalValue(choice.choices[joint.first]!, choice.after)],
+      [thenKey, ordinalValue(then.choices[joint.second]!, then.text)],
+    ];
+  }
+
+  /** optionWeights, read once per context for one answer (the reading decideFirst took is the one after a compact greedy answer too). */
+  private async reading(model: string, context: string, options: readonly string[], signal: AbortSignal, readings: Map<string, number[] | undefined>): Promise<number[] | undefined> {
+    const key = `${options.join("\u0000")}\u0000${context}`;
+    if (!readings.has(key)) readings.set(key, await this.optionWeights(model, context, options, signal));
+    return readings.get(key);
   }
 
   /**
@@ -283,7 +358,10 @@ export class UpstreamBackend implements GenerationBackend {
   private async optionWeights(model: string, prompt: string, options: readonly string[], signal: AbortSignal): Promise<number[] | undefined> {
     const answer = await this.call<{ choices?: CompletionChoice[] }>("/v1/completions", { model, prompt, max_tokens: 1, temperature: 0, logprobs: 5 }, signal);
     const top = answer.choices?.[0]?.logprobs?.top_logprobs?.[0];
-    if (!top) return undefined;
+    if (!top) {
+      this.logprobs = false; // asked once: the later answers are greedy without asking again
+      return undefined;
+    }
     const weights = options.map(() => 0);
     for (const [token, logprob] of Object.entries(top)) {
       const matching = token ? options.flatMap((option, at) => (option.startsWith(token) ? [at] : [])) : [];
@@ -446,8 +524,17 @@ export class UpstreamBackend implements GenerationBackend {
   }
 }
 
+/**
+ * The options' share of the next token's probability after the compact opening for the answer to be
+ * decided before it is decoded (decideFirst). A trained model puts nearly all of it there (it learnt
+ * the compact answer); the untrained embedded model put 2-36% (it writes spaces and line breaks).
+ */
+export const FIRST_READING_MASS = 0.5;
+
+type ObjectSchema = Record<string, unknown> & { properties: Record<string, unknown> };
+
 /** A JSON Schema of an object with properties (what ordinal choices name keys of). */
-function isObjectSchema(schema: unknown): schema is Record<string, unknown> & { properties: Record<string, unknown> } {
+function isObjectSchema(schema: unknown): schema is ObjectSchema {
   return typeof schema === "object" && schema !== null && typeof (schema as { properties?: unknown }).properties === "object" && (schema as { properties?: unknown }).properties !== null;
 }
 
@@ -466,4 +553,11 @@ function endOf(text: string, after: string): number {
   const pattern = new RegExp(after.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:/g, ":\\s*"));
   const found = pattern.exec(text);
   return found ? found.index + found[0].length : -1;
+}
+
+/** `schema` with each decided key's value fixed (an enum of that one value). */
+function fixedSchema(schema: ObjectSchema, decided: ReadonlyMap<string, string | number>): ObjectSchema {
+  const properties = { ...schema.properties };
+  for (const [key, value] of decided) properties[key] = { ...(properties[key] as object), enum: [value] };
+  return { ...schema, properties };
 }
