@@ -1,4 +1,4 @@
-"""A training's threads follow the cores other processes leave (cpu_share.py)."""
+"""A training's threads, and a serving engine's, follow the cores other processes leave (cpu_share.py)."""
 from __future__ import annotations
 
 import os
@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from reviewtune_engine.cpu_share import CHANGES_SAID, CpuReader, SharedCpuCallback, threads_for
+from reviewtune_engine.cpu_share import CHANGES_SAID, CpuReader, FreeCores, SharedCpuCallback, threads_for
 from reviewtune_engine.distributed import SINGLE, World
+from reviewtune_engine.generate import generate
+from reviewtune_engine.models import ModelCache
+from reviewtune_engine.server import Server as Engine, serving_cores
 from reviewtune_engine.train import TrainingSettings, shared_cpu_callback
 
 linux = pytest.mark.skipif(not CpuReader.available(), reason="reads /proc (Linux)")
@@ -116,3 +119,49 @@ def test_only_a_one_process_training_without_a_thread_count_follows_the_cores():
     assert isinstance(shared_cpu_callback(settings(0), SINGLE, lambda event: None), SharedCpuCallback)
     assert shared_cpu_callback(settings(2), SINGLE, lambda event: None) is None, "training.threads set: that many, always"
     assert shared_cpu_callback(settings(0), World(0, 0, 2), lambda event: None) is None, "torchrun's processes divide the cores themselves"
+
+
+class Server:
+    """The engine's server as far as follow_cores reads it."""
+
+    def __init__(self, free_cores):
+        self.free_cores = free_cores
+
+    follow_cores = Engine.follow_cores
+
+
+def test_serving_drops_threads_while_others_are_busy_and_says_so_in_the_log(caplog):
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)
+    server = Server(FreeCores(Readings([None, 1.0, 0.0], cores=2), most=2))
+    seen = []
+    try:
+        with caplog.at_level("INFO", logger="reviewtune.engine"):
+            for _ in range(3):
+                server.follow_cores()
+                seen.append(torch.get_num_threads())
+    finally:
+        torch.set_num_threads(original)
+    assert seen == [2, 1, 2], seen
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines
+    assert "so serving uses 1 of its 2 threads" in lines[0] and "serve --threads N fixes the number" in lines[0]
+    assert "serving uses its 2 threads again" in lines[1]
+
+
+def test_a_generation_follows_the_cores_at_every_decoding_step(tiny_model):
+    steps = []
+    request = {"model": {"source": str(tiny_model)}, "prompts": ["<|im_start|>user\nIs it good?<|im_end|>\n<|im_start|>assistant\n"], "max_new_tokens": 6}
+    result = generate(request, ModelCache(), lambda event: None, lambda: False, on_step=lambda: steps.append(1))
+    tokens = result["outputs"][0]["new_tokens"]
+    assert tokens >= 1 and len(steps) in (tokens, tokens + 1), (len(steps), result["outputs"][0])  # + the end-of-sequence token's step
+
+
+@linux
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CPU engine's threads")
+def test_only_a_cpu_engine_without_a_thread_count_follows_the_cores(monkeypatch):
+    monkeypatch.delenv("REVIEWTUNE_THREADS", raising=False)
+    assert isinstance(serving_cores(2), FreeCores)
+    assert serving_cores(1) is None, "one thread: nothing to give back"
+    monkeypatch.setenv("REVIEWTUNE_THREADS", "2")
+    assert serving_cores(2) is None, "serve --threads N: that many, always"

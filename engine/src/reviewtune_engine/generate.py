@@ -81,6 +81,17 @@ class _CancelCriteria(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.is_cancelled(), dtype=torch.bool)
 
 
+class _EachStep(StoppingCriteria):
+    """Calls `on_step` after every decoding step (the server's thread count follows the free cores); never stops."""
+
+    def __init__(self, on_step: Callable[[], None]):
+        self.on_step = on_step
+
+    def __call__(self, input_ids, scores, **kwargs):
+        self.on_step()
+        return torch.zeros((input_ids.shape[0],), dtype=torch.bool)
+
+
 class _StopStrings(StoppingCriteria):
     """Ends a row once its new text contains a stop string, and remembers how many tokens it had then."""
 
@@ -254,7 +265,7 @@ def _logprobs(tokenizer, logits: list[torch.Tensor], row: int, tokens: list[int]
     return entries
 
 
-def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_cancelled: Callable[[], bool]) -> dict:
+def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_cancelled: Callable[[], bool], on_step: Callable[[], None] | None = None) -> dict:
     model, tokenizer, adapter_active = cache.with_adapter(params["model"], params.get("adapter"))
     prompts: list[str] = params["prompts"]
     max_new_tokens = params.get("max_new_tokens", 128)
@@ -323,7 +334,7 @@ def generate(params: dict, cache: ModelCache, emit: Callable[[dict], None], is_c
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
                 streamer=streamer,
-                stopping_criteria=StoppingCriteriaList([_CancelCriteria(is_cancelled), *([stop_criteria] if stop_criteria else [])]),
+                stopping_criteria=StoppingCriteriaList([_CancelCriteria(is_cancelled), *([stop_criteria] if stop_criteria else []), *([_EachStep(on_step)] if on_step else [])]),
                 logits_processor=processors or None,
                 return_dict_in_generate=True,
                 output_logits=top_logprobs is not None,

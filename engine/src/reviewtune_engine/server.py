@@ -44,6 +44,18 @@ class Server:
         from reviewtune_engine.classification import ClassifierCache
 
         self.classifiers = ClassifierCache()  # classification runs, kept apart from the generating model
+        # The threads the engine started with, and whether serving requests follow the free cores (see serving_cores).
+        self.threads = 1
+        self.free_cores = None
+
+    def follow_cores(self) -> None:
+        """Serving on a shared CPU: torch's threads set to the cores other processes leave (cpu_share.py)."""
+        if self.free_cores is None:
+            return
+        change = self.free_cores.follow()
+        message = change and self.free_cores.describe(change, "serving", "serve --threads N")
+        if message:
+            log.info("%s", message)
 
     # -- output
     def send(self, message: dict) -> None:
@@ -146,10 +158,12 @@ class Server:
             _, tokenizer = self.cache.get(params["model"])
             encoded = tokenizer(params["texts"], add_special_tokens=params.get("add_special_tokens", False))["input_ids"]
             return {"counts": [len(ids) for ids in encoded]}
+        if method in ("generate", "embed", "nearest", "score", "classify"):
+            self.follow_cores()
         if method == "generate":
             from reviewtune_engine.generate import generate
 
-            return generate(params, self.cache, emit, is_cancelled)
+            return generate(params, self.cache, emit, is_cancelled, on_step=self.follow_cores)
         if method == "embed":
             from reviewtune_engine.embed import embed
 
@@ -176,6 +190,9 @@ class Server:
 
             self.cache.clear()  # training loads its own copy; free the serving ones first
             self.classifiers.clear()
+            import torch
+
+            torch.set_num_threads(self.threads)  # a training starts from every thread (serving may have left fewer)
             if distributed.Launch.of(params["config"]) is not None:
                 return distributed.launch(params, emit, is_cancelled)  # torchrun's workers train
             return train(params, emit, is_cancelled)
@@ -192,6 +209,20 @@ class Server:
 
             return requantize_gguf(params)
         raise EngineError("unknown_method", f"unknown method {method}")
+
+
+def serving_cores(threads: int):
+    """Threads that follow the cores other processes leave while serving (cpu_share.FreeCores), on a
+    CPU engine whose thread count was not set (serve/studio --threads sets REVIEWTUNE_THREADS); None
+    otherwise. torch's threads wait for each other at every operation: two of them beside a busy
+    process decoded 2.5-3x slower than one."""
+    import torch
+
+    from reviewtune_engine.cpu_share import CpuReader, FreeCores
+
+    if int(os.environ.get("REVIEWTUNE_THREADS", "0")) or torch.cuda.is_available() or not CpuReader.available() or threads < 2:
+        return None
+    return FreeCores(most=threads)
 
 
 def model_info(params: dict, cache) -> dict:
@@ -286,6 +317,8 @@ def main() -> None:
     threads = min(int(os.environ.get("REVIEWTUNE_THREADS", "0")) or cores, cores)
     torch.set_num_threads(threads)
     server = Server(out)
+    server.threads = threads
+    server.free_cores = serving_cores(threads)
     server.send(
         {
             "type": "ready",
