@@ -67,6 +67,24 @@ const text = async (url: string) => {
 };
 
 describe("reviewtune serve", () => {
+  it("a port it cannot listen on: exit 3 at once, before the model loads, with the fix", async () => {
+    const taken = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, "127.0.0.1", () => resolve((taken.address() as { port: number }).port)));
+    try {
+      const run = (...args: string[]) => spawnSync(process.execPath, [bin, "serve", "--model", model, "--no-references", ...args], { cwd: work, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } });
+      const busy = run("--port", String(port));
+      assert.equal(busy.status, 3, `serve on a taken port did not exit 3 (it hung until the test's limit when the engine had started):\n${busy.stderr}`);
+      assert.match(busy.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is in use`));
+      assert.match(busy.stderr, /hint: pass another --port/);
+      assert.doesNotMatch(busy.stderr, /starting the torch backend/, "refused before the model loads");
+      const outOfRange = run("--port", "99999");
+      assert.equal(outOfRange.status, 3, outOfRange.stderr);
+      assert.match(outOfRange.stderr, /--port must be 0\.\.65535, got "99999"/);
+    } finally {
+      taken.close();
+    }
+  });
+
   it("Ctrl-C while the engine restarts (adapters being re-loaded) exits and leaves no engine running", async () => {
     const port = await freePort();
     // One adapter, as `serve --run` has: Ctrl-C while it is re-loaded is the last step of the restart.

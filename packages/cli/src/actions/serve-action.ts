@@ -1,6 +1,7 @@
 // `reviewtune serve`: resolves what to serve (a run, or a model and adapters), starts the backend,
 // loads and probes every adapter, listens, and on Ctrl-C / SIGTERM drains the queue before exiting.
 import { existsSync, statSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, groundingFolder, hasDatasetFile, type RunRecord } from "@reviewtune/core";
 import { DEFAULT_KV_CACHE, LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
@@ -131,11 +132,21 @@ export async function runServe(options: ServeOptions): Promise<void> {
     maxPromptTokens: options.maxPromptTokens,
     logger: { level: verbose ? "info" : "warn", stream: process.stderr },
   });
+  // Before minutes of loading the model: a taken port would only fail at listen, after them.
+  await requirePortFree(options.host, options.port);
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
   if (grounded) console.error(`[serve] ${grounded.adapter ?? choice.model.source} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
-  await server.prepare({ say: (line) => console.error(`[serve] ${line}`) });
-  const address = await server.app.listen({ host: options.host, port: options.port });
+  let address: string;
+  try {
+    await server.prepare({ say: (line) => console.error(`[serve] ${line}`) });
+    address = await server.app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    // The engine (a child process) and the model's threads would keep the process alive after the error.
+    await server.close().catch(() => {});
+    await groundingEmbedder?.close().catch(() => {});
+    throw listenError(error, options.host, options.port);
+  }
   const models = [server.context.registry.baseId, ...server.context.registry.list().map((entry) => `${entry.name}${entry.status === "fallback" ? ` (FALLBACK to base: ${entry.error?.code})` : ""}`)];
   console.error(`[serve] listening on ${address}/v1 (models: ${models.join(", ")}${classifiers.length ? `; POST /v1/classify: ${classifiers.map((entry) => entry.name).join(", ")}` : ""}${apiKey ? "; API key required" : ""})`);
   const unserved = (backend.otherModels ?? []).filter((name) => !server.context.registry.list().some((entry) => entry.name === name));
@@ -169,3 +180,28 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
   return existsSync(folder) && statSync(folder).isDirectory() && hasDatasetFile(folder, "train") ? folder : undefined;
 }
 
+/** Fails when something already listens on host:port (port 0 is any free port). */
+async function requirePortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      probe.once("error", reject);
+      probe.listen({ host, port, exclusive: true }, () => resolveListen());
+    });
+  } catch (error) {
+    throw listenError(error, host, port);
+  } finally {
+    await new Promise<void>((done) => (probe.listening ? probe.close(() => done()) : done()));
+  }
+}
+
+/** A failed listen as the user's to fix: a taken port, a port that needs privileges, an address not on this machine. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  if (code === "EADDRINUSE") return new ConfigError(`${where} is in use: another server listens there`, [], { hint: `pass another --port (--port 0 takes any free one), or stop what listens on ${port}` });
+  if (code === "EACCES") return new ConfigError(`listening on ${where} needs privileges this user lacks`, [], { hint: "pass a --port above 1023" });
+  if (code === "EADDRNOTAVAIL") return new ConfigError(`${host} is not an address of this machine`, [], { hint: "pass --host 127.0.0.1 (this machine only) or an address of one of its interfaces" });
+  return error;
+}

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { DEFAULT_KV_CACHE, KV_CACHE_TYPES } from "@reviewtune/core";
 import { GGUF_QUANTS } from "../engine.js";
-import { collect, positiveInteger } from "./shared.js";
+import { collect, portNumber, positiveInteger } from "./shared.js";
 import type { ServeOptions } from "../actions/serve-action.js";
 
 export function registerServe(program: Command): void {
@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .option("--model <source>", "base model without --run (embedded name, folder, .gguf or hub id)", "smollm2-135m-instruct")
     .option("--adapter <name=dir>", "also serve a PEFT adapter folder under a name (repeatable)", collect, [])
     .option("--host <address>", "address to listen on; anything but loopback needs --api-key", "127.0.0.1")
-    .option("--port <n>", "port", positiveInteger("--port"), 8000)
+    .option("--port <n>", "port (0: any free port)", portNumber, 8000)
     .option("--api-key <key>", "require Authorization: Bearer <key> (default: $REVIEWTUNE_API_KEY)")
     .option("--backend <name>", "generation backend: torch (the engine: PyTorch + PEFT) | llamacpp (node-llama-cpp on the base GGUF, adapters converted to GGUF LoRA and merged into a copy of a small base: the fast CPU path)", "torch")
     .option("--upstream <url>", "decode on another OpenAI-compatible server (vLLM --enable-lora, llama.cpp's llama-server, another reviewtune serve): this one keeps the adapter names, fallback, /v1/analyze, metrics, auth and queue limits; adapters are the upstream's model names")

@@ -11,6 +11,13 @@ export function positiveInteger(name: string) {
   };
 }
 
+/** 0..65535 for --port; 0 asks the system for a free port (the printed address names it). */
+export function portNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new ConfigError(`--port must be 0..65535, got "${value}"`);
+  return number;
+}
+
 export function nonNegativeInteger(name: string) {
   return (value: string): number => {
     const number = Number(value);

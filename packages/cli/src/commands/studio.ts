@@ -1,21 +1,14 @@
 import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "@reviewtune/core";
-import { collect, positiveInteger } from "./shared.js";
+import { collect, portNumber, positiveInteger } from "./shared.js";
 import type { StudioCommandOptions } from "../actions/studio-action.js";
-
-/** 0..65535; 0 asks the system for a free port (the printed URL names it). */
-function port(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65535) throw new ConfigError(`--port must be 0..65535, got "${value}"`);
-  return number;
-}
 
 export function registerStudio(program: Command): void {
   program
     .command("studio")
     .description("the web studio on 127.0.0.1 (datasets, training, compare, evaluation; offline): prints its URL")
-    .option("--port <n>", "port (0: any free port)", port, 7860)
+    .option("--port <n>", "port (0: any free port)", portNumber, 7860)
     .option("--host <host>", "address to listen on (loopback only: the studio starts trainings and has no login)", "127.0.0.1")
     .option("--runs <dir>", "the runs folder", "runs")
     .option("--data <dir>", "a dataset folder, or a folder of them (repeatable; default: data)", collect)
