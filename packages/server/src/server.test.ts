@@ -313,11 +313,15 @@ describe("serve: robustness and security", () => {
     assert.equal(other.headers["access-control-allow-origin"], undefined);
     // A preflight is answered before the API key is asked for (browsers send none with it), and only
     // for an allowed origin: another page's gets the 403 its request would get, naming the flag.
+    // The headers asked for are OpenAI's JavaScript client's (openai 6): it sends them with every request.
+    const sdkHeaders = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout";
     const preflight = (origin: string) =>
-      locked.app.inject({ method: "OPTIONS", url: "/v1/chat/completions", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+      locked.app.inject({ method: "OPTIONS", url: "/v1/chat/completions", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": sdkHeaders } });
     const allowedPreflight = await preflight("http://studio.local");
     assert.equal(allowedPreflight.statusCode, 204);
     assert.equal(allowedPreflight.headers["access-control-allow-origin"], "http://studio.local");
+    const allowedHeaders = String(allowedPreflight.headers["access-control-allow-headers"]).split(/,\s*/);
+    for (const header of sdkHeaders.split(",")) assert.ok(allowedHeaders.includes(header), `${header} is not allowed: ${allowedHeaders.join(", ")}`);
     const otherPreflight = await preflight("http://evil.example");
     assert.equal(otherPreflight.statusCode, 403);
     assert.match(otherPreflight.json().error.message, /--cors-origin http:\/\/evil\.example/);

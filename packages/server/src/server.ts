@@ -122,8 +122,12 @@ export function createServer(options: ServerOptions): ReviewtuneServer {
   // After the host check (fastify runs hooks in the order they are added, plugins' included): the
   // CORS plugin answers a preflight in its own hook, and before it a page of any origin got a 204
   // for its preflight (without CORS headers) where its request itself got the 403 naming the flag.
+  // The headers a preflight asks for are allowed as asked (the plugin's default), for the allowed
+  // origins only: OpenAI's JavaScript client sends its own (x-stainless-os, x-stainless-retry-count...)
+  // with every request, and a fixed list of authorization and content-type failed its every call
+  // from a browser ("Failed to fetch"). The API key still guards every route but /health.
   if (options.corsOrigins && options.corsOrigins.length > 0) {
-    void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"], allowedHeaders: ["authorization", "content-type"] });
+    void app.register(cors, { origin: options.corsOrigins, methods: ["GET", "POST", "DELETE"] });
   }
   const expectedKey = options.apiKey ? Buffer.from(options.apiKey) : undefined;
   app.addHook("onRequest", async (request, reply) => {
