@@ -117,7 +117,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
         ? "it was started with --no-references"
         : options.backend === "llamacpp" && !options.upstream
           ? "the llama.cpp backend does not serve them (the torch engine embeds them): start it with --backend torch"
-          : undefined,
+          : runWithoutReferences(options, choice.run?.config.data.train),
     grounded: grounded ? [grounded] : undefined,
     embed: groundingEmbedder ? (texts, signal) => groundingEmbedder!.embed(texts, signal) : undefined,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
@@ -136,6 +136,10 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await requirePortFree(options.host, options.port);
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
+  else if (options.backend === "torch" || options.upstream) {
+    const why = runWithoutReferences(options, choice.run?.config.data.train);
+    if (why) console.error(`[serve] no training references: ${why}`);
+  }
   if (grounded) console.error(`[serve] ${grounded.adapter ?? choice.model.source} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
   let address: string;
   try {
@@ -178,6 +182,18 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
   if (!options.run || !runTrain) return undefined;
   const folder = resolve(runTrain);
   return existsSync(folder) && statSync(folder).isDirectory() && hasDatasetFile(folder, "train") ? folder : undefined;
+}
+
+/**
+ * Why `serve --run` has no references when its run's training data is no dataset folder (the demo's
+ * builtin:demo, or a folder moved since): the usual hint, "start it with --run", would be what the
+ * user did.
+ */
+function runWithoutReferences(options: ServeOptions, runTrain: string | undefined): string | undefined {
+  if (!options.run || typeof options.references === "string" || referenceDataset(options, runTrain)) return undefined;
+  const source = runTrain ?? "(none)";
+  const what = source.startsWith("builtin:") ? `${source}, built in memory` : `${source}, which is not a dataset folder with ${DATASET_PATHS.train} (now)`;
+  return `the run ${options.run} was trained on ${what}: start it with --references <a dataset folder> (one \`reviewtune data build\` or \`reviewtune data demo --out data/demo\` wrote)`;
 }
 
 /** Fails when something already listens on host:port (port 0 is any free port). */
