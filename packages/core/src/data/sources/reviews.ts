@@ -228,7 +228,8 @@ export class ReviewValidator {
     const rawRating = get("rating")?.trim();
     if (rawRating) {
       rating = Number(rawRating);
-      if (!Number.isFinite(rating) || rating < 1 || rating > 5) return reject("rating_out_of_range", `rating "${rawRating}" is not between 1 and 5`);
+      if (!Number.isFinite(rating)) return reject("rating_out_of_range", `rating "${rawRating}" (column "${columns.rating}") is not a number: stars are 1 to 5 (--column rating=<name> when the stars are in another column)`);
+      if (rating < 1 || rating > 5) return reject("rating_out_of_range", `rating "${rawRating}" is not between 1 and 5`);
     }
 
     const title = get("title") ? cleanText(get("title")!) : undefined;

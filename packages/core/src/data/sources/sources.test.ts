@@ -140,6 +140,7 @@ describe("ReviewValidator", () => {
         `${"long ".repeat(40)},3`,
         "Fine,",
         "half a star,0.5",
+        "Words for stars,five",
       ].join("\n") + "\n",
     );
     const { reviews, rejections, counts } = await validate(file, { maxChars: 100 });
@@ -152,11 +153,14 @@ describe("ReviewValidator", () => {
         [5, "duplicate"],
         [6, "too_long"],
         [8, "rating_out_of_range"],
+        [9, "rating_out_of_range"],
       ],
     );
     assert.match(rejections[2]!.detail, /mixed\.csv:2/);
+    assert.match(rejections[1]!.detail, /rating "7" is not between 1 and 5/);
+    assert.match(rejections[5]!.detail, /rating "five" \(column "rating"\) is not a number: stars are 1 to 5 \(--column rating=<name>/);
     assert.equal(counts.duplicate, 1);
-    assert.equal(counts.rating_out_of_range, 2);
+    assert.equal(counts.rating_out_of_range, 3);
   });
 
   it("counts unreadable rows as malformed when told to skip them", async () => {
