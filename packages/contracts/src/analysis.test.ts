@@ -28,6 +28,13 @@ describe("ReviewAnalysis", () => {
     assert.equal(parseAnalysis(JSON.stringify({ ...example, extra: 1 })).ok, false);
   });
 
+  it("keeps an aspect term the answer repeats once, as first written", () => {
+    const repeated = { ...example, aspects: [{ term: "lid", polarity: "positive" }, { term: "strap", polarity: "negative" }, { term: "Lid", polarity: "negative" }, { term: "lid", polarity: "positive" }] };
+    const parsed = parseAnalysis(JSON.stringify(repeated));
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.analysis.aspects, [{ term: "lid", polarity: "positive" }, { term: "strap", polarity: "negative" }]);
+  });
+
   it("admits through the JSON Schema only values the zod schema accepts", () => {
     const schema = REVIEW_ANALYSIS_JSON_SCHEMA.properties;
     assert.equal(ANALYSIS_SCORES.length, 21);

@@ -141,7 +141,11 @@ export function formatAnalysis(analysis: ReviewAnalysis): string {
   return JSON.stringify(ordered);
 }
 
-/** A model's answer read as an analysis: the value, or why it is not one (not JSON, or which field is wrong). */
+/**
+ * A model's answer read as an analysis: the value, or why it is not one (not JSON, or which field is
+ * wrong). An aspect term the answer names twice (the demo adapter did in 8 of 40 answers: "lid" and
+ * "lid") is kept once, as first written: the decoding's schema cannot forbid a repeat.
+ */
 export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysis } | { ok: false; error: string } {
   let value: unknown;
   try {
@@ -154,7 +158,14 @@ export function parseAnalysis(text: string): { ok: true; analysis: ReviewAnalysi
     const issue = parsed.error.issues[0]!;
     return { ok: false, error: `${issue.path.join(".") || "(answer)"}: ${issue.message}` };
   }
-  return { ok: true, analysis: parsed.data };
+  const seen = new Set<string>();
+  const aspects = parsed.data.aspects.filter((aspect) => {
+    const key = aspect.term.trim().toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { ok: true, analysis: aspects.length === parsed.data.aspects.length ? parsed.data : { ...parsed.data, aspects } };
 }
 
 /**
