@@ -183,7 +183,11 @@ describe("data build on hostile files: every row accounted for", () => {
     for (const category of ["home", "garden", "toys", "tools"]) assert.ok(held.stderr.includes(`${category} (10)`), held.stderr);
     // The folder the build before wrote is left as it was (the refused build never replaced it).
     assert.equal(JSON.parse(readFileSync(join(held.out, "card.json"), "utf8")).config.held_out_category, null);
-    assert.equal(build("renamed-rating.csv", "--held-out-category", "Toys").status, 0, "the category's case does not matter");
+    const toys = build("renamed-rating.csv", "--held-out-category", "Toys");
+    assert.equal(toys.status, 0, "the category's case does not matter");
+    // Said where the user reads the build: the summary and the card.
+    assert.match(toys.stdout, /held out: category toys, all 10 of its reviews in test \(none in train or validation\)/);
+    assert.match(readFileSync(join(toys.out, "card.md"), "utf8"), /Held out: category toys, all 10 of its reviews in test/);
   });
 
   it("50,000 rows: every one accounted for, the rejected ones by reason", () => {

@@ -13,6 +13,7 @@ import {
   datasetPath,
   buildDataset,
   roundedLine,
+  heldOutLine,
   buildDemoDataset,
   chatTemplateFor,
   readDatasetCard,
@@ -87,6 +88,8 @@ function printCard(card: DatasetCard, folder: string): void {
     return;
   }
   say(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
+  const heldOut = heldOutLine(card);
+  if (heldOut) say(`             ${heldOut}`);
   say(`  sentiment  ${counts(card.by_sentiment)}`);
   say(`  category   ${counts(card.by_category)}`);
   say(`  rating     ${counts(card.by_rating, true)}`);

@@ -7,7 +7,7 @@ import type { ServeOptions } from "../actions/serve-action.js";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models) over the base model and its adapters")
+    .description("an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /v1/embeddings) and /v1/analyze over the base model and its adapters")
     .option("--run <run-dir>", "serve a finished run: its base model, and its adapter under the run's id")
     .option("--model <source>", "base model without --run (embedded name, folder, .gguf or hub id)", "smollm2-135m-instruct")
     .option("--adapter <name=dir>", "also serve a PEFT adapter folder under a name (repeatable)", collect, [])

@@ -4,7 +4,7 @@ export { REVIEW_TASKS } from "./augment/answers.js";
 export type { ReviewTask } from "./augment/answers.js";
 export { ANALYSIS_TASK, analysisPrompt } from "./augment/augment.js";
 export { buildDataset } from "./builder/build-dataset.js";
-export { roundedLine, accountingLine, rejectionLine } from "./builder/card.js";
+export { roundedLine, accountingLine, rejectionLine, heldOutLine } from "./builder/card.js";
 export type { DatasetCard } from "./builder/card.js";
 export { DEMO_KINDS, buildDemoDataset } from "./builder/demo-dataset.js";
 export type { DemoKind } from "./builder/demo-dataset.js";

@@ -182,6 +182,16 @@ const table = (title: string, counts: Counts, byKey = false) => {
 };
 
 /** Half stars are not lost without a word: the labels' stars are whole, the reviews keep what was given. */
+/** The line that says a category was held out (data build --held-out-category), or undefined. */
+export function heldOutLine(card: Pick<DatasetCard, "config" | "by_category">): string | undefined {
+  const category = (card.config as { held_out_category?: unknown } | null | undefined)?.held_out_category;
+  if (typeof category !== "string" || !category) return undefined;
+  // The flag matches categories whatever their case: count the data's own spelling(s).
+  const matching = Object.entries(card.by_category).filter(([name]) => name.toLowerCase() === category.toLowerCase());
+  const names = matching.map(([name]) => name).join(", ") || category;
+  return `held out: category ${names}, all ${matching.reduce((sum, [, count]) => sum + count, 0)} of its reviews in test (none in train or validation)`;
+}
+
 export function roundedLine(card: Pick<DatasetCard, "ratings_rounded">): string {
   return `${card.ratings_rounded} rating(s) had a fraction (e.g. 3.5): rounded half up to whole stars for the labels and this table; reviews.jsonl keeps them as given.`;
 }
@@ -236,6 +246,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
     "|---|---|---|",
     ...(["train", "validation", "test"] as const).map((split) => `| ${split} | ${card.splits[split].reviews} | ${card.splits[split].examples} |`),
     "",
+    ...(heldOutLine(card) ? [`${heldOutLine(card)!.replace(/^held out/, "Held out")}.`, ""] : []),
     table("Category", card.by_category),
     table("Sentiment", card.by_sentiment),
     table("Rating", card.by_rating, true),
