@@ -50,6 +50,10 @@ describe("reviewtune eval", () => {
     const report = EvalReportSchema.parse(JSON.parse(readFileSync(join(runDir, "eval", "report.json"), "utf8")));
     // The printed table says in its corner what it measured, and on how many.
     assert.ok(evaluated.stdout.includes(`| chat answers (${report.dataset.items}) | tuned | base | random | rule-based |`), evaluated.stdout);
+    // The report's caveats (here --limit's) and the paired comparisons' sample sizes are printed beside the figures.
+    assert.ok(report.caveats.length > 0);
+    for (const caveat of report.caveats) assert.ok(evaluated.stdout.includes(`note: ${caveat}`), evaluated.stdout);
+    for (const comparison of report.comparisons) assert.ok(evaluated.stdout.includes(`tuned vs base, ${comparison.metric} of the chat answers (n=${comparison.n}):`), evaluated.stdout);
     assert.ok(report.dataset.reviews >= 1 && report.dataset.reviews <= 3, "--limit bounds the reviews per task");
     assert.equal(report.dataset.items, report.dataset.reviews * 6);
     reviews = report.dataset.reviews;
