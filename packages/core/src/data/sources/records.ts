@@ -73,7 +73,34 @@ export async function* readRecords(file: string, options: ReadOptions = {}): Asy
   };
   if (format === "jsonl") yield* readJsonLines(file, malformed);
   else if (format === "json") yield* readJsonArray(file, malformed);
-  else yield* readDelimited(file, format === "tsv" ? "\t" : ",", malformed, options.skipBadRows ?? false);
+  else yield* readDelimited(file, format === "tsv" ? "\t" : await csvDelimiter(file), malformed, options.skipBadRows ?? false);
+}
+
+/**
+ * A .csv file's delimiter, from its header line: a semicolon where the header has more of them than
+ * commas outside quotes (spreadsheets in locales whose decimal mark is a comma save CSV that way),
+ * else a comma. The header decides because column names rarely hold either.
+ */
+export async function csvDelimiter(file: string): Promise<"," | ";"> {
+  const handle = await open(file, "r");
+  let head: string;
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    head = buffer.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await handle.close();
+  }
+  let commas = 0;
+  let semicolons = 0;
+  let quoted = false;
+  for (const character of head) {
+    if (character === '"') quoted = !quoted;
+    else if (!quoted && (character === "\n" || character === "\r")) break;
+    else if (!quoted && character === ",") commas += 1;
+    else if (!quoted && character === ";") semicolons += 1;
+  }
+  return semicolons > commas ? ";" : ",";
 }
 
 /**

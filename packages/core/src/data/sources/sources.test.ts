@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, DataError } from "../../errors.js";
-import { readRecords, type MalformedRecord, type ReadOptions, type SourceRecord } from "./records.js";
+import { csvDelimiter, readRecords, type MalformedRecord, type ReadOptions, type SourceRecord } from "./records.js";
 import { DuplicateIndex, ReviewValidator, cleanText, type Review, type ValidationOptions } from "./reviews.js";
 import { sha256Bytes } from "../digest.js";
 
@@ -41,6 +41,20 @@ describe("readRecords", () => {
         [4, { review_id: "r2", text: "two\nlines", stars: "4" }],
       ],
     );
+  });
+
+  it("reads a semicolon-separated CSV (a spreadsheet's, where the decimal mark is a comma) by its header", async () => {
+    const file = write("semicolons.csv", '\ufeff"review; id";text;stars\nr1;Good, really good;5\nr2;"Broke; sent it back";1\n');
+    assert.equal(await csvDelimiter(file), ";");
+    const records = await collect(file);
+    assert.deepEqual(
+      records.map((record) => [record.line, record.value]),
+      [
+        [2, { "review; id": "r1", text: "Good, really good", stars: "5" }],
+        [3, { "review; id": "r2", text: "Broke; sent it back", stars: "1" }],
+      ],
+    );
+    assert.equal(await csvDelimiter(write("commas.csv", "id,text;notes,stars\nr1,fine,5\n")), ",", "more commas than semicolons: commas");
   });
 
   it("stops at broken CSV quoting with the line, or reports it and goes on with skipBadRows", async () => {
