@@ -218,6 +218,8 @@ describe("serve: errors are OpenAI-shaped and say what to fix", () => {
     assert.ok(json.json().error.message);
     const type = await post("hello", { "content-type": "text/plain" });
     assert.equal(type.statusCode, 415);
+    assert.equal(type.json().error.code, "unsupported_media_type");
+    assert.match(type.json().error.message, /send the body as JSON with the header content-type: application\/json/);
     const big = await post(chat("tiny", { messages: [{ role: "user", content: "x".repeat(5000) }] }));
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().error.code, "body_too_large");

@@ -91,7 +91,9 @@ export function toHttpError(error: unknown, log: (error: unknown) => void): { st
   const fastifyError = error as FastifyLikeError;
   if (typeof fastifyError?.code === "string" && fastifyError.code.startsWith("FST_") && typeof fastifyError.statusCode === "number" && fastifyError.statusCode < 500) {
     const code = fastifyError.code === "FST_ERR_CTP_BODY_TOO_LARGE" ? "body_too_large" : fastifyError.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? "unsupported_media_type" : "invalid_request";
-    return { status: fastifyError.statusCode, headers: {}, body: body("invalid_request_error", code, fastifyError.message ?? "bad request") };
+    // fastify says only "Unsupported Media Type: text/plain" (curl -d sends form encoding unless told).
+    const message = code === "unsupported_media_type" ? `${fastifyError.message ?? "unsupported media type"}: send the body as JSON with the header content-type: application/json` : (fastifyError.message ?? "bad request");
+    return { status: fastifyError.statusCode, headers: {}, body: body("invalid_request_error", code, message) };
   }
   if ((error as SyntaxError)?.name === "SyntaxError" && (error as FastifyLikeError).statusCode === 400) {
     return { status: 400, headers: {}, body: body("invalid_request_error", "invalid_json", `the body is not valid JSON: ${(error as Error).message}`) };
