@@ -173,7 +173,10 @@ describe("data build on hostile files: every row accounted for", () => {
     write("renamed-rating.csv", `text,score_x,category\n${rows.join("\n")}\n`);
     const renamed = build("renamed-rating.csv", "--test", "0.25", "--validation", "0.25");
     assert.equal(renamed.status, 0, renamed.stderr);
-    assert.match(renamed.stderr, /warning: no review has a star rating: .*--column rating=<column>/);
+    assert.match(renamed.stderr, /warning: no review has a star rating: .*--column rating=<column> \(renamed-rating\.csv's other columns: score_x\)/);
+    // The summary says which column fed which field, and which it left.
+    assert.match(renamed.stdout, /columns {4}renamed-rating\.csv: text, category; not used: score_x/);
+    assert.deepEqual(JSON.parse(readFileSync(join(renamed.out, "card.json"), "utf8")).columns, [{ input: join(work, "renamed-rating.csv"), mapped: { text: "text", category: "category" }, unused: ["score_x"] }]);
     assert.doesNotMatch(renamed.stderr, /split is empty|most rows/);
     assert.doesNotMatch(build("renamed-rating.csv", "--column", "rating=score_x", "--test", "0.25", "--validation", "0.25").stderr, /warning/);
     // A held-out category no review has held nothing out: refused, listing the categories there are.

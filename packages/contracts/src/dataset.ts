@@ -158,6 +158,8 @@ export const DatasetCardSchema = z.object({
   label_sources: z.partialRecord(z.enum(["sentiment", "rating", "features", "quality", "recommendation", "summary", "aspects"]), counts),
   teacher: TeacherCardSchema.nullable(),
   inputs: z.array(z.string()),
+  /** Each review file's columns as the build read them: the field each feeds (text, rating, title...), and those it did not use. */
+  columns: z.array(z.object({ input: z.string(), mapped: z.record(z.string(), z.string()), unused: z.array(z.string()) })).optional(),
   input_sha256: z.string(),
   config_sha256: z.string(),
   /** The build's settings as given (hashed into config_sha256). */

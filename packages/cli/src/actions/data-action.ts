@@ -1,7 +1,7 @@
 // `reviewtune data build | preview | demo`.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   ConfigError,
   SPLIT_FILES,
@@ -87,6 +87,10 @@ function printCard(card: DatasetCard, folder: string): void {
     say(`  tasks      ${counts(card.by_task.train ?? {})} (train)`);
     return;
   }
+  for (const file of card.columns ?? []) {
+    const mapped = Object.entries(file.mapped).map(([field, column]) => (field === column ? field : `${field}=${column}`)).join(", ");
+    say(`  columns    ${basename(file.input)}: ${mapped}${file.unused.length ? `; not used: ${file.unused.join(", ")}` : ""}`);
+  }
   say(`  splits     train ${splits.train.reviews} / validation ${splits.validation.reviews} / test ${splits.test.reviews} reviews`);
   const heldOut = heldOutLine(card);
   if (heldOut) say(`             ${heldOut}`);
@@ -128,7 +132,8 @@ export function buildWarnings(card: DatasetCard, asked: { out: string; validatio
   if (asked.test > 0 && card.splits.test[unit] === 0) warnings.push(`the test split is empty (${size}, --test ${asked.test}): \`reviewtune eval\` needs one; build from more rows or with a larger --test`);
   if (asked.validation > 0 && card.splits.validation[unit] === 0) warnings.push(`the validation split is empty (${size}, --validation ${asked.validation}): training will run without evaluations or early stopping; build from more rows or with a larger --validation`);
   if (card.reviews > 0 && !asked.ratingColumn && Object.keys(card.by_rating).every((stars) => stars === "(none)")) {
-    warnings.push("no review has a star rating: every sentiment and star label comes from the rule-based analyzer; if the file has a rating column under another name, map it: --column rating=<column>");
+    const others = (card.columns ?? []).filter((file) => file.unused.length > 0).map((file) => `${basename(file.input)}'s other columns: ${file.unused.join(", ")}`);
+    warnings.push(`no review has a star rating: every sentiment and star label comes from the rule-based analyzer; if the file has a rating column under another name, map it: --column rating=<column>${others.length ? ` (${others.join("; ")})` : ""}`);
   }
   return warnings;
 }

@@ -178,6 +178,7 @@ async function* labeledFromFiles(
   inputHash: ReturnType<typeof createHash>,
   kinds: Map<string, InputKind | "semeval-aspects">,
   rows: { read: number },
+  columns: NonNullable<DatasetCard["columns"]>,
 ): AsyncGenerator<ReadEntry> {
   const products = await readMeta(options.meta ?? [], options.skipBadRows ?? false);
   for (const file of options.meta ?? []) await hashFile(file, inputHash);
@@ -236,6 +237,8 @@ async function* labeledFromFiles(
       }
     }
     yield* drain();
+    const read = kind === "reviews" ? validator.mappedColumns() : undefined;
+    if (read) columns.push({ input, ...read });
     await hashFile(input, inputHash);
   }
 }
@@ -291,6 +294,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
   const inputHash = createHash("sha256");
   const kinds = new Map<string, InputKind | "semeval-aspects">();
   const rows = { read: 0 };
+  const columns: NonNullable<DatasetCard["columns"]> = [];
   const config = {
     mapping: options.mapping ?? {},
     meta: (options.meta ?? []).map((file) => basename(file)),
@@ -300,7 +304,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
     teacher: options.teacher ? { url: options.teacher.options.url, model: options.teacher.model ?? null } : null,
   };
   const teacher = options.teacher;
-  const labeled = withLabels(labeledFromFiles(options, inputHash, kinds, rows), labelThreads(options), options.onLabelThreads);
+  const labeled = withLabels(labeledFromFiles(options, inputHash, kinds, rows, columns), labelThreads(options), options.onLabelThreads);
   const entries = teacher
     ? orderedMap(labeled, teacher.concurrency, async (entry) =>
         "review" in entry ? { review: entry.review, labels: await teacher.label(entry.review, entry.labels) } : entry,
@@ -312,6 +316,7 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
     inputHash: () => inputHash.digest("hex"),
     rowsRead: () => rows.read,
     describeInputs: () => options.inputs.map((input) => `${input} (${kinds.get(input) ?? "empty"})`),
+    columns: () => columns,
     ...(teacher ? { teacher: () => ({ url: teacher.options.url, model: teacher.model ?? "", ...teacher.stats }) } : {}),
   });
 }
@@ -320,7 +325,15 @@ export async function buildDataset(options: BuildOptions): Promise<DatasetCard> 
 export async function writeDataset(
   entries: AsyncIterable<BuildEntry> | Iterable<BuildEntry>,
   options: WriteOptions,
-  meta: { inputs: string[]; config: Record<string, unknown>; inputHash: () => string; rowsRead?: () => number; describeInputs?: () => string[]; teacher?: () => TeacherCard },
+  meta: {
+    inputs: string[];
+    config: Record<string, unknown>;
+    inputHash: () => string;
+    rowsRead?: () => number;
+    describeInputs?: () => string[];
+    columns?: () => NonNullable<DatasetCard["columns"]>;
+    teacher?: () => TeacherCard;
+  },
 ): Promise<DatasetCard> {
   const out = resolve(options.out);
   if (existsSync(out) && !options.force) {
@@ -416,6 +429,7 @@ export async function writeDataset(
       ...(options.tokens ? { tokenizer: options.tokenizerName ?? "model", maxTokens: options.tokens.maxTokens } : {}),
       rowsRead: meta.rowsRead?.(),
       inputs: meta.describeInputs?.() ?? meta.inputs,
+      columns: meta.columns?.(),
       inputHash: meta.inputHash(),
       configHash: createHash("sha256").update(JSON.stringify(settings)).digest("hex"),
       config: settings,

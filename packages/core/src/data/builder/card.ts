@@ -130,7 +130,17 @@ export class DatasetCardBuilder {
   }
 
   /** `rowsRead`: the readers' count of input rows; without it (generated data), what was accepted and rejected. */
-  finish(meta: { rowsRead?: number | undefined; inputs: string[]; inputHash: string; configHash: string; config: unknown; tokenizer?: string; maxTokens?: number; teacher?: TeacherCard | undefined }): DatasetCard {
+  finish(meta: {
+    rowsRead?: number | undefined;
+    inputs: string[];
+    columns?: DatasetCard["columns"];
+    inputHash: string;
+    configHash: string;
+    config: unknown;
+    tokenizer?: string;
+    maxTokens?: number;
+    teacher?: TeacherCard | undefined;
+  }): DatasetCard {
     const rowsRejected = Object.values(this.rowsRejected).reduce((sum, count) => sum + count, 0);
     const read = meta.rowsRead ?? this.rowsAccepted + rowsRejected;
     return {
@@ -164,6 +174,7 @@ export class DatasetCardBuilder {
       label_sources: this.sources,
       teacher: meta.teacher ?? null,
       inputs: meta.inputs,
+      ...(meta.columns?.length ? { columns: meta.columns } : {}),
       input_sha256: meta.inputHash,
       config_sha256: meta.configHash,
       config: meta.config,

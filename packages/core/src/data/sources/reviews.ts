@@ -194,6 +194,7 @@ export class DuplicateIndex {
 /** Validates records one at a time (streaming); duplicates are found by a DuplicateIndex, which may be shared by several files' validators. */
 export class ReviewValidator {
   private columns: Record<ReviewField, string | undefined> | undefined;
+  private header: string[] = [];
   private readonly seen: DuplicateIndex;
   readonly rejections: Rejection[] = [];
 
@@ -201,9 +202,20 @@ export class ReviewValidator {
     this.seen = options.seen ?? new DuplicateIndex();
   }
 
+  /** The file's columns as read (the field each feeds, and the others), once a record has been seen. */
+  mappedColumns(): { mapped: Record<string, string>; unused: string[] } | undefined {
+    if (!this.columns) return undefined;
+    const mapped = Object.fromEntries(Object.entries(this.columns).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const used = new Set(Object.values(mapped));
+    return { mapped, unused: this.header.filter((name) => !used.has(name)) };
+  }
+
   /** Returns the review, or undefined after recording why the record was rejected. */
   accept(record: SourceRecord): Review | undefined {
-    this.columns ??= resolveColumns(Object.keys(record.value), this.options.mapping, record.file);
+    if (!this.columns) {
+      this.header = Object.keys(record.value);
+      this.columns = resolveColumns(this.header, this.options.mapping, record.file);
+    }
     const columns = this.columns;
     const get = (field: ReviewField) => (columns[field] ? text(record.value[columns[field]]) : undefined);
     const reject = (reason: RejectReason, detail: string) => {
