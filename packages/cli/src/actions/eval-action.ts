@@ -11,6 +11,7 @@ import {
   SPLIT_FILES,
   analysisColumns,
   analysisTable,
+  comparisonLines,
   compareReports,
   datasetPath,
   evaluateAspects,
@@ -188,10 +189,7 @@ export async function runEval(options: EvalOptions): Promise<void> {
     console.log(headlineTable(report));
     console.log("");
     for (const check of report.checks) console.log(`${check.status === "pass" ? "pass" : check.status === "fail" ? "FAIL" : "too small"}  ${check.dimension}: ${check.detail}`);
-    for (const comparison of report.comparisons) {
-      // On the chat task's answers only (a few per task with the tasks in turn), not the analysis table's reviews.
-      console.log(`tuned vs base, ${comparison.metric} of the chat answers (n=${comparison.n}): ${formatEstimate(comparison.difference)} points, McNemar p=${comparison.mcnemar_p.toFixed(4)} (${comparison.only_a} only tuned right, ${comparison.only_b} only base right)`);
-    }
+    for (const line of comparisonLines(report)) console.log(line);
     // What the report's caveats say (the rule-based baseline scored against its own labels, --limit...) belongs beside the figures.
     for (const caveat of report.caveats) console.log(`note: ${caveat}`);
     console.log(`\nevaluated ${report.analysis ? `${report.analysis.items} analyses and ` : ""}${report.dataset.items} chat answers per language model in ${(seconds / 60).toFixed(1)} min (${report.backend})`);

@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { formatAnalysis, type EvalReport, type ReviewAnalysis } from "@reviewtune/contracts";
 import { buildDataset } from "../data/builder/build-dataset.js";
 import { compareReports } from "./compare.js";
+import { comparisonLines } from "./report-markdown.js";
 import { analysisReport, loadAnalysisItems, ruleBasedAnalyses, scoreAnalyses, type AnalysisItem, type AnalysisRun } from "./analysis-eval.js";
 
 const close = (actual: number | null | undefined, expected: number, message?: string) => {
@@ -85,6 +86,12 @@ describe("analysis evaluation", () => {
     assert.deepEqual(report.rows!.map((row) => row.id), items.map((item) => item.id));
     assert.deepEqual(report.rows![0]!.gold, { ...items[0]!.gold });
     assert.deepEqual(report.rows![0]!.predicted, { tuned: run.analyses[0] ?? null, base: null });
+    // Printed after the tables with its n, the analysis's pairs before the chat answers'.
+    const chat = { ...report.comparisons[0]!, metric: "sentiment accuracy", n: 7 };
+    const lines = comparisonLines({ analysis: report, comparisons: [chat] });
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^tuned vs base, analysis: sentiment accuracy \(n=4\): [-\d.]+ \[[-\d.]+, [-\d.]+\] points, McNemar p=[\d.]+ \(2 only tuned right, 0 only base right\)$/);
+    assert.match(lines[1]!, /^tuned vs base, sentiment accuracy of the chat answers \(n=7\): /);
   });
 
   it("pairs two reports' tuned analyses field by field (eval --compare)", () => {

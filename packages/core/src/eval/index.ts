@@ -6,7 +6,7 @@ export { BASELINES, evaluateRun, evaluateAspects } from "./evaluate.js";
 export type { BaselineName } from "./evaluate.js";
 export { HUMAN_FILES, exportHumanPairs, scoreHumanRatings } from "./human.js";
 export { parseAnswer } from "./parse-answer.js";
-export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisColumns, analysisTable } from "./report-markdown.js";
+export { formatEstimate, HEADLINE_ROWS, headlineTable, analysisColumns, analysisTable, comparisonLines } from "./report-markdown.js";
 export { readSemEvalAspects } from "./semeval.js";
 export { readEvalReport, writeEvalReport } from "./write-report.js";
 export { TEXT_BASELINES, evaluateTextRun, isTextDataset, textTable, writeTextEvalReport } from "./text-eval.js";

@@ -74,6 +74,20 @@ export function analysisColumns(analysis: NonNullable<EvalReport["analysis"]>, c
   return table([corner, ...columns.map(([name]) => name)], rows.map((row) => [row.label, ...columns.map(([, system]) => row.figure(system))]));
 }
 
+/**
+ * The paired comparisons as the terminal prints them after the tables: the analysis of every test
+ * review first (tuned against each other system), then the chat answers' (a few per task, the tasks
+ * in turn), each with its n, so a difference on 7 chat answers does not read as one on 40 reviews.
+ */
+export function comparisonLines(report: Pick<EvalReport, "comparisons" | "analysis">): string[] {
+  const line = (comparison: EvalReport["comparisons"][number], what: string) =>
+    `${comparison.a} vs ${comparison.b}, ${what} (n=${comparison.n}): ${formatEstimate(comparison.difference)} points, McNemar p=${comparison.mcnemar_p.toFixed(4)} (${comparison.only_a} only ${comparison.a} right, ${comparison.only_b} only ${comparison.b} right)`;
+  return [
+    ...(report.analysis?.comparisons ?? []).map((comparison) => line(comparison, comparison.metric)),
+    ...report.comparisons.map((comparison) => line(comparison, `${comparison.metric} of the chat answers`)),
+  ];
+}
+
 export function renderMarkdown(report: EvalReport): string {
   const lines: string[] = [];
   lines.push(`# Evaluation of run ${report.run.id}`, "");
