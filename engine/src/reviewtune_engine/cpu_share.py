@@ -92,9 +92,10 @@ class FreeCores:
         self.changes += 1
         return others, threads, wanted
 
-    def describe(self, change: tuple[float, int, int], what: str, fix: str) -> str | None:
-        """A change as a log line (`what` uses...), for the first CHANGES_SAID changes; None after them."""
-        if self.changes > CHANGES_SAID:
+    def follow_said(self, what: str, fix: str) -> str | None:
+        """`follow`, and the change as a log line (`what` uses...) for the first CHANGES_SAID changes; None otherwise."""
+        change = self.follow()
+        if change is None or self.changes > CHANGES_SAID:
             return None
         others, before, after = change
         cores = self.reader.cores
@@ -119,7 +120,6 @@ class SharedCpuCallback(TrainerCallback):
         return self.cores.changes
 
     def on_step_end(self, args, state, control, **kwargs):
-        change = self.cores.follow()
-        message = change and self.cores.describe(change, "the training", "--set training.threads=N")
+        message = self.cores.follow_said("the training", "--set training.threads=N")
         if message:
             self.emit({"kind": "status", "message": f"step {state.global_step}: {message}"})

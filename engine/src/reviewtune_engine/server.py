@@ -50,10 +50,7 @@ class Server:
 
     def follow_cores(self) -> None:
         """Serving on a shared CPU: torch's threads set to the cores other processes leave (cpu_share.py)."""
-        if self.free_cores is None:
-            return
-        change = self.free_cores.follow()
-        message = change and self.free_cores.describe(change, "serving", "serve --threads N")
+        message = self.free_cores and self.free_cores.follow_said("serving", "serve --threads N")
         if message:
             log.info("%s", message)
 

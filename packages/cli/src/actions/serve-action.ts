@@ -67,6 +67,8 @@ export async function runServe(options: ServeOptions): Promise<void> {
   // gets its nearest training example from the run's dataset folder (checked now, indexed at start).
   const grounded = groundedAdapter(options, choice.run);
   const log = (level: string, message: string) => console.error(`[serve] ${level}: ${message}`);
+  // A run whose training data is no dataset folder has no references to serve: why, said once here and in each refusal.
+  const noReferences = runWithoutReferences(options, choice.run?.config.data.train);
   let backend: GenerationBackend;
   let references: string | undefined;
   /** The engine that embeds grounded questions beside llama.cpp (the torch engine and an upstream's embedder embed their own). */
@@ -117,7 +119,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
         ? "it was started with --no-references"
         : options.backend === "llamacpp" && !options.upstream
           ? "the llama.cpp backend does not serve them (the torch engine embeds them): start it with --backend torch"
-          : runWithoutReferences(options, choice.run?.config.data.train),
+          : noReferences,
     grounded: grounded ? [grounded] : undefined,
     embed: groundingEmbedder ? (texts, signal) => groundingEmbedder!.embed(texts, signal) : undefined,
     runsDir: resolve(options.runsDir ?? (options.run ? dirname(resolve(options.run)) : "runs")),
@@ -136,10 +138,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   await requirePortFree(options.host, options.port);
   console.error(`[serve] starting the ${backend.name} backend with ${choice.model.source}...`);
   if (references) console.error(`[serve] training references from ${references} (indexing new examples first; requests ask with "references": true)`);
-  else if (options.backend === "torch" || options.upstream) {
-    const why = runWithoutReferences(options, choice.run?.config.data.train);
-    if (why) console.error(`[serve] no training references: ${why}`);
-  }
+  else if (noReferences && (options.backend === "torch" || options.upstream)) console.error(`[serve] no training references: ${noReferences}`);
   if (grounded) console.error(`[serve] ${grounded.adapter ?? choice.model.source} was trained with grounded prompts: each chat question to it gets its nearest training example of ${grounded.dataset}`);
   let address: string;
   try {
@@ -190,7 +189,7 @@ function referenceDataset(options: ServeOptions, runTrain: string | undefined): 
  * user did.
  */
 function runWithoutReferences(options: ServeOptions, runTrain: string | undefined): string | undefined {
-  if (!options.run || typeof options.references === "string" || referenceDataset(options, runTrain)) return undefined;
+  if (!options.run || options.references === false || typeof options.references === "string" || referenceDataset(options, runTrain)) return undefined;
   const source = runTrain ?? "(none)";
   const what = source.startsWith("builtin:") ? `${source}, built in memory` : `${source}, which is not a dataset folder with ${DATASET_PATHS.train} (now)`;
   return `the run ${options.run} was trained on ${what}: start it with --references <a dataset folder> (one \`reviewtune data build\` or \`reviewtune data demo --out data/demo\` wrote)`;

@@ -257,7 +257,7 @@ export function renderCardMarkdown(card: DatasetCard): string {
     "|---|---|---|",
     ...(["train", "validation", "test"] as const).map((split) => `| ${split} | ${card.splits[split].reviews} | ${card.splits[split].examples} |`),
     "",
-    ...(heldOutLine(card) ? [`${heldOutLine(card)!.replace(/^held out/, "Held out")}.`, ""] : []),
+    ...[heldOutLine(card)].flatMap((line) => (line ? [`${line.replace(/^held out/, "Held out")}.`, ""] : [])),
     table("Category", card.by_category),
     table("Sentiment", card.by_sentiment),
     table("Rating", card.by_rating, true),
