@@ -6,6 +6,7 @@ import { basename, join, resolve } from "node:path";
 import { EMBEDDING_MODEL_ID, type TrainConfig } from "@reviewtune/contracts";
 import { ConfigError, EngineClient, LlamaCppBackend, TorchBackend, UpstreamBackend, cacheRoot, ensureEngineEnvironment, localChatTemplate, type GenerationBackend, type KvCacheType, type RunRecord } from "@reviewtune/core";
 import { baseModelId } from "@reviewtune/server";
+import { GGUF_QUANTS, type GgufQuant } from "./lib/gguf-quants.js";
 import type { ModelChoice } from "./lib/model-choice.js";
 
 export async function startEngine(options: { verbose?: boolean; install?: boolean } = {}): Promise<EngineClient> {
@@ -85,10 +86,6 @@ async function baseGgufOf(model: TrainConfig["model"], flag: string, engine: () 
   if (!gguf) throw new ConfigError(`${model.source} was not loaded from a GGUF file`, [], { hint: `convert it with llama.cpp's convert_hf_to_gguf.py and pass ${flag} FILE` });
   return gguf;
 }
-
-/** `--quant`: the llama.cpp quantization the base GGUF is served in; "source" keeps the file as it is. */
-export type GgufQuant = "q4_0" | "q8_0" | "source";
-export const GGUF_QUANTS: readonly GgufQuant[] = ["q4_0", "q8_0", "source"];
 
 /**
  * The GGUF the llama.cpp path loads: `explicit` (a --gguf / --base-gguf file) or the base model's own,

@@ -75,4 +75,23 @@ describe("import graph", () => {
     assert.ok(files.length > 100, `found only ${files.length} source files under packages/*/src`);
     assert.deepEqual(loops, []);
   });
+
+  it("the CLI's startup (bin.ts and what it imports, not awaited imports) loads no server, llama.cpp or LanceDB", () => {
+    // Every command pays for what its startup loads: the server package through engine.ts was ~15 MB
+    // of every command's memory, `data build`'s included. Commands load these with `await import`.
+    const heavy = ["@reviewtune/server", "@reviewtune/studio", "node-llama-cpp", "@lancedb/lancedb"];
+    const valueImports = (file: string) =>
+      [...readFileSync(file, "utf8").matchAll(IMPORT)].filter((match) => !/^(?:import|export)\s+type\b/.test(match[0])).map((match) => match[1]!);
+    const start = join(root, "packages", "cli", "src", "bin.ts");
+    const reached = new Set<string>([start]);
+    const found: string[] = [];
+    for (const file of reached) {
+      for (const specifier of valueImports(file)) {
+        if (heavy.some((name) => specifier === name || specifier.startsWith(`${name}/`))) found.push(`${relative(root, file)} imports ${specifier}`);
+        if (specifier.startsWith(".")) reached.add(resolve(dirname(file), specifier.replace(/\.js$/, ".ts")));
+      }
+    }
+    assert.ok(reached.size > 10, `followed only ${reached.size} files from bin.ts`);
+    assert.deepEqual(found, []);
+  });
 });

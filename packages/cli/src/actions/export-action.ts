@@ -6,7 +6,8 @@ import { cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "nod
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, answer, chatTemplateFor, runGrounding, convertLoraToGguf, demoPromptTasks, parseAnswer, REVIEW_TASKS, readGgufBaseInfo, readRunRecord, requireFinished, datasetPath, hasDatasetFile, readExampleRows, lintAdapterForVllm, runAdapterDir, runPath, stagingPath, userTurns, writeJsonAtomic, type ChatMessage, type EngineClient, type ReviewTask, type RunRecord, type FinishedRunRecord } from "@reviewtune/core";
 import { LlamaCppBackend } from "@reviewtune/core";
-import { servingGguf, startEngine, type GgufQuant } from "../engine.js";
+import { servingGguf, startEngine } from "../engine.js";
+import type { GgufQuant } from "../lib/gguf-quants.js";
 
 export interface ExportOptions {
   run: string;

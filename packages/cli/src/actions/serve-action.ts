@@ -6,7 +6,8 @@ import { dirname, join, resolve } from "node:path";
 import { ConfigError, DATASET_PATHS, classifierOfRun, groundingFolder, hasDatasetFile, type RunRecord } from "@reviewtune/core";
 import { DEFAULT_KV_CACHE, LlamaCppBackend, TorchBackend, type GenerationBackend, type KvCacheType } from "@reviewtune/core";
 import { baseModelId, checkBinding, createServer } from "@reviewtune/server";
-import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type GgufQuant, type UpstreamBackendEmbedder } from "../engine.js";
+import { engineEmbedder, serveUntilInterrupted, servingGguf, upstreamBackend, type UpstreamBackendEmbedder } from "../engine.js";
+import type { GgufQuant } from "../lib/gguf-quants.js";
 import { modelFromOptions } from "../lib/model-choice.js";
 
 export interface ServeOptions {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { GGUF_QUANTS } from "../engine.js";
+import { GGUF_QUANTS } from "../lib/gguf-quants.js";
 import { positiveInteger } from "./shared.js";
 import type { ExportOptions } from "../actions/export-action.js";
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { DEFAULT_KV_CACHE, KV_CACHE_TYPES } from "@reviewtune/core";
-import { GGUF_QUANTS } from "../engine.js";
+import { GGUF_QUANTS } from "../lib/gguf-quants.js";
 import { collect, portNumber, positiveInteger } from "./shared.js";
 import type { ServeOptions } from "../actions/serve-action.js";
 
