@@ -5,8 +5,7 @@
 // Everything is written into a staging folder that is renamed into place only when complete, so
 // an interrupted build never leaves a folder that looks finished.
 import { createHash, hash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from "node:fs";
-import { once } from "node:events";
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, write as fsWrite, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { stagingPath } from "../../files.js";
 import { SPLIT_FILES, datasetPath } from "../dataset-folder.js";
@@ -43,57 +42,92 @@ export interface BuildOptions extends WriteOptions {
    * wink's model). The output is the same bytes either way.
    */
   workers?: number | undefined;
-  /** Called once labeling is done with how busy the label threads were (`bench data` prints it); not with 0 threads. */
-  onLabelThreads?: ((stats: { threads: number; busy: number }) => void) | undefined;
+  /**
+   * Called once labeling is done with how busy the label threads were and the share of the reviews
+   * the main thread labeled itself (`bench data` prints them); not with 0 threads.
+   */
+  onLabelThreads?: ((stats: { threads: number; busy: number; mainThreadShare: number }) => void) | undefined;
 }
 
 /** Inputs at least this large are labeled on a thread pool unless `workers` says otherwise (about 5,000 short reviews). */
 export const POOL_MIN_BYTES = 2 * 2 ** 20;
 /** Reviews per task sent to a label thread: enough to make a message's cost small against the analyzer's. */
 const LABEL_BATCH = 128;
+/** Batches labeled on the main thread that may wait in the build's window (for the pool's before them), beside the pool's. */
+const MAIN_THREAD_BATCHES = 4;
 
 /**
- * JSON lines into a file: gathered into chunks of about CHUNK_CHARS (one write call and one
- * buffer per chunk instead of per line: the per-line writes were a fifth of the main thread's
- * time), through a write stream that respects backpressure, so a huge input never piles up in memory.
+ * JSON lines into a file, encoded straight into one of two reused buffers: while one is written
+ * (by libuv, off this thread), lines fill the other. The lines were gathered into 256K-character
+ * strings before, each flattened and encoded into a fresh Buffer: a large string and a large Buffer
+ * to collect for every 256 KB of the ~5 KB a review writes (bench data: GC and encoding were a
+ * sixth of the main thread, and the garbage Buffers a tenth of peak RSS). Memory is the two buffers.
  */
 class LineWriter {
-  private static readonly CHUNK_CHARS = 256 * 1024;
-  private readonly stream: WriteStream;
-  private chunk = "";
+  private static readonly BUFFER_BYTES = 256 * 1024;
+  private readonly fd: number;
+  private buffer = Buffer.allocUnsafe(LineWriter.BUFFER_BYTES);
+  private spare = Buffer.allocUnsafe(LineWriter.BUFFER_BYTES);
+  private used = 0;
+  /** The write of `spare`'s bytes in flight, if any. */
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
   constructor(file: string) {
-    this.stream = createWriteStream(file, { highWaterMark: 1024 * 1024 });
+    // Opened here, in the staging folder that exists by now: a failed build closes it (discard).
+    this.fd = openSync(file, "w");
   }
   async write(value: unknown): Promise<void> {
     await this.writeJson(JSON.stringify(value));
   }
-  /** A line already in JSON. */
-  async writeJson(json: string): Promise<void> {
-    this.chunk += `${json}\n`;
-    if (this.chunk.length >= LineWriter.CHUNK_CHARS) await this.flush();
+  /** A line already in JSON. A promise only when the line had to wait for a buffer (await it then). */
+  writeJson(json: string): Promise<void> | undefined {
+    // UTF-8 takes at most 3 bytes a UTF-16 code unit (a surrogate pair: 4 bytes for 2).
+    if (this.used + 3 * json.length + 1 > this.buffer.length) return this.writeAfterFlush(json);
+    this.used += this.buffer.write(json, this.used);
+    this.buffer[this.used++] = 0x0a;
+    return undefined;
   }
+  private async writeAfterFlush(json: string): Promise<void> {
+    await this.flush();
+    if (3 * json.length + 1 <= this.buffer.length) {
+      this.writeJson(json);
+      return;
+    }
+    // A line longer than a buffer (a 20,000-character review quoted in a prompt) is written alone.
+    await this.writing;
+    const bytes = Buffer.from(`${json}\n`);
+    this.writing = writeAll(this.fd, bytes, bytes.length);
+  }
+  /** Hands the filled buffer to a write, after the one before has finished with the other buffer. */
   private async flush(): Promise<void> {
-    const chunk = this.chunk;
-    this.chunk = "";
-    if (chunk && !this.stream.write(chunk)) await once(this.stream, "drain");
+    await this.writing;
+    if (this.used === 0) return;
+    const [full, used] = [this.buffer, this.used];
+    [this.buffer, this.spare, this.used] = [this.spare, full, 0];
+    this.writing = writeAll(this.fd, full, used);
+    // Awaited at the next flush or at close; not an unhandled rejection before that.
+    this.writing.catch(() => undefined);
   }
   async close(): Promise<void> {
     await this.flush();
-    this.stream.end();
-    await once(this.stream, "finish");
+    await this.writing;
+    this.closed = true;
+    closeSync(this.fd);
   }
-  /**
-   * Stops a failed build's stream before its staging folder is removed: an input can fail before
-   * the file is even open (a SemEval file is checked synchronously), and the open would then fail
-   * on the removed folder with an unhandled ENOENT in place of the input's error.
-   */
+  /** Stops a failed build's file before its staging folder is removed; the build's error is the one reported, not a write's. */
   async discard(): Promise<void> {
-    // The build has failed already; its error is the one to report, not the stream's (writes cut off).
-    this.stream.on("error", () => {});
-    if (this.stream.closed) return;
-    const closed = new Promise<void>((resolve) => this.stream.once("close", () => resolve()));
-    this.stream.destroy();
-    await closed;
+    if (this.closed) return;
+    this.closed = true;
+    await this.writing.catch(() => undefined);
+    closeSync(this.fd);
+  }
+}
+
+/** Writes `length` bytes of `buffer` at the file's position (fs.write may write a part at a time). */
+async function writeAll(fd: number, buffer: Buffer, length: number): Promise<void> {
+  for (let offset = 0; offset < length; ) {
+    const written = await new Promise<number>((resolve, reject) => fsWrite(fd, buffer, offset, length - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
+    offset += written;
   }
 }
 
@@ -264,6 +298,13 @@ async function* chunks<T>(items: AsyncIterable<T>, size: number): AsyncGenerator
 /**
  * The analyzer's labels for every review that waits for them: on `threads` worker threads, a few
  * batches in flight per thread and the order kept, or on this thread when `threads` is 0.
+ *
+ * With threads, this thread labels a batch itself whenever the threads already hold all the
+ * batches they may (BATCHES_PER_THREAD each), instead of waiting for them: the work shares itself
+ * between the threads and this one, whichever is faster on this machine and these reviews. On 2
+ * cores the label thread was the slower side (96% busy, the main thread 77%); with the main thread
+ * labeling ~15-18% of the reviews, both run near 100% and a build is 10-30% faster (README,
+ * Performance). The labels are the same wherever they are made (analyzer.ts), so are the bytes.
  */
 async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number, onStats?: BuildOptions["onLabelThreads"]): AsyncGenerator<BuildEntry> {
   const unlabeled = (entry: ReadEntry): entry is { review: Review; labels?: undefined } => "review" in entry && entry.labels === undefined;
@@ -272,18 +313,27 @@ async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number, o
     return;
   }
   const pool = new LabelPool(threads);
+  const poolHolds = threads * BATCHES_PER_THREAD;
+  const labeled = { total: 0, here: 0 };
   try {
-    const batches = orderedMap(chunks(entries, LABEL_BATCH), threads * BATCHES_PER_THREAD, async (chunk): Promise<BuildEntry[]> => {
+    const batches = orderedMap(chunks(entries, LABEL_BATCH), poolHolds + MAIN_THREAD_BATCHES, async (chunk): Promise<BuildEntry[]> => {
       const reviews = chunk.filter(unlabeled).map((entry) => entry.review);
-      const labels = reviews.length > 0 ? await pool.label(reviews).catch((error: unknown) => {
-        const [first, last] = [reviews[0]!.source, reviews.at(-1)!.source];
-        throw new Error(`labeling the reviews of ${first.file}:${first.line}-${last.line} failed on a label thread: ${(error as Error).message}`, { cause: error });
-      }) : [];
+      labeled.total += reviews.length;
+      let labels: ReviewLabels[] = [];
+      if (reviews.length > 0 && pool.pending() >= poolHolds) {
+        labeled.here += reviews.length;
+        labels = reviews.map((review) => analyzeReview(review));
+      } else if (reviews.length > 0) {
+        labels = await pool.label(reviews).catch((error: unknown) => {
+          const [first, last] = [reviews[0]!.source, reviews.at(-1)!.source];
+          throw new Error(`labeling the reviews of ${first.file}:${first.line}-${last.line} failed on a label thread: ${(error as Error).message}`, { cause: error });
+        });
+      }
       let next = 0;
       return chunk.map((entry) => (unlabeled(entry) ? { review: entry.review, labels: labels[next++]! } : entry));
     });
     for await (const batch of batches) yield* batch;
-    onStats?.({ threads, busy: pool.busy() });
+    onStats?.({ threads, busy: pool.busy(), mainThreadShare: labeled.total > 0 ? labeled.here / labeled.total : 0 });
   } finally {
     await pool.close();
   }
@@ -413,7 +463,8 @@ export async function writeDataset(
           pending.push({ split, example: analysisExample(review, labels), source: review.source });
         } else {
           for (const line of reviewExampleLines(review, labels, { heldOutPhrasings: split === "test" })) {
-            await writers[split].writeJson(line.json);
+            const waiting = writers[split].writeJson(line.json);
+            if (waiting) await waiting;
             card.addExampleCounts(split, line.task, line.words);
           }
         }

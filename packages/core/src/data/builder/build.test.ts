@@ -193,9 +193,10 @@ describe("buildDataset on label threads", () => {
     const qaFile = join(folder, "threads-qa.json");
     writeFileSync(qaFile, JSON.stringify(Array.from({ length: 30 }, (_, index) => ({ question: `Does size ${index} fit?`, answer_keywords: ["fit"] }))));
     const built = new Map<number, Map<string, string>>();
+    const mainThreadShare = new Map<number, number>();
     for (const workers of [0, 1, 2]) {
       const out = join(folder, `threads-${workers}`);
-      await buildDataset({ inputs: [reviewsFile, qaFile], out, skipBadRows: true, workers });
+      await buildDataset({ inputs: [reviewsFile, qaFile], out, skipBadRows: true, workers, onLabelThreads: (stats) => mainThreadShare.set(workers, stats.mainThreadShare) });
       const files = new Map(readdirSync(out).map((name) => [name, readFileSync(join(out, name), "utf8")]));
       files.set("card.json", files.get("card.json")!.replace(/"created": "[^"]+"/, "\"created\": \"\""));
       files.set("card.md", files.get("card.md")!.replace(/built \S+ from/, ""));
@@ -204,11 +205,38 @@ describe("buildDataset on label threads", () => {
     const one = built.get(0)!;
     assert.equal(JSON.parse(one.get("card.json")!).reviews, 700);
     assert.equal(one.get("rejected.jsonl")!.trim().split("\n").length, 4);
+    // One thread holds 4 of the 6 batches while it loads wink's model (~0.3 s); the main thread
+    // labels the rest meanwhile, so its batches and the thread's are interleaved in the output.
+    assert.ok(mainThreadShare.get(1)! > 0, `the main thread labeled none of the reviews beside one label thread`);
     for (const workers of [1, 2]) {
       const other = built.get(workers)!;
       assert.deepEqual([...other.keys()].sort(), [...one.keys()].sort());
       for (const [name, text] of one) assert.ok(other.get(name) === text, `${name} differs between 0 and ${workers} label threads`);
     }
+  });
+});
+
+describe("buildDataset's files", () => {
+  it("holds every line whole: lines longer than a write buffer, characters of 2-4 bytes, a buffer's edge", async () => {
+    // Lines go into 256 KB buffers; a line that may not fit one (3 bytes a UTF-16 unit) is written alone.
+    const accents = "Café crème, naïve façade: the lid is déjà cassé 😊 ✓. ";
+    const rows = [
+      { review_id: "long", text: `${accents.repeat(3_000)}The end.`, rating: 2 },
+      // 90,000 characters of 3 bytes each: more bytes than a buffer holds, fewer characters.
+      { review_id: "wide", text: `${"音质很好，电池耐用。".repeat(9_000)}Good.`, rating: 5 },
+      ...[...reviews(1_500, 5)].map((row, index) => (index % 7 === 0 ? { ...row, text: `${row.text} ${accents.trim()}` } : row)),
+      { review_id: "long-2", text: `${"Plain words that go on and on. ".repeat(4_000)}Done.`, rating: 4 },
+    ];
+    const input = join(folder, "long-lines.jsonl");
+    writeFileSync(input, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    const out = join(folder, "long-lines");
+    const card = await buildDataset({ inputs: [input], out, maxChars: 200_000, workers: 0 });
+    assert.equal(card.reviews, rows.length);
+    const written = readReviewRows(datasetPath(out, "reviews"));
+    assert.deepEqual(written.map((review) => [review.id, review.text]), rows.map((row) => [row.review_id, row.text]));
+    const examples = Object.values(SPLIT_FILES).flatMap((file) => readJsonl(join(out, file)));
+    assert.equal(examples.length, rows.length * 7);
+    assert.ok(examples.some((example) => example.group === "long" && example.messages[0].content.includes(rows[0]!.text)));
   });
 });
 

@@ -15,6 +15,23 @@ describe("LabelPool", () => {
     }
   });
 
+  it("counts a batch as pending until its thread has finished it, without waiting for this thread's event loop", async () => {
+    const pool = new LabelPool(1);
+    try {
+      const labeled = [pool.label(reviews.slice(0, 16)), pool.label(reviews.slice(16, 32))];
+      assert.equal(pool.pending(), 2);
+      // Blocked here, this thread reads no answer; the thread's own count still comes down (the
+      // build reads it to decide whether to label a batch itself).
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      const deadline = Date.now() + 60_000;
+      while (pool.pending() > 0 && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 10);
+      assert.equal(pool.pending(), 0);
+      assert.deepEqual((await Promise.all(labeled)).flat(), reviews.slice(0, 32).map((review) => analyzeReview(review)));
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("closes with batches in flight (a build stopped by Ctrl-C) without an unhandled 'error' from a late answer", async () => {
     const errors: unknown[] = [];
     const onError = (error: unknown) => errors.push(error);

@@ -1,5 +1,6 @@
 // One thread of `data build`'s label pool (label-pool.ts): the analyzer's labels for a batch of
 // reviews. The analyzer loads wink's model once per thread, on the first batch.
+import { workerData } from "piscina";
 import { analyzeReview, type ReviewLabels } from "./analyzer.js";
 import type { Review } from "../sources/reviews.js";
 
@@ -9,8 +10,15 @@ export interface LabeledBatch {
   milliseconds: number;
 }
 
+/** Batches this pool's threads have finished, shared with the build (LabelPool.pending). */
+const done = new Int32Array((workerData as { done: SharedArrayBuffer }).done);
+
 export default function labelBatch(reviews: Array<Pick<Review, "text" | "title" | "rating" | "category">>): LabeledBatch {
   const started = performance.now();
-  const labels = reviews.map((review) => analyzeReview(review));
-  return { labels, milliseconds: performance.now() - started };
+  try {
+    const labels = reviews.map((review) => analyzeReview(review));
+    return { labels, milliseconds: performance.now() - started };
+  } finally {
+    Atomics.add(done, 0, 1);
+  }
 }
