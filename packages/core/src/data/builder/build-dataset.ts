@@ -304,7 +304,7 @@ async function* chunks<T>(items: AsyncIterable<T>, size: number): AsyncGenerator
  * batches they may (BATCHES_PER_THREAD each), instead of waiting for them: the work shares itself
  * between the threads and this one, whichever is faster on this machine and these reviews. On 2
  * cores the label thread was the slower side (96% busy, the main thread 77%); with the main thread
- * labeling ~15-18% of the reviews, both run near 100% and a build is 10-30% faster (README,
+ * labeling ~20% of the reviews, both run near 100% and a build is 8-26% faster (README,
  * Performance). The labels are the same wherever they are made (analyzer.ts), so are the bytes.
  */
 async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number, onStats?: BuildOptions["onLabelThreads"]): AsyncGenerator<BuildEntry> {
