@@ -49,7 +49,7 @@ export class LabelPool {
       concurrentTasksPerWorker: BATCHES_PER_THREAD,
       workerData: { done: this.done.buffer },
       // A thread's garbage is a batch's (its answers leave with the batch): V8's default young
-      // generation (two 16 MB semi-spaces) only held it longer. 12 MB cut a million-row build's
+      // generation (two 16 MB semi-spaces) only held it longer. 12 MB cut an in-process million-row build's
       // peak RSS from 515-558 MiB to 479-507 at the same rate (README, Performance).
       resourceLimits: { maxYoungGenerationSizeMb: LABEL_THREAD_YOUNG_MB },
     });
