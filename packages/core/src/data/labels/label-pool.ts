@@ -29,6 +29,16 @@ export const BATCHES_PER_THREAD = 4;
 
 /** A label thread's young generation in MB (V8's resourceLimits.maxYoungGenerationSizeMb). */
 const LABEL_THREAD_YOUNG_MB = 12;
+/**
+ * A label thread's old generation limit in MB (resourceLimits.maxOldGenerationSizeMb). V8 lets a
+ * heap grow to a multiple of what survives its last full collection, 4x when the heap's limit is
+ * 2 GB or more (a thread inherits the process's, ~4 GB on a 24 GiB machine) and 1.3-2x below: at
+ * 1 GB a label thread collects at ~55-60 MB with ~30 MB live, against ~120 MB before, and a
+ * million-row build peaked at 438 and 445 MiB instead of 520-555, at the same rate (README,
+ * Performance). A thread holds wink's model and one batch, so 1 GB is ~30x what it needs;
+ * past it the thread fails, and the build with it, naming the batch's lines.
+ */
+const LABEL_THREAD_OLD_MB = 1024;
 
 export class LabelPool {
   private readonly pool: Piscina<LabelInput[], LabeledBatch>;
@@ -51,7 +61,7 @@ export class LabelPool {
       // A thread's garbage is a batch's (its answers leave with the batch): V8's default young
       // generation (two 16 MB semi-spaces) only held it longer. 12 MB cut an in-process million-row build's
       // peak RSS from 515-558 MiB to 479-507 at the same rate (README, Performance).
-      resourceLimits: { maxYoungGenerationSizeMb: LABEL_THREAD_YOUNG_MB },
+      resourceLimits: { maxYoungGenerationSizeMb: LABEL_THREAD_YOUNG_MB, maxOldGenerationSizeMb: LABEL_THREAD_OLD_MB },
     });
   }
 
