@@ -10,7 +10,7 @@ describe("bench data", () => {
     assert.ok(pooled.labelBusy !== undefined && pooled.labelBusy > 0 && pooled.labelBusy <= 1, `label thread busy ${pooled.labelBusy}`);
     assert.ok(pooled.mainBusy > 0 && pooled.mainBusy <= 1, `main thread busy ${pooled.mainBusy}`);
     assert.match(formatDataBench(pooled), /threads {4}main \d+% busy, label \d+% busy/);
-    assert.ok(pooled.mainThreadLabeled !== undefined && pooled.mainThreadLabeled >= 0 && pooled.mainThreadLabeled <= 1);
+    assert.ok(pooled.mainThreadShare !== undefined && pooled.mainThreadShare >= 0 && pooled.mainThreadShare <= 1);
     assert.match(formatDataBench(pooled), /the main thread labeled \d+% of the reviews itself/);
 
     const main = await benchData({ rows: 200, workers: 0 });

@@ -23,7 +23,7 @@ export interface DataBenchResult {
   /** The label threads' share spent working, averaged (undefined on the main thread). */
   labelBusy?: number | undefined;
   /** The share of the reviews the main thread labeled itself while the label threads were behind (undefined without threads). */
-  mainThreadLabeled?: number | undefined;
+  mainThreadShare?: number | undefined;
   /** Label threads (0: the main thread). */
   workers: number;
   /** Peak resident set size of this process over the build, in bytes. */
@@ -61,18 +61,18 @@ export async function benchData(options: { rows: number; workers?: number | unde
     started = performance.now();
     const loop = performance.eventLoopUtilization();
     let labelBusy: number | undefined;
-    let mainThreadLabeled: number | undefined;
+    let mainThreadShare: number | undefined;
     // maxRSS is the process peak so far; generation stays small (chunks), so it measures the build.
     const card = await buildDataset({
       inputs: [input],
       out: join(folder, "dataset"),
       workers,
       onProgress: (reviews) => reviews % 100_000 === 0 && options.log?.(`  ${reviews} reviews`),
-      onLabelThreads: (stats) => ([labelBusy, mainThreadLabeled] = [stats.busy, stats.mainThreadShare]),
+      onLabelThreads: (stats) => ({ busy: labelBusy, mainThreadShare } = stats),
     });
     const buildSeconds = (performance.now() - started) / 1000;
     const mainBusy = performance.eventLoopUtilization(loop).utilization;
-    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, mainBusy, labelBusy, mainThreadLabeled, workers, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
+    return { rows: options.rows, inputBytes, generateSeconds, buildSeconds, rowsPerSecond: options.rows / buildSeconds, mainBusy, labelBusy, mainThreadShare, workers, peakRssBytes: process.resourceUsage().maxRSS * 1024, card };
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
@@ -85,7 +85,7 @@ export function formatDataBench(result: DataBenchResult): string {
     `input      ${result.rows} reviews, ${mib(result.inputBytes)} JSONL (generated in ${result.generateSeconds.toFixed(1)} s)`,
     `build      ${result.buildSeconds.toFixed(1)} s, ${result.rowsPerSecond.toFixed(0)} reviews/s (read, validate, label, split, ${(result.card.examples / Math.max(1, result.card.reviews)).toFixed(0)} examples each, write; ${result.workers === 0 ? "labels on the main thread" : `labels on ${result.workers} thread(s)`})`,
     `threads    main ${percent(result.mainBusy)} busy${result.labelBusy === undefined ? "" : `, label ${percent(result.labelBusy)} busy`} (the rest waiting: near 100% is the side that limits the rate)`,
-    ...(result.mainThreadLabeled === undefined ? [] : [`           the main thread labeled ${percent(result.mainThreadLabeled)} of the reviews itself, when the label threads held all they may`]),
+    ...(result.mainThreadShare === undefined ? [] : [`           the main thread labeled ${percent(result.mainThreadShare)} of the reviews itself, when the label threads held all they may`]),
     `peak RSS   ${mib(result.peakRssBytes)}`,
     `output     ${result.card.examples} examples; rejected ${Object.values(result.card.rejected).reduce((sum, count) => sum + count, 0)}; vocabulary ${result.card.vocabulary_size}`,
   ].join("\n");

@@ -319,17 +319,16 @@ async function* withLabels(entries: AsyncIterable<ReadEntry>, threads: number, o
   try {
     const batches = orderedMap(chunks(entries, LABEL_BATCH), poolHolds + MAIN_THREAD_BATCHES, async (chunk): Promise<BuildEntry[]> => {
       const reviews = chunk.filter(unlabeled).map((entry) => entry.review);
+      if (reviews.length === 0) return chunk as BuildEntry[];
       labeled.total += reviews.length;
-      let labels: ReviewLabels[] = [];
-      if (reviews.length > 0 && pool.pending() >= poolHolds) {
-        labeled.here += reviews.length;
-        labels = reviews.map((review) => analyzeReview(review));
-      } else if (reviews.length > 0) {
-        labels = await pool.label(reviews).catch((error: unknown) => {
-          const [first, last] = [reviews[0]!.source, reviews.at(-1)!.source];
-          throw new Error(`labeling the reviews of ${first.file}:${first.line}-${last.line} failed on a label thread: ${(error as Error).message}`, { cause: error });
-        });
-      }
+      const here = pool.pending() >= poolHolds;
+      if (here) labeled.here += reviews.length;
+      const labels = here
+        ? reviews.map((review) => analyzeReview(review))
+        : await pool.label(reviews).catch((error: unknown) => {
+            const [first, last] = [reviews[0]!.source, reviews.at(-1)!.source];
+            throw new Error(`labeling the reviews of ${first.file}:${first.line}-${last.line} failed on a label thread: ${(error as Error).message}`, { cause: error });
+          });
       let next = 0;
       return chunk.map((entry) => (unlabeled(entry) ? { review: entry.review, labels: labels[next++]! } : entry));
     });
