@@ -133,6 +133,14 @@ export interface ExampleLine {
 /** JSON.stringify(text) without its quotes. Escaped pieces joined at ASCII characters are the escaped join. */
 const escaped = (text: string) => JSON.stringify(text).slice(1, -1);
 
+/** A question (a phrasing, the analysis instruction) escaped and its words counted, once per build, not per example. */
+const questionParts = new Map<string, { json: string; words: number }>();
+function questionPart(question: string): { json: string; words: number } {
+  let part = questionParts.get(question);
+  if (!part) questionParts.set(question, (part = { json: escaped(question), words: countWords(question) }));
+  return part;
+}
+
 /**
  * The lines `data build` writes for a review: its reviewExamples, then its analysisExample, as JSON.
  * Every example quotes the whole review: here it is escaped and its words counted once, not seven
@@ -141,17 +149,18 @@ const escaped = (text: string) => JSON.stringify(text).slice(1, -1);
  */
 export function reviewExampleLines(review: Review, labels: ReviewLabels, options: { heldOutPhrasings?: boolean } = {}): ExampleLine[] {
   const facts = factsFor(review, labels);
-  const about = aboutLine(review);
-  const quoted = quotedReview(review);
   const group = JSON.stringify(review.id);
-  const quotedJson = escaped(quoted);
-  const quotedWords = countWords(quoted);
-  // The head ends with a line break, so no word spans the head and the quote: their counts add up.
+  // The user turn is reviewPrompt's: the question, then the rest (promptHead's line breaks, the
+  // product line, the quoted review), the same for every task. The two are escaped and counted
+  // apart: the rest starts with a line break, so no word spans the join, and escaped pieces joined
+  // at an ASCII character are the escaped join.
+  const rest = reviewPrompt(review, "");
+  const restJson = escaped(rest);
+  const restWords = countWords(rest);
   const line = (task: ExampleTask, phrasing: number, question: string, answer: string): ExampleLine => {
-    const head = promptHead(question, about);
-    const user = `{"role":"user","content":"${escaped(head)}${quotedJson}"}`;
-    const json = `{"group":${group},"task":"${task}","phrasing":${phrasing},"messages":[${user},{"role":"assistant","content":${JSON.stringify(answer)}}]}`;
-    return { task, json, words: countWords(head) + quotedWords + countWords(answer) };
+    const asked = questionPart(question);
+    const json = `{"group":${group},"task":"${task}","phrasing":${phrasing},"messages":[{"role":"user","content":"${asked.json}${restJson}"},{"role":"assistant","content":${JSON.stringify(answer)}}]}`;
+    return { task, json, words: asked.words + restWords + countWords(answer) };
   };
   const lines = REVIEW_TASKS.map((task) => {
     const phrasing = phrasingIndex(task, review.id, options.heldOutPhrasings);

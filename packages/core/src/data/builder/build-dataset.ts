@@ -233,6 +233,9 @@ async function* labeledFromFiles(
       yield* validator.rejections.map((rejection) => ({ rejection }));
       validator.rejections.length = 0; // handed on: keep memory flat
     };
+    // `yield* drain()` awaits even when nothing is rejected (a sync generator delegated to from an
+    // async one): two per review were ~0.6 us of it. Only called with rejections to hand on.
+    const rejected = () => validator.rejections.length > 0;
     let kind: InputKind | undefined;
     // Rows are counted here, as the reader gives them, apart from what becomes of them: the card checks the two agree.
     const onMalformed = (bad: MalformedRecord) => {
@@ -241,12 +244,12 @@ async function* labeledFromFiles(
     };
     for await (const record of readRecords(input, { skipBadRows: options.skipBadRows ?? false, onMalformed })) {
       rows.read += 1;
-      yield* drain();
+      if (rejected()) yield* drain();
       kind ??= options.mapping && Object.keys(options.mapping).length > 0 ? "reviews" : detectKind(record.value);
       kinds.set(input, kind);
       if (kind === "reviews") {
         const review = validator.accept(record);
-        yield* drain();
+        if (rejected()) yield* drain();
         if (!review) continue;
         const product = review.product_id ? products.get(review.product_id) : undefined;
         if (product?.title && !review.product_title) review.product_title = product.title;

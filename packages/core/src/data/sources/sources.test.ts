@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, DataError } from "../../errors.js";
 import { csvDelimiter, readRecords, type MalformedRecord, type ReadOptions, type SourceRecord } from "./records.js";
-import { DuplicateIndex, ReviewValidator, cleanText, type Review, type ValidationOptions } from "./reviews.js";
+import { DuplicateIndex, ReviewValidator, cleanText, cleanTextPasses, type Review, type ValidationOptions } from "./reviews.js";
 import { sha256Bytes } from "../digest.js";
 
 const folder = mkdtempSync(join(tmpdir(), "reviewtune-sources-"));
@@ -214,6 +214,27 @@ describe("cleanText", () => {
     // An emoji as its two UTF-16 halves, each a numeric reference (decimal or hex): the character, not two U+FFFD.
     assert.equal(cleanText("Love it &#55357;&#56842; and &#xD83D;&#xDC4D;"), "Love it \u{1F60A} and \u{1F44D}");
     assert.equal(cleanText("&#65;&#66; &#55357;x"), "AB \ufffdx", "other references as HTML decodes them");
+  });
+
+  it("skips its passes only for text they leave as it is", () => {
+    // Texts at random (a fixed seed): characters the passes leave alone, spaces and line breaks,
+    // and at most one of the characters they act on, so each of those is tried on its own.
+    const plain = ["a", "b", "r", " ", "\n", "\n\n", ";", "/", ">", "#", "\u00a1", "\u2028", "\u3000", "\ufeff", "é", "\u{1F60A}"];
+    const acted = ["\t", "\r", "&", "&amp;", "&#65;", "<", "<br>", "</p>", "\u00a0", "\u0001", "\u000b", "\u007f", "\u0085", "\u009f"];
+    let state = 7;
+    const next = (below: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31), Math.floor((state / 2 ** 31) * below)); // high bits: an LCG's low ones repeat
+    let unchanged = 0;
+    for (let round = 0; round < 20_000; round++) {
+      const pieces = Array.from({ length: next(10) }, () => plain[next(plain.length)]!);
+      if (next(2) === 0) pieces.splice(next(pieces.length + 1), 0, acted[next(acted.length)]!);
+      const text = pieces.join("");
+      const passes = cleanTextPasses(text);
+      assert.equal(cleanText(text), passes, JSON.stringify(text));
+      if (passes === text) unchanged += 1;
+    }
+    assert.ok(unchanged > 1000, `only ${unchanged} texts the passes leave alone: the test would not reach the fast path`);
+    const review = "Sound is great.\nThe strap broke after a week, sadly. Would not buy again (order #12)";
+    assert.equal(cleanText(review), review);
   });
 });
 
