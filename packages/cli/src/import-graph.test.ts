@@ -20,7 +20,11 @@ function sources(pkg: string): string[] {
 }
 
 const IMPORT = /^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms;
-const specifiers = (file: string) => [...readFileSync(file, "utf8").matchAll(IMPORT)].map((match) => match[1]!);
+/** What a file imports from; with `valuesOnly`, not from its `import type` and `export type` lines. */
+const specifiers = (file: string, valuesOnly = false) =>
+  [...readFileSync(file, "utf8").matchAll(IMPORT)].filter((match) => !valuesOnly || !/^(?:import|export)\s+type\b/.test(match[0])).map((match) => match[1]!);
+/** The source a relative specifier names: imports name the .js a .ts compiles to. */
+const sourceOf = (file: string, specifier: string) => resolve(dirname(file), specifier.replace(/\.js$/, ".ts"));
 
 describe("import graph", () => {
   it("each package imports only packages below it", () => {
@@ -40,7 +44,7 @@ describe("import graph", () => {
     const files = STACK.flatMap(sources);
     const known = new Set(files);
     const graph = new Map(
-      files.map((file) => [file, specifiers(file).filter((specifier) => specifier.startsWith(".")).map((specifier) => resolve(dirname(file), specifier.replace(/\.js$/, ".ts"))).filter((target) => known.has(target))]),
+      files.map((file) => [file, specifiers(file).filter((specifier) => specifier.startsWith(".")).map((specifier) => sourceOf(file, specifier)).filter((target) => known.has(target))]),
     );
     // Tarjan's strongly connected components: any component of more than one file is a loop.
     let counter = 0;
@@ -80,15 +84,13 @@ describe("import graph", () => {
     // Every command pays for what its startup loads: the server package through engine.ts was ~15 MB
     // of every command's memory, `data build`'s included. Commands load these with `await import`.
     const heavy = ["@reviewtune/server", "@reviewtune/studio", "node-llama-cpp", "@lancedb/lancedb"];
-    const valueImports = (file: string) =>
-      [...readFileSync(file, "utf8").matchAll(IMPORT)].filter((match) => !/^(?:import|export)\s+type\b/.test(match[0])).map((match) => match[1]!);
     const start = join(root, "packages", "cli", "src", "bin.ts");
     const reached = new Set<string>([start]);
     const found: string[] = [];
     for (const file of reached) {
-      for (const specifier of valueImports(file)) {
+      for (const specifier of specifiers(file, true)) {
         if (heavy.some((name) => specifier === name || specifier.startsWith(`${name}/`))) found.push(`${relative(root, file)} imports ${specifier}`);
-        if (specifier.startsWith(".")) reached.add(resolve(dirname(file), specifier.replace(/\.js$/, ".ts")));
+        if (specifier.startsWith(".")) reached.add(sourceOf(file, specifier));
       }
     }
     assert.ok(reached.size > 10, `followed only ${reached.size} files from bin.ts`);

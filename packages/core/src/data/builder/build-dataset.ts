@@ -7,6 +7,7 @@
 import { createHash, hash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, write as fsWrite, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { stagingPath } from "../../files.js";
 import { SPLIT_FILES, datasetPath } from "../dataset-folder.js";
 import { CancelledError, ConfigError, DataError } from "../../errors.js";
@@ -124,12 +125,11 @@ class LineWriter {
   }
 }
 
+const writeAsync = promisify(fsWrite);
+
 /** Writes `length` bytes of `buffer` at the file's position (fs.write may write a part at a time). */
 async function writeAll(fd: number, buffer: Buffer, length: number): Promise<void> {
-  for (let offset = 0; offset < length; ) {
-    const written = await new Promise<number>((resolve, reject) => fsWrite(fd, buffer, offset, length - offset, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
-    offset += written;
-  }
+  for (let offset = 0; offset < length; ) offset += (await writeAsync(fd, buffer, offset, length - offset, null)).bytesWritten;
 }
 
 async function hashFile(file: string, hash: ReturnType<typeof createHash>): Promise<void> {
