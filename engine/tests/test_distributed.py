@@ -129,16 +129,24 @@ def test_two_nodes_on_one_host_train_one_run_written_by_node_0(tmp_path, tiny_mo
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     results: dict[int, dict] = {}
+    errors: dict[int, BaseException] = {}
 
     def node(rank: int) -> None:
         nodes = {"nproc_per_node": 1, "nnodes": 2, "node_rank": rank, "master_addr": "127.0.0.1", "master_port": port}
-        results[rank] = distributed.launch(params(tmp_path, f"node{rank}", train_config(tiny_model, training={"batch_size": 2}, distributed=nodes)), lambda event: None, lambda: False)
+        try:
+            results[rank] = distributed.launch(params(tmp_path, f"node{rank}", train_config(tiny_model, training={"batch_size": 2}, distributed=nodes)), lambda event: None, lambda: False)
+        except BaseException as error:  # noqa: BLE001 - the assertion below names it
+            errors[rank] = error
 
-    threads = [threading.Thread(target=node, args=(rank,)) for rank in (0, 1)]
+    threads = [threading.Thread(target=node, args=(rank,), daemon=True) for rank in (0, 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=300)
+        thread.join(timeout=240)
+    # torchrun's exit barrier waits 300 s for a node whose launcher failed: a launcher still running
+    # at 240 s means one node's ranks did not end cleanly.
+    assert not [rank for rank, thread in enumerate(threads) if thread.is_alive()], f"node launchers still running after 240 s; finished: {sorted(results)}, failed: {errors}"
+    assert not errors, f"a node's launcher failed: {errors}"
     assert results[0]["distributed"]["world_size"] == 2 and results[0]["distributed"]["nnodes"] == 2
     assert results[0]["status"] == results[1]["status"] == "completed" and results[0]["global_step"] == results[1]["global_step"] == 12
     assert results[0]["adapter_dir"] and (tmp_path / "node0" / "adapter" / "adapter_model.safetensors").is_file()

@@ -390,5 +390,21 @@ def worker(request_file: str) -> int:
     return code
 
 
+def _exit_now(code: int) -> None:
+    """Ends a rank without the interpreter's teardown. DDP's reducer keeps the gloo process group
+    alive past destroy_process_group (its two pt_gloo_runloop threads still run: checked on torch
+    2.11 with a bare DDP step), and tearing those down at exit can abort the rank ("terminate called
+    without an active exception", SIGABRT) after its work is done. On two nodes that abort fails the
+    other node's torchrun, whose exit barrier then waits 300 s for a launcher that is gone. Every
+    file is written and every message sent by now, so flush and leave."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(worker(sys.argv[1]))
+    _exit_now(worker(sys.argv[1]))
