@@ -3,6 +3,7 @@
 // reviews; the build keeps the order (orderedMap), so the output is byte for byte what one thread
 // writes.
 import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
 import { Piscina } from "piscina";
 import type { ReviewLabels } from "./analyzer.js";
 import type { LabeledBatch } from "./label-worker.js";
@@ -27,16 +28,44 @@ export function defaultLabelThreads(): number {
  */
 export const BATCHES_PER_THREAD = 4;
 
-/** A label thread's young generation in MB (V8's resourceLimits.maxYoungGenerationSizeMb). */
-const LABEL_THREAD_YOUNG_MB = 12;
 /**
- * A label thread's old generation limit in MB (resourceLimits.maxOldGenerationSizeMb). V8 lets a
- * heap grow to a multiple of what survives its last full collection, 4x when the heap's limit is
- * 2 GB or more (a thread inherits the process's, ~4 GB on a 24 GiB machine) and 1.3-2x below: at
- * 1 GB a label thread collects at ~55-60 MB with ~30 MB live, against ~120 MB before, and a
- * million-row build peaked at 438 and 445 MiB instead of 520-555, at the same rate (README,
- * Performance). A thread holds wink's model and one batch, so 1 GB is ~30x what it needs;
- * past it the thread fails, and the build with it, naming the batch's lines.
+ * A label thread's young generation in MB (V8's resourceLimits.maxYoungGenerationSizeMb). Most of
+ * what a thread allocates dies within a review (wink's documents), so a larger young generation
+ * means fewer scavenges and fewer objects copied by them: with 64 MB against 12 MB, million-row
+ * builds ran at 10,807-10,943 reviews/s against 9,686-10,663, with 3-11% fewer CPU seconds, run
+ * in alternation (README, Performance; decision 0028).
+ * It costs ~70 MB, which the process gets back by bounding its heaps' growth (HEAP_GROWING_PERCENT).
+ */
+const LABEL_THREAD_YOUNG_MB = 64;
+
+/**
+ * How far V8 lets a heap grow past what survived its last full collection, in percent, for every heap
+ * of the process (V8's --heap-growing-percent; 0 is V8's own rule). The main thread's heap, which
+ * holds the build's window of reviews in flight, grew to ~135 MB over ~50 MB live (V8 allows 4x
+ * under a 2 GB or larger heap limit, and the main thread's limit cannot be set from inside the
+ * process); at 2x million-row builds peaked at 428-444 MiB with the 64 MB label young generation,
+ * against 505-507 MiB without the bound and 419-445 MiB with neither (decision 0028).
+ */
+const HEAP_GROWING_PERCENT = 100;
+let heapGrowthBounded = false;
+
+/**
+ * Sets HEAP_GROWING_PERCENT for the process, once. V8 reads the flag each time it sets a heap's next
+ * collection limit, so it takes effect from the next full collection on, on every thread.
+ */
+function boundHeapGrowth(): void {
+  if (heapGrowthBounded) return;
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  heapGrowthBounded = true;
+}
+
+/**
+ * A label thread's old generation limit in MB (resourceLimits.maxOldGenerationSizeMb). Set first to
+ * bound the thread's growth: under a 1 GB limit V8 grows a heap 1.3-2x past what survives, not 4x,
+ * and a label thread collected at ~55-60 MB with ~30 MB live, against ~120 MB before (README,
+ * Performance). HEAP_GROWING_PERCENT now sets that factor for every heap; the limit stays as a
+ * ceiling: a thread holds wink's model and a few batches, so 1 GB is ~30x what it needs, and past it
+ * the thread fails, and the build with it, naming the batch's lines.
  */
 const LABEL_THREAD_OLD_MB = 1024;
 
@@ -51,6 +80,7 @@ export class LabelPool {
 
   constructor(readonly threads: number) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`a label pool needs at least one thread (got ${threads})`);
+    boundHeapGrowth();
     this.pool = new Piscina({
       filename: new URL("./label-worker.js", import.meta.url).href,
       minThreads: threads,
@@ -58,9 +88,6 @@ export class LabelPool {
       // The build bounds what is in flight (orderedMap's window of BATCHES_PER_THREAD a thread).
       concurrentTasksPerWorker: BATCHES_PER_THREAD,
       workerData: { done: this.done.buffer },
-      // A thread's garbage is a batch's (its answers leave with the batch): V8's default young
-      // generation (two 16 MB semi-spaces) only held it longer. 12 MB cut an in-process million-row build's
-      // peak RSS from 515-558 MiB to 479-507 at the same rate (README, Performance).
       resourceLimits: { maxYoungGenerationSizeMb: LABEL_THREAD_YOUNG_MB, maxOldGenerationSizeMb: LABEL_THREAD_OLD_MB },
     });
   }
