@@ -21,6 +21,7 @@ one of batch 2b; accelerate shards a seeded sampler's batches, so the global bat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -396,13 +397,11 @@ def _exit_now(code: int) -> None:
     2.11 with a bare DDP step), and tearing those down at exit can abort the rank ("terminate called
     without an active exception", SIGABRT) after its work is done. On two nodes that abort fails the
     other node's torchrun, whose exit barrier then waits 300 s for a launcher that is gone. Every
-    file is written and every message sent by now, so flush and leave."""
+    file is written and every message sent by now (worker() flushed the protocol stream; its
+    sys.stdout is sys.stderr), so flush the log and leave."""
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 

@@ -32,8 +32,8 @@ export const BATCHES_PER_THREAD = 4;
  * A label thread's young generation in MB (V8's resourceLimits.maxYoungGenerationSizeMb). Most of
  * what a thread allocates dies within a review (wink's documents), so a larger young generation
  * means fewer scavenges and fewer objects copied by them: with 64 MB against 12 MB, million-row
- * builds ran at 10,807-10,943 reviews/s against 9,686-10,663, with 3-11% fewer CPU seconds, run
- * in alternation (README, Performance; decision 0028).
+ * builds ran at 10,807-10,943 reviews/s against 9,686-10,663, with 2-9% fewer CPU seconds pair by
+ * pair, run in alternation (README, Performance; decision 0028).
  * It costs ~70 MB, which the process gets back by bounding its heaps' growth (HEAP_GROWING_PERCENT).
  */
 const LABEL_THREAD_YOUNG_MB = 64;
@@ -47,17 +47,6 @@ const LABEL_THREAD_YOUNG_MB = 64;
  * against 505-507 MiB without the bound and 419-445 MiB with neither (decision 0028).
  */
 const HEAP_GROWING_PERCENT = 100;
-let heapGrowthBounded = false;
-
-/**
- * Sets HEAP_GROWING_PERCENT for the process, once. V8 reads the flag each time it sets a heap's next
- * collection limit, so it takes effect from the next full collection on, on every thread.
- */
-function boundHeapGrowth(): void {
-  if (heapGrowthBounded) return;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  heapGrowthBounded = true;
-}
 
 /**
  * A label thread's old generation limit in MB (resourceLimits.maxOldGenerationSizeMb). Set first to
@@ -80,7 +69,9 @@ export class LabelPool {
 
   constructor(readonly threads: number) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`a label pool needs at least one thread (got ${threads})`);
-    boundHeapGrowth();
+    // V8 reads the flag each time it sets a heap's next collection limit: it takes effect from the
+    // next full collection on, on every thread. Setting it again (a second pool) changes nothing.
+    setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
     this.pool = new Piscina({
       filename: new URL("./label-worker.js", import.meta.url).href,
       minThreads: threads,
