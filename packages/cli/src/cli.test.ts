@@ -241,6 +241,23 @@ describe("reviewtune CLI", () => {
     assert.match(forVllm.stdout, new RegExp(`vllm serve \\S+ --enable-lora --lora-modules ${folder}=${join(work, "vllm-export")} --max-lora-rank \\d+ --max-loras 1`));
   });
 
+  it("bench train --rounds 2 --recipes ours,everywhere: each recipe once a round, the order reversed in the second; rows are median rounds, ratios by round", () => {
+    const bad = cli("bench", "train", "--recipes", "ours,fastest");
+    assert.equal(bad.status, 3, bad.stderr);
+    assert.match(bad.stderr, /--recipes: unknown recipe "fastest"; choose among ours, everywhere, naive, fp32, checkpointed, glibc/);
+    const bench = cli("bench", "train", "--model", tinyModel, "--data", dataFile, "--steps", "2", "--rounds", "2", "--recipes", "ours,everywhere", "--max-length", "64", "--batch-size", "4", "--grad-accum", "1");
+    assert.equal(bench.status, 0, bench.stderr);
+    const order = [...bench.stderr.matchAll(/bench: (.+?), 2 steps \(round (\d) of 2\)/g)].map((match) => `${match[2]}:${match[1]}`);
+    assert.deepEqual(order, ["1:reviewtune (padding-free, labelled logits)", "1:padding-free, logits everywhere", "2:padding-free, logits everywhere", "2:reviewtune (padding-free, labelled logits)"]);
+    const rows = [...bench.stdout.matchAll(/^\| (reviewtune \(padding-free, labelled logits\)|padding-free, logits everywhere) +\| (\w+) +\| \w+ +\| ([\d.]+) +\| ([\d.]+), ([\d.]+) +\|/gm)];
+    assert.equal(rows.length, 2, bench.stdout);
+    for (const [, , , median, first, second] of rows) assert.equal(median, String(Math.min(Number(first), Number(second)).toFixed(1)), "the slower of two rounds is the row");
+    assert.doesNotMatch(bench.stdout, /naive|activation checkpointing|glibc/, "recipes not asked for are not run");
+    const versus = /vs logits everywhere: ([\d.]+)x \(by round: ([\d.]+), ([\d.]+)\) tokens\/s/.exec(bench.stdout);
+    assert.ok(versus, bench.stdout);
+    assert.ok(Math.abs(Number(versus[1]) - (Number(versus[2]) + Number(versus[3])) / 2) <= 0.0051, "the ratio is the median of the rounds' ratios");
+  });
+
   it("Ctrl-C stops training with a checkpoint, and --resume finishes the run", async () => {
     const before = runFolders();
     // Started as the studio starts it: events over Node's IPC channel.

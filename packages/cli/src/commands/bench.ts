@@ -1,5 +1,15 @@
 import type { Command } from "commander";
+import { BENCH_RECIPES, ConfigError, type BenchRecipe } from "@reviewtune/core";
 import { nonNegativeInteger, positiveInteger } from "./shared.js";
+
+function recipeList(value: string): BenchRecipe[] {
+  const names = value.split(",").map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(BENCH_RECIPES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`--recipes: ${unknown.length > 0 ? `unknown recipe "${unknown.join('", "')}"` : "no recipe named"}; choose among ${BENCH_RECIPES.join(", ")}, comma-separated`);
+  }
+  return [...new Set(names)] as BenchRecipe[];
+}
 
 export function registerBench(program: Command): void {
   const bench = program.command("bench").description("benchmarks that print figures");
@@ -14,7 +24,9 @@ export function registerBench(program: Command): void {
     .option("--grad-accum <n>", "gradient accumulation", positiveInteger("--grad-accum"), 4)
     .option("--data <path>", "training data instead of the demo set")
     .option("--model <source>", "model instead of the preset's")
-    .action(async (options: { preset: string; steps: number; reviews: number; maxLength: number; batchSize: number; gradAccum: number; data?: string; model?: string }) => {
+    .option("--rounds <n>", "run every recipe n times, alternating, and print each one's median round and the median of the ratios round by round (for a machine whose speed drifts)", positiveInteger("--rounds"), 1)
+    .option("--recipes <list>", "the recipes to run, comma-separated (default: all): ours (padding-free, labelled logits), everywhere (logits at every position), naive (every example padded to max_length), fp32 (ours in fp32), checkpointed (ours with activation checkpointing), glibc (ours under glibc's malloc)", recipeList)
+    .action(async (options: { preset: string; steps: number; reviews: number; maxLength: number; batchSize: number; gradAccum: number; data?: string; model?: string; rounds: number; recipes?: BenchRecipe[] }) => {
       const { benchTrain, formatBench, resolveConfig } = await import("@reviewtune/core");
       const { config } = resolveConfig({
         preset: options.preset,
@@ -24,8 +36,8 @@ export function registerBench(program: Command): void {
           training: { max_length: options.maxLength, batch_size: options.batchSize, gradient_accumulation: options.gradAccum },
         },
       });
-      console.log(`bench train: ${config.model.source}, ${config.method}, ${options.steps} steps x batch ${options.batchSize} x accumulation ${options.gradAccum}, max_length ${options.maxLength}, data ${config.data.train}`);
-      const results = await benchTrain({ base: config, steps: options.steps, log: (line) => console.error(line) });
+      console.log(`bench train: ${config.model.source}, ${config.method}, ${options.steps} steps x batch ${options.batchSize} x accumulation ${options.gradAccum}, max_length ${options.maxLength}, data ${config.data.train}${options.rounds > 1 ? `, ${options.rounds} rounds` : ""}`);
+      const results = await benchTrain({ base: config, steps: options.steps, rounds: options.rounds, recipes: options.recipes, log: (line) => console.error(line) });
       console.log(formatBench(results));
     });
   bench

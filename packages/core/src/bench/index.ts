@@ -2,4 +2,5 @@
 // The names other packages use; the rest of the folder is internal to core.
 export { benchData, formatDataBench } from "./data-bench.js";
 export { parseBenchTarget, benchServe, formatServeBench } from "./serve-bench.js";
-export { benchTrain, formatBench } from "./train-bench.js";
+export { BENCH_RECIPES, benchTrain, formatBench } from "./train-bench.js";
+export type { BenchRecipe } from "./train-bench.js";
