@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TrainConfig, TrainResult } from "@reviewtune/contracts";
 import { EngineClient } from "../engine/client.js";
+import { percentile } from "../eval/statistics.js";
 import { startRun } from "../train/train-run.js";
 
 export const BENCH_RECIPES = ["ours", "everywhere", "naive", "fp32", "checkpointed", "glibc"] as const;
@@ -53,12 +54,6 @@ export interface TrainBenchOptions {
 export function medianRound(rounds: TrainResult[]): TrainResult {
   const sorted = [...rounds].sort((a, b) => a.tokens_per_second - b.tokens_per_second);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return Number.isInteger(middle) ? (sorted[middle - 1]! + sorted[middle]!) / 2 : sorted[Math.floor(middle)]!;
 }
 
 export async function benchTrain(options: TrainBenchOptions): Promise<BenchVariant[]> {
@@ -137,7 +132,7 @@ export function formatBench(results: BenchVariant[]): string {
   /** a's tokens/s over b's, round by round (both ran in each), and their median. */
   const speedup = (a: BenchVariant, b: BenchVariant) => {
     const each = a.rounds.map((round, index) => round.tokens_per_second / b.rounds[index]!.tokens_per_second);
-    const text = `${median(each).toFixed(2)}x`;
+    const text = `${percentile(each, 0.5).toFixed(2)}x`;
     return each.length > 1 ? `${text} (by round: ${each.map((ratio) => ratio.toFixed(2)).join(", ")})` : text;
   };
   const versus = (other: BenchVariant, label: string) =>
